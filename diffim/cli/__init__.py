@@ -1,0 +1,1 @@
+"""The ``diffim`` command line: thin subcommands that parse, call and print."""
