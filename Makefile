@@ -34,7 +34,7 @@ test: build
 	$(PY) -m pytest -p no:cacheprovider tests
 
 benchmark: build
-	$(PY) -m pytest -p no:cacheprovider benchmarks --benchmark-only --benchmark-columns=median,min,max,rounds
+	$(PY) -m pytest -p no:cacheprovider -o python_files='bench_*.py' benchmarks --benchmark-only --benchmark-columns=median,min,max,rounds
 
 clean:
 	rm -rf $(VENV) build diffim/_core/*.c diffim/_core/*.so

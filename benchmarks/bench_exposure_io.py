@@ -1,0 +1,26 @@
+"""FITS I/O of an LSST-detector-sized exposure (4k x 4k): write and read back."""
+import numpy as np
+import pytest
+
+from diffim import Exposure
+from diffim.exposure_io import read_exposure, write_exposure
+
+SIZE = 4096
+
+
+@pytest.fixture(scope="module")
+def detector_exposure():
+    rng = np.random.default_rng(0)
+    image = rng.normal(0.0, 10.0, (SIZE, SIZE)).astype(np.float32)
+    return Exposure(image, np.full((SIZE, SIZE), 100.0, np.float32))
+
+
+def test_write_4k(benchmark, detector_exposure, tmp_path):
+    benchmark.pedantic(write_exposure, args=(detector_exposure, tmp_path / "w.fits"), rounds=3)
+
+
+def test_read_4k(benchmark, detector_exposure, tmp_path):
+    path = tmp_path / "r.fits"
+    write_exposure(detector_exposure, path)
+    back = benchmark.pedantic(read_exposure, args=(path,), rounds=3)
+    assert np.array_equal(back.image, detector_exposure.image)

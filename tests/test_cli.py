@@ -1,0 +1,72 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from conftest import random_exposure
+from diffim.cli.main import main
+from diffim.exposure_io import read_exposure, write_exposure
+
+SIM_ARGS = ["--size", "256", "--seed", "7", "-c", "n_transients=3"]
+
+
+def test_sim_writes_pair_and_truth(tmp_path, capsys):
+    assert main(["sim", "--output-dir", str(tmp_path), *SIM_ARGS]) == 0
+    printed = capsys.readouterr().out.split()
+    assert [Path(p).name for p in printed] == ["science.fits", "template.fits", "truth.parquet"]
+    science = read_exposure(tmp_path / "science.fits")
+    template = read_exposure(tmp_path / "template.fits")
+    truth = pd.read_parquet(tmp_path / "truth.parquet")
+    assert science.shape == template.shape == (256, 256)
+    assert science.psf is not None and science.wcs is not None
+    assert (truth["kind"] == "transient").sum() == 3
+
+
+def test_sim_is_deterministic_on_disk(tmp_path):
+    for name in ("a", "b"):
+        assert main(["sim", "--output-dir", str(tmp_path / name), *SIM_ARGS]) == 0
+    first = read_exposure(tmp_path / "a" / "science.fits")
+    second = read_exposure(tmp_path / "b" / "science.fits")
+    assert np.array_equal(first.image, second.image)
+
+
+def test_sim_unknown_parameter_is_one_line_error(tmp_path, capsys):
+    assert main(["sim", "--output-dir", str(tmp_path), "-c", "no_such_knob=3"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("diffim sim: error: unknown simulation parameter 'no_such_knob=3'")
+    assert "\n" not in error
+    assert not any(tmp_path.iterdir())
+
+
+def test_info_describes_exposure(tmp_path, capsys):
+    path = tmp_path / "e.fits"
+    write_exposure(random_exposure(), path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Box(x0=1000, y0=2000, 80x64)" in out
+    assert "SAT=" in out and "MY_RUNTIME_PLANE=160" in out
+    assert "zero point 27.1235" in out
+    assert "band=r" in out
+
+
+def test_info_on_real_decam_image_measures_psf(decam_dir, capsys):
+    assert main(["info", str(decam_dir / "DEC-OBS04a.mini.fits")]) == 0
+    out = capsys.readouterr().out
+    assert "measured FWHM" in out
+    assert "TPV" in out
+
+
+def test_info_on_corrupt_file_exits_nonzero(tmp_path, capsys):
+    bad = tmp_path / "bad.fits"
+    bad.write_bytes(b"garbage" * 500)
+    assert main(["info", str(bad)]) == 1
+    assert "bad.fits: not a readable FITS file" in capsys.readouterr().err
+
+
+def test_installed_entry_point_runs():
+    diffim = Path(sys.executable).with_name("diffim")
+    result = subprocess.run([str(diffim), "info", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "FITS file" in result.stdout
