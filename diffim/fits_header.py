@@ -6,6 +6,7 @@ and visit info from the usual keywords.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 from astropy.io import fits
@@ -46,9 +47,16 @@ class open_fits:
         if not self.path.is_file():
             raise FitsFormatError(f"{self.path}: no such file")
         try:
-            self.hdus = fits.open(self.path, memmap=False, lazy_load_hdus=False)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.hdus = fits.open(self.path, memmap=False, lazy_load_hdus=False)
         except Exception as error:
             raise FitsFormatError(f"{self.path}: not a readable FITS file ({one_line(error)})") from None
+        for warning in caught:
+            if "truncated" in str(warning.message):
+                self.hdus.close()
+                raise FitsFormatError(f"{self.path}: truncated FITS file ({one_line(warning.message)})")
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         return self.hdus
 
     def __exit__(self, error_type, error, traceback):

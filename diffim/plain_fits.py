@@ -72,7 +72,7 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     header = image_hdu.header
     image = np.array(image_hdu.data, dtype=np.float64)
     gain = _value("gain", gain, header, path)
-    read_noise = _value("read_noise", read_noise, header, path) or 0.0
+    read_noise = _value("read_noise", read_noise, header, path, allow_zero=True) or 0.0
     sky = _value("sky", sky, header, path, allow_zero=True) or 0.0
     saturation = _value("saturation", saturation, header, path)
 

@@ -89,7 +89,7 @@ def test_truncated_file(tmp_path):
     path = tmp_path / "cut.fits"
     write_exposure(random_exposure(shape=(100, 100)), path)
     path.write_bytes(path.read_bytes()[:-30000])
-    with pytest.raises(FitsFormatError, match="cut.fits: (corrupt or truncated|checksum)"):
+    with pytest.raises(FitsFormatError, match="cut.fits: truncated FITS file"):
         read_exposure(path)
 
 

@@ -1,0 +1,30 @@
+"""PSF models and PSF measurement.
+
+Models (method names as the Rubin stack's ``afw.detection.Psf``):
+`GaussianPsf`, `DoubleGaussianPsf`, `MoffatPsf` (analytic, pixel-integrated),
+`PixelPsf` (a kernel image), `InterpolatedPsf` (kernel images on a grid of
+positions) and `VaryingPsf` (an analytic PSF with polynomial parameters).
+`psf_to_hdu` / `psf_from_hdu` persist any of them as a FITS table;
+`measure_psf` measures the PSF of an image that has none.
+"""
+from .analytic import DoubleGaussianPsf, GaussianPsf, MoffatPsf
+from .base import Psf
+from .interpolated import InterpolatedPsf
+from .measure import PsfMeasurement, measure_psf
+from .persistence import psf_from_hdu, psf_to_hdu
+from .pixel import PixelPsf
+from .varying import VaryingPsf
+
+__all__ = [
+    "DoubleGaussianPsf",
+    "GaussianPsf",
+    "InterpolatedPsf",
+    "MoffatPsf",
+    "PixelPsf",
+    "Psf",
+    "PsfMeasurement",
+    "VaryingPsf",
+    "measure_psf",
+    "psf_from_hdu",
+    "psf_to_hdu",
+]

@@ -1,0 +1,167 @@
+"""The `Psf` interface and the argument checks every PSF model shares.
+
+Method names follow the Rubin stack's ``afw.detection.Psf`` (camelCase on
+purpose, so code ported from the stack reads the same). Positions are parent
+pixel coordinates ``(x, y)``; kernel images are square and odd-sized with the
+PSF centred on the middle pixel; arrays are indexed ``[y, x]``.
+"""
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+
+import numpy as np
+
+from ..errors import PsfError
+from ..geom import Box
+
+__all__ = ["Psf", "MIN_SIZE", "MAX_SIZE", "SIGMA_TO_FWHM"]
+
+SIGMA_TO_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
+"""FWHM of a Gaussian of unit sigma."""
+
+MIN_SIZE = 11
+"""Smallest default stamp side: a few pixels of wing even for sharp PSFs."""
+
+MAX_SIZE = 101
+"""Largest default stamp side: wider stamps only cost time in convolutions."""
+
+
+def check_position(x, y):
+    """Return ``(x, y)`` as floats; raise `PsfError` unless both are finite."""
+    try:
+        x, y = float(x), float(y)
+    except (TypeError, ValueError) as exc:
+        raise PsfError(f"PSF position must be two numbers, got ({x!r}, {y!r})") from exc
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise PsfError(f"PSF position must be finite, got ({x}, {y})")
+    return x, y
+
+
+def check_positive(name, value):
+    """Return ``value`` as a float; raise `PsfError` unless it is finite and > 0."""
+    value = check_finite(name, value)
+    if value <= 0.0:
+        raise PsfError(f"PSF parameter {name} must be > 0, got {value}")
+    return value
+
+
+def check_finite(name, value):
+    """Return ``value`` as a float; raise `PsfError` unless it is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise PsfError(f"PSF parameter {name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise PsfError(f"PSF parameter {name} must be finite, got {value}")
+    return value
+
+
+def check_size(size):
+    """Return ``size`` as an int; raise `PsfError` unless it is odd and >= 3."""
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        raise PsfError(f"PSF size must be an odd integer, got {size!r}")
+    size = int(size)
+    if size < 3 or size % 2 == 0:
+        raise PsfError(f"PSF size must be an odd integer >= 3, got {size}")
+    return size
+
+
+def default_size(radius):
+    """Odd stamp side holding ``radius`` pixels either side, within [MIN_SIZE, MAX_SIZE]."""
+    return int(min(MAX_SIZE, max(MIN_SIZE, 2 * math.ceil(radius) + 1)))
+
+
+def stamp_box(x, y, size):
+    """The `Box` of a ``size``-pixel stamp centred on pixel ``(round(x), round(y))``.
+
+    Returns the box and the sub-pixel offset ``(dx, dy)`` of ``(x, y)`` from
+    that pixel, each in ``[-0.5, 0.5]``.
+    """
+    x_pixel, y_pixel = round(x), round(y)
+    half = size // 2
+    return Box(x_pixel - half, y_pixel - half, size, size), x - x_pixel, y - y_pixel
+
+
+def image_moments(image):
+    """Centroid and second moments of an image about its middle pixel.
+
+    Returns
+    -------
+    x_centroid, y_centroid, ixx, iyy, ixy : `float`
+        Centroid offsets from the middle pixel and central second moments,
+        all in pixels (squared for the moments), flux-weighted.
+    """
+    n_rows, n_cols = image.shape
+    y_offsets = np.arange(n_rows) - n_rows // 2
+    x_offsets = np.arange(n_cols) - n_cols // 2
+    total = image.sum()
+    x_centroid = (image.sum(axis=0) @ x_offsets) / total
+    y_centroid = (image.sum(axis=1) @ y_offsets) / total
+    dx, dy = x_offsets - x_centroid, y_offsets - y_centroid
+    ixx = (image.sum(axis=0) @ dx ** 2) / total
+    iyy = (image.sum(axis=1) @ dy ** 2) / total
+    ixy = (dy @ image @ dx) / total
+    return float(x_centroid), float(y_centroid), float(ixx), float(iyy), float(ixy)
+
+
+class Psf(abc.ABC):
+    """A point-spread function model: the interface every PSF class provides.
+
+    Attributes
+    ----------
+    size : `int`
+        Side of the (square, odd) kernel image in pixels.
+    """
+
+    size: int
+
+    @abc.abstractmethod
+    def computeKernelImage(self, x, y):
+        """The PSF at parent position ``(x, y)``, centred on the middle pixel.
+
+        Parameters
+        ----------
+        x, y : `float`
+            Parent pixel position; only spatially varying models depend on it.
+
+        Returns
+        -------
+        image : `numpy.ndarray`
+            ``(size, size)`` float64 array summing to 1.
+        """
+
+    @abc.abstractmethod
+    def computeImage(self, x, y):
+        """The PSF centred at the sub-pixel parent position ``(x, y)``.
+
+        Returns
+        -------
+        image : `numpy.ndarray`
+            ``(size, size)`` float64 array summing to 1, with its centroid at
+            ``(x, y)``.
+        box : `diffim.geom.Box`
+            Where ``image`` lies in parent pixels; its middle pixel is
+            ``(round(x), round(y))``.
+        """
+
+    @abc.abstractmethod
+    def computeShape(self, x, y):
+        """Second moments ``(ixx, iyy, ixy)`` of the continuous PSF at ``(x, y)``.
+
+        Pixel integration adds 1/12 px^2 to ``ixx`` and ``iyy`` of a pixel
+        image; these moments exclude it.
+        """
+
+    @abc.abstractmethod
+    def computeFwhm(self, x, y):
+        """Full width at half maximum of the continuous PSF at ``(x, y)``, in pixels.
+
+        For an elliptical PSF it is the geometric mean of the major- and
+        minor-axis FWHM.
+        """
+
+    def computeSigma(self, x, y):
+        """Determinant radius ``(ixx iyy - ixy^2)^(1/4)`` at ``(x, y)``, in pixels."""
+        ixx, iyy, ixy = self.computeShape(x, y)
+        return float((ixx * iyy - ixy ** 2) ** 0.25)
