@@ -71,3 +71,20 @@ def test_bad_plain_inputs_name_the_problem(tmp_path):
         read_exposure(flat)
     with pytest.raises(FitsFormatError, match="option gain = -2.0 must be a positive number"):
         read_exposure(flat, gain=-2.0)
+
+
+def test_psf_measured_on_real_decam_tracks_survey_fwhm(decam_dir):
+    """The survey's FWHM keyword (SExtractor-style, on pixelised stars) runs ~10 %
+    above our continuous-profile FWHM; the ratio must be the same for every image."""
+    from diffim.psf import measure_psf
+
+    ratios = []
+    for path in sorted(decam_dir.glob("DEC-OBS*.mini.fits")):
+        exposure = read_exposure(path)
+        measured = measure_psf(exposure.image, exposure.variance,
+                               exposure.mask.get(["SAT", "NO_DATA"]), exposure.xy0)
+        assert measured.n_stars >= 3
+        ratios.append(measured.fwhm / fits.getheader(path)["FWHM"])
+    ratios = np.array(ratios)
+    assert np.all((ratios > 0.85) & (ratios < 0.97)), ratios
+    assert ratios.max() - ratios.min() < 0.05, ratios
