@@ -1,0 +1,25 @@
+"""Simulated science/template pairs with a truth table.
+
+`simulate_pair` draws a field of stars, galaxies, variables and transients
+on the sky (`population`), places it on each image through the image's own
+WCS (`wcs`) and spatially varying PSF (`psfs`, `render`), adds sky, photon
+and read noise (`noise`), cosmic rays, saturation and bad columns
+(`defects`), and returns calexp-like exposures with the truth (`pair`).
+"""
+from .config import PSF_MODELS, PairConfig
+from .pair import SimulatedPair, simulate_pair
+from .population import KINDS, draw_population
+from .render import render_sources
+from .wcs import offset_wcs, pointing_wcs
+
+__all__ = [
+    "KINDS",
+    "PSF_MODELS",
+    "PairConfig",
+    "SimulatedPair",
+    "draw_population",
+    "offset_wcs",
+    "pointing_wcs",
+    "render_sources",
+    "simulate_pair",
+]
