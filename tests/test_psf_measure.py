@@ -124,3 +124,21 @@ def test_blank_image_raises():
 def test_malformed_inputs_raise(kwargs):
     with pytest.raises(PsfError):
         measure_psf(**kwargs)
+
+
+def test_fwhm_measured_on_simulated_calexp_within_3_percent():
+    """The simulator's stars (Moffat, beta 3.5, noise, galaxies, CRs, saturation)
+    measured without knowing the PSF give its FWHM to 3 %."""
+    from diffim.sim import PairConfig, simulate_pair
+
+    for fwhm in (3.5, 5.0):
+        config = PairConfig(size=512, seed=11, science_fwhm=fwhm, science_fwhm_variation=0.0,
+                            science_ellipticity_variation=0.0, star_density=400.0)
+        science = simulate_pair(config).science
+        measured = measure_psf(science.image, science.variance,
+                               science.mask.get(["SAT", "BAD", "CR", "INTRP", "NO_DATA"]),
+                               science.xy0)
+        truth = science.psf.computeFwhm(*science.bbox.center)
+        assert truth == pytest.approx(fwhm, rel=1e-3)
+        assert measured.fwhm == pytest.approx(truth, rel=0.03)
+        assert measured.n_stars >= 5
