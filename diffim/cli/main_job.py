@@ -35,5 +35,5 @@ def run(args):
         print(f"{path}:")
         print(describe(read_exposure(path)))
     truth = pd.read_parquet(truth_path)
-    counts = ", ".join(f"{n} {kind}s" for kind, n in truth["kind"].value_counts().items())
+    counts = ", ".join(f"{kind}: {n}" for kind, n in truth["kind"].value_counts().items())
     print(f"{truth_path}: {len(truth)} sources ({counts})")
