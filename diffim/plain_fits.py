@@ -26,6 +26,7 @@ from .errors import FitsFormatError
 from .exposure import Exposure, PhotoCalib
 from .fits_header import read_visit_info, wcs_from_header
 from .mask import Mask
+from .stats import robust_median_sigma
 
 __all__ = ["HEADER_KEYWORDS", "exposure_from_plain_hdulist"]
 
@@ -36,9 +37,6 @@ HEADER_KEYWORDS = {
     "saturation": ("SATURATE", "SATLEVEL", "SATURATA"),
     "zero_point": ("MAGZERO", "MAGZPT", "ZP", "PHOTZP"),
 }
-
-# Scale from the median absolute deviation to the standard deviation of a Gaussian.
-_MAD_TO_SIGMA = 1.4826
 
 
 def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=None, sky=None,
@@ -143,8 +141,8 @@ def _value(name, given, header, path, allow_zero=False):
 def _robust_variance(values, path):
     if values.size == 0:
         raise FitsFormatError(f"{path}: every pixel is NaN or infinite")
-    deviation = np.median(np.abs(values - np.median(values)))
-    if deviation == 0:
+    sigma = robust_median_sigma(values)[1]
+    if sigma == 0:
         raise FitsFormatError(f"{path}: cannot estimate a noise level (constant image) and "
                               "no gain is known; give a gain or a variance")
-    return (_MAD_TO_SIGMA * deviation) ** 2
+    return sigma ** 2

@@ -6,6 +6,7 @@ import numpy as np
 from ..errors import PsfError
 from ..exposure_io import read_exposure
 from ..psf import measure_psf
+from ..stats import robust_median_sigma
 
 
 def add_parser(commands):
@@ -26,8 +27,7 @@ def describe(exposure):
     """A multi-line, human-readable description of an exposure."""
     good = ~exposure.mask.get(["NO_DATA", "SAT", "BAD"])
     pixels = exposure.image[good]
-    median = float(np.median(pixels)) if pixels.size else float("nan")
-    noise = 1.4826 * float(np.median(np.abs(pixels - median))) if pixels.size else float("nan")
+    median, noise = robust_median_sigma(pixels) if pixels.size else (float("nan"), float("nan"))
     x, y = exposure.bbox.center
     lines = [
         f"  bbox        {exposure.bbox}",

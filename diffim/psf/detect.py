@@ -6,27 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Peaks", "clipped_stats", "estimate_background", "find_peaks"]
+from ..stats import clipped_stats
 
-_MAD_TO_SIGMA = 1.4826
+__all__ = ["Peaks", "estimate_background", "find_peaks"]
+
 _DETECTION_SIGMA = 1.5
 """Sigma (px) of the Gaussian that smooths the image before peak finding."""
-
-
-def clipped_stats(values, n_sigma=3.0, iterations=3):
-    """Median and MAD-based sigma of ``values`` after iterative clipping."""
-    values = np.asarray(values, dtype=float)
-    for _ in range(iterations):
-        median = np.median(values)
-        sigma = _MAD_TO_SIGMA * np.median(np.abs(values - median))
-        if sigma == 0.0:
-            break
-        kept = values[np.abs(values - median) <= n_sigma * sigma]
-        if len(kept) == len(values):
-            break
-        values = kept
-    median = float(np.median(values))
-    return median, float(_MAD_TO_SIGMA * np.median(np.abs(values - median)))
 
 
 def _interpolation_indices(length, centres):

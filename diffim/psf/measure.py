@@ -9,7 +9,8 @@ from scipy import ndimage
 
 from ..errors import PsfError
 from .base import default_size
-from .detect import clipped_stats, estimate_background, find_peaks
+from ..stats import clipped_stats
+from .detect import estimate_background, find_peaks
 from .fitting import fit_moffat
 from .pixel import LANCZOS_ORDER, PixelPsf, shift_image
 
