@@ -1,0 +1,157 @@
+"""The Fourier-space decorrelation afterburner for AL difference images.
+
+Convolving one image with the matching kernel K correlates its noise: the
+difference ``D = S - K (x) T`` (convolveTemplate) has noise power
+``svar + tvar |K(k)|^2`` at spatial frequency k, not a white spectrum. The
+afterburner convolves D with a correction whose Fourier transform is
+
+.. math::
+
+    \\phi(k) = \\sqrt{\\frac{svar + tvar\\,\\kappa^2}{svar + tvar\\,|\\hat K(k)|^2}}
+
+with :math:`\\kappa = \\hat K(0)` the kernel sum, which makes the noise white
+again with variance ``svar + tvar * kappa^2``; the PSF of the difference is
+convolved with the same correction. ``svar`` is the variance of the image left
+unconvolved and ``tvar`` that of the convolved one, so the same formula serves
+convolveScience with the roles swapped.
+
+K is the kernel evaluated at the image centre, as the stack does; ``svar`` and
+``tvar`` are sigma-clipped means of the variance planes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from .errors import DiffimError
+from .stats import clipped_stats
+
+__all__ = ["DecorrelationResult", "correction_spectrum", "decorrelate", "mean_variance"]
+
+_FFT_WORKERS = -1
+
+
+@dataclass
+class DecorrelationResult:
+    """What `decorrelate` returns.
+
+    Attributes
+    ----------
+    image, variance : `numpy.ndarray`
+        The decorrelated difference image and its variance plane (float32).
+    psf_kernel : `numpy.ndarray` or `None`
+        The difference PSF convolved with the correction (when a PSF was given).
+    variance_factor : `float`
+        Factor applied to the variance plane: white-noise level after
+        correction over the level before.
+    """
+
+    image: np.ndarray
+    variance: np.ndarray
+    psf_kernel: np.ndarray | None
+    variance_factor: float
+
+
+def mean_variance(variance, good):
+    """Sigma-clipped mean level of a variance plane over ``good`` pixels."""
+    values = variance[good]
+    if values.size == 0:
+        raise DiffimError("cannot estimate the mean variance: no unmasked pixel")
+    median, sigma = clipped_stats(values)
+    kept = values[np.abs(values - median) <= 3.0 * sigma] if sigma > 0 else values
+    return float(kept.mean())
+
+
+def _kernel_transform(kernel_image, shape):
+    """Real FFT of a centred kernel image placed with its centre at pixel (0, 0)."""
+    padded = np.zeros(shape, dtype=np.float64)
+    height, width = kernel_image.shape
+    if height > shape[0] or width > shape[1]:
+        raise DiffimError(f"kernel of {width}x{height} px is larger than the image {shape[::-1]}")
+    padded[:height, :width] = kernel_image
+    padded = np.roll(padded, (-(height // 2), -(width // 2)), axis=(0, 1))
+    return scipy.fft.rfft2(padded, workers=_FFT_WORKERS)
+
+
+def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, shape):
+    """The correction's Fourier transform phi(k) on the real-FFT grid of ``shape``.
+
+    Parameters
+    ----------
+    kernel_image : `numpy.ndarray`
+        Matching kernel (odd size, centred), as applied to the convolved image.
+    unconvolved_variance, convolved_variance : `float`
+        Mean variances of the image left as is and of the image convolved with K.
+    shape : `tuple` [`int`, `int`]
+        Image shape.
+
+    Returns
+    -------
+    phi : `numpy.ndarray`
+        Real, positive, shape ``(shape[0], shape[1] // 2 + 1)``.
+    """
+    if not (unconvolved_variance > 0 and convolved_variance >= 0):
+        raise DiffimError(f"decorrelation needs positive variances, got "
+                          f"{unconvolved_variance} and {convolved_variance}")
+    kernel_sum = float(kernel_image.sum())
+    power = np.abs(_kernel_transform(kernel_image, shape)) ** 2
+    return np.sqrt((unconvolved_variance + convolved_variance * kernel_sum ** 2)
+                   / (unconvolved_variance + convolved_variance * power))
+
+
+def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance,
+                psf_kernel=None):
+    """Convolve a difference image with the decorrelation correction.
+
+    Parameters
+    ----------
+    difference, variance : `numpy.ndarray`
+        Difference image and its variance plane; masked pixels should hold
+        finite values (they are spread by the correction like any other).
+    kernel_image : `numpy.ndarray`
+        Matching kernel at the image centre.
+    unconvolved_variance, convolved_variance : `float`
+        See `correction_spectrum`.
+    psf_kernel : `numpy.ndarray`, optional
+        Kernel image of the difference PSF, to be corrected too.
+
+    Returns
+    -------
+    result : `DecorrelationResult`
+
+    Notes
+    -----
+    The variance plane is rescaled, not convolved: the correction makes the
+    noise white at ``svar + tvar kappa^2``, while the plane, ``svar + tvar
+    sum(K^2)`` for uniform inputs, described the per-pixel variance of the
+    correlated noise. Rescaling keeps the plane's spatial structure (stars,
+    gradients) and sets its level to the white-noise one.
+    """
+    if not np.isfinite(difference).all():
+        raise DiffimError("decorrelation input has non-finite pixels")
+    phi = correction_spectrum(kernel_image, unconvolved_variance, convolved_variance,
+                              difference.shape)
+    spectrum = scipy.fft.rfft2(difference.astype(np.float32), workers=_FFT_WORKERS)
+    spectrum *= phi.astype(np.float32)
+    image = scipy.fft.irfft2(spectrum, s=difference.shape, workers=_FFT_WORKERS)
+    kernel_sum = float(kernel_image.sum())
+    correlated = unconvolved_variance + convolved_variance * float((kernel_image ** 2).sum())
+    white = unconvolved_variance + convolved_variance * kernel_sum ** 2
+    factor = white / correlated
+    corrected_psf = None if psf_kernel is None else _correct_kernel(psf_kernel, phi, difference.shape)
+    return DecorrelationResult(image.astype(np.float32), (variance * factor).astype(np.float32),
+                               corrected_psf, factor)
+
+
+def _correct_kernel(psf_kernel, phi, shape):
+    """The PSF kernel image convolved with the correction, same size, sum kept."""
+    spectrum = _kernel_transform(psf_kernel, shape) * phi
+    full = np.fft.fftshift(scipy.fft.irfft2(spectrum, s=shape, workers=_FFT_WORKERS))
+    height, width = psf_kernel.shape
+    centre_y, centre_x = shape[0] // 2, shape[1] // 2
+    stamp = full[centre_y - height // 2: centre_y + height // 2 + 1,
+                 centre_x - width // 2: centre_x + width // 2 + 1]
+    return stamp * (psf_kernel.sum() / stamp.sum())
+

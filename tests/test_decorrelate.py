@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import scipy.fft
+
+from diffim.decorrelate import correction_spectrum, decorrelate, mean_variance
+from diffim.errors import DiffimError
+from diffim.psf import GaussianPsf
+
+SIZE = 256
+
+
+def periodic_convolve(image, kernel):
+    padded = np.zeros_like(image)
+    half = kernel.shape[0] // 2
+    padded[:kernel.shape[0], :kernel.shape[1]] = kernel
+    padded = np.roll(padded, (-half, -half), axis=(0, 1))
+    return scipy.fft.irfft2(scipy.fft.rfft2(image) * scipy.fft.rfft2(padded), s=image.shape)
+
+
+def neighbour_correlation(image):
+    centred = image - image.mean()
+    return float((centred[:, 1:] * centred[:, :-1]).mean() / centred.var())
+
+
+def matching_kernel(science_sigma=3.3, template_sigma=2.2):
+    sigma = np.sqrt(science_sigma ** 2 - template_sigma ** 2)
+    return GaussianPsf(sigma, size=31).computeKernelImage(0, 0)
+
+
+@pytest.mark.parametrize("science_variance, template_variance", [(1.0, 1.0), (1.0, 100.0)])
+def test_decorrelation_whitens_the_difference(science_variance, template_variance):
+    rng = np.random.default_rng(4)
+    kernel = matching_kernel()
+    science = rng.normal(0.0, np.sqrt(science_variance), (SIZE, SIZE))
+    template = rng.normal(0.0, np.sqrt(template_variance), (SIZE, SIZE))
+    difference = science - periodic_convolve(template, kernel)
+    plane = np.full((SIZE, SIZE), science_variance + template_variance * (kernel ** 2).sum())
+    before = neighbour_correlation(difference)
+
+    result = decorrelate(difference, plane, kernel, science_variance, template_variance)
+
+    expected = science_variance + template_variance
+    assert result.image.var() == pytest.approx(expected, rel=0.05)
+    assert result.variance.mean() == pytest.approx(expected, rel=0.02)
+    after = neighbour_correlation(result.image)
+    assert abs(after) < 0.1
+    if template_variance > science_variance:
+        assert before > 0.5  # the test is not trivially passing
+
+
+def test_correction_is_one_without_template_noise_and_keeps_psf_flux():
+    kernel = matching_kernel()
+    assert np.allclose(correction_spectrum(kernel, 1.0, 0.0, (64, 64)), 1.0)
+    psf = GaussianPsf(3.3, size=31).computeKernelImage(0, 0)
+    result = decorrelate(np.zeros((128, 128)), np.ones((128, 128)), kernel, 1.0, 100.0,
+                         psf_kernel=psf)
+    assert result.psf_kernel.sum() == pytest.approx(1.0)
+    # The correction sharpens: it undoes the template-noise smoothing.
+    assert result.psf_kernel.max() > psf.max()
+
+
+def test_bad_inputs_raise():
+    kernel = matching_kernel()
+    with pytest.raises(DiffimError, match="positive variances"):
+        correction_spectrum(kernel, 0.0, 1.0, (64, 64))
+    bad = np.zeros((64, 64))
+    bad[3, 3] = np.nan
+    with pytest.raises(DiffimError, match="non-finite"):
+        decorrelate(bad, np.ones((64, 64)), kernel, 1.0, 1.0)
+    with pytest.raises(DiffimError, match="no unmasked pixel"):
+        mean_variance(np.ones((4, 4)), np.zeros((4, 4), bool))
