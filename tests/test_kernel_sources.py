@@ -1,0 +1,55 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial import cKDTree
+
+from diffim.errors import DiffimError
+from diffim.kernel_sources import TooFewKernelSourcesError, select_kernel_sources
+from diffim.sim import PairConfig, simulate_pair
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return simulate_pair(PairConfig(size=768, seed=3))
+
+
+def truth_match(pair, sources):
+    distance, index = cKDTree(pair.truth[["x", "y"]].to_numpy()).query(sources[["x", "y"]].to_numpy())
+    return distance, pair.truth.iloc[index]
+
+
+def test_detected_sources_are_real_unsaturated_and_in_range(pair):
+    sources = select_kernel_sources(pair.science, pair.template)
+    assert len(sources) >= 10
+    distance, matched = truth_match(pair, sources)
+    assert distance.max() < 1.0
+    assert not matched["saturated"].any()
+    assert (matched["kind"] != "transient").mean() > 0.85
+    assert sources["snr"].between(10, 500).all()
+    assert sources["snr"].is_monotonic_decreasing
+    # PSF fluxes of stars agree with the truth.
+    stars = (matched["kind"] == "star").to_numpy()
+    ratio = sources["flux"].to_numpy()[stars] / matched["science_flux"].to_numpy()[stars]
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.03)
+
+
+def test_limits_and_catalog_input(pair):
+    assert len(select_kernel_sources(pair.science, pair.template, max_sources=5)) == 5
+    stars = pair.truth[(pair.truth["kind"] == "star") & ~pair.truth["saturated"]
+                       & pair.truth["is_isolated"]]
+    catalog = pd.DataFrame({"x": stars["x"], "y": stars["y"], "flux": stars["science_flux"],
+                            "flux_err": np.sqrt(stars["science_flux"]),
+                            "bad_flag": np.arange(len(stars)) % 2 == 0})
+    chosen = select_kernel_sources(pair.science, pair.template, catalog)
+    flagged = catalog[catalog["bad_flag"]]
+    distance, _ = cKDTree(flagged[["x", "y"]].to_numpy()).query(chosen[["x", "y"]].to_numpy())
+    assert distance.min() > 0  # no flagged source was kept
+    assert len(chosen) > 3
+
+
+def test_too_few_sources_names_the_cuts(pair):
+    with pytest.raises(TooFewKernelSourcesError,
+                       match=r"too few kernel sources \(\d+ < minKernelSources=5000\).*S/N in"):
+        select_kernel_sources(pair.science, pair.template, min_sources=5000)
+    with pytest.raises(DiffimError, match="needs columns x and y"):
+        select_kernel_sources(pair.science, pair.template, pd.DataFrame({"ra": [1.0]}))
