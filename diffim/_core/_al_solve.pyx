@@ -1,0 +1,67 @@
+"""Per-candidate normal equations and residual statistics for ``diffim.psfmatch``.
+
+Private module; call it through `diffim.psfmatch.solve`. Candidates are
+independent, so each OpenMP thread takes whole candidates.
+"""
+from cython.parallel cimport prange
+from libc.math cimport sqrt
+
+
+def normal_equations(const double[:, :, ::1] columns, const double[:, ::1] weights,
+                     const double[:, ::1] target, double[:, :, ::1] matrix,
+                     double[:, ::1] vector):
+    """``matrix[n] = C^T W C`` and ``vector[n] = C^T W s`` for each candidate ``n``.
+
+    ``columns`` is ``(n, n_columns, n_pixels)``; ``weights`` and ``target``
+    are ``(n, n_pixels)``; a zero weight drops a pixel.
+    """
+    cdef Py_ssize_t n_cand = columns.shape[0]
+    cdef Py_ssize_t n_cols = columns.shape[1]
+    cdef Py_ssize_t n_pix = columns.shape[2]
+    cdef Py_ssize_t n, i, j, q
+    cdef double total
+    for n in prange(n_cand, nogil=True, schedule="dynamic"):
+        for i in range(n_cols):
+            for j in range(i + 1):
+                total = 0.0
+                for q in range(n_pix):
+                    total = total + columns[n, i, q] * weights[n, q] * columns[n, j, q]
+                matrix[n, i, j] = total
+                matrix[n, j, i] = total
+            total = 0.0
+            for q in range(n_pix):
+                total = total + columns[n, i, q] * weights[n, q] * target[n, q]
+            vector[n, i] = total
+
+
+def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] coefficients,
+                        const double[:, ::1] target, const double[:, ::1] inverse_sigma,
+                        double[:, ::1] out):
+    """Mean, standard deviation and count of ``(s - C a) / sigma`` per candidate.
+
+    Pixels with ``inverse_sigma == 0`` are skipped. ``out`` is ``(n, 3)``;
+    a candidate with fewer than two pixels gets a NaN standard deviation.
+    """
+    cdef Py_ssize_t n_cand = columns.shape[0]
+    cdef Py_ssize_t n_cols = columns.shape[1]
+    cdef Py_ssize_t n_pix = columns.shape[2]
+    cdef Py_ssize_t n, i, q
+    cdef double model, resid, total, total_sq, count, mean
+    for n in prange(n_cand, nogil=True, schedule="dynamic"):
+        total = 0.0
+        total_sq = 0.0
+        count = 0.0
+        for q in range(n_pix):
+            if inverse_sigma[n, q] == 0.0:
+                continue
+            model = 0.0
+            for i in range(n_cols):
+                model = model + coefficients[n, i] * columns[n, i, q]
+            resid = (target[n, q] - model) * inverse_sigma[n, q]
+            total = total + resid
+            total_sq = total_sq + resid * resid
+            count = count + 1.0
+        mean = total / count if count > 0 else 0.0
+        out[n, 0] = mean
+        out[n, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
+        out[n, 2] = count

@@ -1,0 +1,162 @@
+"""Kernel candidates: stamps around stars, checked and ranked in spatial cells.
+
+A candidate's stamp is ``(2 kernelSize + 1)^2`` pixels centred on the source;
+the kernel fit uses the stamp shrunk by the kernel half-width (where the
+convolved template is fully defined). Candidates are ranked by flux within
+``sizeCellX x sizeCellY`` cells; the spatial fit uses the best
+``nStarPerCell`` still-good candidates of each cell, so a rejected candidate
+is replaced by the next one of its cell, as in the stack's ``SpatialCellSet``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import NoKernelCandidatesError, PsfMatchInputError
+
+__all__ = ["CandidateStamps", "check_planes", "cut_stamps", "select_per_cell"]
+
+GOOD, BAD = "GOOD", "BAD"
+
+
+@dataclass
+class CandidateStamps:
+    """Stamps of the usable candidates and the table of all candidates.
+
+    Attributes
+    ----------
+    table : `pandas.DataFrame`
+        One row per input candidate: ``id, x, y, flux, cell_x, cell_y, status,
+        reason``; ``status`` is ``GOOD`` or ``BAD`` (``reason`` says why).
+    rows : `numpy.ndarray`
+        Table row index of each stamp.
+    template, science, variance : `numpy.ndarray`
+        ``(n, S, S)`` float64 stamps; ``variance`` is science + template variance.
+    """
+
+    table: pd.DataFrame
+    rows: np.ndarray
+    template: np.ndarray
+    science: np.ndarray
+    variance: np.ndarray
+
+
+def check_planes(exposure, label, bad_mask_planes):
+    """Raise `PsfMatchInputError` if the image or variance of ``exposure`` has NaN/inf.
+
+    Pixels flagged with any of ``bad_mask_planes`` may be non-finite: no
+    stamp touching them is used.
+    """
+    planes = [name for name in bad_mask_planes if name in exposure.mask.planes]
+    flagged = exposure.mask.get(planes) if planes else np.zeros(exposure.shape, bool)
+    for plane_name in ("image", "variance"):
+        plane = getattr(exposure, plane_name)
+        bad = ~np.isfinite(plane) & ~flagged
+        if bad.any():
+            y, x = np.argwhere(bad)[0]
+            raise PsfMatchInputError(
+                f"{label} {plane_name} plane has {int(bad.sum())} NaN/inf pixels not flagged "
+                f"{'/'.join(planes) or 'bad'} (first at x={x + exposure.xy0[0]}, "
+                f"y={y + exposure.xy0[1]})")
+
+
+def cut_stamps(template, science, positions, fluxes, kernel_size, config):
+    """Cut and check the stamps of every candidate position.
+
+    Parameters
+    ----------
+    template, science : `Exposure`
+        Images on the same pixel grid; ``template`` is the one to be convolved.
+    positions : `numpy.ndarray`
+        ``(n, 2)`` parent ``(x, y)`` of the candidate sources.
+    fluxes : `numpy.ndarray` or `None`
+        Ranking flux of each candidate (larger is better); when `None`, the
+        science stamp's sum within the fit region is used.
+    kernel_size : `int`
+        Kernel width; the stamp half-size.
+    config : `PsfMatchConfig`
+        ``badMaskPlanes``, ``sizeCellX``, ``sizeCellY``.
+
+    Returns
+    -------
+    stamps : `CandidateStamps`
+
+    Raises
+    ------
+    NoKernelCandidatesError
+        If no candidate survives, with the count per reason.
+    """
+    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    bbox = template.bbox
+    half = kernel_size
+    size = 2 * half + 1
+    centres = np.rint(positions).astype(np.int64)
+    table = pd.DataFrame({
+        "id": np.arange(len(positions)), "x": positions[:, 0], "y": positions[:, 1],
+        "flux": np.full(len(positions), np.nan) if fluxes is None else np.asarray(fluxes, float),
+        "cell_x": (centres[:, 0] - bbox.x0) // config.sizeCellX,
+        "cell_y": (centres[:, 1] - bbox.y0) // config.sizeCellY,
+        "status": GOOD, "reason": ""})
+    masks = [(exposure.mask, [name for name in config.badMaskPlanes if name in exposure.mask.planes])
+             for exposure in (template, science)]
+
+    keep, stamps = [], ([], [], [])
+    reasons = table["reason"].to_numpy(dtype=object)
+    for row, (cx, cy) in enumerate(centres):
+        x0, y0 = cx - half - bbox.x0, cy - half - bbox.y0
+        if x0 < 0 or y0 < 0 or x0 + size > bbox.width or y0 + size > bbox.height:
+            reasons[row] = "outside image"
+            continue
+        window = (slice(y0, y0 + size), slice(x0, x0 + size))
+        hit = set()
+        for mask, planes in masks:
+            if planes:
+                bits = int(np.bitwise_or.reduce(mask.array[window], axis=None))
+                hit.update(name for name in planes if bits & mask.bitmask(name))
+        if hit:
+            reasons[row] = "mask " + "|".join(sorted(hit))
+            continue
+        variance = (science.variance[window].astype(float)
+                    + template.variance[window].astype(float))
+        if not (variance > 0).all():
+            reasons[row] = "variance <= 0"
+            continue
+        keep.append(row)
+        stamps[0].append(template.image[window])
+        stamps[1].append(science.image[window])
+        stamps[2].append(variance)
+    table["reason"] = reasons
+    table.loc[table["reason"] != "", "status"] = BAD
+    if not keep:
+        counts = table["reason"].value_counts().to_dict()
+        detail = ", ".join(f"{count} {reason}" for reason, count in counts.items())
+        raise NoKernelCandidatesError(
+            f"no usable kernel candidate among {len(table)} ({detail or 'none given'}); "
+            f"stamps are {size}x{size} px (kernelSize={kernel_size}), "
+            f"badMaskPlanes={list(config.badMaskPlanes)}")
+    keep = np.array(keep)
+    template_stamps, science_stamps, variance_stamps = (np.array(s, dtype=float) for s in stamps)
+    if fluxes is None:
+        inner = slice(kernel_size // 2, size - kernel_size // 2)
+        table.loc[keep, "flux"] = science_stamps[:, inner, inner].sum(axis=(1, 2))
+    return CandidateStamps(table, keep, template_stamps, science_stamps, variance_stamps)
+
+
+def select_per_cell(table, good, n_per_cell):
+    """Boolean array: the ``n_per_cell`` highest-flux ``good`` rows of each cell."""
+    order = np.lexsort((-table["flux"].to_numpy(), table["cell_y"].to_numpy(),
+                        table["cell_x"].to_numpy()))
+    selected = np.zeros(len(table), dtype=bool)
+    cells = table[["cell_x", "cell_y"]].to_numpy()
+    count, previous = 0, None
+    for row in order:
+        if not good[row]:
+            continue
+        cell = tuple(cells[row])
+        count = count + 1 if cell == previous else 1
+        previous = cell
+        if count <= n_per_cell:
+            selected[row] = True
+    return selected

@@ -1,0 +1,314 @@
+"""Fit a spatially varying PSF-matching kernel: the middleware-free entry point.
+
+The loop follows the stack's ``PsfMatchTask._solve``: single-kernel fits on
+every candidate stamp, residual cuts, kernel-sum clipping, optional PCA of the
+single kernels, the spatial fit, and its assessment at each candidate,
+repeated up to ``maxSpatialIterations`` times, then a final refit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .basis import make_basis, regularization_matrix
+from .candidates import BAD, GOOD, check_planes, cut_stamps, select_per_cell
+from .config import PsfMatchConfig
+from .errors import NoKernelCandidatesError, PsfMatchInputError
+from .kernel import SpatialBackground, SpatialKernel
+from .solve import SpatialLayout, build_stamp_systems, residual_statistics, solve_systems
+from .spatial import SpatialFunction
+
+__all__ = ["PsfMatchResult", "clipped_mean_std", "fit_psf_matching_kernel"]
+
+
+@dataclass
+class PsfMatchResult:
+    """What `fit_psf_matching_kernel` returns.
+
+    Attributes
+    ----------
+    kernel : `SpatialKernel`
+        Maps the template onto the science image: ``S ~ K (x) T + background``.
+    background : `SpatialBackground`
+        Differential background (zero unless ``fitForBackground``).
+    candidates : `pandas.DataFrame`
+        One row per input candidate: ``id, x, y, flux, cell_x, cell_y, status,
+        reason, used, kernel_sum, background, residual_mean, residual_std,
+        n_pixels, pseudo_inverse, spatial_kernel_sum, spatial_residual_mean,
+        spatial_residual_std``.
+    metadata : `dict`
+        Counts, basis description, iterations, kernel sum at the centre.
+    config : `PsfMatchConfig`
+    """
+
+    kernel: SpatialKernel
+    background: SpatialBackground
+    candidates: pd.DataFrame
+    metadata: dict = field(default_factory=dict)
+    config: PsfMatchConfig = None
+
+
+def clipped_mean_std(values, n_sigma=3.0, n_iterations=5):
+    """Iteratively clipped mean and standard deviation.
+
+    Starts from the median and ``0.741 IQR``; each iteration keeps values
+    within ``n_sigma`` standard deviations of the current centre and recomputes
+    mean and sample standard deviation, as afw's ``MEANCLIP``/``STDEVCLIP``.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.nan, np.nan
+    quartiles = np.percentile(values, [25.0, 75.0])
+    centre, spread = np.median(values), 0.741 * (quartiles[1] - quartiles[0])
+    for _ in range(n_iterations):
+        kept = values[np.abs(values - centre) <= n_sigma * spread] if spread > 0 else values
+        if kept.size < 2:
+            break
+        new_centre, new_spread = kept.mean(), kept.std(ddof=1)
+        if new_centre == centre and new_spread == spread:
+            break
+        centre, spread = new_centre, new_spread
+    return float(centre), float(spread)
+
+
+def fit_psf_matching_kernel(template, science, candidates, config=None, *, fluxes=None,
+                            template_fwhm=None, science_fwhm=None, spatial_domain=None,
+                            **overrides):
+    """Fit the kernel ``K`` with ``science ~ K (x) template + background``.
+
+    Parameters
+    ----------
+    template : `Exposure`
+        The image to be convolved (the narrower PSF, normally).
+    science : `Exposure`
+        The image to match, on the same pixel grid (same bbox).
+    candidates : array-like or `pandas.DataFrame`
+        Kernel source positions: ``(n, 2)`` parent ``(x, y)``, or a frame with
+        columns ``x``, ``y`` and optionally ``flux`` (ranking within cells).
+    config : `PsfMatchConfig`, optional
+        Defaults to the stack's; ``overrides`` (stack field names such as
+        ``kernelSize=25``, ``spatialKernelOrder=1``) are applied on top.
+    fluxes : array-like, optional
+        Ranking fluxes if ``candidates`` is an array.
+    template_fwhm, science_fwhm : `float`, optional
+        PSF FWHMs in pixels, used to size the Alard-Lupton basis; taken from
+        the exposures' PSFs at the image centre when omitted and available.
+    spatial_domain : `Box`, optional
+        Box mapped onto ``[-1, 1]^2`` by the spatial functions; the template's
+        bbox by default (the stack's ``SpatialCellSet`` box), so the kernel
+        is never extrapolated inside the image.
+
+    Returns
+    -------
+    result : `PsfMatchResult`
+
+    Raises
+    ------
+    PsfMatchInputError
+        Images on different grids, or NaN/inf pixels not flagged bad.
+    NoKernelCandidatesError
+        No candidate survives the cuts (the message counts each reason).
+    SingularSystemError
+        The spatial system cannot be solved.
+    """
+    config = (config or PsfMatchConfig()).replace(**overrides)
+    if template.bbox != science.bbox:
+        raise PsfMatchInputError(
+            f"template {template.bbox} and science {science.bbox} are not on the same pixel grid")
+    check_planes(template, "template", config.badMaskPlanes)
+    check_planes(science, "science", config.badMaskPlanes)
+    positions, fluxes = _positions(candidates, fluxes)
+    centre = template.bbox.center
+    if template_fwhm is None and template.psf is not None:
+        template_fwhm = float(template.psf.computeFwhm(*centre))
+    if science_fwhm is None and science.psf is not None:
+        science_fwhm = float(science.psf.computeFwhm(*centre))
+
+    basis = make_basis(config, template_fwhm, science_fwhm)
+    stamps = cut_stamps(template, science, positions, fluxes, basis.size, config)
+    regularization = None
+    if config.kernelBasisSet == "delta-function" and config.useRegularization:
+        regularization = regularization_matrix(
+            basis.size, config.regularizationType, config.centralRegularizationStencil,
+            config.forwardRegularizationOrders)
+    systems = build_stamp_systems(basis, stamps.template, stamps.science, stamps.variance,
+                                  config.fitForBackground, config.constantVarianceWeighting)
+    if regularization is not None:
+        kernel_block = systems.matrix[:, :len(basis), :len(basis)]
+        scale = config.lambdaValue
+        if config.lambdaType == "relative":
+            scale *= np.trace(kernel_block, axis1=1, axis2=2)[:, None, None] / np.trace(
+                regularization)
+        kernel_block += scale * regularization
+
+    table = stamps.table
+    rows = stamps.rows
+    local, pseudo = solve_systems(systems.matrix, systems.vector)
+    local_stats = residual_statistics(systems, np.nan_to_num(local))
+    kernel_sums = local[:, :len(basis)] @ basis.images.sum(axis=(1, 2))
+    _store(table, rows, kernel_sum=kernel_sums, residual_mean=local_stats[:, 0],
+           residual_std=local_stats[:, 1], n_pixels=local_stats[:, 2], pseudo_inverse=pseudo,
+           background=local[:, len(basis)] if config.fitForBackground else 0.0)
+    _reject(table, rows, ~np.isfinite(local).all(axis=1), "singular single-kernel system")
+    if config.singleKernelClipping:
+        _reject(table, rows, _residual_fails(local_stats, config), "single-kernel residuals")
+
+    domain = spatial_domain or template.bbox
+    kernel_spatial = SpatialFunction(config.spatialModelType, config.spatialKernelOrder, domain)
+    background_spatial = SpatialFunction(config.spatialModelType, config.spatialBgOrder, domain)
+    index = np.full(len(table), -1)
+    index[rows] = np.arange(len(rows))
+
+    metadata = {"basis": basis.name, "kernelSize": basis.size, "nBasis": len(basis),
+                "templateFwhm": template_fwhm, "scienceFwhm": science_fwhm,
+                "nCandidates": len(table)}
+    for iteration in range(1, config.maxSpatialIterations + 1):
+        used = _clip_kernel_sums(table, config)
+        fit = _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
+                           background_spatial)
+        metadata["nIterations"] = iteration
+        if not config.spatialKernelClipping:
+            break
+        stats = fit["stats"]
+        failed = np.zeros(len(table), bool)
+        failed[used] = _residual_fails(stats, config)
+        if not failed.any():
+            break
+        _reject(table, np.flatnonzero(used), failed[used], "spatial-kernel residuals")
+    else:
+        used = _clip_kernel_sums(table, config)
+        fit = _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
+                           background_spatial)
+
+    table["used"] = used
+    table.loc[used, "spatial_kernel_sum"] = fit["kernel_sum"]
+    table.loc[used, "spatial_residual_mean"] = fit["stats"][:, 0]
+    table.loc[used, "spatial_residual_std"] = fit["stats"][:, 1]
+    kernel = SpatialKernel(fit["basis"], kernel_spatial, fit["kernel_coefficients"])
+    background = SpatialBackground(background_spatial, fit["background_coefficients"])
+    metadata.update({
+        "nGood": int((table["status"] == GOOD).sum()), "nUsed": int(used.sum()),
+        "spatialPseudoInverse": fit["pseudo_inverse"],
+        "kernelSumCentre": float(kernel.kernel_sum(*domain.center)),
+        "nUnknowns": fit["n_unknowns"]})
+    return PsfMatchResult(kernel, background, table, metadata, config)
+
+
+def _positions(candidates, fluxes):
+    if isinstance(candidates, pd.DataFrame):
+        if fluxes is None and "flux" in candidates:
+            fluxes = candidates["flux"].to_numpy(float)
+        candidates = candidates[["x", "y"]].to_numpy(float)
+    positions = np.asarray(candidates, dtype=float)
+    if positions.ndim != 2 or positions.shape[1] != 2:
+        raise PsfMatchInputError(f"candidate positions must be (n, 2), got {positions.shape}")
+    if fluxes is not None and len(fluxes) != len(positions):
+        raise PsfMatchInputError(f"{len(fluxes)} fluxes for {len(positions)} candidates")
+    return positions, fluxes
+
+
+def _store(table, rows, **columns):
+    for name, values in columns.items():
+        if name not in table:
+            table[name] = np.nan if name != "pseudo_inverse" else False
+        table.loc[rows, name] = values
+
+
+def _reject(table, rows, failed, reason):
+    """Mark ``rows[failed]`` BAD with ``reason`` unless already BAD."""
+    failed_rows = np.asarray(rows)[np.asarray(failed, bool)]
+    failed_rows = failed_rows[table["status"].to_numpy()[failed_rows] == GOOD]
+    table.loc[failed_rows, "status"] = BAD
+    table.loc[failed_rows, "reason"] = reason
+
+
+def _residual_fails(stats, config):
+    return ((np.abs(stats[:, 0]) > config.candidateResidualMeanMax)
+            | ~(stats[:, 1] <= config.candidateResidualStdMax))
+
+
+def _clip_kernel_sums(table, config):
+    """Select the candidates of each cell, clipping kernel-sum outliers until none is left."""
+    while True:
+        good = (table["status"] == GOOD).to_numpy()
+        used = select_per_cell(table, good, config.nStarPerCell)
+        if not used.any():
+            reasons = table["reason"].value_counts().to_dict()
+            raise NoKernelCandidatesError(
+                f"no kernel candidates left of {len(table)}: " + ", ".join(
+                    f"{count} rejected for {reason}" for reason, count in reasons.items()))
+        if not config.kernelSumClipping or used.sum() < 3:
+            return used
+        sums = table["kernel_sum"].to_numpy()[used]
+        mean, std = clipped_mean_std(sums)
+        outliers = np.abs(sums - mean) > config.maxKsumSigma * std
+        if not outliers.any():
+            return used
+        _reject(table, np.flatnonzero(used), outliers,
+                f"kernel sum outside {config.maxKsumSigma} sigma")
+
+
+def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
+                 background_spatial):
+    """Spatial solution from the ``used`` candidates, assessed at each of them."""
+    stamp_index = index[used]
+    x = table["x"].to_numpy()[used]
+    y = table["y"].to_numpy()[used]
+    matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
+    fit_basis, recombination = basis, None
+    if config.usePcaForSpatialKernel:
+        recombination = _pca_recombination(table, used, index, systems, basis, config)
+        fit_basis = basis.recombined(recombination, "pca")
+        extended = _extended(recombination, config.fitForBackground)
+        matrix = extended.T @ matrix @ extended
+        vector = vector @ extended
+    layout = SpatialLayout(len(fit_basis), fit_basis.constant_first_term,
+                           config.fitForBackground, kernel_spatial, background_spatial)
+    theta, pseudo = layout.solve(matrix, vector, x, y)
+    coefficients = layout.coefficients_at(theta, x, y)
+    kernel_coefficients = layout.kernel_coefficients(theta)
+    if recombination is not None:
+        # Back to the separable basis: the PCA basis is a fixed recombination of it.
+        coefficients = coefficients @ _extended(recombination, config.fitForBackground).T
+        kernel_coefficients = recombination @ kernel_coefficients
+    selected = systems.__class__(systems.columns[stamp_index], systems.target[stamp_index],
+                                 systems.inverse_sigma[stamp_index], matrix, vector)
+    stats = residual_statistics(selected, coefficients)
+    return {"basis": basis, "kernel_coefficients": kernel_coefficients,
+            "background_coefficients": layout.background_coefficients(theta),
+            "stats": stats, "pseudo_inverse": pseudo, "n_unknowns": layout.n_unknowns,
+            "kernel_sum": coefficients[:, :len(basis)] @ basis.images.sum(axis=(1, 2))}
+
+
+def _extended(recombination, fit_background):
+    """The recombination acting on (basis, background) coefficient vectors."""
+    n_basis, n_new = recombination.shape
+    extra = 1 if fit_background else 0
+    out = np.zeros((n_basis + extra, n_new + extra))
+    out[:n_basis, :n_new] = recombination
+    if extra:
+        out[-1, -1] = 1.0
+    return out
+
+
+def _pca_recombination(table, used, index, systems, basis, config):
+    """``(n_basis, 1 + n_components)``: mean normalised kernel, then principal components.
+
+    PCA runs on the single-kernel coefficient vectors divided by their kernel
+    sums. Each normalised kernel has the same sum, so the components have
+    zero sum and the mean carries it: the first PCA basis stays the only
+    spatially constant one, as with the Alard-Lupton basis.
+    """
+    n_basis = len(basis)
+    stamp_index = index[used]
+    local, _ = solve_systems(systems.matrix[stamp_index], systems.vector[stamp_index])
+    sums = local[:, :n_basis] @ basis.images.sum(axis=(1, 2))
+    normalised = local[:, :n_basis] / sums[:, None]
+    mean = normalised.mean(axis=0)
+    _, _, components = np.linalg.svd(normalised - mean, full_matrices=False)
+    n_components = min(config.numPrincipalComponents, components.shape[0])
+    return np.column_stack([mean, components[:n_components].T])
+

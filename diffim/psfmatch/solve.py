@@ -1,0 +1,274 @@
+"""Normal equations of the kernel fit: per candidate, and spatially combined.
+
+For a candidate with template stamp ``T``, science stamp ``S`` and weights
+``W`` over the fit region, the columns are ``C_k = T (x) B_k`` (plus a column
+of ones for the background) and the normal equations ``M a = b`` with
+``M = C^T W C``, ``b = C^T W S``.
+
+The spatial solution writes each coefficient as a spatial function,
+``a_k(x, y) = sum_s theta_{k,s} F_s(x, y)``; each candidate then contributes
+``P_c^T M_c P_c`` and ``P_c^T b_c`` to the big system, ``P_c`` holding the
+spatial terms at its centre.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from .._core import _al_convolve, _al_solve
+from .errors import SingularSystemError
+
+__all__ = ["StampSystems", "build_stamp_systems", "solve_systems", "SpatialLayout",
+           "residual_statistics"]
+
+# Eigenvalues below this fraction of the largest are dropped by the pseudo-inverse.
+_PINV_RCOND = 1e-12
+# Reciprocal condition number under which an LU solution is not trusted.
+_MIN_RCOND = 1e-14
+
+
+@dataclass
+class StampSystems:
+    """Columns and normal equations of a set of candidate stamps.
+
+    Attributes
+    ----------
+    columns : `numpy.ndarray`
+        ``(n, n_columns, n_pixels)`` design columns (kernel bases, then background).
+    target : `numpy.ndarray`
+        ``(n, n_pixels)`` science pixels of the fit region.
+    inverse_sigma : `numpy.ndarray`
+        ``(n, n_pixels)`` ``1 / sqrt(var_sci + var_tmpl)``.
+    matrix, vector : `numpy.ndarray`
+        ``(n, n_columns, n_columns)`` and ``(n, n_columns)``: ``M`` and ``b``.
+    """
+
+    columns: np.ndarray
+    target: np.ndarray
+    inverse_sigma: np.ndarray
+    matrix: np.ndarray
+    vector: np.ndarray
+
+    def transformed(self, matrix):
+        """The same systems in a recombined basis: columns ``C R``, ``M -> R^T M R``."""
+        return StampSystems(np.einsum("nkq,kj->njq", self.columns, matrix), self.target,
+                            self.inverse_sigma, matrix.T @ self.matrix @ matrix,
+                            self.vector @ matrix)
+
+
+def build_stamp_systems(basis, template, science, variance, fit_background,
+                        constant_weighting, regularization=None):
+    """Columns and normal equations for ``(n, S, S)`` template/science/variance stamps.
+
+    Parameters
+    ----------
+    basis : `KernelBasis`
+    template, science, variance : `numpy.ndarray`
+        float64 stamps; ``variance`` is the sum of both images' variances.
+    fit_background : `bool`
+        Add a column of ones (``fitForBackground``).
+    constant_weighting : `bool`
+        Weight every pixel of a stamp by ``1 / median(variance)``
+        (``constantVarianceWeighting``) instead of ``1 / variance``.
+    regularization : `numpy.ndarray`, optional
+        ``lambda * H`` added to the kernel block of ``M`` (delta-function basis).
+    """
+    n_stamps, size, _ = template.shape
+    half = basis.half_width
+    fit = size - 2 * half
+    pair_images = np.empty((n_stamps, len(basis.pairs), fit, fit))
+    _al_convolve.stamp_pair_convolutions(
+        np.ascontiguousarray(template), np.ascontiguousarray(basis.x_vectors),
+        np.ascontiguousarray(basis.y_vectors), np.ascontiguousarray(basis.pairs, dtype=np.intp),
+        pair_images)
+    n_basis = len(basis)
+    columns = np.empty((n_stamps, n_basis + int(fit_background), fit * fit))
+    columns[:, :n_basis] = np.matmul(basis.transform, pair_images.reshape(n_stamps,
+                                                                          len(basis.pairs), -1))
+    if fit_background:
+        columns[:, n_basis] = 1.0
+    inner = (slice(None), slice(half, size - half), slice(half, size - half))
+    target = np.ascontiguousarray(science[inner].reshape(n_stamps, -1))
+    fit_variance = variance[inner].reshape(n_stamps, -1)
+    inverse_sigma = 1.0 / np.sqrt(fit_variance)
+    if constant_weighting:
+        weights = np.repeat(1.0 / np.median(fit_variance, axis=1)[:, None], fit * fit, axis=1)
+    else:
+        weights = inverse_sigma**2
+    n_columns = columns.shape[1]
+    matrix = np.empty((n_stamps, n_columns, n_columns))
+    vector = np.empty((n_stamps, n_columns))
+    _al_solve.normal_equations(columns, np.ascontiguousarray(weights), target, matrix, vector)
+    if regularization is not None:
+        matrix[:, :n_basis, :n_basis] += regularization
+    return StampSystems(columns, target, inverse_sigma, matrix, vector)
+
+
+def solve_systems(matrix, vector):
+    """Solve a stack of symmetric systems by LU, falling back to a pseudo-inverse.
+
+    Returns
+    -------
+    solution : `numpy.ndarray`
+        ``(n, m)``; rows that cannot be solved at all are NaN.
+    used_pseudo_inverse : `numpy.ndarray`
+        ``(n,)`` bool, True where the system was singular or ill-conditioned
+        and the eigen pseudo-inverse (eigenvalues below 1e-12 of the largest
+        dropped) was used instead.
+    """
+    n_systems = matrix.shape[0]
+    solution = np.full(vector.shape, np.nan)
+    used_pseudo_inverse = np.zeros(n_systems, dtype=bool)
+    for n in range(n_systems):
+        try:
+            solution[n] = _lu_solve(matrix[n], vector[n])
+        except SingularSystemError:
+            used_pseudo_inverse[n] = True
+            solution[n] = _pseudo_inverse_solve(matrix[n], vector[n])
+    return solution, used_pseudo_inverse
+
+
+def residual_statistics(systems, coefficients):
+    """``(n, 3)``: mean, standard deviation and pixel count of ``(S - C a) / sigma``."""
+    out = np.empty((systems.columns.shape[0], 3))
+    _al_solve.residual_statistics(systems.columns, np.ascontiguousarray(coefficients),
+                                  systems.target, systems.inverse_sigma, out)
+    return out
+
+
+def _lu_solve(matrix, vector):
+    if not np.isfinite(matrix).all() or not np.isfinite(vector).all():
+        raise SingularSystemError("non-finite normal equations")
+    try:
+        with warnings.catch_warnings():
+            # A zero pivot is detected below and answered with the pseudo-inverse.
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            lu, pivots = scipy.linalg.lu_factor(matrix, check_finite=False)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        raise SingularSystemError(str(error)) from None
+    diagonal = np.abs(np.diag(lu))
+    if diagonal.min() <= _MIN_RCOND * diagonal.max():
+        raise SingularSystemError("LU pivot vanishes")
+    return scipy.linalg.lu_solve((lu, pivots), vector, check_finite=False)
+
+
+def _pseudo_inverse_solve(matrix, vector):
+    if not np.isfinite(matrix).all() or not np.isfinite(vector).all():
+        return np.full(vector.shape, np.nan)
+    values, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+    keep = values > _PINV_RCOND * max(values.max(), 0.0)
+    if not keep.any():
+        return np.full(vector.shape, np.nan)
+    projected = (vectors[:, keep].T @ vector) / values[keep]
+    return vectors[:, keep] @ projected
+
+
+class SpatialLayout:
+    """Where each spatial coefficient sits in the combined system.
+
+    Columns fall into families sharing one vector of spatial terms: the
+    spatially constant first basis (when ``constant_first_term``), the other
+    kernel bases (``kernel_spatial`` terms) and the background
+    (``background_spatial`` terms). Unknown ``offset + i * n_terms + s`` is
+    the coefficient of term ``s`` for the family's ``i``-th column, so there
+    are ``(n_basis - 1) * nkt + 1 + nbt`` unknowns for an Alard-Lupton basis.
+    """
+
+    def __init__(self, n_basis, constant_first_term, fit_background, kernel_spatial,
+                 background_spatial):
+        self.n_basis = n_basis
+        self.kernel_spatial = kernel_spatial
+        self.background_spatial = background_spatial
+        self.families = []
+        first = 1 if constant_first_term else 0
+        offset = 0
+        if constant_first_term:
+            self.families.append(("constant", np.array([0]), offset))
+            offset += 1
+        kernel_columns = np.arange(first, n_basis)
+        self.families.append(("kernel", kernel_columns, offset))
+        offset += len(kernel_columns) * kernel_spatial.n_terms
+        if fit_background:
+            self.families.append(("background", np.array([n_basis]), offset))
+            offset += background_spatial.n_terms
+        self.n_unknowns = offset
+
+    def _terms(self, family, x, y):
+        if family == "constant":
+            return np.ones((len(x), 1))
+        spatial = self.kernel_spatial if family == "kernel" else self.background_spatial
+        return spatial.terms(x, y)
+
+    def solve(self, matrix, vector, x, y):
+        """Assemble and solve the combined system of candidates at ``(x, y)``.
+
+        Returns
+        -------
+        theta : `numpy.ndarray`
+            The ``n_unknowns`` spatial coefficients.
+        used_pseudo_inverse : `bool`
+
+        Raises
+        ------
+        SingularSystemError
+            If the system cannot be solved even by pseudo-inverse, or has
+            fewer candidates than spatial terms.
+        """
+        terms = [self._terms(name, x, y) for name, _, _ in self.families]
+        big = np.zeros((self.n_unknowns, self.n_unknowns))
+        rhs = np.zeros(self.n_unknowns)
+        for (_, cols_a, off_a), terms_a in zip(self.families, terms):
+            size_a = len(cols_a) * terms_a.shape[1]
+            rhs[off_a:off_a + size_a] = np.einsum("ci,cs->is", vector[:, cols_a],
+                                                  terms_a).ravel()
+            for (_, cols_b, off_b), terms_b in zip(self.families, terms):
+                size_b = len(cols_b) * terms_b.shape[1]
+                block = np.einsum("cij,cs,ct->isjt", matrix[:, cols_a][:, :, cols_b],
+                                  terms_a, terms_b, optimize=True)
+                big[off_a:off_a + size_a, off_b:off_b + size_b] = block.reshape(size_a, size_b)
+        n_candidates = len(x)
+        if n_candidates < self.kernel_spatial.n_terms:
+            raise SingularSystemError(
+                f"spatial kernel fit has {n_candidates} candidates for "
+                f"{self.kernel_spatial.n_terms} spatial terms (spatialKernelOrder="
+                f"{self.kernel_spatial.order}); lower spatialKernelOrder or give more sources")
+        try:
+            return _lu_solve(big, rhs), False
+        except SingularSystemError:
+            theta = _pseudo_inverse_solve(big, rhs)
+            if not np.isfinite(theta).all():
+                raise SingularSystemError(
+                    f"spatial kernel system ({self.n_unknowns} unknowns, {n_candidates} "
+                    "candidates) is singular and has no pseudo-inverse solution") from None
+            return theta, True
+
+    def coefficients_at(self, theta, x, y):
+        """``(n, n_columns)`` per-candidate coefficients implied by ``theta``."""
+        n_columns = self.n_basis + (1 if self.families[-1][0] == "background" else 0)
+        out = np.zeros((len(x), n_columns))
+        for name, columns, offset in self.families:
+            terms = self._terms(name, x, y)
+            block = theta[offset:offset + len(columns) * terms.shape[1]]
+            out[:, columns] = terms @ block.reshape(len(columns), terms.shape[1]).T
+        return out
+
+    def kernel_coefficients(self, theta):
+        """``(n_basis, nkt)`` spatial coefficients of the kernel bases."""
+        out = np.zeros((self.n_basis, self.kernel_spatial.n_terms))
+        for name, columns, offset in self.families:
+            if name == "constant":
+                out[0, 0] = theta[offset]
+            elif name == "kernel":
+                n_terms = self.kernel_spatial.n_terms
+                out[columns] = theta[offset:offset + len(columns) * n_terms].reshape(-1, n_terms)
+        return out
+
+    def background_coefficients(self, theta):
+        """``nbt`` background coefficients (zeros without a background fit)."""
+        for name, _, offset in self.families:
+            if name == "background":
+                return theta[offset:offset + self.background_spatial.n_terms].copy()
+        return np.zeros(self.background_spatial.n_terms)

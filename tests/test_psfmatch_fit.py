@@ -1,0 +1,169 @@
+"""Kernel fit: known answers of the stack's own tests, spatial variation, bad input."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.signal import fftconvolve
+
+from _psfmatch_data import exposure, gaussian_kernel, grid_positions, star_field
+from diffim.psfmatch import (NoKernelCandidatesError, PsfMatchInputError, SingularSystemError,
+                             SpatialKernel, clipped_mean_std, fit_psf_matching_kernel,
+                             make_alard_lupton_basis)
+from diffim.psfmatch.candidates import GOOD
+from diffim.psfmatch.config import PsfMatchConfig
+from diffim.psfmatch.fit import _clip_kernel_sums
+
+
+def test_delta_function_template_recovers_elliptical_gaussian():
+    shape = (256, 256)
+    positions = grid_positions(shape, 50, 28)
+    template = np.zeros(shape)
+    for x, y in positions.astype(int):
+        template[y, x] = 1000.0
+    truth = gaussian_kernel(21, 2.0, 3.0)
+    science = fftconvolve(template, truth, mode="same")
+    result = fit_psf_matching_kernel(
+        exposure(template), exposure(science), positions, kernelBasisSet="delta-function",
+        useRegularization=False, fitForBackground=True, spatialKernelOrder=0, spatialBgOrder=0)
+    kernel = result.kernel.image(128, 128)
+    np.testing.assert_allclose(kernel, truth, rtol=0, atol=1e-5)
+    assert abs(result.background(128, 128)) < 1e-5
+    assert result.metadata["nUsed"] == len(positions)
+
+
+def test_flux_scaling_and_background_recovered():
+    shape = (256, 256)
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(30, 226, size=(40, 2))
+    template = star_field(shape, positions, rng.uniform(1e4, 5e4, 40), 1.5)
+    science = 2.7 * fftconvolve(template, gaussian_kernel(21, 1.5), mode="same") + 11.3
+    result = fit_psf_matching_kernel(exposure(template), exposure(science), positions,
+                                     fitForBackground=True, spatialKernelOrder=1,
+                                     spatialBgOrder=1)
+    for x, y in [(40, 40), (128, 128), (220, 60)]:
+        assert result.kernel.kernel_sum(x, y) == pytest.approx(2.7, abs=1e-4)
+        assert result.background(x, y) == pytest.approx(11.3, abs=1e-4)
+    assert (result.candidates["status"] == GOOD).all()
+
+
+def test_kernel_sum_clip_rejects_only_the_outlier():
+    sums = np.array([1, 1, 1, 1, 2, 3, 4, 50], dtype=float)
+    mean, std = clipped_mean_std(sums)
+    assert list(np.abs(sums - mean) > 3 * std) == [False] * 7 + [True]
+    table = pd.DataFrame({"x": np.arange(8.0), "y": 0.0, "flux": 1.0, "cell_x": np.arange(8),
+                          "cell_y": 0, "status": GOOD, "reason": "", "kernel_sum": sums})
+    used = _clip_kernel_sums(table, PsfMatchConfig())
+    assert list(table["status"]) == [GOOD] * 7 + ["BAD"]
+    assert used.sum() == 7
+
+
+def test_spatially_varying_kernel_width():
+    """Science PSF width grows linearly in x; the kernel sum stays 1."""
+    shape = (512, 512)
+    rng = np.random.default_rng(5)
+    positions = grid_positions(shape, 40, 30, rng, jitter=5)
+    fluxes = rng.uniform(2e4, 6e4, len(positions))
+    template_sigma = 1.2
+
+    def kernel_sigma(x, y):
+        return 1.0 + 1.2 * x / 511.0
+
+    template = star_field(shape, positions, fluxes, template_sigma)
+    science = star_field(shape, positions, fluxes,
+                         lambda x, y: np.hypot(template_sigma, kernel_sigma(x, y)))
+    result = fit_psf_matching_kernel(exposure(template, 1.0), exposure(science, 1.0),
+                                     positions, spatialKernelOrder=2, nStarPerCell=2)
+    template_psf = gaussian_kernel(31, template_sigma)
+    for x, y in [(60, 60), (256, 256), (450, 100), (100, 450), (450, 450)]:
+        # Compare what the data constrain: the kernel applied to the template PSF
+        # against the science PSF. (Kernel pixels themselves are not unique: the
+        # sigma-1.2 template carries no power at the highest frequencies.)
+        matched = fftconvolve(template_psf, result.kernel.image(x, y), mode="same")
+        science_psf = gaussian_kernel(31, np.hypot(template_sigma, kernel_sigma(x, y)))
+        # Tolerance 1% of the peak: the AL basis and a quadratic spatial model only
+        # approximate a width that changes by a factor 2.2 across the image.
+        assert np.abs(matched - science_psf).max() < 0.01 * science_psf.max()
+        assert result.kernel.kernel_sum(x, y) == pytest.approx(1.0, abs=1e-3)
+    coefficients = result.kernel.coefficients
+    assert np.all(coefficients[0, 1:] == 0.0)    # B0 spatially constant
+
+
+def test_all_candidates_masked_names_the_plane():
+    shape = (128, 128)
+    positions = grid_positions(shape, 40, 24)
+    template = exposure(star_field(shape, positions, np.full(len(positions), 1e4), 1.5))
+    science = exposure(star_field(shape, positions, np.full(len(positions), 1e4), 2.0))
+    template.mask.set("SAT")
+    with pytest.raises(NoKernelCandidatesError, match="mask SAT"):
+        fit_psf_matching_kernel(template, science, positions)
+
+
+def test_candidates_outside_the_image():
+    template = exposure(np.zeros((64, 64)))
+    with pytest.raises(NoKernelCandidatesError, match="outside image"):
+        fit_psf_matching_kernel(template, template, [[5.0, 5.0], [60.0, 30.0]])
+
+
+def test_nan_in_science_names_the_plane():
+    shape = (128, 128)
+    science = exposure(np.ones(shape))
+    science.variance[10, 20] = np.nan
+    with pytest.raises(PsfMatchInputError, match="science variance plane .* x=20, y=10"):
+        fit_psf_matching_kernel(exposure(np.ones(shape)), science, [[64.0, 64.0]])
+
+
+def test_too_few_candidates_for_spatial_order_is_a_clear_error():
+    shape = (128, 128)
+    positions = np.array([[40.0, 40.0], [88.0, 88.0]])
+    template = star_field(shape, positions, [1e4, 1e4], 1.5)
+    science = star_field(shape, positions, [1e4, 1e4], 2.0)
+    with pytest.raises(SingularSystemError, match="spatialKernelOrder=2"):
+        fit_psf_matching_kernel(exposure(template), exposure(science), positions)
+
+
+def test_singular_single_kernel_systems_fall_back_to_pseudo_inverse():
+    """A blank template gives all-zero kernel columns: solved by pseudo-inverse, not NaN."""
+    shape = (128, 128)
+    positions = grid_positions(shape, 30, 24)
+    result = fit_psf_matching_kernel(exposure(np.zeros(shape)), exposure(np.full(shape, 3.0)),
+                                     positions, fitForBackground=True, spatialKernelOrder=0,
+                                     spatialBgOrder=0)
+    assert result.candidates["pseudo_inverse"].all()
+    assert result.metadata["spatialPseudoInverse"]
+    assert result.background(64, 64) == pytest.approx(3.0)
+    assert np.isfinite(result.kernel.coefficients).all()
+
+
+def test_kernel_round_trips_through_fits(tmp_path):
+    from astropy.io import fits
+    from diffim.geom import Box
+    from diffim.psfmatch import SpatialFunction
+
+    basis = make_alard_lupton_basis(21, [0.7, 1.5, 3.0], [4, 2, 2])
+    coefficients = np.random.default_rng(0).normal(size=(27, 6))
+    coefficients[0, 1:] = 0.0
+    kernel = SpatialKernel(basis, SpatialFunction("chebyshev1", 2, Box(0, 0, 300, 200)),
+                           coefficients)
+    path = tmp_path / "kernel.fits"
+    fits.HDUList([fits.PrimaryHDU(), kernel.to_hdu()]).writeto(path)
+    with fits.open(path) as hdus:
+        restored = SpatialKernel.from_hdu(hdus["PSFMATCH_KERNEL"])
+    for x, y in [(0, 0), (123.5, 77.0)]:
+        np.testing.assert_array_equal(restored.image(x, y), kernel.image(x, y))
+    np.testing.assert_array_equal(restored.basis.pairs, basis.pairs)
+
+
+def test_pca_basis_reproduces_the_kernel():
+    shape = (256, 256)
+    rng = np.random.default_rng(8)
+    positions = grid_positions(shape, 32, 24, rng, jitter=4)
+    fluxes = rng.uniform(1e4, 5e4, len(positions))
+    template = star_field(shape, positions, fluxes, 1.3)
+    science = star_field(shape, positions, fluxes, np.hypot(1.3, 1.6))
+    result = fit_psf_matching_kernel(exposure(template), exposure(science), positions,
+                                     usePcaForSpatialKernel=True, numPrincipalComponents=3,
+                                     spatialKernelOrder=1)
+    matched = fftconvolve(gaussian_kernel(31, 1.3), result.kernel.image(128, 128), mode="same")
+    science_psf = gaussian_kernel(31, np.hypot(1.3, 1.6))
+    assert np.abs(matched - science_psf).max() < 1e-3 * science_psf.max()
+    assert result.kernel.basis.name == "alard-lupton"    # mapped back to the separable basis
+    assert result.kernel.kernel_sum(10, 200) == pytest.approx(1.0, abs=1e-3)
