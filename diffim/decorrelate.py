@@ -41,8 +41,10 @@ class DecorrelationResult:
     ----------
     image, variance : `numpy.ndarray`
         The decorrelated difference image and its variance plane (float32).
-    psf_kernel : `numpy.ndarray` or `None`
-        The difference PSF convolved with the correction (when a PSF was given).
+    correction_kernel : `numpy.ndarray`
+        The correction in real space, centred, odd-sized (twice the matching
+        kernel): convolving a PSF kernel image with it gives the difference
+        PSF after decorrelation.
     variance_factor : `float`
         Factor applied to the variance plane: white-noise level after
         correction over the level before.
@@ -50,7 +52,7 @@ class DecorrelationResult:
 
     image: np.ndarray
     variance: np.ndarray
-    psf_kernel: np.ndarray | None
+    correction_kernel: np.ndarray
     variance_factor: float
 
 
@@ -101,8 +103,7 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
                    / (unconvolved_variance + convolved_variance * power))
 
 
-def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance,
-                psf_kernel=None):
+def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance):
     """Convolve a difference image with the decorrelation correction.
 
     Parameters
@@ -114,8 +115,6 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
         Matching kernel at the image centre.
     unconvolved_variance, convolved_variance : `float`
         See `correction_spectrum`.
-    psf_kernel : `numpy.ndarray`, optional
-        Kernel image of the difference PSF, to be corrected too.
 
     Returns
     -------
@@ -140,18 +139,20 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
     correlated = unconvolved_variance + convolved_variance * float((kernel_image ** 2).sum())
     white = unconvolved_variance + convolved_variance * kernel_sum ** 2
     factor = white / correlated
-    corrected_psf = None if psf_kernel is None else _correct_kernel(psf_kernel, phi, difference.shape)
+    correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
     return DecorrelationResult(image.astype(np.float32), (variance * factor).astype(np.float32),
-                               corrected_psf, factor)
+                               correction, factor)
 
 
-def _correct_kernel(psf_kernel, phi, shape):
-    """The PSF kernel image convolved with the correction, same size, sum kept."""
-    spectrum = _kernel_transform(psf_kernel, shape) * phi
+def _real_space_stamp(spectrum, shape, half_size):
+    """The centred ``(2 half_size + 1)^2`` stamp of a real, symmetric spectrum, sum 1.
+
+    phi(0) = 1, so the full kernel sums to one; the stamp is renormalised for
+    the little that falls outside it.
+    """
     full = np.fft.fftshift(scipy.fft.irfft2(spectrum, s=shape, workers=_FFT_WORKERS))
-    height, width = psf_kernel.shape
+    half = min(half_size, shape[0] // 2 - 1, shape[1] // 2 - 1)
     centre_y, centre_x = shape[0] // 2, shape[1] // 2
-    stamp = full[centre_y - height // 2: centre_y + height // 2 + 1,
-                 centre_x - width // 2: centre_x + width // 2 + 1]
-    return stamp * (psf_kernel.sum() / stamp.sum())
+    stamp = full[centre_y - half: centre_y + half + 1, centre_x - half: centre_x + half + 1]
+    return stamp / stamp.sum()
 

@@ -62,7 +62,7 @@ def write_atomically(path, write):
         raise
 
 
-def write_exposure(exposure, path):
+def write_exposure(exposure, path, header_cards=None):
     """Write an exposure as a multi-extension FITS file.
 
     Parameters
@@ -70,8 +70,13 @@ def write_exposure(exposure, path):
     exposure : `diffim.Exposure`
     path : `str` or `pathlib.Path`
         Output file; replaced atomically if it exists.
+    header_cards : `dict`, optional
+        Extra primary-header cards, keyword -> value or (value, comment),
+        e.g. the summary numbers of the step that made the exposure.
     """
     hdus = exposure_to_hdulist(exposure)
+    for keyword, card in (header_cards or {}).items():
+        hdus[0].header[keyword] = card
     write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True, checksum=True))
 
 

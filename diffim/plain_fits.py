@@ -53,8 +53,8 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     gain, read_noise, sky, saturation : `float`, optional
         Override the header keywords (gain in e-/ADU, read noise in e-, sky and
         saturation in ADU).
-    variance : `numpy.ndarray`, optional
-        A variance image to use as is (same shape as the image).
+    variance : `numpy.ndarray` or `float`, optional
+        A variance image to use as is (same shape as the image), or a constant.
 
     Returns
     -------
@@ -79,6 +79,8 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     metadata = {"SOURCE_FILE": str(path)}
     if variance is not None:
         variance = np.asarray(variance, dtype=np.float64)
+        if variance.ndim == 0:
+            variance = np.full(image.shape, float(variance))
         if variance.shape != image.shape:
             raise FitsFormatError(f"{path}: variance shape {variance.shape} differs from image "
                                   f"shape {image.shape}")

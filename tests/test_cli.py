@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from astropy.io import fits
 
 from conftest import random_exposure
 from diffim.cli.main import main
@@ -70,3 +72,52 @@ def test_installed_entry_point_runs():
     result = subprocess.run([str(diffim), "info", "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "FITS file" in result.stdout
+
+
+def test_subtract_writes_difference_with_summary_cards(tmp_path, capsys):
+    assert main(["sim", "--output-dir", str(tmp_path), "--size", "512", "--seed", "3",
+                 "-c", "star_density=1000"]) == 0
+    capsys.readouterr()
+    output = tmp_path / "diff.fits"
+    assert main(["subtract", "--science", str(tmp_path / "science.fits"),
+                 "--template", str(tmp_path / "template.fits"), "--output", str(output),
+                 "-c", "makeKernel.kernel.active.spatialKernelOrder=1"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line and "mode=convolveTemplate" in line
+    header = fits.getheader(output)
+    assert header["DIFMODE"] == "convolveTemplate"
+    assert header["KERNSUM"] == pytest.approx(0.9, rel=1e-2)
+    assert header["NKSRC"] >= 10
+    difference = read_exposure(output)
+    assert difference.shape == (512, 512) and difference.psf is not None
+
+
+def test_subtract_plain_images_with_given_fwhm_and_variance(tmp_path, capsys):
+    assert main(["sim", "--output-dir", str(tmp_path), "--size", "512", "--seed", "3",
+                 "-c", "star_density=1000"]) == 0
+    for name in ("science", "template"):
+        exposure = read_exposure(tmp_path / f"{name}.fits")
+        fits.PrimaryHDU(exposure.image).writeto(tmp_path / f"{name}_plain.fits")
+        fits.PrimaryHDU(exposure.variance).writeto(tmp_path / f"{name}_var.fits")
+    capsys.readouterr()
+    assert main(["subtract", "--science", str(tmp_path / "science_plain.fits"),
+                 "--template", str(tmp_path / "template_plain.fits"),
+                 "--output", str(tmp_path / "d.fits"),
+                 "--science-variance", str(tmp_path / "science_var.fits"),
+                 "--template-variance", str(tmp_path / "template_var.fits"),
+                 "--science-fwhm", "5.0", "--template-fwhm", "3.5", "--mode", "auto",
+                 "-c", "makeKernel.kernel.active.spatialKernelOrder=1"]) == 0
+    assert fits.getheader(tmp_path / "d.fits")["KERNSUM"] == pytest.approx(0.9, rel=1e-2)
+
+
+def test_subtract_errors_are_one_line(tmp_path, capsys):
+    path = tmp_path / "e.fits"
+    write_exposure(random_exposure(), path)
+    assert main(["subtract", "--science", str(path), "--template", str(path),
+                 "--output", str(tmp_path / "d.fits"), "-c", "noSuchField=1"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error == "diffim subtract: error: unknown config field 'noSuchField'"
+    assert main(["subtract", "--science", str(path), "--template", str(tmp_path / "missing.fits"),
+                 "--output", str(tmp_path / "d.fits")]) == 1
+    assert "missing.fits: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "d.fits").exists()

@@ -15,7 +15,7 @@ from .errors import PsfMatchInputError
 
 __all__ = ["convolve_exposure", "convolve_image", "convolve_variance"]
 
-BLOCK_ROWS = 64
+BLOCK_ROWS = 512
 BLOCK_COLS = 256
 # Relative Frobenius error allowed when factoring the squared kernel into
 # separable terms for the variance: far below the precision of a variance.
@@ -77,9 +77,7 @@ def convolve_variance(variance, kernel, xy0=(0, 0)):
     coefficients = np.zeros((rank, kernel.spatial.n_terms))
     coefficients[:, 0] = 1.0
     gain = kernel.sum_squares_form() / squared.sum()
-    out = _run(variance, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain)
-    np.maximum(out, 0.0, out=out)
-    return out
+    return _run(variance, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain)
 
 
 def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
@@ -151,8 +149,6 @@ def _run(plane, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain):
     plane = np.asarray(plane)
     if plane.ndim != 2:
         raise PsfMatchInputError(f"cannot convolve an array of shape {plane.shape}")
-    half = kernel.size // 2
-    padded = np.pad(plane.astype(np.float32, copy=False), half, mode="edge")
     out = np.empty(plane.shape, dtype=np.float32)
     powers = kernel.spatial.powers
     x_offset, x_scale, y_offset, y_scale = kernel.spatial.scaling
@@ -160,10 +156,10 @@ def _run(plane, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain):
     gain_matrix = (np.zeros((n_terms, n_terms)) if gain is None
                    else np.ascontiguousarray(gain, dtype=float))
     _al_convolve.convolve_spatial(
-        padded, out, np.ascontiguousarray(x_vectors, dtype=float),
+        np.ascontiguousarray(plane, dtype=np.float32), out, np.ascontiguousarray(x_vectors, dtype=float),
         np.ascontiguousarray(y_vectors, dtype=float), np.ascontiguousarray(pairs, dtype=np.intp),
         np.ascontiguousarray(coefficients, dtype=float), np.ascontiguousarray(powers[:, 0]),
         np.ascontiguousarray(powers[:, 1]), int(kernel.spatial.is_chebyshev), x_offset, x_scale,
         y_offset, y_scale, int(xy0[0]), int(xy0[1]), gain_matrix, int(gain is not None),
-        BLOCK_ROWS, BLOCK_COLS)
+        int(gain is not None), BLOCK_ROWS, BLOCK_COLS)
     return out

@@ -1,0 +1,67 @@
+"""Applying ``-c name=value`` and ``-C file`` overrides to a pex_config Config.
+
+Values are Python literals (``-c doDecorrelation=False``,
+``-c makeKernel.kernel.active.spatialKernelOrder=1``); anything that is not a
+literal is taken as a string (``-c mode=auto``). Override files are ordinary
+pex_config files (``config.doDecorrelation = False``), loaded as the stack
+loads them. Overrides apply left to right, as on the stack's command lines.
+"""
+from __future__ import annotations
+
+import ast
+
+from ..errors import DiffimError
+
+__all__ = ["ConfigOverrideError", "apply_overrides"]
+
+
+class ConfigOverrideError(DiffimError):
+    """A ``-c``/``-C`` override names an unknown field or has a bad value."""
+
+
+def apply_overrides(config, overrides):
+    """Apply ``("set", "name=value")`` and ``("file", path)`` items in order.
+
+    Raises
+    ------
+    ConfigOverrideError
+        Unknown field, bad value or unreadable file, named in the message.
+    """
+    for kind, item in overrides:
+        if kind == "file":
+            try:
+                config.load(item)
+            except Exception as error:
+                raise ConfigOverrideError(f"config file {item}: {error}") from None
+            continue
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigOverrideError(f"config override {item!r} is not name=value")
+        _set_field(config, name.strip(), _literal(text.strip()))
+    try:
+        config.validate()
+    except Exception as error:
+        raise ConfigOverrideError(f"invalid config: {error}") from None
+
+
+def _literal(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _set_field(config, dotted, value):
+    *parents, field = dotted.split(".")
+    target = config
+    for part in parents:
+        target = getattr(target, part, None)
+        if target is None:
+            raise ConfigOverrideError(f"unknown config field {dotted!r}")
+    if field not in getattr(target, "_fields", {}):
+        raise ConfigOverrideError(f"unknown config field {dotted!r}")
+    try:
+        setattr(target, field, value)
+    except Exception as error:
+        message = " ".join(str(error).split()).split(" For more information")[0]
+        raise ConfigOverrideError(f"config field {dotted!r}: {message}") from None
