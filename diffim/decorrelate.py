@@ -56,9 +56,17 @@ class DecorrelationResult:
     variance_factor: float
 
 
+_MAX_SAMPLES = 1 << 20
+
+
 def mean_variance(variance, good):
-    """Sigma-clipped mean level of a variance plane over ``good`` pixels."""
+    """Sigma-clipped mean level of a variance plane over ``good`` pixels.
+
+    At most about a million evenly strided pixels are used: the level of a
+    smooth plane needs no more.
+    """
     values = variance[good]
+    values = values[::max(1, values.size // _MAX_SAMPLES)]
     if values.size == 0:
         raise DiffimError("cannot estimate the mean variance: no unmasked pixel")
     median, sigma = clipped_stats(values)

@@ -110,57 +110,96 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
     -------
     sources : `pandas.DataFrame`
         ``x``, ``y`` (parent pixels), ``flux`` (PSF flux), ``snr``,
-        ``isolated`` and ``resolved`` (booleans).
+        ``concentration``, ``isolated`` and ``resolved`` (booleans).
     """
-    good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT")
-                               if p in exposure.mask.planes])
-    residual = np.where(good, exposure.image - estimate_background(exposure.image, good), 0.0)
-    peaks = find_peaks(residual, exposure.variance, good, _DETECTION_SNR)
-    x0, y0 = exposure.xy0
-    rows = []
-    for x, y in zip(peaks.x, peaks.y):
-        rows.append(_psf_photometry(residual, exposure.variance, psf, x + x0, y + y0, exposure.bbox))
-    table = pd.DataFrame(rows, columns=["x", "y", "flux", "snr", "concentration"])
-    table["isolated"] = _isolated(peaks.x.astype(float), peaks.y.astype(float), isolation_radius)
+    residual = _background_subtracted(exposure)
+    peaks = find_peaks(residual, exposure.variance, residual != 0.0, _DETECTION_SNR)
+    x = peaks.x + exposure.xy0[0]
+    y = peaks.y + exposure.xy0[1]
+    table = psf_photometry(residual, exposure.variance, psf, exposure.bbox, x, y)
+    table["isolated"] = _isolated(x.astype(float), y.astype(float), isolation_radius)
     table["resolved"] = _resolved(table)
     return table
 
 
-def _psf_photometry(residual, variance, psf, x, y, bbox):
-    """Centroid, PSF flux, S/N and concentration (PSF flux / aperture flux) of one peak."""
-    stamp_psf, box = psf.computeImage(x, y)
-    inner = box.intersection(bbox)
-    if inner.is_empty():
-        return (x, y, np.nan, np.nan, np.nan)
-    image = residual[inner.slices_in(bbox)]
-    var = variance[inner.slices_in(bbox)].astype(float)
-    model = stamp_psf[inner.slices_in(box)]
-    weight = (model ** 2).sum()
-    flux = float((model * image).sum() / weight)
-    flux_err = float(np.sqrt((model ** 2 * var).sum()) / weight)
-    # Aperture of radius ~1 FWHM: the PSF-weighted flux of a galaxy falls short of it.
-    aperture = model >= 0.1 * model.max()
-    aperture_flux = float(image[aperture].sum() / model[aperture].sum())
-    yy, xx = np.mgrid[inner.y0:inner.y_end, inner.x0:inner.x_end]
-    positive = np.clip(image, 0.0, None) * aperture
-    total = positive.sum()
-    cx = float((positive * xx).sum() / total) if total > 0 else float(x)
-    cy = float((positive * yy).sum() / total) if total > 0 else float(y)
-    concentration = flux / aperture_flux if aperture_flux > 0 else np.nan
-    snr = flux / flux_err if flux_err > 0 else np.nan
-    return (cx, cy, flux, snr, concentration)
+def _background_subtracted(exposure):
+    """The image minus its background, zero on NO_DATA/BAD/SAT pixels."""
+    good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
+    return np.where(good, exposure.image - estimate_background(exposure.image, good), 0.0)
+
+
+def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
+    """PSF photometry of many sources at once.
+
+    Each source is measured at its nearest pixel with the PSF kernel image of
+    the nearest of ``nodes`` x ``nodes`` grid points: enough to rank sources by
+    S/N and to tell point sources from extended ones, at array speed.
+
+    Parameters
+    ----------
+    residual, variance : `numpy.ndarray`
+        Background-subtracted image (zero where unusable) and its variance.
+    psf : `diffim.psf.Psf`
+    bbox : `diffim.Box`
+        Box of the arrays, parent coordinates.
+    x, y : `numpy.ndarray`
+        Parent positions.
+
+    Returns
+    -------
+    table : `pandas.DataFrame`
+        ``x``, ``y`` (centroids), ``flux`` (PSF flux), ``snr`` and
+        ``concentration`` (PSF flux over the flux in an aperture of radius
+        ~1 FWHM: below one for extended sources).
+    """
+    x_nodes = np.linspace(bbox.x0, bbox.x_end - 1, nodes)
+    y_nodes = np.linspace(bbox.y0, bbox.y_end - 1, nodes)
+    kernels = np.array([[psf.computeKernelImage(xn, yn) for xn in x_nodes] for yn in y_nodes])
+    kernels = kernels.reshape(nodes * nodes, *kernels.shape[2:])
+    half = kernels.shape[1] // 2
+    padded_image = np.pad(residual, half)
+    padded_variance = np.pad(variance.astype(np.float64), half)
+    ix = np.rint(np.asarray(x) - bbox.x0).astype(int)
+    iy = np.rint(np.asarray(y) - bbox.y0).astype(int)
+    node = (np.abs(np.asarray(y)[:, None] - y_nodes).argmin(axis=1) * nodes
+            + np.abs(np.asarray(x)[:, None] - x_nodes).argmin(axis=1))
+    offsets = np.arange(-half, half + 1)
+    columns = {name: np.full(len(ix), np.nan) for name in ("x", "y", "flux", "snr", "concentration")}
+    for start in range(0, len(ix), chunk):
+        part = slice(start, start + chunk)
+        rows = (iy[part] + half)[:, None, None] + offsets[None, :, None]
+        cols = (ix[part] + half)[:, None, None] + offsets[None, None, :]
+        inside = (rows >= 0) & (rows < padded_image.shape[0]) & (cols >= 0) & (cols < padded_image.shape[1])
+        rows, cols = np.clip(rows, 0, padded_image.shape[0] - 1), np.clip(cols, 0, padded_image.shape[1] - 1)
+        image = np.where(inside, padded_image[rows, cols], 0.0)
+        var = np.where(inside, padded_variance[rows, cols], 0.0)
+        model = kernels[node[part]]
+        weight = (model ** 2).sum(axis=(1, 2))
+        flux = (model * image).sum(axis=(1, 2)) / weight
+        flux_err = np.sqrt((model ** 2 * var).sum(axis=(1, 2))) / weight
+        aperture = model >= 0.1 * model.max(axis=(1, 2), keepdims=True)
+        aperture_flux = (image * aperture).sum(axis=(1, 2)) / (model * aperture).sum(axis=(1, 2))
+        positive = np.clip(image, 0.0, None) * aperture
+        total = positive.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["x"][part] = np.where(total > 0, (positive.sum(axis=1) * offsets).sum(axis=1)
+                                          / total, 0.0) + ix[part] + bbox.x0
+            columns["y"][part] = np.where(total > 0, (positive.sum(axis=2) * offsets).sum(axis=1)
+                                          / total, 0.0) + iy[part] + bbox.y0
+            columns["flux"][part] = flux
+            columns["snr"][part] = np.where(flux_err > 0, flux / flux_err, np.nan)
+            columns["concentration"][part] = np.where(aperture_flux > 0, flux / aperture_flux, np.nan)
+    return pd.DataFrame(columns)
 
 
 def _snr_at(exposure, psf, sources):
-    """PSF-weighted S/N of ``exposure`` at each source position (NaN off the image).
+    """PSF-weighted S/N of ``exposure`` at each source position.
 
     A source must be in the template too: a transient, absent there, cannot
     constrain the kernel.
     """
-    good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
-    residual = np.where(good, exposure.image - estimate_background(exposure.image, good), 0.0)
-    return np.array([_psf_photometry(residual, exposure.variance, psf, x, y, exposure.bbox)[3]
-                     for x, y in zip(sources["x"], sources["y"])], dtype=float)
+    return psf_photometry(_background_subtracted(exposure), exposure.variance, psf, exposure.bbox,
+                          sources["x"].to_numpy(), sources["y"].to_numpy())["snr"].to_numpy()
 
 
 def _isolated(x, y, radius):

@@ -63,59 +63,91 @@ cdef extern from *:
         return pointer;
     }
 
-    /* dst[c] = sum_{first <= i < last} taps[i] * src[c + n_taps - 1 - i] for
-       c < n (a multiple of AL_BLOCK). dst is aligned; src need not be. */
-    AL_CLONES static void al_x_pass(float *restrict dst, const float *restrict src,
-                                    const float *restrict taps, int n_taps, int first,
-                                    int last, Py_ssize_t n) {
-        for (Py_ssize_t c = 0; c < n; c += AL_BLOCK) {
-            al_vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-            for (int i = first; i < last; i++) {
-                const float *s = src + c + n_taps - 1 - i;
-                const float w = taps[i];
-                a0 += w * *(const al_vfu *)(s);
-                a1 += w * *(const al_vfu *)(s + AL_LANES);
-                a2 += w * *(const al_vfu *)(s + 2 * AL_LANES);
-                a3 += w * *(const al_vfu *)(s + 3 * AL_LANES);
-            }
-            *(al_vf *)(dst + c) = a0;
-            *(al_vf *)(dst + c + AL_LANES) = a1;
-            *(al_vf *)(dst + c + 2 * AL_LANES) = a2;
-            *(al_vf *)(dst + c + 3 * AL_LANES) = a3;
+    /* dst[x][c] = sum_{first <= i < last} taps[x][i] * src[c + n_taps - 1 - i] for
+       x < NX and c < n (a multiple of AL_BLOCK): every loaded vector of the
+       input row feeds NX accumulators. dst rows are aligned; src need not be. */
+    #define AL_X_BODY(NX)                                                          \
+        for (Py_ssize_t c = 0; c < n; c += AL_BLOCK) {                             \
+            al_vf a[NX][4];                                                        \
+            for (int x = 0; x < NX; x++)                                           \
+                for (int v = 0; v < 4; v++) a[x][v] = (al_vf){0};                  \
+            for (int i = first; i < last; i++) {                                   \
+                const float *s = src + c + n_taps - 1 - i;                         \
+                for (int v = 0; v < 4; v++) {                                      \
+                    const al_vf in = *(const al_vfu *)(s + v * AL_LANES);          \
+                    for (int x = 0; x < NX; x++) a[x][v] += taps[x][i] * in;       \
+                }                                                                  \
+            }                                                                      \
+            for (int x = 0; x < NX; x++)                                           \
+                for (int v = 0; v < 4; v++)                                        \
+                    *(al_vf *)(dst[x] + c + v * AL_LANES) = a[x][v];               \
+        }
+
+    /* The x pass of one input row for n_x (1 to 3) x vectors; the taps
+       outside [first, last) must be zero or are ignored. */
+    AL_CLONES static void al_x_pass(float *const *restrict dst, const float *restrict src,
+                                    const float *const *restrict taps, int n_x, int n_taps,
+                                    int first, int last, Py_ssize_t n) {
+        switch (n_x) {
+        case 1: AL_X_BODY(1) break;
+        case 2: AL_X_BODY(2) break;
+        default: AL_X_BODY(3) break;
         }
     }
 
-    /* One register block of the y pass for NK x powers at once: every loaded
-       vector of a filtered row feeds NK accumulators. */
+    /* The y pass for two consecutive output rows at once and NK x powers:
+       every loaded vector of a filtered row feeds 2 * NK accumulators, which
+       halves the reads of the filtered rows (from L2) per multiply-add. Two
+       vectors per block keep the 4 * NK accumulators in registers. */
     #define AL_Y_BODY(NK)                                                          \
-        for (Py_ssize_t c = 0; c < n; c += AL_BLOCK) {                             \
-            al_vf a[NK][4];                                                        \
-            for (int k = 0; k < NK; k++)                                           \
-                for (int v = 0; v < 4; v++) a[k][v] = (al_vf){0};                  \
+        for (Py_ssize_t c = 0; c < n; c += 2 * AL_LANES) {                         \
+            al_vf a[2][NK][2];                                                     \
+            for (int o = 0; o < 2; o++)                                            \
+                for (int k = 0; k < NK; k++)                                       \
+                    for (int v = 0; v < 2; v++) a[o][k][v] = (al_vf){0};           \
             for (Py_ssize_t m = 0; m < n_rows; m++) {                              \
                 const al_vf *s = (const al_vf *)(rows[m] + c);                     \
                 const float *w = weights + m * w_stride;                           \
-                for (int v = 0; v < 4; v++) {                                      \
+                for (int v = 0; v < 2; v++) {                                      \
                     const al_vf x = s[v];                                          \
-                    for (int k = 0; k < NK; k++) a[k][v] += w[k] * x;              \
+                    for (int k = 0; k < NK; k++) {                                 \
+                        a[0][k][v] += w[k] * x;                                    \
+                        a[1][k][v] += w[w_second + k] * x;                         \
+                    }                                                              \
                 }                                                                  \
             }                                                                      \
-            for (int k = 0; k < NK; k++)                                           \
-                for (int v = 0; v < 4; v++)                                        \
-                    *(al_vf *)(out + k * out_stride + c + v * AL_LANES) = a[k][v]; \
+            for (int o = 0; o < 2; o++)                                            \
+                for (int k = 0; k < NK; k++)                                       \
+                    for (int v = 0; v < 2; v++)                                    \
+                        *(al_vf *)(out[o] + k * out_stride + c + v * AL_LANES) =   \
+                            a[o][k][v];                                            \
         }
 
-    /* out[k * out_stride + c] = sum_m weights[m * w_stride + k] * rows[m][c]
-       for k < n_k (1 to 3) and c < n (a multiple of AL_BLOCK); rows and out
-       are aligned. */
-    AL_CLONES static void al_y_pass(float *restrict out, Py_ssize_t out_stride,
+    /* out[o][k * out_stride + c] = sum_m weights[m * w_stride + o * w_second + k]
+       * rows[m][c] for the outputs o = 0, 1, k < n_k (1 to 3) and c < n (a
+       multiple of AL_BLOCK); rows and out are aligned. */
+    AL_CLONES static void al_y_pass(float *const *restrict out, Py_ssize_t out_stride,
                                     const float *const *restrict rows,
                                     const float *restrict weights, Py_ssize_t w_stride,
-                                    Py_ssize_t n_rows, int n_k, Py_ssize_t n) {
+                                    Py_ssize_t w_second, Py_ssize_t n_rows, int n_k,
+                                    Py_ssize_t n) {
         switch (n_k) {
         case 1: AL_Y_BODY(1) break;
         case 2: AL_Y_BODY(2) break;
         default: AL_Y_BODY(3) break;
+        }
+    }
+
+    /* dst[c] = sum_i taps[i] * src[c + (n_taps - 1 - i) * step] for c < n, in
+       double with the taps outer so that the column loop vectorises. */
+    AL_CLONES static void al_taps_double(double *restrict dst, const double *restrict src,
+                                         Py_ssize_t step, const double *restrict taps,
+                                         int n_taps, Py_ssize_t n) {
+        for (Py_ssize_t c = 0; c < n; c++) dst[c] = 0.0;
+        for (int i = 0; i < n_taps; i++) {
+            const double w = taps[i];
+            const double *restrict s = src + (n_taps - 1 - i) * step;
+            for (Py_ssize_t c = 0; c < n; c++) dst[c] += w * s[c];
         }
     }
 
@@ -155,10 +187,13 @@ cdef extern from *:
     }
     """
     void* al_alloc(size_t bytes) noexcept nogil
-    void al_x_pass(float* dst, const float* src, const float* taps, int n_taps, int first,
-                   int last, Py_ssize_t n) noexcept nogil
-    void al_y_pass(float* out, Py_ssize_t out_stride, const float** rows, const float* weights,
-                   Py_ssize_t w_stride, Py_ssize_t n_rows, int n_k, Py_ssize_t n) noexcept nogil
+    void al_x_pass(float** dst, const float* src, const float** taps, int n_x, int n_taps,
+                   int first, int last, Py_ssize_t n) noexcept nogil
+    void al_y_pass(float** out, Py_ssize_t out_stride, const float** rows, const float* weights,
+                   Py_ssize_t w_stride, Py_ssize_t w_second, Py_ssize_t n_rows, int n_k,
+                   Py_ssize_t n) noexcept nogil
+    void al_taps_double(double* dst, const double* src, Py_ssize_t step, const double* taps,
+                        int n_taps, Py_ssize_t n) noexcept nogil
     void al_row_weights(float* out, double* scratch, const double* poly, const double* at,
                         int n_poly, Py_ssize_t n) noexcept nogil
     void al_finish_row(float* out, const float* y_out, const float* x_table, Py_ssize_t stride,
@@ -166,7 +201,7 @@ cdef extern from *:
                        float* scratch, int clamp, Py_ssize_t n) noexcept nogil
     int AL_BLOCK
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -196,29 +231,22 @@ def stamp_pair_convolutions(const double[:, :, ::1] stamps, const double[:, ::1]
     cdef Py_ssize_t n_x = x_vectors.shape[0]
     cdef Py_ssize_t n_pairs = pairs.shape[0]
     cdef Py_ssize_t fit = size - ksize + 1
-    cdef Py_ssize_t s, r, c, i, q, p, xi
+    cdef Py_ssize_t s, r, p, xi
     cdef double* x_pass = NULL
-    cdef double total, weight
     with nogil, parallel():
         x_pass = <double*> malloc(n_x * size * fit * sizeof(double))
         for s in prange(n_stamps, schedule="dynamic"):
             for xi in range(n_x):
                 for r in range(size):
-                    for c in range(fit):
-                        total = 0.0
-                        for i in range(ksize):
-                            total = total + x_vectors[xi, i] * stamps[s, r, c + ksize - 1 - i]
-                        x_pass[(xi * size + r) * fit + c] = total
+                    al_taps_double(x_pass + (xi * size + r) * fit, &stamps[s, r, 0], 1,
+                                   &x_vectors[xi, 0], <int> ksize, fit)
             for p in range(n_pairs):
                 xi = pairs[p, 0]
                 for r in range(fit):
-                    for c in range(fit):
-                        out[s, p, r, c] = 0.0
-                    for q in range(ksize):
-                        weight = y_vectors[pairs[p, 1], q]
-                        for c in range(fit):
-                            out[s, p, r, c] += weight * x_pass[(xi * size + r + ksize - 1 - q) * fit + c]
+                    al_taps_double(&out[s, p, r, 0], x_pass + (xi * size + r) * fit, fit,
+                                   &y_vectors[pairs[p, 1], 0], <int> ksize, fit)
         free(x_pass)
+
 
 def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
                      const double[:, ::1] x_vectors, const double[:, ::1] y_vectors,
@@ -265,7 +293,10 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef const Py_ssize_t[::1] row_x = np.ascontiguousarray(row_x_np, dtype=np.intp)
     cdef const Py_ssize_t[::1] row_j = np.ascontiguousarray(row_j_np, dtype=np.intp)
     cdef Py_ssize_t n_rows = row_x.shape[0]
+    # The x pass filters with three x vectors at a time, over the taps where
+    # any of the three is non-zero.
     nonzero = np.asarray(x_vectors) != 0.0
+    nonzero = np.logical_or.reduceat(nonzero, np.arange(0, n_x, 3), axis=0)
     cdef const int[::1] tap_first = np.ascontiguousarray(np.argmax(nonzero, axis=1), np.intc)
     cdef const int[::1] tap_last = np.ascontiguousarray(
         ksize - np.argmax(nonzero[:, ::-1], axis=1), np.intc)
@@ -281,6 +312,8 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef const Py_ssize_t[::1] gain_l = np.ascontiguousarray(l_index, dtype=np.intp)
     cdef int n_gain = k_index.size if use_gain else 0
 
+    # One slot more than the kernel height: two output rows need ksize + 1 input rows.
+    cdef Py_ssize_t ring_rows = ksize + 1
     cdef Py_ssize_t cols_buffer = (block_cols + AL_BLOCK - 1) // AL_BLOCK * AL_BLOCK
     cdef Py_ssize_t src_length = cols_buffer + ksize - 1 + AL_BLOCK
     cdef Py_ssize_t strips_x = (width + block_cols - 1) // block_cols
@@ -299,19 +332,29 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef double* y_table = NULL
     cdef double* weight_scratch = NULL
     cdef const float* image_row
+    cdef float** x_dst = NULL
+    cdef float** y_dst = NULL
+    cdef float* row_weights = NULL
+    cdef const float** x_src = NULL
 
     with nogil, parallel():
-        ring = <float*> al_alloc(n_x * ksize * cols_buffer * sizeof(float))
+        ring = <float*> al_alloc(n_x * ring_rows * cols_buffer * sizeof(float))
+        # Slots not yet written are read with weight 0: they must hold no NaN.
+        memset(ring, 0, n_x * ring_rows * cols_buffer * sizeof(float))
         src = <float*> al_alloc(src_length * sizeof(float))
-        y_out = <float*> al_alloc(n_k * cols_buffer * sizeof(float))
+        y_out = <float*> al_alloc(2 * n_k * cols_buffer * sizeof(float))
         x_table = <float*> al_alloc(n_orders * cols_buffer * sizeof(float))
         gain_table = <float*> al_alloc(max(n_gain, 1) * cols_buffer * sizeof(float))
-        gain_weights = <float*> al_alloc(max(n_gain, 1) * sizeof(float))
+        gain_weights = <float*> al_alloc(2 * max(n_gain, 1) * sizeof(float))
         scratch = <float*> al_alloc(cols_buffer * sizeof(float))
-        weights = <float*> al_alloc(n_rows * n_k * sizeof(float))
-        row_pointers = <const float**> malloc(n_rows * sizeof(float*))
+        weights = <float*> al_alloc(n_x * ring_rows * 2 * n_k * sizeof(float))
+        row_weights = <float*> al_alloc(n_rows * n_k * sizeof(float))
+        row_pointers = <const float**> malloc(n_x * ring_rows * sizeof(float*))
         y_table = <double*> malloc(n_orders * sizeof(double))
         weight_scratch = <double*> malloc(n_rows * n_k * sizeof(double))
+        x_dst = <float**> malloc(3 * sizeof(float*))
+        x_src = <const float**> malloc(3 * sizeof(float*))
+        y_dst = <float**> malloc(2 * sizeof(float*))
         for task in prange(n_tasks, schedule="dynamic"):
             row0 = (task // strips_x) * block_rows
             col0 = (task % strips_x) * block_cols
@@ -324,7 +367,7 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
                 for k in range(n_gain):
                     gain_table[k * cols_buffer + c] = <float> (y_table[gain_k[k]]
                                                                * y_table[gain_l[k]])
-            # Input row q goes to ring slot (q - row0 + half) % ksize.
+            # Input row q goes to ring slot (q - row0 + half) % ring_rows.
             for q in range(row0 - half, row0 + rows + half):
                 # Edge-extend the strip's input row into src, then x-filter it.
                 image_row = &image[min(max(q, 0), height - 1), 0]
@@ -336,34 +379,51 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
                     memcpy(src + lo, image_row + col0 - half + lo, (hi - lo) * sizeof(float))
                 for c in range(hi, src_length):
                     src[c] = image_row[width - 1]
-                r = (q - row0 + half) % ksize
-                for xi in range(n_x):
-                    al_x_pass(ring + (xi * ksize + r) * cols_buffer, src, &x_taps[xi, 0],
-                              ksize, tap_first[xi], tap_last[xi], cols_buffer)
+                r = (q - row0 + half) % ring_rows
+                for xi in range(0, n_x, 3):
+                    for k in range(min(3, n_x - xi)):
+                        x_dst[k] = ring + ((xi + k) * ring_rows + r) * cols_buffer
+                        x_src[k] = &x_taps[xi + k, 0]
+                    al_x_pass(x_dst, src, x_src, <int> min(3, n_x - xi), ksize,
+                              tap_first[xi // 3], tap_last[xi // 3], cols_buffer)
+                # Output rows y and y + 1 once input row y + 1 + half is in;
+                # a last row on its own computes a second row that is dropped.
                 y = q - half
-                if y < row0:
+                if y < row0 or ((y - row0) % 2 == 0 and y != row0 + rows - 1):
                     continue
-                # Output row y sums input rows y + half - j: slot r - j (mod ksize).
-                _basis_values((y0 + y - y_offset) * y_scale, order, chebyshev, y_table)
-                al_row_weights(weights, weight_scratch, &weight_poly[0, 0, 0], y_table,
-                               <int> n_orders, n_rows * n_k)
-                for m in range(n_rows):
-                    t = r - row_j[m]
-                    if t < 0:
-                        t = t + ksize
-                    row_pointers[m] = ring + (row_x[m] * ksize + t) * cols_buffer
+                y = y - (y - row0) % 2
+                # Filtered row (xi, d) is input row y - half + d, in slot
+                # (y - row0 + d) % ring_rows; it enters row y with tap
+                # j = 2 half - d and row y + 1 with tap j = 2 half + 1 - d.
+                memset(weights, 0, n_x * ring_rows * 2 * n_k * sizeof(float))
+                for t in range(2):
+                    _basis_values((y0 + y + t - y_offset) * y_scale, order, chebyshev, y_table)
+                    al_row_weights(row_weights, weight_scratch, &weight_poly[0, 0, 0], y_table,
+                                   <int> n_orders, n_rows * n_k)
+                    for m in range(n_rows):
+                        for k in range(n_k):
+                            weights[((row_x[m] * ring_rows + 2 * half + t - row_j[m]) * 2 + t)
+                                    * n_k + k] = row_weights[m * n_k + k]
+                    if n_gain:
+                        for k in range(n_gain):
+                            gain_weights[t * n_gain + k] = 0.0
+                        for s in range(n_terms):
+                            for m in range(n_terms):
+                                gain_weights[t * n_gain + gain_index[s, m]] += <float> (
+                                    gain[s, m] * y_table[y_powers[s]] * y_table[y_powers[m]])
+                for xi in range(n_x):
+                    for m in range(ring_rows):
+                        t = (y - row0 + m) % ring_rows
+                        row_pointers[xi * ring_rows + m] = ring + (xi * ring_rows + t) * cols_buffer
                 for k0 in range(0, n_k, 3):
-                    al_y_pass(y_out + k0 * cols_buffer, cols_buffer, row_pointers, weights + k0,
-                              n_k, n_rows, <int> min(3, n_k - k0), cols_buffer)
-                if n_gain:
-                    for k in range(n_gain):
-                        gain_weights[k] = 0.0
-                    for s in range(n_terms):
-                        for t in range(n_terms):
-                            gain_weights[gain_index[s, t]] += <float> (
-                                gain[s, t] * y_table[y_powers[s]] * y_table[y_powers[t]])
-                al_finish_row(&out[y, col0], y_out, x_table, cols_buffer, <int> n_k, gain_table,
-                              gain_weights, n_gain, scratch, non_negative, cols)
+                    y_dst[0] = y_out + k0 * cols_buffer
+                    y_dst[1] = y_out + (n_k + k0) * cols_buffer
+                    al_y_pass(y_dst, cols_buffer, row_pointers, weights + k0, 2 * n_k, n_k,
+                              n_x * ring_rows, <int> min(3, n_k - k0), cols_buffer)
+                for t in range(min(2, row0 + rows - y)):
+                    al_finish_row(&out[y + t, col0], y_out + t * n_k * cols_buffer, x_table,
+                                  cols_buffer, <int> n_k, gain_table, gain_weights + t * n_gain,
+                                  n_gain, scratch, non_negative, cols)
         free(ring)
         free(src)
         free(y_out)
@@ -375,6 +435,10 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
         free(row_pointers)
         free(y_table)
         free(weight_scratch)
+        free(x_dst)
+        free(x_src)
+        free(y_dst)
+        free(row_weights)
 
 
 def dilate_mask(const unsigned int[:, ::1] padded, unsigned int[:, ::1] out,

@@ -1,0 +1,70 @@
+"""AlardLuptonSubtractTask at LSST-detector size, and its scaling with image size.
+
+Default AL config (27 bases, spatial order 2, kernel 21-35 px), kernel sources
+detected on the science image, the full task: source selection, kernel fit,
+convolution with variance and mask, difference, variance scaling, and with or
+without decorrelation. Peak memory is measured in a child process that reads a
+4k pair from FITS and subtracts it (ru_maxrss), reported in ``extra_info``.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from diffim.exposure_io import write_exposure
+from diffim.sim import PairConfig, simulate_pair
+from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+
+STAR_DENSITY = 300.0
+
+
+@pytest.fixture(scope="module", params=[1024, 2048, 4096], ids=lambda size: f"{size}px")
+def pair(request):
+    return simulate_pair(PairConfig(size=request.param, seed=1, star_density=STAR_DENSITY))
+
+
+def subtract(pair, decorrelation):
+    config = AlardLuptonSubtractConfig()
+    config.doDecorrelation = decorrelation
+    task = AlardLuptonSubtractTask(config=config)
+    return task.run(pair.template, pair.science), task.metadata
+
+
+@pytest.mark.parametrize("decorrelation", [False, True], ids=["plain", "decorrelated"])
+def test_subtract(benchmark, pair, decorrelation):
+    result, metadata = benchmark.pedantic(subtract, args=(pair, decorrelation), rounds=3,
+                                          warmup_rounds=1)
+    benchmark.extra_info["kernel_sources"] = metadata["nKernelSources"]
+    benchmark.extra_info["kernel_sum_error_percent"] = 100 * (metadata["kernelSum"] / 0.9 - 1)
+    assert result.difference.shape == pair.science.shape
+
+
+_PEAK_MEMORY_SCRIPT = """
+import resource, sys
+from diffim.exposure_io import read_exposure
+from diffim.subtract import AlardLuptonSubtractTask
+science, template = read_exposure(sys.argv[1]), read_exposure(sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+AlardLuptonSubtractTask().run(template, science)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after)
+"""
+
+
+def test_peak_memory_4k(benchmark, tmp_path):
+    """Peak resident memory of a process that reads a 4k pair and subtracts it."""
+    pair = simulate_pair(PairConfig(size=4096, seed=1, star_density=STAR_DENSITY))
+    paths = [tmp_path / "science.fits", tmp_path / "template.fits"]
+    write_exposure(pair.science, paths[0])
+    write_exposure(pair.template, paths[1])
+    del pair
+
+    def measure():
+        output = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_SCRIPT, *map(str, paths)],
+                                check=True, capture_output=True, text=True).stdout.split()
+        return [int(value) / 1024 for value in output]
+
+    before_mb, after_mb = benchmark.pedantic(measure, rounds=1)
+    benchmark.extra_info["peak_rss_mb_inputs_read"] = round(before_mb)
+    benchmark.extra_info["peak_rss_mb_after_subtraction"] = round(after_mb)
+    assert after_mb >= before_mb
