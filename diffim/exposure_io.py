@@ -161,9 +161,9 @@ def _exposure_from_hdulist(hdus, path):
     mask_planes = MaskPlanes({key[len(_PLANE_PREFIX):]: mask_header[key]
                               for key in mask_header if key.startswith(_PLANE_PREFIX)})
     return Exposure(
-        planes["IMAGE"].astype(np.float32),
-        planes["VARIANCE"].astype(np.float32),
-        Mask(planes["MASK"].astype(np.uint32), mask_planes),
+        _native(planes["IMAGE"], np.float32),
+        _native(planes["VARIANCE"], np.float32),
+        Mask(_native(planes["MASK"], np.uint32), mask_planes),
         xy0=xy0,
         psf=psf_from_hdu(hdus["PSF"]) if "PSF" in names else None,
         wcs=wcs_from_header(hdus["IMAGE"].header, xy0, path),
@@ -172,3 +172,14 @@ def _exposure_from_hdulist(hdus, path):
         visit_info=read_visit_info(primary),
         metadata=json.loads(primary["DIFFMETA"]) if "DIFFMETA" in primary else None,
     )
+
+
+def _native(data, dtype):
+    """``data`` as a native-endian array of ``dtype``, swapped in place when possible.
+
+    FITS stores big-endian numbers; swapping the bytes where they lie avoids a
+    second copy of every 4k x 4k plane while reading.
+    """
+    if not data.dtype.isnative and data.flags.writeable:
+        data = data.byteswap(inplace=True).view(data.dtype.newbyteorder("="))
+    return data.astype(dtype, copy=False)
