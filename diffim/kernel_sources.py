@@ -123,9 +123,11 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
 
 
 def _background_subtracted(exposure):
-    """The image minus its background, zero on NO_DATA/BAD/SAT pixels."""
+    """The image minus its background (float32), zero on NO_DATA/BAD/SAT pixels."""
     good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
-    return np.where(good, exposure.image - estimate_background(exposure.image, good), 0.0)
+    residual = exposure.image - estimate_background(exposure.image, good)
+    residual[~good] = 0.0
+    return residual
 
 
 def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):

@@ -22,7 +22,7 @@ def _interpolation_indices(length, centres):
 
 
 def estimate_background(image, good, cell=64, samples=32):
-    """Smooth background: clipped medians in ``cell``-pixel cells, bilinear between centres.
+    """Smooth background (float32): clipped medians in ``cell``-pixel cells, bilinear between centres.
 
     Each cell's median comes from a regular grid of at most ``samples`` x
     ``samples`` of its pixels: plenty for a sky level, and it lets every cell
@@ -49,9 +49,15 @@ def estimate_background(image, good, cell=64, samples=32):
     col_centres = 0.5 * (col_edges[:-1] + col_edges[1:] - 1)
     row_lo, row_hi, row_frac = _interpolation_indices(n_rows, row_centres)
     col_lo, col_hi, col_frac = _interpolation_indices(n_cols, col_centres)
+    grid = grid.astype(np.float32)
+    col_frac = col_frac.astype(np.float32)
+    row_frac = row_frac.astype(np.float32)[:, np.newaxis]
     top = grid[row_lo][:, col_lo] * (1 - col_frac) + grid[row_lo][:, col_hi] * col_frac
     bottom = grid[row_hi][:, col_lo] * (1 - col_frac) + grid[row_hi][:, col_hi] * col_frac
-    return top * (1 - row_frac)[:, np.newaxis] + bottom * row_frac[:, np.newaxis]
+    top *= 1 - row_frac
+    bottom *= row_frac
+    top += bottom
+    return top
 
 
 def _cell_samples(edges, samples):
@@ -93,13 +99,19 @@ def find_peaks(residual, variance, good, threshold):
         over ``sqrt(sum k^2 var)`` for the normalised smoothing kernel ``k``
         (a matched filter for a star of FWHM ~3.5 px).
     """
-    smoothed = ndimage.gaussian_filter(residual, _DETECTION_SIGMA, mode="constant")
+    # float32 throughout: detection needs no more, and a 4k image then costs
+    # 64 MB per temporary instead of 128.
+    smoothed = ndimage.gaussian_filter(np.asarray(residual, np.float32), _DETECTION_SIGMA,
+                                       mode="constant")
     delta = np.zeros((2 * int(4 * _DETECTION_SIGMA) + 1,) * 2)
     delta[delta.shape[0] // 2, delta.shape[1] // 2] = 1.0
     kernel = ndimage.gaussian_filter(delta, _DETECTION_SIGMA, mode="constant")
     kernel_power = float((kernel ** 2).sum())
-    local_variance = ndimage.gaussian_filter(variance, _DETECTION_SIGMA, mode="nearest")
-    snr = smoothed / np.sqrt(local_variance * kernel_power)
+    snr = ndimage.gaussian_filter(np.asarray(variance, np.float32), _DETECTION_SIGMA,
+                                  mode="nearest")
+    snr *= np.float32(kernel_power)
+    np.sqrt(snr, out=snr)
+    np.divide(smoothed, snr, out=snr)
     is_peak = ((snr == ndimage.maximum_filter(snr, size=5, mode="constant"))
                & (snr >= threshold) & good)
     y, x = np.nonzero(is_peak)
