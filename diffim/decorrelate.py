@@ -75,8 +75,12 @@ def mean_variance(variance, good):
 
 
 def _kernel_transform(kernel_image, shape):
-    """Real FFT of a centred kernel image placed with its centre at pixel (0, 0)."""
-    padded = np.zeros(shape, dtype=np.float64)
+    """Real FFT (single precision) of a centred kernel image placed with its centre at (0, 0).
+
+    Single precision keeps the 4k x 4k temporaries at half size; the spectrum
+    of a unit-sum kernel needs no more than seven digits.
+    """
+    padded = np.zeros(shape, dtype=np.float32)
     height, width = kernel_image.shape
     if height > shape[0] or width > shape[1]:
         raise DiffimError(f"kernel of {width}x{height} px is larger than the image {shape[::-1]}")
@@ -100,15 +104,18 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
     Returns
     -------
     phi : `numpy.ndarray`
-        Real, positive, shape ``(shape[0], shape[1] // 2 + 1)``.
+        Real, positive, float32, shape ``(shape[0], shape[1] // 2 + 1)``.
     """
     if not (unconvolved_variance > 0 and convolved_variance >= 0):
         raise DiffimError(f"decorrelation needs positive variances, got "
                           f"{unconvolved_variance} and {convolved_variance}")
     kernel_sum = float(kernel_image.sum())
     power = np.abs(_kernel_transform(kernel_image, shape)) ** 2
-    return np.sqrt((unconvolved_variance + convolved_variance * kernel_sum ** 2)
-                   / (unconvolved_variance + convolved_variance * power))
+    power *= np.float32(convolved_variance)
+    power += np.float32(unconvolved_variance)
+    np.divide(np.float32(unconvolved_variance + convolved_variance * kernel_sum ** 2), power,
+              out=power)
+    return np.sqrt(power, out=power)
 
 
 def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance):
@@ -140,15 +147,17 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
         raise DiffimError("decorrelation input has non-finite pixels")
     phi = correction_spectrum(kernel_image, unconvolved_variance, convolved_variance,
                               difference.shape)
-    spectrum = scipy.fft.rfft2(difference.astype(np.float32), workers=_FFT_WORKERS)
-    spectrum *= phi.astype(np.float32)
+    spectrum = scipy.fft.rfft2(difference.astype(np.float32, copy=False), workers=_FFT_WORKERS)
+    spectrum *= phi
     image = scipy.fft.irfft2(spectrum, s=difference.shape, workers=_FFT_WORKERS)
+    del spectrum
     kernel_sum = float(kernel_image.sum())
     correlated = unconvolved_variance + convolved_variance * float((kernel_image ** 2).sum())
     white = unconvolved_variance + convolved_variance * kernel_sum ** 2
     factor = white / correlated
     correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
-    return DecorrelationResult(image.astype(np.float32), (variance * factor).astype(np.float32),
+    return DecorrelationResult(image.astype(np.float32, copy=False),
+                               (variance * np.float32(factor)).astype(np.float32, copy=False),
                                correction, factor)
 
 
