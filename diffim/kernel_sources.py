@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from .errors import DiffimError
 from .psf.detect import estimate_background, find_peaks
@@ -261,16 +260,22 @@ def _inside(bbox, sources, margin):
 
 
 def _clear_of_masks(sources, exposures, planes, radius):
-    """True for sources with none of ``planes`` set within ``radius`` px in any exposure."""
+    """True for sources with none of ``planes`` set within ``radius`` px in any exposure.
+
+    Only the square windows around the sources are read, not the whole mask.
+    """
     clear = np.ones(len(sources), bool)
-    size = 2 * int(np.ceil(radius)) + 1
+    half = int(np.ceil(radius))
+    offsets = np.arange(-half, half + 1)
     for exposure in exposures:
         known = [name for name in planes if name in exposure.mask.planes]
-        if not known:
+        if not known or not len(sources):
             continue
-        near_bad = ndimage.maximum_filter(exposure.mask.get(known).astype(np.uint8), size=size)
         bbox = exposure.bbox
-        ix = np.clip(np.rint(sources["x"].to_numpy()).astype(int) - bbox.x0, 0, bbox.width - 1)
-        iy = np.clip(np.rint(sources["y"].to_numpy()).astype(int) - bbox.y0, 0, bbox.height - 1)
-        clear &= near_bad[iy, ix] == 0
+        rows = np.rint(sources["y"].to_numpy()).astype(int) - bbox.y0
+        cols = np.rint(sources["x"].to_numpy()).astype(int) - bbox.x0
+        rows = np.clip(rows[:, None, None] + offsets[None, :, None], 0, bbox.height - 1)
+        cols = np.clip(cols[:, None, None] + offsets[None, None, :], 0, bbox.width - 1)
+        bits = exposure.mask.array[rows, cols] & np.uint32(exposure.mask.bitmask(known))
+        clear &= ~bits.any(axis=(1, 2))
     return clear

@@ -21,7 +21,7 @@ def _interpolation_indices(length, centres):
     return lower, np.minimum(lower + 1, len(centres) - 1), position - lower
 
 
-def estimate_background(image, good, cell=64, samples=32):
+def estimate_background(image, good, cell=64, samples=16):
     """Smooth background (float32): clipped medians in ``cell``-pixel cells, bilinear between centres.
 
     Each cell's median comes from a regular grid of at most ``samples`` x
