@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 
 from .errors import DiffimError
-from .stats import clipped_stats
+from .stats import clipped_mean_std
 
 __all__ = ["DecorrelationResult", "correction_spectrum", "decorrelate", "mean_variance"]
 
@@ -69,9 +69,7 @@ def mean_variance(variance, good):
     values = values[::max(1, values.size // _MAX_SAMPLES)]
     if values.size == 0:
         raise DiffimError("cannot estimate the mean variance: no unmasked pixel")
-    median, sigma = clipped_stats(values)
-    kept = values[np.abs(values - median) <= 3.0 * sigma] if sigma > 0 else values
-    return float(kept.mean())
+    return clipped_mean_std(values)[0]
 
 
 def _kernel_transform(kernel_image, shape):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MAD_TO_SIGMA", "clipped_row_medians", "clipped_stats", "robust_median_sigma",
+__all__ = ["MAD_TO_SIGMA", "clipped_mean_std", "clipped_row_medians", "clipped_stats", "robust_median_sigma",
            "row_medians"]
 
 MAD_TO_SIGMA = 1.4826
@@ -60,3 +60,27 @@ def clipped_row_medians(values, n_sigma=3.0, iterations=3):
             return medians
         values[clipped] = np.nan
     return row_medians(values)
+
+
+def clipped_mean_std(values, n_sigma=3.0, n_iterations=5):
+    """Iteratively clipped mean and standard deviation.
+
+    Starts from the median and ``0.741 IQR``; each iteration keeps values
+    within ``n_sigma`` standard deviations of the current centre and recomputes
+    mean and sample standard deviation, as afw's ``MEANCLIP``/``STDEVCLIP``.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.nan, np.nan
+    quartiles = np.percentile(values, [25.0, 75.0])
+    centre, spread = np.median(values), 0.741 * (quartiles[1] - quartiles[0])
+    for _ in range(n_iterations):
+        kept = values[np.abs(values - centre) <= n_sigma * spread] if spread > 0 else values
+        if kept.size < 2:
+            break
+        new_centre, new_spread = kept.mean(), kept.std(ddof=1)
+        if new_centre == centre and new_spread == spread:
+            break
+        centre, spread = new_centre, new_spread
+    return float(centre), float(spread)

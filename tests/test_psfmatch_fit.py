@@ -6,9 +6,10 @@ from scipy.signal import fftconvolve
 
 from _psfmatch_data import exposure, gaussian_kernel, grid_positions, star_field
 from diffim.psfmatch import (NoKernelCandidatesError, PsfMatchInputError, SingularSystemError,
-                             SpatialKernel, clipped_mean_std, fit_psf_matching_kernel,
+                             SpatialKernel, fit_psf_matching_kernel,
                              make_alard_lupton_basis)
 from diffim.psfmatch.candidates import GOOD
+from diffim.stats import clipped_mean_std
 from diffim.psfmatch.config import PsfMatchConfig
 from diffim.psfmatch.fit import _clip_kernel_sums
 

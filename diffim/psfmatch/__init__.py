@@ -12,7 +12,7 @@ from .config import PsfMatchConfig
 from .convolve import convolve_exposure, convolve_image, convolve_variance
 from .errors import (NoKernelCandidatesError, PsfMatchConfigError, PsfMatchInputError,
                      SingularSystemError)
-from .fit import PsfMatchResult, clipped_mean_std, fit_psf_matching_kernel
+from .fit import PsfMatchResult, fit_psf_matching_kernel
 from .kernel import SpatialBackground, SpatialKernel
 from .spatial import SpatialFunction
 
@@ -28,7 +28,6 @@ __all__ = [
     "SpatialFunction",
     "SpatialKernel",
     "alard_lupton_widths",
-    "clipped_mean_std",
     "convolve_exposure",
     "convolve_image",
     "convolve_variance",

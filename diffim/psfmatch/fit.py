@@ -17,10 +17,11 @@ from .candidates import BAD, GOOD, check_planes, cut_stamps, select_per_cell
 from .config import PsfMatchConfig
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 from .kernel import SpatialBackground, SpatialKernel
+from ..stats import clipped_mean_std
 from .solve import SpatialLayout, build_stamp_systems, residual_statistics, solve_systems
 from .spatial import SpatialFunction
 
-__all__ = ["PsfMatchResult", "clipped_mean_std", "fit_psf_matching_kernel"]
+__all__ = ["PsfMatchResult", "fit_psf_matching_kernel"]
 
 
 @dataclass
@@ -48,30 +49,6 @@ class PsfMatchResult:
     candidates: pd.DataFrame
     metadata: dict = field(default_factory=dict)
     config: PsfMatchConfig = None
-
-
-def clipped_mean_std(values, n_sigma=3.0, n_iterations=5):
-    """Iteratively clipped mean and standard deviation.
-
-    Starts from the median and ``0.741 IQR``; each iteration keeps values
-    within ``n_sigma`` standard deviations of the current centre and recomputes
-    mean and sample standard deviation, as afw's ``MEANCLIP``/``STDEVCLIP``.
-    """
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return np.nan, np.nan
-    quartiles = np.percentile(values, [25.0, 75.0])
-    centre, spread = np.median(values), 0.741 * (quartiles[1] - quartiles[0])
-    for _ in range(n_iterations):
-        kept = values[np.abs(values - centre) <= n_sigma * spread] if spread > 0 else values
-        if kept.size < 2:
-            break
-        new_centre, new_spread = kept.mean(), kept.std(ddof=1)
-        if new_centre == centre and new_spread == spread:
-            break
-        centre, spread = new_centre, new_spread
-    return float(centre), float(spread)
 
 
 def fit_psf_matching_kernel(template, science, candidates, config=None, *, fluxes=None,
