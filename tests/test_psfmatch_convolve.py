@@ -127,3 +127,19 @@ def test_equal_images_difference_noise(equal_pair, basis_set):
     assert normalised.std() == pytest.approx(1.0, abs=0.05)
     assert abs(difference.mean()) < 5 * difference.std() / np.sqrt(difference.size)
     assert result.kernel.kernel_sum(128, 128) == pytest.approx(1.0, abs=5e-3)
+
+
+@pytest.mark.parametrize("block_rows, block_cols", [(7, 32), (512, 256)])
+def test_strips_and_row_pairs_do_not_change_the_result(monkeypatch, block_rows, block_cols):
+    """Odd strip heights, a width that is no multiple of the strip width, and
+    float64 input give the direct sum at strip borders and on the last row."""
+    from diffim.psfmatch import convolve
+
+    monkeypatch.setattr(convolve, "BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(convolve, "BLOCK_COLS", block_cols)
+    rng = np.random.default_rng(7)
+    image = rng.normal(100.0, 10.0, size=(45, 101))
+    kernel = random_kernel(2, image.shape, seed=8)
+    result = convolve_image(image, kernel)
+    for x, y in [(0, 0), (31, 6), (32, 7), (100, 44), (64, 13), (50, 14), (95, 43)]:
+        assert result[y, x] == pytest.approx(brute_force(image, kernel, x, y), rel=1e-5)

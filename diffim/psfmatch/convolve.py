@@ -168,7 +168,8 @@ def _run(plane, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain):
                    else np.ascontiguousarray(gain, dtype=float))
     _al_convolve.convolve_spatial(
         np.ascontiguousarray(plane, dtype=np.float32), out,
-        np.ascontiguousarray(x_vectors, dtype=float), np.ascontiguousarray(y_vectors, dtype=float), np.ascontiguousarray(pairs, dtype=np.intp),
+        np.ascontiguousarray(x_vectors, dtype=float), np.ascontiguousarray(y_vectors, dtype=float),
+        np.ascontiguousarray(pairs, dtype=np.intp),
         np.ascontiguousarray(coefficients, dtype=float), np.ascontiguousarray(powers[:, 0]),
         np.ascontiguousarray(powers[:, 1]), int(kernel.spatial.is_chebyshev), x_offset, x_scale,
         y_offset, y_scale, int(xy0[0]), int(xy0[1]), gain_matrix, int(gain is not None),
