@@ -197,9 +197,13 @@ def _snr_at(exposure, psf, sources):
     """PSF-weighted S/N of ``exposure`` at each source position.
 
     A source must be in the template too: a transient, absent there, cannot
-    constrain the kernel.
+    constrain the kernel. Templates (calexps, coadds) come background-subtracted,
+    and a residual sky level only shifts a PSF flux by a small fraction of the
+    sky noise, so no background is fitted here.
     """
-    return psf_photometry(_background_subtracted(exposure), exposure.variance, psf, exposure.bbox,
+    good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
+    image = np.where(good, exposure.image, np.float32(0.0))
+    return psf_photometry(image, exposure.variance, psf, exposure.bbox,
                           sources["x"].to_numpy(), sources["y"].to_numpy())["snr"].to_numpy()
 
 
