@@ -128,10 +128,13 @@ class MakeKernelTask(Task):
             ``psfMatchingKernel`` (`diffim.psfmatch.SpatialKernel`),
             ``backgroundModel`` (`diffim.psfmatch.SpatialBackground`),
             ``kernelCandidates`` (`pandas.DataFrame`, one row per source with
-            its status and fit statistics), ``metadata`` (`dict`).
+            its status and fit statistics), ``localKernelCoefficients``
+            (`numpy.ndarray`, each candidate's single-kernel solution),
+            ``metadata`` (`dict`).
         """
         fit = fit_psf_matching_kernel(convolved, reference, sources,
                                       to_psf_match_config(self.config.kernel.active))
         self.metadata.update(fit.metadata)
         return Struct(psfMatchingKernel=fit.kernel, backgroundModel=fit.background,
-                      kernelCandidates=fit.candidates, metadata=fit.metadata)
+                      kernelCandidates=fit.candidates,
+                      localKernelCoefficients=fit.local_coefficients, metadata=fit.metadata)

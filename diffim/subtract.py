@@ -140,7 +140,8 @@ class AlardLuptonSubtractTask(Task):
             ``psfMatchingKernel`` (`diffim.psfmatch.SpatialKernel`, maps the
             convolved image onto the other), ``backgroundModel``,
             ``kernelSources`` (`pandas.DataFrame`: every candidate, its
-            status and fit statistics).
+            status and fit statistics), ``localKernelCoefficients`` (each
+            candidate's single-kernel solution, for QA), ``kernelSum``.
 
         Raises
         ------
@@ -251,7 +252,7 @@ class AlardLuptonSubtractTask(Task):
         return Struct(difference=difference, matchedTemplate=matched_template,
                       matchedScience=matched_science, psfMatchingKernel=kernel,
                       backgroundModel=fit.backgroundModel, kernelSources=fit.kernelCandidates,
-                      kernelSum=kernel_sum)
+                      localKernelCoefficients=fit.localKernelCoefficients, kernelSum=kernel_sum)
 
     def _difference_mask(self, science_mask, template_mask, convolved_mask):
         """The science-side mask plus the template planes the config carries over.

@@ -42,6 +42,10 @@ class PsfMatchResult:
     metadata : `dict`
         Counts, basis description, iterations, kernel sum at the centre.
     config : `PsfMatchConfig`
+    local_coefficients : `numpy.ndarray`
+        ``(n_candidates, n_basis [+ 1])``: each candidate's single-kernel
+        solution on ``kernel.basis`` (then its background when fitted); NaN
+        rows for candidates that had no stamp. For kernel QA metrics.
     """
 
     kernel: SpatialKernel
@@ -49,6 +53,7 @@ class PsfMatchResult:
     candidates: pd.DataFrame
     metadata: dict = field(default_factory=dict)
     config: PsfMatchConfig = None
+    local_coefficients: np.ndarray = None
 
 
 def fit_psf_matching_kernel(template, science, candidates, config=None, *, fluxes=None,
@@ -171,7 +176,9 @@ def fit_psf_matching_kernel(template, science, candidates, config=None, *, fluxe
         "spatialPseudoInverse": fit["pseudo_inverse"],
         "kernelSumCentre": float(kernel.kernel_sum(*domain.center)),
         "nUnknowns": fit["n_unknowns"]})
-    return PsfMatchResult(kernel, background, table, metadata, config)
+    local_coefficients = np.full((len(table), local.shape[1]), np.nan)
+    local_coefficients[rows] = local
+    return PsfMatchResult(kernel, background, table, metadata, config, local_coefficients)
 
 
 def _positions(candidates, fluxes):

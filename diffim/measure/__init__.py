@@ -1,0 +1,18 @@
+"""Detection and measurement of DIA sources on difference images.
+
+`DetectAndMeasureTask` (in `task`) is the entry point; `schema` documents
+every catalogue column and persists catalogues as FITS or Parquet. The
+other modules hold one measurement each: `footprints` (detection),
+`centroid`, `photometry`, `shape`, `flags`, `dipole`, `sky_sources`.
+"""
+from .schema import COLUMNS, CatalogFormatError, read_catalog, write_catalog
+from .task import DetectAndMeasureConfig, DetectAndMeasureTask
+
+__all__ = [
+    "COLUMNS",
+    "CatalogFormatError",
+    "DetectAndMeasureConfig",
+    "DetectAndMeasureTask",
+    "read_catalog",
+    "write_catalog",
+]

@@ -1,0 +1,249 @@
+"""The DIA-source catalogue schema, and its FITS and Parquet persistence.
+
+Every column of the catalogue `DetectAndMeasureTask` writes is declared once
+here, as data: name, numpy dtype, unit and description. Names follow the
+Rubin stack's flavour so that downstream code and config files read the same.
+
+Rows and ids: one row per merged footprint, then one per sky source. Ids are
+``1..N`` in the order ``scipy.ndimage.label`` numbers the footprints (raster
+order of each footprint's first pixel: increasing ``y``, then ``x``), so the
+same image and config always give the same ids; sky sources follow, in the
+order of their grid cells (raster order). Positions are 0-based PARENT pixel
+coordinates (pixel centres are integers).
+
+Persistence: `write_catalog` picks FITS (binary table, units in ``TUNITn``)
+or Parquet by the file extension, writes to a temporary file and renames it;
+`read_catalog` returns a DataFrame that ``equals`` the one written, dtypes
+and NaNs included. Columns not in the schema (added by callers, e.g.
+``srcMatchId``) are kept with their own numeric or boolean dtype.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from astropy.io import fits
+from astropy.table import Table
+
+from ..errors import DiffimError
+from ..exposure_io import write_atomically
+
+__all__ = ["COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "TEMPLATE_PIXEL_FLAGS",
+           "CatalogFormatError", "empty_catalog", "read_catalog", "read_fits", "read_parquet",
+           "to_fits", "to_parquet", "write_catalog"]
+
+
+class CatalogFormatError(DiffimError):
+    """A catalogue file is missing, unreadable, or lacks schema columns."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One catalogue column: ``name``, numpy ``dtype`` string, ``unit``, ``doc``."""
+
+    name: str
+    dtype: str
+    unit: str
+    doc: str
+
+
+DIPOLE_PREFIX = "ip_diffim_DipoleFit_"
+
+PIXEL_FLAGS = {
+    "edge": "EDGE", "saturated": "SAT", "interpolated": "INTRP", "cr": "CR", "bad": "BAD",
+    "suspect": "SUSPECT", "nodata": "NO_DATA",
+}
+"""Flag stem -> mask plane; each gives ``pixelFlags_<stem>`` and ``pixelFlags_<stem>Center``."""
+
+TEMPLATE_PIXEL_FLAGS = {
+    "saturatedTemplate": "SAT_TEMPLATE", "injectedTemplate": "INJECTED_TEMPLATE",
+    "injected_coreTemplate": "INJECTED_CORE_TEMPLATE",
+}
+"""Flag stem -> template plane renamed by the subtraction (``renameTemplateMask``)."""
+
+
+def _flag_columns():
+    columns = []
+    for stem, plane in PIXEL_FLAGS.items():
+        columns.append(Column(f"pixelFlags_{stem}", "bool", "",
+                              f"{plane} set on a pixel of the footprint"))
+        columns.append(Column(f"pixelFlags_{stem}Center", "bool", "",
+                              f"{plane} set in the 3x3 pixels around the centroid"))
+    for stem, plane in TEMPLATE_PIXEL_FLAGS.items():
+        columns.append(Column(f"pixelFlags_{stem}", "bool", "",
+                              f"{plane} set on a pixel of the footprint (False if the plane "
+                              "is absent)"))
+    return columns
+
+
+def _dipole_columns():
+    p = DIPOLE_PREFIX
+    columns = [
+        Column(f"{p}pos_instFlux", "float64", "count", "Flux of the positive lobe"),
+        Column(f"{p}pos_instFluxErr", "float64", "count", "1-sigma error of pos_instFlux"),
+        Column(f"{p}neg_instFlux", "float64", "count",
+               "Flux of the negative lobe, a positive number (the lobe is -neg_instFlux * PSF)"),
+        Column(f"{p}neg_instFluxErr", "float64", "count", "1-sigma error of neg_instFlux"),
+        Column(f"{p}pos_centroid_x", "float64", "pixel", "x of the positive lobe"),
+        Column(f"{p}pos_centroid_y", "float64", "pixel", "y of the positive lobe"),
+        Column(f"{p}neg_centroid_x", "float64", "pixel", "x of the negative lobe"),
+        Column(f"{p}neg_centroid_y", "float64", "pixel", "y of the negative lobe"),
+        Column(f"{p}orientation", "float64", "rad",
+               "Angle of the negative-to-positive lobe vector from the +x axis, (-pi, pi]"),
+        Column(f"{p}separation", "float64", "pixel", "Distance between the two lobes"),
+        Column(f"{p}chi2dof", "float64", "", "Chi^2 per degree of freedom of the fit"),
+        Column(f"{p}classification", "bool", "",
+               "True when the fit says dipole: both lobes significant and of comparable flux"),
+        Column(f"{p}flag", "bool", "",
+               "The footprint has both polarities but the fit failed"),
+    ]
+    return columns
+
+
+COLUMNS = (
+    Column("id", "int64", "", "Source id, 1..N in footprint label order, sky sources last"),
+    Column("x", "float64", "pixel", "Centroid x (parent frame); the lobe midpoint for dipoles"),
+    Column("y", "float64", "pixel", "Centroid y (parent frame); the lobe midpoint for dipoles"),
+    Column("xErr", "float64", "pixel", "Approximate 1-sigma error of x: sqrt(2) sigma_psf / |snr|"),
+    Column("yErr", "float64", "pixel", "Approximate 1-sigma error of y"),
+    Column("ra", "float64", "deg", "Right ascension of (x, y); NaN without a WCS"),
+    Column("dec", "float64", "deg", "Declination of (x, y); NaN without a WCS"),
+    Column("is_negative", "bool", "", "The most significant peak of the footprint is negative"),
+    Column("sky_source", "bool", "", "A sky source placed in empty sky, not a detection"),
+    Column("detection_significance", "float64", "",
+           "Signed S/N of the dominant peak of the PSF-smoothed difference (NaN for sky sources)"),
+    Column("footprintArea", "int64", "pixel", "Pixels in the grown, merged footprint"),
+    Column("psfFlux", "float64", "count", "PSF flux on the difference at (x, y)"),
+    Column("psfFluxErr", "float64", "count", "1-sigma error of psfFlux"),
+    Column("snr", "float64", "", "psfFlux / psfFluxErr (signed)"),
+    Column("apFlux", "float64", "count", "Sum of the difference in a circular aperture (r = apertureRadius)"),
+    Column("apFluxErr", "float64", "count", "1-sigma error of apFlux"),
+    Column("ixx", "float64", "pixel^2", "Second moment xx, Gaussian-weight corrected (sign-flipped for negative sources)"),
+    Column("iyy", "float64", "pixel^2", "Second moment yy"),
+    Column("ixy", "float64", "pixel^2", "Second moment xy"),
+    Column("shape_flag", "bool", "", "The moments could not be measured (ixx, iyy, ixy NaN)"),
+    Column("forced_PsfFlux_instFlux", "float64", "count",
+           "Forced PSF flux on the difference at (x, y)"),
+    Column("forced_PsfFlux_instFluxErr", "float64", "count", "1-sigma error"),
+    Column("template_PsfFlux_instFlux", "float64", "count",
+           "Forced PSF flux on the matched template at (x, y)"),
+    Column("template_PsfFlux_instFluxErr", "float64", "count", "1-sigma error"),
+    *_dipole_columns(),
+    *_flag_columns(),
+)
+"""Every catalogue column, in catalogue order."""
+
+_BY_NAME = {column.name: column for column in COLUMNS}
+
+DIPOLE_COLUMNS = {column.name[len(DIPOLE_PREFIX):]: column.name for column in COLUMNS
+                  if column.name.startswith(DIPOLE_PREFIX)}
+"""Dipole column stem (e.g. ``"pos_instFlux"``) -> full column name."""
+
+
+def empty_catalog(n_rows=0):
+    """A catalogue of ``n_rows`` rows: NaN floats, False flags, zero integers."""
+    data = {}
+    for column in COLUMNS:
+        if column.dtype == "bool":
+            data[column.name] = np.zeros(n_rows, bool)
+        elif column.dtype.startswith("int"):
+            data[column.name] = np.zeros(n_rows, column.dtype)
+        else:
+            data[column.name] = np.full(n_rows, np.nan, column.dtype)
+    return pd.DataFrame(data)
+
+
+def to_fits(catalog, path):
+    """Write ``catalog`` as a FITS binary table (atomically), units in the header."""
+    table = Table({name: _plain_array(catalog[name]) for name in catalog.columns})
+    for name in catalog.columns:
+        if name in _BY_NAME and _BY_NAME[name].unit:
+            table[name].unit = _BY_NAME[name].unit
+        if name in _BY_NAME:
+            table[name].description = _BY_NAME[name].doc
+    hdu = fits.BinTableHDU(table, name="DIASOURCES")
+    hdu.header["NSOURCES"] = (len(catalog), "rows in the catalogue")
+    hdus = fits.HDUList([fits.PrimaryHDU(), hdu])
+    write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True, checksum=True))
+
+
+def read_fits(path):
+    """Read a catalogue written by `to_fits`."""
+    try:
+        with fits.open(path, memmap=False) as hdus:
+            table = hdus["DIASOURCES"].data
+            names = list(table.columns.names)
+            data = {name: np.asarray(table[name]) for name in names}
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise CatalogFormatError(f"{path}: not a readable DIA-source FITS catalogue ({error})") from None
+    return _conform(pd.DataFrame({name: _native(data[name], name) for name in names}), path)
+
+
+def to_parquet(catalog, path):
+    """Write ``catalog`` as Parquet (atomically), without the index."""
+    write_atomically(path, lambda temporary: catalog.to_parquet(temporary, index=False))
+
+
+def read_parquet(path):
+    """Read a catalogue written by `to_parquet`."""
+    try:
+        catalog = pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise CatalogFormatError(f"{path}: not a readable Parquet catalogue ({error})") from None
+    return _conform(catalog.reset_index(drop=True), path)
+
+
+_WRITERS = {".fits": to_fits, ".fit": to_fits, ".parquet": to_parquet, ".pq": to_parquet}
+_READERS = {".fits": read_fits, ".fit": read_fits, ".parquet": read_parquet, ".pq": read_parquet}
+
+
+def write_catalog(catalog, path):
+    """Write ``catalog`` as FITS or Parquet according to the extension of ``path``.
+
+    Raises
+    ------
+    CatalogFormatError
+        If the extension is neither ``.fits`` nor ``.parquet``.
+    """
+    _format(path, _WRITERS)(catalog, path)
+
+
+def read_catalog(path):
+    """Read a FITS or Parquet catalogue according to the extension of ``path``."""
+    if not Path(path).is_file():
+        raise CatalogFormatError(f"{path}: no such catalogue file")
+    return _format(path, _READERS)(path)
+
+
+def _format(path, table):
+    suffix = Path(path).suffix.lower()
+    if suffix not in table:
+        raise CatalogFormatError(f"{path}: unknown catalogue format {suffix!r} "
+                                 "(use .fits or .parquet)")
+    return table[suffix]
+
+
+def _plain_array(series):
+    values = series.to_numpy()
+    if values.dtype == object:
+        raise CatalogFormatError(f"column {series.name!r} is not numeric or boolean")
+    return values
+
+
+def _native(values, name):
+    dtype = _BY_NAME[name].dtype if name in _BY_NAME else values.dtype.newbyteorder("=")
+    return values.astype(dtype)
+
+
+def _conform(catalog, path):
+    """Check the schema columns are present and give them their schema dtypes."""
+    missing = [column.name for column in COLUMNS if column.name not in catalog.columns]
+    if missing:
+        raise CatalogFormatError(f"{path}: missing catalogue columns {', '.join(missing[:5])}"
+                                 + (" ..." if len(missing) > 5 else ""))
+    for column in COLUMNS:
+        if catalog[column.name].dtype != np.dtype(column.dtype):
+            catalog[column.name] = catalog[column.name].astype(column.dtype)
+    return catalog
