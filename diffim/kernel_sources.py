@@ -79,7 +79,7 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     counts = {"candidates": len(sources)}
     keep = _inside(science.bbox, sources, fwhm)
     counts["inside the image"] = int(keep.sum())
-    keep &= _clear_of_masks(sources, (science, template), bad_mask_planes, fwhm)
+    keep &= clear_of_masks(sources, (science, template), bad_mask_planes, fwhm)
     counts["clear of " + "/".join(bad_mask_planes)] = int(keep.sum())
     snr = sources["snr"].to_numpy()
     keep &= (snr >= min_snr) & (snr <= max_snr)
@@ -263,7 +263,7 @@ def _inside(bbox, sources, margin):
             & (y >= bbox.y0 + margin) & (y <= bbox.y_end - 1 - margin))
 
 
-def _clear_of_masks(sources, exposures, planes, radius):
+def clear_of_masks(sources, exposures, planes, radius):
     """True for sources with none of ``planes`` set within ``radius`` px in any exposure.
 
     Only the square windows around the sources are read, not the whole mask.
