@@ -46,9 +46,11 @@ def kernel_candidate_metrics(candidates, local_coefficients, kernel, background,
     Parameters
     ----------
     candidates : `pandas.DataFrame`
-        The kernel-candidate table of the fit (``id``, ``x``, ``y``, ``status``).
+        The kernel-candidate table of the fit (``id``, ``x``, ``y``, ``status``),
+        or any sources (e.g. a control sample, ``status`` "UNKNOWN").
     local_coefficients : `numpy.ndarray`
-        ``(n, n_basis [+ 1])`` single-kernel solutions (NaN rows: no stamp).
+        ``(n, n_basis [+ 1])`` single-kernel solutions (NaN rows: none; such
+        rows get only the ``_SPATIAL`` statistics).
     kernel : `diffim.psfmatch.SpatialKernel`
     background : `diffim.psfmatch.SpatialBackground`
     convolved, reference : `diffim.Exposure`
@@ -76,16 +78,20 @@ def kernel_candidate_metrics(candidates, local_coefficients, kernel, background,
                   "BackgroundValue_LOCAL": float(coefficients[n_basis]) if fit_background
                   else 0.0}
         stamps = _stamps(convolved, reference, candidate.x, candidate.y, half)
-        if stamps is None or not np.isfinite(coefficients).all():
-            rows.append(values)
-            continue
-        local_kernel = np.tensordot(coefficients[:n_basis], kernel.basis.images, axes=1)
-        spatial_kernel = kernel.image(candidate.x, candidate.y)
-        spatial_background = float(background(candidate.x, candidate.y)) if fit_background else 0.0
-        values.update(_residual_statistics(stamps, local_kernel, values["BackgroundValue_LOCAL"],
-                                           "LOCAL"))
-        values.update(_residual_statistics(stamps, spatial_kernel, spatial_background, "SPATIAL"))
-        values["KCDiffimMseKernel_SPATIAL"] = float(np.mean((local_kernel - spatial_kernel) ** 2))
+        if stamps is not None:
+            # Sources without a local solution (e.g. the control sample) still
+            # get the spatial kernel's statistics.
+            spatial_kernel = kernel.image(candidate.x, candidate.y)
+            spatial_background = (float(background(candidate.x, candidate.y)) if fit_background
+                                  else 0.0)
+            values.update(_residual_statistics(stamps, spatial_kernel, spatial_background,
+                                               "SPATIAL"))
+            if np.isfinite(coefficients).all():
+                local_kernel = np.tensordot(coefficients[:n_basis], kernel.basis.images, axes=1)
+                values.update(_residual_statistics(
+                    stamps, local_kernel, values["BackgroundValue_LOCAL"], "LOCAL"))
+                values["KCDiffimMseKernel_SPATIAL"] = float(
+                    np.mean((local_kernel - spatial_kernel) ** 2))
         rows.append(values)
     metrics = pd.DataFrame(rows, columns=["x", "y", *METRIC_COLUMNS])
     _add_registration(metrics, reference, reference_positions)

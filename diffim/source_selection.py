@@ -35,7 +35,8 @@ def select_matched_sources(science_sources, reference, *, match_radius_arcsec=1.
     Returns
     -------
     selected : `pandas.DataFrame`
-        The matched science sources that pass, with ``ref_id`` and
+        The matched science sources that pass, with ``ref_id``,
+        ``ref_coord_ra``, ``ref_coord_dec`` (the counterpart's position) and
         ``match_distance`` (arcsec) added, in science-catalogue order.
     """
     for name, catalog, columns in (("science source", science_sources,
@@ -48,7 +49,10 @@ def select_matched_sources(science_sources, reference, *, match_radius_arcsec=1.
         science_sources["coord_ra"], science_sources["coord_dec"],
         reference["coord_ra"], reference["coord_dec"], match_radius_arcsec)
     matched = science_sources.iloc[science_index].assign(
-        ref_id=reference["id"].to_numpy()[reference_index], match_distance=distance)
+        ref_id=reference["id"].to_numpy()[reference_index],
+        ref_coord_ra=reference["coord_ra"].to_numpy()[reference_index],
+        ref_coord_dec=reference["coord_dec"].to_numpy()[reference_index],
+        match_distance=distance)
     flags = [column for column in matched.columns if column.endswith("_flag")]
     good = ~matched[flags].to_numpy(bool).any(axis=1) if flags else np.ones(len(matched), bool)
     if "extendedness" in matched:
