@@ -41,8 +41,8 @@ def pixel_flags(mask, bbox, footprint_bits, x, y):
     ix = np.rint(np.asarray(x, float)).astype(int) - bbox.x0
     iy = np.rint(np.asarray(y, float)).astype(int) - bbox.y0
     centre, inside = gather(mask.array, ix, iy, 1)
-    centre_bits = np.bitwise_or.reduce(centre.reshape(len(ix), -1), axis=1)
-    centre_off_image = ~inside.reshape(len(ix), -1).all(axis=1)
+    centre_bits = np.bitwise_or.reduce(centre.reshape(len(ix), 9), axis=1)
+    centre_off_image = ~inside.reshape(len(ix), 9).all(axis=1)
     footprint_bits = np.asarray(footprint_bits, np.uint64)
     flags = {}
     for stem, plane in PIXEL_FLAGS.items():

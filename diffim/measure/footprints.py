@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .._core._measure import significance as _significance
+
 __all__ = ["Footprints", "detect_footprints", "significance_image"]
 
 
@@ -70,18 +72,6 @@ class Footprints:
         return ufunc.reduceat(values, self.starts[:-1])
 
 
-def _smooth(image, sigma):
-    """Separable Gaussian correlation, zero outside the image.
-
-    Filtering along rows is several times faster than along columns (memory
-    order), so the column pass runs on a transposed copy.
-    """
-    rows = ndimage.gaussian_filter1d(image, sigma, axis=1, mode="constant")
-    transposed = ndimage.gaussian_filter1d(np.ascontiguousarray(rows.T), sigma, axis=1,
-                                           mode="constant")
-    return np.ascontiguousarray(transposed.T)
-
-
 def significance_image(image, variance, good, sigma):
     """S/N of a point source at each pixel: PSF-smoothed image over its noise.
 
@@ -90,7 +80,7 @@ def significance_image(image, variance, good, sigma):
     image, variance : `numpy.ndarray`
         Difference image and its variance.
     good : `numpy.ndarray` of `bool`
-        Usable pixels; the others are zeroed before smoothing and have
+        Usable pixels; the others count as zero in the smoothing and have
         significance 0.
     sigma : `float`
         Gaussian sigma of the smoothing kernel (the PSF's), pixels.
@@ -99,18 +89,27 @@ def significance_image(image, variance, good, sigma):
     -------
     significance : `numpy.ndarray`
         float32, same shape.
+
+    Notes
+    -----
+    With ``k`` the normalised 2-D Gaussian (truncated at 4 sigma), the
+    significance is ``(k * image) / sqrt(sum(k^2) var)``: exact for a flat
+    variance, and using each pixel's own variance follows its spatial
+    changes (the stack's ``pixel_stdev`` threshold).
     """
-    image = np.where(good, image, np.float32(0.0)).astype(np.float32, copy=False)
-    smoothed = _smooth(image, sigma)
     radius = int(4.0 * sigma + 0.5)
-    kernel_1d = ndimage.gaussian_filter1d(np.eye(1, 2 * radius + 1, radius)[0], sigma, mode="constant")
-    kernel_power = float((kernel_1d ** 2).sum() ** 2)
-    noise = variance.astype(np.float32) * np.float32(kernel_power)
-    usable = good & (noise > 0)
-    np.sqrt(noise, out=noise, where=usable)
-    np.divide(smoothed, noise, out=smoothed, where=usable)
-    smoothed[~usable] = 0.0
-    return smoothed
+    delta = np.zeros(2 * radius + 1)
+    delta[radius] = 1.0
+    kernel = ndimage.gaussian_filter1d(delta, sigma, mode="constant", truncate=4.0)
+    kernel /= kernel.sum()
+    kernel_power = float((kernel ** 2).sum() ** 2)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    variance = np.ascontiguousarray(variance, dtype=np.float32)
+    work = np.empty_like(image)
+    out = np.empty_like(image)
+    _significance(image, variance, np.ascontiguousarray(good, dtype=np.uint8), kernel,
+                  kernel_power, work, out)
+    return out
 
 
 def _grow(detected, radius):
@@ -151,14 +150,16 @@ def _extreme_peaks(significance, pixels, starts, sign, threshold):
     value = np.full(count, np.nan)
     if count == 0:
         return peak, value
-    values = sign * significance.ravel()[pixels].astype(np.float64)
-    label_of_pixel = np.repeat(np.arange(count), np.diff(starts))
-    order = np.lexsort((-values, label_of_pixel))
-    first = order[starts[:-1]]
-    best = values[first]
+    values = sign * significance.ravel()[pixels]
+    sizes = np.diff(starts)
+    best = np.maximum.reduceat(values, starts[:-1])
+    # The first pixel of each footprint that attains its maximum.
+    at_best = np.flatnonzero(values == np.repeat(best, sizes))
+    footprint_of = np.repeat(np.arange(count), sizes)[at_best]
+    first = at_best[np.searchsorted(footprint_of, np.arange(count))]
     found = best >= threshold
     peak[found] = pixels[first[found]]
-    value[found] = sign * best[found]
+    value[found] = sign * best[found].astype(np.float64)
     return peak, value
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stamps import gather, psf_models
+from .stamps import gather
 
 __all__ = ["aperture_flux", "psf_flux"]
 
@@ -23,7 +23,7 @@ _CHUNK = 1024
 """Sources per batch: bounds the stamp arrays for wide PSF models."""
 
 
-def psf_flux(image, variance, usable, bbox, psf, x, y):
+def psf_flux(image, variance, usable, bbox, models, x, y):
     """PSF fluxes at parent positions ``(x, y)``.
 
     Parameters
@@ -34,8 +34,9 @@ def psf_flux(image, variance, usable, bbox, psf, x, y):
         Pixels that may be used (others are left out of the fit).
     bbox : `diffim.Box`
         Where the arrays lie in parent coordinates.
-    psf : `diffim.psf.Psf`
-        PSF model of ``image``.
+    models : `numpy.ndarray`
+        PSF images at the positions, from `diffim.measure.stamps.psf_models`
+        (computed once, shared by every image measured with that PSF).
     x, y : `numpy.ndarray`
         Parent positions.
 
@@ -47,17 +48,17 @@ def psf_flux(image, variance, usable, bbox, psf, x, y):
     x, y = np.asarray(x, float), np.asarray(y, float)
     flux = np.full(len(x), np.nan)
     flux_err = np.full(len(x), np.nan)
-    half = psf.size // 2
+    half = models.shape[-1] // 2
     for start in range(0, len(x), _CHUNK):
         part = slice(start, start + _CHUNK)
-        models = psf_models(psf, x[part], y[part])
         ix = np.rint(x[part]).astype(int) - bbox.x0
         iy = np.rint(y[part]).astype(int) - bbox.y0
         data, inside = gather(image, ix, iy, half)
         var, _ = gather(variance, ix, iy, half)
         ok, _ = gather(usable, ix, iy, half, fill=False)
-        weights = np.where(ok & inside, models, 0.0)
-        norm = (weights * models).sum(axis=(1, 2))
+        model = models[part]
+        weights = np.where(ok & inside, model, 0.0)
+        norm = (weights * model).sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
             flux[part] = np.where(norm > 0, (weights * data).sum(axis=(1, 2)) / norm, np.nan)
             flux_err[part] = np.where(

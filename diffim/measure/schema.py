@@ -31,7 +31,7 @@ from ..errors import DiffimError
 from ..exposure_io import write_atomically
 
 __all__ = ["COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "TEMPLATE_PIXEL_FLAGS",
-           "CatalogFormatError", "empty_catalog", "read_catalog", "read_fits", "read_parquet",
+           "CatalogFormatError", "catalog_format", "empty_catalog", "read_catalog", "read_fits", "read_parquet",
            "to_fits", "to_parquet", "write_catalog"]
 
 
@@ -108,8 +108,8 @@ COLUMNS = (
     Column("y", "float64", "pixel", "Centroid y (parent frame); the lobe midpoint for dipoles"),
     Column("xErr", "float64", "pixel", "Approximate 1-sigma error of x: sqrt(2) sigma_psf / |snr|"),
     Column("yErr", "float64", "pixel", "Approximate 1-sigma error of y"),
-    Column("ra", "float64", "deg", "Right ascension of (x, y); NaN without a WCS"),
-    Column("dec", "float64", "deg", "Declination of (x, y); NaN without a WCS"),
+    Column("coord_ra", "float64", "deg", "Right ascension of (x, y); NaN without a WCS"),
+    Column("coord_dec", "float64", "deg", "Declination of (x, y); NaN without a WCS"),
     Column("is_negative", "bool", "", "The most significant peak of the footprint is negative"),
     Column("sky_source", "bool", "", "A sky source placed in empty sky, not a detection"),
     Column("detection_significance", "float64", "",
@@ -195,34 +195,36 @@ def read_parquet(path):
     return _conform(catalog.reset_index(drop=True), path)
 
 
-_WRITERS = {".fits": to_fits, ".fit": to_fits, ".parquet": to_parquet, ".pq": to_parquet}
-_READERS = {".fits": read_fits, ".fit": read_fits, ".parquet": read_parquet, ".pq": read_parquet}
+_FORMATS = {".fits": "fits", ".fit": "fits", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def write_catalog(catalog, path):
-    """Write ``catalog`` as FITS or Parquet according to the extension of ``path``.
+def catalog_format(path):
+    """``"fits"`` or ``"parquet"``, from the extension of ``path``.
 
     Raises
     ------
     CatalogFormatError
-        If the extension is neither ``.fits`` nor ``.parquet``.
+        If the extension is neither (``.fits``/``.fit``, ``.parquet``/``.pq``).
     """
-    _format(path, _WRITERS)(catalog, path)
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMATS:
+        raise CatalogFormatError(f"{path}: unknown catalogue format {suffix!r} "
+                                 "(use .fits or .parquet)")
+    return _FORMATS[suffix]
+
+
+def write_catalog(catalog, path):
+    """Write ``catalog`` as FITS or Parquet according to the extension of ``path``."""
+    writer = to_fits if catalog_format(path) == "fits" else to_parquet
+    writer(catalog, path)
 
 
 def read_catalog(path):
     """Read a FITS or Parquet catalogue according to the extension of ``path``."""
+    reader = read_fits if catalog_format(path) == "fits" else read_parquet
     if not Path(path).is_file():
         raise CatalogFormatError(f"{path}: no such catalogue file")
-    return _format(path, _READERS)(path)
-
-
-def _format(path, table):
-    suffix = Path(path).suffix.lower()
-    if suffix not in table:
-        raise CatalogFormatError(f"{path}: unknown catalogue format {suffix!r} "
-                                 "(use .fits or .parquet)")
-    return table[suffix]
+    return reader(path)
 
 
 def _plain_array(series):

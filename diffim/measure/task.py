@@ -27,6 +27,7 @@ from .photometry import aperture_flux, psf_flux
 from .schema import COLUMNS, DIPOLE_COLUMNS, empty_catalog
 from .shape import second_moments
 from .sky_sources import place_sky_sources
+from .stamps import psf_models
 
 __all__ = ["DetectAndMeasureConfig", "DetectAndMeasureTask"]
 
@@ -179,12 +180,15 @@ class DetectAndMeasureTask(Task):
         dipoles = self._fit_dipoles(exposure, measure_usable, footprints, catalog)
         if self.config.doSkySources:
             catalog = self._add_sky_sources(exposure, catalog)
+        models = None
+        if self.config.doMeasurement or self.config.doForcedMeasurement:
+            models = psf_models(exposure.psf, catalog["x"].to_numpy(), catalog["y"].to_numpy())
         if self.config.doMeasurement:
             bits = np.zeros(len(catalog), np.uint64)
             bits[:footprints.count] = footprint_mask_bits(exposure.mask, footprints, exposure.shape)
-            self._measure(exposure, measure_usable, catalog, bits, psf_sigma)
+            self._measure(exposure, measure_usable, catalog, bits, psf_sigma, models)
         if self.config.doForcedMeasurement:
-            self._forced(exposure, matchedTemplate, catalog)
+            self._forced(exposure, matchedTemplate, catalog, models)
         self._sky_coordinates(exposure.wcs if exposure.wcs is not None else science.wcs, catalog)
         catalog = self._remove_bad(catalog)
         self.metadata.update(
@@ -282,10 +286,10 @@ class DetectAndMeasureTask(Task):
         sky["sky_source"] = True
         return pd.concat([catalog, sky], ignore_index=True)
 
-    def _measure(self, exposure, usable, catalog, footprint_bits, psf_sigma):
+    def _measure(self, exposure, usable, catalog, footprint_bits, psf_sigma, models):
         x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
         bbox = exposure.bbox
-        flux, flux_err = psf_flux(exposure.image, exposure.variance, usable, bbox, exposure.psf, x, y)
+        flux, flux_err = psf_flux(exposure.image, exposure.variance, usable, bbox, models, x, y)
         catalog["psfFlux"], catalog["psfFluxErr"] = flux, flux_err
         with np.errstate(invalid="ignore", divide="ignore"):
             catalog["snr"] = flux / flux_err
@@ -300,12 +304,19 @@ class DetectAndMeasureTask(Task):
         for name, values in pixel_flags(exposure.mask, bbox, footprint_bits, x, y).items():
             catalog[name] = values
 
-    def _forced(self, exposure, matched_template, catalog):
+    def _forced(self, exposure, matched_template, catalog, difference_models):
+        """PSF photometry at the catalogue positions on the difference and the matched template.
+
+        The matched template carries the PSF it was matched to; the
+        difference's models are reused when that is the same PSF object.
+        """
         x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
         for prefix, image in (("forced", exposure), ("template", matched_template)):
-            psf = image.psf if image.psf is not None else exposure.psf
+            models = difference_models
+            if image.psf is not None and image.psf is not exposure.psf:
+                models = psf_models(image.psf, x, y)
             usable = ~self._mask_of(image, self.config.measurementExcludeMaskPlanes)
-            flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, psf, x, y)
+            flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, models, x, y)
             catalog[f"{prefix}_PsfFlux_instFlux"] = flux
             catalog[f"{prefix}_PsfFlux_instFluxErr"] = flux_err
 
@@ -314,7 +325,7 @@ class DetectAndMeasureTask(Task):
         if wcs is None or not len(catalog):
             return
         ra, dec = wcs.pixel_to_world_values(catalog["x"].to_numpy(), catalog["y"].to_numpy())
-        catalog["ra"], catalog["dec"] = np.asarray(ra, float), np.asarray(dec, float)
+        catalog["coord_ra"], catalog["coord_dec"] = np.asarray(ra, float), np.asarray(dec, float)
 
     def _remove_bad(self, catalog):
         """Drop rows with any ``badSourceFlags`` set; ids are kept (they may then skip)."""

@@ -1,0 +1,194 @@
+"""The legacy ImageDifferenceTask: each historical switch on simulated data with truth."""
+import lsst.pex.config as pexConfig
+import numpy as np
+import pandas as pd
+import pytest
+
+from diffim.errors import DiffimError
+from diffim.image_difference import (NO_MATCH_ID, ImageDifferenceConfig, ImageDifferenceTask,
+                                     Winter2013ImageDifferenceConfig, Winter2013ImageDifferenceTask)
+from diffim.kernel_metrics import METRIC_COLUMNS
+from diffim.matching import match_pixels
+from diffim.measure.task import DetectAndMeasureTask
+from diffim.sim import PairConfig, simulate_pair
+from diffim.source_catalog import make_source_catalog
+from diffim.stats import robust_median_sigma
+from diffim.subtract import AlardLuptonSubtractTask
+
+
+@pytest.fixture(scope="module")
+def scene():
+    pair = simulate_pair(PairConfig(size=768, seed=3, star_density=800, n_transients=30))
+    truth = pair.truth
+    stars = truth[truth["kind"] == "star"]
+    reference = pd.DataFrame({"id": stars["id"].to_numpy(), "coord_ra": stars["ra"].to_numpy(),
+                              "coord_dec": stars["dec"].to_numpy()})
+    return dict(pair=pair, science_sources=make_source_catalog(pair.science),
+                template_sources=make_source_catalog(pair.template), reference=reference)
+
+
+def run(scene, **switches):
+    config = ImageDifferenceConfig()
+    for name, value in switches.items():
+        setattr(config, name, value)
+    task = ImageDifferenceTask(config=config)
+    pair = scene["pair"]
+    result = task.run(pair.science, pair.template, scienceSources=scene["science_sources"],
+                      templateSources=scene["template_sources"],
+                      referenceSources=scene["reference"])
+    return task, result
+
+
+def sky_noise(difference):
+    good = ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE", "DETECTED",
+                                 "DETECTED_NEGATIVE"])
+    return robust_median_sigma(difference.image[good] / np.sqrt(difference.variance[good]))[1]
+
+
+@pytest.fixture(scope="module")
+def default_run(scene):
+    return run(scene)
+
+
+def test_default_finds_the_transients(scene, default_run):
+    task, result = default_run
+    truth = scene["pair"].truth
+    # Clean ones: no host, no close neighbour or defect, off the kernel-wide edge.
+    transients = truth[(truth["kind"] == "transient") & (truth["difference_snr"] > 10)
+                       & (truth["host_id"] < 0) & (truth["nearest_neighbour"] > 10)
+                       & ~truth["near_defect"] & truth["x"].between(20, 747)
+                       & truth["y"].between(20, 747)]
+    assert len(transients) >= 8
+    found, _, _ = match_pixels(transients["x"], transients["y"], result.diaSources["x"],
+                               result.diaSources["y"], 1.0)
+    assert len(found) >= 0.9 * len(transients)
+    assert result.kernelSources is not None and "KCDiffimMean_LOCAL" not in result.kernelSources
+    assert result.controlSources is None
+    assert set(task.outputsToWrite(result)) == {"differenceExp", "diaSrc"}
+    # The legacy defaults of the kernel.
+    assert task.subtract.config.makeKernel.kernel.active.spatialKernelOrder == 1
+    assert task.subtract.config.makeKernel.kernel.active.spatialBgOrder == 2
+
+
+@pytest.mark.parametrize("from_ref", [True, False])
+def test_select_sources_from_reference_or_template(scene, from_ref):
+    task, result = run(scene, doSelectSources=True, kernelSourcesFromRef=from_ref)
+    assert 0.95 < sky_noise(result.subtractedExposure) < 1.1
+    assert task.metadata["nControlSources"] == len(result.controlSources) > 0
+    # The candidates come from the non-control selected sources (the subtraction's
+    # own cuts - isolation, masks, template S/N - may drop a few more).
+    assert 10 <= len(result.kernelSources) <= \
+        task.metadata["nSelectedSources"] - len(result.controlSources)
+    control_xy = result.controlSources[["x", "y"]].to_numpy()
+    candidates_xy = result.kernelSources[["x", "y"]].to_numpy()
+    assert len(match_pixels(*control_xy.T, *candidates_xy.T, 0.1)[0]) == 0
+
+
+def test_add_metrics_writes_kernel_src_and_counts(scene):
+    task, result = run(scene, doSelectSources=True, kernelSourcesFromRef=True, doAddMetrics=True)
+    kernel_src = result.kernelSources
+    assert set(METRIC_COLUMNS) <= set(kernel_src.columns)
+    assert kernel_src["isControl"].sum() == len(result.controlSources)
+    control = kernel_src[kernel_src["isControl"]]
+    assert control["KCDiffimMean_LOCAL"].isna().all()
+    assert control["KCDiffimStDev_SPATIAL"].notna().mean() > 0.8
+    distance = control["RegisterResidualDistance"].dropna()  # arcsec; 0.2"/px
+    assert distance.median() < 0.1 and (distance < 0.3).mean() > 0.9
+    metadata = task.metadata
+    total = metadata["nFalsePositivesTotal"]
+    assert total == (~result.diaSources["sky_source"]).sum()
+    assert metadata["nFalsePositivesUnassociated"] <= total
+    assert "kernelSrc" in task.outputsToWrite(result)
+
+
+def test_match_sources_adds_ids(scene):
+    _, result = run(scene, doMatchSources=True)
+    dia = result.diaSources
+    assert dia["srcMatchId"].dtype == np.int64 and dia["refMatchId"].dtype == np.int64
+    truth = scene["pair"].truth
+    variables = truth[truth["kind"] == "variable"]
+    index, _, _ = match_pixels(dia["x"], dia["y"], variables["x"], variables["y"], 1.0)
+    # Variable stars are in the science src catalogue: their DIA sources match it.
+    assert (dia["srcMatchId"].to_numpy()[index] != NO_MATCH_ID).mean() > 0.7
+    assert set(dia["refMatchId"]) - {NO_MATCH_ID} <= set(scene["reference"]["id"])
+
+
+def test_no_subtraction_detects_on_the_persisted_difference(scene, default_run):
+    _, full = default_run
+    pair = scene["pair"]
+    config = ImageDifferenceConfig()
+    config.doSubtract = False
+    task = ImageDifferenceTask(config=config)
+    detected = task.run(pair.science, subtractedExposure=full.subtractedExposure,
+                        matchedExposure=full.matchedExposure)
+    pd.testing.assert_frame_equal(detected.diaSources, full.diaSources)
+    assert set(task.outputsToWrite(detected)) == {"diaSrc"}
+    with pytest.raises(DiffimError, match="doSubtract=False needs a persisted subtractedExposure"):
+        task.run(pair.science)
+
+
+def test_monolith_equals_the_split_tasks(scene, default_run):
+    task, full = default_run
+    pair = scene["pair"]
+    subtract = AlardLuptonSubtractTask(config=task.subtract.config)
+    detect = DetectAndMeasureTask(config=task.detectAndMeasure.config)
+    subtracted = subtract.run(pair.template, pair.science, pd.DataFrame({
+        "x": scene["science_sources"]["x"], "y": scene["science_sources"]["y"],
+        "flux": scene["science_sources"]["psfFlux"], "snr": scene["science_sources"]["snr"]}))
+    assert np.array_equal(subtracted.difference.image, full.subtractedExposure.image)
+    split = detect.run(pair.science, subtracted.matchedTemplate, subtracted.difference)
+    pd.testing.assert_frame_equal(split.diaSources, full.diaSources)
+
+
+@pytest.mark.parametrize("switches, message", [
+    ({"doAddMetrics": True}, "doAddMetrics needs doSelectSources"),
+    ({"doSubtract": False, "doDetection": False, "doMeasurement": False, "doMerge": False,
+      "doDipoleFitting": False}, "either doSubtract or doDetection"),
+    ({"doDetection": False}, "cannot measure sources without doDetection"),
+    ({"controlStepSize": 1}, "controlStepSize must be >= 2"),
+])
+def test_config_validation(switches, message):
+    config = ImageDifferenceConfig()
+    for name, value in switches.items():
+        setattr(config, name, value)
+    with pytest.raises(pexConfig.FieldValidationError, match=message):
+        config.validate()
+
+
+def test_select_sources_needs_its_catalogue(scene):
+    config = ImageDifferenceConfig()
+    config.doSelectSources = True
+    config.kernelSourcesFromRef = True
+    pair = scene["pair"]
+    with pytest.raises(DiffimError, match=r"needs the reference catalogue \(kernelSourcesFromRef"):
+        ImageDifferenceTask(config=config).run(pair.science, pair.template,
+                                               scienceSources=scene["science_sources"])
+
+
+def test_winter2013_jitter_is_reproducible(scene):
+    pair = scene["pair"]
+
+    def winter(**fields):
+        config = Winter2013ImageDifferenceConfig()
+        for name, value in fields.items():
+            setattr(config, name, value)
+        task = Winter2013ImageDifferenceTask(config=config)
+        result = task.run(pair.science, pair.template, scienceSources=scene["science_sources"],
+                          templateSources=scene["template_sources"])
+        result.nSelected = task.metadata["nSelectedSources"]
+        return result
+
+    first = winter(winter2013WcsRms=3.0, winter2013Seed=3)
+    again = winter(winter2013WcsRms=3.0, winter2013Seed=3)
+    other = winter(winter2013WcsRms=3.0, winter2013Seed=4)
+    assert first.kernelSources.equals(again.kernelSources)
+    def positions(result):
+        return set(map(tuple, result.kernelSources[["x", "y"]].to_numpy()))
+
+    assert positions(first) != positions(other)
+    plain = winter()
+    # A 3 px rms (0.6" per axis) jitter loses matches at the 1" radius, never gains any.
+    assert len(first.kernelSources) < len(plain.kernelSources)
+    # A 10 px (2.8") shift moves the template sources out of the 1" match radius:
+    # only chance neighbours still match.
+    assert winter(winter2013WcsShift=10.0).nSelected < 0.2 * plain.nSelected
