@@ -121,3 +121,28 @@ def test_subtract_errors_are_one_line(tmp_path, capsys):
                  "--output", str(tmp_path / "d.fits")]) == 1
     assert "missing.fits: no such file" in capsys.readouterr().err
     assert not (tmp_path / "d.fits").exists()
+
+
+def test_subtract_with_catalog_runs_both_halves(tmp_path, capsys):
+    assert main(["sim", "--output-dir", str(tmp_path), "--size", "512", "--seed", "3",
+                 "-c", "star_density=1000", "-c", "n_transients=15"]) == 0
+    capsys.readouterr()
+    assert main(["subtract", "--science", str(tmp_path / "science.fits"),
+                 "--template", str(tmp_path / "template.fits"), "--output",
+                 str(tmp_path / "d.fits"), "--catalog", str(tmp_path / "dia.parquet"),
+                 "--detect-config", "doSkySources=True",
+                 "-c", "makeKernel.kernel.active.spatialKernelOrder=1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "dia_sources=" in lines[1]
+    dia = pd.read_parquet(tmp_path / "dia.parquet")
+    truth = pd.read_parquet(tmp_path / "truth.parquet")
+    assert dia["sky_source"].sum() > 0
+    bright = truth[(truth["kind"] == "transient") & (truth["difference_snr"] > 20)
+                   & (truth["host_id"] < 0)]
+    found = [np.hypot(dia["x"] - x, dia["y"] - y).min() < 1.0 for x, y in zip(bright["x"], bright["y"])]
+    assert np.mean(found) > 0.8
+    assert main(["subtract", "--science", str(tmp_path / "science.fits"),
+                 "--template", str(tmp_path / "template.fits"), "--output",
+                 str(tmp_path / "e.fits"), "--catalog", str(tmp_path / "dia.txt")]) == 1
+    assert "dia.txt" in capsys.readouterr().err
+    assert not (tmp_path / "e.fits").exists()

@@ -192,3 +192,22 @@ def test_winter2013_jitter_is_reproducible(scene):
     # A 10 px (2.8") shift moves the template sources out of the 1" match radius:
     # only chance neighbours still match.
     assert winter(winter2013WcsShift=10.0).nSelected < 0.2 * plain.nSelected
+
+
+def test_false_detections_in_a_clean_pair_are_few():
+    """No transients or variables: what is detected is noise or bright-star residue.
+
+    Pure noise gives ~1 detection per Mpx at 5 sigma; unflagged detections stay
+    within a few per Mpx, and the rest carry saturation (or other pixel) flags.
+    """
+    pair = simulate_pair(PairConfig(size=1024, seed=1, star_density=800, n_transients=0,
+                                    n_variables=0))
+    task = ImageDifferenceTask()
+    dia = task.run(pair.science, pair.template).diaSources
+    dia = dia[~dia["sky_source"]]
+    flags = [name for name in dia.columns
+             if name.startswith("pixelFlags_") and not name.endswith("Center")]
+    unflagged = dia[~dia[flags].any(axis=1)]
+    megapixels = 1024 ** 2 / 1e6
+    assert len(unflagged) / megapixels <= 6.0
+    assert len(dia) / megapixels <= 30.0

@@ -8,15 +8,33 @@ loads them. Overrides apply left to right, as on the stack's command lines.
 """
 from __future__ import annotations
 
+import argparse
 import ast
 
 from ..errors import DiffimError
 
-__all__ = ["ConfigOverrideError", "apply_overrides"]
+__all__ = ["ConfigOverrideError", "add_override_options", "apply_overrides"]
 
 
 class ConfigOverrideError(DiffimError):
     """A ``-c``/``-C`` override names an unknown field or has a bad value."""
+
+
+class _Override(argparse.Action):
+    """Collect ``-c`` and ``-C`` in command-line order, as ("set"|"file", text)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        kind = "file" if option_string in ("-C", "--config-file") else "set"
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (kind, value)])
+
+
+def add_override_options(parser, example):
+    """Add ``-c NAME=VALUE`` and ``-C FILE`` to ``parser``, collected in ``args.overrides``."""
+    parser.add_argument("-c", "--config", dest="overrides", action=_Override, metavar="NAME=VALUE",
+                        help=f"config override, e.g. -c {example} (repeatable)")
+    parser.add_argument("-C", "--config-file", dest="overrides", action=_Override, metavar="FILE",
+                        help="pex_config override file (repeatable)")
+    parser.set_defaults(overrides=[])
 
 
 def apply_overrides(config, overrides):

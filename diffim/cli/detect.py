@@ -12,8 +12,7 @@ from pathlib import Path
 from ..exposure_io import read_exposure
 from ..measure import DetectAndMeasureConfig, DetectAndMeasureTask, write_catalog
 from ..measure.schema import catalog_format
-from .config_overrides import apply_overrides
-from .subtract import _Override
+from .config_overrides import add_override_options, apply_overrides
 
 
 def add_parser(commands):
@@ -29,18 +28,14 @@ def add_parser(commands):
                         help="PSF-matched template (FITS)")
     parser.add_argument("--output", required=True, type=Path,
                         help="catalogue to write (.fits or .parquet)")
-    parser.add_argument("-c", "--config", dest="overrides", action=_Override, metavar="NAME=VALUE",
-                        help="config override, e.g. -c doSkySources=True (repeatable)")
-    parser.add_argument("-C", "--config-file", dest="overrides", action=_Override, metavar="FILE",
-                        help="pex_config override file (repeatable)")
-    parser.set_defaults(run=run, overrides=[])
+    add_override_options(parser, "doSkySources=True")
+    parser.set_defaults(run=run)
 
 
 def run(args):
     """Read, detect and measure, write; print one summary line."""
     catalog_format(args.output)  # fail on a bad extension before the work, not after
-    config = DetectAndMeasureConfig()
-    apply_overrides(config, args.overrides)
+    config = detection_config(args.overrides)
     difference = read_exposure(args.difference)
     science = read_exposure(args.science)
     matched = read_exposure(args.matched)
@@ -48,6 +43,13 @@ def run(args):
     result = task.run(science, matched, difference)
     write_catalog(result.diaSources, args.output)
     print(summary_line(args.output, task.metadata))
+
+
+def detection_config(overrides):
+    """A `DetectAndMeasureConfig` with ``("set"|"file", text)`` overrides applied."""
+    config = DetectAndMeasureConfig()
+    apply_overrides(config, overrides)
+    return config
 
 
 def summary_line(path, metadata):

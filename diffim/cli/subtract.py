@@ -1,26 +1,20 @@
 """``diffim subtract``: Alard-Lupton subtraction of two exposures on one pixel grid."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DiffimError
 from ..exposure_io import read_exposure, write_exposure
+from ..measure import DetectAndMeasureTask, write_catalog
+from ..measure.schema import catalog_format
 from ..psf import GaussianPsf
 from ..psf.base import SIGMA_TO_FWHM
 from ..stats import robust_median_sigma
 from ..subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
-from .config_overrides import apply_overrides
-
-
-class _Override(argparse.Action):
-    """Collect ``-c`` and ``-C`` in command-line order."""
-
-    def __call__(self, parser, namespace, value, option_string=None):
-        kind = "file" if option_string in ("-C", "--config-file") else "set"
-        namespace.overrides = [*(namespace.overrides or []), (kind, value)]
+from .config_overrides import add_override_options, apply_overrides
+from .detect import detection_config, summary_line as detection_summary
 
 
 def add_parser(commands):
@@ -41,11 +35,14 @@ def add_parser(commands):
         parser.add_argument(f"--{role}-fwhm", type=float, metavar="PX",
                             help=f"{role} PSF FWHM in pixels (a Gaussian PSF) when the file has "
                                  "no PSF; otherwise it is measured from stars")
-    parser.add_argument("-c", "--config", dest="overrides", action=_Override, metavar="NAME=VALUE",
-                        help="config override, e.g. -c doDecorrelation=False (repeatable)")
-    parser.add_argument("-C", "--config-file", dest="overrides", action=_Override, metavar="FILE",
-                        help="pex_config override file (repeatable)")
-    parser.set_defaults(run=run, overrides=[])
+    add_override_options(parser, "doDecorrelation=False")
+    parser.add_argument("--catalog", type=Path, metavar="CAT",
+                        help="also detect and measure DIA sources, writing them to CAT "
+                             "(.fits or .parquet); configure with --detect-config")
+    parser.add_argument("--detect-config", dest="detect_overrides", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="DetectAndMeasureConfig override for --catalog (repeatable)")
+    parser.set_defaults(run=run)
 
 
 def run(args):
@@ -57,6 +54,10 @@ def run(args):
     apply_overrides(config, overrides)
     science = _read(args.science, args.science_variance, args.science_fwhm)
     template = _read(args.template, args.template_variance, args.template_fwhm)
+    detect_config = None
+    if args.catalog is not None:
+        catalog_format(args.catalog)  # a bad extension fails before the work
+        detect_config = detection_config([("set", item) for item in args.detect_overrides])
     task = AlardLuptonSubtractTask(config=config)
     result = task.run(template, science)
     metadata = task.metadata
@@ -65,6 +66,11 @@ def run(args):
              "DIFMODE": (metadata["mode"], "which image was convolved")}
     write_exposure(result.difference, args.output, header_cards=cards)
     print(summary_line(args.output, result.difference, metadata))
+    if detect_config is not None:
+        detect = DetectAndMeasureTask(config=detect_config)
+        detected = detect.run(science, result.matchedTemplate, result.difference)
+        write_catalog(detected.diaSources, args.catalog)
+        print(detection_summary(args.catalog, detect.metadata))
 
 
 def summary_line(path, difference, metadata):
