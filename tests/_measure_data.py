@@ -2,6 +2,7 @@
 import numpy as np
 
 from diffim import Exposure
+from diffim.measure import DetectAndMeasureConfig, DetectAndMeasureTask
 from diffim.psf import GaussianPsf
 
 PSF_SIGMA = 1.5
@@ -43,3 +44,15 @@ def match(catalog, x, y, radius=2.0):
         best = int(np.argmin(distance)) if len(distance) else -1
         indices.append(best if best >= 0 and distance[best] <= radius else -1)
     return np.array(indices)
+
+
+def make_task(**fields):
+    """A `DetectAndMeasureTask`; ``a__b=value`` sets the nested field ``a.b``."""
+    config = DetectAndMeasureConfig()
+    for name, value in fields.items():
+        target = config
+        *parents, leaf = name.split("__")
+        for parent in parents:
+            target = getattr(target, parent)
+        setattr(target, leaf, value)
+    return DetectAndMeasureTask(config=config)

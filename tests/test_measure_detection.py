@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from _measure_data import PSF_SIGMA, add_point, match, noise_exposure, random_positions
+from _measure_data import (PSF_SIGMA, add_point, make_task, match, noise_exposure,
+                           random_positions)
 from diffim.errors import DiffimError
 from diffim.measure import DetectAndMeasureConfig, DetectAndMeasureTask
 from diffim.psf import GaussianPsf
@@ -15,14 +16,7 @@ FLUX = 1000.0
 
 
 def run_task(difference, template=None, **fields):
-    config = DetectAndMeasureConfig()
-    for name, value in fields.items():
-        target = config
-        *parents, leaf = name.split("__")
-        for parent in parents:
-            target = getattr(target, parent)
-        setattr(target, leaf, value)
-    task = DetectAndMeasureTask(config=config)
+    task = make_task(**fields)
     if template is None:
         template = noise_exposure(difference.shape[0], seed=99)
     return task, task.run(difference, template, difference)

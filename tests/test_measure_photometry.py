@@ -2,21 +2,9 @@
 import numpy as np
 import pytest
 
-from _measure_data import PSF_SIGMA, add_point, match, noise_exposure
-from diffim.measure import DetectAndMeasureConfig, DetectAndMeasureTask
+from _measure_data import PSF_SIGMA, add_point, make_task, match, noise_exposure
 
 SIZE = 256
-
-
-def make_task(**fields):
-    config = DetectAndMeasureConfig()
-    for name, value in fields.items():
-        target = config
-        *parents, leaf = name.split("__")
-        for parent in parents:
-            target = getattr(target, parent)
-        setattr(target, leaf, value)
-    return DetectAndMeasureTask(config=config)
 
 
 def test_aperture_flux_of_isolated_point_source():
