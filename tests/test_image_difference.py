@@ -211,3 +211,30 @@ def test_false_detections_in_a_clean_pair_are_few():
     megapixels = 1024 ** 2 / 1e6
     assert len(unflagged) / megapixels <= 6.0
     assert len(dia) / megapixels <= 30.0
+
+
+_DIGEST_SCRIPT = """
+import hashlib
+from diffim.image_difference import ImageDifferenceTask
+from diffim.sim import PairConfig, simulate_pair
+pair = simulate_pair(PairConfig(size=512, seed=5, star_density=1000))
+result = ImageDifferenceTask().run(pair.science, pair.template)
+difference = result.subtractedExposure
+digest = hashlib.sha256(difference.image.tobytes() + difference.variance.tobytes()
+                        + difference.mask.array.tobytes() + result.diaSources.to_csv().encode())
+print(digest.hexdigest())
+"""
+
+
+def test_results_are_bit_identical_whatever_the_thread_count():
+    """gen2 and gen3 runs must be comparable bit for bit: no thread-order effects."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads in ("1", "2"):
+        environment = dict(os.environ, OMP_NUM_THREADS=threads)
+        digests.add(subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], env=environment,
+                                   check=True, capture_output=True, text=True).stdout.strip())
+    assert len(digests) == 1
