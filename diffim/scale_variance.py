@@ -47,24 +47,28 @@ class ScaleVarianceTask(Task):
         Returns
         -------
         result : `Struct`
-            ``factor`` (`float`) and ``nPixels`` (background pixels used).
+            ``factor`` (`float`) and ``nPixels`` (background pixels, estimated
+            from the sample).
 
         Raises
         ------
         DiffimError
             Too few background pixels, or a factor beyond ``limit``.
         """
-        planes = [name for name in self.config.maskPlanes if name in exposure.mask.planes]
-        good = ~exposure.mask.get(planes) & (exposure.variance > 0)
-        if good.sum() < self.config.minPixels:
-            raise DiffimError(f"variance scaling: only {int(good.sum())} background pixels "
-                              f"(minPixels={self.config.minPixels})")
         # A strided sample of at most ~1e6 pixels pins the factor to ~0.1 %.
-        stride = max(1, int(good.sum()) // _MAX_SAMPLES)
-        normalised = exposure.image[good][::stride] / np.sqrt(exposure.variance[good][::stride])
-        factor = robust_median_sigma(normalised)[1] ** 2
+        stride = max(1, exposure.image.size // _MAX_SAMPLES)
+        image = exposure.image.ravel()[::stride]
+        variance = exposure.variance.ravel()[::stride]
+        bits = np.uint32(exposure.mask.bitmask([name for name in self.config.maskPlanes
+                                                if name in exposure.mask.planes]))
+        good = ((exposure.mask.array.ravel()[::stride] & bits) == 0) & (variance > 0)
+        n_pixels = int(good.sum()) * stride
+        if n_pixels < self.config.minPixels:
+            raise DiffimError(f"variance scaling: only {n_pixels} background pixels "
+                              f"(minPixels={self.config.minPixels})")
+        factor = robust_median_sigma(image[good] / np.sqrt(variance[good]))[1] ** 2
         if not 1.0 / self.config.limit <= factor <= self.config.limit:
             raise DiffimError(f"variance scaling factor {factor:.3g} is beyond limit="
                               f"{self.config.limit}: the variance plane does not describe the image")
-        self.metadata.update(factor=factor, nPixels=int(good.sum()))
-        return Struct(factor=float(factor), nPixels=int(good.sum()))
+        self.metadata.update(factor=factor, nPixels=n_pixels)
+        return Struct(factor=float(factor), nPixels=n_pixels)
