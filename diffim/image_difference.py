@@ -29,8 +29,10 @@ switch                      effect
                             (`ImageDifferenceTask.outputsToWrite`)
 ==========================  ===================================================
 
-The template comes from the ``getTemplate`` sub-task in the middleware adapters
-(coadd patches or another calexp); ``run`` takes it already on the science grid.
+The template comes from the retargetable ``getTemplate`` sub-task
+(`GetCoaddAsTemplateTask` by default, `GetCalexpAsTemplateTask` for calexp-calexp
+subtraction), which the middleware adapters run because they fetch its inputs;
+``run`` takes the template already on the science grid.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DiffimError
+from .get_template import GetCalexpAsTemplateTask, GetCoaddAsTemplateTask
 from .kernel_metrics import kernel_candidate_metrics
 from .matching import match_pixels, match_sky
 from .measure.task import DetectAndMeasureTask
@@ -104,6 +107,11 @@ class ImageDifferenceConfig(pexConfig.Config):
                                                    doc="Detection and measurement.")
     scaleVariance = pexConfig.ConfigurableField(target=ScaleVarianceTask,
                                                 doc="Template variance rescaling.")
+    getTemplate = pexConfig.ConfigurableField(
+        target=GetCoaddAsTemplateTask,
+        doc="Where the template comes from: coadd patches (default) or, retargeted to "
+            "GetCalexpAsTemplateTask, another calexp. Run by the middleware adapters, which "
+            "fetch its inputs; run() takes the template it made.")
 
     def setDefaults(self):
         # The legacy task's own kernel settings (pipe_tasks imageDifference.py).
@@ -157,6 +165,7 @@ class ImageDifferenceTask(Task):
                                                      name="detectAndMeasure", parentTask=self)
         self._subtasks.update(subtract=self.subtract, detectAndMeasure=self.detectAndMeasure)
         self.makeSubtask("scaleVariance")
+        self.makeSubtask("getTemplate")
 
     def _subtract_config(self):
         """The sub-task config with the monolith's switches written over it."""
@@ -403,6 +412,7 @@ class Winter2013ImageDifferenceConfig(ImageDifferenceConfig):
     def setDefaults(self):
         super().setDefaults()
         # The variant ran calexp-calexp, with kernel sources from the template's src.
+        self.getTemplate.retarget(GetCalexpAsTemplateTask)
         self.doSelectSources = True
         self.kernelSourcesFromRef = False
 

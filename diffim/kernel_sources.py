@@ -111,22 +111,22 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
         ``x``, ``y`` (parent pixels), ``flux`` (PSF flux), ``snr``,
         ``concentration``, ``isolated`` and ``resolved`` (booleans).
     """
-    residual = _background_subtracted(exposure)
-    peaks = find_peaks(residual, exposure.variance, residual != 0.0, _DETECTION_SNR)
+    good = _good_pixels(exposure)
+    residual = exposure.image - estimate_background(exposure.image, good)
+    residual[~good] = 0.0
+    variance = np.where(good, exposure.variance, np.float32(0.0))
+    peaks = find_peaks(residual, variance, good, _DETECTION_SNR)
     x = peaks.x + exposure.xy0[0]
     y = peaks.y + exposure.xy0[1]
-    table = psf_photometry(residual, exposure.variance, psf, exposure.bbox, x, y)
+    table = psf_photometry(residual, variance, psf, exposure.bbox, x, y)
     table["isolated"] = _isolated(x.astype(float), y.astype(float), isolation_radius)
     table["resolved"] = _resolved(table)
     return table
 
 
-def _background_subtracted(exposure):
-    """The image minus its background (float32), zero on NO_DATA/BAD/SAT pixels."""
-    good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
-    residual = exposure.image - estimate_background(exposure.image, good)
-    residual[~good] = 0.0
-    return residual
+def _good_pixels(exposure):
+    """Pixels usable for photometry: not NO_DATA, BAD or SAT (warped NO_DATA holds NaN/inf)."""
+    return ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
 
 
 def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
@@ -201,9 +201,10 @@ def _snr_at(exposure, psf, sources):
     and a residual sky level only shifts a PSF flux by a small fraction of the
     sky noise, so no background is fitted here.
     """
-    good = ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
+    good = _good_pixels(exposure)
     image = np.where(good, exposure.image, np.float32(0.0))
-    return psf_photometry(image, exposure.variance, psf, exposure.bbox,
+    variance = np.where(good, exposure.variance, np.float32(0.0))
+    return psf_photometry(image, variance, psf, exposure.bbox,
                           sources["x"].to_numpy(), sources["y"].to_numpy())["snr"].to_numpy()
 
 

@@ -238,3 +238,16 @@ def test_results_are_bit_identical_whatever_the_thread_count():
         digests.add(subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], env=environment,
                                    check=True, capture_output=True, text=True).stdout.strip())
     assert len(digests) == 1
+
+
+def test_get_template_is_retargetable(tmp_path):
+    from diffim.get_template import GetCalexpAsTemplateTask, GetCoaddAsTemplateTask
+
+    assert isinstance(ImageDifferenceTask().getTemplate, GetCoaddAsTemplateTask)
+    override = tmp_path / "calexpTemplate.py"
+    override.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
+                        "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
+    config = ImageDifferenceConfig()
+    config.load(str(override))
+    assert isinstance(ImageDifferenceTask(config=config).getTemplate, GetCalexpAsTemplateTask)
+    assert isinstance(Winter2013ImageDifferenceTask().getTemplate, GetCalexpAsTemplateTask)
