@@ -22,12 +22,12 @@ from pathlib import Path
 import lsst.pex.config as pexConfig
 import lsst.sphgeom as sphgeom
 import numpy as np
-from astropy.wcs import WCS
 
 from .errors import DiffimError
 from .exposure_io import write_atomically
 from .geom import Box
 from .refcat import sky_polygon
+from .wcs import tan_wcs
 
 __all__ = ["PatchInfo", "SkyMap", "SkyMapConfig", "SkyMapError", "TractInfo",
            "simulated_skymap"]
@@ -136,7 +136,7 @@ class TractInfo:
                                  for size in self.patch_inner_dimensions)
         self.bbox = Box(0, 0, self.num_patches[0] * self.patch_inner_dimensions[0],
                         self.num_patches[1] * self.patch_inner_dimensions[1])
-        self.wcs = _tract_wcs(self.ra, self.dec, self.bbox.center, config.pixelScale,
+        self.wcs = tan_wcs(self.ra, self.dec, self.bbox.center, config.pixelScale,
                               config.rotation)
 
     def __len__(self):
@@ -198,20 +198,6 @@ class TractInfo:
     def patch_sky_polygon(self, patch, outer=True):
         """`lsst.sphgeom.ConvexPolygon` of a patch's outer (or inner) box."""
         return _box_polygon(self.wcs, patch.outer_bbox if outer else patch.inner_bbox)
-
-
-def _tract_wcs(ra, dec, centre, pixel_scale, rotation):
-    """North-up, east-left TAN WCS (rotated by ``rotation`` degrees) centred on ``centre``."""
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [ra, dec]
-    wcs.wcs.crpix = [centre[0] + 1.0, centre[1] + 1.0]
-    angle = math.radians(rotation)
-    scale = pixel_scale / 3600.0
-    wcs.wcs.cd = scale * np.array([[-math.cos(angle), math.sin(angle)],
-                                   [math.sin(angle), math.cos(angle)]])
-    wcs.wcs.set()
-    return wcs
 
 
 class SkyMap:

@@ -11,7 +11,6 @@ quality of the subtraction can be judged on it.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .errors import DiffimError
 from .matching import match_sky

@@ -1,7 +1,7 @@
 """Separable spatially varying convolution of images, variances and masks."""
 import numpy as np
 import pytest
-from scipy.signal import convolve2d, fftconvolve
+from scipy.signal import convolve2d
 
 from _psfmatch_data import exposure, grid_positions, star_field
 from diffim.geom import Box

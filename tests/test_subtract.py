@@ -6,7 +6,6 @@ from diffim import Box, Exposure
 from diffim.errors import DiffimError, PsfError
 from diffim.kernel_sources import TooFewKernelSourcesError
 from diffim.sim import PairConfig, simulate_pair
-from diffim.stats import robust_median_sigma
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask, NoTemplateCoverageError
 
 SIZE = 1024
