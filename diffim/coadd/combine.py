@@ -10,7 +10,11 @@ PSF assumes.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+from .._core import _coadd
 
 __all__ = ["CombinedPlanes", "combine_mean", "combine_clipped_mean"]
 
@@ -37,17 +41,20 @@ class CombinedPlanes:
         self.used, self.clipped = used, clipped
 
 
-def _finish(sum_weighted_image, sum_weighted_variance, weight_sum, used, clipped):
+def _finish(sum_image, sum_variance, weight_sum, used, clipped, threads):
     """Normalise the sums; pixels with no weight get the warp's no-data values (NaN, +inf)."""
-    covered = weight_sum > 0.0
-    image = np.full(weight_sum.shape, np.nan, np.float32)
-    variance = np.full(weight_sum.shape, np.inf, np.float32)
-    image[covered] = sum_weighted_image[covered] / weight_sum[covered]
-    variance[covered] = sum_weighted_variance[covered] / weight_sum[covered] ** 2
+    image = np.empty(weight_sum.shape, np.float32)
+    variance = np.empty(weight_sum.shape, np.float32)
+    _coadd.finish(np.ascontiguousarray(sum_image), np.ascontiguousarray(sum_variance),
+                  np.ascontiguousarray(weight_sum), image, variance, threads)
     return CombinedPlanes(image, variance, weight_sum, used, clipped)
 
 
-def combine_mean(images, variances, usable, weights):
+def _threads(threads):
+    return max(1, len(os.sched_getaffinity(0))) if threads is None else int(threads)
+
+
+def combine_mean(images, variances, usable, weights, threads=None):
     """Weighted mean of the inputs, per pixel, over the inputs usable there.
 
     Parameters
@@ -59,6 +66,8 @@ def combine_mean(images, variances, usable, weights):
         Boolean planes: True where the input may contribute.
     weights : sequence of `float`
         One positive weight per input.
+    threads : `int`, optional
+        OpenMP threads of the compiled loop; all CPUs when omitted.
 
     Returns
     -------
@@ -74,15 +83,14 @@ def combine_mean(images, variances, usable, weights):
     float64 so a one-input coadd reproduces its input to float32 rounding.
     """
     shape = np.shape(images[0])
-    sum_image = np.zeros(shape)
-    sum_variance = np.zeros(shape)
-    weight_sum = np.zeros(shape)
+    threads = _threads(threads)
+    sum_image, sum_variance, weight_sum = (np.zeros(shape) for _ in range(3))
+    usable = [np.ascontiguousarray(good, dtype=bool) for good in usable]
     for image, variance, good, weight in zip(images, variances, usable, weights):
-        sum_image += np.where(good, weight * image.astype(np.float64), 0.0)
-        sum_variance += np.where(good, weight * weight * variance.astype(np.float64), 0.0)
-        weight_sum += np.where(good, weight, 0.0)
-    return _finish(sum_image, sum_variance, weight_sum, [np.asarray(g) for g in usable],
-                   np.zeros(shape, bool))
+        _coadd.accumulate(np.ascontiguousarray(image, np.float32),
+                          np.ascontiguousarray(variance, np.float32), good.view(np.uint8),
+                          float(weight), sum_image, sum_variance, weight_sum, threads)
+    return _finish(sum_image, sum_variance, weight_sum, usable, np.zeros(shape, bool), threads)
 
 
 def _masked_median(stack, count):
@@ -95,7 +103,8 @@ def _masked_median(stack, count):
     return np.where(count > 0, median, np.nan)
 
 
-def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, clip_iter=2):
+def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, clip_iter=2,
+                         threads=None):
     """Weighted mean after rejecting per-pixel outliers (the ``MEANCLIP`` statistic).
 
     Parameters
@@ -107,6 +116,8 @@ def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, cli
     clip_iter : `int`
         Times the centre is re-estimated from the kept inputs and the
         rejection repeated (>= 1).
+    threads : `int`, optional
+        OpenMP threads of the final normalisation; all CPUs when omitted.
 
     Returns
     -------
@@ -149,4 +160,4 @@ def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, cli
     sum_variance = np.where(keep, kept_weights ** 2 * np.where(keep, variance_stack, 0.0),
                             0.0).sum(axis=0)
     clipped = (good_stack & ~keep).any(axis=0)
-    return _finish(sum_image, sum_variance, weight_sum, list(keep), clipped)
+    return _finish(sum_image, sum_variance, weight_sum, list(keep), clipped, _threads(threads))

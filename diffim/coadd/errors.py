@@ -9,7 +9,7 @@ class CoaddError(DiffimError):
 
 
 class CoaddInputError(CoaddError):
-    """An input calexp lacks what a coadd needs (PSF, WCS, PhotoCalib) or disagrees with the rest."""
+    """An input calexp lacks a PSF, WCS or PhotoCalib, or disagrees with the others."""
 
 
 class NoCoaddInputsError(CoaddError):

@@ -35,7 +35,8 @@ def _select_good_seeing(psf_fwhm, config):
     return np.sort(np.argsort(psf_fwhm, kind="stable")[:count])
 
 
-COADD_SELECTORS = {"deep": _select_all, "goodSeeing": _select_good_seeing}
+# "calexp" names the one-input coadds of `MakeCalexpCoaddTask`.
+COADD_SELECTORS = {"deep": _select_all, "goodSeeing": _select_good_seeing, "calexp": _select_all}
 """``coaddName`` -> selector ``(psf_fwhm_arcsec, config) -> indices``."""
 
 
