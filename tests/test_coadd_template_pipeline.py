@@ -1,0 +1,78 @@
+"""Coadd templates end to end on a SimCam field: template visits -> coadd patches ->
+template on a science detector -> difference, with the transients found."""
+import numpy as np
+import pytest
+
+from diffim.coadd import MakeCalexpCoaddTask, MakeCoaddTask, NoCoaddInputsError
+from diffim.get_template import GetCoaddAsTemplateTask
+from diffim.matching import match_pixels
+from diffim.measure import DetectAndMeasureTask
+from diffim.psf import measure_psf
+from diffim.sim import FieldConfig, PairConfig, simulate_field
+from diffim.skymap import simulated_skymap
+from diffim.stats import robust_median_sigma
+from diffim.subtract import AlardLuptonSubtractTask
+
+
+@pytest.fixture(scope="module")
+def field():
+    sky = PairConfig(size=384, seed=12, star_density=700.0, n_transients=25)
+    return simulate_field(FieldConfig(sky=sky))
+
+
+@pytest.fixture(scope="module")
+def skymap():
+    return simulated_skymap(patch_size=400, patch_border=25)
+
+
+def coadd_patches(field, skymap, task):
+    templates = [exposure for (visit, _), exposure in field.calexps.items()
+                 if visit in {spec.visit for spec in field.config.visits if spec.role == "template"}]
+    coadds = {}
+    for tract in skymap:
+        try:
+            coadds.update(task.run(templates, skymap, tract.tract_id).coadds)
+        except NoCoaddInputsError:
+            continue  # a tract the field does not reach
+    return coadds
+
+
+def test_coadd_template_subtracts_a_science_detector(field, skymap):
+    coadds = coadd_patches(field, skymap, MakeCoaddTask())
+    assert len(coadds) >= 2
+    science = field.calexps[(10, 0)]
+    template = GetCoaddAsTemplateTask().run(coadds, skymap, science.bbox, science.wcs,
+                                            science.visit_info).exposure
+    # The coadd PSF carried to the science frame matches the stars of the template.
+    bad = template.mask.get(["NO_DATA", "SAT", "BAD", "EDGE"])
+    measured = measure_psf(np.nan_to_num(template.image), np.nan_to_num(template.variance, posinf=0),
+                           bad, template.xy0)
+    x, y = science.bbox.center
+    assert measured.fwhm == pytest.approx(template.psf.computeFwhm(x, y), rel=0.03)
+    subtracted = AlardLuptonSubtractTask().run(template, science)
+    difference = subtracted.difference
+    good = ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "SAT_TEMPLATE", "BAD"])
+    assert good.mean() > 0.8
+    assert 0.9 < robust_median_sigma(difference.image[good]
+                                     / np.sqrt(difference.variance[good]))[1] < 1.1
+    dia = DetectAndMeasureTask().run(science, subtracted.matchedTemplate, difference).diaSources
+    truth = field.truth[(field.truth["kind"] == "transient")]
+    tx, ty = science.sky_to_pixel(truth["ra"].to_numpy(), truth["dec"].to_numpy())
+    inside = (tx > 25) & (tx < 359) & (ty > 25) & (ty < 359) & (truth["host_id"].to_numpy() < 0)
+    bright = inside & (truth["mag_science"].to_numpy() < 21.0)
+    assert bright.sum() >= 1
+    found, _, _ = match_pixels(tx[bright], ty[bright], dia["x"], dia["y"], 1.0)
+    assert len(found) == bright.sum()
+
+
+def test_one_calexp_coadd_as_template(field, skymap):
+    """The thread's proposal: a calexp turned into a one-input coadd, used as a template."""
+    template_calexp = field.calexps[(1, 0)]
+    coadds = MakeCalexpCoaddTask().run(template_calexp, skymap).coadds
+    science = field.calexps[(10, 0)]
+    template = GetCoaddAsTemplateTask().run(coadds, skymap, science.bbox, science.wcs).exposure
+    difference = AlardLuptonSubtractTask().run(template, science).difference
+    good = ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "SAT_TEMPLATE", "BAD"])
+    assert good.mean() > 0.5
+    assert 0.9 < robust_median_sigma(difference.image[good]
+                                     / np.sqrt(difference.variance[good]))[1] < 1.1
