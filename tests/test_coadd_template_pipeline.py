@@ -76,3 +76,45 @@ def test_one_calexp_coadd_as_template(field, skymap):
     assert good.mean() > 0.5
     assert 0.9 < robust_median_sigma(difference.image[good]
                                      / np.sqrt(difference.variance[good]))[1] < 1.1
+
+
+def empty_sky_std(field, science, difference):
+    """std of difference/sigma more than 15 px from every simulated source."""
+    from scipy import ndimage
+
+    x, y = science.sky_to_pixel(field.truth["ra"].to_numpy(), field.truth["dec"].to_numpy())
+    seeds = np.ones(science.shape, bool)
+    inside = (x > -0.5) & (x < science.shape[1] - 0.5) & (y > -0.5) & (y < science.shape[0] - 0.5)
+    seeds[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)] = False
+    far = ndimage.distance_transform_edt(seeds) > 15
+    good = far & ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "SAT_TEMPLATE", "BAD", "CR",
+                                       "INTRP"])
+    return float(np.std(difference.image[good] / np.sqrt(difference.variance[good])))
+
+
+def test_three_kinds_of_template_agree(field, skymap):
+    """Coadd, calexp and one-calexp-coadd templates against one science detector."""
+    from diffim.get_template import GetCalexpAsTemplateTask
+
+    science = field.calexps[(10, 0)]
+    template_calexp = field.calexps[(1, 0)]
+    templates = {
+        "coadd": GetCoaddAsTemplateTask().run(
+            coadd_patches(field, skymap, MakeCoaddTask()), skymap, science.bbox,
+            science.wcs).exposure,
+        "calexp": GetCalexpAsTemplateTask().run(template_calexp, None, science.bbox,
+                                                science.wcs).exposure,
+        "one-calexp coadd": GetCoaddAsTemplateTask().run(
+            MakeCalexpCoaddTask().run(template_calexp, skymap).coadds, skymap, science.bbox,
+            science.wcs).exposure,
+    }
+    for name, template in templates.items():
+        difference = AlardLuptonSubtractTask().run(template, science).difference
+        assert 0.97 <= empty_sky_std(field, science, difference) <= 1.05, name
+    # The calexp template and the one-calexp coadd (warped twice) agree pixel by pixel:
+    # the same photons, resampled once more, on the coadd's zero point.
+    calexp, one_coadd = templates["calexp"], templates["one-calexp coadd"]
+    both = ~(calexp.mask.get(["NO_DATA", "EDGE"]) | one_coadd.mask.get(["NO_DATA", "EDGE"]))
+    scale = 10 ** ((27.0 - template_calexp.photo_calib.zero_point) / 2.5)
+    residual = one_coadd.image[both] / scale - calexp.image[both]
+    assert robust_median_sigma(residual / np.sqrt(calexp.variance[both]))[1] < 0.5
