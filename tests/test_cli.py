@@ -146,3 +146,17 @@ def test_subtract_with_catalog_runs_both_halves(tmp_path, capsys):
                  str(tmp_path / "e.fits"), "--catalog", str(tmp_path / "dia.txt")]) == 1
     assert "dia.txt" in capsys.readouterr().err
     assert not (tmp_path / "e.fits").exists()
+
+
+def test_subtract_warps_a_template_on_another_wcs(tmp_path, capsys):
+    assert main(["sim", "--output-dir", str(tmp_path), "--size", "512", "--seed", "3",
+                 "-c", "star_density=1000", "-c", "template_offset=(7.3, -4.1)",
+                 "-c", "template_rotation=0.5"]) == 0
+    capsys.readouterr()
+    assert main(["subtract", "--science", str(tmp_path / "science.fits"),
+                 "--template", str(tmp_path / "template.fits"), "--output",
+                 str(tmp_path / "d.fits"), "-c", "makeKernel.kernel.active.spatialKernelOrder=1"]) == 0
+    line = capsys.readouterr().out
+    robust_std = float(line.split("robust_std(diff/sigma)=")[1].split()[0])
+    assert 0.95 < robust_std < 1.08
+    assert fits.getheader(tmp_path / "d.fits")["KERNSUM"] == pytest.approx(0.9, rel=1e-2)

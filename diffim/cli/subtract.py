@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DiffimError
 from ..exposure_io import read_exposure, write_exposure
+from ..get_template import GetCalexpAsTemplateTask
 from ..measure import DetectAndMeasureTask, write_catalog
 from ..measure.schema import catalog_format
 from ..psf import GaussianPsf
@@ -21,9 +22,10 @@ def add_parser(commands):
     """Register the ``subtract`` subcommand."""
     parser = commands.add_parser(
         "subtract", help="PSF-match and subtract a template from a science image",
-        description="Alard-Lupton subtraction of two images on the same pixel grid (diffim "
-                    "exposures or plain FITS images). Writes IMAGE, MASK and VARIANCE; the "
-                    "primary header records KERNSUM, NKSRC and DIFMODE.")
+        description="Alard-Lupton subtraction of a template from a science image (diffim "
+                    "exposures or plain FITS images); a template on another WCS is warped onto "
+                    "the science grid first. Writes IMAGE, MASK and VARIANCE; the primary "
+                    "header records KERNSUM, NKSRC and DIFMODE.")
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
@@ -53,7 +55,8 @@ def run(args):
         overrides.append(("set", f"mode={args.mode}"))
     apply_overrides(config, overrides)
     science = _read(args.science, args.science_variance, args.science_fwhm)
-    template = _read(args.template, args.template_variance, args.template_fwhm)
+    template = _on_science_grid(_read(args.template, args.template_variance, args.template_fwhm),
+                                science)
     detect_config = None
     if args.catalog is not None:
         catalog_format(args.catalog)  # a bad extension fails before the work
@@ -95,6 +98,30 @@ def _read(path, variance, fwhm):
             raise DiffimError(f"{path}: FWHM must be > 0 px, got {fwhm}")
         exposure.psf = GaussianPsf(fwhm / SIGMA_TO_FWHM)
     return exposure
+
+
+def _on_science_grid(template, science):
+    """The template itself when it is on the science pixel grid, else warped onto it.
+
+    Grids agree when the boxes match and the WCSs put the box corners at the
+    same sky positions (to 1 milli-pixel); without WCSs the boxes must match.
+    """
+    if template.bbox == science.bbox and _same_wcs(template, science):
+        return template
+    if template.wcs is None or science.wcs is None:
+        raise DiffimError(f"template {template.bbox} and science {science.bbox} are not on the "
+                          "same pixel grid and lack the WCSs needed to warp one onto the other")
+    return GetCalexpAsTemplateTask().run(template, None, science.bbox, science.wcs).exposure
+
+
+def _same_wcs(template, science):
+    if template.wcs is None or science.wcs is None:
+        return template.wcs is None and science.wcs is None
+    bbox = science.bbox
+    xs = np.array([bbox.x0, bbox.x_end - 1, bbox.x0, bbox.x_end - 1], float)
+    ys = np.array([bbox.y0, bbox.y0, bbox.y_end - 1, bbox.y_end - 1], float)
+    tx, ty = template.sky_to_pixel(*science.pixel_to_sky(xs, ys))
+    return bool(np.all(np.hypot(tx - xs, ty - ys) < 1e-3))
 
 
 def _variance(value):
