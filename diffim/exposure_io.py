@@ -42,6 +42,7 @@ __all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure", "write_atomicall
 FORMAT_VERSION = 1
 _PLANE_PREFIX = "MP_"
 _PLANE_HDUS = ("IMAGE", "MASK", "VARIANCE")
+_CHECKSUM_COMMENT = "diffim exposure checksum"
 
 
 def write_atomically(path, write):
@@ -77,7 +78,12 @@ def write_exposure(exposure, path, header_cards=None):
     hdus = exposure_to_hdulist(exposure)
     for keyword, card in (header_cards or {}).items():
         hdus[0].header[keyword] = card
-    write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True, checksum=True))
+    for hdu in hdus:
+        # A fixed comment instead of astropy's time stamp: the same exposure
+        # always gives the same bytes, so files from two middlewares compare.
+        hdu.add_checksum(when=_CHECKSUM_COMMENT)
+    write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True,
+                                                          checksum=False))
 
 
 def exposure_to_hdulist(exposure):

@@ -12,8 +12,20 @@ from __future__ import annotations
 import logging
 
 import lsst.pex.config as pexConfig
+from threadpoolctl import threadpool_limits
 
-__all__ = ["Struct", "Task"]
+__all__ = ["Struct", "Task", "single_threaded_blas"]
+
+
+def single_threaded_blas():
+    """Context manager running BLAS/LAPACK on one thread.
+
+    Dense linear algebra on many threads may round differently from one run
+    to another with a different thread count; results that must be
+    bit-identical whatever runs them (gen2, gen3, a test) use this around
+    their solves. The matrices involved are small, so nothing is lost.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class Struct:

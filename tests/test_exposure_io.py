@@ -124,3 +124,13 @@ def test_plain_options_rejected_for_our_format(tmp_path):
     write_exposure(random_exposure(), path)
     with pytest.raises(FitsFormatError, match="only apply to plain FITS"):
         read_exposure(path, gain=2.0)
+
+
+def test_same_exposure_gives_the_same_bytes(tmp_path):
+    import time
+
+    exposure = random_exposure(psf=GaussianPsf(2.0), wcs=sip_wcs(crpix=(1030.0, 2030.0)))
+    write_exposure(exposure, tmp_path / "a.fits")
+    time.sleep(1.1)  # astropy's default checksum comment carries the time to the second
+    write_exposure(exposure, tmp_path / "b.fits")
+    assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import DiffimError
 from ..psf.detect import estimate_background
-from ..task import Struct, Task
+from ..task import Struct, Task, single_threaded_blas
 from .centroid import peak_centroids
 from .dipole import classify_dipoles, fit_dipole, footprint_boxes
 from .flags import footprint_mask_bits, pixel_flags
@@ -177,7 +177,8 @@ class DetectAndMeasureTask(Task):
 
         catalog = self._detections(exposure, footprints)
         measure_usable = ~self._mask_of(exposure, self.config.measurementExcludeMaskPlanes)
-        dipoles = self._fit_dipoles(exposure, measure_usable, footprints, catalog)
+        with single_threaded_blas():  # least-squares fits: same bits on any thread count
+            dipoles = self._fit_dipoles(exposure, measure_usable, footprints, catalog)
         if self.config.doSkySources:
             catalog = self._add_sky_sources(exposure, catalog)
         models = None

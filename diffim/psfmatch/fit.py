@@ -18,6 +18,7 @@ from .config import PsfMatchConfig
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 from .kernel import SpatialBackground, SpatialKernel
 from ..stats import clipped_mean_std
+from ..task import single_threaded_blas
 from .solve import SpatialLayout, build_stamp_systems, residual_statistics, solve_systems
 from .spatial import SpatialFunction
 
@@ -97,6 +98,15 @@ def fit_psf_matching_kernel(template, science, candidates, config=None, *, fluxe
         The spatial system cannot be solved.
     """
     config = (config or PsfMatchConfig()).replace(**overrides)
+    # The small dense solves go through BLAS/LAPACK, whose last bits depend on
+    # their thread count; one thread makes every run (and middleware) agree.
+    with single_threaded_blas():
+        return _fit(template, science, candidates, config, fluxes, template_fwhm, science_fwhm,
+                    spatial_domain)
+
+
+def _fit(template, science, candidates, config, fluxes, template_fwhm, science_fwhm,
+         spatial_domain):
     if template.bbox != science.bbox:
         raise PsfMatchInputError(
             f"template {template.bbox} and science {science.bbox} are not on the same pixel grid")

@@ -1,0 +1,122 @@
+"""Gen3 data repositories that know the ``diffim`` data model.
+
+The storage classes and formatters of our objects go into the repository
+configuration at `make_repo`: registered at run time instead, they would be
+unknown to every other process (``pipetask -j 2`` workers, the ``butler``
+command line).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsst.daf.butler import Butler, Config, DatasetType
+
+from .errors import Gen3Error
+
+__all__ = ["DATASET_TYPES", "INPUT_RUN", "INSTRUMENT", "SKYMAP_NAME", "STORAGE_CLASSES",
+           "make_repo", "register_dataset_types", "repo_config"]
+
+INSTRUMENT = "SimCam"
+"""Instrument name of the simulated camera (`diffim.sim.field`)."""
+
+INPUT_RUN = f"{INSTRUMENT}/inputs"
+"""RUN collection the ingest writes calexps, source catalogues and the skymap to."""
+
+SKYMAP_NAME = "simSkyMap"
+"""Name of the ``skymap`` dimension record of the ingested `diffim.skymap.SkyMap`."""
+
+STORAGE_CLASSES = {
+    "DiffimExposure": ("diffim.exposure.Exposure",
+                       "compat.gen3.formatters.ExposureFormatter"),
+    "DiffimSkyMap": ("diffim.skymap.SkyMap", "compat.gen3.formatters.SkyMapFormatter"),
+    "DiffimMatchingKernel": ("diffim.psfmatch.kernel.SpatialKernel",
+                             "compat.gen3.formatters.MatchingKernelFormatter"),
+}
+"""Storage class name -> (Python type, formatter class) of our objects."""
+
+_VISIT_DETECTOR = ("instrument", "visit", "detector")
+
+DATASET_TYPES = {
+    "calexp": (_VISIT_DETECTOR, "DiffimExposure"),
+    "src": (_VISIT_DETECTOR, "DataFrame"),
+    "skyMap": (("skymap",), "DiffimSkyMap"),
+}
+"""Dataset types the ingest writes: name -> (dimensions, storage class).
+
+The names are the stack's, so pipelines and ``butler`` queries read as
+users of the stack expect.
+"""
+
+
+def repo_config(registry_db=None):
+    """The `lsst.daf.butler.Config` `make_repo` writes into ``butler.yaml``.
+
+    Parameters
+    ----------
+    registry_db : `str`, optional
+        SQLAlchemy URL of the registry database (e.g.
+        ``postgresql://user@host/db``); a SQLite file in the repository
+        root when omitted.
+    """
+    config = Config({
+        "storageClasses": {name: {"pytype": pytype}
+                           for name, (pytype, _) in STORAGE_CLASSES.items()},
+        "datastore": {"formatters": {name: formatter
+                                     for name, (_, formatter) in STORAGE_CLASSES.items()}},
+    })
+    if registry_db is not None:
+        config["registry", "db"] = registry_db
+    return config
+
+
+def make_repo(root, registry_db=None):
+    """Create an empty gen3 repository that can store our objects.
+
+    Parameters
+    ----------
+    root : `str` or `pathlib.Path`
+        Repository root directory; created if missing.
+    registry_db : `str`, optional
+        Registry database URL (see `repo_config`).
+
+    Returns
+    -------
+    butler : `lsst.daf.butler.Butler`
+        A writeable butler on the new repository.
+
+    Raises
+    ------
+    Gen3Error
+        If ``root`` already holds a repository (``butler.yaml``).
+    """
+    root = Path(root)
+    if (root / "butler.yaml").exists():
+        raise Gen3Error(f"{root}: already a gen3 repository (butler.yaml exists)")
+    Butler.makeRepo(str(root), config=repo_config(registry_db))
+    return Butler.from_config(str(root), writeable=True)
+
+
+def register_dataset_types(butler, definitions=None):
+    """Register dataset types, accepting those already registered identically.
+
+    Parameters
+    ----------
+    butler : `lsst.daf.butler.Butler`
+    definitions : `dict`, optional
+        Name -> (dimensions, storage class); `DATASET_TYPES` when omitted.
+
+    Returns
+    -------
+    dataset_types : `dict` [`str`, `lsst.daf.butler.DatasetType`]
+
+    Raises
+    ------
+    lsst.daf.butler.registry.ConflictingDefinitionError
+        If a name is registered with other dimensions or storage class.
+    """
+    dataset_types = {}
+    for name, (dimensions, storage_class) in (definitions or DATASET_TYPES).items():
+        dataset_type = DatasetType(name, dimensions, storage_class, universe=butler.dimensions)
+        butler.registry.registerDatasetType(dataset_type)
+        dataset_types[name] = dataset_type
+    return dataset_types
