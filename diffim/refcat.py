@@ -21,7 +21,8 @@ from .errors import DiffimError
 from .exposure_io import write_atomically
 from .matching import unit_vectors
 
-__all__ = ["HTM_LEVEL", "ReferenceCatalogError", "ReferenceCatalogLoader", "htm_index",
+__all__ = ["HTM_LEVEL", "ReferenceCatalogError", "ReferenceCatalogLoader", "box_sky_polygon",
+           "htm_index",
            "sky_circle", "sky_polygon", "write_reference_catalog"]
 
 HTM_LEVEL = 7
@@ -51,6 +52,14 @@ def sky_polygon(ra, dec):
     """A convex `lsst.sphgeom.ConvexPolygon` through vertices in degrees."""
     return sphgeom.ConvexPolygon([sphgeom.UnitVector3d(sphgeom.LonLat.fromDegrees(a, d))
                                   for a, d in zip(ra, dec)])
+
+
+def box_sky_polygon(wcs, box):
+    """The sky polygon through the outer pixel-edge corners of ``box`` under ``wcs``."""
+    x = np.array([box.x0, box.x_end, box.x_end, box.x0], dtype=float) - 0.5
+    y = np.array([box.y0, box.y0, box.y_end, box.y_end], dtype=float) - 0.5
+    ra, dec = wcs.pixel_to_world_values(x, y)
+    return sky_polygon(ra, dec)
 
 
 def write_reference_catalog(catalog, directory, file_format="parquet", level=HTM_LEVEL):
@@ -149,11 +158,7 @@ class ReferenceCatalogLoader:
 
     def load_exposure_region(self, exposure, padding_pixels=0):
         """Sources inside an exposure's footprint on the sky (its WCS), padded."""
-        bbox = exposure.bbox.grown(padding_pixels)
-        xs = [bbox.x0 - 0.5, bbox.x_end - 0.5, bbox.x_end - 0.5, bbox.x0 - 0.5]
-        ys = [bbox.y0 - 0.5, bbox.y0 - 0.5, bbox.y_end - 0.5, bbox.y_end - 0.5]
-        ra, dec = exposure.pixel_to_sky(np.array(xs), np.array(ys))
-        return self.load_region(sky_polygon(ra, dec))
+        return self.load_region(box_sky_polygon(exposure.wcs, exposure.bbox.grown(padding_pixels)))
 
     def _read_shard(self, path):
         try:

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import DiffimError
 from .exposure_io import write_atomically
 from .geom import Box
-from .refcat import sky_polygon
+from .refcat import box_sky_polygon, sky_polygon
 from .wcs import tan_wcs
 
 __all__ = ["PatchInfo", "SkyMap", "SkyMapConfig", "SkyMapError", "TractInfo",
@@ -80,14 +80,6 @@ class SkyMapConfig(pexConfig.Config):
             raise SkyMapError("SkyMapConfig patchInnerDimensions must be >= 1")
         if self.patchBorder < 0 or self.tractOverlap < 0.0:
             raise SkyMapError("SkyMapConfig patchBorder and tractOverlap must be >= 0")
-
-
-def _box_polygon(wcs, box):
-    """The sky polygon through the outer pixel-edge corners of ``box``."""
-    x = np.array([box.x0, box.x_end, box.x_end, box.x0], dtype=float) - 0.5
-    y = np.array([box.y0, box.y0, box.y_end, box.y_end], dtype=float) - 0.5
-    ra, dec = wcs.pixel_to_world_values(x, y)
-    return sky_polygon(ra, dec)
 
 
 @dataclass(frozen=True)
@@ -188,7 +180,7 @@ class TractInfo:
 
     def outer_sky_polygon(self):
         """`lsst.sphgeom.ConvexPolygon` of the tract's whole pixel box."""
-        return _box_polygon(self.wcs, self.bbox)
+        return box_sky_polygon(self.wcs, self.bbox)
 
     def inner_sky_region(self):
         """`lsst.sphgeom.Circle` of the nominal radius around the centre."""
@@ -197,7 +189,7 @@ class TractInfo:
 
     def patch_sky_polygon(self, patch, outer=True):
         """`lsst.sphgeom.ConvexPolygon` of a patch's outer (or inner) box."""
-        return _box_polygon(self.wcs, patch.outer_bbox if outer else patch.inner_bbox)
+        return box_sky_polygon(self.wcs, patch.outer_bbox if outer else patch.inner_bbox)
 
 
 class SkyMap:

@@ -18,6 +18,7 @@ import numpy as np
 from astropy.time import Time
 from lsst.daf.butler import Timespan
 
+from diffim.refcat import box_sky_polygon
 from diffim.source_catalog import make_source_catalog
 
 from .errors import IngestError
@@ -51,17 +52,7 @@ def day_obs(mjd):
 
 def detector_region(exposure):
     """`lsst.sphgeom.ConvexPolygon` through the outer pixel-edge corners of an exposure."""
-    bbox = exposure.bbox
-    x = np.array([bbox.x0, bbox.x_end, bbox.x_end, bbox.x0], dtype=float) - 0.5
-    y = np.array([bbox.y0, bbox.y0, bbox.y_end, bbox.y_end], dtype=float) - 0.5
-    ra, dec = exposure.pixel_to_sky(x, y)
-    return _polygon(ra, dec)
-
-
-def _polygon(ra, dec):
-    # ConvexPolygon(points) is the convex hull of the points, whatever their order.
-    return sphgeom.ConvexPolygon([sphgeom.UnitVector3d(sphgeom.LonLat.fromDegrees(a, d))
-                                  for a, d in zip(ra, dec)])
+    return box_sky_polygon(exposure.wcs, exposure.bbox)
 
 
 def register_instrument(butler, detectors, physical_filters):
