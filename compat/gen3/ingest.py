@@ -14,7 +14,6 @@ import hashlib
 from collections import defaultdict
 
 import lsst.sphgeom as sphgeom
-import numpy as np
 from astropy.time import Time
 from lsst.daf.butler import Timespan
 
