@@ -160,3 +160,15 @@ def test_subtract_warps_a_template_on_another_wcs(tmp_path, capsys):
     robust_std = float(line.split("robust_std(diff/sigma)=")[1].split()[0])
     assert 0.95 < robust_std < 1.08
     assert fits.getheader(tmp_path / "d.fits")["KERNSUM"] == pytest.approx(0.9, rel=1e-2)
+
+
+def test_main_job_reports_against_the_truth(tmp_path, capsys):
+    assert main(["main", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("science.fits", "template.fits", "truth.parquet", "difference.fits",
+                 "diaSources.parquet"):
+        assert (tmp_path / name).is_file()
+    found, total = (int(n) for n in out.split("truth: ")[-1].split()[0].split("/"))
+    assert found >= 0.7 * total > 0
+    kernel_sum_error = float(out.split("kernel sum error ")[1].split()[0])
+    assert abs(kernel_sum_error) < 0.4

@@ -1,27 +1,33 @@
 """``diffim main``: the project's main job, run by ``make run``.
 
 For now: simulate a science/template pair on built-in settings, subtract it
-with the default `AlardLuptonSubtractTask`, write everything, and print what
-the files hold and how the subtraction compares with the simulation's truth.
-It becomes the default validation campaign as the harness lands.
+with the default `AlardLuptonSubtractTask`, detect and measure DIA sources,
+write everything, and print what the files hold and how the results compare
+with the simulation's truth. It becomes the default validation campaign as
+the harness lands.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..exposure_io import read_exposure, write_exposure
+from ..matching import match_pixels
+from ..measure import DetectAndMeasureTask, write_catalog
 from ..stats import robust_median_sigma
 from ..subtract import AlardLuptonSubtractTask
 from .info import describe
 from .sim import pair_config, write_pair
+from .detect import summary_line as detection_summary
 from .subtract import summary_line
 
 MAIN_JOB_SIZE = 1024
 MAIN_JOB_SEED = 1
 MAIN_JOB_STAR_DENSITY = 1000.0
 DIFFERENCE_FILE = "difference.fits"
+CATALOG_FILE = "diaSources.parquet"
 
 
 def add_parser(commands):
@@ -44,13 +50,32 @@ def run(args):
         print(describe(exposure))
 
     task = AlardLuptonSubtractTask()
-    difference = task.run(template, science).difference
+    subtracted = task.run(template, science)
+    difference = subtracted.difference
     difference_path = Path(args.output_dir) / DIFFERENCE_FILE
     write_exposure(difference, difference_path)
     print(summary_line(difference_path, difference, task.metadata))
+    detect = DetectAndMeasureTask()
+    dia_sources = detect.run(science, subtracted.matchedTemplate, difference).diaSources
+    catalog_path = Path(args.output_dir) / CATALOG_FILE
+    write_catalog(dia_sources, catalog_path)
+    print(detection_summary(catalog_path, detect.metadata))
     true_ratio = science.metadata["sim_flux_ratio"]
     good = ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE"])
     residual = robust_median_sigma(difference.image[good] / np.sqrt(difference.variance[good]))[1]
     print(f"truth: flux ratio {true_ratio:.5f}, kernel sum error "
           f"{100 * (task.metadata['kernelSum'] / true_ratio - 1):+.3f} %, "
           f"robust std of difference/sigma {residual:.4f}")
+    print(transient_recovery(pd.read_parquet(truth_path), dia_sources))
+
+
+def transient_recovery(truth, dia_sources, radius=1.0):
+    """One line: injected transients (S/N >= 10, off the edges) found within ``radius`` px."""
+    transients = truth[(truth["kind"] == "transient") & (truth["difference_snr"] >= 10)]
+    found, dia_index, _ = match_pixels(transients["x"], transients["y"], dia_sources["x"],
+                                       dia_sources["y"], radius)
+    flux_ratio = (dia_sources["psfFlux"].to_numpy()[dia_index]
+                  / transients["difference_flux"].to_numpy()[found])
+    median = float(np.median(flux_ratio)) if len(found) else float("nan")
+    return (f"truth: {len(found)}/{len(transients)} transients with S/N >= 10 found within "
+            f"{radius:g} px, median PSF flux / injected {median:.4f}")
