@@ -12,7 +12,19 @@ import numpy as np
 from .errors import DiffimError
 from .kernel_sources import clear_of_masks, detect_kernel_sources
 
-__all__ = ["SOURCE_COLUMNS", "make_source_catalog"]
+__all__ = ["SOURCE_COLUMNS", "make_source_catalog", "source_id_offset"]
+
+VISIT_ID_FACTOR = 10 ** 6
+DETECTOR_ID_FACTOR = 10 ** 4
+
+
+def source_id_offset(visit, detector):
+    """First source id of the ``src`` catalogue of ``(visit, detector)``.
+
+    ``visit * 10**6 + detector * 10**4``: ids stay unique across the catalogues
+    of a field, the same under every middleware.
+    """
+    return int(visit) * VISIT_ID_FACTOR + int(detector) * DETECTOR_ID_FACTOR
 
 SOURCE_COLUMNS = {
     "id": "int64: source id, unique in the catalogue (detection order, brightest first)",

@@ -18,29 +18,22 @@ from astropy.time import Time
 from lsst.daf.butler import Timespan
 
 from diffim.refcat import box_sky_polygon
-from diffim.source_catalog import make_source_catalog
+from diffim.source_catalog import make_source_catalog, source_id_offset
 
 from .errors import IngestError
 from .repo import INPUT_RUN, INSTRUMENT, SKYMAP_NAME, register_dataset_types
 
 __all__ = ["day_obs", "detector_region", "ingest_field", "ingest_skymap", "register_instrument",
-           "register_visits", "source_id_offset"]
+           "register_visits"]
 
-# Ids packed as the stack packs (visit, detector) into source ids: room for
-# 10**4 sources per detector and 100 detectors per visit.
-_VISIT_ID_FACTOR = 10 ** 6
-_DETECTOR_ID_FACTOR = 10 ** 4
+# Source ids pack (visit, detector) (diffim.source_catalog.source_id_offset):
+# room for 10**4 sources per detector and 100 detectors per visit.
 _VISIT_MAX = 10 ** 6
 _DETECTOR_MAX = 100
 
 # Observing nights roll over at local noon; for a camera without a site, at
 # noon UTC, so that one night's visits share one day_obs.
 _DAY_OBS_OFFSET_DAYS = 0.5
-
-
-def source_id_offset(visit, detector):
-    """First source id of the ``src`` catalogue of ``(visit, detector)``."""
-    return int(visit) * _VISIT_ID_FACTOR + int(detector) * _DETECTOR_ID_FACTOR
 
 
 def day_obs(mjd):
