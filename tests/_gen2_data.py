@@ -2,6 +2,7 @@
 import shutil
 
 import numpy as np
+import pytest
 
 from compat.gen2 import ingest_field
 from diffim.sim.config import PairConfig
@@ -26,6 +27,24 @@ def make_repo(field, pristine, root):
         ingest_field(field, pristine)
     shutil.copytree(pristine, root)
     return root
+
+
+@pytest.fixture(scope="module")
+def field():
+    """The small field, simulated once per test module."""
+    return small_field()
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """Where the field is ingested once; tests work on copies."""
+    return tmp_path_factory.mktemp("gen2") / "pristine"
+
+
+@pytest.fixture
+def root(field, pristine, tmp_path):
+    """A fresh repository holding the field, for one test."""
+    return make_repo(field, pristine, tmp_path / "repo")
 
 
 def assert_same_exposure(actual, expected):

@@ -5,29 +5,14 @@ import sqlite3
 import numpy as np
 import pytest
 
-from _gen2_data import (FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, assert_same_exposure, make_repo,
-                        small_field)
+# field, pristine and root are the shared fixtures.
+from _gen2_data import (FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, assert_same_exposure,  # noqa: F401
+                        field, pristine, root)
 from compat.gen2 import (MAPPER_NAME, Butler, ButlerDataRef, Gen2Error, NoResults, PolicyError,
                          ReadProxy, RegistryLookupError, RepositoryError, ingest_field)
-from diffim.source_catalog import source_id_offset
 from diffim.exposure_io import write_exposure
 from diffim.geom import Box
-from diffim.source_catalog import make_source_catalog
-
-
-@pytest.fixture(scope="module")
-def field():
-    return small_field()
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return tmp_path_factory.mktemp("gen2") / "pristine"
-
-
-@pytest.fixture
-def root(field, pristine, tmp_path):
-    return make_repo(field, pristine, tmp_path / "repo")
+from diffim.source_catalog import make_source_catalog, source_id_offset
 
 
 def test_ingest_makes_an_old_style_repository(root):

@@ -5,24 +5,10 @@ import numpy as np
 import pytest
 import yaml
 
-from _gen2_data import FILTER, SCIENCE_VISIT, make_repo, small_field
+# field, pristine and root are the shared fixtures.
+from _gen2_data import FILTER, SCIENCE_VISIT, field, pristine, root  # noqa: F401
 from compat.gen2 import (Butler, NoResults, ParentsMismatch, RepositoryArgs, RepositoryError,
                          ingest_field)
-
-
-@pytest.fixture(scope="module")
-def field():
-    return small_field()
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return tmp_path_factory.mktemp("gen2") / "pristine"
-
-
-@pytest.fixture
-def root(field, pristine, tmp_path):
-    return make_repo(field, pristine, tmp_path / "repo")
 
 
 CALEXP = f"calexp/v{SCIENCE_VISIT}-f{FILTER}/c01.fits"
