@@ -5,9 +5,9 @@ import argparse
 import sys
 
 from ..errors import DiffimError
-from . import detect, info, main_job, sim, subtract
+from . import detect, field, info, main_job, sim, subtract
 
-SUBCOMMANDS = (sim, info, subtract, detect, main_job)
+SUBCOMMANDS = (sim, field, info, subtract, detect, main_job)
 
 
 def build_parser():
