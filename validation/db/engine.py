@@ -1,0 +1,137 @@
+"""Engines for the results database: SQLite files by path, anything else by URL.
+
+SQLite is tuned so that several processes can write one file at once without
+losing rows: write-ahead logging (readers never block the writer), a busy
+timeout (a writer waits for the lock instead of failing), and ``BEGIN
+IMMEDIATE`` for write transactions (the write lock is taken at the start, so
+a transaction never has to upgrade a read lock, which SQLite can only refuse).
+On PostgreSQL, write transactions take a transaction-scoped advisory lock
+instead, so writers queue the same way there and select-then-insert stays
+race-free. PostgreSQL needs the ``psycopg`` driver, which is not in this
+project's pins: install it and pass a ``postgresql+psycopg://...`` URL.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from ..errors import ValidationError
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "open_engine", "read_transaction", "write_transaction"]
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+# Any constant works; it only has to be the same for every writer.
+_POSTGRESQL_WRITER_LOCK = 0x646966666D
+
+_SQLITE_BEGIN_MODE = "sqlite_begin_mode"
+
+
+def open_engine(url_or_path):
+    """An engine for a SQLite file path or an SQLAlchemy URL.
+
+    Parameters
+    ----------
+    url_or_path : `str` or `os.PathLike`
+        A path (the SQLite file, created if missing) or a URL containing
+        ``://`` such as ``sqlite:///results.sqlite3`` or
+        ``postgresql+psycopg://user@host/validation``.
+
+    Returns
+    -------
+    engine : `sqlalchemy.engine.Engine`
+    name : `str`
+        The file path, or the URL with its password hidden, for messages.
+
+    Raises
+    ------
+    ValidationError
+        If the URL cannot be parsed, names an unknown dialect or a driver that
+        is not installed, or the SQLite file's directory does not exist.
+    """
+    text = os.fspath(url_or_path)
+    if "://" in text:
+        try:
+            url = sa.make_url(text)
+        except sa.exc.ArgumentError as error:
+            raise ValidationError(f"bad results database URL {text!r}: {error}") from None
+        name = url.render_as_string(hide_password=True)
+    else:
+        path = Path(text).expanduser().absolute()
+        if not path.parent.is_dir():
+            raise ValidationError(f"cannot create results database {path}: "
+                                  f"directory {path.parent} does not exist")
+        url = sa.URL.create("sqlite", database=str(path))
+        name = str(path)
+    try:
+        if url.get_backend_name() == "sqlite":
+            engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+            _tune_sqlite(engine)
+        else:
+            engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
+        raise ValidationError(f"cannot use results database URL {name}: {error}") from None
+    return engine, name
+
+
+def _tune_sqlite(engine):
+    """Install the SQLite hooks described in the module docstring on ``engine``."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        # Stop the sqlite3 module from issuing its own BEGINs, so that ours
+        # (below) decide when transactions start and how they lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN_MODE, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine):
+    """A transaction that holds the database's write lock from its start.
+
+    Parameters
+    ----------
+    engine : `sqlalchemy.engine.Engine`
+        From `open_engine`.
+
+    Yields
+    ------
+    connection : `sqlalchemy.engine.Connection`
+        Committed when the block ends, rolled back if it raises.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{_SQLITE_BEGIN_MODE: "IMMEDIATE"})
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                    _POSTGRESQL_WRITER_LOCK)))
+            yield connection
+
+
+@contextmanager
+def read_transaction(engine):
+    """A transaction for reading: one consistent snapshot, no write lock.
+
+    Parameters
+    ----------
+    engine : `sqlalchemy.engine.Engine`
+        From `open_engine`.
+
+    Yields
+    ------
+    connection : `sqlalchemy.engine.Connection`
+    """
+    with engine.connect() as connection, connection.begin():
+        yield connection
