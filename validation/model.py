@@ -136,7 +136,9 @@ class AuditRecord:
     ``kind`` is ``"config"`` (a pex_config override or persisted ``*_config``)
     or ``"pipeline"`` (a gen3 pipeline YAML); ``evidence`` quotes the line(s)
     that show the feature; ``problems`` lists what could not be parsed or
-    was refused (e.g. a statement the audit would not evaluate).
+    was refused (e.g. a statement the audit would not evaluate);
+    ``references`` lists what the file names but the audit does not run
+    (imports, loaded config files, imported pipelines).
     """
 
     path: str
@@ -144,6 +146,7 @@ class AuditRecord:
     features: list
     evidence: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    references: list = field(default_factory=list)
 
 
 @dataclass
