@@ -1,0 +1,170 @@
+"""What a verdict means for a reader: is the difference explained, does it fail CI?
+
+A `Verdict` says how two outputs compare; a `DIFFERENT` verdict is acceptable
+only with a named reason. Every report (HTML, Markdown, JUnit, regression)
+needs that distinction, so it is made once here: an `Outcome` is a verdict
+with ``DIFFERENT`` split into expected (a reason is given) and unexplained.
+A `Check` is one line of the validation: one product of one data ID of one
+scenario, or the failure of a data ID that produced no products.
+"""
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+
+from ..model import Verdict
+
+__all__ = ["RUN_ERROR_PRODUCT", "Check", "Outcome", "checks", "comparison_reason",
+           "data_id_key", "data_id_label", "data_id_outcome", "outcome_of", "report_outcome",
+           "scenario_checks", "scenario_outcome", "scenario_reasons"]
+
+RUN_ERROR_PRODUCT = "(backend run)"
+"""Product name of the check standing for a data ID whose backend run raised."""
+
+
+class Outcome(str, enum.Enum):
+    """A verdict as judged for CI, from best to worst."""
+
+    IDENTICAL = "identical"
+    WITHIN_TOLERANCE = "within_tolerance"
+    EXPECTED_DIFFERENCE = "expected_difference"
+    UNEXPLAINED_DIFFERENCE = "unexplained_difference"
+    FAILED = "failed"
+
+    @property
+    def rank(self):
+        """0 for the best outcome, larger for worse ones."""
+        return list(Outcome).index(self)
+
+    @property
+    def label(self):
+        """Words for a reader, e.g. ``"different, expected"``."""
+        return _LABELS[self]
+
+    @property
+    def is_failure(self):
+        """True when CI must fail: a failed run or a difference nobody explained."""
+        return self in (Outcome.UNEXPLAINED_DIFFERENCE, Outcome.FAILED)
+
+
+_LABELS = {
+    Outcome.IDENTICAL: "identical",
+    Outcome.WITHIN_TOLERANCE: "within tolerance",
+    Outcome.EXPECTED_DIFFERENCE: "different, expected",
+    Outcome.UNEXPLAINED_DIFFERENCE: "different, unexplained",
+    Outcome.FAILED: "failed",
+}
+
+
+def outcome_of(verdict, reason):
+    """The `Outcome` of a verdict given the reason (or `None`) for a difference."""
+    if verdict is Verdict.DIFFERENT:
+        return Outcome.EXPECTED_DIFFERENCE if reason else Outcome.UNEXPLAINED_DIFFERENCE
+    return Outcome(verdict.value)
+
+
+def _worst(outcomes):
+    return max(outcomes, key=lambda outcome: outcome.rank, default=Outcome.IDENTICAL)
+
+
+def comparison_reason(scenario, comparison):
+    """The reason a comparison's difference is expected, or `None`.
+
+    The comparison's own reason wins; otherwise the scenario's declared
+    ``expected_reason`` explains it, since a scenario declares its expected
+    differences once for all its products.
+    """
+    return comparison.reason or scenario.expected_reason
+
+
+def data_id_outcome(scenario, result):
+    """The worst outcome of one `DataIdResult` (`Outcome.FAILED` on error)."""
+    if result.error:
+        return Outcome.FAILED
+    return _worst(outcome_of(c.verdict, comparison_reason(scenario, c)) for c in result.comparisons)
+
+
+def scenario_outcome(scenario):
+    """The worst outcome over a scenario's data IDs."""
+    return _worst(data_id_outcome(scenario, result) for result in scenario.data_ids)
+
+
+def report_outcome(report):
+    """The worst outcome over a run's scenarios."""
+    return _worst(scenario_outcome(scenario) for scenario in report.scenarios)
+
+
+def scenario_reasons(scenario):
+    """The distinct reasons given for a scenario's differences, in first-seen order."""
+    reasons = [scenario.expected_reason] if scenario.expected_reason else []
+    for result in scenario.data_ids:
+        reasons.extend(c.reason for c in result.comparisons
+                       if c.reason and c.verdict is not Verdict.IDENTICAL)
+    return list(dict.fromkeys(reasons))
+
+
+def data_id_label(data_id):
+    """A data ID as a reader writes it: ``"visit=12 ccd=3"``, in the given key order."""
+    return " ".join(f"{key}={_scalar_text(value)}" for key, value in data_id.items())
+
+
+def _scalar_text(value):
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def data_id_key(data_id):
+    """A data ID as a hashable key that ignores key order."""
+    return json.dumps(data_id, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a run's validation: a product of a data ID, or a data ID's failure.
+
+    Attributes
+    ----------
+    scenario : `validation.model.ScenarioResult`
+    result : `validation.model.DataIdResult`
+    product : `str`
+        The product compared, or `RUN_ERROR_PRODUCT` for a data ID that raised.
+    outcome : `Outcome`
+    reason : `str` or `None`
+        Why a difference is expected.
+    message : `str`
+        The comparison's summary, or the backend's error.
+    """
+
+    scenario: object
+    result: object
+    product: str
+    outcome: Outcome
+    reason: str | None
+    message: str
+
+    @property
+    def key(self):
+        """(scenario name, data ID key, product): what identifies a check across runs."""
+        return self.scenario.name, data_id_key(self.result.data_id), self.product
+
+    @property
+    def where(self):
+        """``"scenario / visit=1 ccd=2 / product"`` for one-line messages."""
+        return f"{self.scenario.name} / {data_id_label(self.result.data_id)} / {self.product}"
+
+
+def scenario_checks(scenario):
+    """Every `Check` of a `ScenarioResult`, in data ID order."""
+    for result in scenario.data_ids:
+        if result.error:
+            yield Check(scenario, result, RUN_ERROR_PRODUCT, Outcome.FAILED, None, result.error)
+        for comparison in result.comparisons:
+            reason = comparison_reason(scenario, comparison)
+            yield Check(scenario, result, comparison.product,
+                        outcome_of(comparison.verdict, reason), reason, comparison.summary)
+
+
+def checks(report):
+    """Every `Check` of a `RunReport`, in report order."""
+    for scenario in report.scenarios:
+        yield from scenario_checks(scenario)
