@@ -16,7 +16,8 @@ from astropy.io import fits
 from diffim.exposure_io import write_atomically
 
 from ..model import Comparison, Verdict
-from .planes import float_plane_difference, mask_difference
+from .masks import mask_difference
+from .planes import float_plane_difference
 from .tolerances import Tolerances
 
 __all__ = ["compare_exposures", "write_difference_image"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_of", "differing_indices", "in_noise_units", "relative_difference"]
+__all__ = ["differing_indices", "in_noise_units", "relative_difference"]
 
 
 def differing_indices(values_a, values_b):
@@ -37,15 +37,3 @@ def relative_difference(difference, values_a, values_b):
     return np.divide(np.abs(difference), scale, out=np.zeros(np.shape(difference)),
                      where=scale > 0)
 
-
-def box_of(rows, columns, xy0):
-    """The parent-frame box ``{"x0", "y0", "width", "height"}`` holding array pixels ``(rows, columns)``.
-
-    `None` when there are no pixels.
-    """
-    if len(rows) == 0:
-        return None
-    x_min, x_max = int(np.min(columns)), int(np.max(columns))
-    y_min, y_max = int(np.min(rows)), int(np.max(rows))
-    return {"x0": x_min + int(xy0[0]), "y0": y_min + int(xy0[1]),
-            "width": x_max - x_min + 1, "height": y_max - y_min + 1}
