@@ -196,3 +196,16 @@ def test_match_is_one_to_one():
 def test_catalogues_without_positions_are_refused():
     with pytest.raises(ValidationError, match="coord_ra"):
         compare_catalogs(pd.DataFrame({"flux": [1.0]}), pd.DataFrame({"flux": [2.0]}))
+
+
+def test_columns_of_arrays_and_strings_are_not_compared_but_count_for_identity():
+    a = pd.DataFrame({"x": [1.0, 5.0], "y": [1.0, 5.0],
+                      "RegisterRefPosition": [np.array([np.nan, np.nan]), np.array([1.0, 2.0])],
+                      "band": pd.array(["r", "g"], dtype="string")})
+    comparison = compare_catalogs(a, a.copy())
+    assert comparison.verdict is Verdict.IDENTICAL
+    assert comparison.details["not_compared"] == ["RegisterRefPosition", "band"]
+    b = a.copy()
+    b.loc[1, "band"] = "i"
+    assert compare_catalogs(a, b).verdict is Verdict.WITHIN_TOLERANCE
+    assert "not compared: RegisterRefPosition, band" in compare_catalogs(a, b).summary

@@ -110,7 +110,9 @@ def compare_catalogs(a, b, product="diaSrc", tolerances=Tolerances(), reason=Non
     if artifact_dir is not None and not identical:
         artifacts["matched"] = str(_write_matched(
             a, b, match, signed, Path(artifact_dir) / f"{product}_matched.parquet"))
-    summary = _summarise(identical, metrics, schema, columns, outside_columns, match.unit)
+    reordered = not np.array_equal(match.rows_a, match.rows_b)
+    summary = _summarise(identical, metrics, schema, columns, outside_columns, match.unit,
+                         reordered, not_compared)
     return Comparison(product, "catalog", verdict, summary, metrics=metrics, details=details,
                       reason=reason, artifacts=artifacts)
 
@@ -130,11 +132,19 @@ def _same_rows(a, b):
     for name in a.columns:
         values_a, values_b = a[name].to_numpy(), b[name].to_numpy()
         if values_a.dtype.kind == "O":
-            if any(not np.array_equal(x, y) for x, y in zip(values_a, values_b)):
+            if not all(_same_object(x, y) for x, y in zip(values_a, values_b)):
                 return False
         elif differing_indices(values_a, values_b).size:
             return False
     return True
+
+
+def _same_object(value_a, value_b):
+    """Equality of two cells of an object column (arrays per row, strings), NaN == NaN."""
+    try:
+        return bool(np.array_equal(value_a, value_b, equal_nan=True))
+    except TypeError:  # equal_nan is refused for values that are not numbers
+        return bool(np.array_equal(value_a, value_b))
 
 
 def _ids(catalog, rows):
@@ -157,7 +167,8 @@ def _write_matched(a, b, match, signed, path):
     return Path(path)
 
 
-def _summarise(identical, metrics, schema, columns, outside_columns, unit):
+def _summarise(identical, metrics, schema, columns, outside_columns, unit, reordered,
+               not_compared):
     """One line: sources matched, unmatched, schema and the worst columns."""
     if identical:
         return f"identical: {metrics['n_a']} sources, {len(columns)} columns compared"
@@ -177,6 +188,10 @@ def _summarise(identical, metrics, schema, columns, outside_columns, unit):
                      f"(limit {column['limit']:.3g}) in {column['n_differing']} rows")
     if len(parts) == 1:
         differing = sum(1 for column in columns.values() if column["n_differing"])
-        parts.append(f"{differing} columns differ within tolerance" if differing
-                     else "same values, rows in another order")
+        if differing:
+            parts.append(f"{differing} columns differ within tolerance")
+        elif reordered:
+            parts.append("same values, rows in another order")
+        else:
+            parts.append(f"compared columns agree; not compared: {', '.join(not_compared)}")
     return "; ".join(parts)

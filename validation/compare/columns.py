@@ -50,7 +50,9 @@ class ColumnDifference:
 
 def classify_column(name, dtype_a, dtype_b, shared_columns):
     """The class of a column present in both catalogues, or `None` if it cannot be compared."""
-    if dtype_a.kind not in _NUMERIC_KINDS or dtype_b.kind not in _NUMERIC_KINDS:
+    # pandas extension dtypes (nullable integers, strings) hold pd.NA, which numpy cannot compute with.
+    if not all(isinstance(dtype, np.dtype) and dtype.kind in _NUMERIC_KINDS
+               for dtype in (dtype_a, dtype_b)):
         return None
     if dtype_a.kind == dtype_b.kind == "b":
         return "flag"
