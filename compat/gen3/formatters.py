@@ -10,8 +10,9 @@ the gen2 adapter writes):
 - `MatchingKernelFormatter`: `diffim.psfmatch.SpatialKernel` as a FITS
   binary table (`SpatialKernel.to_hdu`).
 
-Catalogues need none of ours: pandas DataFrames use the butler's built-in
-``DataFrame`` storage class (Parquet).
+Catalogues use the butler's built-in ``DataFrame`` storage class (Parquet);
+`ParquetFileFormatter` only lets the ingest copy the ``.parquet`` files of a
+field directory as they are (the built-in formatter insists on ``.parq``).
 """
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from pathlib import Path
 
 from astropy.io import fits
 from lsst.daf.butler import FormatterV2
+from lsst.daf.butler.formatters.parquet import ParquetFormatter
 
 from diffim.exposure_io import read_exposure, write_atomically, write_exposure
 from diffim.fits_header import open_fits
 from diffim.psfmatch import SpatialKernel
 from diffim.skymap import SkyMap
 
-__all__ = ["ExposureFormatter", "MatchingKernelFormatter", "SkyMapFormatter"]
+__all__ = ["ExposureFormatter", "MatchingKernelFormatter", "ParquetFileFormatter",
+           "SkyMapFormatter"]
 
 
 class _LocalFileFormatter(FormatterV2):
@@ -87,3 +90,9 @@ class MatchingKernelFormatter(_LocalFileFormatter):
         hdus = fits.HDUList([fits.PrimaryHDU(), in_memory_dataset.to_hdu()])
         write_atomically(Path(uri.ospath),
                          lambda temporary: hdus.writeto(temporary, overwrite=True, checksum=True))
+
+
+class ParquetFileFormatter(ParquetFormatter):
+    """The butler's Parquet formatter, accepting ``.parquet`` files too (ingest)."""
+
+    supported_extensions = frozenset({".parq", ".parquet"})

@@ -13,8 +13,9 @@ from lsst.daf.butler import Butler, Config, DatasetType
 
 from .errors import Gen3Error
 
-__all__ = ["DATASET_TYPES", "INPUT_RUN", "INSTRUMENT", "SKYMAP_NAME", "STORAGE_CLASSES",
-           "make_repo", "register_dataset_types", "repo_config"]
+__all__ = ["DATASET_TYPES", "INPUT_RUN", "INSTRUMENT", "REFCAT_NAME", "SKYMAP_NAME",
+           "STORAGE_CLASSES", "TEMPLATE_VISIT_DIMENSION", "make_repo", "register_dataset_types",
+           "repo_config", "template_group"]
 
 INSTRUMENT = "SimCam"
 """Instrument name of the simulated camera (`diffim.sim.field`)."""
@@ -24,6 +25,25 @@ INPUT_RUN = f"{INSTRUMENT}/inputs"
 
 SKYMAP_NAME = "simSkyMap"
 """Name of the ``skymap`` dimension record of the ingested `diffim.skymap.SkyMap`."""
+
+REFCAT_NAME = "ref_cat"
+"""Dataset type of the reference-catalogue shards (dimension ``htm7``)."""
+
+TEMPLATE_VISIT_DIMENSION = "group"
+"""Dimension whose value names the template visit of a calexp-calexp pair.
+
+Data IDs of the universe hold one ``visit``; ``exposure`` is tied to
+``visit`` by ``visit_definition`` (an (exposure, visit) pair must be an
+exposure *of* that visit), while nothing relates ``group`` to ``visit``: a
+(science visit, group) data ID is free. The ingest makes one group per
+visit, named by `template_group`.
+"""
+
+
+def template_group(visit):
+    """The ``group`` name that stands for template ``visit`` (its decimal id)."""
+    return str(int(visit))
+
 
 STORAGE_CLASSES = {
     "DiffimExposure": ("diffim.exposure.Exposure",
@@ -40,6 +60,8 @@ DATASET_TYPES = {
     "calexp": (_VISIT_DETECTOR, "DiffimExposure"),
     "src": (_VISIT_DETECTOR, "DataFrame"),
     "skyMap": (("skymap",), "DiffimSkyMap"),
+    "deepCoadd": (("skymap", "tract", "patch", "band"), "DiffimExposure"),
+    REFCAT_NAME: (("htm7",), "DataFrame"),
 }
 """Dataset types the ingest writes: name -> (dimensions, storage class).
 

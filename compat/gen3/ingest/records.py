@@ -1,12 +1,13 @@
-"""Ingest a simulated SimCam field and a skymap into a gen3 repository.
+"""Dimension records: the camera, the observations with their sky regions, the skymap.
 
 The registry learns the camera (instrument, physical filters and bands,
-detectors), the observations (day_obs, visits with sky regions, the
-region of each visit-detector) and the skymap (tracts and patches with sky
-regions). Those regions are what the registry's spatial joins use to pair
-a science detector with the patches of its template and with reference-
-catalogue shards. The datasets (``calexp``, ``src``, ``skyMap``) go into
-one RUN collection.
+detectors), the observations (day_obs, visits with sky regions, the region
+of each visit-detector, one ``group`` per visit that names it as a template
+visit, see `compat.gen3.repo.TEMPLATE_VISIT_DIMENSION`) and the skymap
+(tracts and patches with sky regions). Those regions are what the registry's spatial joins use to
+pair a science detector with the patches of its template and with
+reference-catalogue shards. Both ingests (in memory and from files) use
+these functions.
 """
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import lsst.sphgeom as sphgeom
 from astropy.time import Time
 from lsst.daf.butler import Timespan
 
+from diffim.field_files import VisitRecord
 from diffim.refcat import box_sky_polygon
-from diffim.source_catalog import make_source_catalog, source_id_offset
 
-from .errors import IngestError
-from .repo import INPUT_RUN, INSTRUMENT, SKYMAP_NAME, register_dataset_types
+from ..errors import IngestError
+from ..repo import INPUT_RUN, INSTRUMENT, SKYMAP_NAME, register_dataset_types, template_group
 
-__all__ = ["day_obs", "detector_region", "ingest_field", "ingest_skymap", "register_instrument",
-           "register_visits"]
+__all__ = ["day_obs", "detector_region", "ingest_skymap", "register_instrument",
+           "register_observations", "visit_records"]
 
 # Source ids pack (visit, detector) (diffim.source_catalog.source_id_offset):
 # room for 10**4 sources per detector and 100 detectors per visit.
@@ -80,18 +81,15 @@ def register_instrument(butler, detectors, physical_filters):
         skip_existing=True)
 
 
-def register_visits(butler, calexps):
-    """Insert day_obs, visit and visit_detector_region records for some calexps.
-
-    A visit's region is the convex hull of its detectors' regions; its
-    timespan is the exposure, centred on the visit info's MJD.
+def visit_records(calexps, roles=None):
+    """One `diffim.field_files.VisitRecord` per visit, from its calexps' visit info.
 
     Parameters
     ----------
-    butler : `lsst.daf.butler.Butler`
     calexps : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`]
-        By ``(visit, detector)``; each needs a WCS and visit info with MJD,
-        exposure time and physical filter.
+        By ``(visit, detector)``.
+    roles : `dict` [`int`, `str`], optional
+        ``"science"``/``"template"`` by visit (``""`` when unknown).
 
     Raises
     ------
@@ -102,31 +100,13 @@ def register_visits(butler, calexps):
     by_visit = defaultdict(dict)
     for (visit, detector), exposure in calexps.items():
         by_visit[int(visit)][int(detector)] = exposure
-    visit_records, region_records, nights = [], [], set()
+    records = []
     for visit, exposures in sorted(by_visit.items()):
         info = _visit_info(visit, exposures)
-        corners = []
-        for detector, exposure in sorted(exposures.items()):
-            region = detector_region(exposure)
-            region_records.append({"instrument": INSTRUMENT, "visit": visit, "detector": detector,
-                                   "region": region})
-            corners.extend(region.getVertices())
-        night = day_obs(info.mjd)
-        nights.add(night)
-        half = info.exposure_time / 2.0 / 86400.0
-        visit_records.append({
-            "instrument": INSTRUMENT, "id": visit, "name": f"v{visit}",
-            "physical_filter": info.physical_filter, "day_obs": night,
-            "exposure_time": info.exposure_time,
-            "timespan": Timespan(Time(info.mjd - half, format="mjd", scale="tai"),
-                                 Time(info.mjd + half, format="mjd", scale="tai")),
-            "region": sphgeom.ConvexPolygon(corners),
-        })
-    registry = butler.registry
-    registry.insertDimensionData("day_obs", *[{"instrument": INSTRUMENT, "id": night}
-                                              for night in sorted(nights)], skip_existing=True)
-    registry.insertDimensionData("visit", *visit_records)
-    registry.insertDimensionData("visit_detector_region", *region_records)
+        records.append(VisitRecord(visit=visit, role=(roles or {}).get(visit, ""),
+                                   mjd=float(info.mjd), physical_filter=info.physical_filter,
+                                   band=info.band, exposure_time=float(info.exposure_time)))
+    return records
 
 
 def _visit_info(visit, exposures):
@@ -143,6 +123,62 @@ def _visit_info(visit, exposures):
             raise IngestError(f"visit {visit} detector {detector}: calexp visit info has no "
                               "physical filter or band")
     return next(iter(exposures.values())).visit_info
+
+
+def register_observations(butler, visits, regions):
+    """Insert the camera, day_obs, visit, visit_detector_region and group records.
+
+    A visit's region is the convex hull of its detectors' regions; its
+    timespan is the exposure, centred on its MJD. Its ``group`` (named by
+    `compat.gen3.repo.template_group`) lets a calexp-calexp pair name
+    it as the template visit.
+
+    Parameters
+    ----------
+    butler : `lsst.daf.butler.Butler`
+    visits : iterable of `diffim.field_files.VisitRecord`
+    regions : `dict` [`tuple` [`int`, `int`], `lsst.sphgeom.ConvexPolygon`]
+        Sky region of each ``(visit, detector)``.
+
+    Raises
+    ------
+    IngestError
+        If a visit has no detector region, or a detector id is out of range.
+    """
+    visits = sorted(visits, key=lambda record: record.visit)
+    register_instrument(butler, {detector for _, detector in regions},
+                        {record.physical_filter: record.band for record in visits})
+    by_visit = defaultdict(dict)
+    for (visit, detector), region in regions.items():
+        by_visit[int(visit)][int(detector)] = region
+    visit_rows, region_rows = [], []
+    for record in visits:
+        detectors = by_visit.get(record.visit)
+        if not detectors:
+            raise IngestError(f"visit {record.visit}: no detector region (no calexp)")
+        corners = []
+        for detector, region in sorted(detectors.items()):
+            region_rows.append({"instrument": INSTRUMENT, "visit": record.visit,
+                                "detector": detector, "region": region})
+            corners.extend(region.getVertices())
+        half = record.exposure_time / 2.0 / 86400.0
+        visit_rows.append({
+            "instrument": INSTRUMENT, "id": record.visit, "name": f"v{record.visit}",
+            "physical_filter": record.physical_filter, "day_obs": day_obs(record.mjd),
+            "exposure_time": record.exposure_time,
+            "timespan": Timespan(Time(record.mjd - half, format="mjd", scale="tai"),
+                                 Time(record.mjd + half, format="mjd", scale="tai")),
+            "region": sphgeom.ConvexPolygon(corners),
+        })
+    registry = butler.registry
+    registry.insertDimensionData("day_obs", *[{"instrument": INSTRUMENT, "id": night} for night
+                                              in sorted({row["day_obs"] for row in visit_rows})],
+                                 skip_existing=True)
+    registry.insertDimensionData("visit", *visit_rows)
+    registry.insertDimensionData("visit_detector_region", *region_rows)
+    registry.insertDimensionData("group", *[{"instrument": INSTRUMENT,
+                                             "name": template_group(record.visit)}
+                                            for record in visits], skip_existing=True)
 
 
 def ingest_skymap(butler, skymap, name=SKYMAP_NAME, run=INPUT_RUN):
@@ -180,48 +216,3 @@ def ingest_skymap(butler, skymap, name=SKYMAP_NAME, run=INPUT_RUN):
     register_dataset_types(butler)
     registry.registerRun(run)
     return butler.put(skymap, "skyMap", skymap=name, run=run)
-
-
-def ingest_field(butler, field, sources=None, run=INPUT_RUN):
-    """Register a simulated field's camera and visits and put its calexps and ``src``.
-
-    Parameters
-    ----------
-    butler : `lsst.daf.butler.Butler`
-        Writeable, on a repository made by `compat.gen3.repo.make_repo`.
-    field : `diffim.sim.field.SimulatedField`
-    sources : `dict` [`tuple` [`int`, `int`], `pandas.DataFrame`], optional
-        ``src`` catalogues by ``(visit, detector)``; made with
-        `diffim.source_catalog.make_source_catalog` (ids from
-        `source_id_offset`) when omitted.
-    run : `str`
-        RUN collection to put the datasets in.
-
-    Returns
-    -------
-    refs : `dict` [`str`, `list` [`lsst.daf.butler.DatasetRef`]]
-        ``"calexp"`` and ``"src"`` refs, in ``(visit, detector)`` order.
-
-    Raises
-    ------
-    IngestError
-        If ``sources`` lacks a calexp's catalogue, or the visits are inconsistent.
-    """
-    calexps = field.calexps
-    if sources is not None:
-        missing = sorted(set(calexps) - set(sources))
-        if missing:
-            raise IngestError(f"no src catalogue for (visit, detector) {missing}")
-    filters = {e.visit_info.physical_filter: e.visit_info.band for e in calexps.values()}
-    register_instrument(butler, {detector for _, detector in calexps}, filters)
-    register_visits(butler, calexps)
-    register_dataset_types(butler)
-    butler.registry.registerRun(run)
-    refs = {"calexp": [], "src": []}
-    for (visit, detector), exposure in sorted(calexps.items()):
-        data_id = {"instrument": INSTRUMENT, "visit": visit, "detector": detector}
-        catalog = (sources[(visit, detector)] if sources is not None else
-                   make_source_catalog(exposure, id_offset=source_id_offset(visit, detector)))
-        refs["calexp"].append(butler.put(exposure, "calexp", data_id, run=run))
-        refs["src"].append(butler.put(catalog, "src", data_id, run=run))
-    return refs

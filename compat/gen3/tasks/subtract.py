@@ -1,26 +1,18 @@
-"""``PipelineTask`` wrappers of the ``diffim`` tasks.
+"""`AlardLuptonSubtractTask`: the subtraction half of the split pipeline.
 
-Each wrapper's config IS the ``diffim`` config (the classes inherit from it
-as well as from ``PipelineTaskConfig``), so its fields, defaults and
-override files are the ones gen2 and the ``diffim`` command line use. Its
-``runQuantum`` reads the inputs, calls ``run`` and writes the outputs; the
-science is in the ``diffim`` task ``run`` delegates to.
+Its config IS the ``diffim`` config (the class inherits from it as well as
+from ``PipelineTaskConfig``), so its fields, defaults and override files are
+the ones gen2 and the ``diffim`` command line use.
 
-Dataset-type names follow the stack's templates (``ip_diffim``), with
-``coaddName = "deep"`` and ``fakesType = ""`` by default:
+- in: ``template`` = ``{fakesType}{coaddName}Diff_templateExp``,
+  ``science`` = ``{fakesType}calexp``, ``sources`` = ``{fakesType}src``;
+- out: ``difference`` = ``{fakesType}{coaddName}Diff_differenceTempExp``,
+  ``matchedTemplate`` = ``..._matchedExp``, ``psfMatchingKernel`` =
+  ``..._psfMatchKernel`` (DiffimMatchingKernel), ``kernelSources`` =
+  ``..._psfMatchSources`` (DataFrame).
 
-- in: ``template`` = ``{fakesType}{coaddName}Diff_templateExp`` (DiffimExposure),
-  ``science`` = ``{fakesType}calexp`` (DiffimExposure), ``sources`` =
-  ``{fakesType}src`` (DataFrame);
-- out: ``difference`` = ``{fakesType}{coaddName}Diff_differenceTempExp``
-  (DiffimExposure), ``matchedTemplate`` = ``{fakesType}{coaddName}Diff_matchedExp``
-  (DiffimExposure), ``psfMatchingKernel`` =
-  ``{fakesType}{coaddName}Diff_psfMatchKernel`` (DiffimMatchingKernel),
-  ``kernelSources`` = ``{fakesType}{coaddName}Diff_psfMatchSources`` (DataFrame).
-
-All have dimensions ``instrument, visit, detector``. As in the stack, the
-subtraction's difference is ``..._differenceTempExp``: detection and
-measurement write the final ``..._differenceExp``.
+As in the stack, the subtraction's difference is ``..._differenceTempExp``:
+detection and measurement write the final ``..._differenceExp``.
 """
 from __future__ import annotations
 
@@ -29,48 +21,49 @@ from lsst.pipe.base import connectionTypes
 
 from diffim import subtract
 
+from .base import (DEFAULT_TEMPLATES, VISIT_DETECTOR, TemplateVisitKeyConfig, calexp_connection,
+                   copy_metadata, key_by_template_visit, source_connection, struct)
+
 __all__ = ["AlardLuptonSubtractConfig", "AlardLuptonSubtractConnections",
            "AlardLuptonSubtractTask"]
 
-_DIMENSIONS = ("instrument", "visit", "detector")
-_DEFAULT_TEMPLATES = {"coaddName": "deep", "fakesType": ""}
-
 
 class AlardLuptonSubtractConnections(pipeBase.PipelineTaskConnections,
-                                     dimensions=_DIMENSIONS,
-                                     defaultTemplates=_DEFAULT_TEMPLATES):
+                                     dimensions=VISIT_DETECTOR,
+                                     defaultTemplates=DEFAULT_TEMPLATES):
     """Inputs and outputs of `AlardLuptonSubtractTask` (the stack's names)."""
 
     template = connectionTypes.Input(
         doc="Template warped onto the science detector's pixel grid.",
-        dimensions=_DIMENSIONS, storageClass="DiffimExposure",
+        dimensions=VISIT_DETECTOR, storageClass="DiffimExposure",
         name="{fakesType}{coaddName}Diff_templateExp")
-    science = connectionTypes.Input(
-        doc="Calibrated science exposure.",
-        dimensions=_DIMENSIONS, storageClass="DiffimExposure", name="{fakesType}calexp")
-    sources = connectionTypes.Input(
-        doc="Science sources that kernel sources are selected from.",
-        dimensions=_DIMENSIONS, storageClass="DataFrame", name="{fakesType}src")
+    science = calexp_connection("Calibrated science exposure.")
+    sources = source_connection("Science sources that kernel sources are selected from.")
     difference = connectionTypes.Output(
         doc="Difference image, before detection and measurement.",
-        dimensions=_DIMENSIONS, storageClass="DiffimExposure",
+        dimensions=VISIT_DETECTOR, storageClass="DiffimExposure",
         name="{fakesType}{coaddName}Diff_differenceTempExp")
     matchedTemplate = connectionTypes.Output(
         doc="Template PSF-matched to the science image (or the science image matched "
             "to the template, in convolveScience mode: the stack keeps the name).",
-        dimensions=_DIMENSIONS, storageClass="DiffimExposure",
+        dimensions=VISIT_DETECTOR, storageClass="DiffimExposure",
         name="{fakesType}{coaddName}Diff_matchedExp")
     psfMatchingKernel = connectionTypes.Output(
         doc="Spatially varying PSF-matching kernel.",
-        dimensions=_DIMENSIONS, storageClass="DiffimMatchingKernel",
+        dimensions=VISIT_DETECTOR, storageClass="DiffimMatchingKernel",
         name="{fakesType}{coaddName}Diff_psfMatchKernel")
     kernelSources = connectionTypes.Output(
         doc="Kernel candidates with their status and fit statistics.",
-        dimensions=_DIMENSIONS, storageClass="DataFrame",
+        dimensions=VISIT_DETECTOR, storageClass="DataFrame",
         name="{fakesType}{coaddName}Diff_psfMatchSources")
 
+    def __init__(self, *, config=None):
+        super().__init__(config=config)
+        key_by_template_visit(self, config, ("template", *self.outputs))
 
-class AlardLuptonSubtractConfig(pipeBase.PipelineTaskConfig, subtract.AlardLuptonSubtractConfig,
+
+class AlardLuptonSubtractConfig(pipeBase.PipelineTaskConfig, TemplateVisitKeyConfig,
+                                subtract.AlardLuptonSubtractConfig,
                                 pipelineConnections=AlardLuptonSubtractConnections):
     """`diffim.subtract.AlardLuptonSubtractConfig` with the connections above."""
 
@@ -98,9 +91,8 @@ class AlardLuptonSubtractTask(pipeBase.PipelineTask):
         result : `lsst.pipe.base.Struct`
         """
         result = self.subtract.run(template, science, sources)
-        for key, value in self.subtract.getFullMetadata().items():
-            self.metadata[key] = value
-        return pipeBase.Struct(**result.getDict())
+        copy_metadata(self.metadata, self.subtract)
+        return struct(result)
 
     def runQuantum(self, butlerQC, inputRefs, outputRefs):
         """Read the inputs, `run`, write the outputs."""

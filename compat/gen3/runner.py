@@ -1,0 +1,104 @@
+"""Run a pipeline in this process, as ``pipetask run`` would, for the harness.
+
+One process serves every data ID: the middleware and our tasks are imported
+once, the quantum graph is built once, and each quantum runs through the
+same ``SingleQuantumExecutor`` that ``pipetask run`` uses, so outputs are
+bit-identical to the command's.
+"""
+from __future__ import annotations
+
+from lsst.daf.butler import Butler, CollectionType
+from lsst.pipe.base import Pipeline
+from lsst.pipe.base.all_dimensions_quantum_graph_builder import AllDimensionsQuantumGraphBuilder
+from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
+
+from .errors import Gen3Error
+from .pipelines import pipeline_path
+
+__all__ = ["load_pipeline", "run_pipeline"]
+
+
+def load_pipeline(pipeline, config=None):
+    """A `lsst.pipe.base.Pipeline` from a shipped name or YAML path, with overrides.
+
+    Parameters
+    ----------
+    pipeline : `str` or `pathlib.Path`
+        A name of `compat.gen3.pipelines.PIPELINES` or a YAML path, with an
+        optional ``#subset``.
+    config : `dict` [`str`, `dict` [`str`, object]], optional
+        Task label -> {dotted config field: value}, as ``pipetask -c
+        label:field=value`` would set.
+
+    Raises
+    ------
+    Gen3Error
+        An unknown pipeline, or an override for a label it does not have.
+    """
+    loaded = Pipeline.from_uri(pipeline_path(pipeline))
+    labels = set(loaded.task_labels)
+    for label, overrides in (config or {}).items():
+        if label not in labels:
+            raise Gen3Error(f"pipeline {pipeline}: no task labelled {label!r} "
+                            f"(labels: {', '.join(sorted(labels))})")
+        for field, value in overrides.items():
+            loaded.addConfigOverride(label, field, value)
+    return loaded
+
+
+def run_pipeline(repo, pipeline, inputs, output, where, config=None,
+                 register_dataset_types=True, extend_run=False):
+    """Build the quantum graph of a pipeline and execute it here.
+
+    Parameters
+    ----------
+    repo : `str` or `pathlib.Path`
+        Repository root.
+    pipeline, config
+        As for `load_pipeline`.
+    inputs : `list` [`str`]
+        Input collections, in search order.
+    output : `str`
+        Output CHAINED collection: a new one holds a new timestamped RUN
+        followed by ``inputs``, as ``pipetask run -o`` makes it.
+    where : `str`
+        Data query (``pipetask -d``).
+    register_dataset_types : `bool`
+        Register the output dataset types first (``--register-dataset-types``).
+    extend_run : `bool`
+        Write into the RUN already at the head of ``output`` and skip the
+        quanta whose outputs are there (``--extend-run --skip-existing``).
+
+    Returns
+    -------
+    quanta : `list` [`lsst.daf.butler.Quantum`]
+        The quanta executed.
+
+    Raises
+    ------
+    Gen3Error
+        ``extend_run`` on an output collection that does not exist.
+    """
+    loaded = load_pipeline(pipeline, config)
+    if extend_run:
+        butler, skip_existing_in = _extended_butler(str(repo), output), [output]
+    else:
+        butler, skip_existing_in = SimplePipelineExecutor.prep_butler(
+            str(repo), inputs=list(inputs), output=output), []
+    graph = loaded.to_graph()
+    builder = AllDimensionsQuantumGraphBuilder(graph, butler, where=where, output_run=butler.run,
+                                               skip_existing_in=skip_existing_in)
+    predicted = builder.finish(output=output, metadata={
+        "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
+        "data_query": where}, attach_datastore_records=False).assemble()
+    executor = SimplePipelineExecutor(predicted, butler=butler)
+    return executor.run(register_dataset_types=register_dataset_types)
+
+
+def _extended_butler(root, output):
+    """A writeable butler whose run is the RUN at the head of the ``output`` chain."""
+    butler = Butler.from_config(root, writeable=True)
+    if not butler.registry.queryCollections(output, collectionTypes={CollectionType.CHAINED}):
+        raise Gen3Error(f"extend_run: no output collection {output!r} in {root}")
+    run = butler.registry.getCollectionChain(output)[0]
+    return Butler.from_config(root, writeable=True, collections=[output], run=run)

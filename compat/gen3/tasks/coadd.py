@@ -1,0 +1,78 @@
+"""`MakeCalexpCoaddTask`: one calexp -> a one-input ``{coaddName}Coadd`` on its patches.
+
+The community thread's proposal for calexp templates: turn the template
+calexp into a coadd (``calexpCoadd`` by default, dimensions skymap, tract,
+patch, band), then difference against it with the coadd-template pipeline
+configured with the same ``coaddName``. A coadd patch has no visit in its
+data ID, so one run must make each patch from one calexp: name the template
+calexp in the data query (e.g. ``visit=1 AND detector=0``); two calexps
+reaching one patch would be two producers of one dataset, which the graph
+builder refuses.
+"""
+from __future__ import annotations
+
+import lsst.pipe.base as pipeBase
+from lsst.pipe.base import connectionTypes
+
+from diffim import coadd
+
+from .base import COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, calexp_connection, \
+    copy_metadata
+
+__all__ = ["MakeCalexpCoaddConfig", "MakeCalexpCoaddConnections", "MakeCalexpCoaddTask"]
+
+
+class MakeCalexpCoaddConnections(pipeBase.PipelineTaskConnections, dimensions=VISIT_DETECTOR,
+                                 defaultTemplates={**DEFAULT_TEMPLATES, "coaddName": "calexp"}):
+    """Calexp + skymap -> the coadd patches it touches (registry spatial join)."""
+
+    calexp = calexp_connection("The calexp to turn into a coadd.")
+    skyMap = connectionTypes.Input(
+        doc="Skymap whose patches the coadd is made on.", dimensions=("skymap",),
+        storageClass="DiffimSkyMap", name="skyMap")
+    coaddExposures = connectionTypes.Output(
+        doc="One-input coadd patches.", dimensions=COADD_DIMENSIONS,
+        storageClass="DiffimExposure", name="{fakesType}{coaddName}Coadd", multiple=True)
+
+
+class MakeCalexpCoaddConfig(pipeBase.PipelineTaskConfig, coadd.MakeCalexpCoaddConfig,
+                            pipelineConnections=MakeCalexpCoaddConnections):
+    """`diffim.coadd.MakeCalexpCoaddConfig` with the connections above."""
+
+
+class MakeCalexpCoaddTask(pipeBase.PipelineTask):
+    """PipelineTask running `diffim.coadd.MakeCalexpCoaddTask` on one calexp."""
+
+    ConfigClass = MakeCalexpCoaddConfig
+    _DefaultName = "makeCalexpCoadd"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # One thread per quantum: pipetask -j spreads quanta over processes.
+        self.makeCoadd = coadd.MakeCalexpCoaddTask(config=self.config, name=self.getName(),
+                                                   threads=1)
+
+    def run(self, calexp, skyMap):
+        """Coadd ``calexp`` on every patch it touches.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``coaddExposures``: `dict` ``(tract, patch) -> Exposure``.
+        """
+        result = self.makeCoadd.run(calexp, skyMap)
+        copy_metadata(self.metadata, self.makeCoadd)
+        return pipeBase.Struct(coaddExposures=result.coadds)
+
+    def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        """Read, `run`, write the patches the registry's join predicted.
+
+        The registry's regions and ``diffim``'s overlap test agree except
+        where a calexp reaches a patch by less than the warping kernel: such
+        a patch is predicted but not made, and simply not written.
+        """
+        coadds = self.run(**butlerQC.get(inputRefs)).coaddExposures
+        for ref in outputRefs.coaddExposures:
+            key = (ref.dataId["tract"], ref.dataId["patch"])
+            if key in coadds:
+                butlerQC.put(coadds[key], ref)

@@ -1,0 +1,167 @@
+"""Templates on the science detector: from coadd patches, or from a paired calexp.
+
+- `GetTemplateTask`: the ``{coaddName}Coadd`` patches the registry's spatial
+  join finds for the science detector (visit_detector_region overlapping
+  patch, same band), the ``skyMap`` and the science ``calexp`` (box, WCS,
+  visit info) -> ``{coaddName}Diff_templateExp``, by
+  `diffim.get_template.GetCoaddAsTemplateTask`.
+- `GetCalexpTemplateTask`: the template visit's ``calexp`` and ``src`` on the
+  same detector, found through the configured pairing
+  (`compat.gen3.tasks.pairing`), warped by
+  `diffim.get_template.GetCalexpAsTemplateTask` ->
+  ``{coaddName}Diff_templateExp`` and ``{coaddName}Diff_templateSrc`` (the
+  template's sources on the science frame, for ``kernelSourcesFromRef=False``
+  selection). Keyed by the template visit by default (``coaddName="pair"``,
+  so these datasets do not collide with the coadd path's).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import lsst.pipe.base as pipeBase
+from lsst.pipe.base import connectionTypes
+
+from diffim import get_template
+
+from .base import (COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, by_tract_patch,
+                   calexp_connection, copy_metadata, key_by_template_visit, source_connection,
+                   struct)
+from .pairing import TemplatePairingConfig, paired_calexp_lookup, require_template
+
+__all__ = ["GetCalexpTemplateConfig", "GetCalexpTemplateConnections", "GetCalexpTemplateTask",
+           "GetTemplateConfig", "GetTemplateConnections", "GetTemplateTask"]
+
+
+def _template_output():
+    return connectionTypes.Output(
+        doc="Template warped onto the science detector's pixel grid.",
+        dimensions=VISIT_DETECTOR, storageClass="DiffimExposure",
+        name="{fakesType}{coaddName}Diff_templateExp")
+
+
+class GetTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=VISIT_DETECTOR,
+                             defaultTemplates=DEFAULT_TEMPLATES):
+    """Coadd patches + skymap + science calexp -> template."""
+
+    science = calexp_connection(
+        "Science calexp: its box, WCS and visit info frame the template (the stack reads the "
+        "bbox and wcs components; our exposures have none).")
+    skyMap = connectionTypes.Input(
+        doc="Skymap of the coadd patches.", dimensions=("skymap",),
+        storageClass="DiffimSkyMap", name="skyMap")
+    coaddExposures = connectionTypes.Input(
+        doc="Coadd patches overlapping the science detector (registry spatial join).",
+        dimensions=COADD_DIMENSIONS, storageClass="DiffimExposure",
+        name="{fakesType}{coaddName}Coadd", multiple=True)
+    template = _template_output()
+
+
+class GetTemplateConfig(pipeBase.PipelineTaskConfig, get_template.GetCoaddAsTemplateConfig,
+                        pipelineConnections=GetTemplateConnections):
+    """`diffim.get_template.GetCoaddAsTemplateConfig` with the connections above."""
+
+
+class GetTemplateTask(pipeBase.PipelineTask):
+    """PipelineTask running `diffim.get_template.GetCoaddAsTemplateTask` on one detector."""
+
+    ConfigClass = GetTemplateConfig
+    _DefaultName = "getTemplate"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.getTemplate = get_template.GetCoaddAsTemplateTask(config=self.config,
+                                                               name=self.getName())
+
+    def run(self, coaddExposures, skyMap, science):
+        """Assemble the template.
+
+        Parameters
+        ----------
+        coaddExposures : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`]
+            Patches by ``(tract, patch)``.
+        skyMap : `diffim.skymap.SkyMap`
+        science : `diffim.Exposure`
+            The science calexp.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``template``.
+        """
+        result = self.getTemplate.run(coaddExposures, skyMap, science.bbox, science.wcs,
+                                      science.visit_info)
+        copy_metadata(self.metadata, self.getTemplate)
+        return pipeBase.Struct(template=result.exposure)
+
+    def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        """Read the inputs (patches keyed by tract and patch), `run`, write the template."""
+        inputs = butlerQC.get(inputRefs)
+        inputs["coaddExposures"] = by_tract_patch(inputRefs.coaddExposures,
+                                                  inputs["coaddExposures"])
+        butlerQC.put(self.run(**inputs), outputRefs)
+
+
+class GetCalexpTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=VISIT_DETECTOR,
+                                   defaultTemplates={**DEFAULT_TEMPLATES, "coaddName": "pair"}):
+    """Science calexp + paired template calexp and src -> template and its sources."""
+
+    science = calexp_connection("Science calexp: the frame of the template.")
+    templateCalexp = calexp_connection("The paired template visit's calexp.", minimum=0)
+    templateSources = source_connection("The paired template visit's src catalogue.",
+                                        minimum=0)
+    template = _template_output()
+    templateSourcesOut = connectionTypes.Output(
+        doc="The template's sources, pixel positions on the science frame.",
+        dimensions=VISIT_DETECTOR, storageClass="DataFrame",
+        name="{fakesType}{coaddName}Diff_templateSrc")
+
+    def __init__(self, *, config=None):
+        super().__init__(config=config)
+        lookup = paired_calexp_lookup(config)
+        self.templateCalexp = dataclasses.replace(self.templateCalexp, lookupFunction=lookup)
+        self.templateSources = dataclasses.replace(self.templateSources, lookupFunction=lookup)
+        key_by_template_visit(self, config, ("template", "templateSourcesOut"))
+
+    def adjustQuantum(self, inputs, outputs, label, data_id):
+        """Prune the quanta of unpaired (science visit, group) combinations."""
+        for name in ("templateCalexp", "templateSources"):
+            require_template(inputs, label, name)
+        return super().adjustQuantum(inputs, outputs, label, data_id)
+
+
+class GetCalexpTemplateConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
+                              get_template.GetCalexpAsTemplateConfig,
+                              pipelineConnections=GetCalexpTemplateConnections):
+    """`diffim.get_template.GetCalexpAsTemplateConfig` + the pairing."""
+
+    def setDefaults(self):
+        super().setDefaults()
+        self.keyByTemplateVisit = True
+
+
+class GetCalexpTemplateTask(pipeBase.PipelineTask):
+    """PipelineTask running `diffim.get_template.GetCalexpAsTemplateTask` on one pair."""
+
+    ConfigClass = GetCalexpTemplateConfig
+    _DefaultName = "getCalexpTemplate"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.getTemplate = get_template.GetCalexpAsTemplateTask(config=self.config,
+                                                                name=self.getName())
+
+    def run(self, science, templateCalexp, templateSources):
+        """Warp the template calexp (and move its sources) onto the science frame.
+
+        Returns
+        -------
+        result : `lsst.pipe.base.Struct`
+            ``template`` and ``templateSourcesOut``.
+        """
+        result = self.getTemplate.run(templateCalexp, templateSources, science.bbox, science.wcs)
+        copy_metadata(self.metadata, self.getTemplate)
+        return pipeBase.Struct(template=result.exposure, templateSourcesOut=result.sources)
+
+    def runQuantum(self, butlerQC, inputRefs, outputRefs):
+        """Read the inputs, `run`, write the outputs."""
+        butlerQC.put(self.run(**butlerQC.get(inputRefs)), outputRefs)
