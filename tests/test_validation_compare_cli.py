@@ -150,8 +150,10 @@ def test_tolerances_from_dict():
     assert Tolerances.from_dict({"other_max_rel": "none"}).other_max_rel is None
     with pytest.raises(ValidationError, match="unknown tolerance 'flux_sigma'"):
         Tolerances.from_dict({"flux_sigma": 1.0})
-    with pytest.raises(ValidationError, match="image_max_sigma must be >= 0"):
+    with pytest.raises(ValidationError, match="image_max_sigma must be a finite number >= 0"):
         Tolerances.from_dict({"image_max_sigma": -1})
+    with pytest.raises(ValidationError, match="flux_max_sigma must be a finite number"):
+        Tolerances.from_dict({"flux_max_sigma": "inf"})
     with pytest.raises(ValidationError, match="flag_max_fraction is a fraction"):
         Tolerances.from_dict({"flag_max_fraction": 2})
     with pytest.raises(ValidationError, match="allow_schema_differences must be bool"):

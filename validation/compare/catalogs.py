@@ -67,22 +67,7 @@ def compare_catalogs(a, b, product="diaSrc", tolerances=Tolerances(), reason=Non
     # Identical frames need no positions (nor positional ambiguity): row i is row i.
     match = (Match.row_by_row(len(a)) if identical else
              match_catalogs(a, b, tolerances.match_radius_pixels, tolerances.match_radius_arcsec))
-    shared = [name for name in a.columns if name in b.columns]
-    declination = (a["coord_dec"].to_numpy(np.float64)[match.rows_a]
-                   if "coord_dec" in shared else None)
-    columns, not_compared, signed = {}, [], {}
-    for name in shared:
-        column_class = classify_column(name, a[name].dtype, b[name].dtype, shared)
-        if column_class is None:
-            not_compared.append(name)
-            continue
-        errors = ((a[f"{name}Err"].to_numpy(np.float64)[match.rows_a],
-                   b[f"{name}Err"].to_numpy(np.float64)[match.rows_b])
-                  if column_class == "flux" else None)
-        difference = column_difference(
-            column_class, a[name].to_numpy()[match.rows_a], b[name].to_numpy()[match.rows_b],
-            tolerances, errors=errors, declination=declination if name == "coord_ra" else None)
-        columns[name], signed[name] = difference.summary, difference.signed
+    columns, signed, not_compared = _compare_columns(a, b, match, tolerances)
     n_matched = int(match.rows_a.size)
     metrics = {"n_a": len(a), "n_b": len(b), "n_matched": n_matched,
                "matched_fraction": n_matched / max(len(a), len(b)) if len(a) or len(b) else 1.0,
@@ -115,6 +100,31 @@ def compare_catalogs(a, b, product="diaSrc", tolerances=Tolerances(), reason=Non
                          reordered, not_compared)
     return Comparison(product, "catalog", verdict, summary, metrics=metrics, details=details,
                       reason=reason, artifacts=artifacts)
+
+
+def _compare_columns(a, b, match, tolerances):
+    """Every shared column over the matched pairs.
+
+    Returns per-column summaries and signed differences (by name), and the
+    names of the shared columns that cannot be compared.
+    """
+    shared = [name for name in a.columns if name in b.columns]
+    declination = (a["coord_dec"].to_numpy(np.float64)[match.rows_a]
+                   if "coord_dec" in shared else None)
+    columns, signed, not_compared = {}, {}, []
+    for name in shared:
+        column_class = classify_column(name, a[name].dtype, b[name].dtype, shared)
+        if column_class is None:
+            not_compared.append(name)
+            continue
+        errors = ((a[f"{name}Err"].to_numpy(np.float64)[match.rows_a],
+                   b[f"{name}Err"].to_numpy(np.float64)[match.rows_b])
+                  if column_class == "flux" else None)
+        difference = column_difference(
+            column_class, a[name].to_numpy()[match.rows_a], b[name].to_numpy()[match.rows_b],
+            tolerances, errors=errors, declination=declination if name == "coord_ra" else None)
+        columns[name], signed[name] = difference.summary, difference.signed
+    return columns, signed, not_compared
 
 
 def _schema_differences(a, b):

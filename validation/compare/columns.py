@@ -87,7 +87,9 @@ def column_difference(column_class, values_a, values_b, tolerances, *, errors=No
     differing = differing_indices(values_a, values_b)
     values_a, values_b = values_a.astype(np.float64), values_b.astype(np.float64)
     raw = values_a - values_b
-    raw[np.setdiff1d(np.arange(n_rows), differing)] = 0.0
+    agreeing = np.ones(n_rows, bool)
+    agreeing[differing] = False
+    raw[agreeing] = 0.0  # NaN - NaN and inf - inf are agreements, not NaN differences
     if column_class == "sky" and declination is not None:
         raw = (raw + 180.0) % 360.0 - 180.0  # RA differences across 0/360
     finite = np.isfinite(raw)

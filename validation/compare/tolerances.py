@@ -91,8 +91,9 @@ class Tolerances:
         for name, value in dataclasses.asdict(self).items():
             if isinstance(value, bool) or value is None:
                 continue
-            if math.isnan(value) or value < 0:
-                raise ValidationError(f"tolerance {name} must be >= 0, got {value!r}")
+            # Finite, so tolerances stored as JSON stay strict JSON (no NaN or Infinity).
+            if not math.isfinite(value) or value < 0:
+                raise ValidationError(f"tolerance {name} must be a finite number >= 0, got {value!r}")
             if name.endswith("_fraction") and value > 1:
                 raise ValidationError(f"tolerance {name} is a fraction, must be <= 1, got {value!r}")
             if name.endswith("_radius_pixels") or name.endswith("_radius_arcsec"):
