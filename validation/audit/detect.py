@@ -10,6 +10,7 @@ switch to its default, as persisted configs do for every field, uses nothing.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import lsst.pex.config as pexConfig
@@ -21,7 +22,7 @@ from diffim.subtract import AlardLuptonSubtractConfig
 from ..model import AuditRecord
 
 from .features import FEATURES
-from .safe_config import FieldReference
+from .parsed import FieldReference
 
 __all__ = ["add_evidence", "audit_record", "config_class_of_task", "detect_config_features",
            "detect_features", "short_name"]
@@ -120,7 +121,7 @@ class _EffectiveConfig:
 
     def __init__(self, parsed, config_class, class_evidence):
         self.parsed = parsed
-        self.defaults = config_class() if config_class else None
+        self.defaults = _defaults(config_class) if config_class else None
         self.class_evidence = class_evidence
 
     def value(self, path, seen=()):
@@ -152,7 +153,7 @@ class _EffectiveConfig:
         named = [(setting.value, setting.evidence) for setting in self.parsed.retargets.values()]
         if self.defaults is None:
             return named
-        baseline = ImageDifferenceConfig()
+        baseline = _defaults(ImageDifferenceConfig)
         for name, config_field in type(self.defaults)._fields.items():
             if (isinstance(config_field, pexConfig.ConfigurableField)
                     and name not in self.parsed.retargets and name in baseline._fields):
@@ -175,6 +176,12 @@ def audit_record(path, kind, found, references, problems):
     return AuditRecord(path=path, kind=kind, features=features,
                        evidence={feature_id: found[feature_id] for feature_id in features},
                        problems=list(problems), references=list(references))
+
+
+@functools.cache
+def _defaults(config_class):
+    """A default instance of ``config_class``, made once: the audit only reads it."""
+    return config_class()
 
 
 def _lookup(config, path):

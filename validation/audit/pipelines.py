@@ -25,7 +25,8 @@ import re
 import yaml
 
 from .detect import add_evidence, audit_record, config_class_of_task, detect_features, short_name
-from .safe_config import ParsedConfig, Setting, follow_load, parse_config_source
+from .parsed import ParsedConfig, Setting, follow_load
+from .safe_config import parse_config_source
 
 __all__ = ["read_pipeline"]
 
@@ -60,9 +61,13 @@ def read_pipeline(text, path, loader=None):
     if not isinstance(document, dict) or not isinstance(document.get("tasks"), dict):
         return audit_record(path, "pipeline", {}, [],
                             [f"not a pipeline: {path}: no 'tasks' mapping"])
-    reader = _PipelineReader(path, document.get("parameters") or {}, loader)
+    parameters = document.get("parameters") or {}
+    reader = _PipelineReader(path, parameters if isinstance(parameters, dict) else {}, loader)
+    if not isinstance(parameters, dict):
+        reader.problems.append(f"not understood: {path}:parameters: {parameters!r}")
+    imports = document.get("imports") or []
     reader.references.extend(f"imports {_import_location(entry)}"
-                             for entry in document.get("imports") or ())
+                             for entry in (imports if isinstance(imports, list) else [imports]))
     for label, entry in document["tasks"].items():
         reader.read_task(str(label), entry)
     reader.check_detect_only()
@@ -109,9 +114,11 @@ class _PipelineReader:
     def _read_block(self, parsed, block, where):
         for key, value in block.items():
             if key == "python":
-                self._merge(parsed, parse_config_source(str(value), f"{where}.python",
-                                                        directory=self.directory,
-                                                        loader=self.loader))
+                block_source = parse_config_source(str(value), f"{where}.python",
+                                                   directory=self.directory, loader=self.loader)
+                parsed.merge(block_source)
+                parsed.references.extend(block_source.references)
+                parsed.problems.extend(block_source.problems)
             elif key == "file":
                 for filename in value if isinstance(value, list) else [value]:
                     follow_load(parsed, os.path.normpath(os.path.join(self.directory,
@@ -120,11 +127,6 @@ class _PipelineReader:
             elif key != "dataId":  # a condition on where the block applies, not a field
                 parsed.values[str(key)] = Setting(self._substitute(value), where,
                                                   f"{key}: {value!r}")
-
-    def _merge(self, parsed, block):
-        parsed.merge(block)
-        parsed.references.extend(block.references)
-        parsed.problems.extend(block.problems)
 
     def _substitute(self, value):
         """A ``parameters.NAME`` value replaced by the pipeline parameter, as pipe_base does."""

@@ -13,7 +13,8 @@ a file it reads may come from anywhere. This module parses the file with
   merged only when the caller's ``loader`` supplies that file (parsed the same
   way);
 - ``import``/``from`` statements: recorded, never imported;
-- ``assert type(config) is X, ...`` (persisted configs): the config class.
+- ``assert type(config) is X, ...`` (persisted configs; ``==`` in older
+  ones): the config class.
 
 Every other statement (other calls, ``exec``, ``open``, loops,
 comprehensions, attribute access on imported modules, ...) is listed as a
@@ -22,122 +23,17 @@ problem ``"not evaluated: FILE:LINE: SOURCE"`` and skipped.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import os
-from dataclasses import dataclass, field
+import re
 
-__all__ = ["FieldReference", "ParsedConfig", "ROOT_NAMES", "Setting", "follow_load",
-           "join_field_path", "parse_config_source"]
+from .parsed import FieldReference, ParsedConfig, Setting, follow_load
+
+__all__ = ["ROOT_NAMES", "parse_config_source"]
 
 ROOT_NAMES = ("config", "root")
 """Names a pex_config file calls the config it edits (``root`` in gen3 persisted configs)."""
 
 _NOT_EVALUATED = object()
-
-
-@dataclass(frozen=True)
-class Setting:
-    """A value a file gives (a field value, a retarget's target name, a config class name).
-
-    Attributes
-    ----------
-    value : `object`
-        The literal value, a `FieldReference`, or a dotted class name.
-    where : `str`
-        ``FILE:LINE`` (or ``FILE:KEY`` for YAML), for evidence.
-    source : `str`
-        The statement as written.
-    """
-
-    value: object
-    where: str
-    source: str
-
-    @property
-    def evidence(self):
-        """``"WHERE: SOURCE"``, the line quoted as evidence."""
-        return f"{self.where}: {self.source}"
-
-
-@dataclass(frozen=True)
-class FieldReference:
-    """``config.a = config.b``: the value of field ``path``, known only with the defaults."""
-
-    path: str
-
-
-@dataclass
-class ParsedConfig:
-    """What a config file says, as far as it can be read without running it.
-
-    Attributes
-    ----------
-    name : `str`
-        The file (or YAML block) it was read from.
-    values : `dict` [`str`, `Setting`]
-        Field path (``"subtract.mode"``, ``"kernel['AL'].kernelSize"``) ->
-        its last setting.
-    retargets : `dict` [`str`, `Setting`]
-        Field path -> setting whose value is the target's dotted name.
-    config_type : `Setting` or `None`
-        The config class a persisted file asserts (dotted name).
-    references : `list` [`str`]
-        Imports and loaded files, as ``"import a.b"`` or
-        ``"load FILE (followed)"``.
-    problems : `list` [`str`]
-        Statements not evaluated, syntax errors.
-    """
-
-    name: str
-    values: dict = field(default_factory=dict)
-    retargets: dict = field(default_factory=dict)
-    config_type: Setting | None = None
-    references: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-
-    def merge(self, other, prefix=""):
-        """Apply the values and retargets of ``other`` to field ``prefix`` of this config.
-
-        This is what ``config.<prefix>.load(other)`` does; ``other``'s own
-        references and problems stay in its own record.
-        """
-        for path, setting in other.values.items():
-            if isinstance(setting.value, FieldReference):
-                setting = dataclasses.replace(
-                    setting, value=FieldReference(join_field_path(prefix, setting.value.path)))
-            self.values[join_field_path(prefix, path)] = setting
-        for path, setting in other.retargets.items():
-            self.retargets[join_field_path(prefix, path)] = setting
-
-
-def follow_load(parsed, load_path, loader, prefix=""):
-    """Merge the config file ``load_path`` into field ``prefix`` of ``parsed``, if audited.
-
-    Parameters
-    ----------
-    parsed : `ParsedConfig`
-        The config doing the load; the load is added to its references.
-    load_path : `str`
-        The file loaded.
-    loader : callable or `None`
-        ``loader(path) -> ParsedConfig or None``; `None` (or no loader) leaves
-        the file unread.
-    prefix : `str`, optional
-        The field the file is loaded into (``""``: the whole config).
-    """
-    loaded = loader(load_path) if loader else None
-    if loaded is None:
-        parsed.references.append(f"load {load_path} (not followed: not audited, or a load cycle)")
-    else:
-        parsed.merge(loaded, prefix)
-        parsed.references.append(f"load {load_path} (followed)")
-
-
-def join_field_path(prefix, path):
-    """``prefix`` and ``path`` joined as pex_config field paths (``a`` + ``b`` -> ``a.b``)."""
-    if not prefix or not path:
-        return prefix or path
-    return prefix + path if path.startswith("[") else f"{prefix}.{path}"
 
 
 def parse_config_source(text, name, *, directory=None, loader=None):
@@ -175,7 +71,7 @@ class _Parser:
     """Walks the top-level statements of one source; each handler returns whether it understood."""
 
     def __init__(self, text, name, directory, loader):
-        self.text = text
+        self.lines = re.split(r"\r\n?|\n", text)
         self.directory = directory
         self.loader = loader
         self.parsed = ParsedConfig(name)
@@ -193,8 +89,11 @@ class _Parser:
         return f"{self.parsed.name}:{node.lineno}"
 
     def _source(self, node):
-        lines = (ast.get_source_segment(self.text, node) or "").splitlines() or [""]
-        return lines[0] + (" ..." if len(lines) > 1 else "")
+        """The statement's first line (`ast.get_source_segment` re-splits the text every call)."""
+        line = self.lines[node.lineno - 1].encode()  # ast column offsets count UTF-8 bytes
+        multiline = node.end_lineno > node.lineno
+        end = len(line) if multiline else node.end_col_offset
+        return line[node.col_offset:end].decode(errors="replace") + (" ..." if multiline else "")
 
     def _setting(self, value, node):
         return Setting(value, self._where(node), self._source(node))
@@ -262,7 +161,8 @@ class _Parser:
     def _assert(self, node):
         test = node.test
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-                and isinstance(test.ops[0], ast.Is) and isinstance(test.left, ast.Call)
+                and isinstance(test.ops[0], (ast.Is, ast.Eq))  # older pex_config wrote ==
+                and isinstance(test.left, ast.Call)
                 and self._dotted_name(test.left.func) == "type" and len(test.left.args) == 1
                 and self._field_path(test.left.args[0]) == ""):
             return False
@@ -317,7 +217,8 @@ class _Parser:
         return _NOT_EVALUATED
 
     def _load_path(self, node):
-        """The file a ``load`` names: a string, or ``os.path.join(os.path.dirname(__file__), ...)``."""
+        """The file a ``load`` names: a string or ``os.path.join(os.path.dirname(__file__), ...)``.
+        """
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             parts = [node.value]
         elif (isinstance(node, ast.Call) and self._dotted_name(node.func) == "os.path.join"

@@ -40,8 +40,9 @@ def summarize(records, equivalence=None):
     for feature in FEATURES.values():
         files = [record.path for record in records if feature.id in record.features]
         verdict = equivalence.get(feature.id, NOT_RUN)
+        agreement = verdict.value if isinstance(verdict, Verdict) else str(verdict)
         rows.append({"feature": feature.id, "title": feature.title,
                      "gen2_setting": feature.gen2_setting, "n_configs": len(files),
                      "files": files, "gen3_replacement": feature.gen3_replacement,
-                     "gen2_gen3_agree": verdict.value if isinstance(verdict, Verdict) else str(verdict)})
+                     "gen2_gen3_agree": agreement})
     return rows
