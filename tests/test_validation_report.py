@@ -1,6 +1,7 @@
 """The reports of a run: JSON round trip, HTML with plots, Markdown, JUnit XML, the command."""
 import argparse
 import base64
+import copy
 import json
 import re
 import xml.etree.ElementTree as ElementTree
@@ -21,6 +22,7 @@ from validation.report.plots import (catalog_histograms_figure, difference_image
                                      differing_columns, png_bytes, trend_figure)
 
 EDGE_REASON = "template patch set differs at the detector edge"
+ID_REASON = "gen3 packs source ids with the <visit, detector> dimensions"
 
 
 def write_image(path, pixels):
@@ -52,8 +54,7 @@ def backend_metrics(kernel_sum):
             "gen3": {"kernel_sum": kernel_sum, "n_dia_sources": 17}}
 
 
-@pytest.fixture
-def report(tmp_path):
+def make_report(tmp_path):
     """Five scenarios, one per outcome, with real FITS and Parquet artifacts."""
     rng = np.random.default_rng(5)
     zeros = np.zeros((40, 50), dtype=np.float32)
@@ -76,7 +77,7 @@ def report(tmp_path):
                 data_id={"visit": 3, "ccd": 1},
                 comparisons=[image_comparison(tmp_path / "b.fits", Verdict.DIFFERENT, noisy),
                              catalog_comparison(tmp_path / "b.parquet", Verdict.DIFFERENT,
-                                                flux_differences)],
+                                                flux_differences, reason=ID_REASON)],
                 backend_metrics=backend_metrics(1.2501))]),
         ScenarioResult(
             name="add_metrics", features=["doAddMetrics", "GetCoaddAsTemplateTask"],
@@ -127,20 +128,37 @@ def test_bad_json_is_a_one_line_error(report, mangle, message):
         run_report_from_json(document)
 
 
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The report, and its files written once for the tests that only read them."""
+    directory = tmp_path_factory.mktemp("sample")
+    report = make_report(directory)
+    return report, write_sample_reports(report, directory)
+
+
 @pytest.fixture
-def written(report, tmp_path):
+def report(sample):
+    return copy.deepcopy(sample[0])
+
+
+@pytest.fixture
+def written(sample):
+    return sample[1]
+
+
+def write_sample_reports(report, directory):
     trend = [TrendPoint(run_id=run_id, started=f"2025-11-2{run_id - 9}T10:00:00", code_version="abc",
                         counts={"identical": 3, "different": 2, "failed": run_id - 10})
              for run_id in (10, 11, 12)]
     audit_summary = [{"feature": "doMatchSources", "n_configs": 1, "files": ["overrides/doMatch.py"],
                       "gen3_replacement": "same columns", "agreement": "different"}]
-    return write_reports(report, tmp_path / "reports", trend=trend, audit_summary=audit_summary)
+    return write_reports(report, directory / "reports", trend=trend, audit_summary=audit_summary)
 
 
-def test_write_reports_writes_four_files_and_no_temporaries(written, tmp_path):
+def test_write_reports_writes_four_files_and_no_temporaries(written):
     assert sorted(path.name for path in written.values()) == sorted(
         ["report.html", "summary.md", "junit.xml", "results.json"])
-    assert sorted(path.name for path in (tmp_path / "reports").iterdir()) == sorted(
+    assert sorted(path.name for path in written["html"].parent.iterdir()) == sorted(
         path.name for path in written.values())
 
 
@@ -156,14 +174,19 @@ def scenario_row(html, name):
 
 def test_html_shows_each_scenario_verdict_and_reason(written):
     html = written["html"].read_text()
-    assert "FAIL: 1 failed and 1 unexplained difference(s) in 7 checks" in html
+    assert "FAIL: 1 failed and 1 unexplained difference(s) in 7 checks (data ID × product)" in html
     expected = {"coadd_default": "identical", "calexp_template": "different, expected",
                 "add_metrics": "within tolerance", "match_sources": "different, unexplained",
                 "winter2013": "failed"}
     for name, label in expected.items():
         row = scenario_row(html, name)
         assert f">{label}</span>" in row
-    assert EDGE_REASON in scenario_row(html, "calexp_template")
+    assert f"{EDGE_REASON}; {ID_REASON.replace('<', '&lt;').replace('>', '&gt;')}" in scenario_row(
+        html, "calexp_template")
+    # in the details, the scenario's reason is stated once; a product's own reason by its product
+    assert html.count(f"Expected difference: {EDGE_REASON}") == 1
+    assert f"Reason: {EDGE_REASON}" not in html
+    assert "Reason: gen3 packs source ids with the &lt;visit, detector&gt; dimensions" in html
     assert "Backend error: gen3: dataset &#39;calexp&#39; not found" in html
     assert "<code>abc123</code>" in html and "ci-1" in html
 
@@ -219,11 +242,11 @@ def test_plots_per_scenario_are_capped(report, tmp_path):
 
 def test_markdown_summary_has_a_row_per_scenario(written):
     markdown = written["markdown"].read_text()
-    assert "**FAIL: 1 failed and 1 unexplained difference(s) in 7 checks**" in markdown
+    assert "**FAIL: 1 failed and 1 unexplained difference(s) in 7 checks (data ID × product)**" in markdown
     rows = [line for line in markdown.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 1 + 5
     assert (f"| calexp_template | `GetCalexpAsTemplateTask` | calexp | 1 | different, expected | "
-            f"{EDGE_REASON} |") in rows
+            f"{EDGE_REASON}; gen3 packs source ids with the &lt;visit, detector&gt; dimensions |") in rows
     assert "| **different, unexplained** |" in markdown and "| **failed** |" in markdown
 
 
@@ -264,13 +287,14 @@ def test_catalog_histograms_show_differing_columns_largest_first():
     differing, zero = differing_columns(table)
     assert (differing, zero) == (["d", "c", "a"], ["b"])
     figure = catalog_histograms_figure(table, differing, "diaSrc")
-    assert [axes.get_title() for axes in figure.axes] == ["d", "c", "a"]
+    assert [axes.get_title() for axes in figure.axes] == [
+        "d\n1 of 2 rows ≠ 0", "c\n1 of 2 rows ≠ 0", "a\n1 of 2 rows ≠ 0"]
     assert figure.axes[0].get_xlabel() == "Δ  (1 NaN)"
 
 
 def test_figures_stay_small():
     rng = np.random.default_rng(1)
-    noisy = rng.normal(0, 1, (2000, 2000))
+    noisy = rng.normal(0, 1, (1000, 1000))
     trend = [TrendPoint(run_id, f"2025-11-{run_id:02d}", "v", {"identical": 9}) for run_id in range(1, 21)]
     sizes = [len(png_bytes(difference_image_figure(noisy, "noise"))), len(png_bytes(trend_figure(trend)))]
     assert max(sizes) < 60_000

@@ -2,8 +2,10 @@
 
 ``"diff_of_diff"``: a FITS image of (backend a - backend b) difference-image
 pixels, in the primary HDU or the first image extension. ``"matched"``: a
-Parquet table whose columns are per-column differences of matched catalogue
-rows.
+Parquet table of matched catalogue rows whose ``<column>_diff`` columns hold
+the per-column differences (beside bookkeeping such as ``row_a``, ``id_b`` or
+``separation``); a table without any ``_diff`` column is read as differences
+throughout.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ __all__ = ["DIFF_OF_DIFF", "MATCHED", "read_difference_image", "read_matched_dif
 
 DIFF_OF_DIFF = "diff_of_diff"
 MATCHED = "matched"
+_DIFFERENCE_SUFFIX = "_diff"
 
 
 def read_difference_image(path):
@@ -43,9 +46,11 @@ def read_difference_image(path):
 
 
 def read_matched_differences(path):
-    """The numeric columns of a matched-differences Parquet file, as floats.
+    """The per-column differences of a matched-rows Parquet file, as floats.
 
-    Boolean columns (flag differences) become 0/1; other columns are dropped.
+    The ``<column>_diff`` columns are returned under their column's name;
+    boolean columns (flag differences) become 0/1; non-numeric columns are
+    dropped.
 
     Raises
     ------
@@ -59,5 +64,7 @@ def read_matched_differences(path):
         table = pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise ValidationError(f"cannot read matched-differences table {path}: {error}") from None
-    numeric = table.select_dtypes(include=["number", "bool"])
-    return numeric.astype(np.float64)
+    differences = [name for name in table.columns if str(name).endswith(_DIFFERENCE_SUFFIX)]
+    if differences:
+        table = table[differences].rename(columns=lambda name: name[:-len(_DIFFERENCE_SUFFIX)])
+    return table.select_dtypes(include=["number", "bool"]).astype(np.float64)

@@ -58,26 +58,28 @@ def scenario_figures(scenario, max_figures=MAX_FIGURES_PER_SCENARIO):
     for result in scenario.data_ids:
         for comparison in result.comparisons:
             rank = outcome_of(comparison.verdict, comparison_reason(scenario, comparison)).rank
-            title = f"{data_id_label(result.data_id)} {comparison.product}"
-            artifacts.extend((-rank, title, kind, comparison.artifacts[kind])
+            label = data_id_label(result.data_id)
+            artifacts.extend((-rank, label, comparison.product, kind, comparison.artifacts[kind])
                              for kind in (DIFF_OF_DIFF, MATCHED) if kind in comparison.artifacts)
     artifacts.sort(key=lambda artifact: artifact[0])
     figures = ScenarioFigures(plots=[], problems=[])
-    for _, title, kind, path in artifacts:
+    for _, label, product, kind, path in artifacts:
         if len(figures.plots) == max_figures:
             figures.n_omitted += 1
             continue
         try:
-            figures.plots.append(_plot(kind, path, title))
+            figures.plots.append(_plot(kind, path, label, product))
         except ValidationError as error:
             figures.problems.append(str(error))
     return figures
 
 
-def _plot(kind, path, title):
+def _plot(kind, path, label, product):
+    """The plot of one artifact; the data ID goes in the caption, where long ones can wrap."""
+    title = f"{label} {product}"
     if kind == DIFF_OF_DIFF:
-        figure = difference_image_figure(read_difference_image(path), title)
-        return Plot(title, "difference of the two difference images (a - b)", png_data_uri(figure))
+        figure = difference_image_figure(read_difference_image(path), product)
+        return Plot(title, "image plane of the difference of the two difference images (a − b)", png_data_uri(figure))
     table = read_matched_differences(path)
     differing, zero = differing_columns(table)
     if not differing:
@@ -92,5 +94,5 @@ def _plot(kind, path, title):
         named = ", ".join(zero[:_MAX_NAMED_COLUMNS])
         more = f" and {len(zero) - _MAX_NAMED_COLUMNS} more" if len(zero) > _MAX_NAMED_COLUMNS else ""
         caption += f"; identical: {named}{more}"
-    figure = catalog_histograms_figure(table, shown, title)
+    figure = catalog_histograms_figure(table, shown, product)
     return Plot(title, caption, png_data_uri(figure))

@@ -13,16 +13,19 @@ import jinja2
 
 from ..model import Verdict
 from .figures import scenario_figures
-from .outcome import Outcome, comparison_reason, data_id_label, data_id_outcome, outcome_of
+from .outcome import (Outcome, checks, comparison_reason, data_id_label, data_id_outcome,
+                      outcome_of)
 from .plots import png_data_uri, trend_figure
+from .regression import KEY_METRIC_TOLERANCES
 from .style import OUTCOME_COLOURS
 from .summary import feature_outcome_matrix, outcome_counts, scenario_rows, status_line
 
 __all__ = ["render_html"]
 
 TEMPLATE = "report.html.j2"
-_MAX_METRICS_SHOWN = 8
+_MAX_METRICS_SHOWN = 12
 _MAX_FILES_SHOWN = 3
+_MAX_FAILURES_LISTED = 15
 
 
 def render_html(report, trend=None, audit_summary=None, baseline_comparison=None):
@@ -46,10 +49,15 @@ def render_html(report, trend=None, audit_summary=None, baseline_comparison=None
                                      autoescape=True, trim_blocks=True, lstrip_blocks=True,
                                      undefined=jinja2.StrictUndefined)
     rows = scenario_rows(report)
+    anchors = {id(scenario): row.anchor for scenario, row in zip(report.scenarios, rows)}
+    failing = [check for check in checks(report) if check.outcome.is_failure]
     return environment.get_template(TEMPLATE).render(
         run=report.run,
         status=status_line(report),
-        failing=any(outcome.is_failure and count for outcome, count in outcome_counts(report).items()),
+        failing=[{"anchor": anchors[id(check.scenario)], "label": data_id_label(check.result.data_id),
+                  "check": check}
+                 for check in failing[:_MAX_FAILURES_LISTED]],
+        n_failing_hidden=max(0, len(failing) - _MAX_FAILURES_LISTED),
         worst_verdict=report.verdict.value.replace("_", " "),
         counts=[(outcome, count) for outcome, count in outcome_counts(report).items() if count],
         outcomes=list(Outcome),
@@ -76,6 +84,7 @@ def _scenario_section(scenario, row):
         "definition": json.dumps(scenario.definition, indent=1, sort_keys=True)
         if scenario.definition else "",
         "data_ids": [_data_id_block(scenario, result) for result in scenario.data_ids],
+        "backend_metrics": _backend_metric_table(scenario),
         "figures": figures,
     }
 
@@ -84,46 +93,60 @@ def _data_id_block(scenario, result):
     comparisons = []
     for comparison in result.comparisons:
         reason = comparison_reason(scenario, comparison)
-        metrics = [f"{name} = {format_value(value)}" for name, value in comparison.metrics.items()]
+        metrics = [f"{name}={format_value(value)}" for name, value in comparison.metrics.items()]
         hidden = len(metrics) - _MAX_METRICS_SHOWN
         comparisons.append({
             "product": comparison.product,
             "kind": comparison.kind,
             "outcome": outcome_of(comparison.verdict, reason),
             "summary": comparison.summary,
-            "metrics": metrics[:_MAX_METRICS_SHOWN] + ([f"… {hidden} more"] if hidden > 0 else []),
-            "reason": reason if comparison.verdict.rank else None,
+            "metrics": " · ".join(metrics[:_MAX_METRICS_SHOWN])
+            + (f" · +{hidden} more" if hidden > 0 else ""),
+            "all_metrics": "\n".join(metrics),
+            # The scenario's own expected reason is shown once, above its table.
+            "reason": reason if comparison.verdict.rank and reason != scenario.expected_reason
+            else None,
         })
     return {
         "label": data_id_label(result.data_id),
         "outcome": data_id_outcome(scenario, result),
         "error": result.error,
         "comparisons": comparisons,
-        "backend_metrics": _backend_metric_table(result.backend_metrics),
     }
 
 
-def _backend_metric_table(backend_metrics):
-    """Rows of metric name, each backend's value and, for two backends, their relative difference."""
-    backends = sorted(backend_metrics)
-    names = list(dict.fromkeys(name for backend in backends for name in backend_metrics[backend]))
+def _backend_metric_table(scenario):
+    """Per data ID, each backend metric: one value when the backends agree, all of them when not.
+
+    Differing key metrics (those regression mode watches) are flagged; other
+    metrics, such as run times, differ as a matter of course.
+    """
+    backends = sorted({backend for result in scenario.data_ids for backend in result.backend_metrics})
+    names = list(dict.fromkeys(name for result in scenario.data_ids
+                               for backend in backends
+                               for name in result.backend_metrics.get(backend, {})))
     rows = []
-    for name in names:
-        values = [backend_metrics[backend].get(name) for backend in backends]
-        change = _relative_change(*values) if len(values) == 2 else ""
-        rows.append({"name": name, "values": [format_value(value) for value in values],
-                     "change": change, "differs": change not in ("", "0")})
-    return {"backends": backends, "rows": rows}
+    for result in scenario.data_ids:
+        cells = []
+        for name in names:
+            values = [result.backend_metrics.get(backend, {}).get(name) for backend in backends]
+            if all(value == values[0] for value in values):
+                cells.append({"text": format_value(values[0]), "drift": False})
+                continue
+            text = " / ".join(format_value(value) for value in values)
+            if len(values) == 2:
+                text += f" ({_relative_change(*values)})"
+            cells.append({"text": text, "drift": name in KEY_METRIC_TOLERANCES})
+        rows.append({"label": data_id_label(result.data_id), "cells": cells})
+    return {"backends": backends, "names": names, "rows": rows if names else []}
 
 
 def _relative_change(first, second):
     numbers = (int, float)
     if not (isinstance(first, numbers) and isinstance(second, numbers)):
-        return "" if first == second else "differs"
-    if first == second:
-        return "0"
+        return "differs"
     if first == 0:
-        return f"{second - first:+.3g} (abs.)"
+        return f"{second - first:+.3g} abs."
     return f"{(second - first) / abs(first):+.2g}"
 
 

@@ -52,5 +52,10 @@ def _changes_lines(comparison):
 
 
 def _cell(text):
-    """Text safe inside a Markdown table cell: pipes escaped, on one line."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: one line, no table pipes, no HTML tags.
+
+    CI comment renderers take ``<...>`` as HTML, so a reason such as
+    ``"ids packed with <visit, detector>"`` would vanish without escaping.
+    """
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\n", " ")

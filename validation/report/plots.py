@@ -14,6 +14,7 @@ import math
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ..model import Verdict
 from .outcome import Outcome
@@ -65,10 +66,10 @@ def difference_image_figure(pixels, title):
     n_nan = int(pixels.size - finite.sum())
     figure = Figure(figsize=(3.4, 3.1), layout="constrained")
     axes = figure.add_subplot()
-    axes.set_xticks([])
-    axes.set_yticks([])
     nan_note = f"\n{n_nan:,} px NaN in one or both" if n_nan else ""
     if n_differing == 0:
+        axes.set_xticks([])
+        axes.set_yticks([])
         axes.set_facecolor(_IDENTICAL_FACE)
         axes.text(0.5, 0.5, f"identical:\nall {pixels.size:,} pixels 0{nan_note}",
                   ha="center", va="center", transform=axes.transAxes, fontsize=11)
@@ -77,8 +78,10 @@ def difference_image_figure(pixels, title):
     magnitudes = np.abs(pixels[differing])
     limit = float(np.percentile(magnitudes, 99.5))
     shown = _block_extremes(pixels, _MAX_IMAGE_SIDE)
+    # The extent keeps axis labels in the file's pixels even when the image was shrunk.
     image = axes.imshow(shown, origin="lower", cmap=_DIFFERENCE_COLOURMAP, vmin=-limit, vmax=limit,
-                        interpolation="nearest")
+                        interpolation="nearest", extent=(0, pixels.shape[1], 0, pixels.shape[0]))
+    axes.tick_params(labelsize=6)
     colourbar = figure.colorbar(image, ax=axes, shrink=0.85, extend="both")
     colourbar.ax.tick_params(labelsize=7)
     fraction = n_differing / pixels.size
@@ -153,8 +156,12 @@ def catalog_histograms_figure(table, columns, title):
         values = table[name].to_numpy()
         finite = values[np.isfinite(values)]
         axes.hist(finite, bins=30, color=OUTCOME_COLOURS[Outcome.WITHIN_TOLERANCE][1], log=True)
+        # Minor log ticks get labels (2e1, 3e1, ...) that crowd a small panel.
+        axes.yaxis.set_minor_formatter(NullFormatter())
         n_nan = values.size - finite.size
-        axes.set_title(name if len(name) <= 28 else name[:27] + "…", fontsize=8)
+        n_differing = int(np.count_nonzero(finite)) + n_nan
+        short_name = name if len(name) <= 28 else name[:27] + "…"
+        axes.set_title(f"{short_name}\n{n_differing:,} of {values.size:,} rows ≠ 0", fontsize=8)
         axes.set_xlabel("Δ" + (f"  ({n_nan} NaN)" if n_nan else ""), fontsize=7)
         axes.tick_params(labelsize=6)
     return figure
@@ -181,8 +188,10 @@ def trend_figure(trend):
         axes.bar(positions, counts, bottom=bottom, color=verdict_colour(verdict),
                  label=verdict.value.replace("_", " "), width=0.7)
         bottom += counts
-    axes.set_xticks(positions, [f"#{point.run_id}\n{point.started[:10]}" for point in points],
+    # Month-day only: full dates would overlap with more than a few runs.
+    axes.set_xticks(positions, [f"#{point.run_id}\n{point.started[5:10]}" for point in points],
                     fontsize=7)
+    axes.set_xlabel("run, start date (month-day)", fontsize=8)
     axes.set_ylabel("count", fontsize=8)
     axes.tick_params(axis="y", labelsize=7)
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

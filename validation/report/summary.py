@@ -67,5 +67,5 @@ def status_line(report):
     unexplained = counts[Outcome.UNEXPLAINED_DIFFERENCE]
     if failed or unexplained:
         return (f"FAIL: {failed} failed and {unexplained} unexplained difference(s) "
-                f"in {n_checks} checks")
-    return f"PASS: no failures, no unexplained differences in {n_checks} checks"
+                f"in {n_checks} checks (data ID × product)")
+    return f"PASS: no failures, no unexplained differences in {n_checks} checks (data ID × product)"
