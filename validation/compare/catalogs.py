@@ -27,6 +27,9 @@ __all__ = ["compare_catalogs"]
 MAX_LISTED_IDS = 100
 """Unmatched ids listed in the details per side; the counts are always complete."""
 
+MAX_SUMMARISED_COLUMNS = 4
+"""Columns outside tolerance named in the one-line summary (all are in the details)."""
+
 
 def compare_catalogs(a, b, product="diaSrc", tolerances=Tolerances(), reason=None,
                      artifact_dir=None):
@@ -192,10 +195,13 @@ def _summarise(identical, metrics, schema, columns, outside_columns, unit, reord
     if schema["dtypes"]:
         parts.append("dtypes differ: " + ", ".join(
             f"{name} {dtype_a}/{dtype_b}" for name, (dtype_a, dtype_b) in schema["dtypes"].items()))
-    for name in outside_columns:
+    for name in outside_columns[:MAX_SUMMARISED_COLUMNS]:
         column = columns[name]
         parts.append(f"{name} {column['measure']:.3g} {column['unit']} "
                      f"(limit {column['limit']:.3g}) in {column['n_differing']} rows")
+    if len(outside_columns) > MAX_SUMMARISED_COLUMNS:
+        parts.append(f"{len(outside_columns) - MAX_SUMMARISED_COLUMNS} more columns outside "
+                     "tolerance")
     if len(parts) == 1:
         differing = sum(1 for column in columns.values() if column["n_differing"])
         if differing:

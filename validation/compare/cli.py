@@ -91,7 +91,8 @@ def format_comparison(comparison):
                              + (" ..." if unmatched["count"] > len(unmatched["ids"]) else ""))
         for name, column in details["columns"].items():
             if column["n_differing"]:
-                verdict = "OUTSIDE" if column["outside"] else "ok"
+                verdict = ("not judged" if column["limit"] is None
+                           else "OUTSIDE" if column["outside"] else "ok")
                 lines.append(f"  {name} [{column['class']}]: {column['n_differing']} rows differ, "
                              f"max {column['measure']:.3g} {column['unit']} ({verdict})")
     for name, path in comparison.artifacts.items():
