@@ -150,7 +150,7 @@ def test_config_class_inferred_from_fields(tmp_path):
     assert record.evidence["winter2013"] == [f"{winter}:1: config.winter2013WcsRms = 0.3"]
     detection = write(tmp_path, "detect.py", "config.detection.thresholdValue = 6.0\n"
                                              "config.doDipoleFitting = False\n")
-    assert audit_one(detection).features == ["no_dipole_fit"]
+    assert audit_one(detection).features == ["dipole_fit"]
 
 
 def test_harmful_config_is_reported_not_run(tmp_path, monkeypatch):
@@ -213,12 +213,12 @@ def test_pipeline_tasks_and_config_blocks():
     path = DATA / "pipelines" / "DRP-diffim.yaml"
     record = audit_one(path)
     assert record.kind == "pipeline"
-    assert record.features == ["coadd_template", "split_tasks", "auto_mode", "no_decorrelation",
+    assert record.features == ["coadd_template", "split_tasks", "auto_mode", "decorrelation",
                                "sky_sources"]
     assert record.problems == []
     assert record.evidence["coadd_template"] == [
         f"{path}:tasks.getTemplate.class: compat.gen3.tasks.get_template.GetTemplateTask"]
-    assert record.evidence["no_decorrelation"] == [
+    assert record.evidence["decorrelation"] == [
         f"{path}:tasks.subtractImages.config.python:1: config.doDecorrelation = False"]
     assert record.evidence["sky_sources"] == [
         f"{path}:tasks.detectAndMeasure.config: doSkySources: True"]

@@ -9,10 +9,11 @@ A file *uses* a feature when it departs from the default of our
 `diffim.image_difference.ImageDifferenceConfig` in the feature's way: a
 ``switches`` alternative holds on its values, or it names a task or config
 class that ``classes`` matches (a ``retarget``, a config type, a gen3 pipeline
-task). Switches that are on by default (decorrelation, dipole fitting, forced
-photometry) are therefore catalogued as their departure: ``no_decorrelation``
-is used by a config that sets ``doDecorrelation = False``. ``coadd_template``
-is the default template source; a file uses it when it chooses it by name.
+task). For a switch that is on by default (decorrelation, dipole fitting,
+forced photometry) that departure is turning it off: ``decorrelation`` is
+used by a config that sets ``doDecorrelation = False``, the setting that
+gen3 must keep offering if the switch stays. ``coadd_template`` is the
+default template source; a file uses it when it chooses it by name.
 """
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ _CATALOGUE = (
             "choose which image to convolve from the PSF widths at run time",
             "mode = 'auto' (split task; the monolith's convolveTemplate overrides it)",
             "the same switch", switches=((("mode", "auto"),),)),
-    Feature("no_decorrelation", "no decorrelation",
+    Feature("decorrelation", "decorrelation off",
             "the decorrelation afterburner switched off",
             "doDecorrelation = False", "the same switch",
             switches=((("doDecorrelation", False),),)),
@@ -121,7 +122,7 @@ _CATALOGUE = (
             "ImageDifferenceConfig has no such switch",
             "doPreConvolve = True", "the same switch",
             switches=((("doPreConvolve", True),),)),
-    Feature("no_dipole_fit", "no dipole fitting",
+    Feature("dipole_fit", "dipole fitting off",
             "dipole fitting of two-lobed footprints switched off",
             "doDipoleFitting = False", "the same switch",
             switches=((("doDipoleFitting", False),),)),
@@ -129,7 +130,7 @@ _CATALOGUE = (
             "sky sources placed in empty sky among the DIA sources",
             "doSkySources = True", "the same switch",
             switches=((("doSkySources", True),),)),
-    Feature("no_forced_phot", "no forced photometry",
+    Feature("forced_phot", "forced photometry off",
             "forced PSF photometry on the difference and the template switched off",
             "doForcedMeasurement = False", "the same switch",
             switches=((("doForcedMeasurement", False),),)),
