@@ -11,7 +11,7 @@ import platform
 from ..model import RunInfo
 from . import FEATURES, audit_paths, summarize
 
-__all__ = ["add_parser", "run_audit"]
+__all__ = ["add_parser", "format_report", "run_audit"]
 
 
 def add_parser(subparsers):

@@ -20,7 +20,6 @@ from diffim.measure.task import DetectAndMeasureConfig
 from diffim.subtract import AlardLuptonSubtractConfig
 
 from ..model import AuditRecord
-
 from .features import FEATURES
 from .parsed import FieldReference
 
@@ -61,7 +60,7 @@ def detect_config_features(parsed):
 
     Parameters
     ----------
-    parsed : `validation.audit.safe_config.ParsedConfig`
+    parsed : `validation.audit.parsed.ParsedConfig`
 
     Returns
     -------
@@ -72,37 +71,40 @@ def detect_config_features(parsed):
         name = parsed.config_type.value
         config_class = next((cls for cls in _CONFIG_CLASSES if cls.__name__ == short_name(name)),
                             None)
-        return detect_features(parsed, config_class, [(name, parsed.config_type.evidence)])
-    top_fields = {re.split(r"[.\[]", path)[0] for path in (*parsed.values, *parsed.retargets)}
+        return detect_features(parsed, config_class, name, parsed.config_type.evidence)
+    top_fields = {_top_field(path) for path in (*parsed.values, *parsed.retargets)}
     config_class = max(_CONFIG_CLASSES, key=lambda cls: len(top_fields & set(cls._fields)))
     own_fields = set(config_class._fields) - set(ImageDifferenceConfig._fields)
     evidence = [setting.evidence for path, setting in parsed.values.items()
-                if re.split(r"[.\[]", path)[0] in own_fields]
+                if _top_field(path) in own_fields]
     class_evidence = evidence[0] if evidence else f"{parsed.name}: {config_class.__name__} fields"
-    return detect_features(parsed, config_class, [(config_class.__name__, class_evidence)])
+    return detect_features(parsed, config_class, config_class.__name__, class_evidence)
 
 
-def detect_features(parsed, config_class, class_names):
+def detect_features(parsed, config_class, class_name, class_evidence):
     """Features a parsed config uses.
 
     Parameters
     ----------
-    parsed : `validation.audit.safe_config.ParsedConfig`
+    parsed : `validation.audit.parsed.ParsedConfig`
         The values the file gives.
     config_class : `type` or `None`
         Config class whose defaults fill the fields the file leaves alone
         (`None`: unknown, only the file's values count).
-    class_names : `list` [`tuple` [`str`, `str`]]
-        ``(dotted class name, evidence)`` of the task or config classes the
-        file names; the first is the class ``config_class`` was chosen by.
+    class_name : `str`
+        The (dotted) task or config class the file is for, which
+        ``config_class`` was chosen by.
+    class_evidence : `str`
+        What says so (the ``assert type`` line, the pipeline's ``class:``),
+        quoted for the features the class and its defaults bring.
 
     Returns
     -------
     evidence : `dict` [`str`, `list` [`str`]]
         Feature id -> evidence lines, in catalogue order.
     """
-    effective = _EffectiveConfig(parsed, config_class, class_names[0][1] if class_names else "")
-    named = class_names + effective.targets()
+    effective = _EffectiveConfig(parsed, config_class, class_evidence)
+    named = [(class_name, class_evidence)] + effective.targets()
     found = {}
     for feature in FEATURES.values():
         lines = []
@@ -176,6 +178,11 @@ def audit_record(path, kind, found, references, problems):
     return AuditRecord(path=path, kind=kind, features=features,
                        evidence={feature_id: found[feature_id] for feature_id in features},
                        problems=list(problems), references=list(references))
+
+
+def _top_field(path):
+    """``"subtract"`` of ``"subtract.mode"``, ``"kernel"`` of ``"kernel['AL']"``."""
+    return re.split(r"[.\[]", path)[0]
 
 
 @functools.cache

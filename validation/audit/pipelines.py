@@ -107,7 +107,7 @@ class _PipelineReader:
             else:
                 self.problems.append(f"not understood: {where}.config: {block!r}")
         add_evidence(self.found, detect_features(parsed, config_class_of_task(class_name),
-                                                 [(class_name, class_evidence)]))
+                                                 class_name, class_evidence))
         self.references.extend(parsed.references)
         self.problems.extend(parsed.problems)
 
