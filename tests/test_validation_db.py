@@ -1,4 +1,4 @@
-"""validation.db: round trips, atomic scenarios, feature upserts, trends, schema versions, bad input."""
+"""validation.db: round trips, atomic scenarios, features, trends, schema versions, bad input."""
 import math
 import sqlite3
 

@@ -6,7 +6,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from ..errors import ValidationError
-from ..model import AuditRecord, Comparison, DataIdResult, RunInfo, RunReport, ScenarioResult, Verdict
+from ..model import (AuditRecord, Comparison, DataIdResult, RunInfo, RunReport, ScenarioResult,
+                     Verdict)
 from .codec import from_json, metric_from_column
 from .schema import (audits, comparisons, data_id_results, features, metrics, runs,
                      scenario_features, scenarios)

@@ -76,8 +76,9 @@ class ResultsDB:
             with begin(self._engine) as connection:
                 yield connection
         except sa.exc.DBAPIError as error:
-            raise ValidationError(f"results database {self.name}: "
-                                  f"{str(error.orig).splitlines()[0]}") from error
+            # Driver messages may span lines; ours are one line.
+            driver_message = " ".join(str(error.orig).split())
+            raise ValidationError(f"results database {self.name}: {driver_message}") from error
 
     def _writing(self):
         return self._transaction(write_transaction)
