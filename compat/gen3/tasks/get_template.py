@@ -26,7 +26,7 @@ from diffim import get_template
 from .base import (COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, by_tract_patch,
                    calexp_connection, copy_metadata, key_by_template_visit, source_connection,
                    struct)
-from .pairing import TemplatePairingConfig, paired_calexp_lookup, require_template
+from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
 
 __all__ = ["GetCalexpTemplateConfig", "GetCalexpTemplateConnections", "GetCalexpTemplateTask",
            "GetTemplateConfig", "GetTemplateConnections", "GetTemplateTask"]
@@ -105,8 +105,9 @@ class GetCalexpTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=
                                    defaultTemplates={**DEFAULT_TEMPLATES, "coaddName": "pair"}):
     """Science calexp + paired template calexp and src -> template and its sources."""
 
-    science = calexp_connection("Science calexp: the frame of the template.")
-    templateCalexp = calexp_connection("The paired template visit's calexp.", minimum=0)
+    calexps = calexp_connection(
+        "The science calexp (the template's frame) and the paired template visit's calexp "
+        "(one connection: a task sees one set of calexps).", multiple=True)
     templateSources = source_connection("The paired template visit's src catalogue.",
                                         minimum=0)
     template = _template_output()
@@ -117,15 +118,16 @@ class GetCalexpTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=
 
     def __init__(self, *, config=None):
         super().__init__(config=config)
-        lookup = paired_calexp_lookup(config)
-        self.templateCalexp = dataclasses.replace(self.templateCalexp, lookupFunction=lookup)
-        self.templateSources = dataclasses.replace(self.templateSources, lookupFunction=lookup)
+        self.calexps = dataclasses.replace(self.calexps,
+                                           lookupFunction=paired_lookup(config, True))
+        self.templateSources = dataclasses.replace(self.templateSources,
+                                                   lookupFunction=paired_lookup(config, False))
         key_by_template_visit(self, config, ("template", "templateSourcesOut"))
 
     def adjustQuantum(self, inputs, outputs, label, data_id):
         """Prune the quanta of unpaired (science visit, group) combinations."""
-        for name in ("templateCalexp", "templateSources"):
-            require_template(inputs, label, name)
+        for name in ("calexps", "templateSources"):
+            check_templates(inputs, label, name, data_id)
         return super().adjustQuantum(inputs, outputs, label, data_id)
 
 
@@ -163,5 +165,8 @@ class GetCalexpTemplateTask(pipeBase.PipelineTask):
         return pipeBase.Struct(template=result.exposure, templateSourcesOut=result.sources)
 
     def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs, `run`, write the outputs."""
-        butlerQC.put(self.run(**butlerQC.get(inputRefs)), outputRefs)
+        """Read the inputs (science and template calexps told apart by visit), `run`, write."""
+        inputs = butlerQC.get(inputRefs)
+        science, template = split_pair(inputRefs.calexps, inputs.pop("calexps"),
+                                       butlerQC.quantum.dataId["visit"])
+        butlerQC.put(self.run(science, template, inputs["templateSources"]), outputRefs)

@@ -32,7 +32,7 @@ from diffim.task import Struct
 
 from .base import (COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, by_tract_patch,
                    calexp_connection, copy_metadata, key_by_template_visit, source_connection)
-from .pairing import TemplatePairingConfig, paired_calexp_lookup, require_template
+from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
 from .reference import reference_sources
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceConnections", "ImageDifferenceTask",
@@ -75,16 +75,17 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
                                  defaultTemplates=DEFAULT_TEMPLATES):
     """Every input and output the switches may ask for; ``__init__`` keeps the ones they do."""
 
-    exposure = calexp_connection("Calibrated science exposure.")
-    scienceSources = source_connection("Science src catalogue.")
+    calexps = calexp_connection(
+        "The science calexp, and the paired template visit's for calexp templates (one "
+        "connection: a task sees one set of calexps).", multiple=True)
+    sources = source_connection("The science src catalogue, and the paired template's.",
+                                multiple=True)
     coaddExposures = connectionTypes.Input(
         doc="Coadd patches overlapping the science detector (coadd templates).",
         dimensions=COADD_DIMENSIONS, storageClass="DiffimExposure",
         name="{fakesType}{coaddName}Coadd", multiple=True)
     skyMap = connectionTypes.Input(doc="Skymap of the coadd patches.", dimensions=("skymap",),
                                    storageClass="DiffimSkyMap", name="skyMap")
-    templateCalexp = calexp_connection("Paired template calexp (calexp templates).", minimum=0)
-    templateSources = source_connection("Paired template src (calexp templates).", minimum=0)
     refCat = connectionTypes.PrerequisiteInput(
         doc="Reference-catalogue shards overlapping the detector.", dimensions=("htm7",),
         storageClass="DataFrame", name="ref_cat", multiple=True, minimum=0)
@@ -104,28 +105,26 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
         super().__init__(config=config)
         unused = set(_OUTPUT_DOCS) - written_outputs(config)
         if not config.doSubtract:
-            unused |= {"coaddExposures", "skyMap", "templateCalexp", "templateSources"}
+            unused |= {"coaddExposures", "skyMap"}
         else:
             unused |= {"subtractedExposure", "matchedExposure"}
-            unused |= ({"coaddExposures", "skyMap"} if uses_calexp_template(config)
-                       else {"templateCalexp", "templateSources"})
+            if uses_calexp_template(config):
+                unused |= {"coaddExposures", "skyMap"}
         if not (config.doSelectSources and config.kernelSourcesFromRef or config.doMatchSources):
             unused.add("refCat")
         for name in unused:
             delattr(self, name)
-        if "templateCalexp" in self.prerequisiteInputs:
-            lookup = paired_calexp_lookup(config)
-            self.templateCalexp = dataclasses.replace(self.templateCalexp, lookupFunction=lookup)
-            self.templateSources = dataclasses.replace(self.templateSources,
-                                                       lookupFunction=lookup)
+        lookup = paired_lookup(config, include_science=True)
+        self.calexps = dataclasses.replace(self.calexps, lookupFunction=lookup)
+        self.sources = dataclasses.replace(self.sources, lookupFunction=lookup)
         key_by_template_visit(self, config, (*self.outputs, *(
             name for name in ("subtractedExposure", "matchedExposure") if name in self.inputs)))
 
     def adjustQuantum(self, inputs, outputs, label, data_id):
         """Prune the quanta of unpaired (science visit, group) combinations."""
-        for name in ("templateCalexp", "templateSources"):
-            if name in inputs:
-                require_template(inputs, label, name)
+        if self.config.doSubtract and uses_calexp_template(self.config):
+            for name in ("calexps", "sources"):
+                check_templates(inputs, label, name, data_id)
         return super().adjustQuantum(inputs, outputs, label, data_id)
 
 
@@ -187,8 +186,14 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
         return pipeBase.Struct(**self.imageDifference.outputsToWrite(result))
 
     def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs (coadd patches keyed by tract and patch), `run`, write."""
+        """Read the inputs (science and template told apart by visit, coadd patches keyed
+        by tract and patch), `run`, write."""
         inputs = butlerQC.get(inputRefs)
+        visit = butlerQC.quantum.dataId["visit"]
+        inputs["exposure"], inputs["templateCalexp"] = split_pair(
+            inputRefs.calexps, inputs.pop("calexps"), visit)
+        inputs["scienceSources"], inputs["templateSources"] = split_pair(
+            inputRefs.sources, inputs.pop("sources"), visit)
         if "coaddExposures" in inputs:
             inputs["coaddExposures"] = by_tract_patch(inputRefs.coaddExposures,
                                                       inputs["coaddExposures"])

@@ -4,7 +4,7 @@ Gen2 took the template from ``--templateId``; gen3 finds datasets by the
 quantum's data ID, and nothing in the registry relates one visit to another.
 So the pairing is configuration (`TemplatePairingConfig`): a list of
 ``"SCIENCE:TEMPLATE"`` strings and/or a pairing-table file with one such pair
-per line. A prerequisite connection with `paired_calexp_lookup` then finds the
+per line. A prerequisite connection with `paired_lookup` then finds the
 template's ``calexp`` (or ``src``) on the same detector. With
 ``keyByTemplateVisit`` the quantum's ``group`` names the template visit
 (`compat.gen3.tasks.base`), so several templates per science visit give one
@@ -23,8 +23,8 @@ from ..errors import Gen3Error
 from ..repo import TEMPLATE_VISIT_DIMENSION, template_group
 from .base import TemplateVisitKeyConfig
 
-__all__ = ["PairingError", "TemplatePairingConfig", "parse_pairs", "paired_calexp_lookup",
-           "read_pairs", "require_template"]
+__all__ = ["PairingError", "TemplatePairingConfig", "check_templates", "paired_lookup",
+           "parse_pairs", "read_pairs", "split_pair"]
 
 _PAIR = re.compile(r"^\s*(\d+)\s*[:,\s]\s*(\d+)\s*$")
 
@@ -86,39 +86,73 @@ def read_pairs(config):
     return pairs
 
 
-def paired_calexp_lookup(config):
-    """A prerequisite lookup function finding the paired template visit's dataset.
+def paired_lookup(config, include_science):
+    """A prerequisite lookup function finding the paired visits' datasets.
+
+    A task sees all the datasets of one dataset type that its connections
+    find as one set, so a science calexp and its template calexp come
+    through one connection, told apart afterwards by `split_pair`.
+
+    Parameters
+    ----------
+    config : `TemplatePairingConfig`
+    include_science : `bool`
+        Also return the quantum's own (science) visit's dataset, first.
 
     Returns
     -------
     lookup : callable
-        ``(dataset_type, registry, quantum_data_id, collections) -> list of refs``:
-        the dataset of each template visit paired with the quantum's science
-        visit (only the quantum's ``group``, when keyed by template visit),
-        on the quantum's detector; none when unpaired.
+        ``(dataset_type, registry, quantum_data_id, collections) -> list of refs``
+        on the quantum's detector: the template visits paired with the
+        quantum's science visit (only its ``group``'s, when keyed by
+        template visit); none when unpaired.
     """
     return functools.partial(_find_paired, pairs=read_pairs(config),
-                             keyed=config.keyByTemplateVisit)
+                             keyed=config.keyByTemplateVisit, include_science=include_science)
 
 
-def _find_paired(dataset_type, registry, data_id, collections, *, pairs, keyed):
-    templates = pairs.get(data_id["visit"], [])
+def _find_paired(dataset_type, registry, data_id, collections, *, pairs, keyed,
+                 include_science):
+    visits = pairs.get(data_id["visit"], [])
     if keyed:
-        templates = [visit for visit in templates
-                     if template_group(visit) == data_id[TEMPLATE_VISIT_DIMENSION]]
+        visits = [visit for visit in visits
+                  if template_group(visit) == data_id[TEMPLATE_VISIT_DIMENSION]]
+    if include_science:
+        visits = [data_id["visit"], *visits]
     refs = (registry.findDataset(dataset_type, collections=collections,
                                  instrument=data_id["instrument"], visit=visit,
                                  detector=data_id["detector"])
-            for visit in templates)
+            for visit in visits)
     return [ref for ref in refs if ref is not None]
 
 
-def require_template(inputs, label, name):
-    """Raise `NoWorkFound` for a quantum whose ``name`` prerequisite found no template.
+def check_templates(inputs, label, name, data_id):
+    """Prune a quantum without a template in ``name``; refuse one with several.
 
     Unpaired (science visit, group) combinations are quanta of the data-ID
-    query too; they are pruned, not failed.
+    query too: they are pruned (`NoWorkFound`), not failed.
+
+    Raises
+    ------
+    NoWorkFound
+        No template visit's dataset was found.
+    PairingError
+        Several were (a science visit paired with several templates, without
+        ``keyByTemplateVisit``).
     """
     connection, refs = inputs[name]
-    if not refs:
+    templates = sorted(ref.dataId["visit"] for ref in refs
+                       if ref.dataId["visit"] != data_id["visit"])
+    if not templates:
         raise NoWorkFound(label, name, connection)
+    if len(templates) > 1:
+        raise PairingError(f"{label} {data_id}: science visit {data_id['visit']} is paired with "
+                           f"template visits {templates}; set keyByTemplateVisit to difference "
+                           "against each")
+
+
+def split_pair(refs, objects, science_visit):
+    """The science visit's object and the template visit's (or `None`), by their refs."""
+    by_visit = {ref.dataId["visit"]: obj for ref, obj in zip(refs, objects)}
+    science = by_visit.pop(science_visit, None)
+    return science, next(iter(by_visit.values()), None)
