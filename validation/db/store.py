@@ -27,9 +27,9 @@ class ResultsDB:
     url_or_path : `str` or `os.PathLike`
         A SQLite file path (created if missing) or an SQLAlchemy URL.
         PostgreSQL URLs (``postgresql+psycopg://user@host/db``) need the
-        ``psycopg`` driver, which this project does not pin; all SQL here is
-        portable, and only the SQLite connection hooks in
-        `validation.db.engine` are SQLite-specific.
+        ``psycopg`` driver, which this project does not pin. All SQL here is
+        portable; only the connection hooks and writer locks in
+        `validation.db.engine` differ between SQLite and PostgreSQL.
 
     Attributes
     ----------
@@ -81,9 +81,11 @@ class ResultsDB:
             raise ValidationError(f"results database {self.name}: {driver_message}") from error
 
     def _writing(self):
+        """A write transaction (holding the write lock) on this database."""
         return self._transaction(write_transaction)
 
     def _reading(self):
+        """A read transaction (one snapshot, no lock) on this database."""
         return self._transaction(read_transaction)
 
     def start_run(self, run_info):
