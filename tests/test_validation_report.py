@@ -277,7 +277,7 @@ def test_difference_image_keeps_an_isolated_pixel_when_shrunk():
     pixels[10, 10] = np.nan
     figure = difference_image_figure(pixels, "big")
     shown = figure.axes[0].images[0]
-    assert shown.get_array().shape[0] <= 240 and np.nanmin(shown.get_array()) == -4.0
+    assert shown.get_array().shape[0] <= 160 and np.nanmin(shown.get_array()) == -4.0
     assert shown.get_clim() == (-4.0, 4.0)
     assert "1 px differ" in figure.axes[0].get_title() and "1 px NaN" in figure.axes[0].get_title()
 
@@ -297,7 +297,7 @@ def test_figures_stay_small():
     noisy = rng.normal(0, 1, (1000, 1000))
     trend = [TrendPoint(run_id, f"2025-11-{run_id:02d}", "v", {"identical": 9}) for run_id in range(1, 21)]
     sizes = [len(png_bytes(difference_image_figure(noisy, "noise"))), len(png_bytes(trend_figure(trend)))]
-    assert max(sizes) < 60_000
+    assert max(sizes) < 40_000
 
 
 def run_report_command(argv):

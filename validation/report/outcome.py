@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..model import Verdict
 
 __all__ = ["RUN_ERROR_PRODUCT", "Check", "Outcome", "checks", "comparison_reason",
-           "data_id_key", "data_id_label", "data_id_outcome", "outcome_of", "report_outcome",
+           "data_id_key", "data_id_label", "data_id_outcome", "outcome_of",
            "scenario_checks", "scenario_outcome", "scenario_reasons"]
 
 RUN_ERROR_PRODUCT = "(backend run)"
@@ -88,11 +88,6 @@ def data_id_outcome(scenario, result):
 def scenario_outcome(scenario):
     """The worst outcome over a scenario's data IDs."""
     return _worst(data_id_outcome(scenario, result) for result in scenario.data_ids)
-
-
-def report_outcome(report):
-    """The worst outcome over a run's scenarios."""
-    return _worst(scenario_outcome(scenario) for scenario in report.scenarios)
 
 
 def scenario_reasons(scenario):

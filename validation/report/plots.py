@@ -24,9 +24,9 @@ __all__ = ["DPI", "catalog_histograms_figure", "difference_image_figure", "diffe
            "png_bytes", "png_data_uri", "trend_figure"]
 
 DPI = 80
-_MAX_IMAGE_SIDE = 240
+_MAX_IMAGE_SIDE = 160
 # Few colour levels: the PNG of a noisy difference image compresses several times better.
-_DIFFERENCE_COLOURMAP = matplotlib.colormaps["RdBu_r"].resampled(15).with_extremes(bad="#9e9e9e")
+_DIFFERENCE_COLOURMAP = matplotlib.colormaps["RdBu_r"].resampled(11).with_extremes(bad="#9e9e9e")
 _IDENTICAL_FACE = OUTCOME_COLOURS[Outcome.IDENTICAL][0]
 
 
@@ -82,10 +82,11 @@ def difference_image_figure(pixels, title):
     image = axes.imshow(shown, origin="lower", cmap=_DIFFERENCE_COLOURMAP, vmin=-limit, vmax=limit,
                         interpolation="nearest", extent=(0, pixels.shape[1], 0, pixels.shape[0]))
     axes.tick_params(labelsize=6)
-    colourbar = figure.colorbar(image, ax=axes, shrink=0.85, extend="both")
+    # Exponents in the tick labels: an offset label ("1e-7") would sit on the title.
+    colourbar = figure.colorbar(image, ax=axes, shrink=0.85, extend="both", format="%.2g")
     colourbar.ax.tick_params(labelsize=7)
     fraction = n_differing / pixels.size
-    axes.set_title(f"{title}\n{n_differing:,} px differ ({fraction:.2%}), "
+    axes.set_title(f"{title}\n{n_differing:,} px differ ({fraction:.2%})\n"
                    f"max |Δ| {magnitudes.max():.3g}{nan_note}", fontsize=8)
     return figure
 
