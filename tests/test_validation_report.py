@@ -220,7 +220,7 @@ def test_html_shows_audit_and_trend(written):
     html = written["html"].read_text()
     assert "same columns" in html and "overrides/doMatch.py" in html
     assert "will not evaluate &#39;import os&#39;" in html
-    assert 'alt="verdict counts per run"' in html
+    assert 'alt="scenario verdict counts per run"' in html
     assert re.search(r'<tr style="font-weight: 600"><td class="number">12</td>', html)
 
 

@@ -35,7 +35,7 @@ def add_parser(subparsers):
                         help="output directory (default: reports)")
     parser.add_argument("--baseline", metavar="PATH_OR_RUN_ID",
                         help=f"results JSON file, stored run ID (needs --db), or '{PREVIOUS_RUN}' "
-                             "(the campaign's run before this one)")
+                             "(the campaign's last complete run before this one)")
     parser.add_argument("--regression", action="store_true",
                         help="exit 1 if any check or key metric got worse than in --baseline")
     parser.set_defaults(handler=run_report_command)
@@ -48,18 +48,21 @@ def run_report_command(args):
         raise ValidationError("--regression needs --baseline PATH_OR_RUN_ID")
     if args.run is not None and not args.db:
         raise ValidationError("--run needs --db URL")
+    if not args.db:
+        return _report(args, None)
+    with _open_database(args.db) as database:
+        return _report(args, database)
+
+
+def _report(args, database):
     from .json_io import read_results_json
     from .writer import write_reports
 
-    database = None
-    trend = None
-    audit_summary = None
-    if args.db:
-        database = _open_database(args.db)
+    if database is not None:
         report = _load_run(database, args.db, args.run)
-        trend = database.trend(report.run.campaign)
+        trend, audit_summary = database.trend(report.run.campaign), None
     else:
-        report, audit_summary = read_results_json(args.from_json)
+        (report, audit_summary), trend = read_results_json(args.from_json), None
     baseline = _load_baseline(args.baseline, database, report) if args.baseline else None
     paths = write_reports(report, args.out, trend=trend, audit_summary=audit_summary,
                           baseline=baseline)
@@ -94,9 +97,11 @@ def _load_baseline(spec, database, current):
             raise ValidationError(f"--baseline {spec} names a stored run and needs --db URL")
         if spec.isdigit():
             return database.load_run(int(spec))
-        run_id = database.latest_run_id(campaign=current.run.campaign, before=current.run.run_id)
+        # An interrupted or failed run is no baseline.
+        run_id = database.latest_run_id(campaign=current.run.campaign, before=current.run.run_id,
+                                        status="complete")
         if run_id is None:
-            raise ValidationError(f"no stored run of campaign {current.run.campaign!r} "
+            raise ValidationError(f"no complete stored run of campaign {current.run.campaign!r} "
                                   f"before run {current.run.run_id} to use as baseline")
         return database.load_run(run_id)
     return read_results_json(spec)[0]

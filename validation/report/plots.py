@@ -169,7 +169,7 @@ def catalog_histograms_figure(table, columns, title):
 
 
 def trend_figure(trend):
-    """Verdict counts per stored run, oldest first, as stacked bars.
+    """Scenario verdict counts per stored run, oldest first, as stacked bars.
 
     Parameters
     ----------
@@ -193,8 +193,8 @@ def trend_figure(trend):
     axes.set_xticks(positions, [f"#{point.run_id}\n{point.started[5:10]}" for point in points],
                     fontsize=7)
     axes.set_xlabel("run, start date (month-day)", fontsize=8)
-    axes.set_ylabel("count", fontsize=8)
+    axes.set_ylabel("scenarios", fontsize=8)
     axes.tick_params(axis="y", labelsize=7)
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    axes.set_title("Verdicts per run", fontsize=9)
+    axes.set_title("Scenario verdicts per run", fontsize=9)
     return figure
