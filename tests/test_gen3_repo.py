@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _gen3_data import SCIENCE_VISIT, TEMPLATE_VISIT, VENV_BIN, small_field
+from _gen3_data import SCIENCE_VISIT, SECOND_TEMPLATE_VISIT, TEMPLATE_VISIT, VENV_BIN, small_field
 from compat.gen3 import (INPUT_RUN, INSTRUMENT, SKYMAP_NAME, Gen3Error, IngestError,
                          ingest_field, ingest_skymap, make_repo)
 from compat.gen3.ingest import day_obs, detector_region
@@ -81,7 +81,7 @@ def test_dimension_records(repo, field):
     _, butler = repo
     registry = butler.registry
     visits = {r.id: r for r in registry.queryDimensionRecords("visit", instrument=INSTRUMENT)}
-    assert sorted(visits) == [TEMPLATE_VISIT, SCIENCE_VISIT]
+    assert sorted(visits) == [TEMPLATE_VISIT, SECOND_TEMPLATE_VISIT, SCIENCE_VISIT]
     science = visits[SCIENCE_VISIT]
     assert science.physical_filter == "r_sim"
     assert science.day_obs == day_obs(field.calexps[(SCIENCE_VISIT, 0)].visit_info.mjd)
@@ -112,7 +112,7 @@ def test_butler_command_lists_the_datasets(repo):
     assert result.returncode == 0, result.stderr
     types = [line.split()[0] for line in result.stdout.splitlines()
              if line.strip() and line.split()[1:2] == [INPUT_RUN]]
-    assert {name: types.count(name) for name in set(types)} == {"calexp": 4, "src": 4, "skyMap": 1}
+    assert {name: types.count(name) for name in set(types)} == {"calexp": 6, "src": 6, "skyMap": 1}
 
 
 def test_another_process_reads_a_calexp(repo, field):

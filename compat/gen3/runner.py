@@ -8,9 +8,10 @@ bit-identical to the command's.
 from __future__ import annotations
 
 from lsst.daf.butler import Butler, CollectionType
-from lsst.pipe.base import Pipeline
+from lsst.pipe.base import Pipeline, TaskFactory
 from lsst.pipe.base.all_dimensions_quantum_graph_builder import AllDimensionsQuantumGraphBuilder
 from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
+from lsst.pipe.base.single_quantum_executor import SingleQuantumExecutor
 
 from .errors import Gen3Error
 from .pipelines import pipeline_path
@@ -91,8 +92,28 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None,
     predicted = builder.finish(output=output, metadata={
         "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
         "data_query": where}, attach_datastore_records=False).assemble()
-    executor = SimplePipelineExecutor(predicted, butler=butler)
-    return executor.run(register_dataset_types=register_dataset_types)
+    return _execute(predicted, butler, register_dataset_types, extend_run)
+
+
+def _execute(predicted, butler, register_dataset_types, extend_run):
+    """Write the init outputs, then run every quantum in order.
+
+    This is `SimplePipelineExecutor.run`, except that an extended run
+    compares the configs and package versions already in the RUN (refusing
+    different ones) instead of refusing any, as ``pipetask --extend-run`` does.
+    """
+    if register_dataset_types:
+        predicted.pipeline_graph.register_dataset_types(butler)
+    predicted.write_configs(butler, compare_existing=extend_run)
+    predicted.write_init_outputs(butler, skip_existing=extend_run)
+    predicted.write_packages(butler, compare_existing=extend_run)
+    executor = SingleQuantumExecutor(butler=butler, task_factory=TaskFactory(),
+                                     raise_on_partial_outputs=True)
+    predicted.build_execution_quanta()
+    nodes = predicted.quantum_only_xgraph.nodes
+    return [executor.execute(nodes[quantum_id]["pipeline_node"], nodes[quantum_id]["quantum"],
+                             quantum_id)[0]
+            for quantum_id in predicted]
 
 
 def _extended_butler(root, output):
