@@ -14,7 +14,7 @@ from compat.gen3 import INPUT_RUN, INSTRUMENT, Gen3Error, ingest_field_files, pi
 from compat.gen3.ingest_command import main as ingest_main
 from compat.gen3.runner import load_pipeline, run_pipeline
 from compat.gen3.tasks.reference import reference_sources
-from diffim.field_files import read_field_files, write_field_files
+from diffim.field_files import write_field_files
 from diffim.image_difference import ImageDifferenceConfig as DirectImageDifferenceConfig
 from diffim.image_difference import ImageDifferenceTask as DirectImageDifferenceTask
 from diffim.refcat import ReferenceCatalogLoader
@@ -130,7 +130,8 @@ def test_pipetask_as_users_type_it_equals_in_process(repo, split):
     runs = {ref.run for ref in Butler.from_config(str(repo)).registry.queryDatasets(
         "deepDiff_diaSrc", collections="SimCam/shell")}
     assert runs == {"SimCam/shell/run"}
-    assert len(list(shell.registry.queryDatasets("deepDiff_diaSrc", collections="SimCam/shell"))) == 2
+    assert len(list(shell.registry.queryDatasets("deepDiff_diaSrc",
+                                                 collections="SimCam/shell"))) == 2
 
 
 def test_butler_command_lists_the_outputs(repo, split):

@@ -24,8 +24,7 @@ from lsst.pipe.base import connectionTypes
 from diffim import get_template
 
 from .base import (COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, by_tract_patch,
-                   calexp_connection, copy_metadata, key_by_template_visit, source_connection,
-                   struct)
+                   calexp_connection, copy_metadata, key_by_template_visit, source_connection)
 from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
 
 __all__ = ["GetCalexpTemplateConfig", "GetCalexpTemplateConnections", "GetCalexpTemplateTask",
