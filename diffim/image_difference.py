@@ -258,9 +258,13 @@ class ImageDifferenceTask(Task):
             result.controlSources = selected.controlSources
         sources = None
         if kernel_sources is not None:
+            # The flags go along, so that blended or saturated sources are
+            # rejected here exactly as when the subtraction reads src itself.
+            flags = [column for column in kernel_sources.columns if column.endswith("_flag")]
             sources = pd.DataFrame({"x": kernel_sources["x"], "y": kernel_sources["y"],
                                     "flux": kernel_sources["psfFlux"],
-                                    "snr": kernel_sources["snr"]})
+                                    "snr": kernel_sources["snr"],
+                                    **{flag: kernel_sources[flag] for flag in flags}})
         subtracted = self.subtract.run(template, exposure, sources)
         result.subtractedExposure = subtracted.difference
         result.matchedExposure = subtracted.matchedTemplate

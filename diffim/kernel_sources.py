@@ -37,8 +37,8 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     science, template : `diffim.Exposure`
         The pair, on the same pixel grid.
     catalog : `pandas.DataFrame`, optional
-        Columns ``x``, ``y`` (parent pixels) and optionally ``flux`` and
-        ``flux_err`` (S/N cut) or ``snr``, and boolean ``flags`` columns
+        Columns ``x``, ``y`` (parent pixels) and optionally ``flux`` (or
+        ``psfFlux``) and ``flux_err`` (S/N cut) or ``snr``, and boolean ``flags`` columns
         named ``*_flag`` (any True rejects). Detected on the science image
         when omitted.
     psf : `diffim.psf.Psf`, optional
@@ -245,7 +245,9 @@ def _from_catalog(catalog):
     if not {"x", "y"} <= set(catalog.columns):
         raise DiffimError(f"kernel-source catalogue needs columns x and y, has {list(catalog.columns)}")
     sources = pd.DataFrame({"x": catalog["x"].to_numpy(float), "y": catalog["y"].to_numpy(float)})
-    sources["flux"] = catalog["flux"].to_numpy(float) if "flux" in catalog else np.nan
+    # A src catalogue (diffim.source_catalog) names its PSF flux psfFlux.
+    flux_column = next((name for name in ("flux", "psfFlux") if name in catalog), None)
+    sources["flux"] = catalog[flux_column].to_numpy(float) if flux_column else np.nan
     if "snr" in catalog:
         sources["snr"] = catalog["snr"].to_numpy(float)
     elif {"flux", "flux_err"} <= set(catalog.columns):
