@@ -6,7 +6,7 @@ import pytest
 
 from _gen2_data import FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, make_repo, small_field
 from compat.gen2 import Butler
-from compat.gen2.argument_parser import DataIdContainer, IdValueAction, parse_id_tokens
+from compat.gen2.data_ids import DataIdContainer, IdValueAction, parse_id_tokens
 from compat.gen2.errors import DataIdSyntaxError
 
 
@@ -66,7 +66,7 @@ def test_cast_and_make_refs_with_warnings(butler, caplog):
     container = DataIdContainer("calexp")
     container.idList = (parse_id_tokens([f"visit={TEMPLATE_VISIT}^{SCIENCE_VISIT}^3"])
                         + parse_id_tokens(["visit=10", "ccd=1", "site=x"]))
-    with caplog.at_level(logging.WARNING, logger="compat.gen2.argument_parser"):
+    with caplog.at_level(logging.WARNING, logger="compat.gen2.data_ids"):
         container.castDataIds(butler)
         container.makeDataRefList(butler)
     assert container.idList[:3] == [{"visit": 1}, {"visit": 10}, {"visit": 3}]

@@ -95,16 +95,23 @@ class DataIdContainer:
         """Cast each value to its key's type (`Butler.getKeys` of the dataset type).
 
         A key the dataset type does not have is kept as a string, with a
-        warning, as gen2 did: it may still select registry rows.
+        warning, as gen2 did: it may still select registry rows (e.g.
+        ``date``, ``expTime``).
 
         Raises
         ------
         DataIdSyntaxError
-            If a value does not cast, e.g. ``visit=a``.
+            If a value does not cast, e.g. ``visit=a``, or a key is neither
+            the dataset type's nor a registry column (``--id visitt=1``).
         """
         key_types = butler.getKeys(self.datasetType)
+        registry_keys = butler.mapper.registry_keys(self.datasetType)
         for key in sorted({key for data_id in self.idList for key in data_id} - set(key_types)):
             _LOG.warning('Unexpected ID %s; guessing type is "str"', key)
+            if key not in registry_keys:
+                # gen2 failed later, in the registry query; say so up front, in one line.
+                raise DataIdSyntaxError(f"ID key {key!r} is neither a key of {self.datasetType!r} "
+                                        f"{sorted(key_types)} nor a registry column")
         for data_id in self.idList:
             for key, value in data_id.items():
                 kind = key_types.get(key, str)

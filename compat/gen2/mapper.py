@@ -69,6 +69,13 @@ class SimCamMapper:
         """Data ID keys of a dataset type -> Python type (what `Butler.getKeys` returns)."""
         return dict(self.split(dataset_type)[0].keys)
 
+    def registry_keys(self, dataset_type):
+        """Columns of the registry tables of a dataset type (empty without a registry)."""
+        if self.registry is None:
+            return set()
+        policy, _ = self.split(dataset_type)
+        return {column for table in policy.tables for column in self.registry.columns(table)}
+
     def complete(self, dataset_type, data_id):
         """The data ID with every template key, cast to its type.
 

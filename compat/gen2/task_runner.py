@@ -1,0 +1,136 @@
+"""gen2's `TaskRunner`: run a command-line task once per data reference, maybe in a pool.
+
+Once per command (`TaskRunner.precall`) the task writes its config, schemas
+and package versions to the output repository, checking them against what
+is there already. Then each target ``(dataRef, kwargs)`` gets a fresh task
+and ``task.runDataRef(dataRef, **kwargs)``. A failure is logged in one line
+with its data ID and counted (or raised, with ``--doraise``), and the
+task's metadata is written for every data reference, failed or not.
+With ``-j N`` the targets run in a pool of N processes; results come back
+in target order.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+
+from diffim.task import Struct
+
+from .config_overrides import LOG_LEVELS, first_line
+
+__all__ = ["TaskRunner"]
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+class TaskRunner:
+    """Run a `compat.gen2.cmd_line_task.CmdLineTask` over the data references of a command.
+
+    Parameters
+    ----------
+    TaskClass : `type`
+        A `compat.gen2.cmd_line_task.CmdLineTask` subclass.
+    parsedCmd : `argparse.Namespace`
+        From `compat.gen2.argument_parser.ArgumentParser.parse_args`.
+    doReturnResults : `bool`
+        Return each ``runDataRef`` result, data reference and metadata (not
+        only the exit status). Results must pickle when ``-j`` > 1.
+    """
+
+    TIMEOUT = 3600 * 24 * 30
+    """Default time limit of a multiprocessing run, in seconds (gen2's 30 days)."""
+
+    def __init__(self, TaskClass, parsedCmd, doReturnResults=False):
+        self.TaskClass = TaskClass
+        self.doReturnResults = bool(doReturnResults)
+        self.config = parsedCmd.config
+        self.log = parsedCmd.log
+        self.doRaise = bool(parsedCmd.doraise)
+        self.clobberConfig = bool(parsedCmd.clobberConfig)
+        self.doBackup = not bool(parsedCmd.noBackupConfig)
+        self.numProcesses = max(1, int(getattr(parsedCmd, "processes", 1)))
+        self.timeout = getattr(parsedCmd, "timeout", None) or self.TIMEOUT
+        self.logLevels = list(getattr(parsedCmd, "loglevel", []))
+
+    @staticmethod
+    def getTargetList(parsedCmd, **kwargs):
+        """``[(dataRef, kwargs)]``: one target per data reference of ``--id``."""
+        return [(ref, kwargs) for ref in parsedCmd.id.refList]
+
+    def makeTask(self, parsedCmd=None, args=None):
+        """A new task with the command's config."""
+        return self.TaskClass(config=self.config)
+
+    def run(self, parsedCmd):
+        """Run the task on every target.
+
+        Returns
+        -------
+        resultList : `list` [`diffim.task.Struct`]
+            One per target, in target order, each with ``exitStatus`` (0 or
+            1). If writing the config, schemas or versions failed (and
+            ``--doraise`` is off) no target runs and each is reported failed:
+            gen2 returned no results then, and so exited with status 0.
+        """
+        targetList = self.getTargetList(parsedCmd)
+        if not self.precall(parsedCmd):
+            return [Struct(exitStatus=1) for _ in targetList]
+        if not targetList:
+            self.log.warning('Not running the task because there is no data to process; '
+                             'you may preview data using "--show data"')
+            return []
+        if self.numProcesses == 1:
+            return [self(target) for target in targetList]
+        # spawn, not fork: a forked child of a process that has used OpenMP can hang.
+        with _SPAWN.Pool(self.numProcesses, initializer=_configure_worker_logging,
+                         initargs=(logging.getLogger().getEffectiveLevel(),
+                                   self.logLevels)) as pool:
+            return pool.map_async(self, targetList, chunksize=1).get(self.timeout)
+
+    def precall(self, parsedCmd):
+        """Write the config, schemas and package versions once; `False` if that failed."""
+        task = self.makeTask(parsedCmd=parsedCmd)
+        try:
+            task.writeConfig(parsedCmd.butler, clobber=self.clobberConfig, doBackup=self.doBackup)
+            task.writeSchemas(parsedCmd.butler, clobber=self.clobberConfig, doBackup=self.doBackup)
+            if not parsedCmd.noVersions:
+                task.writePackageVersions(parsedCmd.butler, clobber=parsedCmd.clobberVersions)
+        except Exception as error:
+            if self.doRaise:
+                raise
+            task.log.critical("Failed in task initialization: %s", first_line(error))
+            return False
+        return True
+
+    def __call__(self, args):
+        """Run the task on one target ``(dataRef, kwargs)``; what the pool maps."""
+        dataRef, kwargs = args
+        task = self.makeTask(args=args)
+        result, exitStatus = None, 0
+        try:
+            result = self.runTask(task, dataRef, kwargs)
+        except Exception as error:
+            if self.doRaise:
+                raise
+            task.log.critical("Failed on dataId=%s: %s: %s", dataRef.dataId,
+                              type(error).__name__, first_line(error))
+            task.log.debug("Traceback of the failure on dataId=%s", dataRef.dataId,
+                           exc_info=True)
+            exitStatus = 1
+        finally:
+            task.writeMetadata(dataRef)
+        if self.doReturnResults:
+            return Struct(exitStatus=exitStatus, dataRef=dataRef, metadata=task.metadata,
+                          result=result)
+        return Struct(exitStatus=exitStatus)
+
+    def runTask(self, task, dataRef, kwargs):
+        """``task.runDataRef(dataRef, **kwargs)``."""
+        return task.runDataRef(dataRef, **kwargs)
+
+
+def _configure_worker_logging(root_level, log_levels):
+    """Give a pool worker the parent's root level and ``-L`` levels."""
+    logging.basicConfig(level=root_level, format="%(name)s %(levelname)s: %(message)s")
+    for component, level in log_levels:
+        logging.getLogger(component or None).setLevel(LOG_LEVELS[level])
