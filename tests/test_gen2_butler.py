@@ -5,38 +5,65 @@ import sqlite3
 import numpy as np
 import pytest
 
-# field, pristine and root are the shared fixtures.
+# field, files, pristine and root are the shared fixtures.
 from _gen2_data import (FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, assert_same_exposure,  # noqa: F401
-                        field, pristine, root)
+                        field, files, pristine, root)
 from compat.gen2 import (MAPPER_NAME, Butler, ButlerDataRef, Gen2Error, NoResults, PolicyError,
-                         ReadProxy, RegistryLookupError, RepositoryError, ingest_field)
+                         ReadProxy, RegistryLookupError, RepositoryError, ingest_field_files)
 from diffim.exposure_io import write_exposure
 from diffim.geom import Box
-from diffim.source_catalog import make_source_catalog, source_id_offset
 
 
-def test_ingest_makes_an_old_style_repository(root):
+def test_ingest_makes_an_old_style_repository(root, files):
     names = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    calexps = [f"calexp/v{v}-f{FILTER}/c{c:02d}.fits" for v in (SCIENCE_VISIT, TEMPLATE_VISIT)
-               for c in (0, 1)]
-    sources = [name.replace("calexp/", "src/") for name in calexps]
-    assert names == sorted(["_mapper", "registry.sqlite3", *calexps, *sources])
+    calexps = [f"calexp/v{v}-f{FILTER}/c{c:02d}.fits" for v in (1, 2, 10, 11) for c in (0, 1)]
+    sources = [name.replace("calexp/", "src/").replace(".fits", ".parquet") for name in calexps]
+    skymap = files.read_skymap()
+    coadds = [f"deepCoadd/{FILTER}/{tract}/%d,%d.fits" % skymap[tract].patch(patch).index
+              for tract, patch in files.coadds]
+    shards = [f"ref_cats/sim_ref/{path.name}" for path in files.refcat.iterdir()]
+    assert names == sorted(["_mapper", "registry.sqlite3", *calexps, *sources, *coadds, *shards,
+                            "deepCoadd/skyMap.json"])
+    assert len(coadds) >= 4 and len(shards) >= 2
     assert (root / "_mapper").read_text() == "compat.gen2.mapper.SimCamMapper\n"
     assert MAPPER_NAME == "compat.gen2.mapper.SimCamMapper"
     with sqlite3.connect(root / "registry.sqlite3") as connection:
         raw = connection.execute("SELECT id, visit, ccd, filter, date, expTime FROM raw "
                                  "ORDER BY id").fetchall()
         visits = connection.execute("SELECT * FROM raw_visit ORDER BY visit").fetchall()
-    assert raw == [(1, 1, 0, FILTER, "2023-02-24", 30.0), (2, 1, 1, FILTER, "2023-02-24", 30.0),
-                   (3, 10, 0, FILTER, "2023-02-24", 30.0), (4, 10, 1, FILTER, "2023-02-24", 30.0)]
-    # MJD 60000.0 TAI is 2023-02-24T23:59:23 UTC.
-    assert visits == [(1, FILTER, "2023-02-24"), (10, FILTER, "2023-02-24")]
+    # MJD 60000.0 TAI is 2023-02-24T23:59:23 UTC: visit 1 (60000.1) is on the 25th.
+    dates = {1: "2023-02-25", 2: "2023-02-26", 10: "2024-03-31", 11: "2024-04-01"}
+    assert raw == [(n + 1, visit, ccd, FILTER, dates[visit], 30.0)
+                   for n, (visit, ccd) in enumerate((v, c) for v in dates for c in (0, 1))]
+    assert visits == [(visit, FILTER, date) for visit, date in dates.items()]
 
 
-def test_ingest_refuses_an_existing_repository(field, root):
+def test_ingest_copies_the_source_files_byte_for_byte(root, files):
+    butler = Butler(root)
+    for (visit, ccd), path in files.calexps.items():
+        assert (root / f"calexp/v{visit}-f{FILTER}/c{ccd:02d}.fits").read_bytes() == \
+            path.read_bytes()
+        assert butler.get("src_filename", visit=visit, ccd=ccd) == [
+            str(root / f"src/v{visit}-f{FILTER}/c{ccd:02d}.parquet")]
+        assert open(butler.get("src_filename", visit=visit, ccd=ccd)[0], "rb").read() == \
+            files.sources[(visit, ccd)].read_bytes()
+    skymap = files.read_skymap()
+    for (tract, patch), path in files.coadds.items():
+        patch_name = "%d,%d" % skymap[tract].patch(patch).index
+        copied = butler.get("deepCoadd_filename", filter=FILTER, tract=tract, patch=patch_name)
+        assert open(copied[0], "rb").read() == path.read_bytes()
+    assert butler.get("deepCoadd_skyMap") == skymap
+    for shard in files.refcat.glob("*.parquet"):
+        copied = butler.get("ref_cat_filename", htm7=int(shard.stem))[0]
+        assert open(copied, "rb").read() == shard.read_bytes()
+    assert open(butler.get("ref_cat_config_filename")[0], "rb").read() == \
+        (files.refcat / "config.json").read_bytes()
+
+
+def test_ingest_refuses_an_existing_repository(files, root):
     with pytest.raises(RepositoryError, match=f"^{root}: is a repository already "
                                               r"\(has _mapper\)$"):
-        ingest_field(field, root)
+        ingest_field_files(files, root)
 
 
 def test_get_calexp_is_bit_identical_to_the_ingested_exposure(root, field, tmp_path):
@@ -49,11 +76,9 @@ def test_get_calexp_is_bit_identical_to_the_ingested_exposure(root, field, tmp_p
     assert (tmp_path / "again.fits").read_bytes() == path.read_bytes()
 
 
-def test_src_round_trips_with_dtypes_and_ids(root, field):
+def test_src_round_trips_with_dtypes_and_ids(root, files):
     src = Butler(root).get("src", {"visit": TEMPLATE_VISIT}, ccd=0)
-    expected = make_source_catalog(field.calexps[(TEMPLATE_VISIT, 0)],
-                                   id_offset=source_id_offset(TEMPLATE_VISIT, 0))
-    assert src.equals(expected)
+    assert src.equals(files.read_source((TEMPLATE_VISIT, 0)))
     assert src["id"].iloc[0] == 1_000_000
 
 
@@ -77,10 +102,9 @@ def test_dataset_exists(root):
 
 def test_query_metadata_and_keys(root):
     butler = Butler(root)
-    assert butler.queryMetadata("raw", ["visit"], ccd=0) == [TEMPLATE_VISIT, SCIENCE_VISIT]
+    assert butler.queryMetadata("raw", ["visit"], ccd=0) == [1, 2, 10, 11]
     assert butler.queryMetadata("calexp", "ccd", {"visit": SCIENCE_VISIT}) == [0, 1]
-    assert butler.queryMetadata("raw", ["visit", "ccd"], filter=FILTER) == [
-        (1, 0), (1, 1), (10, 0), (10, 1)]
+    assert butler.queryMetadata("raw", ["visit", "ccd"], date="2024-03-31") == [(10, 0), (10, 1)]
     assert butler.getKeys("calexp") == {"visit": int, "filter": str, "ccd": int}
     assert butler.getKeys("deepCoadd") == {"filter": str, "tract": int, "patch": str}
     assert butler.getKeys("calexp_md") == butler.getKeys("calexp")
@@ -152,11 +176,17 @@ def test_derived_dataset_types(root, field):
     assert sub.image.tobytes() == expected[box].image.tobytes()
     assert butler.get("src_len", visit=SCIENCE_VISIT, ccd=0) == len(
         butler.get("src", visit=SCIENCE_VISIT, ccd=0))
-    assert butler.get("src_md", visit=SCIENCE_VISIT, ccd=0)["NAXIS2"] == butler.get(
+    butler.put(butler.get("src", visit=SCIENCE_VISIT, ccd=0), "deepDiff_diaSrc",
+               visit=SCIENCE_VISIT, ccd=0)
+    assert butler.get("deepDiff_diaSrc_md", visit=SCIENCE_VISIT, ccd=0)["NAXIS2"] == butler.get(
+        "deepDiff_diaSrc_len", visit=SCIENCE_VISIT, ccd=0) == butler.get(
         "src_len", visit=SCIENCE_VISIT, ccd=0)
     with pytest.raises(PolicyError, match="^dataset type 'src_bbox': 'src' is stored as "
-                                          "FitsCatalog, which has no _bbox form$"):
+                                          "ParquetCatalog, which has no _bbox form$"):
         butler.get("src_bbox", visit=SCIENCE_VISIT, ccd=0)
+    with pytest.raises(PolicyError, match="^dataset type 'src_md': 'src' is stored as "
+                                          "ParquetCatalog, which has no _md form$"):
+        butler.get("src_md", visit=SCIENCE_VISIT, ccd=0)
     with pytest.raises(PolicyError, match="^unknown dataset type 'calexq' "):
         butler.get("calexq", visit=SCIENCE_VISIT, ccd=0)
 
@@ -180,9 +210,16 @@ def test_compressed_files_are_found(root):
 
 
 def test_corrupt_file_error_names_it(root):
-    path = root / f"src/v{SCIENCE_VISIT}-f{FILTER}/c01.fits"
+    butler = Butler(root)
+    butler.put(butler.get("src", visit=SCIENCE_VISIT, ccd=1), "deepDiff_diaSrc",
+               visit=SCIENCE_VISIT, ccd=1)
+    path = root / f"deepDiff/v{SCIENCE_VISIT}-f{FILTER}/diaSrc-01.fits"
     data = bytearray(path.read_bytes())
     data[-100] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(Gen2Error, match=f"^{path}: checksum mismatch: catalogue file is corrupt$"):
-        Butler(root).get("src", visit=SCIENCE_VISIT, ccd=1)
+        butler.get("deepDiff_diaSrc", visit=SCIENCE_VISIT, ccd=1)
+    path = root / f"src/v{SCIENCE_VISIT}-f{FILTER}/c01.parquet"
+    path.write_bytes(path.read_bytes()[:-50])
+    with pytest.raises(Gen2Error, match=f"^{path}: cannot read as ParquetCatalog "):
+        butler.get("src", visit=SCIENCE_VISIT, ccd=1)

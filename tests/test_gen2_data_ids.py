@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from _gen2_data import FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, make_repo, small_field
+from _gen2_data import FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, files, make_repo  # noqa: F401
 from compat.gen2 import Butler
 from compat.gen2.data_ids import DataIdContainer, IdValueAction, parse_id_tokens
 from compat.gen2.errors import DataIdSyntaxError
@@ -57,15 +57,15 @@ def test_several_id_options_append_and_errors_are_usage_errors(capsys):
 
 
 @pytest.fixture(scope="module")
-def butler(tmp_path_factory):
+def butler(files, tmp_path_factory):
     base = tmp_path_factory.mktemp("gen2")
-    return Butler(make_repo(small_field(), base / "pristine", base / "repo"))
+    return Butler(make_repo(files, base / "pristine", base / "repo"))
 
 
 def test_cast_and_make_refs_with_warnings(butler, caplog):
     container = DataIdContainer("calexp")
     container.idList = (parse_id_tokens([f"visit={TEMPLATE_VISIT}^{SCIENCE_VISIT}^3"])
-                        + parse_id_tokens(["visit=10", "ccd=1", "site=x"]))
+                        + parse_id_tokens(["ccd=1", "date=2024-03-31^2024-04-01"]))
     with caplog.at_level(logging.WARNING, logger="compat.gen2.data_ids"):
         container.castDataIds(butler)
         container.makeDataRefList(butler)
@@ -73,9 +73,20 @@ def test_cast_and_make_refs_with_warnings(butler, caplog):
     assert [ref.dataId for ref in container.refList] == [
         {"visit": 1, "ccd": 0, "filter": FILTER}, {"visit": 1, "ccd": 1, "filter": FILTER},
         {"visit": 10, "ccd": 0, "filter": FILTER}, {"visit": 10, "ccd": 1, "filter": FILTER},
-        {"visit": 10, "ccd": 1, "site": "x", "filter": FILTER}]
+        # A registry column that is no key of calexp still selects rows, with a warning.
+        {"ccd": 1, "date": "2024-03-31", "visit": 10, "filter": FILTER},
+        {"ccd": 1, "date": "2024-04-01", "visit": 11, "filter": FILTER}]
     assert [record.getMessage() for record in caplog.records] == [
-        'Unexpected ID site; guessing type is "str"', "No data found for dataId={'visit': 3}"]
+        'Unexpected ID date; guessing type is "str"', "No data found for dataId={'visit': 3}"]
+
+
+def test_unknown_key_is_a_one_line_error(butler):
+    container = DataIdContainer("calexp")
+    container.idList = parse_id_tokens(["visitt=10"])
+    with pytest.raises(DataIdSyntaxError) as error:
+        container.castDataIds(butler)
+    assert str(error.value) == ("ID key 'visitt' is neither a key of 'calexp' "
+                                "['ccd', 'filter', 'visit'] nor a registry column")
 
 
 def test_uncastable_value_is_an_error(butler):

@@ -3,7 +3,8 @@ import sqlite3
 
 import pytest
 
-from compat.gen2 import PolicyError, RegistryLookupError, SimCamMapper
+from _gen2_data import files  # noqa: F401  (the shared field files)
+from compat.gen2 import Butler, PolicyError, RegistryLookupError, SimCamMapper
 from compat.gen2.ingest import main
 from compat.gen2.policy import POLICY_DIR, load_policy, template_keys
 from compat.gen2.registry import Registry
@@ -78,9 +79,14 @@ def test_registry_tables_and_constraints(tmp_path):
         Registry.create(registry.path)
 
 
-def test_ingest_command_line(tmp_path, capsys):
+def test_ingest_command_line(files, tmp_path, capsys):
     root = tmp_path / "repo"
-    assert main([str(root), "--size", "64", "--detectors", "1", "1"]) == 0
+    assert main([str(files.root), str(root)]) == 0
     assert capsys.readouterr().out == f"{root}\n"
-    assert main([str(root), "--size", "64", "--detectors", "1", "1"]) == 1
-    assert capsys.readouterr().err == f"error: {root}: is a repository already (has _mapper)\n"
+    assert Butler(root).queryMetadata("calexp", "visit") == [1, 2, 10, 11]
+    assert main([str(files.root), str(root)]) == 1
+    assert capsys.readouterr().err == ("diffim-gen2-ingest: error: "
+                                       f"{root}: is a repository already (has _mapper)\n")
+    assert main([str(tmp_path), str(tmp_path / "other")]) == 1
+    assert capsys.readouterr().err == (f"diffim-gen2-ingest: error: {tmp_path}: no manifest.json; "
+                                       "not a field directory (or an interrupted write)\n")

@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 # field, pristine and root are the shared fixtures.
-from _gen2_data import FILTER, SCIENCE_VISIT, field, pristine, root  # noqa: F401
+from _gen2_data import FILTER, SCIENCE_VISIT, field, files, pristine, root  # noqa: F401
 from compat.gen2 import (Butler, NoResults, ParentsMismatch, RepositoryArgs, RepositoryError,
-                         ingest_field)
+                         ingest_field_files)
 
 
 CALEXP = f"calexp/v{SCIENCE_VISIT}-f{FILTER}/c01.fits"
@@ -51,7 +51,7 @@ def test_rerun_reads_inputs_and_writes_only_to_the_output(root, field):
     assert np.array_equal(rerun_butler.get("calexp", DATA_ID).image, calexp.image + 1.0)
     assert rerun_butler.get("calexp_filename", DATA_ID) == [str((rerun / CALEXP).resolve())]
     assert rerun_butler.get("src_filename", DATA_ID) == [
-        str((root / f"src/v{SCIENCE_VISIT}-f{FILTER}/c01.fits").resolve())]
+        str((root / f"src/v{SCIENCE_VISIT}-f{FILTER}/c01.parquet").resolve())]
     assert Butler(inputs=rerun).get("calexp", DATA_ID).image.tobytes() == \
         rerun_butler.get("calexp", DATA_ID).image.tobytes()
 
@@ -92,11 +92,11 @@ def test_do_backup_shifts_older_files(root):
     assert not path.with_name("packages.yaml~3").exists()
 
 
-def test_existing_output_with_other_parents_is_an_error(root, field, tmp_path):
+def test_existing_output_with_other_parents_is_an_error(root, files, tmp_path):
     rerun = root / "rerun" / "a"
     Butler(inputs=root, outputs=rerun)
     other = tmp_path / "other"
-    ingest_field(field, other)
+    ingest_field_files(files, other)
     with pytest.raises(ParentsMismatch) as error:
         Butler(inputs=other, outputs=rerun)
     assert str(error.value) == (f"Inputs of this Butler ['{other.resolve()}'] do not match the "
@@ -104,11 +104,11 @@ def test_existing_output_with_other_parents_is_an_error(root, field, tmp_path):
                                 f"{rerun.resolve()}")
 
 
-def test_inputs_may_extend_the_recorded_parents(root, field, tmp_path):
+def test_inputs_may_extend_the_recorded_parents(root, files, tmp_path):
     rerun = root / "rerun" / "a"
     Butler(inputs=root, outputs=rerun)
     other = tmp_path / "other"
-    ingest_field(field, other)
+    ingest_field_files(files, other)
     Butler(inputs=[root, other], outputs=rerun)
     assert yaml.safe_load((rerun / "repositoryCfg.yaml").read_text())["_parents"] == [
         "../..", os.path.relpath(other.resolve(), rerun.resolve())]
