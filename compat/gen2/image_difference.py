@@ -1,4 +1,4 @@
-"""``imageDifference.py`` under gen2: `diffim.image_difference.ImageDifferenceTask` as a command-line task.
+"""``imageDifference.py`` under gen2: the legacy `ImageDifferenceTask` as a command-line task.
 
 ``runDataRef(sensorRef, templateIdList)`` reads the science ``calexp`` and
 its ``src`` (when there is one), the template through

@@ -8,7 +8,9 @@ The `compat.gen2.butler.Butler` joins that path with each root of its chain.
 Every dataset type ``X`` of the policy also gives derived types:
 ``X_filename`` (the path), ``X_md`` (FITS header), ``X_bbox`` and ``X_sub``
 (images: bounding box, and a sub-image with a ``bbox`` key), ``X_len``
-(catalogues: rows).
+(catalogues: rows) and ``X_schema`` (catalogues: no rows, every column). A
+type the policy names explicitly (``deepDiff_diaSrc_schema``) is its own
+dataset, written by the task, not derived.
 """
 from __future__ import annotations
 
@@ -17,13 +19,14 @@ from .policy import POLICY_DIR, load_policy
 
 __all__ = ["DERIVED_SUFFIXES", "SimCamMapper"]
 
-DERIVED_SUFFIXES = ("_filename", "_md", "_bbox", "_sub", "_len")
+DERIVED_SUFFIXES = ("_filename", "_md", "_bbox", "_sub", "_len", "_schema")
 """Suffixes of the derived dataset types, checked in this order."""
 
 _IMAGE_STORAGES = ("Fits",)
 _CATALOG_STORAGES = ("FitsCatalog", "ParquetCatalog")
 _DERIVED_STORAGES = {"_md": ("Fits", "FitsCatalog"), "_bbox": _IMAGE_STORAGES,
-                     "_sub": _IMAGE_STORAGES, "_len": _CATALOG_STORAGES}
+                     "_sub": _IMAGE_STORAGES, "_len": _CATALOG_STORAGES,
+                     "_schema": _CATALOG_STORAGES}
 
 
 class SimCamMapper:

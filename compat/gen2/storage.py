@@ -5,7 +5,7 @@ two middlewares writing the same object write the same file, and writes are
 atomic (`diffim.exposure_io.write_atomically`). Besides whole reads, a
 storage answers the derived dataset types: the header (``X_md``), the
 bounding box and a sub-image of an image (``X_bbox``, ``X_sub``) and the
-length of a catalogue (``X_len``).
+length and the columns of a catalogue (``X_len``, ``X_schema``).
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from diffim.geom import Box
 
 from .errors import Gen2Error
 
-__all__ = ["import_type", "read", "read_bbox", "read_header", "read_length", "write"]
+__all__ = ["import_type", "read", "read_bbox", "read_header", "read_length", "read_schema",
+           "write"]
 
 _CHECKSUM_COMMENT = "gen2 catalog checksum"
 _CATALOG_HDU = "CATALOG"
@@ -130,6 +131,18 @@ def read_length(storage, path):
         return pq.ParquetFile(path).metadata.num_rows
     with open_fits(path) as hdus:
         return int(hdus[_CATALOG_HDU].header["NAXIS2"])
+
+
+def read_schema(storage, path):
+    """An empty catalogue with the columns and dtypes of a catalogue file (``X_schema``).
+
+    Parquet gives its schema without reading any row; a FITS table is read
+    and cut, which keeps its column types exactly as a whole read does.
+    """
+    _require(storage, ("FitsCatalog", "ParquetCatalog"), path, "a schema")
+    if storage == "ParquetCatalog":
+        return pq.read_schema(path).empty_table().to_pandas()
+    return read(storage, "pandas.DataFrame", path).iloc[:0]
 
 
 def _require(storage, storages, path, what):
