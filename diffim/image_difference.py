@@ -235,6 +235,8 @@ class ImageDifferenceTask(Task):
             detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
                                                  result.subtractedExposure, result.kernelSources)
             result.diaSources = detected.diaSources
+            # As in the stack, the persisted difference carries the detection planes.
+            result.subtractedExposure = detected.subtractedMeasuredExposure
             if self.config.doMatchSources:
                 self._match_dia_sources(result.diaSources, scienceSources, referenceSources)
             if self.config.doAddMetrics:

@@ -168,8 +168,11 @@ def test_monolith_equals_split(split, monolith):
     split_meta = split_butler.get("subtractImages_metadata", SCIENCE).to_dict()["subtractImages"]
     mono_meta = butler.get("imageDifference_metadata", SCIENCE).to_dict()["imageDifference"]
     assert mono_meta["subtract"]["nKernelCandidates"] == split_meta["nKernelCandidates"]
-    assert_same_pixels(butler.get("deepDiff_differenceExp", SCIENCE),
-                       split_butler.get("deepDiff_differenceExp", SCIENCE))
+    monolith_difference = butler.get("deepDiff_differenceExp", SCIENCE)
+    split_difference = split_butler.get("deepDiff_differenceExp", SCIENCE)
+    assert_same_pixels(monolith_difference, split_difference)
+    assert monolith_difference.mask == split_difference.mask
+    assert monolith_difference.mask.count("DETECTED") > 0
     pd.testing.assert_frame_equal(butler.get("deepDiff_diaSrc", SCIENCE),
                                   split_butler.get("deepDiff_diaSrc", SCIENCE))
 

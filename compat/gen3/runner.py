@@ -19,7 +19,7 @@ from .pipelines import pipeline_path
 __all__ = ["load_pipeline", "run_pipeline"]
 
 
-def load_pipeline(pipeline, config=None):
+def load_pipeline(pipeline, config=None, config_files=None):
     """A `lsst.pipe.base.Pipeline` from a shipped name or YAML path, with overrides.
 
     Parameters
@@ -30,6 +30,9 @@ def load_pipeline(pipeline, config=None):
     config : `dict` [`str`, `dict` [`str`, object]], optional
         Task label -> {dotted config field: value}, as ``pipetask -c
         label:field=value`` would set.
+    config_files : `dict` [`str`, `list` [`str`]], optional
+        Task label -> pex_config override files, as ``pipetask -C
+        label:file`` would load (before ``config``; retargets need a file).
 
     Raises
     ------
@@ -38,16 +41,20 @@ def load_pipeline(pipeline, config=None):
     """
     loaded = Pipeline.from_uri(pipeline_path(pipeline))
     labels = set(loaded.task_labels)
-    for label, overrides in (config or {}).items():
+    for label in {*(config or {}), *(config_files or {})}:
         if label not in labels:
             raise Gen3Error(f"pipeline {pipeline}: no task labelled {label!r} "
                             f"(labels: {', '.join(sorted(labels))})")
+    for label, paths in (config_files or {}).items():
+        for path in paths:
+            loaded.addConfigFile(label, str(path))
+    for label, overrides in (config or {}).items():
         for field, value in overrides.items():
             loaded.addConfigOverride(label, field, value)
     return loaded
 
 
-def run_pipeline(repo, pipeline, inputs, output, where, config=None,
+def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_files=None,
                  register_dataset_types=True, extend_run=False):
     """Build the quantum graph of a pipeline and execute it here.
 
@@ -55,7 +62,7 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None,
     ----------
     repo : `str` or `pathlib.Path`
         Repository root.
-    pipeline, config
+    pipeline, config, config_files
         As for `load_pipeline`.
     inputs : `list` [`str`]
         Input collections, in search order.
@@ -80,7 +87,7 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None,
     Gen3Error
         ``extend_run`` on an output collection that does not exist.
     """
-    loaded = load_pipeline(pipeline, config)
+    loaded = load_pipeline(pipeline, config, config_files)
     if extend_run:
         butler, skip_existing_in = _extended_butler(str(repo), output), [output]
     else:

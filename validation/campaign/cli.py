@@ -1,0 +1,103 @@
+"""``diffim-validate run``: a campaign end to end, ending in the database and the reports."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..audit import summarize
+from ..db import ResultsDB
+from ..model import Verdict, worst_verdict
+from ..report import read_results_json, regression_exit_code, write_reports
+from .run import run_campaign
+from .scenarios import load_campaign
+
+__all__ = ["add_parser", "feature_verdicts", "verdict_table"]
+
+DEFAULT_WORKDIR = Path("runs/validation")
+
+
+def add_parser(subparsers):
+    """Register ``run``."""
+    parser = subparsers.add_parser(
+        "run", help="run a validation campaign through gen2 and gen3 and report",
+        description="Simulate (or reuse) the campaign's field, ingest it into a gen2 and a gen3 "
+                    "repository, run every scenario through both, compare the outputs, store "
+                    "everything in the results database and write the reports.")
+    parser.add_argument("campaign", nargs="?", default="default",
+                        help="campaign file, or the name of a shipped one (default: default)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help=f"field files, repositories, artifacts (default: {DEFAULT_WORKDIR})")
+    parser.add_argument("--db", help="results database: a SQLAlchemy URL or a SQLite path "
+                                     "(default: WORKDIR/results.sqlite3)")
+    parser.add_argument("--out", type=Path, help="report directory (default: WORKDIR/report)")
+    parser.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                        help="run only this scenario (and what it builds on); repeatable")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="parallel processes for the backends' data IDs")
+    parser.add_argument("--baseline", type=Path,
+                        help="results.json of an earlier run; with --regression, fail on worse "
+                             "verdicts or drifting metrics")
+    parser.add_argument("--regression", action="store_true",
+                        help="exit 1 when the run regressed against --baseline")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.set_defaults(handler=run)
+
+
+def run(args):
+    """Run the campaign, write the reports, print the verdict table; returns the exit code."""
+    campaign = load_campaign(args.campaign)
+    if args.scenario:
+        campaign = campaign.select(args.scenario)
+    if args.list:
+        for scenario in campaign.scenarios:
+            print(f"{scenario.name:26s} {', '.join(scenario.features):40s} {scenario.description}")
+        return 0
+    if args.jobs < 1:
+        print(f"diffim-validate run: error: -j must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    baseline = read_results_json(args.baseline)[0] if args.baseline else None
+    db_url = args.db or str(args.workdir / "results.sqlite3")
+    out = args.out or args.workdir / "report"
+    done = run_campaign(campaign, args.workdir, db_url, jobs=args.jobs,
+                        progress=lambda line: print(line, flush=True))
+    with ResultsDB(db_url) as db:
+        report = db.load_run(done.run_id)
+        trend = db.trend(campaign.name)
+    audit_summary = summarize(report.audits, equivalence=feature_verdicts(report))
+    paths = write_reports(report, out, trend=trend, audit_summary=audit_summary,
+                          baseline=baseline)
+    print()
+    print(verdict_table(report))
+    print(f"\nreport: {paths['html']}\ndatabase: {db_url} (run {done.run_id})")
+    if args.regression and baseline is not None:
+        return regression_exit_code(report, baseline, sys.stdout)
+    return 0
+
+
+def feature_verdicts(report):
+    """Feature id -> the worst verdict of the scenarios that exercise it (a string)."""
+    by_feature = {}
+    for scenario in report.scenarios:
+        for feature in scenario.features:
+            by_feature.setdefault(feature, []).append(scenario.verdict)
+    return {feature: worst_verdict(verdicts).value for feature, verdicts in by_feature.items()}
+
+
+def verdict_table(report):
+    """The short table printed at the end: scenario, verdict, data IDs, reason."""
+    rows = [("scenario", "verdict", "data IDs", "note")]
+    for scenario in report.scenarios:
+        counts = {}
+        for result in scenario.data_ids:
+            counts[result.verdict] = counts.get(result.verdict, 0) + 1
+        spread = ", ".join(f"{n} {verdict.value}" for verdict, n in
+                           sorted(counts.items(), key=lambda item: item[0].rank))
+        note = ""
+        if scenario.verdict is Verdict.DIFFERENT and scenario.expected_reason:
+            note = "expected: " + scenario.expected_reason.split(":")[0].strip()[:60]
+        elif scenario.verdict is Verdict.FAILED:
+            note = next((r.error for r in scenario.data_ids if r.error), "")[:60]
+        rows.append((scenario.name, scenario.verdict.value, spread, note))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{row[0]:{widths[0]}}  {row[1]:{widths[1]}}  {row[2]:{widths[2]}}  {row[3]}"
+                     .rstrip() for row in rows)

@@ -1,0 +1,97 @@
+"""The gen2 side of a campaign: ``imageDifference.py`` on our gen2 repository, in process."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from compat.gen2 import Butler
+from compat.gen2.commands import run_image_difference
+from compat.gen2.errors import Gen2Error
+from compat.gen2.image_difference import (ImageDifferenceCmdLineTask,
+                                          Winter2013ImageDifferenceCmdLineTask)
+from compat.gen2.ingest import ingest_field_files
+
+from .outputs import BackendOutput, data_id_key
+
+__all__ = ["Gen2Backend", "gen2_arguments"]
+
+_COMMAND_TASKS = {"ImageDifferenceTask": ImageDifferenceCmdLineTask,
+                  "Winter2013ImageDifferenceTask": Winter2013ImageDifferenceCmdLineTask}
+
+
+def gen2_arguments(root, scenario, data_ids, override_file, jobs=1):
+    """The ``imageDifference.py`` arguments a gen2 user would type for ``scenario``."""
+    visits = "^".join(str(v) for v in sorted({d["visit"] for d in data_ids}))
+    ccds = "^".join(str(d) for d in sorted({d["detector"] for d in data_ids}))
+    rerun = f"{scenario.builds_on}:{scenario.name}" if scenario.builds_on else scenario.name
+    arguments = [str(root), "--id", f"visit={visits}", f"ccd={ccds}", "--rerun", rerun,
+                 "-C", str(override_file), "-j", str(jobs)]
+    if scenario.template_visit is not None:
+        arguments += ["--templateId", f"visit={scenario.template_visit}"]
+    return arguments
+
+
+class Gen2Backend:
+    """A gen2 repository made from the campaign's field files, and the command run on it."""
+
+    name = "gen2"
+
+    def __init__(self, directory):
+        self.root = Path(directory) / "repo"
+
+    def ingest(self, files):
+        """Make the repository from `diffim.field_files.FieldFiles`."""
+        ingest_field_files(files, self.root)
+
+    def run(self, scenario, data_ids, override_file, jobs=1):
+        """Run the command for ``scenario`` and read back what it wrote per data ID.
+
+        Returns
+        -------
+        outputs : `dict` [`tuple`, `validation.campaign.outputs.BackendOutput`]
+        """
+        arguments = gen2_arguments(self.root, scenario, data_ids, override_file, jobs)
+        with _ErrorLog() as errors:
+            started = time.monotonic()
+            run_image_difference(arguments, taskClass=_COMMAND_TASKS[scenario.task])
+            seconds = (time.monotonic() - started) / len(data_ids)
+        butler = Butler(self.root / "rerun" / scenario.name)
+        return {data_id_key(data_id): self._read(butler, scenario, data_id, seconds, errors.lines)
+                for data_id in data_ids}
+
+    @staticmethod
+    def _read(butler, scenario, data_id, seconds, error_lines):
+        visit, ccd = data_id_key(data_id)
+        result = BackendOutput(seconds=seconds)
+        for product in scenario.products:
+            if butler.datasetExists(f"deepDiff_{product}", visit=visit, ccd=ccd):
+                result.outputs[product] = butler.get(f"deepDiff_{product}", visit=visit, ccd=ccd)
+        try:
+            result.metadata = butler.get("deepDiff_metadata", visit=visit, ccd=ccd)
+        except Gen2Error:
+            result.metadata = {}
+        if not result.outputs:
+            tag = f"visit={visit}"
+            result.error = next((line for line in error_lines if tag in line and
+                                 f"ccd={ccd}" in line),
+                                "wrote no outputs" + (f" ({error_lines[0]})" if error_lines else ""))
+        return result
+
+
+class _ErrorLog(logging.Handler):
+    """Collects the ERROR lines logged while the command runs (its per-data-ref failures)."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage().splitlines()[0])
+
+    def __enter__(self):
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        logging.getLogger().removeHandler(self)

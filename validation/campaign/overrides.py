@@ -1,0 +1,32 @@
+"""A scenario's configuration as a gen2 ``-C`` override file.
+
+The file is what a gen2 user would have written for the same run, so it is
+both the gen2 command's input and a sample for the feature audit.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from diffim.get_template import GetCalexpAsTemplateTask
+from diffim.exposure_io import write_atomically
+
+__all__ = ["override_file_text", "write_override_file"]
+
+
+def override_file_text(scenario):
+    """The pex_config override file of ``scenario`` (retarget first, then the values)."""
+    lines = [f"# Overrides of scenario {scenario.name!r} ({scenario.task})."]
+    if scenario.template == "calexp":
+        lines += [f"from {GetCalexpAsTemplateTask.__module__} import "
+                  f"{GetCalexpAsTemplateTask.__name__}",
+                  f"config.getTemplate.retarget({GetCalexpAsTemplateTask.__name__})"]
+    lines += [f"config.{name} = {value!r}" for name, value in scenario.config.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_override_file(scenario, directory):
+    """Write ``<directory>/<scenario>.py``; returns its path."""
+    path = Path(directory) / f"{scenario.name}.py"
+    text = override_file_text(scenario)
+    write_atomically(path, lambda temporary: Path(temporary).write_text(text))
+    return path

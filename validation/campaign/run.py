@@ -1,0 +1,148 @@
+"""Run a campaign: the same field into both repos, every scenario through both, compared.
+
+Order of work: field files (cached), a fresh gen2 repo and a fresh gen3 repo
+ingested from them, then per scenario: write its gen2 override file, run
+gen2's ``imageDifference.py`` and gen3's pipeline in this process, compare
+per data ID, and record the scenario in the database in one transaction (a
+scenario is either stored whole or not at all). The campaign's own override
+files and gen3 pipelines are then audited, and the run is closed.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib.metadata
+import itertools
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..audit import audit_paths
+from ..db import ResultsDB
+from ..errors import ValidationError
+from ..model import RunInfo, ScenarioResult
+from .compare_backends import compare_backends
+from .dataset import prepare_dataset
+from .gen2_backend import Gen2Backend
+from .gen3_backend import Gen3Backend
+from .overrides import write_override_file
+
+__all__ = ["CampaignRun", "campaign_data_ids", "run_campaign"]
+
+_PACKAGES = ("diffim-migration", "numpy", "scipy", "astropy", "lsst-daf-butler", "lsst-pipe-base",
+             "lsst-pex-config", "SQLAlchemy")
+
+
+@dataclass
+class CampaignRun:
+    """What `run_campaign` did: the database run id and the files it audited."""
+
+    run_id: int
+    audited_paths: list
+
+
+def campaign_data_ids(campaign, files):
+    """Science data IDs: the campaign's visits x detectors, or every science calexp."""
+    visits = campaign.visits or tuple(files.visits_with_role("science"))
+    detectors = campaign.detectors or tuple(files.detectors)
+    missing = [(v, d) for v, d in itertools.product(visits, detectors) if (v, d) not in files.calexps]
+    if missing:
+        raise ValidationError(f"{campaign.source}: data IDs without a calexp: {missing}")
+    return [{"visit": v, "detector": d} for v, d in itertools.product(visits, detectors)]
+
+
+def run_campaign(campaign, workdir, db_url, jobs=1, progress=None):
+    """Run every scenario of ``campaign`` through both backends and record the results.
+
+    Parameters
+    ----------
+    campaign : `validation.campaign.scenarios.Campaign`
+    workdir : `pathlib.Path`
+        Holds the field files (kept between runs), both repos and the
+        comparison artifacts (made anew each run).
+    db_url : `str`
+        Results database (a path is a SQLite file).
+    jobs : `int`
+        Processes for gen2's data refs (``-j``) and gen3's quanta.
+    progress : callable, optional
+        Called with one line of text per step.
+
+    Returns
+    -------
+    run : `CampaignRun`
+    """
+    progress = progress or (lambda line: None)
+    workdir = Path(workdir)
+    started = time.monotonic()
+    files = prepare_dataset(campaign.dataset, workdir / "field")
+    data_ids = campaign_data_ids(campaign, files)
+    progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
+             f"{len(files.coadds)} coadd patches ({time.monotonic() - started:.0f} s)")
+    run_dir = workdir / "run"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    backends = (Gen2Backend(run_dir / "gen2"), Gen3Backend(run_dir / "gen3"))
+    for backend in backends:
+        backend.ingest(files)
+    progress(f"ingested into gen2 and gen3 ({time.monotonic() - started:.0f} s)")
+    with ResultsDB(db_url) as db:
+        run_id = db.start_run(run_info(campaign))
+        status = "interrupted"
+        try:
+            for index, scenario in enumerate(campaign.scenarios, start=1):
+                result = run_scenario(scenario, data_ids, backends, run_dir, jobs)
+                db.record_scenario(run_id, result)
+                progress(f"[{index}/{len(campaign.scenarios)}] {scenario.name}: "
+                         f"{result.verdict.value}")
+            audited = [run_dir / "overrides", *backends[1].pipeline_files(campaign.scenarios)]
+            db.record_audit(run_id, audit_paths(audited))
+            status = "complete"
+        finally:
+            db.finish_run(run_id, _now(), status)
+    return CampaignRun(run_id, audited)
+
+
+def run_scenario(scenario, data_ids, backends, run_dir, jobs):
+    """Both backends on one scenario, compared: a `validation.model.ScenarioResult`."""
+    override_file = write_override_file(scenario, run_dir / "overrides")
+    gen2, gen3 = (backend.run(scenario, data_ids, override_file=override_file, jobs=jobs)
+                  for backend in backends)
+    return ScenarioResult(
+        name=scenario.name, features=list(scenario.features), description=scenario.description,
+        template_mode=scenario.template, definition=scenario.definition(),
+        data_ids=compare_backends(scenario, data_ids, gen2, gen3, run_dir / "artifacts"),
+        expected_reason=scenario.expected_reason)
+
+
+def run_info(campaign):
+    """`validation.model.RunInfo` for a campaign starting now."""
+    packages = {}
+    for name in _PACKAGES:
+        try:
+            packages[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return RunInfo(campaign=campaign.name, code_version=code_version(),
+                   config_hash=hashlib.sha256(campaign.source.read_bytes()).hexdigest()[:16],
+                   machine=f"{platform.node()} ({os.cpu_count()} cpu, {platform.machine()})",
+                   started=_now(), python=platform.python_version(), packages=packages)
+
+
+def code_version():
+    """``git describe`` of the checkout this code runs from, else the package version."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        described = ""
+    return described or importlib.metadata.version("diffim-migration")
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
