@@ -20,7 +20,7 @@ from diffim.task import Struct
 
 from .argument_parser import ArgumentParser
 from .config_overrides import first_line
-from .errors import Gen2Error
+from .errors import Gen2Error, format_data_id
 from .task_runner import TaskRunner
 
 __all__ = ["CmdLineTask", "TaskError", "package_versions"]
@@ -201,8 +201,8 @@ class CmdLineTask:
         try:
             dataRef.put(_plain(self.getFullMetadata()), self._getMetadataName())
         except Exception as error:
-            self.log.warning("Could not persist metadata for dataId=%s: %s", dataRef.dataId,
-                             first_line(error))
+            self.log.warning("Could not persist metadata for dataId=%s: %s",
+                             format_data_id(dataRef.dataId), first_line(error))
 
 
 def _schema(catalog):

@@ -17,6 +17,7 @@ import multiprocessing
 from diffim.task import Struct
 
 from .config_overrides import LOG_LEVELS, first_line
+from .errors import format_data_id
 
 __all__ = ["TaskRunner"]
 
@@ -112,10 +113,10 @@ class TaskRunner:
         except Exception as error:
             if self.doRaise:
                 raise
-            task.log.critical("Failed on dataId=%s: %s: %s", dataRef.dataId,
+            task.log.critical("Failed on dataId=%s: %s: %s", format_data_id(dataRef.dataId),
                               type(error).__name__, first_line(error))
-            task.log.debug("Traceback of the failure on dataId=%s", dataRef.dataId,
-                           exc_info=True)
+            task.log.debug("Traceback of the failure on dataId=%s",
+                           format_data_id(dataRef.dataId), exc_info=True)
             exitStatus = 1
         finally:
             task.writeMetadata(dataRef)
