@@ -1,0 +1,140 @@
+"""A small campaign end to end: one field into a gen2 and a gen3 repo, scenarios through both,
+verdicts in the database and the reports, a regression against a baseline failing the command."""
+import json
+import textwrap
+
+import pytest
+
+from validation.cli import main
+from validation.db import ResultsDB
+from validation.model import Verdict
+
+CAMPAIGN = """
+campaign: small
+dataset:
+  simulated_field: {size: 256, seed: 11, detectors: [1, 1], star_density: 500.0,
+                    n_transients: 8}
+data_ids: {visit: [10, 11], detector: [0]}
+scenarios:
+  - name: coadd_template
+    features: [coadd_template]
+    config: {doWriteMatchedExp: true}
+    products: [differenceExp, diaSrc, matchedExp]
+  - name: calexp_template
+    features: [calexp_template, select_sources_template]
+    template: calexp
+    template_visit: 1
+    config: {doSelectSources: true, kernelSourcesFromRef: false}
+  - name: detect_only
+    features: [detect_only]
+    builds_on: coadd_template
+    config: {doSubtract: false}
+    gen3_pipeline: detect_only
+    products: [diaSrc]
+  - name: split_coadd
+    features: [split_tasks]
+    gen3_pipeline: coadd_template
+    gen3_config:
+      subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 1,
+                       makeKernel.kernel.active.spatialBgOrder: 2}
+  - name: split_undecorrelated
+    features: [split_tasks]
+    description: A gen3 split configured unlike the monolith (no decorrelation).
+    gen3_pipeline: coadd_template
+    gen3_config:
+      subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 1,
+                       makeKernel.kernel.active.spatialBgOrder: 2, doDecorrelation: false}
+    expected_reason: the split was run without decorrelation
+"""
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    root = tmp_path_factory.mktemp("campaign")
+    path = root / "small.yaml"
+    path.write_text(textwrap.dedent(CAMPAIGN))
+    workdir = root / "work"
+    status = main(["run", str(path), "--workdir", str(workdir)])
+    return path, workdir, status
+
+
+def results(workdir):
+    return json.loads((workdir / "report" / "results.json").read_text())
+
+
+def test_the_campaign_runs_and_reports(campaign, capsys):
+    _, workdir, status = campaign
+    assert status == 0
+    report = results(workdir)
+    verdicts = {s["name"]: {r["verdict"] if "verdict" in r else None for r in s["data_ids"]}
+                for s in report["scenarios"]}
+    assert set(verdicts) == {"coadd_template", "calexp_template", "detect_only", "split_coadd",
+                             "split_undecorrelated"}
+    for name in ("report.html", "summary.md", "junit.xml", "results.json"):
+        assert (workdir / "report" / name).stat().st_size > 0
+
+
+def test_same_logic_under_both_middlewares_is_bit_identical(campaign):
+    _, workdir, _ = campaign
+    with ResultsDB(workdir / "results.sqlite3") as db:
+        report = db.load_run(db.latest_run_id(campaign="small"))
+    by_name = {s.name: s for s in report.scenarios}
+    for name in ("coadd_template", "calexp_template", "detect_only", "split_coadd"):
+        scenario = by_name[name]
+        assert scenario.verdict is Verdict.IDENTICAL, (name, [
+            c.summary for r in scenario.data_ids for c in r.comparisons])
+        assert len(scenario.data_ids) == 2
+    # Another configuration really changes the pixels, and the comparison sees it.
+    other = by_name["split_undecorrelated"]
+    assert other.verdict is Verdict.DIFFERENT
+    assert other.expected_reason == "the split was run without decorrelation"
+    differences = [c for r in other.data_ids for c in r.comparisons
+                   if c.product == "differenceExp"]
+    assert all(c.metrics["image.frac_differing"] > 0.5 for c in differences)
+
+
+def test_science_metrics_are_stored_for_both_backends(campaign):
+    _, workdir, _ = campaign
+    with ResultsDB(workdir / "results.sqlite3") as db:
+        report = db.load_run(db.latest_run_id(campaign="small"))
+    metric = {(scenario.name, result.data_id["visit"], backend, name): value
+              for scenario in report.scenarios for result in scenario.data_ids
+              for backend, values in result.backend_metrics.items()
+              for name, value in values.items()}
+    for backend in ("gen2", "gen3"):
+        assert 0.9 < metric[("coadd_template", 10, backend, "residual_std")] < 1.1
+        # Calexp templates: the kernel sum is the simulated transparency ratio
+        # of science visits 10 and 11 to template visit 1 (0.90 and 0.93).
+        assert metric[("calexp_template", 10, backend, "kernel_sum")] == pytest.approx(0.90, rel=0.01)
+        assert metric[("calexp_template", 11, backend, "kernel_sum")] == pytest.approx(0.93, rel=0.01)
+        assert metric[("coadd_template", 10, backend, "n_dia_sources")] > 0
+
+
+def test_the_campaign_audits_its_own_configs(campaign):
+    _, workdir, _ = campaign
+    with ResultsDB(workdir / "results.sqlite3") as db:
+        report = db.load_run(db.latest_run_id(campaign="small"))
+    found = {feature for record in report.audits for feature in record.features}
+    assert {"calexp_template", "select_sources_template", "detect_only"} <= found
+    assert not [problem for record in report.audits for problem in record.problems]
+
+
+def test_a_regression_against_the_baseline_fails_the_command(campaign, tmp_path, capsys):
+    path, workdir, _ = campaign
+    baseline = results(workdir)
+    baseline_path = tmp_path / "baseline.json"
+    baseline_path.write_text(json.dumps(baseline))
+    arguments = ["run", str(path), "--workdir", str(workdir), "--scenario", "calexp_template",
+                 "--baseline", str(baseline_path), "--regression"]
+    # Against itself (the other scenarios were not run this time: missing is a regression).
+    assert main(arguments) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+    baseline["scenarios"] = [s for s in baseline["scenarios"] if s["name"] == "calexp_template"]
+    baseline_path.write_text(json.dumps(baseline))
+    assert main(arguments) == 0
+
+
+def test_an_unknown_scenario_is_one_line(campaign, capsys):
+    path, workdir, _ = campaign
+    assert main(["run", str(path), "--workdir", str(workdir), "--scenario", "nope"]) == 2
+    assert capsys.readouterr().err.strip().endswith("no scenario 'nope'")
