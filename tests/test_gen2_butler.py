@@ -181,6 +181,14 @@ def test_derived_dataset_types(root, field):
     assert butler.get("deepDiff_diaSrc_md", visit=SCIENCE_VISIT, ccd=0)["NAXIS2"] == butler.get(
         "deepDiff_diaSrc_len", visit=SCIENCE_VISIT, ccd=0) == butler.get(
         "src_len", visit=SCIENCE_VISIT, ccd=0)
+    schema = butler.get("src_schema", visit=SCIENCE_VISIT, ccd=0)
+    assert len(schema) == 0
+    assert schema.dtypes.equals(butler.get("src", visit=SCIENCE_VISIT, ccd=0).dtypes)
+    # deepDiff_diaSrc_schema is a dataset of its own (the task writes it), not derived.
+    assert not butler.datasetExists("deepDiff_diaSrc_schema")
+    with pytest.raises(PolicyError, match="^dataset type 'calexp_schema': 'calexp' is stored as "
+                                          "Fits, which has no _schema form$"):
+        butler.get("calexp_schema", visit=SCIENCE_VISIT, ccd=0)
     with pytest.raises(PolicyError, match="^dataset type 'src_bbox': 'src' is stored as "
                                           "ParquetCatalog, which has no _bbox form$"):
         butler.get("src_bbox", visit=SCIENCE_VISIT, ccd=0)

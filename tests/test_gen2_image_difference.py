@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 # field, files, pristine and root are the shared fixtures.
-from _gen2_data import (CCDS, FILTER, SCIENCE_VISIT, SCIENCE_VISITS, field, files,  # noqa: F401
-                        make_repo, pristine, root)
+from _gen2_data import (CCDS, FILTER, SCIENCE_VISIT, SCIENCE_VISITS,  # noqa: F401
+                        assert_same_exposure, field, files, make_repo, pristine, root)
 from compat.gen2 import Butler
 from compat.gen2.commands import run_image_difference
 from compat.gen2.image_difference import (ImageDifferenceCmdLineTask,
                                           Winter2013ImageDifferenceCmdLineTask)
 from diffim.errors import FitsFormatError
+from diffim.image_difference import ImageDifferenceTask
 from diffim.matching import match_pixels
 from diffim.stats import robust_median_sigma
 
@@ -118,6 +119,25 @@ def test_coadd_templates_end_to_end(coadd_run, repo, field):
     assert not (rerun / "calexp").exists()
 
 
+def test_gen2_writes_what_the_task_computes_from_the_field_files(coadd_run, files):
+    """The adapter only reads, runs and writes: the direct task on the source files agrees."""
+    _, butler = coadd_run
+    task = ImageDifferenceTask()
+    science = files.read_calexp((SCIENCE_VISIT, 1))
+    template = task.getTemplate.run({key: files.read_coadd(key) for key in files.coadds},
+                                    files.read_skymap(), science.bbox, science.wcs,
+                                    science.visit_info)
+    expected = task.run(science, template.exposure,
+                        scienceSources=files.read_source((SCIENCE_VISIT, 1)))
+    data_id = {"visit": SCIENCE_VISIT, "ccd": 1}
+    assert_same_exposure(butler.get("deepDiff_differenceExp", data_id),
+                         expected.subtractedExposure)
+    assert_same_exposure(butler.get("deepDiff_warpedExp", data_id), template.exposure)
+    assert butler.get("deepDiff_diaSrc", data_id).equals(expected.diaSources)
+    assert butler.get("deepDiff_metadata", data_id)["getTemplate"]["nPatches"] == \
+        len(template.patches)
+
+
 def test_calexp_templates_with_template_sources(repo, field, calexp_override):
     status = run_image_difference([str(repo), *ALL, "--templateId", "visit=1", "--rerun",
                                    "calexp", "-C", calexp_override, "-c", "doSelectSources=True",
@@ -164,7 +184,7 @@ def test_reference_kernel_sources_metrics_and_matching(repo):
     assert len(derived) == 0 and list(derived.columns) == list(kernel_sources.columns)
 
 
-def test_detection_only_on_an_existing_rerun(coadd_run, repo):
+def test_detection_only_on_an_existing_rerun(coadd_run, repo, caplog):
     _, coadd = coadd_run
     status = run_image_difference([str(repo), *ALL, "--rerun", "coadd:detect", "-c",
                                    "doSubtract=False"])
@@ -177,9 +197,14 @@ def test_detection_only_on_an_existing_rerun(coadd_run, repo):
         assert detect.get("deepDiff_differenceExp_filename", data_id) == \
             coadd.get("deepDiff_differenceExp_filename", data_id)
     # Without a persisted difference the missing dataset is named.
-    status = run_image_difference([str(repo), "--id", "visit=11", "ccd=1", "--rerun", "nothing",
-                                   "-c", "doSubtract=False"])
+    with caplog.at_level(logging.ERROR):
+        status = run_image_difference([str(repo), "--id", "visit=11", "ccd=1", "--rerun",
+                                       "nothing", "-c", "doSubtract=False"])
     assert status == 1
+    assert [record.getMessage() for record in caplog.records] == [
+        "Failed on dataId={'ccd': 1, 'filter': 'r_sim', 'visit': 11}: NoResults: No locations "
+        "for get: datasetType:deepDiff_differenceExp dataId:{'ccd': 1, 'filter': 'r_sim', "
+        "'visit': 11}"]
 
 
 def test_winter2013_and_legacy_switches(repo, field):
