@@ -32,6 +32,12 @@ def run_image_difference(argv, taskClass=ImageDifferenceCmdLineTask):
     status : `int`
         What the command would exit with; never calls `sys.exit`, so a
         caller may run it many times.
+
+    Notes
+    -----
+    ``-j N`` starts worker processes with ``spawn``, which re-imports the
+    calling script: a script calling this with ``-j`` needs the usual
+    ``if __name__ == "__main__":`` guard.
     """
     try:
         result = taskClass.parseAndRun(args=list(argv))
