@@ -1,5 +1,6 @@
 # Two entry points for a newcomer (see README.md):
-#   make run    set up .venv, build the Cython core, run the main job
+#   make run    set up .venv, build the Cython core, run the main job: the default
+#               validation campaign (gen2 and gen3 on a simulated field, compared)
 #   make test   set up .venv, build the Cython core, run the test suite
 # Re-running is fast: the environment is rebuilt only when the dependency
 # files change, and build_ext only recompiles changed .pyx files.
@@ -11,7 +12,8 @@ CONSTRAINTS := requirements/constraints.txt
 DEPS_STAMP := $(VENV)/.deps-installed
 PYX := $(wildcard diffim/_core/*.pyx diffim/_core/*.pxd)
 BUILD_STAMP := build/.core-built
-MAIN_OUT ?= runs/main
+VALIDATION_WORKDIR ?= runs/validation
+BASELINE ?= reports/baseline.json
 
 .PHONY: run test benchmark build clean
 
@@ -28,7 +30,7 @@ $(BUILD_STAMP): $(DEPS_STAMP) $(PYX) setup.py
 build: $(BUILD_STAMP)
 
 run: build
-	$(VENV)/bin/diffim main --output-dir $(MAIN_OUT)
+	$(VENV)/bin/diffim-validate run default --workdir $(VALIDATION_WORKDIR) --baseline $(BASELINE)
 
 test: build
 	$(PY) -m pytest -p no:cacheprovider tests

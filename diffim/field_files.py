@@ -179,7 +179,8 @@ def read_field_files(root):
         If the manifest is missing, unreadable or of another version, or a
         file it lists does not exist.
     """
-    root = Path(root)
+    # Absolute: ingest commands resolve relative paths against their repositories.
+    root = Path(root).resolve()
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
         raise FieldFilesError(f"{root}: no {MANIFEST}; not a field directory (or an "

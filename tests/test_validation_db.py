@@ -76,7 +76,8 @@ def test_load_run_returns_what_was_recorded_field_by_field(db):
     recorded[1].data_ids[0].backend_metrics["gen3"]["residual_std"] = math.nan
     audit = [AuditRecord(path="/cfg/override.py", kind="config", features=["doSelectSources"],
                          evidence={"doSelectSources": "config.doSelectSources = True"},
-                         problems=["line 4: refused to evaluate a call"]),
+                         problems=["line 4: refused to evaluate a call"],
+                         references=["import diffim.get_template"]),
              AuditRecord(path="/pipe/diffim.yaml", kind="pipeline", features=[])]
     for scenario in recorded:
         db.record_scenario(run_id, scenario)
@@ -353,7 +354,8 @@ def test_every_statement_the_api_runs_compiles_for_postgresql(db_path):
     assert len(executed) > 20
     assert all(not isinstance(element, str) for element in executed)
     texts = [str(element) for element in executed if isinstance(element, sa.TextClause)]
-    assert texts == ["ALTER TABLE comparisons ADD COLUMN artifacts_json TEXT NOT NULL DEFAULT '{}'"]
+    assert texts == ["ALTER TABLE comparisons ADD COLUMN artifacts_json TEXT NOT NULL DEFAULT '{}'",
+                     "ALTER TABLE audits ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'"]
     dialect = postgresql.dialect()
     for element in executed:
         assert str(element.compile(dialect=dialect))

@@ -8,6 +8,7 @@ from ..audit import summarize
 from ..db import ResultsDB
 from ..model import Verdict, worst_verdict
 from ..report import read_results_json, regression_exit_code, write_reports
+from .baseline import write_baseline
 from .run import run_campaign
 from .scenarios import load_campaign
 
@@ -37,6 +38,8 @@ def add_parser(subparsers):
     parser.add_argument("--baseline", type=Path,
                         help="results.json of an earlier run; with --regression, fail on worse "
                              "verdicts or drifting metrics")
+    parser.add_argument("--save-baseline", type=Path, metavar="PATH",
+                        help="also write this run's results as a baseline file to commit")
     parser.add_argument("--regression", action="store_true",
                         help="exit 1 when the run regressed against --baseline")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
@@ -66,6 +69,8 @@ def run(args):
     audit_summary = summarize(report.audits, equivalence=feature_verdicts(report))
     paths = write_reports(report, out, trend=trend, audit_summary=audit_summary,
                           baseline=baseline)
+    if args.save_baseline:
+        write_baseline(report, args.save_baseline)
     print()
     print(verdict_table(report))
     print(f"\nreport: {paths['html']}\ndatabase: {db_url} (run {done.run_id})")

@@ -20,6 +20,9 @@ Versions
     ``comparisons.artifacts_json``: files written beside a comparison.
 3
     ``audits``: the feature-deprecation audit of config and pipeline files.
+4
+    ``audits.references_json``: what an audited file names without the
+    audit running it (imports, loaded files, pipeline imports).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from .schema import schema_info
 
 __all__ = ["SCHEMA_VERSION", "stored_version", "upgrade"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _history = sa.MetaData()
 
@@ -141,7 +144,13 @@ def _add_audits(connection):
     _history.create_all(connection, tables=[_V3_AUDITS])
 
 
-_STEPS = {1: _create_base, 2: _add_comparison_artifacts, 3: _add_audits}
+def _add_audit_references(connection):
+    connection.execute(sa.text(
+        "ALTER TABLE audits ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'"))
+
+
+_STEPS = {1: _create_base, 2: _add_comparison_artifacts, 3: _add_audits,
+          4: _add_audit_references}
 
 
 def stored_version(connection, name):

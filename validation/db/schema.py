@@ -109,4 +109,5 @@ audits = sa.Table(
     sa.Column("features_json", sa.Text, nullable=False),
     sa.Column("evidence_json", sa.Text, nullable=False),
     sa.Column("problems_json", sa.Text, nullable=False),
+    sa.Column("references_json", sa.Text, nullable=False, server_default="[]"),
 )

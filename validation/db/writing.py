@@ -191,7 +191,9 @@ def insert_audits(connection, run_id, records, name):
     rows = [{"run_id": run_id, "path": record.path, "kind": record.kind,
              "features_json": to_json(record.features, f"audit of {record.path} features"),
              "evidence_json": to_json(record.evidence, f"audit of {record.path} evidence"),
-             "problems_json": to_json(record.problems, f"audit of {record.path} problems")}
+             "problems_json": to_json(record.problems, f"audit of {record.path} problems"),
+             "references_json": to_json(record.references,
+                                        f"audit of {record.path} references")}
             for record in records]
     if rows:
         connection.execute(sa.insert(audits), rows)
