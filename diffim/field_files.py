@@ -30,7 +30,7 @@ from .refcat import write_reference_catalog
 from .skymap import SkyMap, simulated_skymap
 from .source_catalog import make_source_catalog, source_id_offset
 
-__all__ = ["FieldFiles", "FieldFilesError", "VisitRecord", "read_field_files",
+__all__ = ["FieldFiles", "FieldFilesError", "VisitRecord", "make_coadds", "read_field_files",
            "write_field_files"]
 
 MANIFEST = "manifest.json"
@@ -158,7 +158,7 @@ def write_field_files(field, root, skymap=None, coadd_task=None):
     skymap.write(root / "skyMap.json")
     templates = [field.calexps[key] for key in sorted(field.calexps)
                  if key[0] in {r.visit for r in records if r.role == "template"}]
-    for (tract, patch), coadd in sorted(_coadds(templates, skymap, coadd_task).items()):
+    for (tract, patch), coadd in sorted(make_coadds(templates, skymap, coadd_task).items()):
         path = f"deepCoadd/t{tract}-p{patch}.fits"
         write_exposure(coadd, root / path)
         manifest["coadds"].append({"tract": tract, "patch": patch, "path": path})
@@ -219,7 +219,20 @@ def _visit_records(field):
             for spec in field.config.visits if spec.visit in infos]
 
 
-def _coadds(templates, skymap, coadd_task):
+def make_coadds(templates, skymap, coadd_task=None):
+    """Coadd patches of ``templates`` over every tract of ``skymap`` they reach.
+
+    Parameters
+    ----------
+    templates : `list` [`diffim.Exposure`]
+    skymap : `diffim.skymap.SkyMap`
+    coadd_task : `diffim.coadd.MakeCoaddTask`, optional
+
+    Returns
+    -------
+    coadds : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`]
+        By ``(tract, patch sequential index)``.
+    """
     coadd_task = coadd_task or MakeCoaddTask()
     coadds = {}
     for tract in skymap:

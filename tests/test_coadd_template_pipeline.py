@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from diffim.coadd import MakeCalexpCoaddTask, MakeCoaddTask, NoCoaddInputsError
+from diffim.field_files import make_coadds
 from diffim.get_template import GetCoaddAsTemplateTask
 from diffim.matching import match_pixels
 from diffim.measure import DetectAndMeasureTask
@@ -26,15 +27,10 @@ def skymap():
 
 
 def coadd_patches(field, skymap, task):
+    template_visits = {spec.visit for spec in field.config.visits if spec.role == "template"}
     templates = [exposure for (visit, _), exposure in field.calexps.items()
-                 if visit in {spec.visit for spec in field.config.visits if spec.role == "template"}]
-    coadds = {}
-    for tract in skymap:
-        try:
-            coadds.update(task.run(templates, skymap, tract.tract_id).coadds)
-        except NoCoaddInputsError:
-            continue  # a tract the field does not reach
-    return coadds
+                 if visit in template_visits]
+    return make_coadds(templates, skymap, task)
 
 
 def test_coadd_template_subtracts_a_science_detector(field, skymap):
