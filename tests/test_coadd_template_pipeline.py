@@ -3,7 +3,7 @@ template on a science detector -> difference, with the transients found."""
 import numpy as np
 import pytest
 
-from diffim.coadd import MakeCalexpCoaddTask, MakeCoaddTask, NoCoaddInputsError
+from diffim.coadd import MakeCalexpCoaddTask, MakeCoaddTask
 from diffim.field_files import make_coadds
 from diffim.get_template import GetCoaddAsTemplateTask
 from diffim.matching import match_pixels
