@@ -18,8 +18,6 @@ from diffim.field_files import write_field_files
 from diffim.image_difference import ImageDifferenceConfig as DirectImageDifferenceConfig
 from diffim.image_difference import ImageDifferenceTask as DirectImageDifferenceTask
 from diffim.refcat import ReferenceCatalogLoader
-from diffim.subtract import AlardLuptonSubtractConfig as DirectSubtractConfig
-from diffim.subtract import AlardLuptonSubtractTask as DirectSubtractTask
 from lsst.daf.butler import Butler
 
 DETECTOR = 0
