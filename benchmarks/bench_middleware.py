@@ -1,0 +1,162 @@
+"""Middleware overhead per data ID: the diffim monolith direct, under gen2 and under gen3.
+
+One science visit of a one-detector 1024 x 1024 SimCam field, differenced
+against a template assembled from the coadd patches (the default
+``getTemplate``), three ways:
+
+- ``direct``: `diffim.get_template.GetCoaddAsTemplateTask` and
+  `diffim.image_difference.ImageDifferenceTask` on inputs already in memory
+  (the science calexp and src, the skymap, the coadd patches);
+- ``gen2``: ``imageDifference.py REPO --id visit=V ccd=0 --rerun NEW`` in
+  process (a new rerun each round, so the persisted config is never compared);
+- ``gen3``: `compat.gen3.runner.run_pipeline` of the shipped
+  ``image_difference`` pipeline in process (a new output collection each round).
+
+The middleware overhead is what a data ID costs beyond the science: for
+gen2 the repository lookups, FITS reads of the inputs and writes of the
+outputs, config and metadata persistence; for gen3 also the registry
+queries, the quantum-graph build and the provenance (configs, packages).
+It is ``median(gen2) - median(direct)`` and ``median(gen3) - median(direct)``,
+in ``extra_info`` of the middleware benchmarks and in one line printed when
+the module's benchmarks are done, e.g.
+``middleware overhead per data ID: gen2 +0.21 s (+12 %), gen3 +1.4 s (+80 %)``.
+Each benchmark has one warm-up round (the first gen3 call imports the task
+and loads the pipeline).
+"""
+import itertools
+
+import pytest
+
+from compat.gen2.commands import run_image_difference
+from compat.gen2.ingest import ingest_field_files as ingest_gen2
+from compat.gen3 import INPUT_RUN, INSTRUMENT
+from compat.gen3.ingest import ingest_field_files as ingest_gen3
+from compat.gen3.runner import run_pipeline
+from diffim.field_files import write_field_files
+from diffim.image_difference import ImageDifferenceTask
+from diffim.sim import PairConfig
+from diffim.sim.field import FieldConfig, simulate_field
+
+SIZE = 1024
+DETECTOR = 0
+ROUNDS = 5
+
+MEDIANS = {}
+"""Median seconds per data ID of each way that has run: ``direct``, ``gen2``, ``gen3``."""
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory):
+    """The field's source files, ingested into a gen2 and a gen3 repository.
+
+    Returns
+    -------
+    field : `dict`
+        ``files`` (`diffim.field_files.FieldFiles`), ``gen2`` and ``gen3``
+        (repository roots) and ``visit`` (the science visit differenced).
+    """
+    root = tmp_path_factory.mktemp("middleware")
+    files = write_field_files(
+        simulate_field(FieldConfig(sky=PairConfig(size=SIZE, seed=3), detectors=(1, 1))),
+        root / "files")
+    ingest_gen2(files, root / "gen2")
+    ingest_gen3(root / "gen3", files)
+    return {"files": files, "gen2": root / "gen2", "gen3": root / "gen3",
+            "visit": files.visits_with_role("science")[0]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def overhead_report(request):
+    """Print the overhead line once the module's benchmarks are done (not captured)."""
+    yield
+    line = overhead_line()
+    if line:
+        plugins = request.config.pluginmanager
+        with plugins.getplugin("capturemanager").global_and_fixture_disabled():
+            plugins.getplugin("terminalreporter").write_line(line)
+
+
+def overhead(way):
+    """``way``'s median minus the direct median, in seconds and as a fraction of it.
+
+    Returns
+    -------
+    overhead : `tuple` [`float`, `float`] or `None`
+        `None` unless both ``way`` and ``direct`` have run.
+    """
+    if way not in MEDIANS or "direct" not in MEDIANS:
+        return None
+    seconds = MEDIANS[way] - MEDIANS["direct"]
+    return seconds, seconds / MEDIANS["direct"]
+
+
+def overhead_line():
+    """``"middleware overhead per data ID: gen2 +0.21 s (+12 %), ..."``, or "" if none is known."""
+    parts = []
+    for way in ("gen2", "gen3"):
+        known = overhead(way)
+        if known is not None:
+            parts.append(f"{way} {known[0]:+.2f} s ({100 * known[1]:+.0f} %)")
+    if not parts:
+        return ""
+    return (f"middleware overhead per data ID: {', '.join(parts)} "
+            f"(direct {MEDIANS['direct']:.2f} s, {SIZE} x {SIZE} px, coadd template)")
+
+
+def record(benchmark, way):
+    """Keep ``way``'s median; for gen2 and gen3 put the overhead over direct in ``extra_info``."""
+    MEDIANS[way] = benchmark.stats.stats.median
+    known = None if way == "direct" else overhead(way)
+    if known is not None:
+        benchmark.extra_info["overhead_s"] = round(known[0], 3)
+        benchmark.extra_info["overhead_fraction_of_direct"] = round(known[1], 3)
+
+
+def test_direct(benchmark, field):
+    """Template from the in-memory coadd patches, then the monolith."""
+    files = field["files"]
+    key = (field["visit"], DETECTOR)
+    exposure, sources = files.read_calexp(key), files.read_source(key)
+    skymap = files.read_skymap()
+    coadds = {patch: files.read_coadd(patch) for patch in files.coadds}
+
+    def fresh_inputs():
+        return (exposure.copy(), sources.copy()), {}
+
+    def difference(science, science_sources):
+        task = ImageDifferenceTask()
+        template = task.getTemplate.run(coadds, skymap, science.bbox, science.wcs,
+                                        science.visit_info)
+        return task.run(science, template.exposure, scienceSources=science_sources,
+                        templateSources=template.sources)
+
+    result = benchmark.pedantic(difference, setup=fresh_inputs, rounds=ROUNDS, warmup_rounds=1)
+    record(benchmark, "direct")
+    benchmark.extra_info["dia_sources"] = len(result.diaSources)
+    assert len(result.diaSources) > 0
+
+
+def test_gen2(benchmark, field):
+    """``imageDifference.py`` for one data ID, each round into a new rerun."""
+    reruns = (f"bench{number}" for number in itertools.count())
+
+    def image_difference():
+        return run_image_difference([str(field["gen2"]), "--id", f"visit={field['visit']}",
+                                     f"ccd={DETECTOR}", "--rerun", next(reruns), "--doraise"])
+
+    status = benchmark.pedantic(image_difference, rounds=ROUNDS, warmup_rounds=1)
+    record(benchmark, "gen2")
+    assert status == 0
+
+
+def test_gen3(benchmark, field):
+    """The ``image_difference`` pipeline for one data ID, each round a new output collection."""
+    outputs = (f"bench/middleware/{number}" for number in itertools.count())
+    where = f"instrument='{INSTRUMENT}' AND visit={field['visit']} AND detector={DETECTOR}"
+
+    def pipeline():
+        return run_pipeline(field["gen3"], "image_difference", [INPUT_RUN], next(outputs), where)
+
+    quanta = benchmark.pedantic(pipeline, rounds=ROUNDS, warmup_rounds=1)
+    record(benchmark, "gen3")
+    assert len(quanta) == 1
