@@ -57,10 +57,19 @@ def write_atomically(path, write):
     os.close(handle)
     try:
         write(temporary)
+        # mkstemp makes the file private; give it the mode a plain open() would.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _current_umask():
+    """The process umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_exposure(exposure, path, header_cards=None):

@@ -1,3 +1,7 @@
+import os
+import stat
+from pathlib import Path
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -134,3 +138,12 @@ def test_same_exposure_gives_the_same_bytes(tmp_path):
     time.sleep(1.1)  # astropy's default checksum comment carries the time to the second
     write_exposure(exposure, tmp_path / "b.fits")
     assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()
+
+
+def test_written_files_get_the_ordinary_mode(tmp_path):
+    """Atomic writes go through a private temporary file; the result is not private."""
+    path = tmp_path / "x.txt"
+    write_atomically(path, lambda temporary: Path(temporary).write_text("x"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -138,3 +138,16 @@ def test_an_unknown_scenario_is_one_line(campaign, capsys):
     path, workdir, _ = campaign
     assert main(["run", str(path), "--workdir", str(workdir), "--scenario", "nope"]) == 2
     assert capsys.readouterr().err.strip().endswith("no scenario 'nope'")
+
+
+def test_parallel_workers_give_the_same_results(campaign, tmp_path, capsys):
+    """``-j 2``: gen2's process pool and gen3's multiprocess executor change nothing."""
+    path, workdir, _ = campaign
+    baseline = results(workdir)
+    baseline["scenarios"] = [s for s in baseline["scenarios"] if s["name"] == "coadd_template"]
+    baseline_path = tmp_path / "baseline.json"
+    baseline_path.write_text(json.dumps(baseline))
+    assert main(["run", str(path), "--workdir", str(workdir), "--scenario", "coadd_template",
+                 "-j", "2", "--baseline", str(baseline_path), "--regression"]) == 0
+    assert "0 regression(s)" in capsys.readouterr().out
+    assert {r["data_id"]["visit"] for r in results(workdir)["scenarios"][0]["data_ids"]} == {10, 11}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lsst.daf.butler import Butler, CollectionType
 from lsst.pipe.base import Pipeline, TaskFactory
 from lsst.pipe.base.all_dimensions_quantum_graph_builder import AllDimensionsQuantumGraphBuilder
+from lsst.pipe.base.mp_graph_executor import MPGraphExecutor
 from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
 from lsst.pipe.base.single_quantum_executor import SingleQuantumExecutor
 
@@ -17,6 +18,9 @@ from .errors import Gen3Error
 from .pipelines import pipeline_path
 
 __all__ = ["load_pipeline", "run_pipeline"]
+
+_MP_TIMEOUT_SECONDS = 7 * 24 * 3600
+"""How long a worker may run a quantum (``pipetask --timeout``'s default is as generous)."""
 
 
 def load_pipeline(pipeline, config=None, config_files=None):
@@ -55,7 +59,7 @@ def load_pipeline(pipeline, config=None, config_files=None):
 
 
 def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_files=None,
-                 register_dataset_types=True, extend_run=False):
+                 register_dataset_types=True, extend_run=False, jobs=1):
     """Build the quantum graph of a pipeline and execute it here.
 
     Parameters
@@ -76,11 +80,16 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     extend_run : `bool`
         Write into the RUN already at the head of ``output`` and skip the
         quanta whose outputs are there (``--extend-run --skip-existing``).
+    jobs : `int`
+        Processes for the quanta (``pipetask run -j``): more than one runs
+        them in spawned workers through the middleware's multiprocess
+        executor, so the caller's main module must be importable.
 
     Returns
     -------
     quanta : `list` [`lsst.daf.butler.Quantum`]
-        The quanta executed.
+        The quanta executed (with ``jobs > 1``: the quanta of the graph,
+        all of which ran, or an error was raised).
 
     Raises
     ------
@@ -99,10 +108,10 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     predicted = builder.finish(output=output, metadata={
         "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
         "data_query": where}, attach_datastore_records=False).assemble()
-    return _execute(predicted, butler, register_dataset_types, extend_run)
+    return _execute(predicted, butler, register_dataset_types, extend_run, jobs)
 
 
-def _execute(predicted, butler, register_dataset_types, extend_run):
+def _execute(predicted, butler, register_dataset_types, extend_run, jobs):
     """Write the init outputs, then run every quantum in order.
 
     This is `SimplePipelineExecutor.run`, except that an extended run
@@ -116,6 +125,12 @@ def _execute(predicted, butler, register_dataset_types, extend_run):
     predicted.write_packages(butler, compare_existing=extend_run)
     executor = SingleQuantumExecutor(butler=butler, task_factory=TaskFactory(),
                                      raise_on_partial_outputs=True)
+    if jobs > 1:
+        # As pipetask does: workers must not share the parent's connections.
+        butler.registry.resetConnectionPool()
+        MPGraphExecutor(num_proc=jobs, timeout=_MP_TIMEOUT_SECONDS, quantum_executor=executor,
+                        start_method="spawn", fail_fast=True).execute(predicted)
+        return [node["quantum"] for node in predicted.quantum_only_xgraph.nodes.values()]
     predicted.build_execution_quanta()
     nodes = predicted.quantum_only_xgraph.nodes
     return [executor.execute(nodes[quantum_id]["pipeline_node"], nodes[quantum_id]["quantum"],

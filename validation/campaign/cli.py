@@ -99,9 +99,11 @@ def verdict_table(report):
                            sorted(counts.items(), key=lambda item: item[0].rank))
         note = ""
         if scenario.verdict is Verdict.DIFFERENT and scenario.expected_reason:
-            note = "expected: " + scenario.expected_reason.split(":")[0].strip()[:60]
+            note = f"expected: {scenario.expected_reason}"
+        elif scenario.verdict is Verdict.DIFFERENT:
+            note = "UNEXPLAINED"
         elif scenario.verdict is Verdict.FAILED:
-            note = next((r.error for r in scenario.data_ids if r.error), "")[:60]
+            note = next((r.error for r in scenario.data_ids if r.error), "")[:100]
         rows.append((scenario.name, scenario.verdict.value, spread, note))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{row[0]:{widths[0]}}  {row[1]:{widths[1]}}  {row[2]:{widths[2]}}  {row[3]}"

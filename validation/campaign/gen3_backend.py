@@ -75,8 +75,8 @@ class Gen3Backend:
     def run(self, scenario, data_ids, override_file, jobs=1):
         """Run ``scenario``'s pipeline and read back what it wrote per data ID.
 
-        ``jobs`` is accepted for symmetry with gen2; the in-process executor
-        runs quanta one after the other.
+        ``jobs`` > 1 runs the quanta in that many worker processes
+        (``pipetask run -j``).
 
         Returns
         -------
@@ -84,7 +84,7 @@ class Gen3Backend:
         """
         started = time.monotonic()
         try:
-            collections = self._execute(scenario, data_ids, override_file)
+            collections = self._execute(scenario, data_ids, override_file, jobs)
         except Exception as error:  # any failure of the run fails every data ID, with its message
             message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             return {data_id_key(d): BackendOutput(error=message) for d in data_ids}
@@ -93,13 +93,13 @@ class Gen3Backend:
         return {data_id_key(d): self._read(scenario, collections[d["detector"]], d, labels, seconds)
                 for d in data_ids}
 
-    def _execute(self, scenario, data_ids, override_file):
+    def _execute(self, scenario, data_ids, override_file, jobs):
         """Run the pipeline; returns the output collection of each detector."""
         visits = sorted({d["visit"] for d in data_ids})
         detectors = sorted({d["detector"] for d in data_ids})
         output = self.output_collection(scenario)
         if scenario.gen3_pipeline == "one_calexp_coadd":
-            return {detector: self._one_calexp_coadd(scenario, visits, detector)
+            return {detector: self._one_calexp_coadd(scenario, visits, detector, jobs)
                     for detector in detectors}
         where = (f"instrument='{INSTRUMENT}' AND visit IN ({_ids(visits)}) "
                  f"AND detector IN ({_ids(detectors)})")
@@ -116,10 +116,10 @@ class Gen3Backend:
         if scenario.builds_on:
             inputs.insert(0, f"validation/{scenario.builds_on}")
         run_pipeline(self.root, scenario.gen3_pipeline, inputs, output, where, config=config,
-                     config_files=config_files)
+                     config_files=config_files, jobs=jobs)
         return {detector: output for detector in detectors}
 
-    def _one_calexp_coadd(self, scenario, visits, detector):
+    def _one_calexp_coadd(self, scenario, visits, detector, jobs):
         """Template calexp -> one-input coadd, then differencing, for one detector."""
         coadds = f"validation/{scenario.name}/coadd-d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#makeTemplate", [INPUT_RUN],
@@ -129,7 +129,7 @@ class Gen3Backend:
         run_pipeline(self.root, "one_calexp_coadd#difference",
                      [coadds, INPUT_RUN], output,
                      f"instrument='{INSTRUMENT}' AND visit IN ({_ids(visits)}) "
-                     f"AND detector={detector}", config=scenario.gen3_config)
+                     f"AND detector={detector}", config=scenario.gen3_config, jobs=jobs)
         return output
 
     def _read(self, scenario, collection, data_id, labels, seconds):
