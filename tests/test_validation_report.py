@@ -150,8 +150,14 @@ def write_sample_reports(report, directory):
     trend = [TrendPoint(run_id=run_id, started=f"2025-11-2{run_id - 9}T10:00:00", code_version="abc",
                         counts={"identical": 3, "different": 2, "failed": run_id - 10})
              for run_id in (10, 11, 12)]
-    audit_summary = [{"feature": "doMatchSources", "n_configs": 1, "files": ["overrides/doMatch.py"],
-                      "gen3_replacement": "same columns", "agreement": "different"}]
+    audit_summary = [
+        {"feature": "doMatchSources", "title": "match DIA sources", "gen2_setting": "doMatchSources = True",
+         "n_configs": 1, "files": ["/repo/runs/overrides/doMatch.py"], "gen3_replacement": "same columns",
+         "gen2_gen3_agree": "identical"},
+        {"feature": "doPreConvolve", "title": "score image", "gen2_setting": "doPreConvolve = True",
+         "n_configs": 0, "files": [], "gen3_replacement": "the same switch", "gen2_gen3_agree": "not run"},
+        {"feature": "doDecorrelation", "title": "decorrelation off", "n_configs": 0, "files": [],
+         "gen3_replacement": "the same switch", "gen2_gen3_agree": "different"}]
     return write_reports(report, directory / "reports", trend=trend, audit_summary=audit_summary)
 
 
@@ -169,7 +175,8 @@ def test_results_json_reads_back_with_audit_summary(written, report):
 
 
 def scenario_row(html, name):
-    return re.search(rf'<tr>\s*<td><a href="#s\d+-[\w-]+">{name}</a>.*?</tr>', html, re.S).group(0)
+    return re.search(rf'<tr>\s*<td class="nowrap"><a href="#s\d+-[\w-]+">{name}</a>.*?</tr>', html,
+                     re.S).group(0)
 
 
 def test_html_shows_each_scenario_verdict_and_reason(written):
@@ -222,6 +229,77 @@ def test_html_shows_audit_and_trend(written):
     assert "will not evaluate &#39;import os&#39;" in html
     assert 'alt="scenario verdict counts per run"' in html
     assert re.search(r'<tr style="font-weight: 600"><td class="number">12</td>', html)
+
+
+def test_html_top_answers_at_a_glance(written):
+    html = written["html"].read_text()
+    top = html[:html.index('<h2 id="verdicts">')]
+    assert "Does gen3 reproduce gen2?</strong> Not established: 1 check(s) failed and 1 differ" in top
+    table = re.search(r'<table class="glance">.*?</table>', top, re.S).group(0)
+    rows = {unit: re.findall(r'<td class="number[^"]*">(\d+)</td>', row) for unit, row in
+            re.findall(r"<tr><th>([\w ]+)</th>(.*?)</tr>", table, re.S)}
+    # identical, within tolerance, expected, unexplained, failed, total: zeros are shown too
+    assert rows == {"scenarios": ["1", "1", "1", "1", "1", "5"],
+                    "data IDs": ["1", "1", "1", "1", "1", "5"],
+                    "checks": ["2", "1", "2", "1", "1", "7"]}
+    assert "Worst verdict" not in html
+
+
+def test_html_answer_names_expected_differences(report, tmp_path):
+    report.scenarios = report.scenarios[:3]
+    html = write_reports(report, tmp_path / "out")["html"].read_text()
+    assert "PASS: no failures" in html
+    assert "Yes, except for 1 scenario(s) whose differences are expected" in html
+    assert re.search(r'<td class="number zero">0</td>\s*<td class="number zero">0</td>', html)
+
+
+def test_html_feature_matrix_gives_scenarios_and_reasons(written):
+    html = written["html"].read_text()
+    row = re.search(r"<tr><td><code>GetCalexpAsTemplateTask</code></td>(.*?)</tr>", html, re.S).group(1)
+    assert '<a href="#s1-calexp-template" class="nowrap">calexp_template</a>' in row
+    link = '<a href="#s1-calexp-template">calexp_template</a>'
+    assert f'<span class="reason">{link}: {EDGE_REASON}</span>' in row
+    matched = re.search(r"<tr><td><code>doMatchSources</code><br><span class=\"muted\">match DIA sources",
+                        html)
+    assert matched  # the audit's title names the feature
+    # catalogued features no scenario ran are named, not silently left out
+    assert re.search(r"Not exercised by any scenario of this run.*<code>doPreConvolve</code> \(score image\)",
+                     html)
+
+
+def test_html_audit_judges_features_by_this_run(written):
+    html = written["html"].read_text()
+    audit = html[html.index('<h2 id="audit">'):html.index('<h2 id="trends">')]
+    rows = {feature: row for feature, row in
+            re.findall(r"<tr><td><code>(\w+)</code>(.*?)</tr>", audit, re.S)}
+    # the audit recorded "identical" for doMatchSources, but this run's match_sources differs unexplained
+    matched = rows["doMatchSources"]
+    assert '<span class="badge o-unexplained_difference">different, unexplained</span></td>' in matched
+    assert '<code title="/repo/runs/overrides/doMatch.py">overrides/doMatch.py</code>' in matched
+    assert "doMatchSources = True" in matched
+    assert rows["doPreConvolve"].endswith("<td>not run</td>")
+    assert ('<span class="badge o-unexplained_difference">different</span><br>'
+            '<span class="muted">audit; reason not recorded</span>') in rows["doDecorrelation"]
+    assert "“gen2 = gen3?” is the worst outcome" in audit
+
+
+def test_html_scenario_details_list_non_zero_metrics_and_open_differences(written):
+    html = written["html"].read_text()
+    # image comparison of zeros: both metrics are 0, so none is listed
+    assert '<span class="muted nowrap">2 metrics, all 0</span>' in html
+    assert "<summary>1 metrics</summary><pre>matched_fraction = 1</pre>" in html
+    assert re.search(r"<summary>2 metrics</summary><pre>image.max_abs = [\d.e-]+\nimage.n_differ = \d+</pre>",
+                     html)
+    opened = re.findall(r'<details class="scenario" id="s\d+-([\w-]+)"( open)?>', html)
+    assert opened == [("coadd-default", ""), ("calexp-template", " open"), ("add-metrics", ""),
+                      ("match-sources", " open"), ("winter2013", " open")]
+
+
+def test_html_backend_metrics_show_gen2_to_gen3_and_percent(written):
+    html = written["html"].read_text()
+    assert ('<td class="number drift">1.25 → 1.2501<span class="change">(+0.008%)</span></td>'
+            in html)
+    assert '<td class="number">17</td>' in html
 
 
 def test_missing_artifact_is_a_note_not_a_crash(report, tmp_path):
@@ -289,7 +367,28 @@ def test_catalog_histograms_show_differing_columns_largest_first():
     figure = catalog_histograms_figure(table, differing, "diaSrc")
     assert [axes.get_title() for axes in figure.axes] == [
         "d\n1 of 2 rows ≠ 0", "c\n1 of 2 rows ≠ 0", "a\n1 of 2 rows ≠ 0"]
-    assert figure.axes[0].get_xlabel() == "Δ  (1 NaN)"
+    assert figure.axes[0].get_xlabel() == "Δ  [1 NaN]"
+    assert figure.axes[0].get_ylabel() == "rows" and figure.axes[1].get_ylabel() == ""
+    assert figure.texts[0].get_text() == "diaSrc: gen2 − gen3 of matched rows"
+
+
+def test_catalog_histograms_name_units_and_use_linear_counts_when_few():
+    table = pd.DataFrame({"psfFlux": [0.0, 1.5, -0.5], "x": [0.1, 0.0, 0.0], "area": [1.0, 2.0, 0.0]})
+    figure = catalog_histograms_figure(table, ["psfFlux", "x", "area"], "diaSrc",
+                                       {"psfFlux": "sigma", "x": "pixel", "area": "relative"})
+    assert [axes.get_xlabel() for axes in figure.axes] == ["Δ (σ)", "Δ (pixel)", "Δ"]
+    assert all(axes.get_yscale() == "linear" for axes in figure.axes)
+    many = catalog_histograms_figure(pd.DataFrame({"a": np.zeros(50)}), ["a"], "diaSrc")
+    assert many.axes[0].get_yscale() == "log"
+
+
+def test_difference_image_labels_axes_and_colour_scale():
+    pixels = np.zeros((30, 30))
+    pixels[3, 4] = 2.0
+    figure = difference_image_figure(pixels, "differenceExp")
+    image_axes, colourbar_axes = figure.axes
+    assert (image_axes.get_xlabel(), image_axes.get_ylabel()) == ("x (pixel)", "y (pixel)")
+    assert colourbar_axes.get_ylabel() == "gen2 − gen3, image units"
 
 
 def test_figures_stay_small():

@@ -3,7 +3,10 @@
 Figures are built on `matplotlib.figure.Figure` directly (rendered by Agg),
 never through ``pyplot``, so no global figure state or display backend is
 involved. They are small (``DPI`` 80, a few inches) so that a report of tens of
-scenarios stays a few megabytes in one self-contained HTML file.
+scenarios stays a few megabytes in one self-contained HTML file; their text is
+no smaller than `_SMALL` points so that it stays legible at that size.
+
+Differences are always gen2 minus gen3 (the ``a - b`` of the comparison).
 """
 from __future__ import annotations
 
@@ -14,13 +17,13 @@ import math
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ..model import Verdict
 from .outcome import Outcome
 from .style import OUTCOME_COLOURS, verdict_colour
 
-__all__ = ["DPI", "catalog_histograms_figure", "difference_image_figure", "differing_columns",
+__all__ = ["DIFFERENCE", "DPI", "catalog_histograms_figure", "difference_image_figure", "differing_columns",
            "png_bytes", "png_data_uri", "trend_figure"]
 
 DPI = 80
@@ -28,6 +31,13 @@ _MAX_IMAGE_SIDE = 160
 # Few colour levels: the PNG of a noisy difference image compresses several times better.
 _DIFFERENCE_COLOURMAP = matplotlib.colormaps["RdBu_r"].resampled(11).with_extremes(bad="#9e9e9e")
 _IDENTICAL_FACE = OUTCOME_COLOURS[Outcome.IDENTICAL][0]
+_SMALL = 9
+_LOG_COUNTS_FROM = 10
+_MEDIUM = 10
+DIFFERENCE = "gen2 − gen3"
+"""What every difference shown is."""
+# Units of the signed differences in a matched table (`validation.compare.columns`).
+_UNIT_WORDS = {"sigma": "σ", "pixel": "pixel", "arcsec": "arcsec"}
 
 
 def png_bytes(figure):
@@ -53,7 +63,7 @@ def difference_image_figure(pixels, title):
     Parameters
     ----------
     pixels : `numpy.ndarray`
-        2-d array of (a - b) pixel values.
+        2-d array of (gen2 - gen3) pixel values.
     title : `str`
 
     Returns
@@ -64,7 +74,7 @@ def difference_image_figure(pixels, title):
     differing = finite & (pixels != 0)
     n_differing = int(differing.sum())
     n_nan = int(pixels.size - finite.sum())
-    figure = Figure(figsize=(3.4, 3.1), layout="constrained")
+    figure = Figure(figsize=(4.0, 3.7), layout="constrained")
     axes = figure.add_subplot()
     nan_note = f"\n{n_nan:,} px NaN in one or both" if n_nan else ""
     if n_differing == 0:
@@ -73,7 +83,7 @@ def difference_image_figure(pixels, title):
         axes.set_facecolor(_IDENTICAL_FACE)
         axes.text(0.5, 0.5, f"identical:\nall {pixels.size:,} pixels 0{nan_note}",
                   ha="center", va="center", transform=axes.transAxes, fontsize=11)
-        axes.set_title(title, fontsize=9)
+        axes.set_title(title, fontsize=_MEDIUM)
         return figure
     magnitudes = np.abs(pixels[differing])
     limit = float(np.percentile(magnitudes, 99.5))
@@ -81,13 +91,16 @@ def difference_image_figure(pixels, title):
     # The extent keeps axis labels in the file's pixels even when the image was shrunk.
     image = axes.imshow(shown, origin="lower", cmap=_DIFFERENCE_COLOURMAP, vmin=-limit, vmax=limit,
                         interpolation="nearest", extent=(0, pixels.shape[1], 0, pixels.shape[0]))
-    axes.tick_params(labelsize=6)
+    axes.tick_params(labelsize=_SMALL)
+    axes.set_xlabel("x (pixel)", fontsize=_SMALL)
+    axes.set_ylabel("y (pixel)", fontsize=_SMALL)
     # Exponents in the tick labels: an offset label ("1e-7") would sit on the title.
     colourbar = figure.colorbar(image, ax=axes, shrink=0.85, extend="both", format="%.2g")
-    colourbar.ax.tick_params(labelsize=7)
+    colourbar.ax.tick_params(labelsize=_SMALL)
+    colourbar.set_label(f"{DIFFERENCE}, image units", fontsize=_SMALL)
     fraction = n_differing / pixels.size
     axes.set_title(f"{title}\n{n_differing:,} px differ ({fraction:.2%})\n"
-                   f"max |Δ| {magnitudes.max():.3g}{nan_note}", fontsize=8)
+                   f"max |Δ| {magnitudes.max():.3g}{nan_note}", fontsize=_MEDIUM)
     return figure
 
 
@@ -129,19 +142,24 @@ def differing_columns(table):
     return differing, zero
 
 
-def catalog_histograms_figure(table, columns, title):
+def catalog_histograms_figure(table, columns, title, units=None):
     """Histograms of the differences of matched catalogue rows, one panel per column.
 
-    Counts are on a log scale: most matched rows usually differ by 0, and
-    the few that do not must still show.
+    Counts are on a log scale when a bin holds ten rows or more: most matched
+    rows usually differ by 0, and the few that do not must still show. Below
+    that a linear scale with whole-number ticks reads more easily.
 
     Parameters
     ----------
     table : `pandas.DataFrame`
-        Per-column differences of matched rows.
+        Per-column differences (gen2 - gen3) of matched rows.
     columns : `list` [`str`]
         The columns to plot (at least one).
     title : `str`
+    units : `dict` [`str`, `str`], optional
+        Column -> unit of its differences as the comparison recorded it
+        (``"sigma"``, ``"pixel"``, ``"arcsec"``); other columns are in the
+        column's own units.
 
     Returns
     -------
@@ -150,26 +168,38 @@ def catalog_histograms_figure(table, columns, title):
     n_panels = len(columns)
     n_across = min(n_panels, 3)
     n_down = math.ceil(n_panels / n_across)
-    figure = Figure(figsize=(2.3 * n_across + 0.4, 1.9 * n_down + 0.5), layout="constrained")
-    figure.suptitle(title, fontsize=9)
+    units = units or {}
+    figure = Figure(figsize=(2.9 * n_across + 0.4, 2.4 * n_down + 0.6), layout="constrained")
+    figure.suptitle(f"{title}: {DIFFERENCE} of matched rows", fontsize=_MEDIUM)
     for index, name in enumerate(columns):
         axes = figure.add_subplot(n_down, n_across, index + 1)
         values = table[name].to_numpy()
         finite = values[np.isfinite(values)]
-        axes.hist(finite, bins=30, color=OUTCOME_COLOURS[Outcome.WITHIN_TOLERANCE][1], log=True)
-        # Minor log ticks get labels (2e1, 3e1, ...) that crowd a small panel.
-        axes.yaxis.set_minor_formatter(NullFormatter())
+        counts, _, _ = axes.hist(finite, bins=30, color=OUTCOME_COLOURS[Outcome.WITHIN_TOLERANCE][1])
+        if counts.max(initial=0) >= _LOG_COUNTS_FROM:
+            axes.set_yscale("log")
+            # Minor log ticks get labels (2e1, 3e1, ...) that crowd a small panel.
+            axes.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         n_nan = values.size - finite.size
         n_differing = int(np.count_nonzero(finite)) + n_nan
         short_name = name if len(name) <= 28 else name[:27] + "…"
-        axes.set_title(f"{short_name}\n{n_differing:,} of {values.size:,} rows ≠ 0", fontsize=8)
-        axes.set_xlabel("Δ" + (f"  ({n_nan} NaN)" if n_nan else ""), fontsize=7)
-        axes.tick_params(labelsize=6)
+        axes.set_title(f"{short_name}\n{n_differing:,} of {values.size:,} rows ≠ 0", fontsize=_SMALL)
+        unit = _UNIT_WORDS.get(units.get(name))
+        axes.set_xlabel("Δ" + (f" ({unit})" if unit else "") + (f"  [{n_nan} NaN]" if n_nan else ""),
+                        fontsize=_SMALL)
+        if index % n_across == 0:
+            axes.set_ylabel("rows", fontsize=_SMALL)
+        axes.tick_params(labelsize=_SMALL - 1)
     return figure
 
 
 def trend_figure(trend):
     """Scenario verdict counts per stored run, oldest first, as stacked bars.
+
+    Stored runs keep verdicts, not reasons, so ``different`` counts expected
+    and unexplained differences alike; its legend says so.
 
     Parameters
     ----------
@@ -180,21 +210,24 @@ def trend_figure(trend):
     figure : `matplotlib.figure.Figure`
     """
     points = sorted(trend, key=lambda point: (point.started, point.run_id))
-    figure = Figure(figsize=(max(4.0, 0.45 * len(points) + 2.0), 2.6), layout="constrained")
+    figure = Figure(figsize=(max(5.0, 0.45 * len(points) + 3.0), 3.0), layout="constrained")
     axes = figure.add_subplot()
     positions = np.arange(len(points))
     bottom = np.zeros(len(points))
     for verdict in Verdict:
         counts = np.array([point.counts.get(verdict.value, 0) for point in points], dtype=float)
-        axes.bar(positions, counts, bottom=bottom, color=verdict_colour(verdict),
-                 label=verdict.value.replace("_", " "), width=0.7)
+        label = verdict.value.replace("_", " ")
+        if verdict is Verdict.DIFFERENT:
+            label += "\n(expected or not)"
+        axes.bar(positions, counts, bottom=bottom, color=verdict_colour(verdict), label=label, width=0.7)
         bottom += counts
     # Month-day only: full dates would overlap with more than a few runs.
     axes.set_xticks(positions, [f"#{point.run_id}\n{point.started[5:10]}" for point in points],
-                    fontsize=7)
-    axes.set_xlabel("run, start date (month-day)", fontsize=8)
-    axes.set_ylabel("scenarios", fontsize=8)
-    axes.tick_params(axis="y", labelsize=7)
-    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    axes.set_title("Scenario verdicts per run", fontsize=9)
+                    fontsize=_SMALL)
+    axes.set_xlabel("run, start date (month-day)", fontsize=_SMALL)
+    axes.set_ylabel("scenarios", fontsize=_SMALL)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.tick_params(axis="y", labelsize=_SMALL)
+    axes.legend(fontsize=_SMALL, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes.set_title("Scenario verdicts per run", fontsize=_MEDIUM)
     return figure

@@ -1,4 +1,4 @@
-"""The numbers every report format shows: per-scenario rows, counts, the feature matrix."""
+"""The numbers every report format shows: per-scenario rows, outcome counts, the status."""
 from __future__ import annotations
 
 from collections import Counter
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .outcome import Outcome, checks, data_id_outcome, scenario_outcome, scenario_reasons
 
-__all__ = ["ScenarioRow", "feature_outcome_matrix", "outcome_counts", "scenario_anchor",
+__all__ = ["ScenarioRow", "answer_line", "glance_counts", "outcome_counts", "scenario_anchor",
            "scenario_rows", "status_line"]
 
 
@@ -44,19 +44,37 @@ def outcome_counts(report):
     return {outcome: counts[outcome] for outcome in Outcome}
 
 
-def feature_outcome_matrix(report):
-    """Feature -> outcome -> number of data IDs, over every scenario using the feature.
+def glance_counts(report):
+    """Outcome counts at three scales: scenarios, data IDs, checks (data ID x product).
 
-    A data ID of a scenario combining several features counts once for each
-    of them. Features are in first-seen order.
+    Returns
+    -------
+    counts : `dict` [`str`, `dict` [`Outcome`, `int`]]
+        ``"scenarios"``, ``"data IDs"`` and ``"checks"`` -> outcome -> count,
+        every outcome present (zeros included).
     """
-    matrix = {}
-    for scenario in report.scenarios:
-        for feature in scenario.features:
-            row = matrix.setdefault(feature, {outcome: 0 for outcome in Outcome})
-            for result in scenario.data_ids:
-                row[data_id_outcome(scenario, result)] += 1
-    return matrix
+    scenarios = Counter(scenario_outcome(scenario) for scenario in report.scenarios)
+    data_ids = Counter(data_id_outcome(scenario, result)
+                       for scenario in report.scenarios for result in scenario.data_ids)
+    return {"scenarios": {outcome: scenarios[outcome] for outcome in Outcome},
+            "data IDs": {outcome: data_ids[outcome] for outcome in Outcome},
+            "checks": outcome_counts(report)}
+
+
+def answer_line(report):
+    """One sentence answering "does gen3 reproduce gen2?" for the run."""
+    counts = outcome_counts(report)
+    if counts[Outcome.FAILED] or counts[Outcome.UNEXPLAINED_DIFFERENCE]:
+        return (f"Not established: {counts[Outcome.FAILED]} check(s) failed and "
+                f"{counts[Outcome.UNEXPLAINED_DIFFERENCE]} differ without a stated reason (listed below).")
+    if not sum(counts.values()):
+        return "Nothing was compared."
+    expected = sum(scenario_outcome(scenario) is Outcome.EXPECTED_DIFFERENCE
+                   for scenario in report.scenarios)
+    if expected:
+        return (f"Yes, except for {expected} scenario(s) whose differences are expected, "
+                "each for the reason stated in the verdict table below.")
+    return "Yes: every check is identical or within tolerance."
 
 
 def status_line(report):
