@@ -8,7 +8,7 @@ equivalence verdicts.
 """
 from .features import FEATURE_IDS, FEATURES, Feature, check_feature_ids
 from .scan import audit_paths, find_audited_files
-from .summary import NOT_RUN, summarize
+from .summary import NOT_RUN, feature_verdicts, summarize, summarize_run
 
 __all__ = ["FEATURES", "FEATURE_IDS", "Feature", "NOT_RUN", "audit_paths", "check_feature_ids",
-           "find_audited_files", "summarize"]
+           "feature_verdicts", "find_audited_files", "summarize", "summarize_run"]

@@ -1,10 +1,10 @@
 """Per-feature summary of an audit, joined with the gen2/gen3 equivalence verdicts."""
 from __future__ import annotations
 
-from ..model import Verdict
+from ..model import Verdict, worst_verdict
 from .features import FEATURES, check_feature_ids
 
-__all__ = ["NOT_RUN", "summarize"]
+__all__ = ["NOT_RUN", "feature_verdicts", "summarize", "summarize_run"]
 
 NOT_RUN = "not run"
 """The agreement of a feature no equivalence run has covered."""
@@ -46,3 +46,26 @@ def summarize(records, equivalence=None):
                      "files": files, "gen3_replacement": feature.gen3_replacement,
                      "gen2_gen3_agree": agreement})
     return rows
+
+
+def feature_verdicts(report):
+    """Feature id -> the worst verdict of a run's scenarios that exercise it.
+
+    Parameters
+    ----------
+    report : `validation.model.RunReport`
+
+    Returns
+    -------
+    verdicts : `dict` [`str`, `validation.model.Verdict`]
+    """
+    by_feature = {}
+    for scenario in report.scenarios:
+        for feature in scenario.features:
+            by_feature.setdefault(feature, []).append(scenario.verdict)
+    return {feature: worst_verdict(verdicts) for feature, verdicts in by_feature.items()}
+
+
+def summarize_run(report):
+    """`summarize` of a run's own audit records, joined with its equivalence verdicts."""
+    return summarize(report.audits, equivalence=feature_verdicts(report))

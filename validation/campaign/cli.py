@@ -4,15 +4,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..audit import summarize
+from ..audit import summarize_run
 from ..db import ResultsDB
-from ..model import Verdict, worst_verdict
+from ..model import Verdict
 from ..report import read_results_json, regression_exit_code, write_reports
 from .baseline import write_baseline
 from .run import run_campaign
 from .scenarios import load_campaign
 
-__all__ = ["add_parser", "feature_verdicts", "verdict_table"]
+__all__ = ["add_parser", "verdict_table"]
 
 DEFAULT_WORKDIR = Path("runs/validation")
 
@@ -66,7 +66,7 @@ def run(args):
     with ResultsDB(db_url) as db:
         report = db.load_run(done.run_id)
         trend = db.trend(campaign.name)
-    audit_summary = summarize(report.audits, equivalence=feature_verdicts(report))
+    audit_summary = summarize_run(report)
     paths = write_reports(report, out, trend=trend, audit_summary=audit_summary,
                           baseline=baseline)
     if args.save_baseline:
@@ -77,15 +77,6 @@ def run(args):
     if args.regression and baseline is not None:
         return regression_exit_code(report, baseline, sys.stdout)
     return 0
-
-
-def feature_verdicts(report):
-    """Feature id -> the worst verdict of the scenarios that exercise it (a string)."""
-    by_feature = {}
-    for scenario in report.scenarios:
-        for feature in scenario.features:
-            by_feature.setdefault(feature, []).append(scenario.verdict)
-    return {feature: worst_verdict(verdicts).value for feature, verdicts in by_feature.items()}
 
 
 def verdict_table(report):

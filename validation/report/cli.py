@@ -55,12 +55,14 @@ def run_report_command(args):
 
 
 def _report(args, database):
+    from ..audit import summarize_run
     from .json_io import read_results_json
     from .writer import write_reports
 
     if database is not None:
         report = _load_run(database, args.db, args.run)
-        trend, audit_summary = database.trend(report.run.campaign), None
+        trend = database.trend(report.run.campaign)
+        audit_summary = summarize_run(report) if report.audits else None
     else:
         (report, audit_summary), trend = read_results_json(args.from_json), None
     baseline = _load_baseline(args.baseline, database, report) if args.baseline else None
