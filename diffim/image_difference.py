@@ -38,23 +38,21 @@ from __future__ import annotations
 
 import lsst.pex.config as pexConfig
 import numpy as np
-import pandas as pd
 
+from .dia_matching import NO_MATCH_ID, match_dia_sources
 from .errors import DiffimError
 from .get_template import GetCalexpAsTemplateTask, GetCoaddAsTemplateTask
-from .kernel_metrics import kernel_candidate_metrics
-from .matching import match_pixels, match_sky
+from .kernel_source_inputs import matching_reference, subtraction_sources
 from .measure.task import DetectAndMeasureTask
 from .scale_variance import ScaleVarianceTask
 from .source_selection import select_matched_sources, split_control_sample
 from .subtract import AlardLuptonSubtractTask
+from .subtraction_qa import false_positive_counts, kernel_source_catalog
 from .task import Struct, Task
+from .winter2013 import perturb_source_positions
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceTask", "NO_MATCH_ID",
            "Winter2013ImageDifferenceConfig", "Winter2013ImageDifferenceTask"]
-
-NO_MATCH_ID = -1
-"""``srcMatchId``/``refMatchId`` of a DIA source with no counterpart."""
 
 
 class ImageDifferenceConfig(pexConfig.Config):
@@ -238,9 +236,12 @@ class ImageDifferenceTask(Task):
             # As in the stack, the persisted difference carries the detection planes.
             result.subtractedExposure = detected.subtractedMeasuredExposure
             if self.config.doMatchSources:
-                self._match_dia_sources(result.diaSources, scienceSources, referenceSources)
+                match_dia_sources(result.diaSources, scienceSources, referenceSources,
+                                  self.config.diaSourceMatchRadius)
             if self.config.doAddMetrics:
-                self._count_false_positives(result.diaSources, scienceSources, referenceSources)
+                self.metadata.update(false_positive_counts(
+                    result.diaSources, scienceSources, referenceSources,
+                    self.config.diaSourceMatchRadius))
         return result
 
     def _subtract(self, result, exposure, template, science_sources, template_sources,
@@ -258,16 +259,7 @@ class ImageDifferenceTask(Task):
                                             reference_sources)
             kernel_sources = selected.kernelSources
             result.controlSources = selected.controlSources
-        sources = None
-        if kernel_sources is not None:
-            # The flags go along, so that blended or saturated sources are
-            # rejected here exactly as when the subtraction reads src itself.
-            flags = [column for column in kernel_sources.columns if column.endswith("_flag")]
-            sources = pd.DataFrame({"x": kernel_sources["x"], "y": kernel_sources["y"],
-                                    "flux": kernel_sources["psfFlux"],
-                                    "snr": kernel_sources["snr"],
-                                    **{flag: kernel_sources[flag] for flag in flags}})
-        subtracted = self.subtract.run(template, exposure, sources)
+        subtracted = self.subtract.run(template, exposure, subtraction_sources(kernel_sources))
         result.subtractedExposure = subtracted.difference
         result.matchedExposure = subtracted.matchedTemplate
         result.psfMatchingKernel = subtracted.psfMatchingKernel
@@ -280,14 +272,8 @@ class ImageDifferenceTask(Task):
     def _select_sources(self, exposure, science_sources, template, template_sources,
                         reference_sources):
         """Matched, star-selected kernel sources and the control sample."""
-        if science_sources is None:
-            raise DiffimError("doSelectSources needs the science source catalogue (src)")
-        if self.config.kernelSourcesFromRef:
-            reference, label = reference_sources, "reference catalogue (kernelSourcesFromRef=True)"
-        else:
-            reference, label = template_sources, "template sources (kernelSourcesFromRef=False)"
-        if reference is None:
-            raise DiffimError(f"doSelectSources needs the {label}")
+        reference, label = matching_reference(science_sources, template_sources,
+                                              reference_sources, self.config.kernelSourcesFromRef)
         if not self.config.kernelSourcesFromRef:
             reference = self.templateSourcesForMatching(reference, template)
         selector = self.subtract.config.sourceSelector.signalToNoise
@@ -315,58 +301,8 @@ class ImageDifferenceTask(Task):
         convolved, reference = ((template, exposure) if self.config.convolveTemplate
                                 else (exposure, template))
         fit_background = self.subtract.config.makeKernel.kernel.active.fitForBackground
-        candidates = subtracted.kernelSources
-        positions = _reference_positions(candidates, kernel_sources)
-        metrics = kernel_candidate_metrics(
-            candidates, subtracted.localKernelCoefficients, subtracted.psfMatchingKernel,
-            subtracted.backgroundModel, convolved, reference, fit_background, positions)
-        metrics["isControl"] = False
-        if control_sources is not None and len(control_sources):
-            control = pd.DataFrame({"id": control_sources["id"], "x": control_sources["x"],
-                                    "y": control_sources["y"], "status": "UNKNOWN"})
-            no_solution = np.full((len(control), subtracted.localKernelCoefficients.shape[1]),
-                                  np.nan)
-            control_metrics = kernel_candidate_metrics(
-                control, no_solution, subtracted.psfMatchingKernel, subtracted.backgroundModel,
-                convolved, reference, fit_background, _reference_positions(control, control_sources))
-            control_metrics["isControl"] = True
-            metrics = pd.concat([metrics, control_metrics], ignore_index=True)
-        return metrics
-
-    def _match_dia_sources(self, dia_sources, science_sources, reference_sources):
-        """Add ``srcMatchId`` and ``refMatchId`` (``NO_MATCH_ID`` when unmatched)."""
-        for column, catalog in (("srcMatchId", science_sources), ("refMatchId", reference_sources)):
-            dia_sources[column] = np.full(len(dia_sources), NO_MATCH_ID, dtype=np.int64)
-            if catalog is None or not len(dia_sources):
-                continue
-            dia_index, catalog_index, _ = match_sky(
-                dia_sources["coord_ra"], dia_sources["coord_dec"], catalog["coord_ra"],
-                catalog["coord_dec"], self.config.diaSourceMatchRadius)
-            dia_sources.loc[dia_sources.index[dia_index], column] = \
-                catalog["id"].to_numpy()[catalog_index]
-
-    def _count_false_positives(self, dia_sources, science_sources, reference_sources):
-        """The stack's QA counts: DIA sources, and how many match src or refcat sources.
-
-        In a null test (no real variability) every DIA source is a false
-        positive; those at known sources point at subtraction residuals.
-        """
-        real = dia_sources[~dia_sources["sky_source"]] if "sky_source" in dia_sources \
-            else dia_sources
-        counts = {"nFalsePositivesTotal": len(real)}
-        for key, catalog in (("nFalsePositivesSrcAssociated", science_sources),
-                             ("nFalsePositivesRefAssociated", reference_sources)):
-            counts[key] = 0 if catalog is None or not len(real) else len(match_sky(
-                real["coord_ra"], real["coord_dec"], catalog["coord_ra"], catalog["coord_dec"],
-                self.config.diaSourceMatchRadius)[0])
-        matched_any = np.zeros(len(real), bool)
-        for catalog in (science_sources, reference_sources):
-            if catalog is not None and len(real):
-                index = match_sky(real["coord_ra"], real["coord_dec"], catalog["coord_ra"],
-                                  catalog["coord_dec"], self.config.diaSourceMatchRadius)[0]
-                matched_any[index] = True
-        counts["nFalsePositivesUnassociated"] = int((~matched_any).sum())
-        self.metadata.update(counts)
+        return kernel_source_catalog(subtracted, convolved, reference, fit_background,
+                                     kernel_sources, control_sources)
 
     def outputsToWrite(self, result):
         """The outputs the ``doWrite*`` switches ask a middleware to persist.
@@ -389,18 +325,6 @@ class ImageDifferenceTask(Task):
                    "warpedExp": result.warpedExposure, "diaSrc": result.diaSources,
                    "kernelSrc": result.kernelSources}
         return {name: objects[name] for name, wanted_here in wanted.items() if wanted_here}
-
-
-def _reference_positions(rows, selected_sources):
-    """Position of each row's reference counterpart (NaN without one), for ``Register*``."""
-    positions = pd.DataFrame({"ra": np.nan, "dec": np.nan}, index=range(len(rows)))
-    if selected_sources is None or "ref_coord_ra" not in selected_sources:
-        return positions
-    row_index, source_index, _ = match_pixels(rows["x"], rows["y"], selected_sources["x"],
-                                              selected_sources["y"], 0.5)
-    positions.loc[row_index, "ra"] = selected_sources["ref_coord_ra"].to_numpy()[source_index]
-    positions.loc[row_index, "dec"] = selected_sources["ref_coord_dec"].to_numpy()[source_index]
-    return positions
 
 
 class Winter2013ImageDifferenceConfig(ImageDifferenceConfig):
@@ -432,21 +356,8 @@ class Winter2013ImageDifferenceTask(ImageDifferenceTask):
     def templateSourcesForMatching(self, template_sources, template):
         """Shift (``winter2013WcsShift``) or jitter (``winter2013WcsRms``) the centroids.
 
-        Sky positions are recomputed from the perturbed pixel positions with the
-        template's WCS, as the original perturbed the centroids fed to the
-        astrometric registration.
+        See `diffim.winter2013.perturb_source_positions`.
         """
-        shift, rms = self.config.winter2013WcsShift, self.config.winter2013WcsRms
-        if shift == 0.0 and rms == 0.0:
-            return template_sources
-        if shift != 0.0:
-            dx = dy = np.full(len(template_sources), shift)
-        else:
-            rng = np.random.default_rng(self.config.winter2013Seed)
-            dx, dy = rms * rng.standard_normal((2, len(template_sources)))
-        perturbed = template_sources.copy()
-        perturbed["x"] = template_sources["x"] + dx
-        perturbed["y"] = template_sources["y"] + dy
-        ra, dec = template.pixel_to_sky(perturbed["x"].to_numpy(), perturbed["y"].to_numpy())
-        perturbed["coord_ra"], perturbed["coord_dec"] = ra, dec
-        return perturbed
+        return perturb_source_positions(template_sources, template,
+                                        self.config.winter2013WcsShift,
+                                        self.config.winter2013WcsRms, self.config.winter2013Seed)

@@ -10,35 +10,25 @@ dependency, so the kernel is our own.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 
 import lsst.pex.config as pexConfig
 import numpy as np
-from scipy import ndimage
 
 from ._core import _warp
 from .errors import DiffimError
 from .exposure import Exposure
 from .geom import Box
 from .mask import Mask
-from .psf import (DoubleGaussianPsf, GaussianPsf, InterpolatedPsf, MoffatPsf, PixelPsf,
-                  VaryingPsf)
+from .warp_geometry import (DEFAULT_INTERP_LENGTH, POSITION_SNAP, input_footprint,
+                            pixel_area_ratio, source_positions)
+from .warp_psf import warp_psf
 
 __all__ = ["WarpError", "Warper", "WarperConfig", "kernel_half_width", "source_positions",
            "warp_exposure"]
 
-DEFAULT_INTERP_LENGTH = 16
-"""Target pixels between exact evaluations of the pixel mapping (afw's ``interpLength``)."""
-
-POSITION_SNAP = 1.0e-6
-"""Source positions this close (pixels) to a pixel centre are put on it."""
-
-_UNIT_SNAP = 1.0e-9
 _MAX_ORDER = 16
-# Analytic and pixel PSFs are the same everywhere, so a translated copy is the PSF itself.
-_CONSTANT_PSFS = (GaussianPsf, DoubleGaussianPsf, MoffatPsf, PixelPsf)
 
 
 class WarpError(DiffimError):
@@ -72,86 +62,6 @@ def kernel_half_width(name):
         return int(match.group(1)), True
     raise WarpError(f"unknown warping kernel {name!r}: use 'bilinear' or 'lanczosN' "
                     f"with N in 1..{_MAX_ORDER}")
-
-
-def _map_pixels(source_wcs, target_wcs, x, y):
-    """Exact source parent positions of target parent positions (through the sky)."""
-    ra, dec = target_wcs.pixel_to_world_values(x, y)
-    u, v = source_wcs.world_to_pixel_values(ra, dec)
-    return np.asarray(u, dtype=float), np.asarray(v, dtype=float)
-
-
-def source_positions(source_wcs, target_wcs, target_bbox, interp_length=DEFAULT_INTERP_LENGTH):
-    """Exact source positions on the coarse grid the warping interpolates.
-
-    Parameters
-    ----------
-    source_wcs, target_wcs : `astropy.wcs.WCS`
-        Map parent pixel coordinates of the input and the output to the sky.
-    target_bbox : `diffim.geom.Box`
-        The output pixels.
-    interp_length : `int`
-        Grid spacing in target pixels.
-
-    Returns
-    -------
-    grid_x, grid_y : `numpy.ndarray`
-        Source parent coordinates of target pixel
-        ``(x0 + i * interp_length, y0 + j * interp_length)`` at ``[j, i]``;
-        ``(height - 1) // interp_length + 2`` rows and the matching number of
-        columns, so the last node lies on or beyond the last pixel.
-    """
-    n_x = (target_bbox.width - 1) // interp_length + 2
-    n_y = (target_bbox.height - 1) // interp_length + 2
-    x = target_bbox.x0 + interp_length * np.arange(n_x, dtype=float)
-    y = target_bbox.y0 + interp_length * np.arange(n_y, dtype=float)
-    grid_x, grid_y = np.meshgrid(x, y)
-    return _map_pixels(source_wcs, target_wcs, grid_x, grid_y)
-
-
-def _area_ratio(grid_x, grid_y, interp_length):
-    """Source pixels per target pixel at each node: the Jacobian determinant of the mapping.
-
-    Differences over the grid are exact for an affine mapping and off by
-    ``interp_length^2 / 6`` times the third derivative otherwise: ~5e-8 for
-    5 px of radial distortion at the corners of a 4k x 4k detector.
-    """
-    # Second-order differences at the grid's edges too (needs 3 nodes per axis).
-    edge_order = 2 if min(grid_x.shape) >= 3 else 1
-    dx_di, dx_dj = (g / interp_length
-                    for g in np.gradient(grid_x, axis=(1, 0), edge_order=edge_order))
-    dy_di, dy_dj = (g / interp_length
-                    for g in np.gradient(grid_y, axis=(1, 0), edge_order=edge_order))
-    det = np.abs(dx_di * dy_dj - dx_dj * dy_di)
-    # Equal pixel scales give 1 +- 1e-11 after the WCS round trip; keep such
-    # warps exact rather than scaling by noise.
-    det[np.abs(det - 1.0) < _UNIT_SNAP] = 1.0
-    return np.ascontiguousarray(det)
-
-
-def _input_footprint(exposure, target_wcs, target_bbox, margin):
-    """The part of ``target_bbox`` that can see the input, as a `Box` (maybe empty).
-
-    The input's outline (pixel edges, sampled every 32 px so that distortion
-    cannot bend it between samples by more than a small fraction of a pixel)
-    is mapped into the target frame; its bounding box, grown by ``margin``,
-    is clipped to ``target_bbox``. Target pixels outside it are NO_DATA
-    without evaluating the WCS there, which also keeps far-away pixels from
-    asking a TAN-SIP inversion for positions where it diverges.
-    """
-    box = exposure.bbox
-    along_x = np.append(np.arange(box.x0, box.x_end, 32.0), box.x_end) - 0.5
-    along_y = np.append(np.arange(box.y0, box.y_end, 32.0), box.y_end) - 0.5
-    x = np.concatenate([along_x, along_x, np.full(along_y.size, box.x0 - 0.5),
-                        np.full(along_y.size, box.x_end - 0.5)])
-    y = np.concatenate([np.full(along_x.size, box.y0 - 0.5),
-                        np.full(along_x.size, box.y_end - 0.5), along_y, along_y])
-    tx, ty = _map_pixels(target_wcs, exposure.wcs, x, y)
-    if not (np.all(np.isfinite(tx)) and np.all(np.isfinite(ty))):
-        return target_bbox
-    outline = Box.from_corners(math.floor(tx.min()) - margin, math.floor(ty.min()) - margin,
-                               math.ceil(tx.max()) + margin, math.ceil(ty.max()) + margin)
-    return outline.intersection(target_bbox)
 
 
 def _resolve_threads(threads):
@@ -286,7 +196,7 @@ def warp_exposure(exposure, target_wcs, target_bbox, *, kernel="lanczos3",
         raise WarpError(f"psf_grid must be a positive integer, got {psf_grid!r}")
     threads = _resolve_threads(threads)
     # The margin covers the kernel reach and the outline's sampling.
-    footprint = _input_footprint(exposure, target_wcs, target_bbox, margin=half + 2)
+    footprint = input_footprint(exposure, target_wcs, target_bbox, margin=half + 2)
     if footprint.is_empty():
         raise WarpError(f"target bbox {target_bbox} does not overlap the input exposure "
                         f"{exposure.bbox}")
@@ -308,8 +218,8 @@ def warp_exposure(exposure, target_wcs, target_bbox, *, kernel="lanczos3",
         raise WarpError(f"target bbox {target_bbox} gets no data from the input exposure "
                         f"{exposure.bbox}: it does not overlap by a full kernel footprint, "
                         "or the input there is NaN")
-    psf = _warp_psf(exposure.psf, exposure.bbox, exposure.wcs, target_wcs, target_bbox,
-                    footprint, int(psf_grid))
+    psf = warp_psf(exposure.psf, exposure.bbox, exposure.wcs, target_wcs, target_bbox,
+                   footprint, int(psf_grid))
     return Exposure(image, variance, Mask(mask, planes), xy0=target_bbox.xy0, psf=psf,
                     wcs=target_wcs, photo_calib=exposure.photo_calib,
                     visit_info=exposure.visit_info, metadata=exposure.metadata)
@@ -320,7 +230,7 @@ def _warp_box(exposure, target_wcs, box, interp_length, conserve_flux, half, lan
     """Image, variance and mask planes of ``box`` in the target frame (the compiled loop)."""
     grid_x, grid_y = source_positions(exposure.wcs, target_wcs, box, int(interp_length))
     if conserve_flux:
-        area_ratio = _area_ratio(grid_x, grid_y, int(interp_length))
+        area_ratio = pixel_area_ratio(grid_x, grid_y, int(interp_length))
     else:
         area_ratio = np.ones_like(grid_x)
     image = np.empty(box.shape, np.float32)
@@ -334,101 +244,6 @@ def _warp_box(exposure, target_wcs, box, interp_length, conserve_flux, half, lan
                       int(interp_length), half, lanczos, mask_half, mask_lanczos, POSITION_SNAP,
                       no_data, image, variance, mask, threads)
     return image, variance, mask
-
-
-def _local_jacobians(source_wcs, target_wcs, x, y):
-    """``ds/dt`` (shape ``(n, 2, 2)``) by central differences over one target pixel."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    jacobian = np.empty((x.size, 2, 2))
-    for column, (dx, dy) in enumerate(((0.5, 0.0), (0.0, 0.5))):
-        plus = _map_pixels(source_wcs, target_wcs, x + dx, y + dy)
-        minus = _map_pixels(source_wcs, target_wcs, x - dx, y - dy)
-        jacobian[:, 0, column] = plus[0] - minus[0]
-        jacobian[:, 1, column] = plus[1] - minus[1]
-    return jacobian
-
-
-def _warp_psf(psf, source_bbox, source_wcs, target_wcs, target_bbox, footprint, n_nodes):
-    """The input PSF carried to the target frame (see `warp_exposure`, Notes).
-
-    Nodes outside ``footprint`` (the target pixels that can see the input)
-    take the PSF of the nearest footprint pixel: the mapping and its
-    Jacobian are only evaluated where the input's WCS is meant to be used.
-    """
-    if psf is None:
-        return None
-    corners_x = np.array([footprint.x0, footprint.x_end - 1, footprint.x0,
-                          footprint.center[0]], dtype=float)
-    corners_y = np.array([footprint.y0, footprint.y0, footprint.y_end - 1,
-                          footprint.center[1]], dtype=float)
-    jacobians = _local_jacobians(source_wcs, target_wcs, corners_x, corners_y)
-    if np.all(np.abs(jacobians - np.eye(2)) < _UNIT_SNAP):
-        source_x, source_y = _map_pixels(source_wcs, target_wcs, corners_x, corners_y)
-        shifted = _translated_psf(psf, corners_x - source_x, corners_y - source_y)
-        if shifted is not None:
-            return shifted
-
-    def warped_at(x, y):
-        x = float(np.clip(x, footprint.x0, footprint.x_end - 1))
-        y = float(np.clip(y, footprint.y0, footprint.y_end - 1))
-        source_x, source_y = _map_pixels(source_wcs, target_wcs, x, y)
-        # Nodes of a target box larger than the input see the PSF at the
-        # nearest input pixel: a PSF model is not valid beyond its image.
-        if not (np.isfinite(source_x) and np.isfinite(source_y)):
-            source_x, source_y = source_bbox.center
-        source_x = float(np.clip(source_x, source_bbox.x0, source_bbox.x_end - 1))
-        source_y = float(np.clip(source_y, source_bbox.y0, source_bbox.y_end - 1))
-        jacobian = _local_jacobians(source_wcs, target_wcs, x, y)[0]
-        kernel_image = psf.computeKernelImage(source_x, source_y)
-        if not np.all(np.abs(jacobian - np.eye(2)) < _UNIT_SNAP):
-            kernel_image = _transform_kernel(kernel_image, jacobian)
-        return PixelPsf(kernel_image)
-
-    return InterpolatedPsf.from_model(warped_at, target_bbox, n_nodes, n_nodes)
-
-
-def _translated_psf(psf, shift_x, shift_y):
-    """The PSF moved by a constant shift (target = source + shift), exactly, or None.
-
-    Constant PSFs stay as they are; an `InterpolatedPsf` moves its nodes; a
-    `VaryingPsf` moves its normalisation box when the shift is whole pixels.
-    Anything else (or a shift that is not constant) returns None, and the
-    caller samples the PSF on a grid instead.
-    """
-    if np.ptp(shift_x) > POSITION_SNAP or np.ptp(shift_y) > POSITION_SNAP:
-        return None
-    shift_x, shift_y = float(np.mean(shift_x)), float(np.mean(shift_y))
-    whole_x, whole_y = round(shift_x), round(shift_y)
-    if abs(shift_x - whole_x) < POSITION_SNAP and abs(shift_y - whole_y) < POSITION_SNAP:
-        shift_x, shift_y = whole_x, whole_y
-    if isinstance(psf, _CONSTANT_PSFS) or (shift_x == 0 and shift_y == 0):
-        return psf
-    if isinstance(psf, InterpolatedPsf):
-        return InterpolatedPsf(psf.kernel_images, psf.x_nodes + shift_x, psf.y_nodes + shift_y)
-    if isinstance(psf, VaryingPsf) and isinstance(shift_x, int) and isinstance(shift_y, int):
-        return VaryingPsf(psf.model, psf.fields, psf.bbox.shifted(shift_x, shift_y),
-                          size=psf.size)
-    return None
-
-
-def _transform_kernel(kernel_image, jacobian):
-    """A centred kernel image seen through the linear map ``jacobian`` (target -> source).
-
-    Target offset ``d`` from the middle pixel samples the source kernel at
-    ``J d``; the result is renormalised to sum 1, which absorbs ``|det J|``.
-    """
-    size = kernel_image.shape[0]
-    offsets = np.arange(size) - size // 2
-    dx, dy = np.meshgrid(offsets, offsets)
-    source_dx = jacobian[0, 0] * dx + jacobian[0, 1] * dy
-    source_dy = jacobian[1, 0] * dx + jacobian[1, 1] * dy
-    resampled = ndimage.map_coordinates(kernel_image, [source_dy + size // 2,
-                                                       source_dx + size // 2],
-                                        order=3, mode="constant", cval=0.0)
-    # A cubic spline rings slightly negative in the far wings; a PSF image must
-    # stay a positive-sum image, and the wings carry ~1e-4 of the flux.
-    resampled = np.clip(resampled, 0.0, None)
-    return resampled / resampled.sum()
 
 
 class WarperConfig(pexConfig.Config):

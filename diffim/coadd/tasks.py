@@ -10,22 +10,16 @@ with one input on every patch the calexp touches.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import lsst.pex.config as pexConfig
 import numpy as np
 import pandas as pd
-from astropy.wcs import WCS
 
-from ..exposure import Exposure, PhotoCalib, VisitInfo
-from ..mask import MASK_DTYPE, Mask, MaskPlanes
-from ..refcat import sky_polygon
-from ..skymap import PatchInfo
 from ..task import Struct, Task
-from ..warp import WarpError, Warper, WarperConfig
-from .coadd_psf import coadd_psf
-from .combine import combine_clipped_mean, combine_mean
+from ..warp import Warper, WarperConfig
 from .errors import CoaddError, CoaddInputError, NoCoaddInputsError
+from .inputs import describe_input
+from .patch import coadd_patch, resolve_patches
 from .select import COADD_SELECTORS, select_inputs
 
 __all__ = ["INPUT_COLUMNS", "MakeCalexpCoaddConfig", "MakeCalexpCoaddTask", "MakeCoaddConfig",
@@ -90,74 +84,6 @@ class MakeCoaddConfig(pexConfig.Config):
             raise CoaddError("MakeCoaddConfig coaddPsfGridSize must be >= 1")
         if not math.isfinite(self.coaddZeroPoint):
             raise CoaddError("MakeCoaddConfig coaddZeroPoint must be finite")
-
-
-@dataclass
-class CoaddInput:
-    """One calexp as the coadd sees it.
-
-    Attributes
-    ----------
-    index : `int`
-        Position in the list given to `MakeCoaddTask.run`.
-    exposure : `diffim.exposure.Exposure`
-    scale : `float`
-        Factor to the coadd zero point.
-    weight : `float`
-        ``1 / (median variance * scale**2)`` over its usable pixels.
-    psf_fwhm : `float`
-        PSF FWHM at its centre, arcsec.
-    polygon : `lsst.sphgeom.ConvexPolygon`
-        Its outline on the sky.
-    """
-
-    index: int
-    exposure: Exposure
-    scale: float
-    weight: float
-    psf_fwhm: float
-    polygon: object
-
-    @property
-    def label(self):
-        """How messages name the input."""
-        return _input_label(self.index, self.exposure)
-
-
-def _input_label(index, exposure):
-    """An input's list index, with its visit and detector when its metadata has them."""
-    ids = [f"{key}={exposure.metadata[key]}" for key in ("visit", "detector")
-           if key in exposure.metadata]
-    return f"calexp {index}" + (f" ({', '.join(ids)})" if ids else "")
-
-
-def _pixel_scale_arcsec(wcs, x, y):
-    """Local pixel scale (arcsec, square root of the pixel's sky area) at ``(x, y)``."""
-    ra, dec = wcs.pixel_to_world_values(np.array([x, x + 0.5, x - 0.5, x, x]),
-                                        np.array([y, y, y, y + 0.5, y - 0.5]))
-    cos_dec = math.cos(math.radians(dec[0]))
-    d_ra = (np.array([ra[1] - ra[2], ra[3] - ra[4]]) + 180.0) % 360.0 - 180.0
-    jacobian = np.array([d_ra * cos_dec, [dec[1] - dec[2], dec[3] - dec[4]]]) * 3600.0
-    return math.sqrt(abs(np.linalg.det(jacobian)))
-
-
-def exposure_polygon(exposure):
-    """The sky polygon through the outer pixel corners of an exposure."""
-    box = exposure.bbox
-    x = np.array([box.x0, box.x_end, box.x_end, box.x0], dtype=float) - 0.5
-    y = np.array([box.y0, box.y0, box.y_end, box.y_end], dtype=float) - 0.5
-    return sky_polygon(*exposure.wcs.pixel_to_world_values(x, y))
-
-
-def _translated_mask(mask, planes):
-    """``mask`` re-encoded in the plane table ``planes`` (planes added there as needed)."""
-    if mask.planes == planes:
-        return mask.array
-    out = np.zeros(mask.shape, MASK_DTYPE)
-    for name, bit in mask.planes.as_dict().items():
-        target = planes.add(name)
-        out |= ((mask.array >> MASK_DTYPE(bit)) & MASK_DTYPE(1)) << MASK_DTYPE(target)
-    return out
 
 
 class MakeCoaddTask(Task):
@@ -260,32 +186,17 @@ class MakeCoaddTask(Task):
             if not patch_list:
                 raise NoCoaddInputsError(f"no selected calexp overlaps tract {tract.tract_id}")
         else:
-            patch_list = self._patch_list(tract, patches)
+            patch_list = resolve_patches(tract, patches)
         coadds, rows = self.assemble(inputs, tract, patch_list, require_all=True)
         return Struct(coadds=coadds, inputs=pd.DataFrame(rows, columns=list(INPUT_COLUMNS)),
                       selected=[item.index for item in inputs], psfFwhm=psf_fwhm)
-
-    @staticmethod
-    def _patch_list(tract, patches):
-        if isinstance(patches, (int, np.integer, tuple, PatchInfo)):
-            patches = [patches]
-        patch_list = []
-        for patch in patches:
-            if isinstance(patch, PatchInfo):
-                if patch.tract_id != tract.tract_id:
-                    raise CoaddError(f"patch {patch.sequential_index} belongs to tract "
-                                     f"{patch.tract_id}, not tract {tract.tract_id}")
-                patch_list.append(patch)
-            else:
-                patch_list.append(tract.patch(patch))
-        return patch_list
 
     def prepare_inputs(self, calexps):
         """Check, calibrate, weigh and select the calexps.
 
         Returns
         -------
-        inputs : `list` [`CoaddInput`]
+        inputs : `list` [`diffim.coadd.inputs.CoaddInput`]
             The selected inputs, in input order.
         psf_fwhm : `numpy.ndarray`
             Every calexp's PSF FWHM at its centre (arcsec).
@@ -297,7 +208,8 @@ class MakeCoaddTask(Task):
         """
         if len(calexps) == 0:
             raise NoCoaddInputsError("no calexps given to coadd")
-        candidates = [self._describe(index, calexp) for index, calexp in enumerate(calexps)]
+        candidates = [describe_input(index, calexp, self.config)
+                      for index, calexp in enumerate(calexps)]
         bands = {item.exposure.visit_info.band for item in candidates} - {""}
         if len(bands) > 1:
             raise CoaddInputError(f"coadd inputs span several bands: {', '.join(sorted(bands))}")
@@ -310,37 +222,12 @@ class MakeCoaddTask(Task):
         self.metadata.update(nInputs=len(calexps), nSelected=len(chosen))
         return [candidates[i] for i in chosen], psf_fwhm
 
-    def _describe(self, index, calexp):
-        """A `CoaddInput` for one calexp, or a one-line error naming what it lacks."""
-        label = _input_label(index, calexp)
-        missing = [name for name, value in (("PSF", calexp.psf), ("WCS", calexp.wcs),
-                                            ("PhotoCalib", calexp.photo_calib))
-                   if value is None]
-        if missing:
-            raise CoaddInputError(f"{label} has no {' and no '.join(missing)}: a coadd input "
-                                  "needs a PSF, a WCS and a PhotoCalib")
-        if not isinstance(calexp.wcs, WCS):
-            raise CoaddInputError(f"{label}: WCS must be an astropy WCS")
-        scale = 10.0 ** ((self.config.coaddZeroPoint - calexp.photo_calib.zero_point) / 2.5)
-        bad_bits = MASK_DTYPE(calexp.mask.bitmask(
-            [name for name in self.config.badMaskPlanes if name in calexp.mask.planes]))
-        good = (((calexp.mask.array & bad_bits) == 0) & np.isfinite(calexp.image)
-                & np.isfinite(calexp.variance) & (calexp.variance > 0.0))
-        if not good.any():
-            raise CoaddInputError(f"{label} has no usable pixel (all masked by "
-                                  f"{list(self.config.badMaskPlanes)}, or variance <= 0)")
-        weight = 1.0 / (float(np.median(calexp.variance[good])) * scale ** 2)
-        x, y = calexp.bbox.center
-        psf_fwhm = calexp.psf.computeFwhm(x, y) * _pixel_scale_arcsec(calexp.wcs, x, y)
-        return CoaddInput(index, calexp, scale, weight, float(psf_fwhm),
-                          exposure_polygon(calexp))
-
     def assemble(self, inputs, tract, patches, require_all):
         """Coadd prepared inputs on patches of one tract.
 
         Parameters
         ----------
-        inputs : `list` [`CoaddInput`]
+        inputs : `list` [`diffim.coadd.inputs.CoaddInput`]
             From `prepare_inputs`.
         tract : `diffim.skymap.TractInfo`
         patches : `list` [`diffim.skymap.PatchInfo`]
@@ -357,7 +244,7 @@ class MakeCoaddTask(Task):
         coadds, rows = {}, []
         for patch in patches:
             key = (tract.tract_id, patch.sequential_index)
-            made = self._coadd_patch(inputs, tract, patch)
+            made = coadd_patch(self.warper, inputs, tract, patch, self.config, self.threads)
             if made is None:
                 if require_all:
                     raise NoCoaddInputsError(
@@ -367,78 +254,6 @@ class MakeCoaddTask(Task):
             coadds[key], patch_rows = made
             rows.extend(patch_rows)
         return coadds, rows
-
-    def _warped_inputs(self, inputs, tract, patch):
-        """The inputs that reach the patch: (input, calibrated warp, usable plane)."""
-        patch_polygon = tract.patch_sky_polygon(patch)
-        warped = []
-        for item in inputs:
-            if patch_polygon.isDisjointFrom(item.polygon):
-                continue
-            try:
-                warp = self.warper.warpExposure(tract.wcs, item.exposure, patch.outer_bbox)
-            except WarpError:
-                # Overlap narrower than the kernel footprint: nothing to contribute.
-                continue
-            bad_bits = MASK_DTYPE(warp.mask.bitmask(
-                [name for name in self.config.badMaskPlanes if name in warp.mask.planes]))
-            usable = (((warp.mask.array & bad_bits) == 0) & np.isfinite(warp.image)
-                      & np.isfinite(warp.variance))
-            if usable.any():
-                warp.image *= np.float32(item.scale)
-                warp.variance *= np.float32(item.scale ** 2)
-                warped.append((item, warp, usable))
-        return warped
-
-    def _coadd_patch(self, inputs, tract, patch):
-        """One patch's coadd and its input rows, or None if no input contributes."""
-        warped = self._warped_inputs(inputs, tract, patch)
-        if not warped:
-            return None
-        items, warps, usable = zip(*warped)
-        weights = [item.weight for item in items]
-        images = [warp.image for warp in warps]
-        variances = [warp.variance for warp in warps]
-        if self.config.statistic == "MEANCLIP":
-            combined = combine_clipped_mean(images, variances, usable, weights,
-                                            self.config.clipSigma, self.config.clipIter,
-                                            self.threads)
-        else:
-            combined = combine_mean(images, variances, usable, weights, self.threads)
-        planes = MaskPlanes()
-        mask = np.zeros(patch.outer_bbox.shape, MASK_DTYPE)
-        for warp, used in zip(warps, combined.used):
-            mask |= np.where(used, _translated_mask(warp.mask, planes), MASK_DTYPE(0))
-        no_data = combined.weight_sum == 0.0
-        mask[no_data] = MASK_DTYPE(1 << planes.add("NO_DATA"))
-        if combined.clipped.any():
-            mask[combined.clipped] |= MASK_DTYPE(1 << planes.add("CLIPPED"))
-
-        key = (tract.tract_id, patch.sequential_index)
-        patch_weight = sum(weights)
-        rows = [{"tract": key[0], "patch": key[1], "input": item.index,
-                 "visit": item.exposure.metadata.get("visit"),
-                 "detector": item.exposure.metadata.get("detector"),
-                 "weight": item.weight, "weight_fraction": item.weight / patch_weight,
-                 "psf_fwhm": item.psf_fwhm, "zero_point": item.exposure.photo_calib.zero_point,
-                 "scale": item.scale, "n_pixels": int(np.count_nonzero(used))}
-                for item, used in zip(items, combined.used)]
-        psf = coadd_psf([warp.psf for warp in warps], weights, usable, patch.outer_bbox,
-                        self.config.coaddPsfGridSize)
-        first = items[0].exposure.visit_info
-        visit_info = VisitInfo(band=first.band, physical_filter=first.physical_filter)
-        metadata = {"coaddName": self.config.coaddName, "statistic": self.config.statistic,
-                    "tract": key[0], "patch": key[1], "patch_index": list(patch.index),
-                    "coaddZeroPoint": self.config.coaddZeroPoint,
-                    "no_data_fraction": float(no_data.mean()),
-                    "inputs": [{name: row[name] for name in ("input", "visit", "detector",
-                                                             "weight", "n_pixels")}
-                               for row in rows]}
-        coadd = Exposure(combined.image, combined.variance, Mask(mask, planes),
-                         xy0=patch.outer_bbox.xy0, psf=psf, wcs=tract.wcs,
-                         photo_calib=PhotoCalib(self.config.coaddZeroPoint),
-                         visit_info=visit_info, metadata=metadata)
-        return coadd, rows
 
 
 class MakeCalexpCoaddConfig(MakeCoaddConfig):

@@ -1,9 +1,11 @@
 """Detection and measurement of DIA sources on difference images.
 
 `DetectAndMeasureTask` (in `task`) is the entry point; `schema` documents
-every catalogue column and persists catalogues as FITS or Parquet. The
-other modules hold one measurement each: `footprints` (detection),
-`centroid`, `photometry`, `shape`, `flags`, `dipole`, `sky_sources`.
+every catalogue column and persists catalogues as FITS or Parquet;
+`catalog` starts the catalogue from the footprints and `measurement` fills
+its measured columns. The other modules hold one measurement each:
+`footprints` (detection), `centroid`, `photometry`, `shape`, `flags`,
+`dipole`, `sky_sources`.
 """
 from .schema import COLUMNS, CatalogFormatError, read_catalog, write_catalog
 from .task import DetectAndMeasureConfig, DetectAndMeasureTask

@@ -24,8 +24,11 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..geom import Box
+from .centroid import peak_centroids
+from .schema import DIPOLE_COLUMNS
 
-__all__ = ["DipoleFit", "classify_dipoles", "fit_dipole", "footprint_boxes"]
+__all__ = ["DipoleFit", "classify_dipoles", "fit_dipole", "fit_footprint_dipoles",
+           "footprint_boxes"]
 
 
 @dataclass(frozen=True)
@@ -186,3 +189,62 @@ def footprint_boxes(footprints, bbox, shape):
     return [Box.from_corners(int(x0) + bbox.x0, int(y0) + bbox.y0, int(x1) + bbox.x0,
                              int(y1) + bbox.y0)
             for x0, y0, x1, y1 in zip(x_min, y_min, x_max, y_max)]
+
+
+def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flux_ratio):
+    """Dipole-fit the footprints with both polarities; returns how many were fitted.
+
+    Parameters
+    ----------
+    exposure : `diffim.Exposure`
+        The difference image.
+    usable : `numpy.ndarray` [`bool`]
+        Pixels the fit may use.
+    footprints : `diffim.measure.footprints.Footprints`
+    catalog : `pandas.DataFrame`
+        One row per footprint (then any others); the dipole columns of
+        `diffim.measure.schema` are written in place, and a dipole's
+        ``x``, ``y`` moved between its lobes.
+    min_sn, max_flux_ratio : `float`
+        Classification thresholds (see `classify_dipoles`).
+
+    Returns
+    -------
+    n_fitted : `int`
+    """
+    both = np.flatnonzero((footprints.positive_peak >= 0) & (footprints.negative_peak >= 0))
+    if len(both) == 0:
+        return 0
+    starts = {}
+    for name, peaks, sign in (("pos", footprints.positive_peak, 1.0),
+                              ("neg", footprints.negative_peak, -1.0)):
+        rows, cols = np.divmod(peaks[both], exposure.shape[1])
+        x, y = peak_centroids(footprints.significance, cols, rows, np.full(len(both), sign))
+        starts[name] = (x + exposure.bbox.x0, y + exposure.bbox.y0)
+    boxes = footprint_boxes(footprints, exposure.bbox, exposure.shape)
+    columns = DIPOLE_COLUMNS
+    for k, index in enumerate(both):
+        fit = fit_dipole(exposure.image, exposure.variance, usable, exposure.bbox, exposure.psf,
+                         boxes[index], (starts["pos"][0][k], starts["pos"][1][k]),
+                         (starts["neg"][0][k], starts["neg"][1][k]))
+        if fit is None:
+            catalog.loc[index, columns["flag"]] = True
+            continue
+        for key, value in (("pos_instFlux", fit.pos_flux), ("pos_instFluxErr", fit.pos_flux_err),
+                           ("neg_instFlux", fit.neg_flux), ("neg_instFluxErr", fit.neg_flux_err),
+                           ("pos_centroid_x", fit.pos_x), ("pos_centroid_y", fit.pos_y),
+                           ("neg_centroid_x", fit.neg_x), ("neg_centroid_y", fit.neg_y),
+                           ("orientation", fit.orientation), ("separation", fit.separation),
+                           ("chi2dof", fit.chi2dof)):
+            catalog.loc[index, columns[key]] = value
+    classified = classify_dipoles(
+        catalog[columns["pos_instFlux"]].to_numpy(), catalog[columns["pos_instFluxErr"]].to_numpy(),
+        catalog[columns["neg_instFlux"]].to_numpy(), catalog[columns["neg_instFluxErr"]].to_numpy(),
+        min_sn, max_flux_ratio)
+    catalog[columns["classification"]] = classified
+    # A dipole's position is between its lobes, not at its brighter peak.
+    catalog.loc[classified, "x"] = 0.5 * (catalog.loc[classified, columns["pos_centroid_x"]]
+                                          + catalog.loc[classified, columns["neg_centroid_x"]])
+    catalog.loc[classified, "y"] = 0.5 * (catalog.loc[classified, columns["pos_centroid_y"]]
+                                          + catalog.loc[classified, columns["neg_centroid_y"]])
+    return len(both)

@@ -15,7 +15,7 @@ import numpy as np
 from .schema import PIXEL_FLAGS, TEMPLATE_PIXEL_FLAGS
 from .stamps import gather
 
-__all__ = ["BORDER_BIT", "footprint_mask_bits", "pixel_flags"]
+__all__ = ["BORDER_BIT", "footprint_mask_bits", "pixel_flags", "plane_mask"]
 
 
 def pixel_flags(mask, bbox, footprint_bits, x, y):
@@ -77,3 +77,21 @@ def footprint_mask_bits(mask, footprints, shape):
     on_border = (rows == 0) | (cols == 0) | (rows == shape[0] - 1) | (cols == shape[1] - 1)
     values |= np.where(on_border, np.uint64(BORDER_BIT), np.uint64(0))
     return footprints.reduce(values, np.bitwise_or)
+
+
+def plane_mask(exposure, planes):
+    """Pixels of ``exposure`` with any of the mask ``planes`` (planes it lacks are ignored).
+
+    Parameters
+    ----------
+    exposure : `diffim.Exposure`
+    planes : iterable of `str`
+        Mask plane names.
+
+    Returns
+    -------
+    mask : `numpy.ndarray` [`bool`]
+        Image-shaped; all False when the mask has none of the planes.
+    """
+    known = [p for p in planes if p in exposure.mask.planes]
+    return exposure.mask.get(known) if known else np.zeros(exposure.shape, bool)

@@ -10,8 +10,12 @@ generator, so the same image, config and seed give the same positions.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["place_sky_sources"]
+from .flags import plane_mask
+from .schema import empty_catalog
+
+__all__ = ["append_sky_sources", "place_sky_sources"]
 
 
 def place_sky_sources(avoid, n_sources, radius, seed):
@@ -50,3 +54,30 @@ def place_sky_sources(avoid, n_sources, radius, seed):
     chosen = np.sort(rng.choice(usable, size=min(n_sources, len(usable)), replace=False))
     row, col = np.divmod(chosen, n_cols)
     return (col * side + radius).astype(float), (row * side + radius).astype(float)
+
+
+def append_sky_sources(exposure, catalog, config):
+    """``catalog`` with sky-source rows appended (ids continue after its last row).
+
+    Parameters
+    ----------
+    exposure : `diffim.Exposure`
+        The difference image, with its detection planes set.
+    catalog : `pandas.DataFrame`
+        The DIA-source catalogue so far.
+    config : `diffim.measure.task.SkySourcesConfig`
+        ``nSources``, ``sourceRadius``, ``seed``, ``avoidMask``.
+
+    Returns
+    -------
+    catalog : `pandas.DataFrame`
+        A new catalogue; sky sources have ``sky_source`` set.
+    """
+    avoid = plane_mask(exposure, config.avoidMask)
+    x, y = place_sky_sources(avoid, config.nSources, config.sourceRadius, config.seed)
+    sky = empty_catalog(len(x))
+    sky["id"] = np.arange(len(catalog) + 1, len(catalog) + len(x) + 1, dtype=np.int64)
+    sky["x"] = x + exposure.bbox.x0
+    sky["y"] = y + exposure.bbox.y0
+    sky["sky_source"] = True
+    return pd.concat([catalog, sky], ignore_index=True)

@@ -1,0 +1,89 @@
+"""Measurement of the DIA sources at their catalogue positions.
+
+`measure_sources` fills the difference-image columns (PSF and aperture
+flux, S/N, centroid errors, second moments, pixel flags);
+`forced_photometry` the PSF fluxes on the difference and the matched
+template. Each measurement itself lives in its own module (`photometry`,
+`shape`, `flags`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .flags import pixel_flags, plane_mask
+from .photometry import aperture_flux, psf_flux
+from .shape import second_moments
+from .stamps import psf_models
+
+__all__ = ["forced_photometry", "measure_sources"]
+
+
+def measure_sources(exposure, usable, catalog, footprint_bits, psf_sigma, models,
+                    aperture_radius):
+    """Measure every catalogue row on the difference image, in place.
+
+    Parameters
+    ----------
+    exposure : `diffim.Exposure`
+        The difference image, with its detection planes.
+    usable : `numpy.ndarray` [`bool`]
+        Pixels the photometry and moments may use.
+    catalog : `pandas.DataFrame`
+        Rows to measure (``x``, ``y``, ``is_negative``).
+    footprint_bits : `numpy.ndarray`
+        Per row, see `diffim.measure.flags.pixel_flags`.
+    psf_sigma : `float`
+        PSF width (pixels): centroid errors and the moments' weight.
+    models : `numpy.ndarray`
+        PSF model stamps at the rows' positions
+        (`diffim.measure.stamps.psf_models`).
+    aperture_radius : `float`
+        Pixels.
+    """
+    x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
+    bbox = exposure.bbox
+    flux, flux_err = psf_flux(exposure.image, exposure.variance, usable, bbox, models, x, y)
+    catalog["psfFlux"], catalog["psfFluxErr"] = flux, flux_err
+    with np.errstate(invalid="ignore", divide="ignore"):
+        catalog["snr"] = flux / flux_err
+        error = math.sqrt(2.0) * psf_sigma / np.abs(flux / flux_err)
+    catalog["xErr"] = catalog["yErr"] = error
+    catalog["apFlux"], catalog["apFluxErr"] = aperture_flux(
+        exposure.image, exposure.variance, usable, bbox, x, y, aperture_radius)
+    sign = np.where(catalog["is_negative"].to_numpy(), -1.0, 1.0)
+    ixx, iyy, ixy = second_moments(exposure.image, usable, bbox, x, y, sign, psf_sigma)
+    catalog["ixx"], catalog["iyy"], catalog["ixy"] = ixx, iyy, ixy
+    catalog["shape_flag"] = ~np.isfinite(ixx)
+    for name, values in pixel_flags(exposure.mask, bbox, footprint_bits, x, y).items():
+        catalog[name] = values
+
+
+def forced_photometry(exposure, matched_template, catalog, difference_models, exclude_planes):
+    """PSF photometry at the catalogue positions on the difference and the matched template.
+
+    The matched template carries the PSF it was matched to; the
+    difference's models are reused when that is the same PSF object.
+
+    Parameters
+    ----------
+    exposure : `diffim.Exposure`
+        The difference image.
+    matched_template : `diffim.Exposure`
+    catalog : `pandas.DataFrame`
+        Gains ``forced_PsfFlux_*`` and ``template_PsfFlux_*``, in place.
+    difference_models : `numpy.ndarray`
+        PSF model stamps of the difference at the catalogue positions.
+    exclude_planes : iterable of `str`
+        Mask planes left out of the photometry.
+    """
+    x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
+    for prefix, image in (("forced", exposure), ("template", matched_template)):
+        models = difference_models
+        if image.psf is not None and image.psf is not exposure.psf:
+            models = psf_models(image.psf, x, y)
+        usable = ~plane_mask(image, exclude_planes)
+        flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, models, x, y)
+        catalog[f"{prefix}_PsfFlux_instFlux"] = flux
+        catalog[f"{prefix}_PsfFlux_instFluxErr"] = flux_err
