@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 
+from validation.campaign import load_campaign, run_campaign
 from validation.cli import main
 from validation.db import ResultsDB
 from validation.model import Verdict
@@ -151,3 +152,23 @@ def test_parallel_workers_give_the_same_results(campaign, tmp_path, capsys):
                  "-j", "2", "--baseline", str(baseline_path), "--regression"]) == 0
     assert "0 regression(s)" in capsys.readouterr().out
     assert {r["data_id"]["visit"] for r in results(workdir)["scenarios"][0]["data_ids"]} == {10, 11}
+
+
+def test_an_interrupted_run_is_marked_and_keeps_whole_scenarios(campaign):
+    """Ctrl-C after the first scenario: that scenario is stored whole, the run says interrupted."""
+    path, workdir, _ = campaign
+    selected = load_campaign(path).select(["coadd_template", "calexp_template"])
+
+    def interrupt_after_first_scenario(line):
+        if line.startswith("[1/"):
+            raise KeyboardInterrupt
+
+    database = workdir / "interrupted.sqlite3"
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(selected, workdir, str(database), progress=interrupt_after_first_scenario)
+    with ResultsDB(database) as db:
+        run_id = db.latest_run_id(campaign="small")
+        assert db.run_status(run_id) == "interrupted"
+        stored = db.load_run(run_id)
+    assert [s.name for s in stored.scenarios] == ["coadd_template"]
+    assert len(stored.scenarios[0].data_ids) == 2
