@@ -17,6 +17,21 @@ convolveScience with the roles swapped.
 
 K is the kernel evaluated at the image centre, as the stack does; ``svar`` and
 ``tvar`` are sigma-clipped means of the variance planes.
+
+A score image (science pre-convolved with its PSF P, `diffim.preconvolve`)
+has noise power ``svar |P(k)|^2 + tvar |K(k)|^2``; the stack's
+``computeScoreCorrection``
+
+.. math::
+
+    \\phi_s(k) = \\sqrt{\\frac{svar + tvar\\,\\kappa^2}
+                           {svar + tvar\\,|\\hat K(k)|^2 / |\\hat P(k)|^2}}
+               = |\\hat P(k)| \\sqrt{\\frac{svar + tvar\\,\\kappa^2}
+                                       {svar\\,|\\hat P(k)|^2 + tvar\\,|\\hat K(k)|^2}}
+
+(computed in the second, bounded form) leaves the noise of white noise of
+variance ``svar + tvar * kappa^2`` convolved with P: the image stays a
+matched-filtered one, with pixel variance ``(svar + tvar kappa^2) sum(P^2)``.
 """
 from __future__ import annotations
 
@@ -87,7 +102,8 @@ def _kernel_transform(kernel_image, shape):
     return scipy.fft.rfft2(padded, workers=_FFT_WORKERS)
 
 
-def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, shape):
+def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, shape,
+                        preconvolution_kernel=None):
     """The correction's Fourier transform phi(k) on the real-FFT grid of ``shape``.
 
     Parameters
@@ -98,6 +114,9 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
         Mean variances of the image left as is and of the image convolved with K.
     shape : `tuple` [`int`, `int`]
         Image shape.
+    preconvolution_kernel : `numpy.ndarray`, optional
+        The PSF the science image was pre-convolved with (unit sum, centred):
+        the score-image correction phi_s instead of phi.
 
     Returns
     -------
@@ -110,13 +129,23 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
     kernel_sum = float(kernel_image.sum())
     power = np.abs(_kernel_transform(kernel_image, shape)) ** 2
     power *= np.float32(convolved_variance)
-    power += np.float32(unconvolved_variance)
+    if preconvolution_kernel is None:
+        power += np.float32(unconvolved_variance)
+    else:
+        psf_modulus = np.abs(_kernel_transform(preconvolution_kernel, shape))
+        power += np.float32(unconvolved_variance) * psf_modulus ** 2
+        # Both spectra vanish only where the score holds neither signal nor noise.
+        np.maximum(power, np.finfo(np.float32).tiny, out=power)
     np.divide(np.float32(unconvolved_variance + convolved_variance * kernel_sum ** 2), power,
               out=power)
-    return np.sqrt(power, out=power)
+    np.sqrt(power, out=power)
+    if preconvolution_kernel is not None:
+        power *= psf_modulus
+    return power
 
 
-def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance):
+def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance,
+                preconvolution_kernel=None):
     """Convolve a difference image with the decorrelation correction.
 
     Parameters
@@ -128,6 +157,10 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
         Matching kernel at the image centre.
     unconvolved_variance, convolved_variance : `float`
         See `correction_spectrum`.
+    preconvolution_kernel : `numpy.ndarray`, optional
+        For a score image: the PSF P the science image was pre-convolved
+        with. ``unconvolved_variance`` is then the level of the pre-convolved
+        science image's variance plane, ``svar sum(P^2)``.
 
     Returns
     -------
@@ -139,19 +172,24 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
     noise white at ``svar + tvar kappa^2``, while the plane, ``svar + tvar
     sum(K^2)`` for uniform inputs, described the per-pixel variance of the
     correlated noise. Rescaling keeps the plane's spatial structure (stars,
-    gradients) and sets its level to the white-noise one.
+    gradients) and sets its level to the white-noise one. For a score image
+    both levels carry the pre-convolution's gain ``g = sum(P^2)``: ``svar g +
+    tvar sum(K^2)`` before, ``(svar + tvar kappa^2) g`` after.
     """
     if not np.isfinite(difference).all():
         raise DiffimError("decorrelation input has non-finite pixels")
+    gain = 1.0 if preconvolution_kernel is None else float((preconvolution_kernel ** 2).sum())
+    unconvolved_variance = unconvolved_variance / gain
     phi = correction_spectrum(kernel_image, unconvolved_variance, convolved_variance,
-                              difference.shape)
+                              difference.shape, preconvolution_kernel)
     spectrum = scipy.fft.rfft2(difference.astype(np.float32, copy=False), workers=_FFT_WORKERS)
     spectrum *= phi
     image = scipy.fft.irfft2(spectrum, s=difference.shape, workers=_FFT_WORKERS)
     del spectrum
     kernel_sum = float(kernel_image.sum())
-    correlated = unconvolved_variance + convolved_variance * float((kernel_image ** 2).sum())
-    white = unconvolved_variance + convolved_variance * kernel_sum ** 2
+    correlated = (unconvolved_variance * gain
+                  + convolved_variance * float((kernel_image ** 2).sum()))
+    white = (unconvolved_variance + convolved_variance * kernel_sum ** 2) * gain
     factor = white / correlated
     correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
     return DecorrelationResult(image.astype(np.float32, copy=False),

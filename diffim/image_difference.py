@@ -20,6 +20,9 @@ switch                      effect
                             and false-positive counts in the metadata
 ``doMatchSources``          ``srcMatchId``/``refMatchId`` on DIA sources
 ``convolveTemplate``        convolve the template (else the science image)
+``doPreConvolve``           score image: science convolved with its PSF, then
+                            matched (``mode = "preconvolve"``), detected
+                            unsmoothed (``detection.doSmooth = False``)
 ``doDecorrelation``         decorrelation afterburner
 ``doScaleTemplateVariance`` rescale the template variance before subtracting
 ``doScaleDiffimVariance``   rescale the difference variance
@@ -71,6 +74,9 @@ class ImageDifferenceConfig(pexConfig.Config):
                                      doc="Match DIA sources to the science and reference sources?")
     convolveTemplate = pexConfig.Field(dtype=bool, default=True,
                                        doc="Convolve the template (else the science image)?")
+    doPreConvolve = pexConfig.Field(
+        dtype=bool, default=False,
+        doc="Convolve the science image with its PSF before PSF-matching (a score image)?")
     doDecorrelation = pexConfig.Field(dtype=bool, default=True, doc="Decorrelate the difference?")
     doMerge = pexConfig.Field(dtype=bool, default=True,
                               doc="Merge positive and negative footprints?")
@@ -141,6 +147,9 @@ class ImageDifferenceConfig(pexConfig.Config):
              "no warped template without doSubtract"),
             (self.doWriteMatchedExp and not self.doSubtract, "doWriteMatchedExp",
              "no matched template without doSubtract"),
+            (self.doPreConvolve and not self.convolveTemplate, "doPreConvolve",
+             "doPreConvolve=True needs convolveTemplate=True (the template is matched to the "
+             "pre-convolved science image)"),
             (self.controlStepSize < 2, "controlStepSize",
              "controlStepSize must be >= 2"),
         )
@@ -168,7 +177,9 @@ class ImageDifferenceTask(Task):
     def _subtract_config(self):
         """The sub-task config with the monolith's switches written over it."""
         config = self.config.subtract.value.copy()
-        config.mode = "convolveTemplate" if self.config.convolveTemplate else "convolveScience"
+        config.mode = ("preconvolve" if self.config.doPreConvolve
+                       else "convolveTemplate" if self.config.convolveTemplate
+                       else "convolveScience")
         config.doDecorrelation = self.config.doDecorrelation
         config.doScaleVariance = self.config.doScaleDiffimVariance
         config.requiredTemplateFraction = self.config.requiredTemplateFraction
@@ -182,6 +193,7 @@ class ImageDifferenceTask(Task):
         config.doDipoleFitting = self.config.doDipoleFitting
         config.doForcedMeasurement = self.config.doForcedMeasurement
         config.doSkySources = self.config.doSkySources
+        config.detection.doSmooth = not self.config.doPreConvolve
         return config
 
     def run(self, exposure, templateExposure=None, *, scienceSources=None, templateSources=None,
@@ -298,7 +310,8 @@ class ImageDifferenceTask(Task):
 
     def _kernel_metrics(self, subtracted, exposure, template, kernel_sources, control_sources):
         """The ``kernelSrc`` catalogue: candidates and control sources with QA columns."""
-        convolved, reference = ((template, exposure) if self.config.convolveTemplate
+        science = subtracted.matchedScience if self.config.doPreConvolve else exposure
+        convolved, reference = ((template, science) if self.config.convolveTemplate
                                 else (exposure, template))
         fit_background = self.subtract.config.makeKernel.kernel.active.fitForBackground
         return kernel_source_catalog(subtracted, convolved, reference, fit_background,

@@ -13,19 +13,26 @@ rescaled. Modes:
   photometric scale... and the template PSF.
 - ``auto``: convolve the template when its PSF is no wider than the
   science PSF along x or y (second moments at the centre).
+- ``preconvolve`` (gen2's ``doPreConvolve``, the stack's
+  ``AlardLuptonPreconvolveSubtractTask``): the science image is first
+  convolved with its own PSF P (`diffim.preconvolve`), the template is
+  matched to that, and the result ``P (x) S - (K (x) T + bg)`` is a score
+  image with PSF ``P (x) P``: detect on it without smoothing
+  (``DetectAndMeasureConfig.detection.doSmooth = False``). Decorrelation uses
+  the score-image correction.
 """
 from __future__ import annotations
 
 import lsst.pex.config as pexConfig
 import numpy as np
-import scipy.signal
 
 from .decorrelate import decorrelate, mean_variance
 from .errors import DiffimError
 from .exposure import Exposure
 from .kernel_sources import select_kernel_sources
 from .make_kernel import MakeKernelTask
-from .psf import InterpolatedPsf, PixelPsf, measure_psf
+from .preconvolve import convolved_psf, preconvolve
+from .psf import measure_psf
 from .psfmatch import convolve_exposure
 from .psfmatch.candidates import check_planes
 from .scale_variance import ScaleVarianceTask
@@ -61,7 +68,9 @@ class AlardLuptonSubtractConfig(pexConfig.Config):
         dtype=str, default="convolveTemplate",
         allowed={"auto": "Choose which image to convolve at run time.",
                  "convolveScience": "Convolve the science image.",
-                 "convolveTemplate": "Convolve the template image."},
+                 "convolveTemplate": "Convolve the template image.",
+                 "preconvolve": "Convolve the science image with its PSF, then match the "
+                                "template to it: the difference is a score image."},
         doc="Which image to convolve.")
     makeKernel = pexConfig.ConfigurableField(target=MakeKernelTask,
                                              doc="Fit of the PSF-matching kernel.")
@@ -141,7 +150,9 @@ class AlardLuptonSubtractTask(Task):
             convolved image onto the other), ``backgroundModel``,
             ``kernelSources`` (`pandas.DataFrame`: every candidate, its
             status and fit statistics), ``localKernelCoefficients`` (each
-            candidate's single-kernel solution, for QA), ``kernelSum``.
+            candidate's single-kernel solution, for QA), ``kernelSum``. In
+            ``preconvolve`` mode ``difference`` is the score image and
+            ``matchedScience`` the science image convolved with its PSF.
 
         Raises
         ------
@@ -160,9 +171,15 @@ class AlardLuptonSubtractTask(Task):
             max_sources=self.config.maxKernelSources, min_sources=self.config.minKernelSources,
             isolation_radius=self.config.sourceSelector.isolationRadius,
             bad_mask_planes=list(self.config.excludeMaskPlanes))
-        result = self._subtract(template, science, kernel_sources, convolve_template)
+        if self.config.mode == "preconvolve":
+            preconvolved = preconvolve(science, self.config.badMaskPlanes)
+            result = self._subtract(template, preconvolved.exposure, kernel_sources, True,
+                                    preconvolved.kernelImage)
+        else:
+            result = self._subtract(template, science, kernel_sources, convolve_template)
         self.metadata.update(
-            mode="convolveTemplate" if convolve_template else "convolveScience",
+            mode=("preconvolve" if self.config.mode == "preconvolve"
+                  else "convolveTemplate" if convolve_template else "convolveScience"),
             kernelSum=result.kernelSum,
             nKernelSources=int(result.kernelSources["used"].sum()),
             nKernelCandidates=len(result.kernelSources))
@@ -191,13 +208,14 @@ class AlardLuptonSubtractTask(Task):
 
     def _convolve_template(self, template, science):
         if self.config.mode != "auto":
-            return self.config.mode == "convolveTemplate"
+            return self.config.mode != "convolveScience"
         centre = science.bbox.center
         t_xx, t_yy, _ = template.psf.computeShape(*centre)
         s_xx, s_yy, _ = science.psf.computeShape(*centre)
         return t_xx <= s_xx or t_yy <= s_yy
 
-    def _subtract(self, template, science, sources, convolve_template):
+    def _subtract(self, template, science, sources, convolve_template,
+                  preconvolution_kernel=None):
         """Fit the kernel, convolve, and form the (decorrelated) difference.
 
         With ``C`` the convolved image, ``R`` the other, ``K`` the kernel
@@ -205,6 +223,8 @@ class AlardLuptonSubtractTask(Task):
         template is convolved, ``1 / kernel sum`` when the science image is):
         ``matched = s (K (x) C [+ bg])`` and the difference is science minus
         template, ``+-(s R - matched)``, with variance ``s^2 (var_R + var_matched)``.
+        In ``preconvolve`` mode ``science`` is the pre-convolved science image
+        and ``preconvolution_kernel`` the PSF it was convolved with.
         """
         convolved, reference = (template, science) if convolve_template else (science, template)
         fit = self.makeKernel.run(convolved, reference, sources)
@@ -234,9 +254,10 @@ class AlardLuptonSubtractTask(Task):
             corrected = decorrelate(
                 image, variance, scale * kernel.image(*centre),
                 unconvolved_variance=mean_variance(other.variance, usable),
-                convolved_variance=mean_variance(convolved.variance, usable))
+                convolved_variance=mean_variance(convolved.variance, usable),
+                preconvolution_kernel=preconvolution_kernel)
             image, variance = corrected.image, corrected.variance
-            psf = _corrected_psf(psf, corrected.correction_kernel, bbox)
+            psf = convolved_psf(psf, corrected.correction_kernel, bbox)
             self.metadata["decorrelationVarianceFactor"] = corrected.variance_factor
         difference = Exposure(image, variance, mask, xy0=bbox.xy0, psf=psf, wcs=science.wcs,
                               photo_calib=science.photo_calib, visit_info=science.visit_info)
@@ -270,19 +291,6 @@ class AlardLuptonSubtractTask(Task):
                 mask.set(f"{name}_TEMPLATE", template_mask.get(name))
         mask.set("EDGE", convolved_mask.get("EDGE"))
         return mask
-
-
-def _corrected_psf(psf, correction, bbox, nodes=5):
-    """The difference PSF after decorrelation: ``psf`` convolved with ``correction``.
-
-    The correction is one kernel for the whole image, but the PSF varies, so
-    the result is sampled on a ``nodes`` x ``nodes`` grid and interpolated.
-    """
-    def corrected_at(x, y):
-        image = scipy.signal.fftconvolve(psf.computeKernelImage(x, y), correction, mode="same")
-        return PixelPsf(image / image.sum())
-
-    return InterpolatedPsf.from_model(corrected_at, bbox, nodes, nodes)
 
 
 def _scaled(exposure, scale):

@@ -3,7 +3,9 @@
 The difference image is correlated with a Gaussian of the PSF's width (the
 matched filter of a point source, as the stack's ``SourceDetectionTask``
 does) and divided by its noise, ``sqrt(sum(k^2) var)`` with ``k`` the
-normalised kernel and ``var`` the per-pixel variance. Pixels at or beyond
+normalised kernel and ``var`` the per-pixel variance; a score image, already
+matched-filtered, is only divided by ``sqrt(var)`` (the stack's
+``doSmooth=False``). Pixels at or beyond
 ``+-threshold`` in that significance image form positive and negative
 detections; each polarity is grown by a disc of ``grow`` pixels (the
 stack's ``growFootprint``), and with ``merge`` the union of both polarities
@@ -82,13 +84,14 @@ def significance_image(image, variance, good, sigma):
     good : `numpy.ndarray` of `bool`
         Usable pixels; the others count as zero in the smoothing and have
         significance 0.
-    sigma : `float`
-        Gaussian sigma of the smoothing kernel (the PSF's), pixels.
+    sigma : `float` or `None`
+        Gaussian sigma of the smoothing kernel (the PSF's), pixels; `None`
+        for no smoothing (a score image): ``image / sqrt(var)``.
 
     Returns
     -------
     significance : `numpy.ndarray`
-        float32, same shape.
+        float32, same shape; 0 where not ``good`` or ``var <= 0``.
 
     Notes
     -----
@@ -97,6 +100,11 @@ def significance_image(image, variance, good, sigma):
     variance, and using each pixel's own variance follows its spatial
     changes (the stack's ``pixel_stdev`` threshold).
     """
+    if sigma is None:
+        usable = good & (variance > 0)
+        out = np.zeros(image.shape, np.float32)
+        out[usable] = image[usable] / np.sqrt(variance[usable])
+        return out
     radius = int(4.0 * sigma + 0.5)
     delta = np.zeros(2 * radius + 1)
     delta[radius] = 1.0
@@ -173,8 +181,9 @@ def detect_footprints(image, variance, good, sigma, threshold=5.0, polarity="bot
         Difference image (background-subtracted) and variance.
     good : `numpy.ndarray` of `bool`
         Pixels usable for detection.
-    sigma : `float`
-        PSF Gaussian sigma (pixels) of the smoothing kernel.
+    sigma : `float` or `None`
+        PSF Gaussian sigma (pixels) of the smoothing kernel; `None` not to
+        smooth (a score image).
     threshold : `float`
         Detection threshold in units of the smoothed image's noise.
     polarity : {"positive", "negative", "both"}

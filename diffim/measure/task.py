@@ -38,6 +38,11 @@ class DetectionConfig(pexConfig.Config):
     thresholdValue = pexConfig.RangeField(
         dtype=float, default=5.0, min=0.0, inclusiveMin=False,
         doc="Detection threshold, in units of the PSF-smoothed image's noise.")
+    doSmooth = pexConfig.Field(
+        dtype=bool, default=True,
+        doc="Smooth the difference with a Gaussian of the PSF's width before thresholding? "
+            "Off for a score image (subtraction mode='preconvolve', gen2's doPreConvolve), "
+            "which is already matched-filtered: its value / sqrt(variance) is thresholded.")
     thresholdPolarity = pexConfig.ChoiceField(
         dtype=str, default="both",
         allowed={"positive": "Positive sources only.", "negative": "Negative sources only.",
@@ -167,7 +172,8 @@ class DetectAndMeasureTask(Task):
         psf_sigma = float(exposure.psf.computeSigma(*centre))
         detection = self.config.detection
         footprints = detect_footprints(
-            exposure.image, exposure.variance, detect_good, psf_sigma,
+            exposure.image, exposure.variance, detect_good,
+            psf_sigma if detection.doSmooth else None,
             threshold=detection.thresholdValue, polarity=detection.thresholdPolarity,
             grow=self.config.growFootprint, merge=self.config.doMerge)
         exposure.mask.set("DETECTED", footprints.positive_mask)

@@ -118,10 +118,11 @@ _CATALOGUE = (
             "doDecorrelation = False", "the same switch",
             switches=((("doDecorrelation", False),),)),
     Feature("score_image", "score image",
-            "pre-convolution of the science image by its PSF (a score image); our "
-            "ImageDifferenceConfig has no such switch",
-            "doPreConvolve = True", "the same switch",
-            switches=((("doPreConvolve", True),),)),
+            "pre-convolution of the science image by its PSF (a score image), detected "
+            "without smoothing",
+            "doPreConvolve = True",
+            "the same switch (split tasks: mode = 'preconvolve' and detection.doSmooth = False)",
+            switches=((("doPreConvolve", True),), (("mode", "preconvolve"),))),
     Feature("dipole_fit", "dipole fitting off",
             "dipole fitting of two-lobed footprints switched off",
             "doDipoleFitting = False", "the same switch",

@@ -12,7 +12,10 @@ the ones gen2 and the ``diffim`` command line use.
   ``..._psfMatchSources`` (DataFrame).
 
 As in the stack, the subtraction's difference is ``..._differenceTempExp``:
-detection and measurement write the final ``..._differenceExp``.
+detection and measurement write the final ``..._differenceExp``. With
+``mode = "preconvolve"`` (the stack's separate
+``AlardLuptonPreconvolveSubtractTask`` and its ``scoreExp``) the same
+connection holds the score image; detect it with ``detection.doSmooth = False``.
 """
 from __future__ import annotations
 
