@@ -29,8 +29,9 @@ def add_parser(commands):
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
-    parser.add_argument("--mode", choices=["convolveTemplate", "convolveScience", "auto"],
-                        help="which image to convolve (config field 'mode')")
+    parser.add_argument("--mode", choices=list(AlardLuptonSubtractConfig.mode.allowed),
+                        help="which image to convolve, or preconvolve for a score image "
+                             "(config field 'mode')")
     for role in ("science", "template"):
         parser.add_argument(f"--{role}-variance", metavar="V",
                             help=f"{role} variance: a FITS image or a constant (plain images)")
