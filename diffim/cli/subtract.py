@@ -29,7 +29,7 @@ def add_parser(commands):
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
-    parser.add_argument("--mode", choices=list(AlardLuptonSubtractConfig.mode.allowed),
+    parser.add_argument("--mode", choices=[mode for mode in AlardLuptonSubtractConfig.mode.allowed if mode],
                         help="which image to convolve, or preconvolve for a score image "
                              "(config field 'mode')")
     for role in ("science", "template"):
