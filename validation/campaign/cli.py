@@ -74,9 +74,10 @@ def run(args):
     print()
     print(verdict_table(report))
     print(f"\nreport: {paths['html']}\ndatabase: {db_url} (run {done.run_id})")
-    if args.regression and baseline is not None:
-        return regression_exit_code(report, baseline, sys.stdout)
-    return 0
+    if baseline is None:
+        return 0
+    code = regression_exit_code(report, baseline, sys.stdout)
+    return code if args.regression else 0
 
 
 def verdict_table(report):
