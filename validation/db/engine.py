@@ -13,6 +13,8 @@ project's pins: install it and pass a ``postgresql+psycopg://...`` URL.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +31,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 _POSTGRESQL_WRITER_LOCK = 0x646966666D
 
 _SQLITE_BEGIN_MODE = "sqlite_begin_mode"
+_WAL_RETRY_SECONDS = 0.05
 
 
 def open_engine(url_or_path):
@@ -78,6 +81,26 @@ def open_engine(url_or_path):
     return engine, name
 
 
+def _enable_wal(cursor):
+    """Switch the file to WAL unless it is already, waiting out other openers.
+
+    The switch needs the file to itself and SQLite does not call its busy
+    handler for it, so a writer of another process makes it fail at once
+    ("database is locked"); it is retried until the busy timeout. A file
+    already in WAL (every file after its first opening) is left as it is.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY_SECONDS)
+
+
 def _tune_sqlite(engine):
     """Install the SQLite hooks described in the module docstring on ``engine``."""
 
@@ -87,7 +110,7 @@ def _tune_sqlite(engine):
         # (below) decide when transactions start and how they lock.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
