@@ -172,3 +172,19 @@ def test_an_interrupted_run_is_marked_and_keeps_whole_scenarios(campaign):
         stored = db.load_run(run_id)
     assert [s.name for s in stored.scenarios] == ["coadd_template"]
     assert len(stored.scenarios[0].data_ids) == 2
+
+
+def test_a_campaign_on_existing_field_files(campaign, tmp_path, capsys):
+    """``dataset: {field_files: DIR}``: data arranged beforehand (e.g. real images) is used as is."""
+    _, workdir, _ = campaign
+    path = tmp_path / "files.yaml"
+    path.write_text(textwrap.dedent(f"""
+        campaign: files
+        dataset: {{field_files: {workdir / "field"}}}
+        data_ids: {{visit: [11], detector: [0]}}
+        scenarios:
+          - {{name: coadd_template, features: [coadd_template]}}
+        """))
+    assert main(["run", str(path), "--workdir", str(tmp_path / "work")]) == 0
+    assert "coadd_template  identical  1 identical" in capsys.readouterr().out
+    assert not (tmp_path / "work" / "field").exists()
