@@ -6,6 +6,7 @@ import textwrap
 import pytest
 
 from validation.campaign import load_campaign, run_campaign
+from validation.campaign.run import workdir_lock
 from validation.cli import main
 from validation.db import ResultsDB
 from validation.model import Verdict
@@ -188,3 +189,10 @@ def test_a_campaign_on_existing_field_files(campaign, tmp_path, capsys):
     assert main(["run", str(path), "--workdir", str(tmp_path / "work")]) == 0
     assert "coadd_template  identical  1 identical" in capsys.readouterr().out
     assert not (tmp_path / "work" / "field").exists()
+
+
+def test_a_second_campaign_in_the_same_work_directory_is_refused(campaign, capsys):
+    path, workdir, _ = campaign
+    with workdir_lock(workdir):
+        assert main(["run", str(path), "--workdir", str(workdir)]) == 2
+    assert "another campaign is running in this work directory" in capsys.readouterr().err

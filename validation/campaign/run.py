@@ -10,6 +10,7 @@ files and gen3 pipelines are then audited, and the run is closed.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import importlib.metadata
 import itertools
@@ -18,6 +19,7 @@ import platform
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +33,9 @@ from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
 from .overrides import write_override_file
 
-__all__ = ["CampaignRun", "campaign_data_ids", "run_campaign"]
+__all__ = ["CampaignRun", "campaign_data_ids", "run_campaign", "workdir_lock"]
 
+_LOCK_FILE = ".campaign.lock"
 _PACKAGES = ("diffim-migration", "numpy", "scipy", "astropy", "lsst-daf-butler", "lsst-pipe-base",
              "lsst-pex-config", "SQLAlchemy")
 
@@ -77,6 +80,30 @@ def run_campaign(campaign, workdir, db_url, jobs=1, progress=None):
     """
     progress = progress or (lambda line: None)
     workdir = Path(workdir)
+    with workdir_lock(workdir):
+        return _run_campaign(campaign, workdir, db_url, jobs, progress)
+
+
+@contextmanager
+def workdir_lock(workdir):
+    """Hold ``workdir`` for one campaign; a second one there is a one-line error.
+
+    The run directory is rebuilt by every campaign, so two at once in one
+    work directory would destroy each other's repositories (two campaigns
+    in two work directories may share a database). The lock is an advisory
+    ``flock``, released by the system even when the process dies.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / _LOCK_FILE, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValidationError(f"{workdir}: another campaign is running in this work "
+                                  "directory; use another --workdir") from None
+        yield
+
+
+def _run_campaign(campaign, workdir, db_url, jobs, progress):
     started = time.monotonic()
     files = prepare_dataset(campaign.dataset, workdir / "field")
     data_ids = campaign_data_ids(campaign, files)
