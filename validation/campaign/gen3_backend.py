@@ -90,7 +90,11 @@ class Gen3Backend:
             return {data_id_key(d): BackendOutput(error=message) for d in data_ids}
         seconds = (time.monotonic() - started) / len(data_ids)
         labels = load_pipeline(scenario.gen3_pipeline).task_labels
-        return {data_id_key(d): self._read(scenario, collections[d["detector"]], d, labels, seconds)
+        # One butler per output collection, not per data ID: opening one costs.
+        butlers = {collection: Butler.from_config(str(self.root), collections=[collection])
+                   for collection in set(collections.values())}
+        return {data_id_key(d): self._read(scenario, butlers[collections[d["detector"]]],
+                                           collections[d["detector"]], d, labels, seconds)
                 for d in data_ids}
 
     def _execute(self, scenario, data_ids, override_file, jobs):
@@ -132,8 +136,8 @@ class Gen3Backend:
                      f"AND detector={detector}", config=scenario.gen3_config, jobs=jobs)
         return output
 
-    def _read(self, scenario, collection, data_id, labels, seconds):
-        butler = Butler.from_config(str(self.root), collections=[collection])
+    @staticmethod
+    def _read(scenario, butler, collection, data_id, labels, seconds):
         where = PIPELINE_OUTPUTS[scenario.gen3_pipeline]
         key = {"instrument": INSTRUMENT, "visit": data_id["visit"],
                "detector": data_id["detector"]}
