@@ -17,7 +17,7 @@ from diffim.coadd import MakeCoaddConfig, MakeCoaddTask
 from diffim.geom import Box
 from diffim.psf import GaussianPsf, VaryingPsf
 from diffim.sim import pointing_wcs
-from diffim.skymap import SkyMap, SkyMapConfig
+from diffim.sky.skymap import SkyMap, SkyMapConfig
 
 SIZE = 4096
 RA, DEC = 150.0, 2.0

@@ -1,8 +1,8 @@
 """The decorrelation afterburner on an LSST-detector-sized (4k x 4k) difference."""
 import numpy as np
 
-from diffim.decorrelate import decorrelate
 from diffim.psf import GaussianPsf
+from diffim.subtract.decorrelate import decorrelate
 
 SIZE = 4096
 

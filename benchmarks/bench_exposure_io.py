@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from diffim import Exposure
-from diffim.exposure_io import read_exposure, write_exposure
+from diffim.io.exposure_fits import read_exposure, write_exposure
 
 SIZE = 4096
 

@@ -4,7 +4,7 @@ One science visit of a one-detector 1024 x 1024 SimCam field, differenced
 against a template assembled from the coadd patches (the default
 ``getTemplate``), three ways:
 
-- ``direct``: `diffim.get_template.GetCoaddAsTemplateTask` and
+- ``direct``: `diffim.template.get_template.GetCoaddAsTemplateTask` and
   `diffim.image_difference.ImageDifferenceTask` on inputs already in memory
   (the science calexp and src, the skymap, the coadd patches);
 - ``gen2``: ``imageDifference.py REPO --id visit=V ccd=0 --rerun NEW`` in
@@ -32,10 +32,10 @@ from compat.gen2.ingest import ingest_field_files as ingest_gen2
 from compat.gen3 import INPUT_RUN, INSTRUMENT
 from compat.gen3.ingest import ingest_field_files as ingest_gen3
 from compat.gen3.runner import run_pipeline
-from diffim.field_files import write_field_files
 from diffim.image_difference import ImageDifferenceTask
 from diffim.sim import PairConfig
 from diffim.sim.field import FieldConfig, simulate_field
+from diffim.sim.field_files import write_field_files
 
 SIZE = 1024
 DETECTOR = 0
@@ -52,7 +52,7 @@ def field(tmp_path_factory):
     Returns
     -------
     field : `dict`
-        ``files`` (`diffim.field_files.FieldFiles`), ``gen2`` and ``gen3``
+        ``files`` (`diffim.sim.field_files.FieldFiles`), ``gen2`` and ``gen3``
         (repository roots) and ``visit`` (the science visit differenced).
     """
     root = tmp_path_factory.mktemp("middleware")

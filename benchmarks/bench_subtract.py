@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from diffim.exposure_io import write_exposure
+from diffim.io.exposure_fits import write_exposure
 from diffim.sim import PairConfig, simulate_pair
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 
@@ -43,7 +43,7 @@ def test_subtract(benchmark, pair, decorrelation):
 # large pytest process would report the parent's peak.
 _PEAK_MEMORY_SCRIPT = """
 import sys
-from diffim.exposure_io import read_exposure
+from diffim.io.exposure_fits import read_exposure
 from diffim.subtract import AlardLuptonSubtractTask
 
 def peak_kb():

@@ -16,7 +16,7 @@ from diffim import Exposure
 from diffim.geom import Box
 from diffim.psf import GaussianPsf, VaryingPsf
 from diffim.sim import offset_wcs, pointing_wcs
-from diffim.warp import warp_exposure
+from diffim.warp.warper import warp_exposure
 
 SIZE = 4096
 

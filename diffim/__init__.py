@@ -1,15 +1,72 @@
 """Alard-Lupton image differencing, independent of any middleware.
 
-Public API: the exposure data model and its FITS I/O. The PSF models live in
-`diffim.psf`, the simulator in `diffim.sim`, the command line in `diffim.cli`.
+Public API: the data model (`Exposure`, `Mask`, `Box`), the errors, exposure
+I/O and the tasks users reach for, with their configs. The tasks and I/O
+functions are imported on first use, so that ``import diffim`` stays cheap.
+
+Subpackages: `io` (files), `psf` (PSF models and their measurement),
+`psfmatch` (the Alard-Lupton core and `MakeKernelTask`), `subtract`
+(`AlardLuptonSubtractTask`, decorrelation, score image), `measure`
+(`DetectAndMeasureTask`), `template` (templates from coadds or calexps),
+`image_difference` (the legacy monolith and its parts), `coadd`, `warp`,
+`sky` (WCS, skymaps, reference catalogues, matching), `sources` (``src`` and
+kernel sources), `image` (statistics, background, peaks), `sim` (the
+simulator), `cli` (the ``diffim`` command).
 """
-from .errors import (DiffimError, FitsFormatError, GeometryError, MaskPlaneError, PsfError,
-                     SimulationError)
+import importlib
+
+from . import _legacy_paths
+from .errors import (
+    DiffimError,
+    FitsFormatError,
+    GeometryError,
+    MaskPlaneError,
+    PsfError,
+    SimulationError,
+)
 from .exposure import Exposure, PhotoCalib, VisitInfo
 from .geom import Box
 from .mask import DEFAULT_MASK_PLANES, Mask, MaskPlanes
 
 __version__ = "0.1.0"
+
+_legacy_paths.install()
+
+_LAZY_EXPORTS = {
+    "read_exposure": "diffim.io",
+    "write_exposure": "diffim.io",
+    "read_catalog": "diffim.measure",
+    "write_catalog": "diffim.measure",
+    "AlardLuptonSubtractConfig": "diffim.subtract",
+    "AlardLuptonSubtractTask": "diffim.subtract",
+    "ScaleVarianceConfig": "diffim.subtract",
+    "ScaleVarianceTask": "diffim.subtract",
+    "MakeKernelConfig": "diffim.psfmatch.make_kernel",
+    "MakeKernelTask": "diffim.psfmatch.make_kernel",
+    "DetectAndMeasureConfig": "diffim.measure",
+    "DetectAndMeasureTask": "diffim.measure",
+    "GetCoaddAsTemplateConfig": "diffim.template",
+    "GetCoaddAsTemplateTask": "diffim.template",
+    "GetCalexpAsTemplateConfig": "diffim.template",
+    "GetCalexpAsTemplateTask": "diffim.template",
+    "ImageDifferenceConfig": "diffim.image_difference",
+    "ImageDifferenceTask": "diffim.image_difference",
+    "Winter2013ImageDifferenceConfig": "diffim.image_difference",
+    "Winter2013ImageDifferenceTask": "diffim.image_difference",
+    "MakeCoaddConfig": "diffim.coadd",
+    "MakeCoaddTask": "diffim.coadd",
+}
+"""Public name -> the module that defines it, imported on first access."""
+
+
+def __getattr__(name):
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'diffim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Box",
@@ -25,4 +82,5 @@ __all__ = [
     "MaskPlanes",
     "PhotoCalib",
     "VisitInfo",
+    *_LAZY_EXPORTS,
 ]

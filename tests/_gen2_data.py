@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from compat.gen2 import ingest_field_files
-from diffim.field_files import write_field_files
 from diffim.sim.config import PairConfig
 from diffim.sim.field import FieldConfig, VisitSpec, simulate_field
+from diffim.sim.field_files import write_field_files
 
 TEMPLATE_VISIT = 1
 SCIENCE_VISIT = 10
@@ -59,7 +59,7 @@ def field(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """The field's source files (`diffim.field_files.FieldFiles`)."""
+    """The field's source files (`diffim.sim.field_files.FieldFiles`)."""
     return _session_field(tmp_path_factory)[1]
 
 

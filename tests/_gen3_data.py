@@ -3,9 +3,9 @@ import sys
 from pathlib import Path
 
 from compat.gen3.repo import INSTRUMENT, register_dataset_types
-from diffim.get_template import GetCalexpAsTemplateTask
 from diffim.sim.config import PairConfig
 from diffim.sim.field import FieldConfig, VisitSpec, simulate_field
+from diffim.template import GetCalexpAsTemplateTask
 
 VENV_BIN = Path(sys.executable).parent
 """Where the middleware's commands (butler, pipetask) are installed beside this Python."""

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.io import fits
-
 from conftest import random_exposure
+
 from diffim.cli.main import main
-from diffim.exposure_io import read_exposure, write_exposure
+from diffim.io.exposure_fits import read_exposure, write_exposure
 
 SIM_ARGS = ["--size", "256", "--seed", "7", "-c", "n_transients=3"]
 

@@ -5,13 +5,19 @@ import numpy as np
 import pytest
 
 from diffim import Exposure, PhotoCalib, VisitInfo
-from diffim.coadd import (CoaddError, CoaddInputError, MakeCalexpCoaddTask, MakeCoaddConfig,
-                          MakeCoaddTask, NoCoaddInputsError)
+from diffim.coadd import (
+    CoaddError,
+    CoaddInputError,
+    MakeCalexpCoaddTask,
+    MakeCoaddConfig,
+    MakeCoaddTask,
+    NoCoaddInputsError,
+)
 from diffim.geom import Box
 from diffim.psf import GaussianPsf, measure_psf
 from diffim.sim import pointing_wcs, render_sources
-from diffim.skymap import SkyMap, SkyMapConfig, simulated_skymap
-from diffim.warp import warp_exposure
+from diffim.sky.skymap import SkyMap, SkyMapConfig, simulated_skymap
+from diffim.warp.warper import warp_exposure
 
 RA, DEC = 150.0, 2.0
 SIZE = 480

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 from diffim.coadd import MakeCalexpCoaddTask, MakeCoaddTask
-from diffim.field_files import make_coadds
-from diffim.get_template import GetCoaddAsTemplateTask
-from diffim.matching import match_pixels
+from diffim.image.stats import robust_median_sigma
 from diffim.measure import DetectAndMeasureTask
 from diffim.psf import measure_psf
 from diffim.sim import FieldConfig, PairConfig, simulate_field
-from diffim.skymap import simulated_skymap
-from diffim.stats import robust_median_sigma
+from diffim.sim.field_files import make_coadds
+from diffim.sky.matching import match_pixels
+from diffim.sky.skymap import simulated_skymap
 from diffim.subtract import AlardLuptonSubtractTask
+from diffim.template import GetCoaddAsTemplateTask
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def empty_sky_std(field, science, difference):
 
 def test_three_kinds_of_template_agree(field, skymap):
     """Coadd, calexp and one-calexp-coadd templates against one science detector."""
-    from diffim.get_template import GetCalexpAsTemplateTask
+    from diffim.template import GetCalexpAsTemplateTask
 
     science = field.calexps[(10, 0)]
     template_calexp = field.calexps[(1, 0)]

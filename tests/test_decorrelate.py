@@ -3,9 +3,9 @@ import pytest
 import scipy.fft
 import scipy.signal
 
-from diffim.decorrelate import correction_spectrum, decorrelate, mean_variance
 from diffim.errors import DiffimError
 from diffim.psf import GaussianPsf
+from diffim.subtract.decorrelate import correction_spectrum, decorrelate, mean_variance
 
 SIZE = 256
 

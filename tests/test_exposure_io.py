@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-
 from conftest import random_exposure, sip_wcs
+
 from diffim import FitsFormatError
-from diffim.exposure_io import read_exposure, write_atomically, write_exposure
+from diffim.io.exposure_fits import read_exposure, write_atomically, write_exposure
 from diffim.psf import GaussianPsf, PixelPsf
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from diffim.cli.main import main
-from diffim.field_files import FieldFilesError, read_field_files, write_field_files
 from diffim.sim import FieldConfig, PairConfig, simulate_field
+from diffim.sim.field_files import FieldFilesError, read_field_files, write_field_files
 
 
 @pytest.fixture(scope="module")

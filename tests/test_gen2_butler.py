@@ -6,12 +6,31 @@ import numpy as np
 import pytest
 
 # field, files, pristine and root are the shared fixtures.
-from _gen2_data import (FILTER, SCIENCE_VISIT, TEMPLATE_VISIT, assert_same_exposure,  # noqa: F401
-                        field, files, pristine, root)
-from compat.gen2 import (MAPPER_NAME, Butler, ButlerDataRef, Gen2Error, NoResults, PolicyError,
-                         ReadProxy, RegistryLookupError, RepositoryError, ingest_field_files)
-from diffim.exposure_io import write_exposure
+from _gen2_data import (  # noqa: F401
+    FILTER,
+    SCIENCE_VISIT,
+    TEMPLATE_VISIT,
+    assert_same_exposure,
+    field,
+    files,
+    pristine,
+    root,
+)
+
+from compat.gen2 import (
+    MAPPER_NAME,
+    Butler,
+    ButlerDataRef,
+    Gen2Error,
+    NoResults,
+    PolicyError,
+    ReadProxy,
+    RegistryLookupError,
+    RepositoryError,
+    ingest_field_files,
+)
 from diffim.geom import Box
+from diffim.io.exposure_fits import write_exposure
 
 
 def test_ingest_makes_an_old_style_repository(root, files):

@@ -6,12 +6,13 @@ import yaml
 
 # files, pristine and root are the shared fixtures.
 from _gen2_data import FILTER, SCIENCE_VISIT, files, pristine, root  # noqa: F401
+
 from compat.gen2 import Butler, TaskError
 from compat.gen2.cmd_line_task import package_versions
 from compat.gen2.commands import run_image_difference
 from compat.gen2.image_difference import ImageDifferenceCmdLineTask
-from diffim.get_template import GetCalexpAsTemplateTask
 from diffim.measure.schema import COLUMNS
+from diffim.template import GetCalexpAsTemplateTask
 
 NO_DATA = ["--id", "visit=99"]
 """A data ID with no data: the once-per-repo steps run, no data reference does."""
@@ -48,7 +49,7 @@ def test_overrides_apply_left_to_right(root, tmp_path):
 
 def test_retarget_in_an_override_file(root, tmp_path):
     override = tmp_path / "calexp.py"
-    override.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
+    override.write_text("from diffim.template import GetCalexpAsTemplateTask\n"
                         "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
     parsed = parse([str(root), *NO_DATA, "--templateId", "visit=1", "-C", str(override)])
     assert parsed.config.getTemplate.target is GetCalexpAsTemplateTask

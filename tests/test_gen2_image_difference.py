@@ -9,16 +9,29 @@ import numpy as np
 import pytest
 
 # field, files, pristine and root are the shared fixtures.
-from _gen2_data import (CCDS, FILTER, SCIENCE_VISIT, SCIENCE_VISITS,  # noqa: F401
-                        assert_same_exposure, field, files, make_repo, pristine, root)
+from _gen2_data import (  # noqa: F401
+    CCDS,
+    FILTER,
+    SCIENCE_VISIT,
+    SCIENCE_VISITS,
+    assert_same_exposure,
+    field,
+    files,
+    make_repo,
+    pristine,
+    root,
+)
+
 from compat.gen2 import Butler
 from compat.gen2.commands import run_image_difference
-from compat.gen2.image_difference import (ImageDifferenceCmdLineTask,
-                                          Winter2013ImageDifferenceCmdLineTask)
+from compat.gen2.image_difference import (
+    ImageDifferenceCmdLineTask,
+    Winter2013ImageDifferenceCmdLineTask,
+)
 from diffim.errors import FitsFormatError
+from diffim.image.stats import robust_median_sigma
 from diffim.image_difference import ImageDifferenceTask
-from diffim.matching import match_pixels
-from diffim.stats import robust_median_sigma
+from diffim.sky.matching import match_pixels
 
 SCRIPT = Path(sys.executable).with_name("imageDifference.py")
 ALL = ["--id", "visit=10^11", "ccd=0^1"]
@@ -34,7 +47,7 @@ def repo(files, pristine, tmp_path_factory):
 @pytest.fixture(scope="module")
 def calexp_override(tmp_path_factory):
     path = tmp_path_factory.mktemp("config") / "calexp_template.py"
-    path.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
+    path.write_text("from diffim.template import GetCalexpAsTemplateTask\n"
                     "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
     return str(path)
 

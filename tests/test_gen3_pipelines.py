@@ -8,17 +8,33 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from _gen3_data import (
+    SCIENCE_VISIT,
+    SECOND_TEMPLATE_VISIT,
+    TEMPLATE_VISIT,
+    VENV_BIN,
+    small_field,
+)
+from lsst.daf.butler import Butler
 
-from _gen3_data import SCIENCE_VISIT, SECOND_TEMPLATE_VISIT, TEMPLATE_VISIT, VENV_BIN, small_field
-from compat.gen3 import INPUT_RUN, INSTRUMENT, Gen3Error, ingest_field_files, pipeline_path
+from compat.gen3 import (
+    INPUT_RUN,
+    INSTRUMENT,
+    Gen3Error,
+    ingest_field_files,
+    pipeline_path,
+)
 from compat.gen3.ingest_command import main as ingest_main
 from compat.gen3.runner import load_pipeline, run_pipeline
 from compat.gen3.tasks.reference import reference_sources
-from diffim.field_files import write_field_files
-from diffim.image_difference import ImageDifferenceConfig as DirectImageDifferenceConfig
-from diffim.image_difference import ImageDifferenceTask as DirectImageDifferenceTask
-from diffim.refcat import ReferenceCatalogLoader
-from lsst.daf.butler import Butler
+from diffim.image_difference import (
+    ImageDifferenceConfig as DirectImageDifferenceConfig,
+)
+from diffim.image_difference import (
+    ImageDifferenceTask as DirectImageDifferenceTask,
+)
+from diffim.sim.field_files import write_field_files
+from diffim.sky.refcat import ReferenceCatalogLoader
 
 DETECTOR = 0
 WHERE = f"instrument='{INSTRUMENT}' AND visit={SCIENCE_VISIT} AND detector={DETECTOR}"

@@ -4,13 +4,27 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from _gen3_data import (
+    SCIENCE_VISIT,
+    SECOND_TEMPLATE_VISIT,
+    TEMPLATE_VISIT,
+    VENV_BIN,
+    small_field,
+)
 
-from _gen3_data import SCIENCE_VISIT, SECOND_TEMPLATE_VISIT, TEMPLATE_VISIT, VENV_BIN, small_field
-from compat.gen3 import (INPUT_RUN, INSTRUMENT, SKYMAP_NAME, Gen3Error, IngestError,
-                         ingest_field, ingest_skymap, make_repo)
+from compat.gen3 import (
+    INPUT_RUN,
+    INSTRUMENT,
+    SKYMAP_NAME,
+    Gen3Error,
+    IngestError,
+    ingest_field,
+    ingest_skymap,
+    make_repo,
+)
 from compat.gen3.ingest import day_obs, detector_region
-from diffim.exposure_io import write_exposure
-from diffim.skymap import simulated_skymap
+from diffim.io.exposure_fits import write_exposure
+from diffim.sky.skymap import simulated_skymap
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,19 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from _gen3_data import (
+    SCIENCE_VISIT,
+    TEMPLATE_DATASET,
+    VENV_BIN,
+    put_calexp_template,
+    small_field,
+)
+from lsst.daf.butler import Butler
+from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
 
-from _gen3_data import (SCIENCE_VISIT, TEMPLATE_DATASET, VENV_BIN,
-                        put_calexp_template, small_field)
 from compat.gen3 import INPUT_RUN, INSTRUMENT, PIPELINE_DIR, ingest_field, make_repo
 from compat.gen3.tasks import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 from diffim.subtract import AlardLuptonSubtractTask as DirectSubtractTask
-from lsst.daf.butler import Butler
-from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
 
 DETECTOR = 0
 

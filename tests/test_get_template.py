@@ -2,13 +2,16 @@
 import numpy as np
 import pytest
 
-from diffim.get_template import (GetCalexpAsTemplateTask, GetCoaddAsTemplateTask,
-                                 NoTemplateError)
+from diffim.image.stats import robust_median_sigma
 from diffim.sim import PairConfig, simulate_pair
-from diffim.skymap import simulated_skymap
-from diffim.stats import robust_median_sigma
+from diffim.sky.skymap import simulated_skymap
 from diffim.subtract import AlardLuptonSubtractTask
-from diffim.warp import WarpError, warp_exposure
+from diffim.template import (
+    GetCalexpAsTemplateTask,
+    GetCoaddAsTemplateTask,
+    NoTemplateError,
+)
+from diffim.warp.warper import WarpError, warp_exposure
 
 
 @pytest.fixture(scope="module")

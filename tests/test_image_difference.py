@@ -5,14 +5,15 @@ import pandas as pd
 import pytest
 
 from diffim.errors import DiffimError
-from diffim.image_difference import (NO_MATCH_ID, ImageDifferenceConfig, ImageDifferenceTask,
+from diffim.image.stats import robust_median_sigma
+from diffim.image_difference import (ImageDifferenceConfig, ImageDifferenceTask,
                                      Winter2013ImageDifferenceConfig, Winter2013ImageDifferenceTask)
-from diffim.kernel_metrics import METRIC_COLUMNS
-from diffim.matching import match_pixels
+from diffim.image_difference.dia_matching import NO_MATCH_ID
+from diffim.image_difference.kernel_metrics import METRIC_COLUMNS
 from diffim.measure.task import DetectAndMeasureTask
 from diffim.sim import PairConfig, simulate_pair
-from diffim.source_catalog import make_source_catalog
-from diffim.stats import robust_median_sigma
+from diffim.sky.matching import match_pixels
+from diffim.sources.catalog import make_source_catalog
 from diffim.subtract import AlardLuptonSubtractTask
 
 
@@ -240,11 +241,14 @@ def test_results_are_bit_identical_whatever_the_thread_count():
 
 
 def test_get_template_is_retargetable(tmp_path):
-    from diffim.get_template import GetCalexpAsTemplateTask, GetCoaddAsTemplateTask
+    from diffim.template import (
+        GetCalexpAsTemplateTask,
+        GetCoaddAsTemplateTask,
+    )
 
     assert isinstance(ImageDifferenceTask().getTemplate, GetCoaddAsTemplateTask)
     override = tmp_path / "calexpTemplate.py"
-    override.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
+    override.write_text("from diffim.template import GetCalexpAsTemplateTask\n"
                         "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
     config = ImageDifferenceConfig()
     config.load(str(override))

@@ -2,9 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diffim.kernel_metrics import METRIC_COLUMNS, kernel_candidate_metrics
-from diffim.matching import match_pixels
+from diffim.image_difference.kernel_metrics import (
+    METRIC_COLUMNS,
+    kernel_candidate_metrics,
+)
 from diffim.sim import PairConfig, simulate_pair
+from diffim.sky.matching import match_pixels
 from diffim.subtract import AlardLuptonSubtractTask
 
 
@@ -76,7 +79,7 @@ def test_candidates_without_stamps_have_empty_statistics(fitted):
 def test_anderson_darling_matches_scipy():
     from scipy import stats
 
-    from diffim.kernel_metrics import _anderson_darling
+    from diffim.image_difference.kernel_metrics import _anderson_darling
 
     values = np.random.default_rng(1).normal(size=400)
     a2, critical = _anderson_darling(values)

@@ -4,8 +4,11 @@ import pytest
 from scipy.spatial import cKDTree
 
 from diffim.errors import DiffimError
-from diffim.kernel_sources import TooFewKernelSourcesError, select_kernel_sources
 from diffim.sim import PairConfig, simulate_pair
+from diffim.sources.kernel_sources import (
+    TooFewKernelSourcesError,
+    select_kernel_sources,
+)
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 import argparse
 
 import pytest
-
 from _measure_data import add_point, noise_exposure
+
 from diffim.cli import detect
 from diffim.errors import DiffimError
-from diffim.exposure_io import write_exposure
+from diffim.io.exposure_fits import write_exposure
 from diffim.measure import read_catalog
 
 

@@ -1,8 +1,8 @@
 """Subtract a simulated pair, then detect and measure: transients against the truth table."""
 import numpy as np
 import pytest
-
 from _measure_data import match
+
 from diffim.measure import DetectAndMeasureTask
 from diffim.sim import PairConfig, simulate_pair
 from diffim.subtract import AlardLuptonSubtractTask

@@ -3,8 +3,8 @@ import pytest
 from astropy.io import fits
 
 from diffim import FitsFormatError
-from diffim.exposure_io import read_exposure
-from diffim.stats import robust_median_sigma
+from diffim.image.stats import robust_median_sigma
+from diffim.io.exposure_fits import read_exposure
 
 
 def test_decam_cutouts_load_with_sensible_variance(decam_dir):

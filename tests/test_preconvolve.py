@@ -6,14 +6,14 @@ from scipy import ndimage
 from threadpoolctl import threadpool_limits
 
 from diffim import Exposure
+from diffim.image.stats import robust_median_sigma
 from diffim.image_difference import ImageDifferenceConfig, ImageDifferenceTask
-from diffim.matching import match_pixels
-from diffim.preconvolve import preconvolve
 from diffim.psf import PixelPsf
 from diffim.sim import PairConfig, simulate_pair
-from diffim.source_catalog import make_source_catalog
-from diffim.stats import robust_median_sigma
+from diffim.sky.matching import match_pixels
+from diffim.sources.catalog import make_source_catalog
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+from diffim.subtract.preconvolve import preconvolve
 
 SIZE = 512
 BAD = ["NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE"]

@@ -2,14 +2,19 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _psfmatch_data import exposure, gaussian_kernel, grid_positions, star_field
 from scipy.signal import fftconvolve
 
-from _psfmatch_data import exposure, gaussian_kernel, grid_positions, star_field
-from diffim.psfmatch import (NoKernelCandidatesError, PsfMatchInputError, SingularSystemError,
-                             SpatialKernel, fit_psf_matching_kernel,
-                             make_alard_lupton_basis)
+from diffim.image.stats import clipped_mean_std
+from diffim.psfmatch import (
+    NoKernelCandidatesError,
+    PsfMatchInputError,
+    SingularSystemError,
+    SpatialKernel,
+    fit_psf_matching_kernel,
+    make_alard_lupton_basis,
+)
 from diffim.psfmatch.candidates import GOOD
-from diffim.stats import clipped_mean_std
 from diffim.psfmatch.config import PsfMatchConfig
 from diffim.psfmatch.fit import _clip_kernel_sums
 
@@ -136,6 +141,7 @@ def test_singular_single_kernel_systems_fall_back_to_pseudo_inverse():
 
 def test_kernel_round_trips_through_fits(tmp_path):
     from astropy.io import fits
+
     from diffim.geom import Box
     from diffim.psfmatch import SpatialFunction
 

@@ -2,9 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diffim.matching import match_pixels, match_sky
-from diffim.refcat import (ReferenceCatalogError, ReferenceCatalogLoader, htm_index, sky_circle,
-                           write_reference_catalog)
+from diffim.sky.matching import match_pixels, match_sky
+from diffim.sky.refcat import (
+    ReferenceCatalogError,
+    ReferenceCatalogLoader,
+    htm_index,
+    sky_circle,
+    write_reference_catalog,
+)
 
 
 def random_catalog(n=3000, seed=1):

@@ -3,7 +3,7 @@ import pytest
 
 from diffim import Exposure
 from diffim.errors import DiffimError
-from diffim.scale_variance import ScaleVarianceTask
+from diffim.subtract.scale_variance import ScaleVarianceTask
 
 
 def test_factor_recovers_a_misstated_variance():

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 
 from diffim.errors import SimulationError
-from diffim.get_template import GetCalexpAsTemplateTask
-from diffim.kernel_sources import psf_photometry
+from diffim.image.stats import robust_median_sigma
 from diffim.sim import PairConfig
 from diffim.sim.field import FieldConfig, VisitSpec, simulate_field
-from diffim.stats import robust_median_sigma
+from diffim.sources.kernel_sources import psf_photometry
 from diffim.subtract import AlardLuptonSubtractTask
+from diffim.template import GetCalexpAsTemplateTask
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
-"""Tests of `diffim.skymap`: tracts, patches, lookups and persistence."""
+"""Tests of `diffim.sky.skymap`: tracts, patches, lookups and persistence."""
 import json
 
 import numpy as np
 import pytest
 
 from diffim.geom import Box
-from diffim.refcat import sky_circle, sky_polygon
-from diffim.skymap import SkyMap, SkyMapConfig, SkyMapError, simulated_skymap
+from diffim.sky.refcat import sky_circle, sky_polygon
+from diffim.sky.skymap import SkyMap, SkyMapConfig, SkyMapError, simulated_skymap
 
 
 @pytest.fixture(scope="module")

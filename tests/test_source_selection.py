@@ -3,9 +3,12 @@ import pandas as pd
 import pytest
 
 from diffim.errors import DiffimError
+from diffim.image_difference.source_selection import (
+    select_matched_sources,
+    split_control_sample,
+)
 from diffim.sim import PairConfig, simulate_pair
-from diffim.source_catalog import SOURCE_COLUMNS, make_source_catalog
-from diffim.source_selection import select_matched_sources, split_control_sample
+from diffim.sources.catalog import SOURCE_COLUMNS, make_source_catalog
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +22,7 @@ def test_source_catalog_positions_and_fluxes(pair):
     assert catalog["id"].min() == 1000 and catalog["id"].is_unique
     truth = pair.truth
     stars = truth[(truth["kind"] == "star") & ~truth["saturated"] & (truth["science_snr"] > 50)]
-    from diffim.matching import match_sky
+    from diffim.sky.matching import match_sky
     i, j, separation = match_sky(catalog["coord_ra"], catalog["coord_dec"],
                                  stars["ra"], stars["dec"], 0.5)
     assert len(j) > 0.8 * len(stars)

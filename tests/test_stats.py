@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from diffim.stats import clipped_row_medians, clipped_stats, robust_median_sigma, row_medians
+from diffim.image.stats import (
+    clipped_row_medians,
+    clipped_stats,
+    robust_median_sigma,
+    row_medians,
+)
 
 
 def test_robust_sigma_of_gaussian():

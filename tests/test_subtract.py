@@ -4,9 +4,13 @@ import pytest
 
 from diffim import Box, Exposure
 from diffim.errors import DiffimError, PsfError
-from diffim.kernel_sources import TooFewKernelSourcesError
 from diffim.sim import PairConfig, simulate_pair
-from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask, NoTemplateCoverageError
+from diffim.sources.kernel_sources import TooFewKernelSourcesError
+from diffim.subtract import (
+    AlardLuptonSubtractConfig,
+    AlardLuptonSubtractTask,
+    NoTemplateCoverageError,
+)
 
 SIZE = 1024
 FLUX_RATIO = 0.9

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from diffim.exposure_io import read_exposure
-from diffim.stats import robust_median_sigma
+from diffim.image.stats import robust_median_sigma
+from diffim.io.exposure_fits import read_exposure
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 
 EPOCHS = "abcde"

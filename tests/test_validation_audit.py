@@ -9,11 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from diffim.image_difference import ImageDifferenceConfig, Winter2013ImageDifferenceConfig
+from diffim.image_difference import (
+    ImageDifferenceConfig,
+    Winter2013ImageDifferenceConfig,
+)
 from diffim.measure.task import DetectAndMeasureConfig
 from diffim.subtract import AlardLuptonSubtractConfig
-from validation.audit import (FEATURE_IDS, FEATURES, NOT_RUN, audit_paths, check_feature_ids,
-                              find_audited_files, summarize)
+from validation.audit import (
+    FEATURE_IDS,
+    FEATURES,
+    NOT_RUN,
+    audit_paths,
+    check_feature_ids,
+    find_audited_files,
+    summarize,
+)
 from validation.audit.cli import add_parser
 from validation.audit.safe_config import parse_config_source
 from validation.errors import ValidationError
@@ -72,7 +82,7 @@ def test_persisted_winter2013_config_brings_its_class_defaults(tmp_path):
     record = audit_one(write(tmp_path, "deepDiff_config.py", config.saveToString()))
     assert record.features == ["calexp_template", "select_sources_template", "winter2013"]
     (retarget,) = record.evidence["calexp_template"]
-    assert "config.getTemplate.retarget(target=diffim.get_template.GetCalexpAsTemplateTask" \
+    assert "config.getTemplate.retarget(target=diffim.template.get_template.GetCalexpAsTemplateTask" \
         in retarget
 
 
@@ -102,7 +112,7 @@ def test_override_file_follows_a_load_of_an_audited_file():
     assert override.evidence["sky_sources"] == [
         f"{DATA / 'overrides' / 'skySources.py'}:2: config.doSkySources = True"]
     assert f"load {DATA / 'overrides' / 'skySources.py'} (followed)" in override.references
-    assert "from diffim.get_template import GetCalexpAsTemplateTask" in override.references
+    assert "from diffim.template import GetCalexpAsTemplateTask" in override.references
     assert by_name["skySources.py"].features == ["sky_sources"]
 
 

@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 from astropy.io import fits
-
 from conftest import random_exposure
-from diffim.exposure_io import write_exposure
+
+from diffim.io.exposure_fits import write_exposure
 from diffim.measure.schema import empty_catalog, write_catalog
 from validation.compare import Tolerances, compare_files
 from validation.compare.cli import add_parser

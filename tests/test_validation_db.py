@@ -7,13 +7,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from validation.db import SCHEMA_VERSION, ResultsDB
-from validation.db import schema
+from validation.db import SCHEMA_VERSION, ResultsDB, schema
 from validation.db.engine import open_engine, write_transaction
 from validation.db.migrations import upgrade
 from validation.errors import ValidationError
-from validation.model import (AuditRecord, Comparison, DataIdResult, RunInfo, ScenarioResult,
-                              Verdict)
+from validation.model import (
+    AuditRecord,
+    Comparison,
+    DataIdResult,
+    RunInfo,
+    ScenarioResult,
+    Verdict,
+)
 
 SCENARIO_TABLES = ("scenarios", "scenario_features", "data_id_results", "comparisons", "metrics")
 
@@ -77,7 +82,7 @@ def test_load_run_returns_what_was_recorded_field_by_field(db):
     audit = [AuditRecord(path="/cfg/override.py", kind="config", features=["doSelectSources"],
                          evidence={"doSelectSources": "config.doSelectSources = True"},
                          problems=["line 4: refused to evaluate a call"],
-                         references=["import diffim.get_template"]),
+                         references=["import diffim.template.get_template"]),
              AuditRecord(path="/pipe/diffim.yaml", kind="pipeline", features=[])]
     for scenario in recorded:
         db.record_scenario(run_id, scenario)

@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from diffim.get_template import GetCalexpAsTemplateTask
+from diffim.template import GetCalexpAsTemplateTask
 from validation.audit.features import FEATURES
 from validation.campaign.overrides import override_file_text
 from validation.campaign.scenarios import load_campaign

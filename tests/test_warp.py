@@ -8,8 +8,14 @@ from diffim import Exposure, PhotoCalib, VisitInfo
 from diffim.geom import Box
 from diffim.psf import GaussianPsf, VaryingPsf
 from diffim.sim import offset_wcs, pointing_wcs, render_sources
-from diffim.warp import (WarpError, Warper, WarperConfig, kernel_half_width, source_positions,
-                         warp_exposure)
+from diffim.warp.warper import (
+    Warper,
+    WarperConfig,
+    WarpError,
+    kernel_half_width,
+    source_positions,
+    warp_exposure,
+)
 
 SKY_VARIANCE = 100.0
 GAIN = 2.0

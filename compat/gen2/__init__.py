@@ -10,7 +10,7 @@
 - `compat.gen2.storage`: how each storage reads and writes;
 - `compat.gen2.butler`: `Butler`, `ButlerDataRef`;
 - `compat.gen2.ingest`: a new repository from a field directory
-  (`diffim.field_files`), ``diffim-gen2-ingest``;
+  (`diffim.sim.field_files`), ``diffim-gen2-ingest``;
 - `compat.gen2.data_ids`: the ``--id`` syntax and `DataIdContainer`;
 - `compat.gen2.config_overrides`, `compat.gen2.show`,
   `compat.gen2.argument_parser`: ``-c``/``-C``/``-L``, ``--show`` and the
@@ -24,8 +24,15 @@ from .argument_parser import ArgumentParser
 from .butler import Butler, ButlerDataRef, ButlerSubset, ReadProxy
 from .cmd_line_task import CmdLineTask, TaskError
 from .data_ids import DataIdContainer
-from .errors import (DataIdSyntaxError, Gen2Error, NoResults, ParentsMismatch, PolicyError,
-                     RegistryLookupError, RepositoryError)
+from .errors import (
+                     DataIdSyntaxError,
+                     Gen2Error,
+                     NoResults,
+                     ParentsMismatch,
+                     PolicyError,
+                     RegistryLookupError,
+                     RepositoryError,
+)
 from .ingest import MAPPER_NAME, ingest_field_files
 from .mapper import SimCamMapper
 from .repository import RepositoryArgs

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from diffim.image_difference import ImageDifferenceTask, Winter2013ImageDifferenceTask
+from diffim.image_difference import (
+    ImageDifferenceTask,
+    Winter2013ImageDifferenceTask,
+)
 from diffim.measure.schema import empty_catalog
-from diffim.refcat import ReferenceCatalogLoader
+from diffim.sky.refcat import ReferenceCatalogLoader
 
 from .argument_parser import ArgumentParser
 from .cmd_line_task import CmdLineTask

@@ -1,4 +1,4 @@
-"""Make a gen2 repository from a field's source files (`diffim.field_files`).
+"""Make a gen2 repository from a field's source files (`diffim.sim.field_files`).
 
 The registry gets one ``raw`` row per (visit, ccd) and one ``raw_visit``
 row per visit; the files are copied byte for byte to where the mapper puts
@@ -21,9 +21,9 @@ from pathlib import Path
 from astropy.time import Time
 
 from diffim.errors import DiffimError
-from diffim.exposure_io import write_atomically
-from diffim.field_files import FieldFiles, read_field_files
-from diffim.refcat import ReferenceCatalogLoader
+from diffim.io.exposure_fits import write_atomically
+from diffim.sim.field_files import FieldFiles, read_field_files
+from diffim.sky.refcat import ReferenceCatalogLoader
 
 from .butler import Butler
 from .errors import Gen2Error, RepositoryError
@@ -44,7 +44,7 @@ def ingest_field_files(files, root):
 
     Parameters
     ----------
-    files : `diffim.field_files.FieldFiles` or path
+    files : `diffim.sim.field_files.FieldFiles` or path
         The field (a directory is read with `read_field_files`).
     root : `str` or `pathlib.Path`
         A new or empty directory.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from diffim.exposure_io import write_atomically
+from diffim.io.exposure_fits import write_atomically
 
 from .errors import RepositoryError
 from .registry import REGISTRY_FILE

@@ -2,7 +2,7 @@
 
 Every writer produces deterministic bytes (no time stamps), so two runs or
 two middlewares writing the same object write the same file, and writes are
-atomic (`diffim.exposure_io.write_atomically`). Besides whole reads, a
+atomic (`diffim.io.exposure_fits.write_atomically`). Besides whole reads, a
 storage answers the derived dataset types: the header (``X_md``), the
 bounding box and a sub-image of an image (``X_bbox``, ``X_sub``) and the
 length and the columns of a catalogue (``X_len``, ``X_schema``).
@@ -21,9 +21,9 @@ from astropy.io import fits
 from astropy.table import Table
 
 from diffim.errors import DiffimError
-from diffim.exposure_io import read_exposure, write_atomically, write_exposure
-from diffim.fits_header import open_fits
 from diffim.geom import Box
+from diffim.io.exposure_fits import read_exposure, write_atomically, write_exposure
+from diffim.io.header import open_fits
 
 from .errors import Gen2Error
 

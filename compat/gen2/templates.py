@@ -3,11 +3,11 @@
 The ``diffim`` template tasks take in-memory inputs; under gen2 they were
 fed by the data reference of the science calexp:
 
-- `diffim.get_template.GetCoaddAsTemplateTask`: the ``<coaddName>Coadd_skyMap``
+- `diffim.template.get_template.GetCoaddAsTemplateTask`: the ``<coaddName>Coadd_skyMap``
   and the ``<coaddName>Coadd`` patches that overlap the science detector
   (as the task finds them) and exist in the repositories; patches are named
   ``"x,y"`` and take the science data ID's filter;
-- `diffim.get_template.GetCalexpAsTemplateTask`: the ``calexp`` (and its
+- `diffim.template.get_template.GetCalexpAsTemplateTask`: the ``calexp`` (and its
   ``src``, when there is one) of the first ``--templateId`` data ID merged
   over the science data ID.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from diffim.get_template import GetCalexpAsTemplateTask, GetCoaddAsTemplateTask
+from diffim.template import GetCalexpAsTemplateTask, GetCoaddAsTemplateTask
 
 from .errors import Gen2Error
 
@@ -33,7 +33,7 @@ def get_template(getTemplate, exposure, sensorRef, templateIdList=None):
 
     Parameters
     ----------
-    getTemplate : `diffim.get_template.GetCoaddAsTemplateTask` or `GetCalexpAsTemplateTask`
+    getTemplate : `diffim.template.get_template.GetCoaddAsTemplateTask` or `GetCalexpAsTemplateTask`
     exposure : `diffim.Exposure`
         The science calexp: its box and WCS are the template's.
     sensorRef : `compat.gen2.butler.ButlerDataRef`

@@ -5,8 +5,8 @@ file the butler writes holds the same bytes our own writers produce (and
 the gen2 adapter writes):
 
 - `ExposureFormatter`: `diffim.Exposure` as our multi-extension FITS
-  (`diffim.exposure_io`);
-- `SkyMapFormatter`: `diffim.skymap.SkyMap` as its JSON description;
+  (`diffim.io.exposure_fits`);
+- `SkyMapFormatter`: `diffim.sky.skymap.SkyMap` as its JSON description;
 - `MatchingKernelFormatter`: `diffim.psfmatch.SpatialKernel` as a FITS
   binary table (`SpatialKernel.to_hdu`).
 
@@ -22,10 +22,10 @@ from astropy.io import fits
 from lsst.daf.butler import FormatterV2
 from lsst.daf.butler.formatters.parquet import ParquetFormatter
 
-from diffim.exposure_io import read_exposure, write_atomically, write_exposure
-from diffim.fits_header import open_fits
+from diffim.io.exposure_fits import read_exposure, write_atomically, write_exposure
+from diffim.io.header import open_fits
 from diffim.psfmatch import SpatialKernel
-from diffim.skymap import SkyMap
+from diffim.sky.skymap import SkyMap
 
 __all__ = ["ExposureFormatter", "MatchingKernelFormatter", "ParquetFileFormatter",
            "SkyMapFormatter"]
@@ -51,22 +51,22 @@ class ExposureFormatter(_LocalFileFormatter):
     supported_extensions = frozenset({".fits"})
 
     def read_from_local_file(self, path, component=None, expected_size=-1):
-        """Read the exposure with `diffim.exposure_io.read_exposure`."""
+        """Read the exposure with `diffim.io.exposure_fits.read_exposure`."""
         return read_exposure(path)
 
     def write_local_file(self, in_memory_dataset, uri):
-        """Write the exposure with `diffim.exposure_io.write_exposure`."""
+        """Write the exposure with `diffim.io.exposure_fits.write_exposure`."""
         write_exposure(in_memory_dataset, uri.ospath)
 
 
 class SkyMapFormatter(_LocalFileFormatter):
-    """`diffim.skymap.SkyMap` <-> its JSON description (`SkyMap.to_json`)."""
+    """`diffim.sky.skymap.SkyMap` <-> its JSON description (`SkyMap.to_json`)."""
 
     default_extension = ".json"
     supported_extensions = frozenset({".json"})
 
     def read_from_local_file(self, path, component=None, expected_size=-1):
-        """Read the skymap with `diffim.skymap.SkyMap.read`."""
+        """Read the skymap with `diffim.sky.skymap.SkyMap.read`."""
         return SkyMap.read(path)
 
     def to_bytes(self, in_memory_dataset):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from diffim.field_files import FieldFilesError, read_field_files
+from diffim.sim.field_files import FieldFilesError, read_field_files
 
 from .errors import Gen3Error
 from .repo import INPUT_RUN
@@ -22,7 +22,7 @@ def main(argv=None):
     """
     parser = argparse.ArgumentParser(
         prog="diffim-gen3-ingest",
-        description="Ingest a field directory (diffim.field_files) into a gen3 repository, "
+        description="Ingest a field directory (diffim.sim.field_files) into a gen3 repository, "
                     "created if missing.")
     parser.add_argument("source", help="field directory (with manifest.json)")
     parser.add_argument("repo", help="gen3 repository root")

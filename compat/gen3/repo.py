@@ -24,7 +24,7 @@ INPUT_RUN = f"{INSTRUMENT}/inputs"
 """RUN collection the ingest writes calexps, source catalogues and the skymap to."""
 
 SKYMAP_NAME = "simSkyMap"
-"""Name of the ``skymap`` dimension record of the ingested `diffim.skymap.SkyMap`."""
+"""Name of the ``skymap`` dimension record of the ingested `diffim.sky.skymap.SkyMap`."""
 
 REFCAT_NAME = "ref_cat"
 """Dataset type of the reference-catalogue shards (dimension ``htm7``)."""
@@ -48,7 +48,7 @@ def template_group(visit):
 STORAGE_CLASSES = {
     "DiffimExposure": ("diffim.exposure.Exposure",
                        "compat.gen3.formatters.ExposureFormatter"),
-    "DiffimSkyMap": ("diffim.skymap.SkyMap", "compat.gen3.formatters.SkyMapFormatter"),
+    "DiffimSkyMap": ("diffim.sky.skymap.SkyMap", "compat.gen3.formatters.SkyMapFormatter"),
     "DiffimMatchingKernel": ("diffim.psfmatch.kernel.SpatialKernel",
                              "compat.gen3.formatters.MatchingKernelFormatter"),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..exposure_io import read_exposure
+from ..io.exposure_fits import read_exposure
 from ..measure import DetectAndMeasureConfig, DetectAndMeasureTask, write_catalog
 from ..measure.schema import catalog_format
 from .config_overrides import add_override_options, apply_overrides

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..field_files import write_field_files
 from ..sim import FieldConfig, simulate_field
+from ..sim.field_files import write_field_files
 from .sim import pair_config
 
 
@@ -14,7 +14,7 @@ def add_parser(commands):
         "field", help="simulate a multi-detector field and write its source files",
         description="Simulate visits x detectors, build coadds of the template visits, and "
                     "write calexps, src catalogues, skymap, coadds, reference shards and the "
-                    "truth with a manifest (see diffim.field_files).")
+                    "truth with a manifest (see diffim.sim.field_files).")
     parser.add_argument("--output-dir", required=True, type=Path, help="new directory")
     parser.add_argument("--size", type=int, help="detector side in pixels")
     parser.add_argument("--seed", type=int, help="random seed (same seed, same field)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import PsfError
-from ..exposure_io import read_exposure
+from ..image.stats import robust_median_sigma
+from ..io.exposure_fits import read_exposure
 from ..psf import measure_psf
-from ..stats import robust_median_sigma
 
 
 def add_parser(commands):

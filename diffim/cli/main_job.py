@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exposure_io import read_exposure, write_exposure
-from ..matching import match_pixels
+from ..image.stats import robust_median_sigma
+from ..io.exposure_fits import read_exposure, write_exposure
 from ..measure import DetectAndMeasureTask, write_catalog
-from ..stats import robust_median_sigma
-from ..subtract import AlardLuptonSubtractTask
+from ..sky.matching import match_pixels
+from ..subtract.task import AlardLuptonSubtractTask
+from .detect import summary_line as detection_summary
 from .info import describe
 from .sim import pair_config, write_pair
-from .detect import summary_line as detection_summary
 from .subtract import summary_line
 
 MAIN_JOB_SIZE = 1024

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from ..errors import SimulationError
-from ..exposure_io import write_atomically, write_exposure
+from ..io.exposure_fits import write_atomically, write_exposure
 from ..sim import PairConfig, simulate_pair
 
 SCIENCE_FILE = "science.fits"

@@ -6,16 +6,17 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DiffimError
-from ..exposure_io import read_exposure, write_exposure
-from ..get_template import GetCalexpAsTemplateTask
+from ..image.stats import robust_median_sigma
+from ..io.exposure_fits import read_exposure, write_exposure
 from ..measure import DetectAndMeasureTask, write_catalog
 from ..measure.schema import catalog_format
 from ..psf import GaussianPsf
 from ..psf.base import SIGMA_TO_FWHM
-from ..stats import robust_median_sigma
-from ..subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+from ..subtract.task import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+from ..template.get_template import GetCalexpAsTemplateTask
 from .config_overrides import add_override_options, apply_overrides
-from .detect import detection_config, summary_line as detection_summary
+from .detect import detection_config
+from .detect import summary_line as detection_summary
 
 
 def add_parser(commands):

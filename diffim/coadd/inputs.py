@@ -15,7 +15,7 @@ from astropy.wcs import WCS
 
 from ..exposure import Exposure
 from ..mask import MASK_DTYPE
-from ..refcat import sky_polygon
+from ..sky.refcat import sky_polygon
 from .errors import CoaddInputError
 
 __all__ = ["CoaddInput", "describe_input", "exposure_polygon", "input_label"]

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..exposure import Exposure, PhotoCalib, VisitInfo
 from ..mask import MASK_DTYPE, Mask, MaskPlanes
-from ..skymap import PatchInfo
-from ..warp import WarpError
+from ..sky.skymap import PatchInfo
+from ..warp.warper import WarpError
 from .coadd_psf import coadd_psf
 from .combine import combine_clipped_mean, combine_mean
 from .errors import CoaddError
@@ -25,14 +25,14 @@ def resolve_patches(tract, patches):
 
     Parameters
     ----------
-    tract : `diffim.skymap.TractInfo`
+    tract : `diffim.sky.skymap.TractInfo`
     patches
         A patch (sequential index, ``(x, y)`` index or `PatchInfo`) or a
         list of them.
 
     Returns
     -------
-    patch_list : `list` [`diffim.skymap.PatchInfo`]
+    patch_list : `list` [`diffim.sky.skymap.PatchInfo`]
 
     Raises
     ------
@@ -95,8 +95,8 @@ def coadd_patch(warper, inputs, tract, patch, config, threads):
     warper : `diffim.warp.Warper`
         Warps each input onto the patch's outer box.
     inputs : `list` [`diffim.coadd.inputs.CoaddInput`]
-    tract : `diffim.skymap.TractInfo`
-    patch : `diffim.skymap.PatchInfo`
+    tract : `diffim.sky.skymap.TractInfo`
+    patch : `diffim.sky.skymap.PatchInfo`
     config : `diffim.coadd.MakeCoaddConfig`
     threads : `int` or None
         OpenMP threads of the combination.

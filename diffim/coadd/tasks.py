@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..task import Struct, Task
-from ..warp import Warper, WarperConfig
+from ..warp.warper import Warper, WarperConfig
 from .errors import CoaddError, CoaddInputError, NoCoaddInputsError
 from .inputs import describe_input
 from .patch import coadd_patch, resolve_patches
@@ -149,7 +149,7 @@ class MakeCoaddTask(Task):
         calexps : `list` [`diffim.exposure.Exposure`]
             Calibrated exposures with PSF, WCS and PhotoCalib; metadata keys
             ``visit`` and ``detector``, when present, are recorded.
-        skymap : `diffim.skymap.SkyMap`
+        skymap : `diffim.sky.skymap.SkyMap`
         tract_id : `int`
         patches : optional
             A patch (sequential index, ``(x, y)`` index or `PatchInfo`) or a
@@ -229,8 +229,8 @@ class MakeCoaddTask(Task):
         ----------
         inputs : `list` [`diffim.coadd.inputs.CoaddInput`]
             From `prepare_inputs`.
-        tract : `diffim.skymap.TractInfo`
-        patches : `list` [`diffim.skymap.PatchInfo`]
+        tract : `diffim.sky.skymap.TractInfo`
+        patches : `list` [`diffim.sky.skymap.PatchInfo`]
         require_all : `bool`
             Raise `NoCoaddInputsError` for a patch no input contributes to;
             otherwise leave it out.
@@ -283,7 +283,7 @@ class MakeCalexpCoaddTask(MakeCoaddTask):
         Parameters
         ----------
         calexp : `diffim.exposure.Exposure`
-        skymap : `diffim.skymap.SkyMap`
+        skymap : `diffim.sky.skymap.SkyMap`
 
         Returns
         -------

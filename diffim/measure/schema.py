@@ -28,7 +28,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..errors import DiffimError
-from ..exposure_io import write_atomically
+from ..io.exposure_fits import write_atomically
 
 __all__ = ["COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "TEMPLATE_PIXEL_FLAGS",
            "CatalogFormatError", "catalog_format", "empty_catalog", "read_catalog", "read_fits", "read_parquet",

@@ -16,7 +16,7 @@ import lsst.pex.config as pexConfig
 import numpy as np
 
 from ..errors import DiffimError
-from ..psf.detect import estimate_background
+from ..image.background import estimate_background
 from ..task import Struct, Task, single_threaded_blas
 from .catalog import add_sky_coordinates, detection_catalog
 from .dipole import fit_footprint_dipoles

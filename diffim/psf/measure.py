@@ -8,9 +8,10 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import PsfError
+from ..image.background import estimate_background
+from ..image.peaks import find_peaks
+from ..image.stats import clipped_stats
 from .base import default_size
-from ..stats import clipped_stats
-from .detect import estimate_background, find_peaks
 from .fitting import fit_moffat
 from .pixel import LANCZOS_ORDER, PixelPsf, shift_image
 

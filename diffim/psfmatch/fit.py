@@ -12,14 +12,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..image.stats import clipped_mean_std
+from ..task import single_threaded_blas
 from .basis import make_basis, regularization_matrix
 from .candidates import BAD, GOOD, check_planes, cut_stamps, select_per_cell
 from .config import PsfMatchConfig
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 from .kernel import SpatialBackground, SpatialKernel
-from ..stats import clipped_mean_std
-from ..task import single_threaded_blas
-from .solve import SpatialLayout, build_stamp_systems, residual_statistics, solve_systems
+from .solve import (
+    SpatialLayout,
+    build_stamp_systems,
+    residual_statistics,
+    solve_systems,
+)
 from .spatial import SpatialFunction
 
 __all__ = ["PsfMatchResult", "fit_psf_matching_kernel"]

@@ -209,7 +209,7 @@ def reference_catalog(population, sky):
     """The stars of the population as a reference catalogue (fluxes in nJy).
 
     Columns ``id``, ``coord_ra``, ``coord_dec`` (degrees), ``<band>_flux`` and
-    ``<band>_fluxErr`` (nJy; a 1 % error), as `diffim.refcat` shards expect.
+    ``<band>_fluxErr`` (nJy; a 1 % error), as `diffim.sky.refcat` shards expect.
     """
     stars = population[population["kind"] == "star"]
     flux = 10.0 ** ((_NJY_ZERO_POINT - stars["mag_template"].to_numpy()) / 2.5)

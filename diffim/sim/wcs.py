@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 from astropy.wcs import Sip
 
-from ..wcs import rotation_matrix, tan_wcs as pointing_wcs
+from ..sky.wcs import rotation_matrix
+from ..sky.wcs import tan_wcs as pointing_wcs
 
 __all__ = ["pointing_wcs", "offset_wcs", "local_jacobian"]
 

@@ -15,7 +15,10 @@ import re
 
 import lsst.pex.config as pexConfig
 
-from diffim.image_difference import ImageDifferenceConfig, Winter2013ImageDifferenceConfig
+from diffim.image_difference import (
+    ImageDifferenceConfig,
+    Winter2013ImageDifferenceConfig,
+)
 from diffim.measure.task import DetectAndMeasureConfig
 from diffim.subtract import AlardLuptonSubtractConfig
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from diffim.exposure_io import write_atomically
+from diffim.io.exposure_fits import write_atomically
 
 from ..report import run_report_to_json
 

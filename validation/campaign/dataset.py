@@ -3,7 +3,7 @@
 A campaign's ``dataset`` is either ``{simulated_field: {size, seed, detectors,
 <PairConfig fields>...}}`` (simulated here, with coadds of its template
 visits) or ``{field_files: DIR}`` (a directory written earlier, e.g. real data
-arranged by `diffim.field_files`). Simulation is the slow part of a campaign,
+arranged by `diffim.sim.field_files`). Simulation is the slow part of a campaign,
 so a simulated field is kept in the work directory next to a record of what
 was asked, and reused while the request is the same.
 """
@@ -14,8 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
-from diffim.field_files import read_field_files, write_field_files
 from diffim.sim import FieldConfig, PairConfig, simulate_field
+from diffim.sim.field_files import read_field_files, write_field_files
 
 from ..errors import ValidationError
 
@@ -37,7 +37,7 @@ def prepare_dataset(dataset, directory):
 
     Returns
     -------
-    files : `diffim.field_files.FieldFiles`
+    files : `diffim.sim.field_files.FieldFiles`
     """
     if set(dataset) == {"field_files"}:
         return read_field_files(dataset["field_files"])

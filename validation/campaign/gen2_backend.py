@@ -8,8 +8,10 @@ from pathlib import Path
 from compat.gen2 import Butler
 from compat.gen2.commands import run_image_difference
 from compat.gen2.errors import Gen2Error
-from compat.gen2.image_difference import (ImageDifferenceCmdLineTask,
-                                          Winter2013ImageDifferenceCmdLineTask)
+from compat.gen2.image_difference import (
+    ImageDifferenceCmdLineTask,
+    Winter2013ImageDifferenceCmdLineTask,
+)
 from compat.gen2.ingest import ingest_field_files
 
 from .outputs import BackendOutput, data_id_key
@@ -41,7 +43,7 @@ class Gen2Backend:
         self.root = Path(directory) / "repo"
 
     def ingest(self, files):
-        """Make the repository from `diffim.field_files.FieldFiles`."""
+        """Make the repository from `diffim.sim.field_files.FieldFiles`."""
         ingest_field_files(files, self.root)
 
     def run(self, scenario, data_ids, override_file, jobs=1):

@@ -59,7 +59,7 @@ class Gen3Backend:
         self.root = Path(directory) / "repo"
 
     def ingest(self, files):
-        """Make the repository from `diffim.field_files.FieldFiles`."""
+        """Make the repository from `diffim.sim.field_files.FieldFiles`."""
         ingest_field_files(self.root, files)
 
     @staticmethod

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from diffim.stats import robust_median_sigma
+from diffim.image.stats import robust_median_sigma
 
 __all__ = ["METADATA_METRICS", "backend_metrics", "find_in_metadata"]
 

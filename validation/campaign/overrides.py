@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diffim.get_template import GetCalexpAsTemplateTask
-from diffim.exposure_io import write_atomically
+from diffim.io.exposure_fits import write_atomically
+from diffim.template import GetCalexpAsTemplateTask
 
 __all__ = ["override_file_text", "write_override_file"]
 

@@ -19,8 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from diffim.get_template import GetCalexpAsTemplateTask
-from diffim.image_difference import ImageDifferenceTask, Winter2013ImageDifferenceTask
+from diffim.image_difference import (
+    ImageDifferenceTask,
+    Winter2013ImageDifferenceTask,
+)
+from diffim.template import GetCalexpAsTemplateTask
 
 from ..audit.features import FEATURES
 from ..compare import Tolerances

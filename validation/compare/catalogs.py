@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffim.exposure_io import write_atomically
+from diffim.io.exposure_fits import write_atomically
 
 from ..model import Comparison, Verdict
 from .columns import classify_column, column_difference

@@ -1,7 +1,7 @@
 """Compare two files, exposures or catalogues, told apart by their content.
 
 A FITS file whose primary header carries our exposure marker, or whose first
-data is an image, is an exposure (read by `diffim.exposure_io.read_exposure`,
+data is an image, is an exposure (read by `diffim.io.exposure_fits.read_exposure`,
 which also takes other surveys' plain images). A FITS binary table or a
 Parquet file is a catalogue, read as it is stored: columns and dtypes are not
 conformed to our DIA-source schema, since a dtype or a missing column is one
@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from diffim.errors import DiffimError
-from diffim.exposure_io import read_exposure
+from diffim.io.exposure_fits import read_exposure
 
 from ..errors import ValidationError
 from .catalogs import compare_catalogs

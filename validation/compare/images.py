@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from diffim.exposure_io import write_atomically
+from diffim.io.exposure_fits import write_atomically
 
 from ..model import Comparison, Verdict
 from .masks import mask_difference

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diffim.exposure_io import write_atomically
+from diffim.io.exposure_fits import write_atomically
 
 __all__ = ["write_text_atomically"]
 

@@ -1,4 +1,4 @@
-"""Ingest a field directory (`diffim.field_files`): the files are copied, byte for byte.
+"""Ingest a field directory (`diffim.sim.field_files`): the files are copied, byte for byte.
 
 The harness feeds gen2 and gen3 the same bytes: calexps, ``src``
 catalogues, ``deepCoadd`` patches and ``ref_cat`` shards enter the datastore
@@ -12,12 +12,18 @@ from pathlib import Path
 
 from lsst.daf.butler import Butler, DatasetRef, FileDataset
 
-from diffim.refcat import HTM_LEVEL, ReferenceCatalogLoader
+from diffim.sky.refcat import HTM_LEVEL, ReferenceCatalogLoader
 
 from ..errors import IngestError
 from ..formatters import ParquetFileFormatter
-from ..repo import INPUT_RUN, INSTRUMENT, REFCAT_NAME, SKYMAP_NAME, make_repo, \
-    register_dataset_types
+from ..repo import (
+    INPUT_RUN,
+    INSTRUMENT,
+    REFCAT_NAME,
+    SKYMAP_NAME,
+    make_repo,
+    register_dataset_types,
+)
 from .records import detector_region, ingest_skymap, register_observations
 
 __all__ = ["ingest_field_files"]
@@ -31,7 +37,7 @@ def ingest_field_files(butler_or_root, files, run=INPUT_RUN, transfer="copy"):
     butler_or_root : `lsst.daf.butler.Butler` or `str` or `pathlib.Path`
         A writeable butler, or a repository root (created with
         `compat.gen3.repo.make_repo` when it holds no repository yet).
-    files : `diffim.field_files.FieldFiles`
+    files : `diffim.sim.field_files.FieldFiles`
     run : `str`
     transfer : `str`
         ``butler.ingest`` transfer mode (``"copy"``, ``"symlink"``, ...).

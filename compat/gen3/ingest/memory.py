@@ -1,7 +1,7 @@
 """Ingest a simulated field held in memory: records, then ``butler.put`` of its datasets."""
 from __future__ import annotations
 
-from diffim.source_catalog import make_source_catalog, source_id_offset
+from diffim.sources.catalog import make_source_catalog, source_id_offset
 
 from ..errors import IngestError
 from ..repo import INPUT_RUN, INSTRUMENT, register_dataset_types
@@ -20,7 +20,7 @@ def ingest_field(butler, field, sources=None, run=INPUT_RUN):
     field : `diffim.sim.field.SimulatedField`
     sources : `dict` [`tuple` [`int`, `int`], `pandas.DataFrame`], optional
         ``src`` catalogues by ``(visit, detector)``; made with
-        `diffim.source_catalog.make_source_catalog` (ids from
+        `diffim.sources.catalog.make_source_catalog` (ids from
         `source_id_offset`) when omitted.
     run : `str`
         RUN collection to put the datasets in.

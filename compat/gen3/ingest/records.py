@@ -18,16 +18,22 @@ import lsst.sphgeom as sphgeom
 from astropy.time import Time
 from lsst.daf.butler import Timespan
 
-from diffim.field_files import VisitRecord
-from diffim.refcat import box_sky_polygon
+from diffim.sim.field_files import VisitRecord
+from diffim.sky.refcat import box_sky_polygon
 
 from ..errors import IngestError
-from ..repo import INPUT_RUN, INSTRUMENT, SKYMAP_NAME, register_dataset_types, template_group
+from ..repo import (
+    INPUT_RUN,
+    INSTRUMENT,
+    SKYMAP_NAME,
+    register_dataset_types,
+    template_group,
+)
 
 __all__ = ["day_obs", "detector_region", "ingest_skymap", "register_instrument",
            "register_observations", "visit_records"]
 
-# Source ids pack (visit, detector) (diffim.source_catalog.source_id_offset):
+# Source ids pack (visit, detector) (diffim.sources.catalog.source_id_offset):
 # room for 10**4 sources per detector and 100 detectors per visit.
 _VISIT_MAX = 10 ** 6
 _DETECTOR_MAX = 100
@@ -82,7 +88,7 @@ def register_instrument(butler, detectors, physical_filters):
 
 
 def visit_records(calexps, roles=None):
-    """One `diffim.field_files.VisitRecord` per visit, from its calexps' visit info.
+    """One `diffim.sim.field_files.VisitRecord` per visit, from its calexps' visit info.
 
     Parameters
     ----------
@@ -136,7 +142,7 @@ def register_observations(butler, visits, regions):
     Parameters
     ----------
     butler : `lsst.daf.butler.Butler`
-    visits : iterable of `diffim.field_files.VisitRecord`
+    visits : iterable of `diffim.sim.field_files.VisitRecord`
     regions : `dict` [`tuple` [`int`, `int`], `lsst.sphgeom.ConvexPolygon`]
         Sky region of each ``(visit, detector)``.
 
@@ -190,7 +196,7 @@ def ingest_skymap(butler, skymap, name=SKYMAP_NAME, run=INPUT_RUN):
     Parameters
     ----------
     butler : `lsst.daf.butler.Butler`
-    skymap : `diffim.skymap.SkyMap`
+    skymap : `diffim.sky.skymap.SkyMap`
     name : `str`
         The ``skymap`` dimension value.
     run : `str`

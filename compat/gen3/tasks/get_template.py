@@ -4,11 +4,11 @@
   join finds for the science detector (visit_detector_region overlapping
   patch, same band), the ``skyMap`` and the science ``calexp`` (box, WCS,
   visit info) -> ``{coaddName}Diff_templateExp``, by
-  `diffim.get_template.GetCoaddAsTemplateTask`.
+  `diffim.template.get_template.GetCoaddAsTemplateTask`.
 - `GetCalexpTemplateTask`: the template visit's ``calexp`` and ``src`` on the
   same detector, found through the configured pairing
   (`compat.gen3.tasks.pairing`), warped by
-  `diffim.get_template.GetCalexpAsTemplateTask` ->
+  `diffim.template.get_template.GetCalexpAsTemplateTask` ->
   ``{coaddName}Diff_templateExp`` and ``{coaddName}Diff_templateSrc`` (the
   template's sources on the science frame, for ``kernelSourcesFromRef=False``
   selection). Keyed by the template visit by default (``coaddName="pair"``,
@@ -23,8 +23,16 @@ from lsst.pipe.base import connectionTypes
 
 from diffim import get_template
 
-from .base import (COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, by_tract_patch,
-                   calexp_connection, copy_metadata, key_by_template_visit, source_connection)
+from .base import (
+    COADD_DIMENSIONS,
+    DEFAULT_TEMPLATES,
+    VISIT_DETECTOR,
+    by_tract_patch,
+    calexp_connection,
+    copy_metadata,
+    key_by_template_visit,
+    source_connection,
+)
 from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
 
 __all__ = ["GetCalexpTemplateConfig", "GetCalexpTemplateConnections", "GetCalexpTemplateTask",
@@ -57,11 +65,11 @@ class GetTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=VISIT_
 
 class GetTemplateConfig(pipeBase.PipelineTaskConfig, get_template.GetCoaddAsTemplateConfig,
                         pipelineConnections=GetTemplateConnections):
-    """`diffim.get_template.GetCoaddAsTemplateConfig` with the connections above."""
+    """`diffim.template.get_template.GetCoaddAsTemplateConfig` with the connections above."""
 
 
 class GetTemplateTask(pipeBase.PipelineTask):
-    """PipelineTask running `diffim.get_template.GetCoaddAsTemplateTask` on one detector."""
+    """PipelineTask running `diffim.template.get_template.GetCoaddAsTemplateTask` on one detector."""
 
     ConfigClass = GetTemplateConfig
     _DefaultName = "getTemplate"
@@ -78,7 +86,7 @@ class GetTemplateTask(pipeBase.PipelineTask):
         ----------
         coaddExposures : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`]
             Patches by ``(tract, patch)``.
-        skyMap : `diffim.skymap.SkyMap`
+        skyMap : `diffim.sky.skymap.SkyMap`
         science : `diffim.Exposure`
             The science calexp.
 
@@ -133,7 +141,7 @@ class GetCalexpTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=
 class GetCalexpTemplateConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
                               get_template.GetCalexpAsTemplateConfig,
                               pipelineConnections=GetCalexpTemplateConnections):
-    """`diffim.get_template.GetCalexpAsTemplateConfig` + the pairing."""
+    """`diffim.template.get_template.GetCalexpAsTemplateConfig` + the pairing."""
 
     def setDefaults(self):
         super().setDefaults()
@@ -141,7 +149,7 @@ class GetCalexpTemplateConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig
 
 
 class GetCalexpTemplateTask(pipeBase.PipelineTask):
-    """PipelineTask running `diffim.get_template.GetCalexpAsTemplateTask` on one pair."""
+    """PipelineTask running `diffim.template.get_template.GetCalexpAsTemplateTask` on one pair."""
 
     ConfigClass = GetCalexpTemplateConfig
     _DefaultName = "getCalexpTemplate"

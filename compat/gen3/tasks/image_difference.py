@@ -27,11 +27,19 @@ import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
 from diffim import image_difference
-from diffim.get_template import GetCalexpAsTemplateTask
 from diffim.task import Struct
+from diffim.template import GetCalexpAsTemplateTask
 
-from .base import (COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, by_tract_patch,
-                   calexp_connection, copy_metadata, key_by_template_visit, source_connection)
+from .base import (
+    COADD_DIMENSIONS,
+    DEFAULT_TEMPLATES,
+    VISIT_DETECTOR,
+    by_tract_patch,
+    calexp_connection,
+    copy_metadata,
+    key_by_template_visit,
+    source_connection,
+)
 from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
 from .reference import reference_sources
 
@@ -156,7 +164,7 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
         scienceSources : `pandas.DataFrame`, optional
         coaddExposures : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`], optional
             Coadd patches by ``(tract, patch)`` (coadd templates).
-        skyMap : `diffim.skymap.SkyMap`, optional
+        skyMap : `diffim.sky.skymap.SkyMap`, optional
         templateCalexp, templateSources : optional
             The paired template visit's calexp and src (calexp templates).
         refCat : `list` [`pandas.DataFrame`], optional

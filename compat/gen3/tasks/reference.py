@@ -2,7 +2,7 @@
 
 The graph builder gives a task the shards whose trixels overlap the
 detector's region (the prerequisite's spatial lookup); the sources inside
-the detector's sky polygon are what `diffim.refcat.ReferenceCatalogLoader`
+the detector's sky polygon are what `diffim.sky.refcat.ReferenceCatalogLoader`
 returns for the same exposure (``load_exposure_region``), in the same order,
 so gen2 (which reads the shard directory) and gen3 select the same stars.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from diffim.matching import unit_vectors
-from diffim.refcat import box_sky_polygon
+from diffim.sky.matching import unit_vectors
+from diffim.sky.refcat import box_sky_polygon
 
 __all__ = ["reference_sources"]
 

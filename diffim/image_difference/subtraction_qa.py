@@ -1,0 +1,111 @@
+"""``doAddMetrics`` of the legacy ``ImageDifferenceTask``: kernel QA and false positives.
+
+`kernel_source_catalog` builds the ``kernelSrc`` catalogue: the QA metrics of
+`diffim.image_difference.kernel_metrics` for every kernel candidate and for the control
+sample held back by ``doSelectSources``. `false_positive_counts` gives the
+stack's counts of DIA sources and of those at known (``src`` or reference)
+sources.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..sky.matching import match_pixels, match_sky
+from .kernel_metrics import kernel_candidate_metrics
+
+__all__ = ["false_positive_counts", "kernel_source_catalog"]
+
+
+def kernel_source_catalog(subtracted, convolved, reference, fit_background, kernel_sources,
+                          control_sources):
+    """The ``kernelSrc`` catalogue: candidates and control sources with QA columns.
+
+    Parameters
+    ----------
+    subtracted : `diffim.task.Struct`
+        Result of `diffim.subtract.AlardLuptonSubtractTask.run`.
+    convolved, reference : `diffim.exposure.Exposure`
+        The image the kernel convolved and the one it was matched to.
+    fit_background : `bool`
+        Whether the kernel fit included a background.
+    kernel_sources : `pandas.DataFrame` or None
+        The sources given to the subtraction (with ``ref_coord_*`` when
+        selected by ``doSelectSources``).
+    control_sources : `pandas.DataFrame` or None
+        The control sample, if any.
+
+    Returns
+    -------
+    metrics : `pandas.DataFrame`
+        One row per candidate, then per control source (``isControl``).
+    """
+    candidates = subtracted.kernelSources
+    positions = _reference_positions(candidates, kernel_sources)
+    metrics = kernel_candidate_metrics(
+        candidates, subtracted.localKernelCoefficients, subtracted.psfMatchingKernel,
+        subtracted.backgroundModel, convolved, reference, fit_background, positions)
+    metrics["isControl"] = False
+    if control_sources is not None and len(control_sources):
+        control = pd.DataFrame({"id": control_sources["id"], "x": control_sources["x"],
+                                "y": control_sources["y"], "status": "UNKNOWN"})
+        no_solution = np.full((len(control), subtracted.localKernelCoefficients.shape[1]),
+                              np.nan)
+        control_metrics = kernel_candidate_metrics(
+            control, no_solution, subtracted.psfMatchingKernel, subtracted.backgroundModel,
+            convolved, reference, fit_background, _reference_positions(control, control_sources))
+        control_metrics["isControl"] = True
+        metrics = pd.concat([metrics, control_metrics], ignore_index=True)
+    return metrics
+
+
+def _reference_positions(rows, selected_sources):
+    """Position of each row's reference counterpart (NaN without one), for ``Register*``."""
+    positions = pd.DataFrame({"ra": np.nan, "dec": np.nan}, index=range(len(rows)))
+    if selected_sources is None or "ref_coord_ra" not in selected_sources:
+        return positions
+    row_index, source_index, _ = match_pixels(rows["x"], rows["y"], selected_sources["x"],
+                                              selected_sources["y"], 0.5)
+    positions.loc[row_index, "ra"] = selected_sources["ref_coord_ra"].to_numpy()[source_index]
+    positions.loc[row_index, "dec"] = selected_sources["ref_coord_dec"].to_numpy()[source_index]
+    return positions
+
+
+def false_positive_counts(dia_sources, science_sources, reference_sources, radius_arcsec):
+    """The stack's QA counts: DIA sources, and how many match src or refcat sources.
+
+    In a null test (no real variability) every DIA source is a false
+    positive; those at known sources point at subtraction residuals.
+
+    Parameters
+    ----------
+    dia_sources : `pandas.DataFrame`
+        DIA sources with ``coord_ra``, ``coord_dec`` (sky sources, when
+        flagged ``sky_source``, are not counted).
+    science_sources, reference_sources : `pandas.DataFrame` or None
+        Known sources with ``coord_ra``, ``coord_dec``.
+    radius_arcsec : `float`
+        Match radius.
+
+    Returns
+    -------
+    counts : `dict` [`str`, `int`]
+        ``nFalsePositivesTotal``, ``nFalsePositivesSrcAssociated``,
+        ``nFalsePositivesRefAssociated``, ``nFalsePositivesUnassociated``.
+    """
+    real = dia_sources[~dia_sources["sky_source"]] if "sky_source" in dia_sources \
+        else dia_sources
+    counts = {"nFalsePositivesTotal": len(real)}
+    for key, catalog in (("nFalsePositivesSrcAssociated", science_sources),
+                         ("nFalsePositivesRefAssociated", reference_sources)):
+        counts[key] = 0 if catalog is None or not len(real) else len(match_sky(
+            real["coord_ra"], real["coord_dec"], catalog["coord_ra"], catalog["coord_dec"],
+            radius_arcsec)[0])
+    matched_any = np.zeros(len(real), bool)
+    for catalog in (science_sources, reference_sources):
+        if catalog is not None and len(real):
+            index = match_sky(real["coord_ra"], real["coord_dec"], catalog["coord_ra"],
+                              catalog["coord_dec"], radius_arcsec)[0]
+            matched_any[index] = True
+    counts["nFalsePositivesUnassociated"] = int((~matched_any).sum())
+    return counts

@@ -1,0 +1,130 @@
+"""FITS header conventions shared by our exposure format and plain-image reading.
+
+Opening files with errors that name the file, the WCS in a local pixel frame,
+and visit info from the usual keywords.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from ..errors import DiffimError, FitsFormatError
+from ..exposure import VisitInfo
+
+__all__ = ["open_fits", "read_visit_info", "wcs_from_header", "wcs_header", "write_visit_info"]
+
+_VISIT_CARDS = (
+    ("exposure_time", "EXPTIME", "exposure time [s]"),
+    ("mjd", "MJD-OBS", "MJD (TAI) at mid-exposure"),
+    ("band", "BAND", "abstract filter"),
+    ("physical_filter", "FILTER", "physical filter"),
+    ("airmass", "AIRMASS", "airmass at mid-exposure"),
+)
+
+
+class open_fits:
+    """Open a FITS file; any failure, then or while reading, names the file.
+
+    Parameters
+    ----------
+    path : `str` or `pathlib.Path`
+
+    Raises
+    ------
+    FitsFormatError
+        If the file is missing, not FITS, or fails to read (astropy reports a
+        truncated file as a reshape error deep inside a read).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __enter__(self):
+        if not self.path.is_file():
+            raise FitsFormatError(f"{self.path}: no such file")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.hdus = fits.open(self.path, memmap=False, lazy_load_hdus=False)
+        except Exception as error:
+            raise FitsFormatError(f"{self.path}: not a readable FITS file ({one_line(error)})") from None
+        for warning in caught:
+            if "truncated" in str(warning.message):
+                self.hdus.close()
+                raise FitsFormatError(f"{self.path}: truncated FITS file ({one_line(warning.message)})")
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return self.hdus
+
+    def __exit__(self, error_type, error, traceback):
+        self.hdus.close()
+        if error is not None and not isinstance(error, DiffimError):
+            raise FitsFormatError(f"{self.path}: corrupt or truncated FITS file "
+                                  f"({one_line(error)})") from error
+        return False
+
+
+def one_line(error):
+    """An exception's message on one line."""
+    return " ".join(str(error).split())
+
+
+def wcs_header(wcs, xy0):
+    """FITS cards of a parent-frame WCS, expressed in a file whose first pixel is ``xy0``."""
+    header = wcs.to_header(relax=True)
+    header["CRPIX1"] -= xy0[0]
+    header["CRPIX2"] -= xy0[1]
+    return header
+
+
+def wcs_from_header(header, xy0, path):
+    """The parent-frame WCS of an image whose first pixel is ``xy0``, or None.
+
+    Distortions astropy understands (SIP, TPV) are kept.
+    """
+    if "CTYPE1" not in header:
+        return None
+    try:
+        local = header.copy()
+        if "CRPIX1" in local:
+            local["CRPIX1"] += xy0[0]
+            local["CRPIX2"] += xy0[1]
+        wcs = WCS(local, relax=True)
+    except Exception as error:
+        raise FitsFormatError(f"{path}: unreadable WCS ({one_line(error)})") from None
+    return wcs if wcs.has_celestial else None
+
+
+def write_visit_info(header, visit_info):
+    """Write the known fields of a `VisitInfo` as header cards.
+
+    FITS headers cannot hold NaN, so an unknown value is an absent card.
+    """
+    for field, key, comment in _VISIT_CARDS:
+        value = getattr(visit_info, field)
+        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            continue
+        header[key] = (value, comment)
+
+
+def read_visit_info(header):
+    """A `VisitInfo` from header cards (absent cards are unknown values)."""
+    airmass = header.get("AIRMASS")
+    band = header.get("BAND", "")
+    physical_filter = header.get("FILTER", "")
+    return VisitInfo(
+        exposure_time=float(header.get("EXPTIME", math.nan)),
+        mjd=float(header.get("MJD-OBS", math.nan)),
+        band=str(band or _band_of(physical_filter)),
+        physical_filter=str(physical_filter),
+        airmass=None if airmass is None else float(airmass),
+    )
+
+
+def _band_of(physical_filter):
+    # Survey filter names such as "i DECam SDSS c0003 7835.0 1470.0" start with the band.
+    words = str(physical_filter).split()
+    return words[0] if words and len(words[0]) == 1 else ""

@@ -1,0 +1,150 @@
+"""Reading plain FITS images (from other surveys) as exposures.
+
+A plain file has one image and a header, and no mask or variance. We rebuild:
+
+- the variance, in ADU^2, from the gain (e-/ADU), read noise (e-) and the sky
+  level that was subtracted from the image (ADU)::
+
+      variance = (max(image, 0) + sky) / gain + (read_noise / gain)**2
+
+  When no gain is known, the variance is the constant robust (MAD) noise of
+  the image, and ``metadata["VARIANCE_SOURCE"]`` says so;
+- the mask: non-finite pixels become NO_DATA (with image and variance set to 0,
+  so no NaN travels further), pixels whose ``image + sky`` reaches the
+  saturation level become SAT.
+
+Each value comes from an explicit option first, then from the usual header
+keywords (see ``HEADER_KEYWORDS``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import FitsFormatError
+from ..exposure import Exposure, PhotoCalib
+from ..image.stats import robust_median_sigma
+from ..mask import Mask
+from .header import read_visit_info, wcs_from_header
+
+__all__ = ["HEADER_KEYWORDS", "exposure_from_plain_hdulist"]
+
+HEADER_KEYWORDS = {
+    "gain": ("GAIN", "EGAIN", "GAINA", "CCDGAIN"),
+    "read_noise": ("RDNOISE", "READNOIS", "RON", "RDNOISEA"),
+    "sky": ("AVSKY", "SKYLEVEL", "SKYSUB", "SKY"),
+    "saturation": ("SATURATE", "SATLEVEL", "SATURATA"),
+    "zero_point": ("MAGZERO", "MAGZPT", "ZP", "PHOTZP"),
+}
+
+
+def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=None, sky=None,
+                                saturation=None, variance=None):
+    """Make an exposure from an opened plain FITS file.
+
+    Parameters
+    ----------
+    hdus : `astropy.io.fits.HDUList`
+    path : `str` or `pathlib.Path`
+        File name, for messages.
+    hdu : `int` or `str`, optional
+        HDU holding the image; the first HDU with 2-D data when omitted.
+    gain, read_noise, sky, saturation : `float`, optional
+        Override the header keywords (gain in e-/ADU, read noise in e-, sky and
+        saturation in ADU).
+    variance : `numpy.ndarray` or `float`, optional
+        A variance image to use as is (same shape as the image), or a constant.
+
+    Returns
+    -------
+    exposure : `diffim.Exposure`
+
+    Raises
+    ------
+    FitsFormatError
+        If there is no 2-D image, an option is not positive, or the variance
+        has the wrong shape.
+    """
+    image_hdu = _image_hdu(hdus, hdu, path)
+    header = image_hdu.header
+    image = np.array(image_hdu.data, dtype=np.float64)
+    gain = _value("gain", gain, header, path)
+    read_noise = _value("read_noise", read_noise, header, path, allow_zero=True) or 0.0
+    sky = _value("sky", sky, header, path, allow_zero=True) or 0.0
+    saturation = _value("saturation", saturation, header, path)
+
+    no_data = ~np.isfinite(image)
+    image[no_data] = 0.0
+    metadata = {"SOURCE_FILE": str(path)}
+    if variance is not None:
+        variance = np.asarray(variance, dtype=np.float64)
+        if variance.ndim == 0:
+            variance = np.full(image.shape, float(variance))
+        if variance.shape != image.shape:
+            raise FitsFormatError(f"{path}: variance shape {variance.shape} differs from image "
+                                  f"shape {image.shape}")
+        metadata["VARIANCE_SOURCE"] = "given"
+    elif gain is not None:
+        variance = (np.maximum(image, 0.0) + sky) / gain + (read_noise / gain) ** 2
+        metadata["VARIANCE_SOURCE"] = f"gain={gain:g} read_noise={read_noise:g} sky={sky:g}"
+    else:
+        variance = np.full(image.shape, _robust_variance(image[~no_data], path))
+        metadata["VARIANCE_SOURCE"] = "robust sky noise (no gain known)"
+    variance = np.where(no_data | ~np.isfinite(variance), 0.0, variance)
+
+    mask = Mask.zeros(image.shape)
+    mask.set("NO_DATA", no_data)
+    if saturation is not None:
+        mask.set("SAT", (image + sky >= saturation) & ~no_data)
+
+    zero_point = _value("zero_point", None, header, path)
+    xy0 = (0, 0)
+    return Exposure(image, variance, mask, xy0=xy0,
+                    wcs=wcs_from_header(header, xy0, path),
+                    photo_calib=PhotoCalib(zero_point) if zero_point is not None else None,
+                    visit_info=read_visit_info(header), metadata=metadata)
+
+
+def _image_hdu(hdus, which, path):
+    if which is not None:
+        try:
+            chosen = hdus[which]
+        except (KeyError, IndexError):
+            raise FitsFormatError(f"{path}: no HDU {which!r}") from None
+        if chosen.data is None or chosen.data.ndim != 2:
+            raise FitsFormatError(f"{path}: HDU {which!r} holds no 2-D image")
+        return chosen
+    for candidate in hdus:
+        if candidate.is_image and candidate.data is not None and candidate.data.ndim == 2:
+            return candidate
+    raise FitsFormatError(f"{path}: no 2-D image in any HDU")
+
+
+def _value(name, given, header, path, allow_zero=False):
+    """An explicit option, else the first header keyword present, else None."""
+    source = f"option {name}"
+    if given is None:
+        for keyword in HEADER_KEYWORDS[name]:
+            if keyword in header:
+                given, source = header[keyword], f"header keyword {keyword}"
+                break
+        else:
+            return None
+    try:
+        value = float(given)
+    except (TypeError, ValueError):
+        raise FitsFormatError(f"{path}: {source} = {given!r} is not a number") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise FitsFormatError(f"{path}: {source} = {given!r} must be a positive number")
+    return value
+
+
+def _robust_variance(values, path):
+    if values.size == 0:
+        raise FitsFormatError(f"{path}: every pixel is NaN or infinite")
+    sigma = robust_median_sigma(values)[1]
+    if sigma == 0:
+        raise FitsFormatError(f"{path}: cannot estimate a noise level (constant image) and "
+                              "no gain is known; give a gain or a variance")
+    return sigma ** 2

@@ -1,0 +1,289 @@
+"""Choosing the stars that constrain the PSF-matching kernel.
+
+Good kernel sources are bright enough to constrain the kernel but not
+saturated or non-linear (S/N between ``min_snr`` and ``max_snr``), unresolved
+(their flux profile is the PSF's), isolated (no comparable neighbour inside the
+kernel stamp), present in both images (S/N >= ``min_snr`` in the template too,
+which keeps transients out), and clear of bad pixels in both images. They come either from a
+catalogue the caller gives (e.g. the science ``src`` catalogue, or sources
+matched to a reference catalogue) or, when there is none, from the science
+image itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DiffimError
+from ..image.background import estimate_background
+from ..image.peaks import find_peaks
+
+__all__ = ["TooFewKernelSourcesError", "detect_kernel_sources", "select_kernel_sources"]
+
+_DETECTION_SNR = 5.0
+"""Threshold for peaks that count as neighbours when judging isolation."""
+
+
+class TooFewKernelSourcesError(DiffimError):
+    """Fewer usable kernel sources than ``minKernelSources``."""
+
+
+def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=10.0,
+                          max_snr=500.0, max_sources=1000, min_sources=3, isolation_radius=None,
+                          bad_mask_planes=("NO_DATA", "SAT", "BAD", "EDGE", "CR", "SUSPECT")):
+    """Kernel sources from a catalogue, or detected on the science image.
+
+    Parameters
+    ----------
+    science, template : `diffim.Exposure`
+        The pair, on the same pixel grid.
+    catalog : `pandas.DataFrame`, optional
+        Columns ``x``, ``y`` (parent pixels) and optionally ``flux`` (or
+        ``psfFlux``) and ``flux_err`` (S/N cut) or ``snr``, and boolean ``flags`` columns
+        named ``*_flag`` (any True rejects). Detected on the science image
+        when omitted.
+    psf : `diffim.psf.Psf`, optional
+        PSF of the science image for PSF-weighted fluxes and the
+        resolved-source test; ``science.psf`` when omitted.
+    min_snr, max_snr : `float`
+        Accepted S/N range.
+    max_sources, min_sources : `int`
+        At most this many (the highest S/N), at least this many or an error.
+    isolation_radius : `float`, optional
+        No other detection (S/N >= 5) within this many pixels; three PSF FWHMs
+        by default.
+    bad_mask_planes : sequence of `str`
+        Sources with any of these planes set within one FWHM, in either
+        image, are rejected.
+
+    Returns
+    -------
+    sources : `pandas.DataFrame`
+        ``x``, ``y``, ``flux``, ``snr``, highest S/N first.
+
+    Raises
+    ------
+    TooFewKernelSourcesError
+        If fewer than ``min_sources`` remain; the message gives the counts.
+    """
+    psf = psf if psf is not None else science.psf
+    if psf is None:
+        raise DiffimError("kernel-source selection needs a science PSF (give one, or a FWHM)")
+    fwhm = float(psf.computeFwhm(*science.bbox.center))
+    radius = 3.0 * fwhm if isolation_radius is None else float(isolation_radius)
+    if catalog is None:
+        sources = detect_kernel_sources(science, psf, isolation_radius=radius)
+        origin = "detected on the science image"
+    else:
+        sources = _from_catalog(catalog)
+        origin = f"from a catalogue of {len(catalog)}"
+    counts = {"candidates": len(sources)}
+    keep = _inside(science.bbox, sources, fwhm)
+    counts["inside the image"] = int(keep.sum())
+    keep &= clear_of_masks(sources, (science, template), bad_mask_planes, fwhm)
+    counts["clear of " + "/".join(bad_mask_planes)] = int(keep.sum())
+    snr = sources["snr"].to_numpy()
+    keep &= (snr >= min_snr) & (snr <= max_snr)
+    counts[f"S/N in [{min_snr:g}, {max_snr:g}]"] = int(keep.sum())
+    template_snr = _snr_at(template, template.psf or psf, sources)
+    keep &= template_snr >= min_snr
+    counts[f"template S/N >= {min_snr:g}"] = int(keep.sum())
+    if "isolated" in sources:
+        keep &= sources["isolated"].to_numpy()
+        counts["isolated"] = int(keep.sum())
+    if "resolved" in sources:
+        keep &= ~sources["resolved"].to_numpy()
+        counts["unresolved"] = int(keep.sum())
+    selected = sources[keep].sort_values("snr", ascending=False, kind="stable").head(max_sources)
+    if len(selected) < min_sources:
+        steps = ", ".join(f"{label}: {n}" for label, n in counts.items())
+        raise TooFewKernelSourcesError(
+            f"too few kernel sources ({len(selected)} < minKernelSources={min_sources}) "
+            f"{origin}; {steps}")
+    return selected[["x", "y", "flux", "snr"]].reset_index(drop=True)
+
+
+def detect_kernel_sources(exposure, psf, *, isolation_radius):
+    """Peaks of ``exposure`` with PSF-weighted fluxes, S/N, and isolation/resolved flags.
+
+    Returns
+    -------
+    sources : `pandas.DataFrame`
+        ``x``, ``y`` (parent pixels), ``flux`` (PSF flux), ``snr``,
+        ``concentration``, ``isolated`` and ``resolved`` (booleans).
+    """
+    good = _good_pixels(exposure)
+    residual = exposure.image - estimate_background(exposure.image, good)
+    residual[~good] = 0.0
+    variance = np.where(good, exposure.variance, np.float32(0.0))
+    peaks = find_peaks(residual, variance, good, _DETECTION_SNR)
+    x = peaks.x + exposure.xy0[0]
+    y = peaks.y + exposure.xy0[1]
+    table = psf_photometry(residual, variance, psf, exposure.bbox, x, y)
+    table["isolated"] = _isolated(x.astype(float), y.astype(float), isolation_radius)
+    table["resolved"] = _resolved(table)
+    return table
+
+
+def _good_pixels(exposure):
+    """Pixels usable for photometry: not NO_DATA, BAD or SAT (warped NO_DATA holds NaN/inf)."""
+    return ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
+
+
+def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
+    """PSF photometry of many sources at once.
+
+    Each source is measured at its nearest pixel with the PSF kernel image of
+    the nearest of ``nodes`` x ``nodes`` grid points: enough to rank sources by
+    S/N and to tell point sources from extended ones, at array speed.
+
+    Parameters
+    ----------
+    residual, variance : `numpy.ndarray`
+        Background-subtracted image (zero where unusable) and its variance.
+    psf : `diffim.psf.Psf`
+    bbox : `diffim.Box`
+        Box of the arrays, parent coordinates.
+    x, y : `numpy.ndarray`
+        Parent positions.
+
+    Returns
+    -------
+    table : `pandas.DataFrame`
+        ``x``, ``y`` (centroids), ``flux`` (PSF flux), ``snr`` and
+        ``concentration`` (PSF flux over the flux in an aperture of radius
+        ~1 FWHM: below one for extended sources).
+    """
+    x_nodes = np.linspace(bbox.x0, bbox.x_end - 1, nodes)
+    y_nodes = np.linspace(bbox.y0, bbox.y_end - 1, nodes)
+    kernels = np.array([[psf.computeKernelImage(xn, yn) for xn in x_nodes] for yn in y_nodes])
+    kernels = kernels.reshape(nodes * nodes, *kernels.shape[2:])
+    half = kernels.shape[1] // 2
+    padded_image = np.pad(residual, half)
+    padded_variance = np.pad(variance.astype(np.float64), half)
+    ix = np.rint(np.asarray(x) - bbox.x0).astype(int)
+    iy = np.rint(np.asarray(y) - bbox.y0).astype(int)
+    node = (np.abs(np.asarray(y)[:, None] - y_nodes).argmin(axis=1) * nodes
+            + np.abs(np.asarray(x)[:, None] - x_nodes).argmin(axis=1))
+    offsets = np.arange(-half, half + 1)
+    columns = {name: np.full(len(ix), np.nan) for name in ("x", "y", "flux", "snr", "concentration")}
+    for start in range(0, len(ix), chunk):
+        part = slice(start, start + chunk)
+        rows = (iy[part] + half)[:, None, None] + offsets[None, :, None]
+        cols = (ix[part] + half)[:, None, None] + offsets[None, None, :]
+        inside = (rows >= 0) & (rows < padded_image.shape[0]) & (cols >= 0) & (cols < padded_image.shape[1])
+        rows, cols = np.clip(rows, 0, padded_image.shape[0] - 1), np.clip(cols, 0, padded_image.shape[1] - 1)
+        image = np.where(inside, padded_image[rows, cols], 0.0)
+        var = np.where(inside, padded_variance[rows, cols], 0.0)
+        model = kernels[node[part]]
+        weight = (model ** 2).sum(axis=(1, 2))
+        flux = (model * image).sum(axis=(1, 2)) / weight
+        flux_err = np.sqrt((model ** 2 * var).sum(axis=(1, 2))) / weight
+        aperture = model >= 0.1 * model.max(axis=(1, 2), keepdims=True)
+        aperture_flux = (image * aperture).sum(axis=(1, 2)) / (model * aperture).sum(axis=(1, 2))
+        positive = np.clip(image, 0.0, None) * aperture
+        total = positive.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["x"][part] = np.where(total > 0, (positive.sum(axis=1) * offsets).sum(axis=1)
+                                          / total, 0.0) + ix[part] + bbox.x0
+            columns["y"][part] = np.where(total > 0, (positive.sum(axis=2) * offsets).sum(axis=1)
+                                          / total, 0.0) + iy[part] + bbox.y0
+            columns["flux"][part] = flux
+            columns["snr"][part] = np.where(flux_err > 0, flux / flux_err, np.nan)
+            columns["concentration"][part] = np.where(aperture_flux > 0, flux / aperture_flux, np.nan)
+    return pd.DataFrame(columns)
+
+
+def _snr_at(exposure, psf, sources):
+    """PSF-weighted S/N of ``exposure`` at each source position.
+
+    A source must be in the template too: a transient, absent there, cannot
+    constrain the kernel. Templates (calexps, coadds) come background-subtracted,
+    and a residual sky level only shifts a PSF flux by a small fraction of the
+    sky noise, so no background is fitted here.
+    """
+    good = _good_pixels(exposure)
+    image = np.where(good, exposure.image, np.float32(0.0))
+    variance = np.where(good, exposure.variance, np.float32(0.0))
+    return psf_photometry(image, variance, psf, exposure.bbox,
+                          sources["x"].to_numpy(), sources["y"].to_numpy())["snr"].to_numpy()
+
+
+def _isolated(x, y, radius):
+    """True for peaks with no other peak within ``radius`` pixels."""
+    if len(x) < 2:
+        return np.ones(len(x), bool)
+    order = np.argsort(x)
+    xs, ys = x[order], y[order]
+    isolated_sorted = np.ones(len(x), bool)
+    for i in range(len(xs)):
+        lo, hi = np.searchsorted(xs, [xs[i] - radius, xs[i] + radius])
+        near = (xs[lo:hi] - xs[i]) ** 2 + (ys[lo:hi] - ys[i]) ** 2 < radius ** 2
+        isolated_sorted[i] = near.sum() == 1
+    isolated = np.empty(len(x), bool)
+    isolated[order] = isolated_sorted
+    return isolated
+
+
+def _resolved(table):
+    """Sources whose concentration falls clearly below that of point sources.
+
+    The point-source concentration is the median over bright peaks; a source is
+    resolved when it is below that by more than 5 % plus three times its own
+    noise (~1/S/N).
+    """
+    concentration = table["concentration"].to_numpy()
+    snr = table["snr"].to_numpy()
+    bright = np.isfinite(concentration) & (snr > 30)
+    if bright.sum() < 3:
+        return np.zeros(len(table), bool)
+    point_like = np.median(concentration[bright])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return concentration < point_like * (1.0 - 0.05 - 3.0 / snr)
+
+
+def _from_catalog(catalog):
+    if not {"x", "y"} <= set(catalog.columns):
+        raise DiffimError(f"kernel-source catalogue needs columns x and y, has {list(catalog.columns)}")
+    sources = pd.DataFrame({"x": catalog["x"].to_numpy(float), "y": catalog["y"].to_numpy(float)})
+    # A src catalogue (diffim.sources.catalog) names its PSF flux psfFlux.
+    flux_column = next((name for name in ("flux", "psfFlux") if name in catalog), None)
+    sources["flux"] = catalog[flux_column].to_numpy(float) if flux_column else np.nan
+    if "snr" in catalog:
+        sources["snr"] = catalog["snr"].to_numpy(float)
+    elif {"flux", "flux_err"} <= set(catalog.columns):
+        sources["snr"] = catalog["flux"].to_numpy(float) / catalog["flux_err"].to_numpy(float)
+    else:
+        raise DiffimError("kernel-source catalogue needs an snr column or flux and flux_err")
+    flags = [name for name in catalog.columns if name.endswith("_flag")]
+    if flags:
+        sources = sources[~catalog[flags].to_numpy(bool).any(axis=1)]
+    return sources
+
+
+def _inside(bbox, sources, margin):
+    x, y = sources["x"].to_numpy(), sources["y"].to_numpy()
+    return ((x >= bbox.x0 + margin) & (x <= bbox.x_end - 1 - margin)
+            & (y >= bbox.y0 + margin) & (y <= bbox.y_end - 1 - margin))
+
+
+def clear_of_masks(sources, exposures, planes, radius):
+    """True for sources with none of ``planes`` set within ``radius`` px in any exposure.
+
+    Only the square windows around the sources are read, not the whole mask.
+    """
+    clear = np.ones(len(sources), bool)
+    half = int(np.ceil(radius))
+    offsets = np.arange(-half, half + 1)
+    for exposure in exposures:
+        known = [name for name in planes if name in exposure.mask.planes]
+        if not known or not len(sources):
+            continue
+        bbox = exposure.bbox
+        rows = np.rint(sources["y"].to_numpy()).astype(int) - bbox.y0
+        cols = np.rint(sources["x"].to_numpy()).astype(int) - bbox.x0
+        rows = np.clip(rows[:, None, None] + offsets[None, :, None], 0, bbox.height - 1)
+        cols = np.clip(cols[:, None, None] + offsets[None, None, :], 0, bbox.width - 1)
+        bits = exposure.mask.array[rows, cols] & np.uint32(exposure.mask.bitmask(known))
+        clear &= ~bits.any(axis=(1, 2))
+    return clear

@@ -1,0 +1,211 @@
+"""The Fourier-space decorrelation afterburner for AL difference images.
+
+Convolving one image with the matching kernel K correlates its noise: the
+difference ``D = S - K (x) T`` (convolveTemplate) has noise power
+``svar + tvar |K(k)|^2`` at spatial frequency k, not a white spectrum. The
+afterburner convolves D with a correction whose Fourier transform is
+
+.. math::
+
+    \\phi(k) = \\sqrt{\\frac{svar + tvar\\,\\kappa^2}{svar + tvar\\,|\\hat K(k)|^2}}
+
+with :math:`\\kappa = \\hat K(0)` the kernel sum, which makes the noise white
+again with variance ``svar + tvar * kappa^2``; the PSF of the difference is
+convolved with the same correction. ``svar`` is the variance of the image left
+unconvolved and ``tvar`` that of the convolved one, so the same formula serves
+convolveScience with the roles swapped.
+
+K is the kernel evaluated at the image centre, as the stack does; ``svar`` and
+``tvar`` are sigma-clipped means of the variance planes.
+
+A score image (science pre-convolved with its PSF P, `diffim.subtract.preconvolve`)
+has noise power ``svar |P(k)|^2 + tvar |K(k)|^2``; the stack's
+``computeScoreCorrection``
+
+.. math::
+
+    \\phi_s(k) = \\sqrt{\\frac{svar + tvar\\,\\kappa^2}
+                           {svar + tvar\\,|\\hat K(k)|^2 / |\\hat P(k)|^2}}
+               = |\\hat P(k)| \\sqrt{\\frac{svar + tvar\\,\\kappa^2}
+                                       {svar\\,|\\hat P(k)|^2 + tvar\\,|\\hat K(k)|^2}}
+
+(computed in the second, bounded form) leaves the noise of white noise of
+variance ``svar + tvar * kappa^2`` convolved with P: the image stays a
+matched-filtered one, with pixel variance ``(svar + tvar kappa^2) sum(P^2)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from ..errors import DiffimError
+from ..image.stats import clipped_mean_std
+
+__all__ = ["DecorrelationResult", "correction_spectrum", "decorrelate", "mean_variance"]
+
+_FFT_WORKERS = -1
+
+
+@dataclass
+class DecorrelationResult:
+    """What `decorrelate` returns.
+
+    Attributes
+    ----------
+    image, variance : `numpy.ndarray`
+        The decorrelated difference image and its variance plane (float32).
+    correction_kernel : `numpy.ndarray`
+        The correction in real space, centred, odd-sized (twice the matching
+        kernel): convolving a PSF kernel image with it gives the difference
+        PSF after decorrelation.
+    variance_factor : `float`
+        Factor applied to the variance plane: white-noise level after
+        correction over the level before.
+    """
+
+    image: np.ndarray
+    variance: np.ndarray
+    correction_kernel: np.ndarray
+    variance_factor: float
+
+
+_MAX_SAMPLES = 1 << 20
+
+
+def mean_variance(variance, good):
+    """Sigma-clipped mean level of a variance plane over ``good`` pixels.
+
+    At most about a million evenly strided pixels are used: the level of a
+    smooth plane needs no more.
+    """
+    values = variance[good]
+    values = values[::max(1, values.size // _MAX_SAMPLES)]
+    if values.size == 0:
+        raise DiffimError("cannot estimate the mean variance: no unmasked pixel")
+    return clipped_mean_std(values)[0]
+
+
+def _kernel_transform(kernel_image, shape):
+    """Real FFT (single precision) of a centred kernel image placed with its centre at (0, 0).
+
+    Single precision keeps the 4k x 4k temporaries at half size; the spectrum
+    of a unit-sum kernel needs no more than seven digits.
+    """
+    padded = np.zeros(shape, dtype=np.float32)
+    height, width = kernel_image.shape
+    if height > shape[0] or width > shape[1]:
+        raise DiffimError(f"kernel of {width}x{height} px is larger than the image {shape[::-1]}")
+    padded[:height, :width] = kernel_image
+    padded = np.roll(padded, (-(height // 2), -(width // 2)), axis=(0, 1))
+    return scipy.fft.rfft2(padded, workers=_FFT_WORKERS)
+
+
+def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, shape,
+                        preconvolution_kernel=None):
+    """The correction's Fourier transform phi(k) on the real-FFT grid of ``shape``.
+
+    Parameters
+    ----------
+    kernel_image : `numpy.ndarray`
+        Matching kernel (odd size, centred), as applied to the convolved image.
+    unconvolved_variance, convolved_variance : `float`
+        Mean variances of the image left as is and of the image convolved with K.
+    shape : `tuple` [`int`, `int`]
+        Image shape.
+    preconvolution_kernel : `numpy.ndarray`, optional
+        The PSF the science image was pre-convolved with (unit sum, centred):
+        the score-image correction phi_s instead of phi.
+
+    Returns
+    -------
+    phi : `numpy.ndarray`
+        Real, positive, float32, shape ``(shape[0], shape[1] // 2 + 1)``.
+    """
+    if not (unconvolved_variance > 0 and convolved_variance >= 0):
+        raise DiffimError(f"decorrelation needs positive variances, got "
+                          f"{unconvolved_variance} and {convolved_variance}")
+    kernel_sum = float(kernel_image.sum())
+    power = np.abs(_kernel_transform(kernel_image, shape)) ** 2
+    power *= np.float32(convolved_variance)
+    if preconvolution_kernel is None:
+        power += np.float32(unconvolved_variance)
+    else:
+        psf_modulus = np.abs(_kernel_transform(preconvolution_kernel, shape))
+        power += np.float32(unconvolved_variance) * psf_modulus ** 2
+        # Both spectra vanish only where the score holds neither signal nor noise.
+        np.maximum(power, np.finfo(np.float32).tiny, out=power)
+    np.divide(np.float32(unconvolved_variance + convolved_variance * kernel_sum ** 2), power,
+              out=power)
+    np.sqrt(power, out=power)
+    if preconvolution_kernel is not None:
+        power *= psf_modulus
+    return power
+
+
+def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance,
+                preconvolution_kernel=None):
+    """Convolve a difference image with the decorrelation correction.
+
+    Parameters
+    ----------
+    difference, variance : `numpy.ndarray`
+        Difference image and its variance plane; masked pixels should hold
+        finite values (they are spread by the correction like any other).
+    kernel_image : `numpy.ndarray`
+        Matching kernel at the image centre.
+    unconvolved_variance, convolved_variance : `float`
+        See `correction_spectrum`.
+    preconvolution_kernel : `numpy.ndarray`, optional
+        For a score image: the PSF P the science image was pre-convolved
+        with. ``unconvolved_variance`` is then the level of the pre-convolved
+        science image's variance plane, ``svar sum(P^2)``.
+
+    Returns
+    -------
+    result : `DecorrelationResult`
+
+    Notes
+    -----
+    The variance plane is rescaled, not convolved: the correction makes the
+    noise white at ``svar + tvar kappa^2``, while the plane, ``svar + tvar
+    sum(K^2)`` for uniform inputs, described the per-pixel variance of the
+    correlated noise. Rescaling keeps the plane's spatial structure (stars,
+    gradients) and sets its level to the white-noise one. For a score image
+    both levels carry the pre-convolution's gain ``g = sum(P^2)``: ``svar g +
+    tvar sum(K^2)`` before, ``(svar + tvar kappa^2) g`` after.
+    """
+    if not np.isfinite(difference).all():
+        raise DiffimError("decorrelation input has non-finite pixels")
+    gain = 1.0 if preconvolution_kernel is None else float((preconvolution_kernel ** 2).sum())
+    unconvolved_variance = unconvolved_variance / gain
+    phi = correction_spectrum(kernel_image, unconvolved_variance, convolved_variance,
+                              difference.shape, preconvolution_kernel)
+    spectrum = scipy.fft.rfft2(difference.astype(np.float32, copy=False), workers=_FFT_WORKERS)
+    spectrum *= phi
+    image = scipy.fft.irfft2(spectrum, s=difference.shape, workers=_FFT_WORKERS)
+    del spectrum
+    kernel_sum = float(kernel_image.sum())
+    correlated = (unconvolved_variance * gain
+                  + convolved_variance * float((kernel_image ** 2).sum()))
+    white = (unconvolved_variance + convolved_variance * kernel_sum ** 2) * gain
+    factor = white / correlated
+    correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
+    return DecorrelationResult(image.astype(np.float32, copy=False),
+                               (variance * np.float32(factor)).astype(np.float32, copy=False),
+                               correction, factor)
+
+
+def _real_space_stamp(spectrum, shape, half_size):
+    """The centred ``(2 half_size + 1)^2`` stamp of a real, symmetric spectrum, sum 1.
+
+    phi(0) = 1, so the full kernel sums to one; the stamp is renormalised for
+    the little that falls outside it.
+    """
+    full = np.fft.fftshift(scipy.fft.irfft2(spectrum, s=shape, workers=_FFT_WORKERS))
+    half = min(half_size, shape[0] // 2 - 1, shape[1] // 2 - 1)
+    centre_y, centre_x = shape[0] // 2, shape[1] // 2
+    stamp = full[centre_y - half: centre_y + half + 1, centre_x - half: centre_x + half + 1]
+    return stamp / stamp.sum()
+

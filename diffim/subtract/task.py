@@ -1,0 +1,323 @@
+"""`AlardLuptonSubtractTask`: PSF-match two exposures and subtract them.
+
+The middleware-free counterpart of ``ip_diffim``'s task of the same name:
+kernel sources are selected (from a catalogue or detected), the kernel is
+fitted (`MakeKernelTask`), one image is convolved, the difference is formed
+with its variance and mask, then optionally decorrelated and its variance
+rescaled. Modes:
+
+- ``convolveTemplate``: ``D = S - (K (x) T + bg)``; the difference has the
+  science PSF.
+- ``convolveScience``: ``K (x) S ~ T``; ``D = (K (x) S - bg) / k - T`` with
+  ``k`` the kernel sum at the image centre, so D keeps the template's
+  photometric scale... and the template PSF.
+- ``auto``: convolve the template when its PSF is no wider than the
+  science PSF along x or y (second moments at the centre).
+- ``preconvolve`` (gen2's ``doPreConvolve``, the stack's
+  ``AlardLuptonPreconvolveSubtractTask``): the science image is first
+  convolved with its own PSF P (`diffim.subtract.preconvolve`), the template is
+  matched to that, and the result ``P (x) S - (K (x) T + bg)`` is a score
+  image with PSF ``P (x) P``: detect on it without smoothing
+  (``DetectAndMeasureConfig.detection.doSmooth = False``). Decorrelation uses
+  the score-image correction.
+"""
+from __future__ import annotations
+
+import lsst.pex.config as pexConfig
+import numpy as np
+
+from ..errors import DiffimError
+from ..exposure import Exposure
+from ..psf import measure_psf
+from ..psfmatch import convolve_exposure
+from ..psfmatch.candidates import check_planes
+from ..psfmatch.make_kernel import MakeKernelTask
+from ..sources.kernel_sources import select_kernel_sources
+from ..task import Struct, Task
+from .decorrelate import decorrelate, mean_variance
+from .preconvolve import convolved_psf, preconvolve
+from .scale_variance import ScaleVarianceTask
+
+__all__ = ["AlardLuptonSubtractConfig", "AlardLuptonSubtractTask", "NoTemplateCoverageError"]
+
+
+class NoTemplateCoverageError(DiffimError):
+    """The template covers less of the science image than ``requiredTemplateFraction``."""
+
+
+class SignalToNoiseConfig(pexConfig.Config):
+    """S/N limits of kernel sources (the stack's ``sourceSelector.signalToNoise``)."""
+
+    minimum = pexConfig.Field(dtype=float, default=10.0, doc="Lowest S/N of a kernel source.")
+    maximum = pexConfig.Field(dtype=float, default=500.0, doc="Highest S/N of a kernel source.")
+
+
+class SourceSelectorConfig(pexConfig.Config):
+    """Kernel-source selection (the stack's ``sourceSelector``)."""
+
+    signalToNoise = pexConfig.ConfigField(dtype=SignalToNoiseConfig, doc="S/N limits.")
+    isolationRadius = pexConfig.Field(
+        dtype=float, default=None, optional=True,
+        doc="No other detection within this radius (pixels); 3 science FWHMs if None.")
+
+
+class AlardLuptonSubtractConfig(pexConfig.Config):
+    """Configuration of `AlardLuptonSubtractTask` (stack field names and defaults)."""
+
+    mode = pexConfig.ChoiceField(
+        dtype=str, default="convolveTemplate",
+        allowed={"auto": "Choose which image to convolve at run time.",
+                 "convolveScience": "Convolve the science image.",
+                 "convolveTemplate": "Convolve the template image.",
+                 "preconvolve": "Convolve the science image with its PSF, then match the "
+                                "template to it: the difference is a score image."},
+        doc="Which image to convolve.")
+    makeKernel = pexConfig.ConfigurableField(target=MakeKernelTask,
+                                             doc="Fit of the PSF-matching kernel.")
+    doDecorrelation = pexConfig.Field(
+        dtype=bool, default=True,
+        doc="Undo the noise correlation of the convolution (and update the difference PSF)?")
+    requiredTemplateFraction = pexConfig.Field(
+        dtype=float, default=0.1,
+        doc="Fail if the template covers less than this fraction of the science image.")
+    doScaleVariance = pexConfig.Field(dtype=bool, default=True,
+                                      doc="Rescale the difference variance to its pixel noise?")
+    scaleVariance = pexConfig.ConfigurableField(target=ScaleVarianceTask,
+                                                doc="Measures the variance scale factor.")
+    doSubtractBackground = pexConfig.Field(
+        dtype=bool, default=False,
+        doc="Subtract the differential background fitted with the kernel?")
+    sourceSelector = pexConfig.ConfigField(dtype=SourceSelectorConfig,
+                                           doc="Kernel-source selection.")
+    maxKernelSources = pexConfig.Field(dtype=int, default=1000,
+                                       doc="Most kernel sources used (highest S/N first).")
+    minKernelSources = pexConfig.Field(dtype=int, default=3,
+                                       doc="Fewest kernel sources; fewer is an error.")
+    excludeMaskPlanes = pexConfig.ListField(
+        dtype=str, default=["NO_DATA", "BAD", "SAT", "EDGE", "FAKE", "HIGH_VARIANCE"],
+        doc="Kernel sources near these planes (either image) are not used.")
+    badMaskPlanes = pexConfig.ListField(
+        dtype=str, default=["NO_DATA", "BAD", "SAT", "EDGE"],
+        doc="Pixels zeroed before convolution; their mask bits spread to the output.")
+    preserveTemplateMask = pexConfig.ListField(
+        dtype=str, default=["NO_DATA", "BAD"],
+        doc="Template mask planes copied to the difference.")
+    renameTemplateMask = pexConfig.ListField(
+        dtype=str, default=["SAT", "INJECTED", "INJECTED_CORE"],
+        doc="Template mask planes copied to the difference as <NAME>_TEMPLATE.")
+
+    def validate(self):
+        super().validate()
+        if not 0.0 <= self.requiredTemplateFraction <= 1.0:
+            raise pexConfig.FieldValidationError(
+                type(self).requiredTemplateFraction, self, "must be within [0, 1]")
+        if self.minKernelSources < 1 or self.maxKernelSources < self.minKernelSources:
+            raise pexConfig.FieldValidationError(
+                type(self).maxKernelSources, self, "need 1 <= minKernelSources <= maxKernelSources")
+
+
+class AlardLuptonSubtractTask(Task):
+    """Compute the difference of a science and a template exposure (Alard & Lupton 1998)."""
+
+    ConfigClass = AlardLuptonSubtractConfig
+    _DefaultName = "alardLuptonSubtract"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.makeSubtask("makeKernel")
+        self.makeSubtask("scaleVariance")
+
+    def run(self, template, science, sources=None):
+        """PSF-match, subtract, decorrelate.
+
+        Parameters
+        ----------
+        template : `diffim.Exposure`
+            Template on the science pixel grid (already warped).
+        science : `diffim.Exposure`
+            Science exposure.
+        sources : `pandas.DataFrame`, optional
+            Science sources to choose kernel sources from (columns ``x``,
+            ``y``, ``flux`` with ``flux_err`` or ``snr``, optional ``*_flag``);
+            detected on the science image when omitted. Exposures without a
+            PSF get one measured from their stars.
+
+        Returns
+        -------
+        result : `Struct`
+            ``difference``, ``matchedTemplate``, ``matchedScience`` (`Exposure`),
+            ``psfMatchingKernel`` (`diffim.psfmatch.SpatialKernel`, maps the
+            convolved image onto the other), ``backgroundModel``,
+            ``kernelSources`` (`pandas.DataFrame`: every candidate, its
+            status and fit statistics), ``localKernelCoefficients`` (each
+            candidate's single-kernel solution, for QA), ``kernelSum``. In
+            ``preconvolve`` mode ``difference`` is the score image and
+            ``matchedScience`` the science image convolved with its PSF.
+
+        Raises
+        ------
+        DiffimError
+            Different pixel grids, too little template coverage, NaN pixels,
+            unmeasurable PSFs, too few kernel sources, a failed fit.
+        """
+        self._check_pair(template, science)
+        science = _with_psf(science, "science")
+        template = _with_psf(template, "template")
+        convolve_template = self._convolve_template(template, science)
+        kernel_sources = select_kernel_sources(
+            science, template, sources,
+            min_snr=self.config.sourceSelector.signalToNoise.minimum,
+            max_snr=self.config.sourceSelector.signalToNoise.maximum,
+            max_sources=self.config.maxKernelSources, min_sources=self.config.minKernelSources,
+            isolation_radius=self.config.sourceSelector.isolationRadius,
+            bad_mask_planes=list(self.config.excludeMaskPlanes))
+        if self.config.mode == "preconvolve":
+            preconvolved = preconvolve(science, self.config.badMaskPlanes)
+            result = self._subtract(template, preconvolved.exposure, kernel_sources, True,
+                                    preconvolved.kernelImage)
+        else:
+            result = self._subtract(template, science, kernel_sources, convolve_template)
+        self.metadata.update(
+            mode=("preconvolve" if self.config.mode == "preconvolve"
+                  else "convolveTemplate" if convolve_template else "convolveScience"),
+            kernelSum=result.kernelSum,
+            nKernelSources=int(result.kernelSources["used"].sum()),
+            nKernelCandidates=len(result.kernelSources))
+        return result
+
+    def _check_pair(self, template, science):
+        if template.bbox != science.bbox:
+            raise DiffimError(f"template {template.bbox} and science {science.bbox} are not on "
+                              "the same pixel grid (warp the template first)")
+        covered = 1.0 - template.mask.get("NO_DATA").mean() if "NO_DATA" in template.mask.planes \
+            else 1.0
+        if covered < self.config.requiredTemplateFraction:
+            raise NoTemplateCoverageError(
+                f"template covers {100 * covered:.1f}% of the science image, less than "
+                f"requiredTemplateFraction={self.config.requiredTemplateFraction}")
+        for label, exposure in (("science", science), ("template", template)):
+            check_planes(exposure, label, list(self.config.badMaskPlanes))
+            usable = ~exposure.mask.get([p for p in self.config.badMaskPlanes
+                                         if p in exposure.mask.planes])
+            if not usable.any():
+                raise DiffimError(f"every {label} pixel is masked "
+                                  f"({'/'.join(self.config.badMaskPlanes)})")
+            if (exposure.variance[usable] <= 0).any():
+                bad = int((exposure.variance[usable] <= 0).sum())
+                raise DiffimError(f"{label} variance is zero or negative at {bad} unmasked pixels")
+
+    def _convolve_template(self, template, science):
+        if self.config.mode != "auto":
+            return self.config.mode != "convolveScience"
+        centre = science.bbox.center
+        t_xx, t_yy, _ = template.psf.computeShape(*centre)
+        s_xx, s_yy, _ = science.psf.computeShape(*centre)
+        return t_xx <= s_xx or t_yy <= s_yy
+
+    def _subtract(self, template, science, sources, convolve_template,
+                  preconvolution_kernel=None):
+        """Fit the kernel, convolve, and form the (decorrelated) difference.
+
+        With ``C`` the convolved image, ``R`` the other, ``K`` the kernel
+        (``K (x) C + bg ~ R``) and ``s`` the photometric scale (1 when the
+        template is convolved, ``1 / kernel sum`` when the science image is):
+        ``matched = s (K (x) C [+ bg])`` and the difference is science minus
+        template, ``+-(s R - matched)``, with variance ``s^2 (var_R + var_matched)``.
+        In ``preconvolve`` mode ``science`` is the pre-convolved science image
+        and ``preconvolution_kernel`` the PSF it was convolved with.
+        """
+        convolved, reference = (template, science) if convolve_template else (science, template)
+        fit = self.makeKernel.run(convolved, reference, sources)
+        kernel = fit.psfMatchingKernel
+        bbox = science.bbox
+        kernel_sum = float(kernel.kernel_sum(*bbox.center))
+        scale = 1.0 if convolve_template else 1.0 / kernel_sum
+        sign = 1.0 if convolve_template else -1.0
+
+        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes))
+        if self.config.doSubtractBackground:
+            matched.image += fit.backgroundModel.image(bbox)
+        matched.image *= scale
+        matched.variance *= scale ** 2
+        matched.psf = reference.psf
+        other = _scaled(reference, scale)
+        image = sign * (other.image - matched.image)
+        variance = other.variance + matched.variance
+        psf = reference.psf
+        science_mask, template_mask = ((science.mask, matched.mask) if convolve_template
+                                       else (matched.mask, template.mask))
+        mask = self._difference_mask(science_mask, template_mask, matched.mask)
+
+        if self.config.doDecorrelation:
+            usable = ~mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
+            centre = bbox.center
+            corrected = decorrelate(
+                image, variance, scale * kernel.image(*centre),
+                unconvolved_variance=mean_variance(other.variance, usable),
+                convolved_variance=mean_variance(convolved.variance, usable),
+                preconvolution_kernel=preconvolution_kernel)
+            image, variance = corrected.image, corrected.variance
+            psf = convolved_psf(psf, corrected.correction_kernel, bbox)
+            self.metadata["decorrelationVarianceFactor"] = corrected.variance_factor
+        difference = Exposure(image, variance, mask, xy0=bbox.xy0, psf=psf, wcs=science.wcs,
+                              photo_calib=science.photo_calib, visit_info=science.visit_info)
+        if self.config.doScaleVariance:
+            factor = self.scaleVariance.run(difference).factor
+            difference.variance *= np.float32(factor)
+            self.metadata["varianceScaleFactor"] = factor
+        if not (np.isfinite(difference.image).all() and np.isfinite(difference.variance).all()):
+            raise DiffimError("the difference image has non-finite pixels: an input was not "
+                              "flagged in badMaskPlanes")
+        matched_template, matched_science = ((matched, science) if convolve_template
+                                             else (other, matched))
+        return Struct(difference=difference, matchedTemplate=matched_template,
+                      matchedScience=matched_science, psfMatchingKernel=kernel,
+                      backgroundModel=fit.backgroundModel, kernelSources=fit.kernelCandidates,
+                      localKernelCoefficients=fit.localKernelCoefficients, kernelSum=kernel_sum)
+
+    def _difference_mask(self, science_mask, template_mask, convolved_mask):
+        """The science-side mask plus the template planes the config carries over.
+
+        ``preserveTemplateMask`` planes keep their names, ``renameTemplateMask``
+        planes get ``_TEMPLATE`` appended, and EDGE (where the kernel does not
+        fit) comes from the convolved image whichever it was.
+        """
+        mask = science_mask.copy()
+        for name in self.config.preserveTemplateMask:
+            if name in template_mask.planes:
+                mask.set(name, template_mask.get(name))
+        for name in self.config.renameTemplateMask:
+            if name in template_mask.planes:
+                mask.set(f"{name}_TEMPLATE", template_mask.get(name))
+        mask.set("EDGE", convolved_mask.get("EDGE"))
+        return mask
+
+
+def _scaled(exposure, scale):
+    """``exposure`` with image x scale and variance x scale^2 (a copy unless scale is 1)."""
+    if scale == 1.0:
+        return exposure
+    scaled = exposure.copy()
+    scaled.image *= np.float32(scale)
+    scaled.variance *= np.float32(scale ** 2)
+    return scaled
+
+
+def _with_psf(exposure, label):
+    """``exposure`` itself if it has a PSF, else a view of it with a measured one.
+
+    Raises
+    ------
+    PsfError
+        If no PSF can be measured (too few isolated stars).
+    """
+    if exposure.psf is not None:
+        return exposure
+    view = exposure[exposure.bbox]
+    bad = exposure.mask.get([p for p in ("SAT", "BAD", "NO_DATA", "CR", "EDGE")
+                             if p in exposure.mask.planes])
+    try:
+        view.psf = measure_psf(exposure.image, exposure.variance, bad, exposure.xy0).psf
+    except DiffimError as error:
+        raise type(error)(f"{label} has no PSF and none can be measured: {error}") from None
+    return view
