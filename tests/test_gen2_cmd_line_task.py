@@ -49,7 +49,7 @@ def test_overrides_apply_left_to_right(root, tmp_path):
 
 def test_retarget_in_an_override_file(root, tmp_path):
     override = tmp_path / "calexp.py"
-    override.write_text("from diffim.template import GetCalexpAsTemplateTask\n"
+    override.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
                         "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
     parsed = parse([str(root), *NO_DATA, "--templateId", "visit=1", "-C", str(override)])
     assert parsed.config.getTemplate.target is GetCalexpAsTemplateTask

@@ -47,7 +47,7 @@ def repo(files, pristine, tmp_path_factory):
 @pytest.fixture(scope="module")
 def calexp_override(tmp_path_factory):
     path = tmp_path_factory.mktemp("config") / "calexp_template.py"
-    path.write_text("from diffim.template import GetCalexpAsTemplateTask\n"
+    path.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
                     "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
     return str(path)
 

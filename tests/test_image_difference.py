@@ -248,7 +248,7 @@ def test_get_template_is_retargetable(tmp_path):
 
     assert isinstance(ImageDifferenceTask().getTemplate, GetCoaddAsTemplateTask)
     override = tmp_path / "calexpTemplate.py"
-    override.write_text("from diffim.template import GetCalexpAsTemplateTask\n"
+    override.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
                         "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
     config = ImageDifferenceConfig()
     config.load(str(override))

@@ -112,7 +112,7 @@ def test_override_file_follows_a_load_of_an_audited_file():
     assert override.evidence["sky_sources"] == [
         f"{DATA / 'overrides' / 'skySources.py'}:2: config.doSkySources = True"]
     assert f"load {DATA / 'overrides' / 'skySources.py'} (followed)" in override.references
-    assert "from diffim.template import GetCalexpAsTemplateTask" in override.references
+    assert "from diffim.get_template import GetCalexpAsTemplateTask" in override.references
     assert by_name["skySources.py"].features == ["sky_sources"]
 
 
