@@ -15,7 +15,7 @@ BUILD_STAMP := build/.core-built
 VALIDATION_WORKDIR ?= runs/validation
 BASELINE ?= reports/baseline.json
 
-.PHONY: run test benchmark build clean
+.PHONY: run test benchmark build clean postgresql-server
 
 $(DEPS_STAMP): $(CONSTRAINTS) setup.cfg pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,15 @@ build: $(BUILD_STAMP)
 run: build
 	$(VENV)/bin/diffim-validate run default --workdir $(VALIDATION_WORKDIR) --baseline $(BASELINE)
 
-test: build
+# The tests start throwaway clusters of Debian's PostgreSQL server (tests/_postgres.py);
+# the set-up installs the server when the machine does not have it.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgresql-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: build postgresql-server
 	$(PY) -m pytest -p no:cacheprovider tests
 
 benchmark: build

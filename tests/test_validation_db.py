@@ -1,10 +1,15 @@
-"""validation.db: round trips, atomic scenarios, features, trends, schema versions, bad input."""
+"""validation.db: round trips, atomic scenarios, features, trends, schema versions, bad input.
+
+The tests taking ``db`` or ``db_url`` run on a SQLite file and on a database of a
+real PostgreSQL server (`_postgres`).
+"""
 import math
 import sqlite3
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from _postgres import postgresql_cluster, results_url  # noqa: F401  (fixtures)
 from sqlalchemy.dialects import postgresql
 
 from validation.db import SCHEMA_VERSION, ResultsDB, schema
@@ -56,10 +61,19 @@ def make_scenario(name="coadd_template", kernel_sums=(1.0, 1.002), verdicts=None
                           data_ids=data_ids, expected_reason="template patch set differs")
 
 
-def row_counts(path, tables):
-    with sqlite3.connect(path) as connection:
-        return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in tables}
+def query(url, statement, **parameters):
+    """Rows of one statement on the database at ``url`` (a path is a SQLite file)."""
+    engine, _ = open_engine(url)
+    try:
+        with write_transaction(engine) as connection:
+            result = connection.execute(sa.text(statement), parameters)
+            return result.all() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
+def row_counts(url, tables):
+    return {table: query(url, f"SELECT COUNT(*) FROM {table}")[0][0] for table in tables}
 
 
 @pytest.fixture
@@ -68,8 +82,13 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def db(db_path):
-    with ResultsDB(db_path) as results_db:
+def db_url(results_url):
+    return results_url
+
+
+@pytest.fixture
+def db(db_url):
+    with ResultsDB(db_url) as results_db:
         yield results_db
 
 
@@ -154,17 +173,17 @@ def test_unknown_run_and_duplicate_scenario_are_refused(db):
         db.record_scenario(run_id, make_scenario())
 
 
-def test_a_failure_inside_record_scenario_leaves_no_row_of_it(db, db_path):
+def test_a_failure_inside_record_scenario_leaves_no_row_of_it(db, db_url):
     run_id = db.start_run(make_run_info())
     db.record_scenario(run_id, make_scenario("kept"))
-    before = row_counts(db_path, SCENARIO_TABLES + ("features",))
+    before = row_counts(db_url, SCENARIO_TABLES + ("features",))
     broken = make_scenario("broken", kernel_sums=(1.0, 1.0, 1.0))
     # The last data ID fails after the scenario, its features and two data IDs were written.
     broken.data_ids[-1].comparisons[1].details = {"columns": {"flux", "flag"}}
     broken.features.append("doAddMetrics")
     with pytest.raises(ValidationError, match="scenario 'broken' data ID .*'diaSrc' details"):
         db.record_scenario(run_id, broken)
-    assert row_counts(db_path, SCENARIO_TABLES + ("features",)) == before
+    assert row_counts(db_url, SCENARIO_TABLES + ("features",)) == before
     assert [s.name for s in db.load_run(run_id).scenarios] == ["kept"]
     assert "doAddMetrics" not in db.feature_catalog()
 
@@ -246,13 +265,19 @@ def _write_v1_database(path):
     engine.dispose()
 
 
-def test_a_version_1_database_is_upgraded_on_open(db_path):
-    _write_v1_database(db_path)
-    with sqlite3.connect(db_path) as connection:
-        columns = [row[1] for row in connection.execute("PRAGMA table_info(comparisons)")]
-    assert "artifacts_json" not in columns
+def _columns(url, table):
+    engine, _ = open_engine(url)
+    try:
+        return [column["name"] for column in sa.inspect(engine).get_columns(table)]
+    finally:
+        engine.dispose()
 
-    with ResultsDB(db_path) as db:
+
+def test_a_version_1_database_is_upgraded_on_open(db_url):
+    _write_v1_database(db_url)
+    assert "artifacts_json" not in _columns(db_url, "comparisons")
+
+    with ResultsDB(db_url) as db:
         report = db.load_run(1)
         assert report.scenarios[0].data_ids[0].comparisons == [
             Comparison(product="diaSrc", kind="catalog", verdict=Verdict.IDENTICAL,
@@ -260,9 +285,8 @@ def test_a_version_1_database_is_upgraded_on_open(db_path):
         assert report.audits == []
         db.record_audit(1, [AuditRecord(path="a.py", kind="config", features=["x"])])
         assert db.load_run(1).audits[0].path == "a.py"
-    with sqlite3.connect(db_path) as connection:
-        assert connection.execute("SELECT version FROM schema_info").fetchall() == [
-            (SCHEMA_VERSION,)]
+    assert query(db_url, "SELECT version FROM schema_info") == [(SCHEMA_VERSION,)]
+    assert "artifacts_json" in _columns(db_url, "comparisons")
 
 
 def test_new_and_upgraded_databases_match_the_current_schema(tmp_path):
@@ -283,16 +307,15 @@ def test_new_and_upgraded_databases_match_the_current_schema(tmp_path):
     assert layout(tmp_path / "old.sqlite3") == expected
 
 
-def test_a_newer_schema_is_refused_naming_file_and_versions(db_path):
-    with ResultsDB(db_path):
+def test_a_newer_schema_is_refused_naming_file_and_versions(db_url):
+    with ResultsDB(db_url):
         pass
-    with sqlite3.connect(db_path) as connection:
-        connection.execute("UPDATE schema_info SET version = ?", (SCHEMA_VERSION + 4,))
+    query(db_url, "UPDATE schema_info SET version = :version", version=SCHEMA_VERSION + 4)
     with pytest.raises(ValidationError) as raised:
-        ResultsDB(db_path)
+        ResultsDB(db_url)
     message = str(raised.value)
     assert "\n" not in message
-    assert str(db_path) in message
+    assert db_url.split("?")[0] in message
     assert f"schema version {SCHEMA_VERSION + 4}" in message
     assert f"version {SCHEMA_VERSION} of this code" in message
 

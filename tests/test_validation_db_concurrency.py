@@ -1,13 +1,24 @@
-"""validation.db: several processes writing one SQLite file at once lose no rows."""
+"""validation.db: several processes writing one database at once lose no rows.
+
+Each test runs on a SQLite file and on a database of a real PostgreSQL server
+(`_postgres`), except those about SQLite's own locking.
+"""
 import multiprocessing
+import os
+import signal
 import sqlite3
 import time
 
+import sqlalchemy as sa
+from _postgres import postgresql_cluster, results_url  # noqa: F401  (fixtures)
+
 from validation.db import SCHEMA_VERSION, ResultsDB
+from validation.db.engine import open_engine
 from validation.model import AuditRecord, Comparison, DataIdResult, RunInfo, ScenarioResult, Verdict
 
 SCENARIOS_PER_RUN = 40
 OPENING_RACE_SCENARIOS = 3
+KILL_TEST_SCENARIOS = 12
 DATA_IDS_PER_SCENARIO = 3
 COMPARISONS_PER_DATA_ID = 2
 METRICS_PER_DATA_ID = 4
@@ -34,7 +45,8 @@ def _scenario(campaign, index):
 
 
 def _write_campaign(path, campaign, barrier, scenario_count):
-    """One process's campaign: open (maybe creating) the file, then one transaction per scenario."""
+    """One process's campaign: open (maybe creating) the database, then one transaction per
+    scenario."""
     barrier.wait(START_TIMEOUT_SECONDS)
     with ResultsDB(path) as db:
         run_id = db.start_run(RunInfo(campaign=campaign, code_version="1", config_hash="h",
@@ -47,8 +59,12 @@ def _write_campaign(path, campaign, barrier, scenario_count):
         db.finish_run(run_id, "2024-05-01T01:00:00", "complete")
 
 
-def _run_writers(path, campaigns, scenario_count=SCENARIOS_PER_RUN):
-    """Run one spawned process per campaign, all starting at the same moment."""
+def _start_writers(path, campaigns, scenario_count=SCENARIOS_PER_RUN):
+    """Start one spawned process per campaign, all writing from the same moment.
+
+    Returns the processes and their barrier: the caller keeps the barrier
+    alive until the children have started (its semaphore dies with it).
+    """
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(campaigns))
     processes = [context.Process(target=_write_campaign, args=(str(path), campaign, barrier,
@@ -56,23 +72,36 @@ def _run_writers(path, campaigns, scenario_count=SCENARIOS_PER_RUN):
                  for campaign in campaigns]
     for process in processes:
         process.start()
+    return processes, barrier
+
+
+def _run_writers(path, campaigns, scenario_count=SCENARIOS_PER_RUN):
+    """Run one spawned process per campaign to its end; all must succeed."""
+    processes, _barrier = _start_writers(path, campaigns, scenario_count)
     for process in processes:
         process.join(JOIN_TIMEOUT_SECONDS)
     assert [process.exitcode for process in processes] == [0] * len(processes)
 
 
-def _count(path, table):
-    with sqlite3.connect(path) as connection:
-        return connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+def _query(url, statement):
+    engine, _ = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(statement)).fetchall()
+    finally:
+        engine.dispose()
 
 
-def test_two_concurrent_runs_into_one_sqlite_file_keep_all_rows(tmp_path):
-    path = tmp_path / "shared.sqlite3"
+def _count(url, table):
+    return _query(url, f"SELECT COUNT(*) FROM {table}")[0][0]
+
+
+def test_two_concurrent_runs_into_one_database_keep_all_rows(results_url):
+    path = results_url
     _run_writers(path, ["alpha", "beta"])
 
-    with sqlite3.connect(path) as connection:
-        owners = [run_id for (run_id,) in connection.execute(
-            "SELECT run_id FROM scenarios ORDER BY scenario_id")]
+    owners = [run_id for (run_id,) in _query(path, "SELECT run_id FROM scenarios "
+                                                   "ORDER BY scenario_id")]
     switches = sum(before != after for before, after in zip(owners, owners[1:]))
     assert switches >= 2, "the two runs did not write at the same time"
     data_ids = 2 * SCENARIOS_PER_RUN * DATA_IDS_PER_SCENARIO
@@ -93,14 +122,13 @@ def test_two_concurrent_runs_into_one_sqlite_file_keep_all_rows(tmp_path):
                     for c in d.comparisons} == {run.campaign}
 
 
-def test_processes_opening_a_fresh_file_at_once_create_the_schema_once(tmp_path):
-    path = tmp_path / "fresh.sqlite3"
+def test_processes_opening_a_fresh_database_at_once_create_the_schema_once(results_url):
+    path = results_url
     campaigns = ["one", "two", "three", "four"]
     _run_writers(path, campaigns, scenario_count=OPENING_RACE_SCENARIOS)
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT version FROM schema_info").fetchall() == [
-            (SCHEMA_VERSION,)]
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert _query(path, "SELECT version FROM schema_info") == [(SCHEMA_VERSION,)]
+    if "://" not in path:
+        assert _query(path, "PRAGMA journal_mode") == [("wal",)]
     assert _count(path, "runs") == len(campaigns)
     assert _count(path, "scenarios") == len(campaigns) * OPENING_RACE_SCENARIOS
 
@@ -121,3 +149,37 @@ def test_reading_does_not_wait_for_a_writer_holding_the_lock(tmp_path):
         finally:
             writer.execute("ROLLBACK")
             writer.close()
+
+
+def test_eight_writers_one_killed_lose_no_row_of_the_others(results_url):
+    campaigns = [f"writer{index}" for index in range(8)]
+    processes, _barrier = _start_writers(results_url, campaigns, KILL_TEST_SCENARIOS)
+    victim = processes[3]
+    deadline = time.monotonic() + JOIN_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            scenarios = _query(results_url, "SELECT COUNT(*) FROM scenarios s JOIN runs r ON "
+                                            "s.run_id = r.run_id WHERE r.campaign = 'writer3'")
+        except sa.exc.DBAPIError:  # the schema is not there yet
+            scenarios = [(0,)]
+        if scenarios[0][0] >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)
+    for process in processes:
+        process.join(JOIN_TIMEOUT_SECONDS)
+    assert victim.exitcode == -signal.SIGKILL
+    assert [p.exitcode for p in processes if p is not victim] == [0] * 7
+
+    survivors = KILL_TEST_SCENARIOS * 7
+    written = _count(results_url, "scenarios")
+    assert survivors + 3 <= written < survivors + KILL_TEST_SCENARIOS
+    # Every scenario row is whole: a kill never leaves half a scenario behind.
+    assert _count(results_url, "data_id_results") == written * DATA_IDS_PER_SCENARIO
+    assert _count(results_url, "comparisons") == (
+        written * DATA_IDS_PER_SCENARIO * COMPARISONS_PER_DATA_ID)
+    assert _count(results_url, "metrics") == written * DATA_IDS_PER_SCENARIO * METRICS_PER_DATA_ID
+    with ResultsDB(results_url) as db:
+        statuses = {run.campaign: db.run_status(run.run_id) for run in db.runs()}
+    assert statuses.pop("writer3") != "complete"
+    assert set(statuses.values()) == {"complete"}

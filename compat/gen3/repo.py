@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy
 from lsst.daf.butler import Butler, Config, DatasetType
 
 from .errors import Gen3Error
@@ -70,15 +71,18 @@ users of the stack expect.
 """
 
 
-def repo_config(registry_db=None):
+def repo_config(registry_db=None, namespace=None):
     """The `lsst.daf.butler.Config` `make_repo` writes into ``butler.yaml``.
 
     Parameters
     ----------
     registry_db : `str`, optional
         SQLAlchemy URL of the registry database (e.g.
-        ``postgresql://user@host/db``); a SQLite file in the repository
-        root when omitted.
+        ``postgresql+psycopg2://user@host/db``; the butler takes no other
+        PostgreSQL driver); a SQLite file in the repository root when omitted.
+    namespace : `str`, optional
+        PostgreSQL schema holding this repository's tables, so that several
+        repositories share one database.
     """
     config = Config({
         "storageClasses": {name: {"pytype": pytype}
@@ -88,10 +92,12 @@ def repo_config(registry_db=None):
     })
     if registry_db is not None:
         config["registry", "db"] = registry_db
+    if namespace is not None:
+        config["registry", "namespace"] = namespace
     return config
 
 
-def make_repo(root, registry_db=None):
+def make_repo(root, registry_db=None, namespace=None):
     """Create an empty gen3 repository that can store our objects.
 
     Parameters
@@ -100,6 +106,9 @@ def make_repo(root, registry_db=None):
         Repository root directory; created if missing.
     registry_db : `str`, optional
         Registry database URL (see `repo_config`).
+    namespace : `str`, optional
+        PostgreSQL schema for the registry's tables (see `repo_config`); an
+        existing one is dropped first, with every table in it.
 
     Returns
     -------
@@ -109,13 +118,33 @@ def make_repo(root, registry_db=None):
     Raises
     ------
     Gen3Error
-        If ``root`` already holds a repository (``butler.yaml``).
+        If ``root`` already holds a repository (``butler.yaml``), or the
+        registry database cannot be reached.
     """
     root = Path(root)
     if (root / "butler.yaml").exists():
         raise Gen3Error(f"{root}: already a gen3 repository (butler.yaml exists)")
-    Butler.makeRepo(str(root), config=repo_config(registry_db))
+    if registry_db is not None and registry_db.startswith("postgresql"):
+        _prepare_postgresql(registry_db, namespace)
+    Butler.makeRepo(str(root), config=repo_config(registry_db, namespace))
     return Butler.from_config(str(root), writeable=True)
+
+
+def _prepare_postgresql(registry_db, namespace):
+    """The ``btree_gist`` extension the butler needs, and an empty ``namespace``."""
+    engine = sqlalchemy.create_engine(registry_db, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
+            if namespace is not None:
+                quoted = connection.dialect.identifier_preparer.quote_identifier(namespace)
+                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        reason = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
+        shown = sqlalchemy.make_url(registry_db).render_as_string(hide_password=True)
+        raise Gen3Error(f"registry database {shown}: {reason}") from None
+    finally:
+        engine.dispose()
 
 
 def register_dataset_types(butler, definitions=None):

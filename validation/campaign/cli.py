@@ -30,6 +30,9 @@ def add_parser(subparsers):
                         help=f"field files, repositories, artifacts (default: {DEFAULT_WORKDIR})")
     parser.add_argument("--db", help="results database: a SQLAlchemy URL or a SQLite path "
                                      "(default: WORKDIR/results.sqlite3)")
+    parser.add_argument("--registry-db", metavar="URL",
+                        help="gen3 registry database, e.g. postgresql+psycopg2://user@host/db "
+                             "(default: SQLite in the repository)")
     parser.add_argument("--out", type=Path, help="report directory (default: WORKDIR/report)")
     parser.add_argument("--scenario", action="append", default=[], metavar="NAME",
                         help="run only this scenario (and what it builds on); repeatable")
@@ -62,7 +65,8 @@ def run(args):
     db_url = args.db or str(args.workdir / "results.sqlite3")
     out = args.out or args.workdir / "report"
     done = run_campaign(campaign, args.workdir, db_url, jobs=args.jobs,
-                        progress=lambda line: print(line, flush=True))
+                        progress=lambda line: print(line, flush=True),
+                        registry_db=args.registry_db)
     with ResultsDB(db_url) as db:
         report = db.load_run(done.run_id)
         trend = db.trend(campaign.name)

@@ -13,13 +13,14 @@ How a scenario maps to gen3 is the migration's own story:
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from lsst.daf.butler import Butler
 
-from compat.gen3 import INPUT_RUN, INSTRUMENT, pipeline_path
+from compat.gen3 import INPUT_RUN, INSTRUMENT, make_repo, pipeline_path
 from compat.gen3.ingest import ingest_field_files
 from compat.gen3.runner import load_pipeline, run_pipeline
 
@@ -55,12 +56,22 @@ class Gen3Backend:
 
     name = "gen3"
 
-    def __init__(self, directory):
+    def __init__(self, directory, registry_db=None):
         self.root = Path(directory) / "repo"
+        self.registry_db = registry_db
 
     def ingest(self, files):
-        """Make the repository from `diffim.sim.field_files.FieldFiles`."""
-        ingest_field_files(self.root, files)
+        """Make the repository from `diffim.sim.field_files.FieldFiles`.
+
+        With a ``registry_db`` URL the registry lives in that database, in a
+        schema named after the repository's path: a new run in the same work
+        directory replaces it, other work directories keep theirs.
+        """
+        namespace = None
+        if self.registry_db is not None:
+            digest = hashlib.sha256(str(self.root.absolute()).encode()).hexdigest()[:12]
+            namespace = f"diffim_{digest}"
+        ingest_field_files(make_repo(self.root, self.registry_db, namespace), files)
 
     @staticmethod
     def output_collection(scenario):

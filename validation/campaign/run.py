@@ -58,7 +58,7 @@ def campaign_data_ids(campaign, files):
     return [{"visit": v, "detector": d} for v, d in itertools.product(visits, detectors)]
 
 
-def run_campaign(campaign, workdir, db_url, jobs=1, progress=None):
+def run_campaign(campaign, workdir, db_url, jobs=1, progress=None, registry_db=None):
     """Run every scenario of ``campaign`` through both backends and record the results.
 
     Parameters
@@ -73,6 +73,9 @@ def run_campaign(campaign, workdir, db_url, jobs=1, progress=None):
         Processes for gen2's data refs (``-j``) and gen3's quanta.
     progress : callable, optional
         Called with one line of text per step.
+    registry_db : `str`, optional
+        URL of the gen3 registry's database (PostgreSQL); SQLite in the
+        repository when omitted.
 
     Returns
     -------
@@ -81,7 +84,7 @@ def run_campaign(campaign, workdir, db_url, jobs=1, progress=None):
     progress = progress or (lambda line: None)
     workdir = Path(workdir)
     with workdir_lock(workdir):
-        return _run_campaign(campaign, workdir, db_url, jobs, progress)
+        return _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db)
 
 
 @contextmanager
@@ -103,7 +106,7 @@ def workdir_lock(workdir):
         yield
 
 
-def _run_campaign(campaign, workdir, db_url, jobs, progress):
+def _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db):
     started = time.monotonic()
     files = prepare_dataset(campaign.dataset, workdir / "field")
     data_ids = campaign_data_ids(campaign, files)
@@ -112,7 +115,7 @@ def _run_campaign(campaign, workdir, db_url, jobs, progress):
     run_dir = workdir / "run"
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    backends = (Gen2Backend(run_dir / "gen2"), Gen3Backend(run_dir / "gen3"))
+    backends = (Gen2Backend(run_dir / "gen2"), Gen3Backend(run_dir / "gen3", registry_db))
     for backend in backends:
         backend.ingest(files)
     progress(f"ingested into gen2 and gen3 ({time.monotonic() - started:.0f} s)")

@@ -7,8 +7,8 @@ IMMEDIATE`` for write transactions (the write lock is taken at the start, so
 a transaction never has to upgrade a read lock, which SQLite can only refuse).
 On PostgreSQL, write transactions take a transaction-scoped advisory lock
 instead, so writers queue the same way there and select-then-insert stays
-race-free. PostgreSQL needs the ``psycopg`` driver, which is not in this
-project's pins: install it and pass a ``postgresql+psycopg://...`` URL.
+race-free. PostgreSQL URLs name the pinned ``psycopg`` driver:
+``postgresql+psycopg://user@host/validation`` (or ``...?host=/socket/dir``).
 """
 from __future__ import annotations
 
