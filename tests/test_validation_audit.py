@@ -342,11 +342,11 @@ def run_cli(argv, capsys):
 
 
 def test_cli_prints_file_table_problems_and_feature_summary(capsys):
-    code, out = run_cli([str(DATA)], capsys)
+    code, out = run_cli([str(DATA), "--era", "2022-08-02"], capsys)
     assert code == 0
     deep_diff = next(line for line in out.splitlines() if "deepDiff_config.py" in line)
-    assert deep_diff.split()[1:] == ["config", "match_sources,", "convolve_science,",
-                                     "sky_sources", "0"]
+    assert deep_diff.split()[1:] == ["config", "2022-08-02", "match_sources,",
+                                     "convolve_science,", "sky_sources", "0", "0"]
     assert f"not evaluated: {DATA / 'harmful_override.py'}:9: os.system" in out
     sky = next(line for line in out.splitlines() if line.startswith("sky_sources "))
     assert re.search(r"doSkySources = True\s+4\s+not run\s+the same switch$", sky)

@@ -383,7 +383,9 @@ def test_every_statement_the_api_runs_compiles_for_postgresql(db_path):
     assert all(not isinstance(element, str) for element in executed)
     texts = [str(element) for element in executed if isinstance(element, sa.TextClause)]
     assert texts == ["ALTER TABLE comparisons ADD COLUMN artifacts_json TEXT NOT NULL DEFAULT '{}'",
-                     "ALTER TABLE audits ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'"]
+                     "ALTER TABLE audits ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'",
+                     "ALTER TABLE audits ADD COLUMN era TEXT NOT NULL DEFAULT ''",
+                     "ALTER TABLE audits ADD COLUMN findings_json TEXT NOT NULL DEFAULT '[]'"]
     dialect = postgresql.dialect()
     for element in executed:
         assert str(element.compile(dialect=dialect))

@@ -138,7 +138,11 @@ class AuditRecord:
     that show the feature; ``problems`` lists what could not be parsed or
     was refused (e.g. a statement the audit would not evaluate);
     ``references`` lists what the file names but the audit does not run
-    (imports, loaded config files, imported pipelines).
+    (imports, loaded config files, imported pipelines). ``era`` is the
+    date of the stack an override file was written for and what says so
+    (``"2016-11-13 (PROVENANCE.md:14)"``), empty when unknown; ``findings``
+    says what the file relied on in that era and what changes today, as
+    ``{"kind", "path", "message"}`` (`validation.audit.era_findings`).
     """
 
     path: str
@@ -147,6 +151,8 @@ class AuditRecord:
     evidence: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     references: list = field(default_factory=list)
+    era: str = ""
+    findings: list = field(default_factory=list)
 
 
 @dataclass

@@ -10,6 +10,8 @@ import platform
 
 from ..model import RunInfo
 from . import FEATURES, audit_paths, summarize
+from .era import parse_era
+from .era_findings import FINDING_KINDS
 
 __all__ = ["add_parser", "format_report", "run_audit"]
 
@@ -21,11 +23,17 @@ def add_parser(subparsers):
         description="Read pex_config override files, persisted *_config datasets and gen3 "
                     "pipeline YAML without executing them; report which historical "
                     "image-differencing features each uses, and per feature how many use it "
-                    "and what replaces it in gen3.")
+                    "and what replaces it in gen3. For each override file, also what the "
+                    "stack's imageDifference.py would refuse in it, and - from its era (--era, a "
+                    "'# era: DATE' header note, a PROVENANCE.md entry beside it, or its git "
+                    "date) - which defaults it relied on that have changed since.")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="files, or directories searched for *.py, *config*, *.yaml")
     parser.add_argument("--json", action="store_true",
                         help="print the records and the summary as JSON instead of tables")
+    parser.add_argument("--era", metavar="DATE", type=parse_era,
+                        help="the date (YYYY-MM-DD) of the stack the config files were written "
+                             "for, instead of each file's own")
     parser.add_argument("--db", metavar="URL",
                         help="also record the audit in this results database (path or URL)")
     parser.set_defaults(handler=run_audit)
@@ -42,7 +50,7 @@ def run_audit(args):
         A path is missing or unreadable.
     """
     started = _now()
-    records = audit_paths(args.paths)
+    records = audit_paths(args.paths, era=args.era)
     summary = summarize(records)
     if args.json:
         print(json.dumps({"files": [dataclasses.asdict(record) for record in records],
@@ -57,19 +65,40 @@ def run_audit(args):
 
 
 def format_report(records, summary):
-    """The per-file table, the problems, and the per-feature table, as text."""
-    file_rows = [(record.path, record.kind, ", ".join(record.features) or "-",
-                  str(len(record.problems))) for record in records]
-    sections = [_table(("file", "kind", "features", "problems"), file_rows)]
-    problems = [problem for record in records for problem in record.problems]
+    """The per-file table, the problems, the findings, and the per-feature table, as text.
+
+    A file's problems are its statements the audit did not evaluate and the
+    findings that stop the stack from loading it (``would_not_load``,
+    ``unknown_field``); its findings column counts all findings.
+    """
+    file_rows = [(record.path, record.kind, record.era.split(" ")[0] or "-",
+                  ", ".join(record.features) or "-", str(len(_problems(record))),
+                  str(len(record.findings))) for record in records]
+    sections = [_table(("file", "kind", "era", "features", "problems", "findings"), file_rows)]
+    problems = [problem for record in records for problem in _problems(record)]
     if problems:
         sections.append("problems (reported, not run):\n" +
                         "\n".join(f"  {problem}" for problem in problems))
+    for record in records:
+        if record.findings:
+            lines = [f"  {finding['kind']}: {finding['message']}" for finding in record.findings]
+            sections.append(f"{record.path} (era {record.era or 'unknown'}):\n" + "\n".join(lines))
     feature_rows = [(row["feature"], row["gen2_setting"], str(row["n_configs"]),
                      row["gen2_gen3_agree"], row["gen3_replacement"]) for row in summary]
     sections.append(_table(("feature", "gen2 setting", "configs", "gen2/gen3", "gen3 replacement"),
                            feature_rows))
     return "\n\n".join(sections)
+
+
+def _problems(record):
+    """The statements not evaluated, then the findings that stop a load, as lines."""
+    blocking = [finding["message"] for finding in record.findings if finding["kind"] in _BLOCKING]
+    return list(record.problems) + blocking
+
+
+_BLOCKING = ("would_not_load", "unknown_field")
+"""Finding kinds (of `FINDING_KINDS`) that stop the stack loading the file."""
+assert set(_BLOCKING) <= set(FINDING_KINDS)
 
 
 def _table(header, rows):

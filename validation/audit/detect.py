@@ -26,12 +26,15 @@ from ..model import AuditRecord
 from .features import FEATURES
 from .parsed import FieldReference
 
-__all__ = ["add_evidence", "audit_record", "config_class_of_task", "detect_config_features",
-           "detect_features", "short_name"]
+__all__ = ["PROJECT_FIELDS", "add_evidence", "audit_record", "config_class_of_task",
+           "detect_config_features", "detect_features", "short_name"]
 
 _CONFIG_CLASSES = (ImageDifferenceConfig, Winter2013ImageDifferenceConfig,
                    AlardLuptonSubtractConfig, DetectAndMeasureConfig)
 """Config classes whose defaults the audit knows, most likely first for a gen2 file."""
+
+PROJECT_FIELDS = frozenset(name for cls in _CONFIG_CLASSES for name in cls._fields)
+"""Top-level fields of this project's config classes."""
 
 _TASK_CONFIGS = {"ImageDifferenceTask": ImageDifferenceConfig,
                  "Winter2013ImageDifferenceTask": Winter2013ImageDifferenceConfig,

@@ -5,7 +5,9 @@ import fnmatch
 import os
 
 from ..errors import ValidationError
-from .detect import audit_record, detect_config_features
+from .detect import PROJECT_FIELDS, audit_record, detect_config_features
+from .era import file_era
+from .era_findings import era_findings
 from .pipelines import read_pipeline
 from .safe_config import parse_config_source
 
@@ -52,19 +54,23 @@ def find_audited_files(paths):
     return list(dict.fromkeys(files))
 
 
-def audit_paths(paths):
+def audit_paths(paths, era=None):
     """Audit config files and pipelines for historical features, running none of them.
 
     Parameters
     ----------
     paths : iterable of `str`
         Files and directories (searched for `AUDITED_PATTERNS`).
+    era : `str`, optional
+        ISO date of the stack the config files were written for (``--era``);
+        by default each file's own (`validation.audit.era.file_era`).
 
     Returns
     -------
     records : `list` [`validation.model.AuditRecord`]
         One per file; ``.yaml``/``.yml`` files are pipelines, others pex_config
-        files. A ``load`` of another audited file is followed.
+        files, with their era and `validation.audit.era_findings`. A ``load``
+        of another audited file is followed.
 
     Raises
     ------
@@ -84,8 +90,12 @@ def audit_paths(paths):
             records.append(read_pipeline(text, path, loader))
         else:
             parsed = loader.parse(path)
-            records.append(audit_record(path, "config", detect_config_features(parsed),
-                                        parsed.references, parsed.problems))
+            record = audit_record(path, "config", detect_config_features(parsed),
+                                  parsed.references, parsed.problems)
+            written = file_era(path, text, era)
+            record.era = str(written) if written else ""
+            record.findings = era_findings(parsed, text, written, PROJECT_FIELDS)
+            records.append(record)
     return records
 
 

@@ -23,6 +23,9 @@ Versions
 4
     ``audits.references_json``: what an audited file names without the
     audit running it (imports, loaded files, pipeline imports).
+5
+    ``audits.era`` and ``audits.findings_json``: the date an override file
+    was written for, and what it relied on then and would change today.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from .schema import schema_info
 
 __all__ = ["SCHEMA_VERSION", "stored_version", "upgrade"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _history = sa.MetaData()
 
@@ -149,8 +152,15 @@ def _add_audit_references(connection):
         "ALTER TABLE audits ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'"))
 
 
+def _add_audit_eras(connection):
+    # Two statements: SQLite adds one column per ALTER TABLE.
+    connection.execute(sa.text("ALTER TABLE audits ADD COLUMN era TEXT NOT NULL DEFAULT ''"))
+    connection.execute(sa.text(
+        "ALTER TABLE audits ADD COLUMN findings_json TEXT NOT NULL DEFAULT '[]'"))
+
+
 _STEPS = {1: _create_base, 2: _add_comparison_artifacts, 3: _add_audits,
-          4: _add_audit_references}
+          4: _add_audit_references, 5: _add_audit_eras}
 
 
 def stored_version(connection, name):

@@ -122,7 +122,8 @@ def load_report(connection, run_id, name):
     report.audits = [
         AuditRecord(path=row.path, kind=row.kind, features=from_json(row.features_json),
                     evidence=from_json(row.evidence_json), problems=from_json(row.problems_json),
-                    references=from_json(row.references_json))
+                    references=from_json(row.references_json), era=row.era,
+                    findings=from_json(row.findings_json))
         for row in connection.execute(sa.select(audits).where(audits.c.run_id == run_id)
                                       .order_by(audits.c.audit_id))]
     return report

@@ -110,4 +110,6 @@ audits = sa.Table(
     sa.Column("evidence_json", sa.Text, nullable=False),
     sa.Column("problems_json", sa.Text, nullable=False),
     sa.Column("references_json", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("era", sa.Text, nullable=False, server_default=""),
+    sa.Column("findings_json", sa.Text, nullable=False, server_default="[]"),
 )

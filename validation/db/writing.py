@@ -193,7 +193,9 @@ def insert_audits(connection, run_id, records, name):
              "evidence_json": to_json(record.evidence, f"audit of {record.path} evidence"),
              "problems_json": to_json(record.problems, f"audit of {record.path} problems"),
              "references_json": to_json(record.references,
-                                        f"audit of {record.path} references")}
+                                        f"audit of {record.path} references"),
+             "era": record.era,
+             "findings_json": to_json(record.findings, f"audit of {record.path} findings")}
             for record in records]
     if rows:
         connection.execute(sa.insert(audits), rows)
