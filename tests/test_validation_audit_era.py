@@ -197,3 +197,16 @@ def test_era_and_findings_kept_in_the_results_database(real_records, tmp_path):
         (stored,) = database.load_run(run_id).audits
     assert stored.era == record.era
     assert stored.findings == record.findings
+
+
+def test_report_shows_each_file_era_and_findings(real_records):
+    from validation.model import RunInfo, RunReport
+    from validation.report.html import render_html
+
+    record = real_records["obs_lsstSim__imageDifference_2016.py"]
+    report = RunReport(run=RunInfo(campaign="audit", code_version="0", config_hash="h",
+                                   machine="m", started="2026-01-01T00:00:00"),
+                       audits=[record, real_records["ap_verify_hits2015__imageDifference_2021.py"]])
+    html = render_html(report)
+    assert "relied on doSelectSources=True (the default on 2016-11-13)" in html
+    assert html.count("ap_verify_hits2015__imageDifference_2021.py") == 1  # no findings: no row

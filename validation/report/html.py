@@ -70,6 +70,7 @@ def render_html(report, trend=None, audit_summary=None, baseline_comparison=None
         audit_rows=audited,
         audits=report.audits,
         audit_problems=[audit for audit in report.audits if audit.problems],
+        audit_eras=[audit for audit in report.audits if audit.findings],
         verdicts=[verdict.value for verdict in Verdict],
         trend=sorted(trend or [], key=lambda point: (point.started, point.run_id)),
         trend_uri=png_data_uri(trend_figure(trend)) if trend else None,
