@@ -14,12 +14,18 @@ __all__ = ["override_file_text", "write_override_file"]
 
 
 def override_file_text(scenario):
-    """The pex_config override file of ``scenario`` (retarget first, then the values)."""
+    """The pex_config override file of ``scenario``.
+
+    The retarget of its template mode first, then its user's override file
+    (loaded unchanged, ``config.load``), then its values.
+    """
     lines = [f"# Overrides of scenario {scenario.name!r} ({scenario.task})."]
     if scenario.template == "calexp":
         lines += [f"from {GetCalexpAsTemplateTask.__module__} import "
                   f"{GetCalexpAsTemplateTask.__name__}",
                   f"config.getTemplate.retarget({GetCalexpAsTemplateTask.__name__})"]
+    if scenario.override_file:
+        lines.append(f"config.load({scenario.override_file!r})")
     lines += [f"config.{name} = {value!r}" for name, value in scenario.config.items()]
     return "\n".join(lines) + "\n"
 

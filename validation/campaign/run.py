@@ -128,7 +128,9 @@ def _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db):
                 db.record_scenario(run_id, result)
                 progress(f"[{index}/{len(campaign.scenarios)}] {scenario.name}: "
                          f"{result.verdict.value}")
-            audited = [run_dir / "overrides", *backends[1].pipeline_files(campaign.scenarios)]
+            users = sorted({s.override_file for s in campaign.scenarios if s.override_file})
+            audited = [run_dir / "overrides", *users,
+                       *backends[1].pipeline_files(campaign.scenarios)]
             db.record_audit(run_id, audit_paths(audited))
             status = "complete"
         finally:

@@ -29,7 +29,8 @@ from ..audit.features import FEATURES
 from ..compare import Tolerances
 from ..errors import ValidationError
 
-__all__ = ["BUILTIN_DIR", "Campaign", "Scenario", "TASKS", "apply_overrides", "load_campaign"]
+__all__ = ["BUILTIN_DIR", "Campaign", "Scenario", "TASKS", "apply_overrides", "load_campaign",
+           "load_override_file"]
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """Where the shipped campaign files are (``default.yaml`` is the main job's)."""
@@ -78,6 +79,10 @@ class Scenario:
     tolerances : `validation.compare.Tolerances`
     expected_reason : `str` or `None`
         Why the backends are expected to differ, if they are.
+    override_file : `str` or `None`
+        A user's override file (absolute path), loaded unchanged before
+        ``config``: both middlewares run it as the gen2 user did. In the
+        campaign file, relative to the campaign file.
     """
 
     name: str
@@ -93,12 +98,15 @@ class Scenario:
     products: tuple = ("differenceExp", "diaSrc")
     tolerances: Tolerances = field(default_factory=Tolerances)
     expected_reason: str | None = None
+    override_file: str | None = None
 
     def make_config(self):
         """The task config with this scenario's overrides applied (validated)."""
         config = TASKS[self.task].ConfigClass()
         if self.template == "calexp":
             config.getTemplate.retarget(GetCalexpAsTemplateTask)
+        if self.override_file:
+            load_override_file(config, self.override_file, where=f"scenario {self.name!r}")
         apply_overrides(config, self.config, where=f"scenario {self.name!r}")
         config.validate()
         return config
@@ -160,6 +168,15 @@ def apply_overrides(config, overrides, where):
             message = str(error).splitlines()[0]
             raise ValidationError(f"{where}: bad value {value!r} for {dotted!r}: {message}") \
                 from None
+
+
+def load_override_file(config, path, where):
+    """Load the override file ``path`` into ``config`` as pex_config does; failure is one line."""
+    try:
+        config.load(path)
+    except Exception as error:  # an override file can raise anything: report, never crash
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValidationError(f"{where}: {path} does not load: {message}") from None
 
 
 _CAMPAIGN_KEYS = {"campaign", "description", "dataset", "data_ids", "tolerances", "scenarios"}
@@ -229,6 +246,11 @@ def _scenario(entry, default_tolerances, path):
     except ValidationError as error:
         raise ValidationError(f"{where}: {error}") from None
     values["config"] = dict(values.get("config") or {})
+    if values.get("override_file"):
+        override = path.parent / str(values["override_file"])
+        if not override.is_file():
+            raise ValidationError(f"{where}: override_file {override} is not a file")
+        values["override_file"] = str(override.resolve())
     values["description"] = " ".join(str(values.get("description", "")).split())
     if values.get("expected_reason"):
         values["expected_reason"] = " ".join(str(values["expected_reason"]).split())
