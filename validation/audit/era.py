@@ -106,12 +106,17 @@ def _provenance_era(path):
 
 
 def _git_era(path):
-    """The committer date of the file's last commit; `None` outside git or when untracked."""
+    """The committer date of the file's last commit; `None` outside git or when untracked.
+
+    The repository may be anyone's: ``git log`` runs no pager, and the
+    commands a repository's own config could name (an fsmonitor) are off.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     try:
         result = subprocess.run(
-            ["git", "-C", directory, "log", "-1", "--format=%cs", "--",
-             os.path.basename(path)], capture_output=True, text=True, timeout=30, check=False)
+            ["git", "--no-pager", "-c", "core.fsmonitor=false", "-C", directory, "log", "-1",
+             "--format=%cs", "--", os.path.basename(path)],
+            capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     date = result.stdout.strip()

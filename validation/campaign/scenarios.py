@@ -175,7 +175,7 @@ def load_override_file(config, path, where):
     try:
         config.load(path)
     except Exception as error:  # an override file can raise anything: report, never crash
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = "; ".join(str(error).splitlines()) or type(error).__name__
         raise ValidationError(f"{where}: {path} does not load: {message}") from None
 
 
