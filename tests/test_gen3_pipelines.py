@@ -24,6 +24,7 @@ from compat.gen3 import (
     ingest_field_files,
     pipeline_path,
 )
+from compat.gen3.bps import bps_submit, write_submit_file
 from compat.gen3.ingest_command import main as ingest_main
 from compat.gen3.runner import load_pipeline, run_pipeline
 from compat.gen3.tasks.reference import reference_sources
@@ -280,3 +281,22 @@ def test_pipeline_names_and_overrides_are_checked():
         pipeline_path("nonesuch")
     with pytest.raises(Gen3Error, match="no task labelled 'subtract'"):
         load_pipeline("coadd_template", {"subtract": {"doDecorrelation": False}})
+
+
+def test_bps_submit_with_parsl_equals_in_process(repo, split, tmp_path):
+    """The shipped BPS site file runs the pipeline with two Parsl workers, same bits."""
+    submit_file = write_submit_file(tmp_path / "submit.yaml", repo, "coadd_template",
+                                    [INPUT_RUN], "SimCam/bps", WHERE, workers=2,
+                                    config={"subtractImages": MONOLITH_KERNEL})
+    assert "lsst.ctrl.bps.parsl.sites.Local" in submit_file.read_text()
+    completed = bps_submit(submit_file, tmp_path)
+    assert "Tasks in state States.failed: 0" in completed.stdout + completed.stderr
+    bps = Butler.from_config(str(repo), collections=["SimCam/bps"])
+    _, butler = split
+    for name in ("deepDiff_differenceExp", "deepDiff_matchedExp", "deepDiff_templateExp"):
+        assert_same_pixels(bps.get(name, SCIENCE), butler.get(name, SCIENCE))
+    pd.testing.assert_frame_equal(bps.get("deepDiff_diaSrc", SCIENCE),
+                                  butler.get("deepDiff_diaSrc", SCIENCE))
+    with pytest.raises(Gen3Error, match="unknown BPS site 'moon'"):
+        write_submit_file(tmp_path / "x.yaml", repo, "coadd_template", [INPUT_RUN], "o", WHERE,
+                          site="moon")
