@@ -6,11 +6,13 @@ mask and DIA-source detection.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .stats import clipped_row_medians, clipped_stats
 
-__all__ = ["estimate_background"]
+__all__ = ["BackgroundGrid", "background_grid", "estimate_background"]
 
 
 def _interpolation_indices(length, centres):
@@ -20,13 +22,64 @@ def _interpolation_indices(length, centres):
     return lower, np.minimum(lower + 1, len(centres) - 1), position - lower
 
 
+@dataclass(frozen=True)
+class BackgroundGrid:
+    """A smooth background as clipped cell medians and the bilinear interpolation between them.
+
+    ``grid[i, j]`` is the level at the centre of cell ``(i, j)``; image row ``r``
+    lies between node rows ``row_lo[r]`` and ``row_hi[r]`` at fraction
+    ``row_frac[r]`` (clamped beyond the outer centres), and likewise for columns.
+    Nothing image-sized is held: `image` makes the full plane, `at` the values
+    at chosen pixels, and `diffim.image.peaks.find_peaks` subtracts it on the fly.
+    """
+
+    grid: np.ndarray
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    row_frac: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    col_frac: np.ndarray
+
+    def image(self):
+        """The full background plane (float32)."""
+        grid, col_frac = self.grid, self.col_frac
+        row_frac = self.row_frac[:, np.newaxis]
+        top = grid[self.row_lo][:, self.col_lo] * (1 - col_frac) + grid[self.row_lo][:, self.col_hi] * col_frac
+        bottom = grid[self.row_hi][:, self.col_lo] * (1 - col_frac) + grid[self.row_hi][:, self.col_hi] * col_frac
+        top *= 1 - row_frac
+        bottom *= row_frac
+        top += bottom
+        return top
+
+    def at(self, rows, cols):
+        """Background (float32) at integer array indices ``rows``, ``cols`` (broadcast together)."""
+        rows, cols = np.broadcast_arrays(rows, cols)
+        grid, col_frac, row_frac = self.grid, self.col_frac[cols], self.row_frac[rows]
+        top = (grid[self.row_lo[rows], self.col_lo[cols]] * (1 - col_frac)
+               + grid[self.row_lo[rows], self.col_hi[cols]] * col_frac)
+        bottom = (grid[self.row_hi[rows], self.col_lo[cols]] * (1 - col_frac)
+                  + grid[self.row_hi[rows], self.col_hi[cols]] * col_frac)
+        return top * (1 - row_frac) + bottom * row_frac
+
+
 def estimate_background(image, good, cell=64, samples=16):
     """Smooth background (float32): clipped medians in ``cell``-pixel cells, bilinear between centres.
+
+    The full plane of `background_grid`.
+    """
+    return background_grid(image, good, cell, samples).image()
+
+
+def background_grid(image, good, cell=64, samples=16):
+    """The `BackgroundGrid` of ``image``: clipped medians in ``cell``-pixel cells.
 
     Each cell's median comes from a regular grid of at most ``samples`` x
     ``samples`` of its pixels: plenty for a sky level, and it lets every cell
     be computed at once. Cells with fewer than 10 % usable samples take the
     median of the other cells (of all usable pixels when no cell qualifies).
+    ``good`` is a boolean array of usable pixels, or a callable that returns
+    it for given row and column indices (so that no image-sized mask is made).
     """
     n_rows, n_cols = image.shape
     row_edges = np.linspace(0, n_rows, max(1, round(n_rows / cell)) + 1).astype(int)
@@ -35,28 +88,24 @@ def estimate_background(image, good, cell=64, samples=16):
     col_samples = _cell_samples(col_edges, samples)
     rows = row_samples[:, np.newaxis, :, np.newaxis]
     cols = col_samples[np.newaxis, :, np.newaxis, :]
-    values = np.where(good[rows, cols], image[rows, cols], np.nan)
+    usable = good(rows, cols) if callable(good) else good[rows, cols]
+    values = np.where(usable, image[rows, cols], np.nan)
     n_cells = values.shape[0] * values.shape[1]
     values = values.reshape(n_cells, -1)
     grid = clipped_row_medians(values)
     grid[np.isnan(values).mean(axis=1) > 0.9] = np.nan
     grid = grid.reshape(len(row_samples), len(col_samples))
     if np.isnan(grid).all():
-        grid[:] = clipped_stats(image[good])[0]
+        everywhere = good(np.arange(n_rows)[:, np.newaxis], np.arange(n_cols)) if callable(good) else good
+        grid[:] = clipped_stats(image[everywhere])[0]
     grid[np.isnan(grid)] = np.nanmedian(grid)
     row_centres = 0.5 * (row_edges[:-1] + row_edges[1:] - 1)
     col_centres = 0.5 * (col_edges[:-1] + col_edges[1:] - 1)
     row_lo, row_hi, row_frac = _interpolation_indices(n_rows, row_centres)
     col_lo, col_hi, col_frac = _interpolation_indices(n_cols, col_centres)
-    grid = grid.astype(np.float32)
-    col_frac = col_frac.astype(np.float32)
-    row_frac = row_frac.astype(np.float32)[:, np.newaxis]
-    top = grid[row_lo][:, col_lo] * (1 - col_frac) + grid[row_lo][:, col_hi] * col_frac
-    bottom = grid[row_hi][:, col_lo] * (1 - col_frac) + grid[row_hi][:, col_hi] * col_frac
-    top *= 1 - row_frac
-    bottom *= row_frac
-    top += bottom
-    return top
+    return BackgroundGrid(grid.astype(np.float32), row_lo.astype(np.intc), row_hi.astype(np.intc),
+                          row_frac.astype(np.float32), col_lo.astype(np.intc),
+                          col_hi.astype(np.intc), col_frac.astype(np.float32))
 
 
 def _cell_samples(edges, samples):

@@ -4,12 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-__all__ = ["Peaks", "find_peaks"]
+from .._core._peaks import smoothed_peaks
 
-_DETECTION_SIGMA = 1.5
+__all__ = ["DETECTION_SIGMA", "Peaks", "find_peaks", "smoothing_kernel"]
+
+DETECTION_SIGMA = 1.5
 """Sigma (px) of the Gaussian that smooths the image before peak finding."""
+
+
+def smoothing_kernel(sigma=DETECTION_SIGMA):
+    """Normalised 1-D Gaussian taps out to 4 sigma (float32), as scipy's ``gaussian_filter1d``."""
+    half = int(4.0 * sigma + 0.5)
+    offsets = np.arange(-half, half + 1)
+    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
+    return (taps / taps.sum()).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -21,20 +30,32 @@ class Peaks:
     value: np.ndarray
     snr: np.ndarray
 
+    def subset(self, selection):
+        """The peaks picked by a boolean or index array, in the same order."""
+        return Peaks(x=self.x[selection], y=self.y[selection], value=self.value[selection],
+                     snr=self.snr[selection])
 
-def find_peaks(residual, variance, good, threshold):
+
+def find_peaks(image, variance, bad, threshold, background=None):
     """Local maxima of the Gaussian-smoothed image with S/N >= ``threshold``.
+
+    One pass over the image (`diffim._core._peaks`, OpenMP): no image-sized
+    temporary is made.
 
     Parameters
     ----------
-    residual : `numpy.ndarray`
-        Background-subtracted image, zero where not ``good``.
+    image : `numpy.ndarray`
+        2-D image (float32 is used as it is).
     variance : `numpy.ndarray`
-        Per-pixel variance.
-    good : `numpy.ndarray`
-        Usable pixels; peaks are only reported there.
+        Per-pixel variance, same shape.
+    bad : `numpy.ndarray` or `tuple`
+        Unusable pixels: a boolean array, or ``(mask_array, bits)`` with
+        ``mask_array & bits`` non-zero where a pixel is unusable. They count as
+        zero in the image and in the variance, and hold no peak.
     threshold : `float`
         Minimum S/N of the smoothed peak.
+    background : `diffim.image.background.BackgroundGrid`, optional
+        Subtracted from the image first.
 
     Returns
     -------
@@ -43,22 +64,22 @@ def find_peaks(residual, variance, good, threshold):
         over ``sqrt(sum k^2 var)`` for the normalised smoothing kernel ``k``
         (a matched filter for a star of FWHM ~3.5 px).
     """
-    # float32 throughout: detection needs no more, and a 4k image then costs
-    # 64 MB per temporary instead of 128.
-    smoothed = ndimage.gaussian_filter(np.asarray(residual, np.float32), _DETECTION_SIGMA,
-                                       mode="constant")
-    delta = np.zeros((2 * int(4 * _DETECTION_SIGMA) + 1,) * 2)
-    delta[delta.shape[0] // 2, delta.shape[1] // 2] = 1.0
-    kernel = ndimage.gaussian_filter(delta, _DETECTION_SIGMA, mode="constant")
-    kernel_power = float((kernel ** 2).sum())
-    snr = ndimage.gaussian_filter(np.asarray(variance, np.float32), _DETECTION_SIGMA,
-                                  mode="nearest")
-    snr *= np.float32(kernel_power)
-    np.sqrt(snr, out=snr)
-    np.divide(smoothed, snr, out=snr)
-    is_peak = ((snr == ndimage.maximum_filter(snr, size=5, mode="constant"))
-               & (snr >= threshold) & good)
-    y, x = np.nonzero(is_peak)
-    order = np.argsort(-smoothed[y, x], kind="stable")
-    y, x = y[order], x[order]
-    return Peaks(x=x, y=y, value=smoothed[y, x], snr=snr[y, x])
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    variance = np.ascontiguousarray(variance, dtype=np.float32)
+    if isinstance(bad, tuple):
+        mask, bits = np.ascontiguousarray(bad[0]), int(bad[1])
+    else:
+        mask, bits = np.ascontiguousarray(bad).view(np.uint8), 1
+    if background is None:
+        nodes = (np.zeros((1, 1), np.float32), np.zeros(image.shape[0], np.intc), np.zeros(image.shape[0], np.intc),
+                 np.zeros(image.shape[0], np.float32), np.zeros(image.shape[1], np.intc),
+                 np.zeros(image.shape[1], np.intc), np.zeros(image.shape[1], np.float32))
+    else:
+        nodes = (background.grid, background.row_lo, background.row_hi, background.row_frac,
+                 background.col_lo, background.col_hi, background.col_frac)
+    kernel = smoothing_kernel()
+    power = float(np.sum(kernel.astype(float) ** 2) ** 2)
+    y, x, value, snr = smoothed_peaks(image, variance, mask, bits, *nodes, kernel, power,
+                                      float(threshold))
+    order = np.argsort(-value, kind="stable")
+    return Peaks(x=x[order], y=y[order], value=value[order], snr=snr[order])

@@ -1,24 +1,39 @@
-"""Measure the PSF of an image that has no PSF model, from its stars."""
+"""Measure the PSF of an image that has no PSF model, from a stack of its stars.
+
+The stars are the brightest isolated, unsaturated peaks of one significance
+pass over the image (`diffim.image.peaks`). All of them are measured at once
+with array operations, without a fit per star: a local sky from the border of
+the stamp, a Gaussian-weighted centroid and Gaussian-weighted second moments.
+The stars are re-centred (Lanczos-5) and averaged into a pixel PSF; each star
+is then fitted as a scaled copy of that stack plus a constant (a linear fit),
+and stars whose size or misfit is off (galaxies, cosmic rays, blends,
+undetected neighbours) are clipped before the stack is made again from the
+fitted fluxes and skies. The one non-linear fit is of the final stack, for
+its FWHM (`PixelPsf.computeFwhm`); each star's FWHM is that FWHM scaled by
+its own moment size relative to the stack's.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from ..errors import PsfError
-from ..image.background import estimate_background
+from ..image.background import background_grid
 from ..image.peaks import find_peaks
 from ..image.stats import clipped_stats
-from .base import default_size
-from .fitting import fit_moffat
+from .base import SIGMA_TO_FWHM, default_size
 from .pixel import LANCZOS_ORDER, PixelPsf, shift_image
 
 __all__ = ["PsfMeasurement", "measure_psf"]
 
 _ROUGH_WINDOW = 15
 """Half-width (px) of the window in which the rough half-maximum area is counted."""
+
+_CENTROID_ITERATIONS = 10
+_MAX_CENTRE_SHIFT = 2.0
+"""A star whose centroid lies further than this (px) from its peak pixel is not used."""
 
 
 @dataclass(frozen=True)
@@ -28,18 +43,19 @@ class PsfMeasurement:
     Attributes
     ----------
     fwhm : `float`
-        Median FWHM of the stars used, in pixels.
+        FWHM of the stacked PSF, in pixels (a pixel-integrated elliptical
+        Moffat fitted to it, Gaussian limit included).
     fwhm_scatter : `float`
-        Robust (1.4826 MAD) scatter of their FWHM, in pixels.
+        Robust (1.4826 MAD) scatter of the stars' FWHM, in pixels.
     psf : `PixelPsf`
-        Stack of the stars, each background-subtracted, normalised and
-        re-centred on the middle pixel.
+        Stack of the stars, each sky-subtracted, normalised and re-centred
+        on the middle pixel.
     n_stars : `int`
         Number of stars used.
     star_x, star_y : `numpy.ndarray`
-        Their fitted centres, parent pixel coordinates.
+        Their centroids, parent pixel coordinates.
     star_fwhm : `numpy.ndarray`
-        Their fitted FWHM, in pixels.
+        Their FWHM, in pixels.
     """
 
     fwhm: float
@@ -52,52 +68,81 @@ class PsfMeasurement:
 
 
 def _check_planes(image, variance, bad_pixels):
-    image = np.asarray(image, dtype=np.float64)
+    """float32 planes and the boolean map of unusable pixels."""
+    image = np.asarray(image)
     if image.ndim != 2:
         raise PsfError(f"measure_psf needs a 2-D image, got shape {image.shape}")
-    good = np.isfinite(image)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    bad = ~np.isfinite(image)
     if bad_pixels is not None:
         bad_pixels = np.asarray(bad_pixels)
         if bad_pixels.shape != image.shape or bad_pixels.dtype != bool:
             raise PsfError(f"bad_pixels must be a boolean array of shape {image.shape}")
-        good &= ~bad_pixels
+        bad |= bad_pixels
     if variance is not None:
-        variance = np.asarray(variance, dtype=np.float64)
+        variance = np.asarray(variance)
         if variance.shape != image.shape:
             raise PsfError(f"variance shape {variance.shape} differs from image shape "
                            f"{image.shape}")
-        good &= np.isfinite(variance) & (variance > 0.0)
-    if not good.any():
+        variance = np.ascontiguousarray(variance, dtype=np.float32)
+        bad |= ~(variance > 0.0)
+        bad |= variance == np.inf
+    if bad.all():
         raise PsfError("measure_psf found no usable pixel in the image")
-    return image, variance, good
+    return image, variance, bad
 
 
-def _rough_fwhm(residual, good, peaks, count=30):
+def _stamps(image, bad, background, x, y, half):
+    """Sky-subtracted stamps (float64) and their usable pixels, ``2 half + 1`` square around pixels ``(x, y)``.
+
+    The stamps must lie inside the image.
+    """
+    offsets = np.arange(-half, half + 1)
+    rows = np.asarray(y)[:, np.newaxis, np.newaxis] + offsets[np.newaxis, :, np.newaxis]
+    cols = np.asarray(x)[:, np.newaxis, np.newaxis] + offsets[np.newaxis, np.newaxis, :]
+    residual = image[rows, cols].astype(np.float64) - background.at(rows, cols)
+    return residual, ~bad[rows, cols]
+
+
+def _rough_fwhm(image, bad, background, peaks, count=30):
     """Median FWHM from the half-maximum areas of the brightest clean peaks."""
+    from scipy import ndimage
+
+    n_rows, n_cols = image.shape
+    inside = ((peaks.x >= _ROUGH_WINDOW) & (peaks.y >= _ROUGH_WINDOW)
+              & (peaks.x < n_cols - _ROUGH_WINDOW) & (peaks.y < n_rows - _ROUGH_WINDOW))
+    chosen = np.nonzero(inside[:3 * count])[0]
+    if not len(chosen):
+        return None
+    windows, usable = _stamps(image, bad, background, peaks.x[chosen], peaks.y[chosen],
+                              _ROUGH_WINDOW)
     widths = []
-    n_rows, n_cols = residual.shape
-    for x, y in zip(peaks.x[:3 * count], peaks.y[:3 * count]):
-        rows = slice(y - _ROUGH_WINDOW, y + _ROUGH_WINDOW + 1)
-        cols = slice(x - _ROUGH_WINDOW, x + _ROUGH_WINDOW + 1)
-        if rows.start < 0 or cols.start < 0 or rows.stop > n_rows or cols.stop > n_cols:
-            continue
-        if not good[rows, cols].all():
-            continue
-        window = residual[rows, cols]
-        centre = slice(_ROUGH_WINDOW - 1, _ROUGH_WINDOW + 2)
+    centre = slice(_ROUGH_WINDOW - 1, _ROUGH_WINDOW + 2)
+    for window in windows[usable.all(axis=(1, 2))][:count]:
         peak = window[centre, centre].max()
         labels, _ = ndimage.label(window >= 0.5 * peak)
         peak_label = labels[np.unravel_index(np.argmax(np.where(labels > 0, window, -np.inf)),
                                              window.shape)]
         widths.append(2.0 * math.sqrt((labels == peak_label).sum() / math.pi))
-        if len(widths) == count:
-            break
     return float(np.median(widths)) if widths else None
 
 
 def _too_few(found, min_stars, detail):
     return PsfError(f"measure_psf found {found} isolated unsaturated stars, need at least "
                     f"{min_stars} ({detail})")
+
+
+def _sky_variance(image, bad, background, samples=1 << 18):
+    """Clipped variance of the sky-subtracted image, from at most ``samples`` spread pixels."""
+    flat_good = np.flatnonzero(~bad)
+    step = max(1, len(flat_good) // samples)
+    picked = flat_good[::step]
+    rows, cols = np.unravel_index(picked, image.shape)
+    sigma = clipped_stats(image[rows, cols] - background.at(rows, cols))[1]
+    if sigma == 0.0:
+        raise PsfError("measure_psf cannot estimate the sky noise (the image is flat "
+                       "almost everywhere); pass a variance plane")
+    return sigma ** 2
 
 
 def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=50,
@@ -111,6 +156,7 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
         2-D image, indexed ``[y, x]``; NaN pixels are ignored.
     variance : `numpy.ndarray`, optional
         Per-pixel variance; default the clipped sky variance everywhere.
+        Pixels with a variance that is not finite and positive are ignored.
     bad_pixels : `numpy.ndarray`, optional
         Boolean mask of pixels to avoid (saturated, bad columns, ...).
     xy0 : `tuple` of `int`
@@ -126,7 +172,7 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
     neighbour_ratio : `float`
         A star is rejected if a peak at least this fraction of its own
         (smoothed) height lies within its stamp's half-diagonal plus one
-        FWHM; fainter peaks in the stamp are masked out of the fit.
+        FWHM; fainter peaks in the stamp are masked out.
     psf_size : `int`, optional
         Side of the star stamps and of the PSF image; default
         ``2 ceil(3 FWHM) + 1`` from a rough first estimate, within [11, 101].
@@ -135,8 +181,8 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
         robust sigmas (at least 0.5 % of the median) are rejected: galaxies,
         cosmic rays, blends.
     max_chi2_ratio : `float`
-        Stars whose reduced chi^2 exceeds this multiple of the median are
-        rejected: undetected neighbours, blends.
+        Stars whose reduced chi^2 against the stack exceeds this multiple of
+        the median are rejected: undetected neighbours, blends.
     background_cell : `int`
         Cell side (px) of the background estimate.
 
@@ -149,30 +195,17 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
     PsfError
         If the inputs are malformed, or fewer than ``min_stars`` isolated,
         unsaturated, unresolved stars are found.
-
-    Notes
-    -----
-    Each star is fitted with a pixel-integrated elliptical Moffat (free
-    amplitude, centre, background, FWHM, beta, ellipticity; the Gaussian is
-    its ``beta -> inf`` limit, see `diffim.psf.fitting`), so the FWHM is
-    right for Gaussian-like and Moffat-like stars alike.
     """
     if not 1 <= min_stars <= max_stars:
         raise PsfError(f"measure_psf needs 1 <= min_stars <= max_stars, got {min_stars}, "
                        f"{max_stars}")
-    image, variance, good = _check_planes(image, variance, bad_pixels)
-    background = estimate_background(np.where(good, image, 0.0), good, background_cell)
-    residual = np.where(good, image - background, 0.0)
+    image, variance, bad = _check_planes(image, variance, bad_pixels)
+    background = background_grid(image, ~bad, background_cell)
     if variance is None:
-        sky_sigma = clipped_stats(residual[good])[1]
-        if sky_sigma == 0.0:
-            raise PsfError("measure_psf cannot estimate the sky noise (the image is flat "
-                           "almost everywhere); pass a variance plane")
-        variance = np.full(image.shape, sky_sigma ** 2)
-    variance = np.where(good, variance, np.median(variance[good]))
-    peaks = find_peaks(residual, variance, good, detection_snr)
-    bright = peaks.snr >= min_snr
-    fwhm_guess = _rough_fwhm(residual, good, _subset(peaks, bright))
+        variance = np.full(image.shape, _sky_variance(image, bad, background), np.float32)
+    peaks = find_peaks(image, variance, bad, detection_snr, background)
+    bright = peaks.subset(peaks.snr >= min_snr)
+    fwhm_guess = _rough_fwhm(image, bad, background, bright)
     if fwhm_guess is None:
         raise _too_few(0, min_stars,
                        f"no peak with S/N >= {min_snr} away from edges and bad pixels")
@@ -180,110 +213,236 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
     if size < 5 or size % 2 == 0:
         raise PsfError(f"psf_size must be odd and >= 5, got {psf_size}")
     half = size // 2
-    reach = half * math.sqrt(2.0) + fwhm_guess
 
-    fitted = []
-    for index in np.nonzero(bright)[0]:
-        if len(fitted) == 2 * max_stars:
+    candidates = _candidates(bright, peaks, bad, image.shape, half, fwhm_guess, neighbour_ratio,
+                             2 * max_stars)
+    stars = _measure_stars(image, bad, variance, background, candidates, half, fwhm_guess)
+    if stars.count < min_stars:
+        raise _too_few(stars.count, min_stars,
+                       f"of {len(bright.x)} peaks with S/N >= {min_snr}")
+    first = _clip(stars, clip_sigma, None, min_stars)
+    stars.fit_to(_stack(stars, first, half))
+    kept = _clip(stars, clip_sigma, max_chi2_ratio, min_stars)
+    kept[np.cumsum(kept) > max_stars] = False
+    if kept.sum() < min_stars:
+        raise _too_few(int(kept.sum()), min_stars,
+                       f"{stars.count} measured, the rest rejected by size or chi^2")
+    psf = PixelPsf(_stack(stars, kept, half))
+    fwhm = float(psf.computeFwhm(0.0, 0.0))
+    star_fwhm = fwhm * np.sqrt(stars.gaussian_variance[kept] / _gaussian_variance_of(psf, stars.weight_sigma))
+    return PsfMeasurement(
+        fwhm=fwhm, fwhm_scatter=clipped_stats(star_fwhm, iterations=0)[1], psf=psf,
+        n_stars=int(kept.sum()), star_x=stars.x[kept] + xy0[0], star_y=stars.y[kept] + xy0[1],
+        star_fwhm=star_fwhm,
+    )
+
+
+def _candidates(bright, peaks, bad, shape, half, fwhm_guess, neighbour_ratio, limit):
+    """The first ``limit`` bright peaks that can be PSF stars, and their neighbour masks.
+
+    A star's stamp, with room for re-centring by up to 2 px and the Lanczos
+    margin of the stack, lies inside the image; the stamp has no bad pixel;
+    no peak at least ``neighbour_ratio`` of its height lies within the
+    stamp's half-diagonal plus one FWHM; fainter peaks are masked (discs of
+    1.5 FWHM), and at least half the stamp remains.
+    """
+    margin = half + LANCZOS_ORDER + 3
+    n_rows, n_cols = shape
+    reach = half * math.sqrt(2.0) + fwhm_guess
+    offsets = np.arange(-half, half + 1)
+    size = 2 * half + 1
+    chosen, masks = [], []
+    for index in range(len(bright.x)):
+        if len(chosen) == limit:
             break
-        star = _fit_star(index, peaks, residual, variance, good, half, reach, fwhm_guess,
-                         neighbour_ratio)
-        if star is not None:
-            fitted.append(star)
-    if len(fitted) < min_stars:
-        raise _too_few(len(fitted), min_stars,
-                       f"of {int(bright.sum())} peaks with S/N >= {min_snr}")
-    widths = np.array([fit.fwhm for _, _, fit, _ in fitted])
-    chi2 = np.array([fit.reduced_chi2 for _, _, fit, _ in fitted])
-    kept = np.ones(len(fitted), dtype=bool)
+        x, y, value = bright.x[index], bright.y[index], bright.value[index]
+        if x < margin or y < margin or x >= n_cols - margin or y >= n_rows - margin:
+            continue
+        if bad[y - half:y + half + 1, x - half:x + half + 1].any():
+            continue
+        distance = np.hypot(peaks.x - x, peaks.y - y)
+        neighbours = (distance > 0) & (distance <= reach)
+        if np.any(peaks.value[neighbours] >= neighbour_ratio * value):
+            continue
+        mask = np.ones((size, size), dtype=bool)
+        for nx, ny in zip(peaks.x[neighbours], peaks.y[neighbours]):
+            mask &= np.hypot(offsets[np.newaxis, :] + x - nx,
+                             offsets[:, np.newaxis] + y - ny) > 1.5 * fwhm_guess
+        if mask.mean() < 0.5:
+            continue
+        chosen.append(index)
+        masks.append(mask)
+    chosen = np.array(chosen, dtype=int)
+    return (bright.x[chosen], bright.y[chosen],
+            np.array(masks).reshape(len(chosen), 2 * half + 1, 2 * half + 1))
+
+
+class _Stars:
+    """Star stamps and their measurements, one array element per star."""
+
+    def __init__(self, image, bad, variance, background, x, y, usable_mask, half, pad):
+        self.image, self.bad, self.variance, self.background = image, bad, variance, background
+        self.half, self.pad = half, pad
+        self.peak_x, self.peak_y = x, y
+        self.usable = usable_mask
+        self.count = len(x)
+
+    def keep(self, selection):
+        for name in ("peak_x", "peak_y", "usable", "x", "y", "sky", "flux", "gaussian_variance"):
+            setattr(self, name, getattr(self, name)[selection])
+        self.count = len(self.x)
+
+    def recentred(self):
+        """Stamps of side ``2 (half + pad) + 1`` around each star's nearest pixel, with
+        their usable pixels (bad pixels and masked neighbours, grown by a pixel
+        for the interpolation footprint) and sub-pixel offsets."""
+        from scipy import ndimage
+
+        x_pixel, y_pixel = np.rint(self.x).astype(int), np.rint(self.y).astype(int)
+        outer = self.half + self.pad
+        stamps, usable = _stamps(self.image, self.bad, self.background, x_pixel, y_pixel, outer)
+        # The neighbour mask was made around the peak pixel; move it with the star.
+        size = 2 * self.half + 1
+        for i in range(self.count):
+            row = self.peak_y[i] - y_pixel[i] + self.pad
+            col = self.peak_x[i] - x_pixel[i] + self.pad
+            usable[i, row:row + size, col:col + size] &= self.usable[i]
+        grown = ~ndimage.binary_dilation(~usable, structure=np.ones((1, 3, 3), bool))
+        return stamps, grown, x_pixel - self.x, y_pixel - self.y
+
+    def fit_to(self, stack):
+        """Fit each star as ``flux * shifted stack + sky`` (weighted linear least squares).
+
+        Sets ``flux`` and ``sky`` and the reduced ``chi2``.
+        """
+        stamps, usable, dx, dy = self.recentred()
+        inner = slice(self.pad, -self.pad)
+        x_pixel, y_pixel = np.rint(self.x).astype(int), np.rint(self.y).astype(int)
+        offsets = np.arange(-self.half, self.half + 1)
+        rows = y_pixel[:, np.newaxis, np.newaxis] + offsets[np.newaxis, :, np.newaxis]
+        cols = x_pixel[:, np.newaxis, np.newaxis] + offsets[np.newaxis, np.newaxis, :]
+        weights = np.where(usable[:, inner, inner], 1.0 / self.variance[rows, cols], 0.0)
+        data = stamps[:, inner, inner]
+        self.chi2 = np.full(self.count, np.inf)
+        for i in range(self.count):
+            model = shift_image(stack, -dx[i], -dy[i])
+            w = weights[i]
+            design = np.stack([model[w > 0], np.ones(int((w > 0).sum()))], axis=1)
+            root = np.sqrt(w[w > 0])
+            solution, *_ = np.linalg.lstsq(design * root[:, np.newaxis], data[i][w > 0] * root,
+                                           rcond=None)
+            residual = (data[i][w > 0] - design @ solution) * root
+            self.chi2[i] = residual @ residual / max(len(residual) - 2, 1)
+            self.flux[i] = solution[0] * model.sum()
+            self.sky[i] = solution[1]
+
+
+def _measure_stars(image, bad, variance, background, candidates, half, fwhm_guess):
+    """Sky, centroid, flux and Gaussian-weighted size of every candidate at once."""
+    x, y, masks = candidates
+    stars = _Stars(image, bad, variance, background, x, y, masks, half, LANCZOS_ORDER)
+    if not len(x):
+        stars.x = stars.y = stars.sky = stars.flux = stars.gaussian_variance = np.zeros(0)
+        stars.weight_sigma = fwhm_guess / SIGMA_TO_FWHM
+        return stars
+    stamps, _ = _stamps(image, bad, background, x, y, half)
+    usable = masks
+    border = np.zeros(masks.shape[1:], bool)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    sky = np.array([np.median(stamp[use & border]) if (use & border).any() else 0.0
+                    for stamp, use in zip(stamps, usable)])
+    signal = np.where(usable, stamps - sky[:, np.newaxis, np.newaxis], 0.0)
+    offsets = np.arange(-half, half + 1, dtype=float)
+    sigma = fwhm_guess / SIGMA_TO_FWHM
+    cx = np.zeros(len(x))
+    cy = np.zeros(len(x))
+    for _ in range(_CENTROID_ITERATIONS):
+        weight = np.exp(-0.5 * (((offsets[np.newaxis, np.newaxis, :] - cx[:, None, None]) ** 2
+                                 + (offsets[np.newaxis, :, np.newaxis] - cy[:, None, None]) ** 2)
+                                / sigma ** 2)) * signal
+        total = weight.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new_cx = (weight.sum(axis=1) * offsets).sum(axis=1) / total
+            new_cy = (weight.sum(axis=2) * offsets).sum(axis=1) / total
+        new_cx = np.clip(np.nan_to_num(new_cx), -half, half)
+        new_cy = np.clip(np.nan_to_num(new_cy), -half, half)
+        if np.allclose(new_cx, cx, atol=1e-4) and np.allclose(new_cy, cy, atol=1e-4):
+            cx, cy = new_cx, new_cy
+            break
+        cx, cy = new_cx, new_cy
+    dx2 = (offsets[np.newaxis, np.newaxis, :] - cx[:, None, None]) ** 2
+    dy2 = (offsets[np.newaxis, :, np.newaxis] - cy[:, None, None]) ** 2
+    weight = np.exp(-0.5 * (dx2 + dy2) / sigma ** 2) * signal
+    total = weight.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        second = (weight * (dx2 + dy2)).sum(axis=(1, 2)) / total
+    flux = signal.sum(axis=(1, 2))
+    ok = ((total > 0) & (flux > 0) & (np.abs(cx) <= _MAX_CENTRE_SHIFT)
+          & (np.abs(cy) <= _MAX_CENTRE_SHIFT) & np.isfinite(second) & (second > 0)
+          & (second < 2.0 * sigma ** 2))
+    stars.x, stars.y = x + cx, y + cy
+    stars.sky, stars.flux = sky, flux
+    stars.gaussian_variance = _deweighted(second, sigma)
+    stars.weight_sigma = sigma
+    stars.keep(ok)
+    return stars
+
+
+def _deweighted(second, weight_sigma):
+    """Variance (per axis) of the Gaussian whose ``weight_sigma``-weighted ``<r^2>`` is ``second``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return second * weight_sigma ** 2 / (2.0 * weight_sigma ** 2 - second)
+
+
+def _gaussian_variance_of(psf, weight_sigma):
+    """`_deweighted` size of a PSF's kernel image, measured as the stars are."""
+    image = psf.computeKernelImage(0.0, 0.0)
+    offsets = np.arange(image.shape[0]) - image.shape[0] // 2
+    r2 = offsets[np.newaxis, :] ** 2 + offsets[:, np.newaxis] ** 2
+    weight = np.exp(-0.5 * r2 / weight_sigma ** 2) * image
+    return float(_deweighted((weight * r2).sum() / weight.sum(), weight_sigma))
+
+
+def _clip(stars, clip_sigma, max_chi2_ratio, min_stars):
+    """Stars kept after iterative clipping on size and (unless ``max_chi2_ratio`` is None)
+    on chi^2 against the stack."""
+    widths = np.sqrt(stars.gaussian_variance)
+    positive = stars.flux > 0
+    kept = positive
     for _ in range(5):
         median, sigma = clipped_stats(widths[kept], iterations=0)
-        new_kept = ((np.abs(widths - median) <= clip_sigma * max(sigma, 0.005 * median))
-                    & (chi2 <= max_chi2_ratio * np.median(chi2[kept])))
+        new_kept = positive & (np.abs(widths - median) <= clip_sigma * max(sigma, 0.005 * median))
+        if max_chi2_ratio is not None:
+            new_kept &= stars.chi2 <= max_chi2_ratio * np.median(stars.chi2[kept])
         if np.array_equal(new_kept, kept):
             break
         kept = new_kept
         if kept.sum() < min_stars:
             break
-    stars = [star for star, keep in zip(fitted, kept) if keep][:max_stars]
-    if len(stars) < min_stars:
-        raise _too_few(len(stars), min_stars,
-                       f"{len(fitted)} fitted, the rest rejected by size or chi^2")
-    widths = np.array([fit.fwhm for _, _, fit, _ in stars])
-    median, scatter = clipped_stats(widths, iterations=0)
-    psf = PixelPsf(_stack(stars, residual, variance, good, half))
-    return PsfMeasurement(
-        fwhm=median, fwhm_scatter=scatter, psf=psf, n_stars=len(stars),
-        star_x=np.array([x0 + fit.x for x0, _, fit, _ in stars]) + xy0[0],
-        star_y=np.array([y0 + fit.y for _, y0, fit, _ in stars]) + xy0[1],
-        star_fwhm=widths,
-    )
+    return kept
 
 
-def _subset(peaks, selection):
-    return type(peaks)(x=peaks.x[selection], y=peaks.y[selection],
-                       value=peaks.value[selection], snr=peaks.snr[selection])
-
-
-def _fit_star(index, peaks, residual, variance, good, half, reach, fwhm_guess, neighbour_ratio):
-    """Fit one candidate; ``(x0, y0, fit, mask)`` or None if it is not a clean star.
-
-    The stamp (plus the Lanczos margin used when stacking) must lie inside
-    the image with no bad pixel, and no neighbour may be too bright.
-    """
-    x, y, value = peaks.x[index], peaks.y[index], peaks.value[index]
-    # Room for re-centring by up to 2 px plus the Lanczos margin when stacking.
-    margin = half + LANCZOS_ORDER + 3
-    n_rows, n_cols = residual.shape
-    if x < margin or y < margin or x >= n_cols - margin or y >= n_rows - margin:
-        return None
-    x0, y0 = x - half, y - half
-    rows, cols = slice(y0, y0 + 2 * half + 1), slice(x0, x0 + 2 * half + 1)
-    if not good[rows, cols].all():
-        return None
-    distance = np.hypot(peaks.x - x, peaks.y - y)
-    neighbours = (distance > 0) & (distance <= reach)
-    if np.any(peaks.value[neighbours] >= neighbour_ratio * value):
-        return None
-    # Fainter neighbours: mask a disc of 1.5 FWHM around each.
-    yy, xx = np.mgrid[rows, cols]
-    mask = np.ones(xx.shape, dtype=bool)
-    for nx, ny in zip(peaks.x[neighbours], peaks.y[neighbours]):
-        mask &= np.hypot(xx - nx, yy - ny) > 1.5 * fwhm_guess
-    if mask.mean() < 0.5:
-        return None
-    weights = np.where(mask, 1.0 / variance[rows, cols], 0.0)
-    fit = fit_moffat(residual[rows, cols], weights, half, half, fwhm_guess)
-    centred = abs(fit.x - half) <= 2.0 and abs(fit.y - half) <= 2.0
-    if not (fit.success and centred and fit.flux_in_stamp > 0.0):
-        return None
-    return x0, y0, fit, mask
-
-
-def _stack(stars, residual, variance, good, half):
+def _stack(stars, selection, half):
     """Weighted mean of the re-centred, normalised star stamps (sum 1).
 
     Stars are weighted by flux^2 / sky variance (inverse variance of the
     normalised stamp); bad pixels and masked neighbours, grown by a pixel for
     the interpolation footprint, get no weight.
     """
+    stamps, usable, dx, dy = stars.recentred()
+    pad = stars.pad
     size = 2 * half + 1
     total = np.zeros((size, size))
     weight_sum = np.zeros((size, size))
-    pad = LANCZOS_ORDER
-    for x0, y0, fit, mask in stars:
-        x_centre, y_centre = x0 + fit.x, y0 + fit.y
-        x_pixel, y_pixel = round(x_centre), round(y_centre)
-        rows = slice(y_pixel - half - pad, y_pixel + half + pad + 1)
-        cols = slice(x_pixel - half - pad, x_pixel + half + pad + 1)
-        stamp = (residual[rows, cols] - fit.background) / fit.flux_in_stamp
-        shifted = shift_image(stamp, x_pixel - x_centre, y_pixel - y_centre)[pad:-pad, pad:-pad]
-        usable_before = good[rows, cols].copy()
-        row_offset, col_offset = y0 - rows.start, x0 - cols.start
-        usable_before[row_offset:row_offset + size, col_offset:col_offset + size] &= mask
-        usable = ~ndimage.binary_dilation(~usable_before)[pad:-pad, pad:-pad]
-        star_weight = fit.flux_in_stamp ** 2 / float(np.median(variance[rows, cols]))
-        total += np.where(usable, star_weight * shifted, 0.0)
-        weight_sum += np.where(usable, star_weight, 0.0)
+    for i in np.nonzero(selection)[0]:
+        normalised = (stamps[i] - stars.sky[i]) / stars.flux[i]
+        shifted = shift_image(normalised, dx[i], dy[i])[pad:-pad, pad:-pad]
+        inner = usable[i, pad:-pad, pad:-pad]
+        x_pixel, y_pixel = round(stars.x[i]), round(stars.y[i])
+        sky_variance = float(np.median(stars.variance[y_pixel - half:y_pixel + half + 1,
+                                                      x_pixel - half:x_pixel + half + 1]))
+        star_weight = stars.flux[i] ** 2 / sky_variance
+        total += np.where(inner, star_weight * shifted, 0.0)
+        weight_sum += np.where(inner, star_weight, 0.0)
     stack = np.divide(total, weight_sum, out=np.zeros_like(total), where=weight_sum > 0.0)
     return stack / stack.sum()

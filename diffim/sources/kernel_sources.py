@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DiffimError
-from ..image.background import estimate_background
+from ..image.background import background_grid
 from ..image.peaks import find_peaks
 
 __all__ = ["TooFewKernelSourcesError", "detect_kernel_sources", "select_kernel_sources"]
@@ -112,25 +112,28 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
         ``x``, ``y`` (parent pixels), ``flux`` (PSF flux), ``snr``,
         ``concentration``, ``isolated`` and ``resolved`` (booleans).
     """
-    good = _good_pixels(exposure)
-    residual = exposure.image - estimate_background(exposure.image, good)
-    residual[~good] = 0.0
-    variance = np.where(good, exposure.variance, np.float32(0.0))
-    peaks = find_peaks(residual, variance, good, _DETECTION_SNR)
+    bad = _bad_pixels(exposure)
+    mask, bits = bad
+    background = background_grid(exposure.image, lambda rows, cols: (mask[rows, cols] & bits) == 0)
+    peaks = find_peaks(exposure.image, exposure.variance, bad, _DETECTION_SNR, background)
     x = peaks.x + exposure.xy0[0]
     y = peaks.y + exposure.xy0[1]
-    table = psf_photometry(residual, variance, psf, exposure.bbox, x, y)
+    table = psf_photometry(exposure.image, exposure.variance, psf, exposure.bbox, x, y, bad=bad,
+                           background=background)
     table["isolated"] = _isolated(x.astype(float), y.astype(float), isolation_radius)
     table["resolved"] = _resolved(table)
     return table
 
 
-def _good_pixels(exposure):
-    """Pixels usable for photometry: not NO_DATA, BAD or SAT (warped NO_DATA holds NaN/inf)."""
-    return ~exposure.mask.get([p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes])
+def _bad_pixels(exposure):
+    """``(mask array, bits)`` of pixels unusable for photometry: NO_DATA, BAD or SAT
+    (warped NO_DATA holds NaN/inf)."""
+    planes = [p for p in ("NO_DATA", "BAD", "SAT") if p in exposure.mask.planes]
+    return exposure.mask.array, exposure.mask.bitmask(planes)
 
 
-def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
+def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad=None,
+                   background=None):
     """PSF photometry of many sources at once.
 
     Each source is measured at its nearest pixel with the PSF kernel image of
@@ -139,13 +142,18 @@ def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
 
     Parameters
     ----------
-    residual, variance : `numpy.ndarray`
-        Background-subtracted image (zero where unusable) and its variance.
+    image, variance : `numpy.ndarray`
+        Image and its variance.
     psf : `diffim.psf.Psf`
     bbox : `diffim.Box`
         Box of the arrays, parent coordinates.
     x, y : `numpy.ndarray`
         Parent positions.
+    bad : `tuple`, optional
+        ``(mask array, bits)``: pixels with any of ``bits`` set count as zero
+        in the image and the variance, as pixels beyond the edges do.
+    background : `diffim.image.background.BackgroundGrid`, optional
+        Subtracted from the image first.
 
     Returns
     -------
@@ -159,8 +167,7 @@ def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
     kernels = np.array([[psf.computeKernelImage(xn, yn) for xn in x_nodes] for yn in y_nodes])
     kernels = kernels.reshape(nodes * nodes, *kernels.shape[2:])
     half = kernels.shape[1] // 2
-    padded_image = np.pad(residual, half)
-    padded_variance = np.pad(variance.astype(np.float64), half)
+    n_rows, n_cols = image.shape
     ix = np.rint(np.asarray(x) - bbox.x0).astype(int)
     iy = np.rint(np.asarray(y) - bbox.y0).astype(int)
     node = (np.abs(np.asarray(y)[:, None] - y_nodes).argmin(axis=1) * nodes
@@ -169,19 +176,25 @@ def psf_photometry(residual, variance, psf, bbox, x, y, nodes=4, chunk=2048):
     columns = {name: np.full(len(ix), np.nan) for name in ("x", "y", "flux", "snr", "concentration")}
     for start in range(0, len(ix), chunk):
         part = slice(start, start + chunk)
-        rows = (iy[part] + half)[:, None, None] + offsets[None, :, None]
-        cols = (ix[part] + half)[:, None, None] + offsets[None, None, :]
-        inside = (rows >= 0) & (rows < padded_image.shape[0]) & (cols >= 0) & (cols < padded_image.shape[1])
-        rows, cols = np.clip(rows, 0, padded_image.shape[0] - 1), np.clip(cols, 0, padded_image.shape[1] - 1)
-        image = np.where(inside, padded_image[rows, cols], 0.0)
-        var = np.where(inside, padded_variance[rows, cols], 0.0)
+        # Only the stamps are read: no padded or background-subtracted copy of the image.
+        rows = iy[part][:, None, None] + offsets[None, :, None]
+        cols = ix[part][:, None, None] + offsets[None, None, :]
+        usable = (rows >= 0) & (rows < n_rows) & (cols >= 0) & (cols < n_cols)
+        rows, cols = np.clip(rows, 0, n_rows - 1), np.clip(cols, 0, n_cols - 1)
+        if bad is not None:
+            usable &= (bad[0][rows, cols] & bad[1]) == 0
+        stamps = image[rows, cols]
+        if background is not None:
+            stamps = stamps - background.at(rows, cols)
+        stamps = np.where(usable, stamps, 0.0)
+        var = np.where(usable, variance[rows, cols], 0.0)
         model = kernels[node[part]]
         weight = (model ** 2).sum(axis=(1, 2))
-        flux = (model * image).sum(axis=(1, 2)) / weight
+        flux = (model * stamps).sum(axis=(1, 2)) / weight
         flux_err = np.sqrt((model ** 2 * var).sum(axis=(1, 2))) / weight
         aperture = model >= 0.1 * model.max(axis=(1, 2), keepdims=True)
-        aperture_flux = (image * aperture).sum(axis=(1, 2)) / (model * aperture).sum(axis=(1, 2))
-        positive = np.clip(image, 0.0, None) * aperture
+        aperture_flux = (stamps * aperture).sum(axis=(1, 2)) / (model * aperture).sum(axis=(1, 2))
+        positive = np.clip(stamps, 0.0, None) * aperture
         total = positive.sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
             columns["x"][part] = np.where(total > 0, (positive.sum(axis=1) * offsets).sum(axis=1)
@@ -202,11 +215,9 @@ def _snr_at(exposure, psf, sources):
     and a residual sky level only shifts a PSF flux by a small fraction of the
     sky noise, so no background is fitted here.
     """
-    good = _good_pixels(exposure)
-    image = np.where(good, exposure.image, np.float32(0.0))
-    variance = np.where(good, exposure.variance, np.float32(0.0))
-    return psf_photometry(image, variance, psf, exposure.bbox,
-                          sources["x"].to_numpy(), sources["y"].to_numpy())["snr"].to_numpy()
+    return psf_photometry(exposure.image, exposure.variance, psf, exposure.bbox,
+                          sources["x"].to_numpy(), sources["y"].to_numpy(),
+                          bad=_bad_pixels(exposure))["snr"].to_numpy()
 
 
 def _isolated(x, y, radius):
