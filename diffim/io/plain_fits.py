@@ -26,9 +26,9 @@ from ..errors import FitsFormatError
 from ..exposure import Exposure, PhotoCalib
 from ..image.stats import robust_median_sigma
 from ..mask import Mask
-from .header import read_visit_info, wcs_from_header
+from .header import open_fits, read_visit_info, wcs_from_header
 
-__all__ = ["HEADER_KEYWORDS", "exposure_from_plain_hdulist"]
+__all__ = ["HEADER_KEYWORDS", "as_float32", "exposure_from_plain_hdulist", "read_plain_image"]
 
 HEADER_KEYWORDS = {
     "gain": ("GAIN", "EGAIN", "GAINA", "CCDGAIN"),
@@ -68,7 +68,7 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     """
     image_hdu = _image_hdu(hdus, hdu, path)
     header = image_hdu.header
-    image = np.array(image_hdu.data, dtype=np.float64)
+    image = as_float32(image_hdu.data)
     gain = _value("gain", gain, header, path)
     read_noise = _value("read_noise", read_noise, header, path, allow_zero=True) or 0.0
     sky = _value("sky", sky, header, path, allow_zero=True) or 0.0
@@ -78,25 +78,31 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     image[no_data] = 0.0
     metadata = {"SOURCE_FILE": str(path)}
     if variance is not None:
-        variance = np.asarray(variance, dtype=np.float64)
+        variance = np.asarray(variance)
         if variance.ndim == 0:
-            variance = np.full(image.shape, float(variance))
+            variance = np.full(image.shape, float(variance), dtype=np.float32)
         if variance.shape != image.shape:
             raise FitsFormatError(f"{path}: variance shape {variance.shape} differs from image "
                                   f"shape {image.shape}")
+        # A copy: the zeros written below must not reach the caller's array.
+        variance = np.array(variance, dtype=np.float32)
         metadata["VARIANCE_SOURCE"] = "given"
     elif gain is not None:
-        variance = (np.maximum(image, 0.0) + sky) / gain + (read_noise / gain) ** 2
+        # In place, one plane: (max(image, 0) + sky) / gain + (read_noise / gain)^2.
+        variance = np.maximum(image, np.float32(0.0))
+        variance += np.float32(sky)
+        variance /= np.float32(gain)
+        variance += np.float32((read_noise / gain) ** 2)
         metadata["VARIANCE_SOURCE"] = f"gain={gain:g} read_noise={read_noise:g} sky={sky:g}"
     else:
-        variance = np.full(image.shape, _robust_variance(image[~no_data], path))
+        variance = np.full(image.shape, _robust_variance(image[~no_data], path), dtype=np.float32)
         metadata["VARIANCE_SOURCE"] = "robust sky noise (no gain known)"
-    variance = np.where(no_data | ~np.isfinite(variance), 0.0, variance)
+    variance[no_data | ~np.isfinite(variance)] = 0.0
 
     mask = Mask.zeros(image.shape)
     mask.set("NO_DATA", no_data)
     if saturation is not None:
-        mask.set("SAT", (image + sky >= saturation) & ~no_data)
+        mask.set("SAT", (image >= np.float32(saturation - sky)) & ~no_data)
 
     zero_point = _value("zero_point", None, header, path)
     xy0 = (0, 0)
@@ -104,6 +110,31 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
                     wcs=wcs_from_header(header, xy0, path),
                     photo_calib=PhotoCalib(zero_point) if zero_point is not None else None,
                     visit_info=read_visit_info(header), metadata=metadata)
+
+
+def as_float32(data):
+    """A writeable native float32 array of FITS data, without a copy when the file holds float32.
+
+    FITS stores big-endian numbers; float32 data read into memory is swapped in
+    place instead of being copied (a 4k x 4k plane is 64 MB).
+    """
+    if data.dtype.kind == "f" and data.dtype.itemsize == 4 and data.flags.writeable:
+        if not data.dtype.isnative:
+            data = data.byteswap(inplace=True).view(data.dtype.newbyteorder("="))
+        return data
+    return data.astype(np.float32)
+
+
+def read_plain_image(path, hdu=None):
+    """The image of a plain FITS file (e.g. a variance map) as a float32 array.
+
+    Raises
+    ------
+    FitsFormatError
+        If the file cannot be read or holds no 2-D image.
+    """
+    with open_fits(path) as hdus:
+        return as_float32(_image_hdu(hdus, hdu, path).data)
 
 
 def _image_hdu(hdus, which, path):
