@@ -13,9 +13,8 @@ Subpackages: `io` (files), `psf` (PSF models and their measurement),
 kernel sources), `image` (statistics, background, peaks), `sim` (the
 simulator), `cli` (the ``diffim`` command).
 """
-import importlib
-
 from . import _legacy_paths
+from ._lazy import lazy_exports
 from .errors import (
     DiffimError,
     FitsFormatError,
@@ -59,13 +58,7 @@ _LAZY_EXPORTS = {
 """Public name -> the module that defines it, imported on first access."""
 
 
-def __getattr__(name):
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'diffim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY_EXPORTS)
 
 
 __all__ = [

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..io.exposure_fits import read_exposure
-from ..measure import DetectAndMeasureConfig, DetectAndMeasureTask, write_catalog
-from ..measure.schema import catalog_format
 from .config_overrides import add_override_options, apply_overrides
 
 
@@ -34,6 +31,11 @@ def add_parser(commands):
 
 def run(args):
     """Read, detect and measure, write; print one summary line."""
+    # Imported here so that building the command line loads no detection code.
+    from ..io.exposure_fits import read_exposure
+    from ..measure import DetectAndMeasureTask, write_catalog
+    from ..measure.schema import catalog_format
+
     catalog_format(args.output)  # fail on a bad extension before the work, not after
     config = detection_config(args.overrides)
     difference = read_exposure(args.difference)
@@ -47,6 +49,8 @@ def run(args):
 
 def detection_config(overrides):
     """A `DetectAndMeasureConfig` with ``("set"|"file", text)`` overrides applied."""
+    from ..measure import DetectAndMeasureConfig
+
     config = DetectAndMeasureConfig()
     apply_overrides(config, overrides)
     return config

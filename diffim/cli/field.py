@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..sim import FieldConfig, simulate_field
-from ..sim.field_files import write_field_files
 from .sim import pair_config
 
 
@@ -27,6 +25,10 @@ def add_parser(commands):
 
 def run(args):
     """Simulate, write, and print a summary of what was written."""
+    # Imported here so that building the command line loads no simulator.
+    from ..sim import FieldConfig, simulate_field
+    from ..sim.field_files import write_field_files
+
     sky = pair_config(args.config, size=args.size, seed=args.seed)
     field = simulate_field(FieldConfig(sky=sky, detectors=tuple(args.detectors)))
     files = write_field_files(field, args.output_dir)

@@ -4,9 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import PsfError
-from ..image.stats import robust_median_sigma
-from ..io.exposure_fits import read_exposure
-from ..psf import measure_psf
 
 
 def add_parser(commands):
@@ -19,12 +16,17 @@ def add_parser(commands):
 
 def run(args):
     """Read the file and print its description."""
+    # Imported here so that building the command line loads no file reader.
+    from ..io.exposure_fits import read_exposure
+
     print(f"{args.file}:")
     print(describe(read_exposure(args.file)))
 
 
 def describe(exposure):
     """A multi-line, human-readable description of an exposure."""
+    from ..image.stats import robust_median_sigma
+
     good = ~exposure.mask.get(["NO_DATA", "SAT", "BAD"])
     pixels = exposure.image[good]
     median, noise = robust_median_sigma(pixels) if pixels.size else (float("nan"), float("nan"))
@@ -49,6 +51,8 @@ def describe(exposure):
 def _describe_psf(exposure, x, y):
     if exposure.psf is not None:
         return f"{type(exposure.psf).__name__}, FWHM {exposure.psf.computeFwhm(x, y):.3f} px at centre"
+    from ..psf import measure_psf
+
     try:
         measured = measure_psf(exposure.image, exposure.variance,
                                exposure.mask.get(["SAT", "BAD", "NO_DATA", "CR"]), exposure.xy0)

@@ -1,4 +1,9 @@
-"""Entry point of the ``diffim`` command: one subcommand per module."""
+"""Entry point of the ``diffim`` command: one subcommand per module.
+
+Each subcommand module imports at its top only what its parser needs and
+imports its work inside ``run``, so that ``diffim --help``, any
+``diffim COMMAND --help`` and each command load no more than they use.
+"""
 from __future__ import annotations
 
 import argparse

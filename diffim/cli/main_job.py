@@ -11,13 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from ..image.stats import robust_median_sigma
-from ..io.exposure_fits import read_exposure, write_exposure
-from ..measure import DetectAndMeasureTask, write_catalog
-from ..sky.matching import match_pixels
-from ..subtract.task import AlardLuptonSubtractTask
 from .detect import summary_line as detection_summary
 from .info import describe
 from .sim import pair_config, write_pair
@@ -41,6 +35,14 @@ def add_parser(commands):
 
 def run(args):
     """Simulate, subtract, write, and report against the truth."""
+    # Imported here so that building the command line loads none of the job.
+    import pandas as pd
+
+    from ..image.stats import robust_median_sigma
+    from ..io.exposure_fits import read_exposure, write_exposure
+    from ..measure import DetectAndMeasureTask, write_catalog
+    from ..subtract.task import AlardLuptonSubtractTask
+
     config = pair_config([f"star_density={MAIN_JOB_STAR_DENSITY}"], size=MAIN_JOB_SIZE,
                          seed=MAIN_JOB_SEED)
     science_path, template_path, truth_path = write_pair(config, args.output_dir)
@@ -71,6 +73,8 @@ def run(args):
 
 def transient_recovery(truth, dia_sources, radius=1.0):
     """One line: injected transients (S/N >= 10, off the edges) found within ``radius`` px."""
+    from ..sky.matching import match_pixels
+
     transients = truth[(truth["kind"] == "transient") & (truth["difference_snr"] >= 10)]
     found, dia_index, _ = match_pixels(transients["x"], transients["y"], dia_sources["x"],
                                        dia_sources["y"], radius)

@@ -6,8 +6,6 @@ import dataclasses
 from pathlib import Path
 
 from ..errors import SimulationError
-from ..io.exposure_fits import write_atomically, write_exposure
-from ..sim import PairConfig, simulate_pair
 
 SCIENCE_FILE = "science.fits"
 TEMPLATE_FILE = "template.fits"
@@ -42,6 +40,9 @@ def pair_config(overrides, **options):
     SimulationError
         If a name is not a `PairConfig` field or a value is not a Python literal.
     """
+    # Imported here (as in `write_pair`) so that building the command line loads no simulator.
+    from ..sim import PairConfig
+
     fields = {field.name for field in dataclasses.fields(PairConfig)}
     values = {name: value for name, value in options.items() if value is not None}
     for override in overrides:
@@ -59,6 +60,9 @@ def pair_config(overrides, **options):
 
 def write_pair(config, output_dir):
     """Simulate a pair and write it; returns the paths written."""
+    from ..io.exposure_fits import write_atomically, write_exposure
+    from ..sim import simulate_pair
+
     pair = simulate_pair(config)
     output_dir = Path(output_dir)
     paths = (output_dir / SCIENCE_FILE, output_dir / TEMPLATE_FILE, output_dir / TRUTH_FILE)

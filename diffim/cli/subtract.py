@@ -6,17 +6,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DiffimError
-from ..image.stats import robust_median_sigma
-from ..io.exposure_fits import read_exposure, write_exposure
-from ..measure import DetectAndMeasureTask, write_catalog
-from ..measure.schema import catalog_format
-from ..psf import GaussianPsf
-from ..psf.base import SIGMA_TO_FWHM
-from ..subtract.task import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
-from ..template.get_template import GetCalexpAsTemplateTask
+from ..subtract.modes import MODES
 from .config_overrides import add_override_options, apply_overrides
-from .detect import detection_config
-from .detect import summary_line as detection_summary
+
+# The subtraction, detection and file modules are imported inside the
+# functions that use them, so that `diffim --help`, `diffim subtract --help`
+# and the other subcommands do not load them, and --catalog alone loads
+# detection.
 
 
 def add_parser(commands):
@@ -30,7 +26,7 @@ def add_parser(commands):
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
-    parser.add_argument("--mode", choices=[mode for mode in AlardLuptonSubtractConfig.mode.allowed if mode],
+    parser.add_argument("--mode", choices=list(MODES),
                         help="which image to convolve, or preconvolve for a score image "
                              "(config field 'mode')")
     for role in ("science", "template"):
@@ -51,6 +47,9 @@ def add_parser(commands):
 
 def run(args):
     """Read, subtract, write; print one summary line."""
+    from ..io.exposure_fits import write_exposure
+    from ..subtract.task import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+
     config = AlardLuptonSubtractConfig()
     overrides = list(args.overrides)
     if args.mode:
@@ -61,6 +60,11 @@ def run(args):
                                 science)
     detect_config = None
     if args.catalog is not None:
+        from ..measure import DetectAndMeasureTask, write_catalog
+        from ..measure.schema import catalog_format
+        from .detect import detection_config
+        from .detect import summary_line as detection_summary
+
         catalog_format(args.catalog)  # a bad extension fails before the work
         detect_config = detection_config([("set", item) for item in args.detect_overrides])
     task = AlardLuptonSubtractTask(config=config)
@@ -80,6 +84,8 @@ def run(args):
 
 def summary_line(path, difference, metadata):
     """One line: the output and the numbers that say whether the subtraction worked."""
+    from ..image.stats import robust_median_sigma
+
     good = ~difference.mask.get([p for p in ("NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE")
                                  if p in difference.mask.planes])
     normalised = difference.image[good] / np.sqrt(difference.variance[good])
@@ -91,6 +97,10 @@ def summary_line(path, difference, metadata):
 
 
 def _read(path, variance, fwhm):
+    from ..io.exposure_fits import read_exposure
+    from ..psf import GaussianPsf
+    from ..psf.base import SIGMA_TO_FWHM
+
     options = {}
     if variance is not None:
         options["variance"] = _variance(variance)
@@ -113,6 +123,8 @@ def _on_science_grid(template, science):
     if template.wcs is None or science.wcs is None:
         raise DiffimError(f"template {template.bbox} and science {science.bbox} are not on the "
                           "same pixel grid and lack the WCSs needed to warp one onto the other")
+    from ..template.get_template import GetCalexpAsTemplateTask
+
     return GetCalexpAsTemplateTask().run(template, None, science.bbox, science.wcs).exposure
 
 
@@ -127,7 +139,9 @@ def _same_wcs(template, science):
 
 
 def _variance(value):
+    from ..io.plain_fits import read_plain_image
+
     try:
         return float(value)
     except ValueError:
-        return read_exposure(value).image
+        return read_plain_image(value)

@@ -2,6 +2,7 @@
 
 Modules:
 
+- `modes`: the modes of the config, importable without the task;
 - `task`: `AlardLuptonSubtractTask` and its config: kernel sources, PSF
   matching (`diffim.psfmatch`), convolution, subtraction, the modes
   (``convolveTemplate``, ``convolveScience``, ``auto``, ``preconvolve``);
@@ -9,12 +10,18 @@ Modules:
 - `preconvolve`: the score image's pre-convolution of the science image by its PSF;
 - `scale_variance`: `ScaleVarianceTask`, variance planes brought to the measured noise.
 """
-from .scale_variance import ScaleVarianceConfig, ScaleVarianceTask
-from .task import (
-    AlardLuptonSubtractConfig,
-    AlardLuptonSubtractTask,
-    NoTemplateCoverageError,
-)
+from .._lazy import lazy_exports
+
+# The task and its subtasks are imported on first use: the command line reads
+# the modes (`diffim.subtract.modes`) without paying for them.
+_EXPORTS = {
+    "AlardLuptonSubtractConfig": "diffim.subtract.task",
+    "AlardLuptonSubtractTask": "diffim.subtract.task",
+    "NoTemplateCoverageError": "diffim.subtract.task",
+    "ScaleVarianceConfig": "diffim.subtract.scale_variance",
+    "ScaleVarianceTask": "diffim.subtract.scale_variance",
+}
+__getattr__ = lazy_exports(globals(), _EXPORTS)
 
 __all__ = [
     "AlardLuptonSubtractConfig",

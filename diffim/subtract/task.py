@@ -35,6 +35,7 @@ from ..psfmatch.make_kernel import MakeKernelTask
 from ..sources.kernel_sources import select_kernel_sources
 from ..task import Struct, Task
 from .decorrelate import decorrelate, mean_variance
+from .modes import MODES
 from .preconvolve import convolved_psf, preconvolve
 from .scale_variance import ScaleVarianceTask
 
@@ -66,11 +67,7 @@ class AlardLuptonSubtractConfig(pexConfig.Config):
 
     mode = pexConfig.ChoiceField(
         dtype=str, default="convolveTemplate",
-        allowed={"auto": "Choose which image to convolve at run time.",
-                 "convolveScience": "Convolve the science image.",
-                 "convolveTemplate": "Convolve the template image.",
-                 "preconvolve": "Convolve the science image with its PSF, then match the "
-                                "template to it: the difference is a score image."},
+        allowed=dict(MODES),
         doc="Which image to convolve.")
     makeKernel = pexConfig.ConfigurableField(target=MakeKernelTask,
                                              doc="Fit of the PSF-matching kernel.")
