@@ -32,6 +32,9 @@ _ROUGH_WINDOW = 15
 """Half-width (px) of the window in which the rough half-maximum area is counted."""
 
 _CENTROID_ITERATIONS = 10
+_MIN_STARS_FOR_PLANE = 10
+"""Fewest stars from which the PSF's variation across the image is fitted (a plane per pixel)."""
+
 _MAX_CENTRE_SHIFT = 2.0
 """A star whose centroid lies further than this (px) from its peak pixel is not used."""
 
@@ -423,26 +426,42 @@ def _clip(stars, clip_sigma, max_chi2_ratio, min_stars):
 
 
 def _stack(stars, selection, half):
-    """Weighted mean of the re-centred, normalised star stamps (sum 1).
+    """The re-centred, normalised star stamps combined into the PSF at the image centre (sum 1).
 
     Stars are weighted by flux^2 / sky variance (inverse variance of the
     normalised stamp); bad pixels and masked neighbours, grown by a pixel for
-    the interpolation footprint, get no weight.
+    the interpolation footprint, get no weight. With enough stars spread over
+    the image, each pixel is fitted as a plane in the star positions and the
+    plane is taken at the centre: a weighted mean would be the PSF where the
+    brightest stars happen to lie, and PSFs vary across an image.
     """
     stamps, usable, dx, dy = stars.recentred()
     pad = stars.pad
-    size = 2 * half + 1
-    total = np.zeros((size, size))
-    weight_sum = np.zeros((size, size))
-    for i in np.nonzero(selection)[0]:
+    chosen = np.nonzero(selection)[0]
+    shifted = np.empty((len(chosen), 2 * half + 1, 2 * half + 1))
+    weights = np.empty(shifted.shape)
+    for k, i in enumerate(chosen):
         normalised = (stamps[i] - stars.sky[i]) / stars.flux[i]
-        shifted = shift_image(normalised, dx[i], dy[i])[pad:-pad, pad:-pad]
-        inner = usable[i, pad:-pad, pad:-pad]
+        shifted[k] = shift_image(normalised, dx[i], dy[i])[pad:-pad, pad:-pad]
         x_pixel, y_pixel = round(stars.x[i]), round(stars.y[i])
         sky_variance = float(np.median(stars.variance[y_pixel - half:y_pixel + half + 1,
                                                       x_pixel - half:x_pixel + half + 1]))
-        star_weight = stars.flux[i] ** 2 / sky_variance
-        total += np.where(inner, star_weight * shifted, 0.0)
-        weight_sum += np.where(inner, star_weight, 0.0)
-    stack = np.divide(total, weight_sum, out=np.zeros_like(total), where=weight_sum > 0.0)
+        weights[k] = np.where(usable[i, pad:-pad, pad:-pad], stars.flux[i] ** 2 / sky_variance, 0.0)
+    n_rows, n_cols = stars.image.shape
+    u = (stars.x[chosen] - 0.5 * (n_cols - 1)) / (0.5 * n_cols)
+    v = (stars.y[chosen] - 0.5 * (n_rows - 1)) / (0.5 * n_rows)
+    design = np.stack([np.ones(len(chosen)), u, v], axis=1)
+    if len(chosen) >= _MIN_STARS_FOR_PLANE and min(np.ptp(u), np.ptp(v)) >= 0.5:
+        # Normal equations of every pixel at once: (pixels, 3, 3) and (pixels, 3).
+        normal = np.einsum("kp,ka,kb->pab", weights.reshape(len(chosen), -1), design, design)
+        right = np.einsum("kp,ka,kp->pa", weights.reshape(len(chosen), -1), design,
+                          shifted.reshape(len(chosen), -1))
+        solvable = np.linalg.cond(normal) < 1e8
+        stack = np.zeros(normal.shape[0])
+        stack[solvable] = np.linalg.solve(normal[solvable], right[solvable][..., np.newaxis])[:, 0, 0]
+        stack = stack.reshape(shifted.shape[1:])
+    else:
+        weight_sum = weights.sum(axis=0)
+        stack = np.divide((weights * shifted).sum(axis=0), weight_sum,
+                          out=np.zeros(shifted.shape[1:]), where=weight_sum > 0.0)
     return stack / stack.sum()
