@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..errors import PsfError
 from .base import (SIGMA_TO_FWHM, Psf, check_finite, check_position, check_positive, check_size,
@@ -191,6 +190,8 @@ class DoubleGaussianPsf(AnalyticPsf):
         # The half-maximum radius lies between those of the two Gaussians alone.
         inner, outer = sorted((0.5 * SIGMA_TO_FWHM * self.sigma1,
                                0.5 * SIGMA_TO_FWHM * self.sigma2))
+        from scipy.optimize import brentq  # here: scipy.optimize costs every import of diffim.psf
+
         return 2.0 * brentq(excess, inner, outer, xtol=1e-14, rtol=1e-15)
 
 

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from ..errors import PsfError
 from .base import SIGMA_TO_FWHM
@@ -133,6 +132,10 @@ def fit_moffat(stamp, weights=None, x_guess=None, y_guess=None, fwhm_guess=3.0,
     PsfError
         If the stamp has fewer usable pixels than free parameters.
     """
+    # Imported here: scipy.optimize costs every import of diffim.psf, and most
+    # users of the package fit nothing.
+    from scipy.optimize import least_squares
+
     stamp = np.asarray(stamp, dtype=float)
     weights = np.ones_like(stamp) if weights is None else np.asarray(weights, dtype=float)
     used = weights > 0.0

@@ -16,7 +16,7 @@ propagated as ``var (x) P^2``.
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
+import scipy.fft
 
 from ..psf import InterpolatedPsf, PixelPsf
 from ..psfmatch import KernelBasis, SpatialFunction, SpatialKernel, convolve_exposure
@@ -60,6 +60,29 @@ def fixed_kernel(kernel_image, bbox):
     return SpatialKernel(basis, SpatialFunction("chebyshev1", 0, bbox), np.ones((1, 1)))
 
 
+def fft_convolve(image, kernel, mode="full"):
+    """Linear convolution of two small 2-D arrays through FFTs.
+
+    The padding and transforms of ``scipy.signal.fftconvolve``, so the same
+    numbers, without importing ``scipy.signal`` (it loads ``scipy.stats``:
+    a third of a second on every ``diffim subtract``).
+
+    Parameters
+    ----------
+    image, kernel : `numpy.ndarray`
+    mode : {"full", "same"}
+        ``"same"`` keeps the centre of the full result at ``image``'s shape.
+    """
+    full = [a + b - 1 for a, b in zip(image.shape, kernel.shape)]
+    padded = [scipy.fft.next_fast_len(length, True) for length in full]
+    product = scipy.fft.rfftn(image, padded, axes=(0, 1)) * scipy.fft.rfftn(kernel, padded, axes=(0, 1))
+    result = scipy.fft.irfftn(product, padded, axes=(0, 1))[:full[0], :full[1]]
+    if mode == "same":
+        rows, cols = ((f - s) // 2 for f, s in zip(full, image.shape))
+        result = result[rows:rows + image.shape[0], cols:cols + image.shape[1]]
+    return result.copy()
+
+
 def convolved_psf(psf, kernel_image, bbox, *, mode="same", nodes=5):
     """``psf`` convolved with a fixed ``kernel_image``, sampled and interpolated.
 
@@ -84,7 +107,7 @@ def convolved_psf(psf, kernel_image, bbox, *, mode="same", nodes=5):
         Normalised to sum 1 at every node.
     """
     def convolved_at(x, y):
-        image = scipy.signal.fftconvolve(psf.computeKernelImage(x, y), kernel_image, mode=mode)
+        image = fft_convolve(psf.computeKernelImage(x, y), kernel_image, mode=mode)
         return PixelPsf(image / image.sum())
 
     return InterpolatedPsf.from_model(convolved_at, bbox, nodes, nodes)
