@@ -10,9 +10,9 @@ MAD_TO_SIGMA = 1.4826
 """Scale from the median absolute deviation to the standard deviation of a Gaussian."""
 
 
-def robust_median_sigma(values):
-    """Median and MAD-based sigma of ``values`` (no clipping)."""
-    values = np.asarray(values, dtype=float)
+def robust_median_sigma(values, dtype=float):
+    """Median and MAD-based sigma of ``values`` (no clipping), computed in ``dtype``."""
+    values = np.asarray(values, dtype=dtype)
     median = float(np.median(values))
     return median, float(MAD_TO_SIGMA * np.median(np.abs(values - median)))
 

@@ -84,8 +84,7 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
         if variance.shape != image.shape:
             raise FitsFormatError(f"{path}: variance shape {variance.shape} differs from image "
                                   f"shape {image.shape}")
-        # A copy: the zeros written below must not reach the caller's array.
-        variance = np.array(variance, dtype=np.float32)
+        variance = np.asarray(variance, dtype=np.float32)
         metadata["VARIANCE_SOURCE"] = "given"
     elif gain is not None:
         # In place, one plane: (max(image, 0) + sky) / gain + (read_noise / gain)^2.
@@ -97,7 +96,10 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     else:
         variance = np.full(image.shape, _robust_variance(image[~no_data], path), dtype=np.float32)
         metadata["VARIANCE_SOURCE"] = "robust sky noise (no gain known)"
-    variance[no_data | ~np.isfinite(variance)] = 0.0
+    unusable = no_data | ~np.isfinite(variance)
+    if unusable.any():
+        # A copy when the variance was given: the caller's array stays as it was.
+        variance = np.where(unusable, np.float32(0.0), variance)
 
     mask = Mask.zeros(image.shape)
     mask.set("NO_DATA", no_data)
