@@ -45,8 +45,9 @@ class BackgroundGrid:
         """The full background plane (float32)."""
         grid, col_frac = self.grid, self.col_frac
         row_frac = self.row_frac[:, np.newaxis]
-        top = grid[self.row_lo][:, self.col_lo] * (1 - col_frac) + grid[self.row_lo][:, self.col_hi] * col_frac
-        bottom = grid[self.row_hi][:, self.col_lo] * (1 - col_frac) + grid[self.row_hi][:, self.col_hi] * col_frac
+        top_row, bottom_row = grid[self.row_lo], grid[self.row_hi]
+        top = top_row[:, self.col_lo] * (1 - col_frac) + top_row[:, self.col_hi] * col_frac
+        bottom = bottom_row[:, self.col_lo] * (1 - col_frac) + bottom_row[:, self.col_hi] * col_frac
         top *= 1 - row_frac
         bottom *= row_frac
         top += bottom
@@ -64,7 +65,7 @@ class BackgroundGrid:
 
 
 def estimate_background(image, good, cell=64, samples=16):
-    """Smooth background (float32): clipped medians in ``cell``-pixel cells, bilinear between centres.
+    """Smooth background (float32): clipped cell medians, bilinear between cell centres.
 
     The full plane of `background_grid`.
     """
@@ -96,7 +97,8 @@ def background_grid(image, good, cell=64, samples=16):
     grid[np.isnan(values).mean(axis=1) > 0.9] = np.nan
     grid = grid.reshape(len(row_samples), len(col_samples))
     if np.isnan(grid).all():
-        everywhere = good(np.arange(n_rows)[:, np.newaxis], np.arange(n_cols)) if callable(good) else good
+        everywhere = (good(np.arange(n_rows)[:, np.newaxis], np.arange(n_cols)) if callable(good)
+                      else good)
         grid[:] = clipped_stats(image[everywhere])[0]
     grid[np.isnan(grid)] = np.nanmedian(grid)
     row_centres = 0.5 * (row_edges[:-1] + row_edges[1:] - 1)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core._peaks import smoothed_peaks
+from .background import BackgroundGrid
 
 __all__ = ["DETECTION_SIGMA", "Peaks", "find_peaks", "smoothing_kernel"]
 
@@ -71,12 +72,12 @@ def find_peaks(image, variance, bad, threshold, background=None):
     else:
         mask, bits = np.ascontiguousarray(bad).view(np.uint8), 1
     if background is None:
-        nodes = (np.zeros((1, 1), np.float32), np.zeros(image.shape[0], np.intc), np.zeros(image.shape[0], np.intc),
-                 np.zeros(image.shape[0], np.float32), np.zeros(image.shape[1], np.intc),
-                 np.zeros(image.shape[1], np.intc), np.zeros(image.shape[1], np.float32))
-    else:
-        nodes = (background.grid, background.row_lo, background.row_hi, background.row_frac,
-                 background.col_lo, background.col_hi, background.col_frac)
+        rows, cols = np.zeros(image.shape[0], np.intc), np.zeros(image.shape[1], np.intc)
+        background = BackgroundGrid(np.zeros((1, 1), np.float32), rows, rows,
+                                    np.zeros(image.shape[0], np.float32), cols, cols,
+                                    np.zeros(image.shape[1], np.float32))
+    nodes = (background.grid, background.row_lo, background.row_hi, background.row_frac,
+             background.col_lo, background.col_hi, background.col_frac)
     kernel = smoothing_kernel()
     power = float(np.sum(kernel.astype(float) ** 2) ** 2)
     y, x, value, snr = smoothed_peaks(image, variance, mask, bits, *nodes, kernel, power,

@@ -96,7 +96,7 @@ def _check_planes(image, variance, bad_pixels):
 
 
 def _stamps(image, bad, background, x, y, half):
-    """Sky-subtracted stamps (float64) and their usable pixels, ``2 half + 1`` square around pixels ``(x, y)``.
+    """Sky-subtracted stamps (float64), ``2 half + 1`` square around pixels ``(x, y)``, and their usable pixels.
 
     The stamps must lie inside the image.
     """
@@ -232,7 +232,8 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
                        f"{stars.count} measured, the rest rejected by size or chi^2")
     psf = PixelPsf(_stack(stars, kept, half))
     fwhm = float(psf.computeFwhm(0.0, 0.0))
-    star_fwhm = fwhm * np.sqrt(stars.gaussian_variance[kept] / _gaussian_variance_of(psf, stars.weight_sigma))
+    stack_size = _gaussian_variance_of(psf, stars.weight_sigma)
+    star_fwhm = fwhm * np.sqrt(stars.gaussian_variance[kept] / stack_size)
     return PsfMeasurement(
         fwhm=fwhm, fwhm_scatter=clipped_stats(star_fwhm, iterations=0)[1], psf=psf,
         n_stars=int(kept.sum()), star_x=stars.x[kept] + xy0[0], star_y=stars.y[kept] + xy0[1],
@@ -392,7 +393,7 @@ def _measure_stars(image, bad, variance, background, candidates, half, fwhm_gues
 
 
 def _deweighted(second, weight_sigma):
-    """Variance (per axis) of the Gaussian whose ``weight_sigma``-weighted ``<r^2>`` is ``second``."""
+    """Per-axis variance of the Gaussian whose ``weight_sigma``-weighted ``<r^2>`` is ``second``."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return second * weight_sigma ** 2 / (2.0 * weight_sigma ** 2 - second)
 
@@ -458,7 +459,8 @@ def _stack(stars, selection, half):
                           shifted.reshape(len(chosen), -1))
         solvable = np.linalg.cond(normal) < 1e8
         stack = np.zeros(normal.shape[0])
-        stack[solvable] = np.linalg.solve(normal[solvable], right[solvable][..., np.newaxis])[:, 0, 0]
+        planes = np.linalg.solve(normal[solvable], right[solvable][..., np.newaxis])
+        stack[solvable] = planes[:, 0, 0]
         stack = stack.reshape(shifted.shape[1:])
     else:
         weight_sum = weights.sum(axis=0)

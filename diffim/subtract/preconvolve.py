@@ -75,7 +75,8 @@ def fft_convolve(image, kernel, mode="full"):
     """
     full = [a + b - 1 for a, b in zip(image.shape, kernel.shape)]
     padded = [scipy.fft.next_fast_len(length, True) for length in full]
-    product = scipy.fft.rfftn(image, padded, axes=(0, 1)) * scipy.fft.rfftn(kernel, padded, axes=(0, 1))
+    product = (scipy.fft.rfftn(image, padded, axes=(0, 1))
+               * scipy.fft.rfftn(kernel, padded, axes=(0, 1)))
     result = scipy.fft.irfftn(product, padded, axes=(0, 1))[:full[0], :full[1]]
     if mode == "same":
         rows, cols = ((f - s) // 2 for f, s in zip(full, image.shape))
