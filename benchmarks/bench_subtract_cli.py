@@ -1,0 +1,161 @@
+"""`diffim subtract` as a user runs it, per stage and as a whole process, at 1k, 2k and 4k.
+
+The inputs are what users bring from other surveys: plain single-image FITS
+files with separate variance images and no PSF (a simulated pair with
+Gaussian PSFs, sigma 2.0 and 1.4 px, gain 1, read noise 5, 300 stars per
+million pixels; the true kernel sum is 0.9). Stages, as the command runs
+them: reading both images and variances, the PSF estimate of each image,
+kernel-source selection, the kernel fit with the convolution, variance and
+mask, decorrelation, and writing. The whole process runs in a child interpreter that reports its own
+peak resident memory (VmHWM) in ``extra_info``. Benchmarks assert quality
+(kernel sum), never time.
+"""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from diffim.io.exposure_fits import read_exposure, write_exposure
+from diffim.io.plain_fits import read_plain_image
+from diffim.psf import measure_psf
+from diffim.psf.base import SIGMA_TO_FWHM
+from diffim.psfmatch import convolve_exposure
+from diffim.psfmatch.make_kernel import MakeKernelTask
+from diffim.sim import PairConfig, simulate_pair
+from diffim.sources.kernel_sources import select_kernel_sources
+from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+from diffim.subtract.decorrelate import decorrelate, mean_variance
+
+TRUE_KERNEL_SUM = 0.9
+STAR_DENSITY = 300.0
+"""Stars per million pixels: enough kernel sources at 1k for a kernel sum within 1 %."""
+BAD_FOR_PSF = ("SAT", "BAD", "NO_DATA", "CR", "EDGE")
+
+# Runs the command line as typed and prints the process's peak memory (kB) on stderr.
+_CLI_SCRIPT = """
+import sys
+from diffim.cli.main import main
+status = main(sys.argv[1:])
+with open("/proc/self/status") as lines:
+    print(next(line.split()[1] for line in lines if line.startswith("VmHWM")), file=sys.stderr)
+sys.exit(status)
+"""
+
+
+@pytest.fixture(scope="module", params=[1024, 2048, 4096], ids=lambda size: f"{size}px")
+def plain_pair(request, tmp_path_factory):
+    """Paths of science, template and their variance images, as plain FITS files."""
+    config = PairConfig(size=request.param, seed=1, star_density=STAR_DENSITY,
+                        psf_model="gaussian", science_fwhm=2.0 * SIGMA_TO_FWHM,
+                        template_fwhm=1.4 * SIGMA_TO_FWHM, gain=1.0, read_noise=5.0)
+    pair = simulate_pair(config)
+    directory = tmp_path_factory.mktemp(f"plain{request.param}")
+    paths = {}
+    for role, exposure in (("science", pair.science), ("template", pair.template)):
+        header = fits.Header()
+        header["SATURATE"] = config.saturation
+        header["AVSKY"] = getattr(config, f"{role}_sky")
+        fits.PrimaryHDU(exposure.image, header=header).writeto(directory / f"{role}.fits")
+        fits.PrimaryHDU(exposure.variance).writeto(directory / f"{role}_var.fits")
+        paths[role] = (directory / f"{role}.fits", directory / f"{role}_var.fits")
+    return paths
+
+
+def read_plain_pair(plain_pair):
+    """Both exposures, read as ``diffim subtract`` reads them with variance maps given."""
+    return {role: read_exposure(image, variance=read_plain_image(variance))
+            for role, (image, variance) in plain_pair.items()}
+
+
+@pytest.fixture(scope="module")
+def read_pair(plain_pair):
+    return read_plain_pair(plain_pair)
+
+
+@pytest.fixture(scope="module")
+def with_psfs(read_pair):
+    pair = {}
+    for role, exposure in read_pair.items():
+        view = exposure[exposure.bbox]
+        view.psf = measure_psf(view.image, view.variance, view.mask.get(
+            [p for p in BAD_FOR_PSF if p in view.mask.planes]), view.xy0).psf
+        pair[role] = view
+    return pair
+
+
+def test_read(benchmark, plain_pair):
+    """Both images and both variance maps, as ``diffim subtract`` reads them."""
+    read = benchmark.pedantic(read_plain_pair, args=(plain_pair,), rounds=3)
+    assert all(exposure.image.dtype == np.float32 for exposure in read.values())
+
+
+@pytest.mark.parametrize("role", ["science", "template"])
+def test_psf_estimate(benchmark, read_pair, role):
+    exposure = read_pair[role]
+    bad = exposure.mask.get([p for p in BAD_FOR_PSF if p in exposure.mask.planes])
+    measured = benchmark.pedantic(measure_psf, args=(exposure.image, exposure.variance, bad),
+                                  rounds=3)
+    benchmark.extra_info["fwhm"] = measured.fwhm
+    assert measured.n_stars >= 10
+
+
+def test_kernel_sources(benchmark, with_psfs):
+    sources = benchmark.pedantic(select_kernel_sources,
+                                 args=(with_psfs["science"], with_psfs["template"]), rounds=3)
+    benchmark.extra_info["kernel_sources"] = len(sources)
+
+
+def test_fit_and_convolution(benchmark, with_psfs):
+    """Kernel fit, convolution of the template with variance and mask, difference."""
+    science, template = with_psfs["science"], with_psfs["template"]
+    sources = select_kernel_sources(science, template)
+
+    def fit_and_convolve():
+        fit = MakeKernelTask().run(template, science, sources)
+        matched = convolve_exposure(template, fit.psfMatchingKernel,
+                                    bad_mask_planes=["NO_DATA", "BAD", "SAT", "EDGE"])
+        return fit, science.image - matched.image
+
+    fit, _ = benchmark.pedantic(fit_and_convolve, rounds=3)
+    kernel_sum = float(fit.psfMatchingKernel.kernel_sum(*science.bbox.center))
+    assert kernel_sum == pytest.approx(TRUE_KERNEL_SUM, rel=1e-2)
+
+
+def test_decorrelation(benchmark, with_psfs):
+    science, template = with_psfs["science"], with_psfs["template"]
+    fit = MakeKernelTask().run(template, science, select_kernel_sources(science, template))
+    kernel = fit.psfMatchingKernel
+    matched = convolve_exposure(template, kernel, bad_mask_planes=["NO_DATA", "BAD", "SAT", "EDGE"])
+    image = science.image - matched.image
+    variance = science.variance + matched.variance
+    usable = np.ones(image.shape, bool)
+    benchmark.pedantic(decorrelate, args=(image, variance, kernel.image(*science.bbox.center)),
+                       kwargs=dict(unconvolved_variance=mean_variance(science.variance, usable),
+                                   convolved_variance=mean_variance(template.variance, usable)),
+                       rounds=3)
+
+
+def test_write(benchmark, with_psfs, tmp_path):
+    task = AlardLuptonSubtractTask(config=AlardLuptonSubtractConfig())
+    difference = task.run(with_psfs["template"], with_psfs["science"]).difference
+    benchmark.pedantic(write_exposure, args=(difference, tmp_path / "difference.fits"), rounds=3)
+
+
+def test_whole_process(benchmark, plain_pair, tmp_path):
+    """``diffim subtract`` in a fresh interpreter, imports included; peak memory in extra_info."""
+    (science, science_variance), (template, template_variance) = (plain_pair["science"],
+                                                                  plain_pair["template"])
+    output = tmp_path / "difference.fits"
+    command = [sys.executable, "-c", _CLI_SCRIPT, "subtract", "--science", str(science),
+               "--template", str(template), "--science-variance", str(science_variance),
+               "--template-variance", str(template_variance), "--output", str(output)]
+
+    def run():
+        return subprocess.run(command, check=True, capture_output=True, text=True)
+
+    finished = benchmark.pedantic(run, rounds=3)
+    benchmark.extra_info["peak_rss_mb"] = round(int(finished.stderr.split()[-1]) / 1024)
+    with fits.open(output) as hdus:
+        assert hdus[0].header["KERNSUM"] == pytest.approx(TRUE_KERNEL_SUM, rel=1e-2)
