@@ -17,6 +17,9 @@ from diffim.template import GetCalexpAsTemplateTask
 NO_DATA = ["--id", "visit=99"]
 """A data ID with no data: the once-per-repo steps run, no data reference does."""
 
+OUT = ["--rerun", "out"]
+"""An output repository, which gen2 requires."""
+
 
 def parse(args):
     parser = ImageDifferenceCmdLineTask._makeArgumentParser()
@@ -34,7 +37,7 @@ def usage_error(capsys, args):
 def test_overrides_apply_left_to_right(root, tmp_path):
     override = tmp_path / "override.py"
     override.write_text("config.doDecorrelation = True\nconfig.growFootprint = 4\n")
-    parsed = parse([str(root), "--id", "visit=10", "ccd=0^1", "-c", "doDecorrelation=False",
+    parsed = parse([str(root), *OUT, "--id", "visit=10", "ccd=0^1", "-c", "doDecorrelation=False",
                     "subtract.mode=auto", "-C", str(override), "-c", "growFootprint=3",
                     "detectAndMeasure.detection.thresholdValue=5.5"])
     config = parsed.config
@@ -51,7 +54,7 @@ def test_retarget_in_an_override_file(root, tmp_path):
     override = tmp_path / "calexp.py"
     override.write_text("from diffim.get_template import GetCalexpAsTemplateTask\n"
                         "config.getTemplate.retarget(GetCalexpAsTemplateTask)\n")
-    parsed = parse([str(root), *NO_DATA, "--templateId", "visit=1", "-C", str(override)])
+    parsed = parse([str(root), *NO_DATA, *OUT, "--templateId", "visit=1", "-C", str(override)])
     assert parsed.config.getTemplate.target is GetCalexpAsTemplateTask
     assert parsed.templateId.idList == [{"visit": 1}]
 
@@ -76,7 +79,8 @@ def test_retarget_in_an_override_file(root, tmp_path):
     (["--clobber-output"], "--clobber-output is only valid with --output or --rerun"),
 ])
 def test_usage_errors_are_one_line(root, capsys, args, message):
-    line = usage_error(capsys, [str(root), *NO_DATA, *args])
+    output = [] if {"--rerun", "--output", "--clobber-output"} & set(args) else OUT
+    line = usage_error(capsys, [str(root), *NO_DATA, *output, *args])
     assert line.partition(": error: ")[2].startswith(message)
 
 
@@ -103,7 +107,7 @@ def test_rerun_and_output_resolution(root, tmp_path):
     assert parse([str(root), *NO_DATA, "--rerun", "old"]).input == str(root / "rerun/a")
     parsed = parse([str(root), *NO_DATA, "--output", str(tmp_path / "out")])
     assert parsed.butler.write_roots == [tmp_path / "out"]
-    assert parse([str(root), *NO_DATA]).butler.write_roots == [root]
+    assert parsed.butler.read_roots == [tmp_path / "out", root]
 
 
 def test_clobber_output_removes_the_output_first(root):
@@ -125,7 +129,7 @@ def test_argument_file_with_several_arguments_per_line(root, tmp_path):
 
 def test_show_config_tasks_data_and_run(root, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        parse([str(root), "--id", "visit=10", "--show", "config=doSub*", "tasks", "data"])
+        parse([str(root), "--id", "visit=10", *OUT, "--show", "config=doSub*", "tasks", "data"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "config.doSubtract=True" in out and "config.doSelectSources" not in out
@@ -133,18 +137,18 @@ def test_show_config_tasks_data_and_run(root, capsys):
     assert "config.getTemplate: GetCoaddAsTemplateTask" in out
     assert "config.subtract.makeKernel: MakeKernelTask" in out
     assert "id dataRef.dataId = {'visit': 10, 'filter': 'r_sim', 'ccd': 1}" in out
-    parsed = parse([str(root), *NO_DATA, "-c", "growFootprint=3", "--show", "history=growFootprint",
-                    "run"])
+    parsed = parse([str(root), *NO_DATA, *OUT, "-c", "growFootprint=3", "--show",
+                    "history=growFootprint", "run"])
     assert parsed.config.growFootprint == 3
     assert "growFootprint" in capsys.readouterr().out
-    assert run_image_difference([str(root), *NO_DATA, "--show", "config"]) == 0
+    assert run_image_difference([str(root), *NO_DATA, *OUT, "--show", "config"]) == 0
     assert "config.coaddName='deep'" in capsys.readouterr().out
-    assert not (root / "config").exists()
+    assert not (root / "rerun" / "out" / "config").exists()
 
 
 def test_log_levels(root):
     try:
-        parse([str(root), *NO_DATA, "-L", "diffim.imageDifference=debug", "warn"])
+        parse([str(root), *NO_DATA, *OUT, "-L", "diffim.imageDifference=debug", "warn"])
         assert logging.getLogger("diffim.imageDifference").level == logging.DEBUG
         assert logging.getLogger().level == logging.WARNING
     finally:

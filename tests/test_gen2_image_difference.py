@@ -285,7 +285,10 @@ def test_console_script(coadd_run, repo):
     completed = subprocess.run([str(SCRIPT), str(repo), "--id", "visit=10", "ccd=0", "--rerun",
                                 "script"], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
-    assert "Running: imageDifference" in completed.stderr
+    # gen2's log lines, on stdout
+    assert "root INFO: Running: imageDifference" in completed.stdout
+    assert "imageDifference INFO: Processing {'visit': 10, 'ccd': 0, 'filter': 'r_sim'}" in \
+        completed.stdout
     _, coadd = coadd_run
     [expected] = coadd.get("deepDiff_differenceExp_filename", visit=10, ccd=0)
     assert (repo / f"rerun/script/deepDiff/v10-f{FILTER}/diffexp-00.fits").read_bytes() == \

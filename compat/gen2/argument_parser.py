@@ -1,4 +1,4 @@
-"""gen2's command-line parser: ``REPO --id ... [--rerun IN:OUT | --output DIR] -c -C --show ...``.
+"""gen2's command-line parser: ``REPO --id ... (--rerun [IN:]OUT | --output DIR) -c -C --show ...``.
 
 `ArgumentParser.parse_args` returns a namespace holding the frozen config,
 a `compat.gen2.butler.Butler` on the input and output repositories, and a
@@ -6,6 +6,16 @@ a `compat.gen2.butler.Butler` on the input and output repositories, and a
 references the task runner runs over. Config overrides apply in
 command-line order as they are parsed. ``@file`` arguments read more
 arguments from a file, several per line, with ``#`` comments.
+
+As in gen2, an output repository is required (``--output`` or
+``--rerun``, or ``$PIPE_OUTPUT_ROOT``), and it may not be the input one;
+``REPO``, ``--output`` and ``--calib`` are relative to ``$PIPE_INPUT_ROOT``,
+``$PIPE_OUTPUT_ROOT`` and ``$PIPE_CALIB_ROOT`` when those are set. A bare
+``--id`` means every data ID of the dataset type; a bare ``-L`` changes
+nothing. ``--longlog`` switches the log lines to gen2's long format,
+``--debug`` imports the user's ``debug`` module (gen2's ``lsstDebug``
+hook; this project's tasks have no debug displays), ``--profile FILE``
+writes cProfile statistics of the data references' processing.
 """
 from __future__ import annotations
 
@@ -21,24 +31,26 @@ from .butler import Butler
 from .config_overrides import ConfigFileAction, ConfigValueAction, LogLevelAction, first_line
 from .data_ids import DataIdContainer, IdValueAction
 from .errors import Gen2Error
+from .log_format import install_gen2_log_handler
 from .repository import PARENT_LINK, read_cfg
 from .show import check_show, show_config_items
 
 __all__ = ["ArgumentParser"]
 
-_LOG = logging.getLogger(__name__)
+INPUT_ROOT, CALIB_ROOT, OUTPUT_ROOT = "PIPE_INPUT_ROOT", "PIPE_CALIB_ROOT", "PIPE_OUTPUT_ROOT"
+"""Environment variables giving the default root of each repository path (gen2's)."""
 
 _EPILOG = """\
 Notes:
-  * --config, --configfile, --id, --loglevel and @file may appear multiple times;
-    all values are used, in order left to right
+  * --config, --config-file or --configfile, --id, --loglevel and @file may appear
+    multiple times; all values are used, in order left to right
   * @file reads command-line options from the specified file:
     * data may be distributed among multiple lines (e.g. one option per line)
     * data after # is treated as a comment and ignored
     * blank lines and lines starting with # are ignored
   * To specify multiple values for an option, do not use = after the option name:
-    * right: --configfile foo bar
-    * wrong: --configfile=foo bar
+    * right: --config-file foo bar
+    * wrong: --config-file=foo bar
 """
 
 
@@ -59,26 +71,33 @@ class ArgumentParser(argparse.ArgumentParser):
                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
         self._name = name
         self._data_id_args = {}
-        self.add_argument("input", help="path to input data repository")
+        self.add_argument("input", help=f"path to input data repository, relative to ${INPUT_ROOT}")
+        self.add_argument("--calib", dest="rawCalib",
+                          help=f"path to input calibration repository, relative to ${CALIB_ROOT}")
         self.add_argument("--output", dest="rawOutput",
-                          help="path to output data repository (need not exist)")
+                          help="path to output data repository (need not exist), relative to "
+                               f"${OUTPUT_ROOT}")
         self.add_argument("--rerun", dest="rawRerun", metavar="[INPUT:]OUTPUT",
                           help="rerun name: sets OUTPUT to ROOT/rerun/OUTPUT; optionally sets "
                                "ROOT to ROOT/rerun/INPUT")
         self.add_argument("-c", "--config", nargs="*", action=ConfigValueAction,
                           help="config override(s), e.g. -c foo=newfoo bar.baz=3",
                           metavar="NAME=VALUE")
-        self.add_argument("-C", "--configfile", dest="configfile", nargs="*",
+        self.add_argument("-C", "--config-file", "--configfile", dest="configfile", nargs="*",
                           action=ConfigFileAction, help="config override file(s)")
-        self.add_argument("-L", "--loglevel", nargs="+", action=LogLevelAction, default=[],
+        self.add_argument("-L", "--loglevel", nargs="*", action=LogLevelAction, default=[],
                           help="logging level; supported levels are "
                                "[trace|debug|info|warn|error|fatal]",
                           metavar="LEVEL|COMPONENT=LEVEL")
+        self.add_argument("--longlog", nargs=0, action=_LongLogAction,
+                          help="use a more verbose format for the logging")
+        self.add_argument("--debug", action="store_true", help="enable debugging output?")
         self.add_argument("--doraise", action="store_true",
                           help="raise an exception on error (else log a message and continue)?")
         self.add_argument("--noExit", action="store_true",
                           help="Do not exit even upon failure (i.e. return a struct to the "
                                "calling script)")
+        self.add_argument("--profile", help="Dump cProfile statistics to filename")
         self.add_argument("--show", nargs="+", default=(),
                           help="display the specified information to stdout and quit "
                                "(unless run is specified); information is "
@@ -131,7 +150,8 @@ class ArgumentParser(argparse.ArgumentParser):
         if dest in self._data_id_args:
             raise Gen2Error(f"data ID argument {name} already added")
         self._data_id_args[dest] = (datasetType, level, doMakeDataRefList, ContainerClass)
-        self.add_argument(name, nargs="+", dest=dest, action=IdValueAction, metavar="KEY=VALUE",
+        # nargs="*": a bare --id is one empty data ID, which every data ID matches.
+        self.add_argument(name, nargs="*", dest=dest, action=IdValueAction, metavar="KEY=VALUE",
                           help=f"{help}; values are separated by ^, a..b[:s] is a range")
 
     def parse_args(self, config, args=None, log=None, override=None):
@@ -161,7 +181,12 @@ class ArgumentParser(argparse.ArgumentParser):
             On a usage error (status 2, one line on stderr), or after
             ``--show`` without ``run`` (status 0).
         """
-        namespace = argparse.Namespace(config=config, log=log or _LOG, loglevel=[])
+        # gen2's command log was the root logger ("root INFO: Running: ...").
+        namespace = argparse.Namespace(config=config, log=log or logging.getLogger(), loglevel=[])
+        args = sys.argv[1:] if args is None else list(args)
+        if args and not args[0].startswith(("-", "@")):
+            # Environment roots apply to the positional REPO (argparse would take it as is).
+            args = [_fix_path(INPUT_ROOT, args[0]), *args[1:]]
         for dest, (datasetType, level, _, ContainerClass) in self._data_id_args.items():
             setattr(namespace, dest, ContainerClass(datasetType, level))
         if override is not None:
@@ -172,14 +197,13 @@ class ArgumentParser(argparse.ArgumentParser):
         if problem:
             self.error(problem)
         self._parse_directories(namespace)
-        show_config_items(namespace.show, namespace.config)
         if namespace.clobberOutput:
             self._clobber_output(namespace)
+        show_config_items(namespace.show, namespace.config)
+        self._check_output(namespace)
         try:
-            namespace.butler = (Butler(inputs=namespace.input,
-                                       outputs={"root": namespace.output, "mode": "rw"})
-                                if namespace.output else
-                                Butler(outputs={"root": namespace.input, "mode": "rw"}))
+            namespace.butler = Butler(inputs=namespace.input,
+                                      outputs={"root": namespace.output, "mode": "rw"})
             self._process_data_ids(namespace)
         except Gen2Error as error:
             self.error(str(error))
@@ -189,6 +213,8 @@ class ArgumentParser(argparse.ArgumentParser):
                     print(f"{dest} dataRef.dataId = {ref.dataId}")
         if namespace.show and "run" not in namespace.show:
             sys.exit(0)
+        if namespace.debug:
+            namespace.debug = _import_debug()
         try:
             namespace.config.validate()
         except Exception as error:
@@ -197,18 +223,22 @@ class ArgumentParser(argparse.ArgumentParser):
         return namespace
 
     def _parse_directories(self, namespace):
-        """``input``, ``output`` and ``rerun`` from REPO, ``--output`` and ``--rerun``."""
+        """``input``, ``calib``, ``output`` and ``rerun`` from REPO, ``--calib``, ``--output``,
+        ``--rerun`` and the environment."""
         namespace.input = str(Path(namespace.input).resolve())
         if not os.path.isdir(namespace.input):
             self.error(f"Error: input={namespace.input!r} not found")
         input_cfg = read_cfg(namespace.input)
         if input_cfg is None or not (input_cfg.mapper or input_cfg.parents):
             self.error(f"Error: no mapper specified for input repo {namespace.input!r}")
-        namespace.output = str(Path(namespace.rawOutput).resolve()) if namespace.rawOutput \
-            else None
+        namespace.calib = _fix_path(CALIB_ROOT, namespace.rawCalib)
+        if namespace.calib is not None and not os.path.isdir(namespace.calib):
+            self.error(f"Error: calib={namespace.calib!r} not found")
+        output = _fix_path(OUTPUT_ROOT, namespace.rawOutput)
+        namespace.output = str(Path(output).resolve()) if output else None
         namespace.rerun = None
         if namespace.rawRerun:
-            if namespace.output:
+            if namespace.rawOutput:
                 self.error("Error: cannot specify both --output and --rerun")
             namespace.rerun = namespace.rawRerun.split(":")
             if len(namespace.rerun) not in (1, 2) or not all(namespace.rerun):
@@ -222,7 +252,17 @@ class ArgumentParser(argparse.ArgumentParser):
                 parent = os.path.join(namespace.output, PARENT_LINK)
                 if os.path.exists(parent):
                     namespace.input = os.path.realpath(parent)
-        del namespace.rawOutput, namespace.rawRerun
+        del namespace.rawOutput, namespace.rawRerun, namespace.rawCalib
+
+    def _check_output(self, namespace):
+        """An output repository is required, and it is not the input one."""
+        if namespace.output is None:
+            self.error("no output directory specified: an output directory must be specified "
+                       "with the --output or --rerun command-line arguments")
+        if os.path.realpath(namespace.output) == os.path.realpath(namespace.input):
+            self.error(f"Error: the output repository {namespace.output!r} is the input one; "
+                       "outputs never go into the input repository (use another --output or "
+                       "--rerun)")
 
     def _clobber_output(self, namespace):
         if namespace.output is None:
@@ -244,3 +284,32 @@ class ArgumentParser(argparse.ArgumentParser):
     def convert_arg_line_to_args(self, arg_line):
         """The arguments of one line of an ``@file``: several per line, ``#`` comments."""
         return shlex.split(arg_line, comments=True)
+
+
+class _LongLogAction(argparse.Action):
+    """``--longlog``: gen2's long log lines (level, time, logger, data ID, file:line)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        install_gen2_log_handler(long_format=True)
+        namespace.longlog = True
+
+
+def _fix_path(variable, path):
+    """``path`` under ``$variable`` when that is set (gen2's default roots), made absolute.
+
+    `None` when neither is given; the root itself for no ``path``.
+    """
+    root = os.environ.get(variable)
+    if root is None:
+        return None if path is None else os.path.abspath(path)
+    return os.path.abspath(os.path.join(root, path or ""))
+
+
+def _import_debug():
+    """Import the user's ``debug`` module (gen2's ``--debug``); `False`, with a warning, if none."""
+    try:
+        import debug  # noqa: F401 -- imported for its side effects, as gen2 did
+    except ImportError:
+        print("Warning: no 'debug' module found", file=sys.stderr)
+        return False
+    return True

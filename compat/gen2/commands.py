@@ -1,7 +1,9 @@
 """The gen2 command ``imageDifference.py``, and its in-process form.
 
-``imageDifference.py REPO --id visit=10 ccd=0^1 [--templateId visit=1] [--rerun OUT]
-[-c name=value ...] [-C file ...] [--show ...] [-j N] [--doraise] [--noExit] ...``
+``imageDifference.py REPO --id visit=10 ccd=0^1 [--templateId visit=1] (--rerun OUT | --output DIR)
+[-c name=value ...] [-C file ...] [--show ...] [-j N] [--doraise] [--noExit] ...``,
+and ``imageDifferenceWinter2013.py`` (the same with the Winter 2013 task).
+The console scripts log to stdout in gen2's format (`compat.gen2.log_format`).
 
 The exit status is the number of data references that failed (0 with
 ``--noExit``), 2 for a usage error, 0 after ``--show`` without ``run``.
@@ -11,9 +13,10 @@ from __future__ import annotations
 import logging
 import sys
 
-from .image_difference import ImageDifferenceCmdLineTask
+from .image_difference import ImageDifferenceCmdLineTask, Winter2013ImageDifferenceCmdLineTask
+from .log_format import install_gen2_log_handler
 
-__all__ = ["image_difference_main", "run_image_difference"]
+__all__ = ["image_difference_main", "image_difference_winter2013_main", "run_image_difference"]
 
 
 def run_image_difference(argv, taskClass=ImageDifferenceCmdLineTask):
@@ -47,7 +50,13 @@ def run_image_difference(argv, taskClass=ImageDifferenceCmdLineTask):
     return 0 if result.parsedCmd.noExit else result.nFailed
 
 
-def image_difference_main(argv=None):
-    """The ``imageDifference.py`` console script: log to stderr, run, return the exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s: %(message)s")
-    return run_image_difference(sys.argv[1:] if argv is None else argv)
+def image_difference_main(argv=None, taskClass=ImageDifferenceCmdLineTask):
+    """The ``imageDifference.py`` console script: log as gen2 did, run, return the exit status."""
+    logging.getLogger().setLevel(logging.INFO)
+    install_gen2_log_handler()
+    return run_image_difference(sys.argv[1:] if argv is None else argv, taskClass=taskClass)
+
+
+def image_difference_winter2013_main(argv=None):
+    """The ``imageDifferenceWinter2013.py`` console script."""
+    return image_difference_main(argv, taskClass=Winter2013ImageDifferenceCmdLineTask)

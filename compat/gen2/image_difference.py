@@ -88,9 +88,12 @@ class ImageDifferenceCmdLineTask(CmdLineTask, ImageDifferenceTask):
             What `ImageDifferenceTask.run` returns.
         """
         prefix = f"{self.config.coaddName}Diff_"
+        self.log.info("Processing %s", sensorRef.dataId)
         exposure = sensorRef.get("calexp")
-        inputs = {"scienceSources": sensorRef.get("src") if sensorRef.datasetExists("src")
-                  else None}
+        inputs = {"scienceSources": None}
+        if sensorRef.datasetExists("src"):
+            self.log.info("Source selection via src product")
+            inputs["scienceSources"] = sensorRef.get("src")
         if self.config.doSubtract:
             template = get_template(self.getTemplate, exposure, sensorRef, templateIdList)
             inputs.update(templateExposure=template.exposure, templateSources=template.sources)

@@ -7,10 +7,13 @@ and ``task.runDataRef(dataRef, **kwargs)``. A failure is logged in one line
 with its data ID and counted (or raised, with ``--doraise``), and the
 task's metadata is written for every data reference, failed or not.
 With ``-j N`` the targets run in a pool of N processes; results come back
-in target order.
+in target order. ``--profile FILE`` runs the targets under cProfile (in
+this process: with ``-j`` that is the pool's dispatching, as in gen2).
 """
 from __future__ import annotations
 
+import contextlib
+import cProfile
 import logging
 import multiprocessing
 
@@ -18,6 +21,7 @@ from diffim.task import Struct
 
 from .config_overrides import LOG_LEVELS, first_line
 from .errors import format_data_id
+from .log_format import data_id_label, gen2_log_format, install_gen2_log_handler
 
 __all__ = ["TaskRunner"]
 
@@ -52,6 +56,7 @@ class TaskRunner:
         self.numProcesses = max(1, int(getattr(parsedCmd, "processes", 1)))
         self.timeout = getattr(parsedCmd, "timeout", None) or self.TIMEOUT
         self.logLevels = list(getattr(parsedCmd, "loglevel", []))
+        self.profile = getattr(parsedCmd, "profile", None)
 
     @staticmethod
     def getTargetList(parsedCmd, **kwargs):
@@ -80,13 +85,14 @@ class TaskRunner:
             self.log.warning('Not running the task because there is no data to process; '
                              'you may preview data using "--show data"')
             return []
-        if self.numProcesses == 1:
-            return [self(target) for target in targetList]
-        # spawn, not fork: a forked child of a process that has used OpenMP can hang.
-        with _SPAWN.Pool(self.numProcesses, initializer=_configure_worker_logging,
-                         initargs=(logging.getLogger().getEffectiveLevel(),
-                                   self.logLevels)) as pool:
-            return pool.map_async(self, targetList, chunksize=1).get(self.timeout)
+        with _profiling(self.profile, self.log):
+            if self.numProcesses == 1:
+                return [self(target) for target in targetList]
+            # spawn, not fork: a forked child of a process that has used OpenMP can hang.
+            with _SPAWN.Pool(self.numProcesses, initializer=_configure_worker_logging,
+                             initargs=(logging.getLogger().getEffectiveLevel(), self.logLevels,
+                                       gen2_log_format())) as pool:
+                return pool.map_async(self, targetList, chunksize=1).get(self.timeout)
 
     def precall(self, parsedCmd):
         """Write the config, schemas and package versions once; `False` if that failed."""
@@ -106,6 +112,7 @@ class TaskRunner:
     def __call__(self, args):
         """Run the task on one target ``(dataRef, kwargs)``; what the pool maps."""
         dataRef, kwargs = args
+        label = data_id_label.set(str(dataRef.dataId))
         task = self.makeTask(args=args)
         result, exitStatus = None, 0
         try:
@@ -120,6 +127,7 @@ class TaskRunner:
             exitStatus = 1
         finally:
             task.writeMetadata(dataRef)
+            data_id_label.reset(label)
         if self.doReturnResults:
             return Struct(exitStatus=exitStatus, dataRef=dataRef, metadata=task.metadata,
                           result=result)
@@ -130,8 +138,29 @@ class TaskRunner:
         return task.runDataRef(dataRef, **kwargs)
 
 
-def _configure_worker_logging(root_level, log_levels):
-    """Give a pool worker the parent's root level and ``-L`` levels."""
-    logging.basicConfig(level=root_level, format="%(name)s %(levelname)s: %(message)s")
+@contextlib.contextmanager
+def _profiling(filename, log):
+    """Profile the block with cProfile into ``filename`` (gen2's ``--profile``), if given."""
+    if not filename:
+        yield
+        return
+    profile = cProfile.Profile()
+    log.info("Enabling cProfile profiling")
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(filename)
+        log.info("cProfile stats written to %s", filename)
+
+
+def _configure_worker_logging(root_level, log_levels, long_format):
+    """Give a pool worker the parent's root level, ``-L`` levels and gen2 log format."""
+    if long_format is None:
+        logging.basicConfig(level=root_level, format="%(name)s %(levelname)s: %(message)s")
+    else:
+        logging.getLogger().setLevel(root_level)
+        install_gen2_log_handler(long_format)
     for component, level in log_levels:
         logging.getLogger(component or None).setLevel(LOG_LEVELS[level])
