@@ -10,6 +10,7 @@ from diffim.image_difference import (ImageDifferenceConfig, ImageDifferenceTask,
                                      Winter2013ImageDifferenceConfig, Winter2013ImageDifferenceTask)
 from diffim.image_difference.dia_matching import NO_MATCH_ID
 from diffim.image_difference.kernel_metrics import METRIC_COLUMNS
+from diffim.image_difference.subtraction_qa import SUMMARISED_METRICS
 from diffim.measure.task import DetectAndMeasureTask
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sky.matching import match_pixels
@@ -96,9 +97,16 @@ def test_add_metrics_writes_kernel_src_and_counts(scene):
     distance = control["RegisterResidualDistance"].dropna()  # arcsec; 0.2"/px
     assert distance.median() < 0.1 and (distance < 0.3).mean() > 0.9
     metadata = task.metadata
-    total = metadata["nFalsePositivesTotal"]
+    total = metadata["NFalsePositivesTotal"]
     assert total == (~result.diaSources["sky_source"]).sum()
-    assert metadata["nFalsePositivesUnassociated"] <= total
+    assert metadata["NFalsePositivesUnassociated"] <= total
+    # The stack's aggregates: mean, median and stdev of each metric over kernelSrc.
+    for name in SUMMARISED_METRICS:
+        values = kernel_src[name].dropna()
+        assert metadata[f"{name}_MEAN"] == pytest.approx(values.mean())
+        assert metadata[f"{name}_MEDIAN"] == pytest.approx(values.median())
+        assert metadata[f"{name}_STDEV"] == pytest.approx(values.std(ddof=0))
+    assert len(SUMMARISED_METRICS) == 17
     assert "kernelSrc" in task.outputsToWrite(result)
 
 
@@ -120,9 +128,14 @@ def test_no_subtraction_detects_on_the_persisted_difference(scene, default_run):
     config = ImageDifferenceConfig()
     config.doSubtract = False
     task = ImageDifferenceTask(config=config)
-    detected = task.run(pair.science, subtractedExposure=full.subtractedExposure,
-                        matchedExposure=full.matchedExposure)
-    pd.testing.assert_frame_equal(detected.diaSources, full.diaSources)
+    detected = task.run(pair.science, subtractedExposure=full.subtractedExposure)
+    # As the stack's task, no matched template is read: everything but the template's forced
+    # photometry is the full run's.
+    template_columns = ["template_PsfFlux_instFlux", "template_PsfFlux_instFluxErr"]
+    assert detected.diaSources[template_columns].isna().all().all()
+    assert full.diaSources[template_columns].notna().any().all()
+    pd.testing.assert_frame_equal(detected.diaSources.drop(columns=template_columns),
+                                  full.diaSources.drop(columns=template_columns))
     assert set(task.outputsToWrite(detected)) == {"diaSrc"}
     with pytest.raises(DiffimError, match="doSubtract=False needs a persisted subtractedExposure"):
         task.run(pair.science)

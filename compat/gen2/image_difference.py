@@ -1,12 +1,13 @@
 """``imageDifference.py`` under gen2: the legacy `ImageDifferenceTask` as a command-line task.
 
 ``runDataRef(sensorRef, templateIdList)`` reads the science ``calexp`` and
-its ``src`` (when there is one), the template through
-`compat.gen2.templates.get_template` (only when subtracting), the persisted
-``<coaddName>Diff_differenceExp`` and ``_matchedExp`` when
-``doSubtract=False``, and reference sources over the detector when a switch
-uses them; calls ``run``; and writes what ``outputsToWrite`` lists as
-``<coaddName>Diff_<name>``. The config is ``ImageDifferenceConfig``, so
+its ``src`` (when there is one), then what `diffim.image_difference.data_flow`
+says the configuration needs: the template through
+`compat.gen2.templates.get_template` (always, as the stack's task did), the
+persisted ``<coaddName>Diff_differenceExp`` when ``doSubtract=False`` (no
+``_matchedExp``: the stack's task never read it), and reference sources
+over the detector; calls ``run``; and writes what ``outputsToWrite`` lists
+as ``<coaddName>Diff_<name>``. The config is ``ImageDifferenceConfig``, so
 every historical switch is a ``-c`` away.
 """
 from __future__ import annotations
@@ -18,7 +19,9 @@ import numpy as np
 from diffim.image_difference import (
     ImageDifferenceTask,
     Winter2013ImageDifferenceTask,
+    data_flow,
 )
+from diffim.image_difference.data_flow import OPTIONAL, REQUIRED
 from diffim.measure.schema import empty_catalog
 from diffim.sky.refcat import ReferenceCatalogLoader
 
@@ -64,7 +67,7 @@ class ImageDifferenceCmdLineTask(CmdLineTask, ImageDifferenceTask):
 
     def getSchemaCatalogs(self):
         """The DIA-source schema (with the match columns under ``doMatchSources``)."""
-        if not (self.config.doDetection and self.config.doWriteSources):
+        if "diaSrc" not in data_flow(self.config).outputs:
             return {}
         schema = empty_catalog()
         if self.config.doMatchSources:
@@ -94,18 +97,15 @@ class ImageDifferenceCmdLineTask(CmdLineTask, ImageDifferenceTask):
         if sensorRef.datasetExists("src"):
             self.log.info("Source selection via src product")
             inputs["scienceSources"] = sensorRef.get("src")
-        if self.config.doSubtract:
+        flow = data_flow(self.config)
+        if flow.template:
             template = get_template(self.getTemplate, exposure, sensorRef, templateIdList)
             inputs.update(templateExposure=template.exposure, templateSources=template.sources)
-        else:
+        if flow.differenceExp:
             inputs["subtractedExposure"] = sensorRef.get(prefix + "differenceExp")
-            if self.config.doDetection:
-                inputs["matchedExposure"] = sensorRef.get(prefix + "matchedExp")
-        needs_reference = (self.config.doSubtract and self.config.doSelectSources
-                           and self.config.kernelSourcesFromRef)
         butler = sensorRef.getButler()
-        if needs_reference or ((self.config.doMatchSources or self.config.doAddMetrics)
-                               and butler.datasetExists("ref_cat_config")):
+        if flow.referenceCatalog == REQUIRED or (flow.referenceCatalog == OPTIONAL
+                                                 and butler.datasetExists("ref_cat_config")):
             inputs["referenceSources"] = _reference_sources(butler, exposure)
         result = self.run(exposure, **inputs)
         for name, output in self.outputsToWrite(result).items():

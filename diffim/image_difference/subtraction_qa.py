@@ -4,7 +4,10 @@
 `diffim.image_difference.kernel_metrics` for every kernel candidate and for the control
 sample held back by ``doSelectSources``. `false_positive_counts` gives the
 stack's counts of DIA sources and of those at known (``src`` or reference)
-sources.
+sources, and `metric_summary` the mean, median and standard deviation of
+each metric over the catalogue -- the metadata keys of the stack's
+``KernelCandidateQa.aggregate`` (``NFalsePositivesTotal``,
+``KCDiffimMean_LOCAL_MEAN``, ...).
 """
 from __future__ import annotations
 
@@ -14,7 +17,15 @@ import pandas as pd
 from ..sky.matching import match_pixels, match_sky
 from .kernel_metrics import kernel_candidate_metrics
 
-__all__ = ["false_positive_counts", "kernel_source_catalog"]
+__all__ = ["SUMMARISED_METRICS", "false_positive_counts", "kernel_source_catalog",
+           "metric_summary"]
+
+SUMMARISED_METRICS = tuple(
+    f"{name}_{kind}" for kind in ("LOCAL", "SPATIAL")
+    for name in ("KCDiffimMean", "KCDiffimMedian", "KCDiffimIQR", "KCDiffimStDev", "KCDiffimKSProb",
+                 "KCDiffimADSig", "KCDiffimChiSq", "KCDiffimMseResids", "KCDiffimMseKernel")
+    if (name, kind) != ("KCDiffimMseKernel", "LOCAL"))
+"""The ``kernelSrc`` columns the stack summarised in the metadata, in its order."""
 
 
 def kernel_source_catalog(subtracted, convolved, reference, fit_background, kernel_sources,
@@ -90,14 +101,14 @@ def false_positive_counts(dia_sources, science_sources, reference_sources, radiu
     Returns
     -------
     counts : `dict` [`str`, `int`]
-        ``nFalsePositivesTotal``, ``nFalsePositivesSrcAssociated``,
-        ``nFalsePositivesRefAssociated``, ``nFalsePositivesUnassociated``.
+        ``NFalsePositivesTotal``, ``NFalsePositivesSrcAssociated``,
+        ``NFalsePositivesRefAssociated``, ``NFalsePositivesUnassociated``.
     """
     real = dia_sources[~dia_sources["sky_source"]] if "sky_source" in dia_sources \
         else dia_sources
-    counts = {"nFalsePositivesTotal": len(real)}
-    for key, catalog in (("nFalsePositivesSrcAssociated", science_sources),
-                         ("nFalsePositivesRefAssociated", reference_sources)):
+    counts = {"NFalsePositivesTotal": len(real)}
+    for key, catalog in (("NFalsePositivesSrcAssociated", science_sources),
+                         ("NFalsePositivesRefAssociated", reference_sources)):
         counts[key] = 0 if catalog is None or not len(real) else len(match_sky(
             real["coord_ra"], real["coord_dec"], catalog["coord_ra"], catalog["coord_dec"],
             radius_arcsec)[0])
@@ -107,5 +118,32 @@ def false_positive_counts(dia_sources, science_sources, reference_sources, radiu
             index = match_sky(real["coord_ra"], real["coord_dec"], catalog["coord_ra"],
                               catalog["coord_dec"], radius_arcsec)[0]
             matched_any[index] = True
-    counts["nFalsePositivesUnassociated"] = int((~matched_any).sum())
+    counts["NFalsePositivesUnassociated"] = int((~matched_any).sum())
     return counts
+
+
+def metric_summary(kernel_sources):
+    """``<metric>_MEAN``, ``_MEDIAN`` and ``_STDEV`` of each `SUMMARISED_METRICS` column.
+
+    Over the finite values of the catalogue's rows (candidates and control
+    sources alike), as the stack's ``KernelCandidateQa.aggregate``; NaN for
+    a column without any.
+
+    Parameters
+    ----------
+    kernel_sources : `pandas.DataFrame`
+        The ``kernelSrc`` catalogue.
+
+    Returns
+    -------
+    summary : `dict` [`str`, `float`]
+    """
+    summary = {}
+    for name in SUMMARISED_METRICS:
+        values = kernel_sources[name].to_numpy(np.float64)
+        values = values[np.isfinite(values)]
+        empty = not values.size
+        summary[f"{name}_MEAN"] = np.nan if empty else float(values.mean())
+        summary[f"{name}_MEDIAN"] = np.nan if empty else float(np.median(values))
+        summary[f"{name}_STDEV"] = np.nan if empty else float(values.std())
+    return summary

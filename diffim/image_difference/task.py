@@ -48,10 +48,11 @@ from ..subtract.scale_variance import ScaleVarianceTask
 from ..subtract.task import AlardLuptonSubtractTask
 from ..task import Struct, Task
 from ..template.get_template import GetCoaddAsTemplateTask
+from .data_flow import adds_metrics, data_flow
 from .dia_matching import match_dia_sources
 from .kernel_source_inputs import matching_reference, subtraction_sources
 from .source_selection import select_matched_sources, split_control_sample
-from .subtraction_qa import false_positive_counts, kernel_source_catalog
+from .subtraction_qa import false_positive_counts, kernel_source_catalog, metric_summary
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceTask"]
 
@@ -195,7 +196,7 @@ class ImageDifferenceTask(Task):
         return config
 
     def run(self, exposure, templateExposure=None, *, scienceSources=None, templateSources=None,
-            referenceSources=None, subtractedExposure=None, matchedExposure=None):
+            referenceSources=None, subtractedExposure=None):
         """Subtract and/or detect, as the switches say.
 
         Parameters
@@ -212,8 +213,10 @@ class ImageDifferenceTask(Task):
         referenceSources : `pandas.DataFrame`, optional
             Reference catalogue sources over the exposure (``id``, ``coord_ra``,
             ``coord_dec``): ``kernelSourcesFromRef=True`` and ``refMatchId``.
-        subtractedExposure, matchedExposure : `diffim.Exposure`, optional
-            Persisted difference and matched template, when ``doSubtract=False``.
+        subtractedExposure : `diffim.Exposure`, optional
+            Persisted difference, when ``doSubtract=False``. As in the stack's
+            gen2 task, no matched template goes with it: detection then has
+            no template forced photometry (those columns are NaN).
 
         Returns
         -------
@@ -229,7 +232,7 @@ class ImageDifferenceTask(Task):
         DiffimError
             A switch needs an input that was not given (named in the message).
         """
-        result = Struct(subtractedExposure=subtractedExposure, matchedExposure=matchedExposure,
+        result = Struct(subtractedExposure=subtractedExposure, matchedExposure=None,
                         warpedExposure=templateExposure, diaSources=None, kernelSources=None,
                         controlSources=None, psfMatchingKernel=None, backgroundModel=None)
         if self.config.doSubtract:
@@ -238,8 +241,7 @@ class ImageDifferenceTask(Task):
         elif subtractedExposure is None:
             raise DiffimError("doSubtract=False needs a persisted subtractedExposure")
         if self.config.doDetection:
-            if result.matchedExposure is None:
-                raise DiffimError("detection needs the matched template (matchedExposure)")
+            self.log.info("Running diaSource detection")
             detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
                                                  result.subtractedExposure, result.kernelSources)
             result.diaSources = detected.diaSources
@@ -248,10 +250,12 @@ class ImageDifferenceTask(Task):
             if self.config.doMatchSources:
                 match_dia_sources(result.diaSources, scienceSources, referenceSources,
                                   self.config.diaSourceMatchRadius)
-            if self.config.doAddMetrics:
+            if adds_metrics(self.config):
                 self.metadata.update(false_positive_counts(
                     result.diaSources, scienceSources, referenceSources,
                     self.config.diaSourceMatchRadius))
+                if result.kernelSources is not None:
+                    self.metadata.update(metric_summary(result.kernelSources))
         return result
 
     def _subtract(self, result, exposure, template, science_sources, template_sources,
@@ -275,7 +279,7 @@ class ImageDifferenceTask(Task):
         result.psfMatchingKernel = subtracted.psfMatchingKernel
         result.backgroundModel = subtracted.backgroundModel
         result.kernelSources = subtracted.kernelSources
-        if self.config.doAddMetrics:
+        if adds_metrics(self.config):
             result.kernelSources = self._kernel_metrics(subtracted, exposure, template,
                                                         kernel_sources, result.controlSources)
 
@@ -316,7 +320,7 @@ class ImageDifferenceTask(Task):
                                      kernel_sources, control_sources)
 
     def outputsToWrite(self, result):
-        """The outputs the ``doWrite*`` switches ask a middleware to persist.
+        """The outputs the ``doWrite*`` switches ask a middleware to persist (`data_flow`).
 
         Returns
         -------
@@ -325,14 +329,7 @@ class ImageDifferenceTask(Task):
             ``warpedExp``, ``diaSrc``, ``kernelSrc``) -> object; prefix the
             suffixes with ``<coaddName>Diff_``.
         """
-        wanted = {
-            "differenceExp": self.config.doSubtract and self.config.doWriteSubtractedExp,
-            "matchedExp": self.config.doSubtract and self.config.doWriteMatchedExp,
-            "warpedExp": self.config.doSubtract and self.config.doWriteWarpedExp,
-            "diaSrc": self.config.doDetection and self.config.doWriteSources,
-            "kernelSrc": self.config.doSubtract and self.config.doAddMetrics,
-        }
         objects = {"differenceExp": result.subtractedExposure, "matchedExp": result.matchedExposure,
                    "warpedExp": result.warpedExposure, "diaSrc": result.diaSources,
                    "kernelSrc": result.kernelSources}
-        return {name: objects[name] for name, wanted_here in wanted.items() if wanted_here}
+        return {name: objects[name] for name in data_flow(self.config).outputs}

@@ -70,7 +70,8 @@ def forced_photometry(exposure, matched_template, catalog, difference_models, ex
     ----------
     exposure : `diffim.Exposure`
         The difference image.
-    matched_template : `diffim.Exposure`
+    matched_template : `diffim.Exposure` or `None`
+        Without one, the ``template_PsfFlux_*`` columns are NaN.
     catalog : `pandas.DataFrame`
         Gains ``forced_PsfFlux_*`` and ``template_PsfFlux_*``, in place.
     difference_models : `numpy.ndarray`
@@ -80,6 +81,9 @@ def forced_photometry(exposure, matched_template, catalog, difference_models, ex
     """
     x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
     for prefix, image in (("forced", exposure), ("template", matched_template)):
+        if image is None:
+            catalog[f"{prefix}_PsfFlux_instFlux"] = catalog[f"{prefix}_PsfFlux_instFluxErr"] = np.nan
+            continue
         models = difference_models
         if image.psf is not None and image.psf is not exposure.psf:
             models = psf_models(image.psf, x, y)

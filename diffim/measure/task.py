@@ -137,8 +137,10 @@ class DetectAndMeasureTask(Task):
         ----------
         science : `diffim.Exposure`
             Science exposure (its WCS is used when the difference has none).
-        matchedTemplate : `diffim.Exposure`
-            PSF-matched template on the same grid (forced photometry).
+        matchedTemplate : `diffim.Exposure` or `None`
+            PSF-matched template on the same grid (forced photometry); `None`
+            leaves the template columns NaN (the legacy detection-only run,
+            which had no matched template).
         difference : `diffim.Exposure`
             Difference image with a PSF. Not modified.
         kernelSources : `pandas.DataFrame`, optional
@@ -214,7 +216,7 @@ class DetectAndMeasureTask(Task):
     @staticmethod
     def _check_inputs(science, matched_template, difference):
         for label, exposure in (("science", science), ("matchedTemplate", matched_template)):
-            if exposure.bbox != difference.bbox:
+            if exposure is not None and exposure.bbox != difference.bbox:
                 raise DiffimError(f"{label} {exposure.bbox} and difference {difference.bbox} are "
                                   "not on the same pixel grid")
         if difference.psf is None:

@@ -14,7 +14,9 @@ from diffim.image.stats import robust_median_sigma
 __all__ = ["METADATA_METRICS", "backend_metrics", "find_in_metadata"]
 
 METADATA_METRICS = {"kernelSum": "kernel_sum", "nSelectedSources": "n_kernel_sources",
-                    "varianceScaleFactor": "variance_scale_factor"}
+                    "varianceScaleFactor": "variance_scale_factor",
+                    "NFalsePositivesTotal": "n_false_positives",
+                    "NFalsePositivesRefAssociated": "n_false_positives_ref"}
 """Task metadata entries -> metric names."""
 
 _UNUSABLE_PLANES = ("NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE", "DETECTED",

@@ -2,33 +2,33 @@
 
 For exact gen2-vs-gen3 equivalence runs: the config is
 `diffim.image_difference.ImageDifferenceConfig` (every historical switch)
-plus the calexp pairing, and the connections follow the switches:
+plus the calexp pairing, and the connections are what
+`diffim.image_difference.data_flow` says the switches read and write (the
+rule gen2's ``runDataRef`` follows too):
 
 - template: ``getTemplate = GetCoaddAsTemplateTask`` (default) reads the
   ``{coaddName}Coadd`` patches of the registry's spatial join and the
   ``skyMap``; retargeted to ``GetCalexpAsTemplateTask`` it reads the paired
   template visit's ``calexp`` and ``src`` (``templatePairs``, one template
-  per science visit unless ``keyByTemplateVisit``);
+  per science visit unless ``keyByTemplateVisit``); read whatever
+  ``doSubtract`` says, as the stack's task did;
 - ``ref_cat`` shards (htm7, prerequisite, found by the spatial lookup) when
-  ``doSelectSources and kernelSourcesFromRef`` or ``doMatchSources``;
-- ``doSubtract = False``: the persisted ``{coaddName}Diff_differenceExp`` and
-  ``{coaddName}Diff_matchedExp`` are read instead of a template;
-- outputs, as the ``doWrite*`` switches and ``doAddMetrics`` select
-  (`diffim.image_difference.ImageDifferenceTask.outputsToWrite`):
-  ``{coaddName}Diff_differenceExp``, ``_matchedExp``, ``_warpedExp``,
-  ``_diaSrc``, ``_kernelSrc`` -- gen2's names.
+  the rule requires or may use them (kernel sources from the reference
+  catalogue, ``doMatchSources``, ``doAddMetrics``);
+- ``doSubtract = False``: the persisted ``{coaddName}Diff_differenceExp``
+  (no matched template, as in the stack's task);
+- outputs: ``{coaddName}Diff_differenceExp``, ``_matchedExp``,
+  ``_warpedExp``, ``_diaSrc``, ``_kernelSrc`` -- gen2's names.
 """
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
 
 import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
 from diffim import image_difference
-from diffim.task import Struct
-from diffim.template import GetCalexpAsTemplateTask
+from diffim.image_difference.data_flow import UNUSED
 
 from .base import (
     COADD_DIMENSIONS,
@@ -44,8 +44,7 @@ from .pairing import TemplatePairingConfig, check_templates, paired_lookup, spli
 from .reference import reference_sources
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceConnections", "ImageDifferenceTask",
-           "Winter2013ImageDifferenceConfig", "Winter2013ImageDifferenceTask",
-           "uses_calexp_template"]
+           "Winter2013ImageDifferenceConfig", "Winter2013ImageDifferenceTask"]
 
 _OUTPUT_DOCS = {
     "differenceExp": ("Difference image.", "DiffimExposure"),
@@ -54,23 +53,6 @@ _OUTPUT_DOCS = {
     "diaSrc": ("DIA sources.", "DataFrame"),
     "kernelSrc": ("Kernel candidates with QA metrics (doAddMetrics).", "DataFrame"),
 }
-
-
-def uses_calexp_template(config):
-    """Whether ``getTemplate`` is retargeted to a calexp template."""
-    return issubclass(config.getTemplate.target, GetCalexpAsTemplateTask)
-
-
-def written_outputs(config):
-    """Dataset suffixes the ``doWrite*`` switches select.
-
-    The rule is ``diffim``'s own (``outputsToWrite``), asked with a blank
-    result, so the connections and the written datasets cannot disagree.
-    """
-    blank = Struct(subtractedExposure=None, matchedExposure=None, warpedExposure=None,
-                   diaSources=None, kernelSources=None)
-    return set(image_difference.ImageDifferenceTask.outputsToWrite(
-        SimpleNamespace(config=config), blank))
 
 
 def _output(suffix):
@@ -100,9 +82,6 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
     subtractedExposure = connectionTypes.Input(
         doc="Persisted difference image (doSubtract=False).", dimensions=VISIT_DETECTOR,
         storageClass="DiffimExposure", name="{fakesType}{coaddName}Diff_differenceExp")
-    matchedExposure = connectionTypes.Input(
-        doc="Persisted matched template (doSubtract=False).", dimensions=VISIT_DETECTOR,
-        storageClass="DiffimExposure", name="{fakesType}{coaddName}Diff_matchedExp")
     differenceExp = _output("differenceExp")
     matchedExp = _output("matchedExp")
     warpedExp = _output("warpedExp")
@@ -111,26 +90,26 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
 
     def __init__(self, *, config=None):
         super().__init__(config=config)
-        unused = set(_OUTPUT_DOCS) - written_outputs(config)
-        if not config.doSubtract:
+        flow = image_difference.data_flow(config)
+        unused = set(_OUTPUT_DOCS) - set(flow.outputs)
+        if not flow.template or flow.calexpTemplate:
             unused |= {"coaddExposures", "skyMap"}
-        else:
-            unused |= {"subtractedExposure", "matchedExposure"}
-            if uses_calexp_template(config):
-                unused |= {"coaddExposures", "skyMap"}
-        if not (config.doSelectSources and config.kernelSourcesFromRef or config.doMatchSources):
+        if not flow.differenceExp:
+            unused.add("subtractedExposure")
+        if flow.referenceCatalog == UNUSED:
             unused.add("refCat")
         for name in unused:
             delattr(self, name)
         lookup = paired_lookup(config, include_science=True)
         self.calexps = dataclasses.replace(self.calexps, lookupFunction=lookup)
         self.sources = dataclasses.replace(self.sources, lookupFunction=lookup)
-        key_by_template_visit(self, config, (*self.outputs, *(
-            name for name in ("subtractedExposure", "matchedExposure") if name in self.inputs)))
+        key_by_template_visit(self, config, (*self.outputs,
+                                             *({"subtractedExposure"} & set(self.inputs))))
 
     def adjustQuantum(self, inputs, outputs, label, data_id):
         """Prune the quanta of unpaired (science visit, group) combinations."""
-        if self.config.doSubtract and uses_calexp_template(self.config):
+        flow = image_difference.data_flow(self.config)
+        if flow.template and flow.calexpTemplate:
             for name in ("calexps", "sources"):
                 check_templates(inputs, label, name, data_id)
         return super().adjustQuantum(inputs, outputs, label, data_id)
@@ -154,8 +133,7 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
         self.imageDifference = self._DiffimTask(config=self.config, name=self.getName())
 
     def run(self, exposure, scienceSources=None, coaddExposures=None, skyMap=None,
-            templateCalexp=None, templateSources=None, refCat=None, subtractedExposure=None,
-            matchedExposure=None):
+            templateCalexp=None, templateSources=None, refCat=None, subtractedExposure=None):
         """Make the template with ``getTemplate``, then run the monolith.
 
         Parameters
@@ -169,8 +147,8 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
             The paired template visit's calexp and src (calexp templates).
         refCat : `list` [`pandas.DataFrame`], optional
             Reference shards; the sources inside the detector are used.
-        subtractedExposure, matchedExposure : `diffim.Exposure`, optional
-            Persisted difference and matched template (``doSubtract=False``).
+        subtractedExposure : `diffim.Exposure`, optional
+            Persisted difference (``doSubtract=False``).
 
         Returns
         -------
@@ -189,7 +167,7 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
             scienceSources=scienceSources,
             templateSources=template.sources if template is not None else None,
             referenceSources=reference_sources(refCat, exposure),
-            subtractedExposure=subtractedExposure, matchedExposure=matchedExposure)
+            subtractedExposure=subtractedExposure)
         copy_metadata(self.metadata, self.imageDifference)
         return pipeBase.Struct(**self.imageDifference.outputsToWrite(result))
 
