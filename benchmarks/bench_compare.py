@@ -68,7 +68,7 @@ def perturbed_catalog(catalog):
 
     Pixel positions move by up to 0.05 px, every other float column but the
     sky positions by up to 0.1 % (fluxes by a fraction of their errors), and
-    the ``pixelFlags_edge`` flag of 1 % of the rows flips.
+    the ``base_PixelFlags_flag_edge`` flag of 1 % of the rows flips.
     """
     rng = np.random.default_rng(8)
     perturbed = catalog.sample(frac=1.0, random_state=9).reset_index(drop=True)
@@ -78,7 +78,7 @@ def perturbed_catalog(catalog):
     perturbed["x"] += rng.uniform(-0.05, 0.05, N_SOURCES)
     perturbed["y"] += rng.uniform(-0.05, 0.05, N_SOURCES)
     flipped = rng.random(N_SOURCES) < PERTURBED_FRACTION
-    perturbed.loc[flipped, "pixelFlags_edge"] = ~perturbed.loc[flipped, "pixelFlags_edge"]
+    perturbed.loc[flipped, "base_PixelFlags_flag_edge"] = ~perturbed.loc[flipped, "base_PixelFlags_flag_edge"]
     return perturbed
 
 

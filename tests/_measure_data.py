@@ -36,8 +36,12 @@ def random_positions(n, size, seed, margin=40, separation=40):
 
 
 def match(catalog, x, y, radius=2.0):
-    """Index of the catalogue row nearest to each ``(x, y)`` within ``radius`` (-1 if none)."""
-    cx, cy = catalog["x"].to_numpy(), catalog["y"].to_numpy()
+    """Index of the catalogue row nearest to each ``(x, y)`` within ``radius`` (-1 if none).
+
+    ``catalog`` is a DIA-source catalogue (``slot_Centroid_*``) or a truth table (``x``, ``y``).
+    """
+    columns = ("slot_Centroid_x", "slot_Centroid_y") if "slot_Centroid_x" in catalog else ("x", "y")
+    cx, cy = (catalog[name].to_numpy() for name in columns)
     indices = []
     for xi, yi in zip(x, y):
         distance = np.hypot(cx - xi, cy - yi)

@@ -57,7 +57,7 @@ def test_coadd_template_subtracts_a_science_detector(field, skymap):
     inside = (tx > 25) & (tx < 359) & (ty > 25) & (ty < 359) & (truth["host_id"].to_numpy() < 0)
     bright = inside & (truth["mag_science"].to_numpy() < 21.0)
     assert bright.sum() >= 1
-    found, _, _ = match_pixels(tx[bright], ty[bright], dia["x"], dia["y"], 1.0)
+    found, _, _ = match_pixels(tx[bright], ty[bright], dia["slot_Centroid_x"], dia["slot_Centroid_y"], 1.0)
     assert len(found) == bright.sum()
 
 

@@ -97,8 +97,8 @@ def assert_good_difference(butler, field, data_id):
     no_data = difference.mask.get("NO_DATA")
     covered = [(x, y) for x, y in transients if not no_data[int(round(y)), int(round(x))]]
     dia = butler.get("deepDiff_diaSrc", data_id)
-    found, _, _ = match_pixels([x for x, _ in covered], [y for _, y in covered], dia["x"],
-                               dia["y"], 1.5)
+    found, _, _ = match_pixels([x for x, _ in covered], [y for _, y in covered], dia["slot_Centroid_x"],
+                               dia["slot_Centroid_y"], 1.5)
     return len(found), len(covered)
 
 
@@ -204,7 +204,7 @@ def test_detection_only_on_an_existing_rerun(coadd_run, repo, caplog):
     assert status == 0
     detect = Butler(repo / "rerun" / "detect")
     assert detect.read_roots[:2] == [repo / "rerun" / "detect", repo / "rerun" / "coadd"]
-    template_columns = ["template_PsfFlux_instFlux", "template_PsfFlux_instFluxErr"]
+    template_columns = ["ip_diffim_forced_template_PsfFlux_instFlux", "ip_diffim_forced_template_PsfFlux_instFluxErr"]
     for data_id in refs():
         # Same difference, same detection config: the same catalogue, but for the template's
         # forced photometry -- as in the stack, the matched template is not read.

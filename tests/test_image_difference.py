@@ -61,8 +61,8 @@ def test_default_finds_the_transients(scene, default_run):
                        & ~truth["near_defect"] & truth["x"].between(20, 747)
                        & truth["y"].between(20, 747)]
     assert len(transients) >= 8
-    found, _, _ = match_pixels(transients["x"], transients["y"], result.diaSources["x"],
-                               result.diaSources["y"], 1.0)
+    found, _, _ = match_pixels(transients["x"], transients["y"], result.diaSources["slot_Centroid_x"],
+                               result.diaSources["slot_Centroid_y"], 1.0)
     assert len(found) >= 0.9 * len(transients)
     assert result.kernelSources is not None and "KCDiffimMean_LOCAL" not in result.kernelSources
     assert result.controlSources is None
@@ -89,7 +89,14 @@ def test_select_sources_from_reference_or_template(scene, from_ref):
 def test_add_metrics_writes_kernel_src_and_counts(scene):
     task, result = run(scene, doSelectSources=True, kernelSourcesFromRef=True, doAddMetrics=True)
     kernel_src = result.kernelSources
+    # As the stack's: the science src catalogue, every row and column, with the QA columns.
+    science_sources = scene["science_sources"]
+    assert list(kernel_src.columns[:len(science_sources.columns)]) == list(science_sources.columns)
+    assert kernel_src["id"].tolist() == science_sources["id"].tolist()
     assert set(METRIC_COLUMNS) <= set(kernel_src.columns)
+    candidates = kernel_src[kernel_src["KCDiffimMean_LOCAL"].notna()]
+    assert 10 <= len(candidates) < len(kernel_src)
+    assert not candidates["isControl"].any()
     assert kernel_src["isControl"].sum() == len(result.controlSources)
     control = kernel_src[kernel_src["isControl"]]
     assert control["KCDiffimMean_LOCAL"].isna().all()
@@ -116,7 +123,7 @@ def test_match_sources_adds_ids(scene):
     assert dia["srcMatchId"].dtype == np.int64 and dia["refMatchId"].dtype == np.int64
     truth = scene["pair"].truth
     variables = truth[truth["kind"] == "variable"]
-    index, _, _ = match_pixels(dia["x"], dia["y"], variables["x"], variables["y"], 1.0)
+    index, _, _ = match_pixels(dia["slot_Centroid_x"], dia["slot_Centroid_y"], variables["x"], variables["y"], 1.0)
     # Variable stars are in the science src catalogue: their DIA sources match it.
     assert (dia["srcMatchId"].to_numpy()[index] != NO_MATCH_ID).mean() > 0.7
     assert set(dia["refMatchId"]) - {NO_MATCH_ID} <= set(scene["reference"]["id"])
@@ -131,7 +138,7 @@ def test_no_subtraction_detects_on_the_persisted_difference(scene, default_run):
     detected = task.run(pair.science, subtractedExposure=full.subtractedExposure)
     # As the stack's task, no matched template is read: everything but the template's forced
     # photometry is the full run's.
-    template_columns = ["template_PsfFlux_instFlux", "template_PsfFlux_instFluxErr"]
+    template_columns = ["ip_diffim_forced_template_PsfFlux_instFlux", "ip_diffim_forced_template_PsfFlux_instFluxErr"]
     assert detected.diaSources[template_columns].isna().all().all()
     assert full.diaSources[template_columns].notna().any().all()
     pd.testing.assert_frame_equal(detected.diaSources.drop(columns=template_columns),
@@ -219,7 +226,7 @@ def test_false_detections_in_a_clean_pair_are_few():
     dia = task.run(pair.science, pair.template).diaSources
     dia = dia[~dia["sky_source"]]
     flags = [name for name in dia.columns
-             if name.startswith("pixelFlags_") and not name.endswith("Center")]
+             if name.startswith("base_PixelFlags_flag_") and not name.endswith("Center")]
     unflagged = dia[~dia[flags].any(axis=1)]
     megapixels = 1024 ** 2 / 1e6
     assert len(unflagged) / megapixels <= 6.0

@@ -40,12 +40,12 @@ def test_transients_recovered_within_1px_and_2p5_percent(transients):
     found = match(catalog, positions[:, 0], positions[:, 1])
     assert (found >= 0).all()
     rows = catalog.iloc[found]
-    offsets = np.hypot(rows["x"] - positions[:, 0], rows["y"] - positions[:, 1])
+    offsets = np.hypot(rows["slot_Centroid_x"] - positions[:, 0], rows["slot_Centroid_y"] - positions[:, 1])
     assert offsets.max() < 1.0
-    flux_error = rows["psfFlux"].to_numpy() / fluxes - 1
+    flux_error = rows["base_PsfFlux_instFlux"].to_numpy() / fluxes - 1
     assert np.abs(flux_error).max() < 0.025
     # The quoted errors describe the scatter: |error| within 4 sigma.
-    assert (np.abs(rows["psfFlux"] - fluxes) < 4 * rows["psfFluxErr"]).all()
+    assert (np.abs(rows["base_PsfFlux_instFlux"] - fluxes) < 4 * rows["base_PsfFlux_instFluxErr"]).all()
 
 
 def test_negative_transients_flagged(transients):
@@ -141,7 +141,7 @@ def test_background_subtraction_removes_an_offset():
     _, subtracted = run_task(difference, doSubtractBackground=True)
     assert len(plain.diaSources) > 50  # a 0.5 sigma offset is a sea of detections
     assert len(subtracted.diaSources) == 1
-    assert abs(subtracted.diaSources["psfFlux"][0] / FLUX - 1) < 0.025
+    assert abs(subtracted.diaSources["base_PsfFlux_instFlux"][0] / FLUX - 1) < 0.025
 
 
 def test_grid_mismatch_and_missing_psf_are_errors():
@@ -170,7 +170,7 @@ def test_wcs_gives_sky_coordinates(transients):
     add_point(difference, 100.0, 150.0, FLUX)
     _, result = run_task(difference, template=noise_exposure(256, seed=9))
     row = result.diaSources.iloc[0]
-    ra, dec = difference.wcs.pixel_to_world_values(row["x"], row["y"])
+    ra, dec = difference.wcs.pixel_to_world_values(row["slot_Centroid_x"], row["slot_Centroid_y"])
     assert row["coord_ra"] == pytest.approx(float(ra)) and row["coord_dec"] == pytest.approx(float(dec))
 
 
@@ -179,5 +179,5 @@ def test_wider_psf_still_recovers_flux():
     add_point(difference, 120.3, 130.7, 3000.0)
     _, result = run_task(difference, template=noise_exposure(256, seed=7, sigma=2.5))
     assert len(result.diaSources) == 1
-    assert abs(result.diaSources["psfFlux"][0] / 3000.0 - 1) < 0.025
+    assert abs(result.diaSources["base_PsfFlux_instFlux"][0] / 3000.0 - 1) < 0.025
     assert isinstance(difference.psf, GaussianPsf)

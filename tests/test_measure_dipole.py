@@ -45,7 +45,7 @@ def test_each_dipole_is_one_classified_source(dipoles):
     assert rows[f"{P}classification"].all()
     # Anything else is a noise peak (~1 per Mpx at 5 sigma), not a split dipole.
     others = result.diaSources[~result.diaSources["id"].isin(rows["id"])]
-    assert len(others) <= 1 and (others["footprintArea"] < 50).all()
+    assert len(others) <= 1 and (others["base_FootprintArea_value"] < 50).all()
     assert task.metadata["nDipoles"] == len(truth)
 
 
@@ -73,7 +73,7 @@ def test_orientation_and_lobe_positions(dipoles):
     mid_x = 0.5 * (rows[f"{P}pos_centroid_x"] + rows[f"{P}neg_centroid_x"])
     mid_y = 0.5 * (rows[f"{P}pos_centroid_y"] + rows[f"{P}neg_centroid_y"])
     assert np.hypot(mid_x - truth[:, 0], mid_y - truth[:, 1]).max() < 0.2
-    assert np.allclose(rows["x"], mid_x) and np.allclose(rows["y"], mid_y)
+    assert np.allclose(rows["slot_Centroid_x"], mid_x) and np.allclose(rows["slot_Centroid_y"], mid_y)
 
 
 def test_chi2_per_dof_near_one(dipoles):

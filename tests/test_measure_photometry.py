@@ -12,10 +12,11 @@ def test_aperture_flux_of_isolated_point_source():
     add_point(difference, 128.4, 101.7, 20000.0)
     row = make_task().run(difference, noise_exposure(SIZE, seed=22), difference).diaSources.iloc[0]
     # A Gaussian of sigma 1.5 px puts all but exp(-32) of its flux inside r = 12 px:
-    # the aperture correction is 1, so apFlux equals the flux within its noise.
-    assert row["apFluxErr"] == pytest.approx(np.sqrt(np.pi * 144), rel=0.05)
-    assert abs(row["apFlux"] - 20000.0) < 4 * row["apFluxErr"]
-    assert abs(row["psfFlux"] / 20000.0 - 1) < 0.01
+    # the aperture correction is 1, so the aperture flux equals the flux within its noise.
+    aperture = "base_CircularApertureFlux_12_0_instFlux"
+    assert row[f"{aperture}Err"] == pytest.approx(np.sqrt(np.pi * 144), rel=0.05)
+    assert abs(row[aperture] - 20000.0) < 4 * row[f"{aperture}Err"]
+    assert abs(row["base_PsfFlux_instFlux"] / 20000.0 - 1) < 0.01
 
 
 def test_second_moments_of_a_point_source():
@@ -24,27 +25,32 @@ def test_second_moments_of_a_point_source():
     row = make_task().run(difference, noise_exposure(SIZE, seed=24), difference).diaSources.iloc[0]
     # Pixelisation adds 1/12 px^2 to the continuous PSF's sigma^2.
     expected = PSF_SIGMA ** 2 + 1.0 / 12
-    assert row["ixx"] == pytest.approx(expected, rel=0.05)
-    assert row["iyy"] == pytest.approx(expected, rel=0.05)
-    assert abs(row["ixy"]) < 0.05
-    assert not row["shape_flag"]
+    assert row["slot_Shape_xx"] == pytest.approx(expected, rel=0.05)
+    assert row["slot_Shape_yy"] == pytest.approx(expected, rel=0.05)
+    assert abs(row["slot_Shape_xy"]) < 0.05
+    assert not row["slot_Shape_flag"]
 
 
-def test_forced_photometry_on_template_and_difference():
+def test_forced_photometry_on_science_and_template():
+    # As the stack's: ip_diffim_forced_PsfFlux on the science (direct) image,
+    # ip_diffim_forced_template_PsfFlux on the matched template.
     difference = noise_exposure(SIZE, seed=25)
     template = noise_exposure(SIZE, seed=26)
+    science = noise_exposure(SIZE, seed=29)
     positions = [(60.0, 70.0), (190.0, 80.0), (120.0, 190.0)]
     template_fluxes = [5000.0, 0.0, 12000.0]
     for (x, y), flux in zip(positions, template_fluxes):
         add_point(difference, x, y, 2000.0)
         add_point(template, x, y, flux)
-    catalog = make_task().run(difference, template, difference).diaSources
+        add_point(science, x, y, flux + 2000.0)
+    catalog = make_task().run(science, template, difference).diaSources
     rows = catalog.iloc[match(catalog, *np.array(positions).T)]
-    error = rows["template_PsfFlux_instFlux"].to_numpy() - template_fluxes
-    assert (np.abs(error) < 4 * rows["template_PsfFlux_instFluxErr"]).all()
-    assert np.allclose(rows["forced_PsfFlux_instFlux"], rows["psfFlux"])
-    assert (np.abs(rows["forced_PsfFlux_instFlux"] - 2000.0)
-            < 4 * rows["forced_PsfFlux_instFluxErr"]).all()
+    for prefix, expected in (("ip_diffim_forced_template", template_fluxes),
+                             ("ip_diffim_forced", np.add(template_fluxes, 2000.0))):
+        error = rows[f"{prefix}_PsfFlux_instFlux"].to_numpy() - expected
+        assert (np.abs(error) < 4 * rows[f"{prefix}_PsfFlux_instFluxErr"]).all()
+    assert (np.abs(rows["base_PsfFlux_instFlux"] - 2000.0)
+            < 4 * rows["base_PsfFlux_instFluxErr"]).all()
 
 
 def test_forced_measurement_switch():
@@ -52,8 +58,8 @@ def test_forced_measurement_switch():
     add_point(difference, 128.0, 128.0, 2000.0)
     catalog = make_task(doForcedMeasurement=False).run(
         difference, noise_exposure(SIZE, seed=28), difference).diaSources
-    assert catalog["template_PsfFlux_instFlux"].isna().all()
-    assert np.isfinite(catalog["psfFlux"]).all()
+    assert catalog["ip_diffim_forced_template_PsfFlux_instFlux"].isna().all()
+    assert np.isfinite(catalog["base_PsfFlux_instFlux"]).all()
 
 
 def test_measurement_switch_keeps_positions_only():
@@ -61,14 +67,14 @@ def test_measurement_switch_keeps_positions_only():
     add_point(difference, 128.0, 128.0, 2000.0)
     catalog = make_task(doMeasurement=False, doDipoleFitting=False).run(
         difference, noise_exposure(SIZE, seed=28), difference).diaSources
-    assert len(catalog) == 1 and catalog["psfFlux"].isna().all()
-    assert abs(catalog["x"][0] - 128.0) < 0.5
+    assert len(catalog) == 1 and catalog["base_PsfFlux_instFlux"].isna().all()
+    assert abs(catalog["slot_Centroid_x"][0] - 128.0) < 0.5
 
 
 def test_pixel_flags_follow_the_masks():
     difference = noise_exposure(SIZE, seed=29)
     sources = {"cr": (60.0, 60.0), "interpolated": (190.0, 60.0), "suspect": (60.0, 190.0),
-               "saturatedTemplate": (190.0, 190.0), "clean": (128.0, 128.0), "edge": (3.0, 128.0)}
+               "sat_template": (190.0, 190.0), "clean": (128.0, 128.0), "edge": (3.0, 128.0)}
     for x, y in sources.values():
         add_point(difference, x, y, 5000.0)
     mask = difference.mask
@@ -80,18 +86,18 @@ def test_pixel_flags_follow_the_masks():
     catalog = make_task().run(difference, noise_exposure(SIZE, seed=30), difference).diaSources
     rows = catalog.iloc[match(catalog, *np.array(list(sources.values())).T)]
     rows.index = list(sources)
-    assert rows.loc["cr", "pixelFlags_cr"] and rows.loc["cr", "pixelFlags_crCenter"]
-    assert rows.loc["interpolated", "pixelFlags_interpolated"]
-    assert not rows.loc["interpolated", "pixelFlags_interpolatedCenter"]
-    assert rows.loc["suspect", "pixelFlags_suspectCenter"]
-    assert rows.loc["saturatedTemplate", "pixelFlags_saturatedTemplate"]
-    assert rows.loc["edge", "pixelFlags_edge"]
-    flag_columns = [c for c in catalog.columns if c.startswith("pixelFlags_")]
+    assert rows.loc["cr", "base_PixelFlags_flag_cr"] and rows.loc["cr", "base_PixelFlags_flag_crCenter"]
+    assert rows.loc["interpolated", "base_PixelFlags_flag_interpolated"]
+    assert not rows.loc["interpolated", "base_PixelFlags_flag_interpolatedCenter"]
+    assert rows.loc["suspect", "base_PixelFlags_flag_suspectCenter"]
+    assert rows.loc["sat_template", "base_PixelFlags_flag_sat_template"]
+    assert rows.loc["edge", "base_PixelFlags_flag_edge"]
+    flag_columns = [c for c in catalog.columns if c.startswith("base_PixelFlags_flag_")]
     assert not rows.loc["clean", flag_columns].any()
-    expected = {"cr": {"pixelFlags_cr", "pixelFlags_crCenter"},
-                "interpolated": {"pixelFlags_interpolated"},
-                "suspect": {"pixelFlags_suspect", "pixelFlags_suspectCenter"},
-                "saturatedTemplate": {"pixelFlags_saturatedTemplate"}}
+    expected = {"cr": {"base_PixelFlags_flag_cr", "base_PixelFlags_flag_crCenter"},
+                "interpolated": {"base_PixelFlags_flag_interpolated"},
+                "suspect": {"base_PixelFlags_flag_suspect", "base_PixelFlags_flag_suspectCenter"},
+                "sat_template": {"base_PixelFlags_flag_sat_template"}}
     for name, flags in expected.items():
         assert {c for c in flag_columns if rows.loc[name, c]} == flags, name
 
@@ -103,7 +109,7 @@ def test_sources_centred_on_no_data_are_removed():
     difference.mask.set("NO_DATA", (slice(178, 183), slice(178, 183)))
     task = make_task()
     catalog = task.run(difference, noise_exposure(SIZE, seed=32), difference).diaSources
-    assert len(catalog) == 1 and abs(catalog["x"][0] - 100.0) < 1
+    assert len(catalog) == 1 and abs(catalog["slot_Centroid_x"][0] - 100.0) < 1
     assert task.metadata["nRemovedBadFlags"] == 1
 
 
@@ -124,10 +130,10 @@ def test_sky_sources_are_in_empty_sky(sky_run):
     assert len(sky) == 20 and task.metadata["nSkySources"] == 20
     detected = result.subtractedMeasuredExposure.mask.get(["DETECTED", "DETECTED_NEGATIVE"])
     rows, cols = np.nonzero(detected)
-    for x, y in zip(sky["x"], sky["y"]):
+    for x, y in zip(sky["slot_Centroid_x"], sky["slot_Centroid_y"]):
         assert np.hypot(cols - x, rows - y).min() >= 3 * 12 - 1
     # Sky photometry is noise: PSF fluxes scatter around zero by their errors.
-    assert (np.abs(sky["psfFlux"] / sky["psfFluxErr"]) < 5).all()
+    assert (np.abs(sky["base_PsfFlux_instFlux"] / sky["base_PsfFlux_instFluxErr"]) < 5).all()
     assert catalog["id"].tolist() == list(range(1, len(catalog) + 1))
     assert not catalog.loc[~catalog["sky_source"], "id"].isin(sky["id"]).any()
 
@@ -139,5 +145,5 @@ def test_sky_sources_reproducible_from_seed(sky_run):
     other = make_task(doSkySources=True, skySources__nSources=20, skySources__seed=6).run(
         difference, template, difference).diaSources
     sky, other_sky = result.diaSources["sky_source"], other["sky_source"]
-    assert not np.array_equal(result.diaSources.loc[sky, ["x", "y"]].to_numpy(),
-                              other.loc[other_sky, ["x", "y"]].to_numpy())
+    assert not np.array_equal(result.diaSources.loc[sky, ["slot_Centroid_x", "slot_Centroid_y"]].to_numpy(),
+                              other.loc[other_sky, ["slot_Centroid_x", "slot_Centroid_y"]].to_numpy())

@@ -66,6 +66,6 @@ def test_bad_files_are_one_line_errors(tmp_path, catalog):
     (tmp_path / "junk.fits").write_bytes(b"not fits at all")
     with pytest.raises(CatalogFormatError, match="junk.fits"):
         read_catalog(tmp_path / "junk.fits")
-    write_catalog(catalog[["id", "x"]], tmp_path / "partial.parquet")
-    with pytest.raises(CatalogFormatError, match="missing catalogue columns y"):
+    write_catalog(catalog[["id", "slot_Centroid_x"]], tmp_path / "partial.parquet")
+    with pytest.raises(CatalogFormatError, match="missing catalogue columns slot_Centroid_y"):
         read_catalog(tmp_path / "partial.parquet")

@@ -37,17 +37,17 @@ def test_clean_transients_found_and_measured(measured):
     assert (found >= 0).mean() >= 0.98
     rows = catalog.iloc[found[found >= 0]]
     truth = truth[found >= 0]
-    assert (np.hypot(rows["x"].to_numpy() - truth["x"], rows["y"].to_numpy() - truth["y"]) < 1).all()
-    pull = (rows["psfFlux"].to_numpy() - truth["difference_flux"]) / rows["psfFluxErr"].to_numpy()
+    assert (np.hypot(rows["slot_Centroid_x"].to_numpy() - truth["x"], rows["slot_Centroid_y"].to_numpy() - truth["y"]) < 1).all()
+    pull = (rows["base_PsfFlux_instFlux"].to_numpy() - truth["difference_flux"]) / rows["base_PsfFlux_instFluxErr"].to_numpy()
     assert (np.abs(pull) < 4).all()
     # Individual bright fluxes scatter by their errors (template noise and
     # decorrelation included, ~1.5 % at S/N 90); typically they are within 2.5 %.
     bright = truth["difference_snr"].to_numpy() > 40
-    error = rows["psfFlux"].to_numpy()[bright] / truth["difference_flux"][bright] - 1
+    error = rows["base_PsfFlux_instFlux"].to_numpy()[bright] / truth["difference_flux"][bright] - 1
     assert np.median(np.abs(error)) < 0.025
 
 
 def test_few_detections_without_a_true_source(measured):
     pair, catalog = measured
-    near_truth = match(pair.truth, catalog["x"].to_numpy(), catalog["y"].to_numpy(), radius=5.0)
+    near_truth = match(pair.truth, catalog["slot_Centroid_x"].to_numpy(), catalog["slot_Centroid_y"].to_numpy(), radius=5.0)
     assert (near_truth < 0).sum() <= 2

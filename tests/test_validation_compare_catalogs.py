@@ -54,28 +54,28 @@ def test_empty_catalogues_are_identical():
 
 def test_flux_changed_by_ten_sigma_is_different(pair):
     a, b = pair
-    b.loc[4, "psfFlux"] += 10.0 * b.loc[4, "psfFluxErr"]
+    b.loc[4, "base_PsfFlux_instFlux"] += 10.0 * b.loc[4, "base_PsfFlux_instFluxErr"]
     comparison = compare_catalogs(a, b)
     assert comparison.verdict is Verdict.DIFFERENT
-    flux = comparison.details["columns"]["psfFlux"]
+    flux = comparison.details["columns"]["base_PsfFlux_instFlux"]
     assert flux["class"] == "flux" and flux["unit"] == "sigma"
     assert flux["measure"] == pytest.approx(10.0, rel=1e-9)
     assert flux["n_differing"] == 1 and flux["outside"]
-    assert differing_columns(comparison) == {"psfFlux"}
-    assert "psfFlux 10 sigma" in comparison.summary
+    assert differing_columns(comparison) == {"base_PsfFlux_instFlux"}
+    assert "base_PsfFlux_instFlux 10 sigma" in comparison.summary
 
 
 def test_flux_changed_by_a_tenth_of_sigma_is_within_tolerance(pair, tmp_path):
     a, b = pair
-    b.loc[4, "apFlux"] -= 0.1 * b.loc[4, "apFluxErr"]
+    b.loc[4, "base_CircularApertureFlux_12_0_instFlux"] -= 0.1 * b.loc[4, "base_CircularApertureFlux_12_0_instFluxErr"]
     comparison = compare_catalogs(a, b, artifact_dir=tmp_path)
     assert comparison.verdict is Verdict.WITHIN_TOLERANCE
-    assert comparison.metrics["column.apFlux.measure"] == pytest.approx(0.1, rel=1e-9)
+    assert comparison.metrics["column.base_CircularApertureFlux_12_0_instFlux.measure"] == pytest.approx(0.1, rel=1e-9)
     matched = pd.read_parquet(comparison.artifacts["matched"])
     assert len(matched) == len(a)
     row = matched.index[matched["id_a"] == a.loc[4, "id"]][0]
-    assert matched.loc[row, "apFlux_diff"] == pytest.approx(0.1, rel=1e-9)
-    assert (matched["apFlux_diff"].drop(index=row) == 0).all()
+    assert matched.loc[row, "base_CircularApertureFlux_12_0_instFlux_diff"] == pytest.approx(0.1, rel=1e-9)
+    assert (matched["base_CircularApertureFlux_12_0_instFlux_diff"].drop(index=row) == 0).all()
 
 
 def test_dropped_source_is_unmatched_with_its_id(pair):
@@ -95,14 +95,14 @@ def test_dropped_source_is_unmatched_with_its_id(pair):
 
 def test_dtype_change_is_reported(pair):
     a, b = pair
-    b["psfFlux"] = b["psfFlux"].astype(np.float32)
+    b["base_PsfFlux_instFlux"] = b["base_PsfFlux_instFlux"].astype(np.float32)
     comparison = compare_catalogs(a, b)
     assert comparison.verdict is Verdict.DIFFERENT
-    assert comparison.details["schema"]["dtypes"] == {"psfFlux": ["float64", "float32"]}
-    assert "psfFlux float64/float32" in comparison.summary
+    assert comparison.details["schema"]["dtypes"] == {"base_PsfFlux_instFlux": ["float64", "float32"]}
+    assert "base_PsfFlux_instFlux float64/float32" in comparison.summary
     lenient = compare_catalogs(a, b, tolerances=Tolerances(allow_schema_differences=True))
     assert lenient.verdict is Verdict.WITHIN_TOLERANCE
-    assert lenient.metrics["column.psfFlux.measure"] < 1e-3
+    assert lenient.metrics["column.base_PsfFlux_instFlux.measure"] < 1e-3
 
 
 def test_columns_on_one_side_only(pair):
@@ -116,10 +116,10 @@ def test_columns_on_one_side_only(pair):
 
 def test_flag_flip_is_counted(pair):
     a, b = pair
-    b.loc[2, "pixelFlags_edge"] = not b.loc[2, "pixelFlags_edge"]
+    b.loc[2, "base_PixelFlags_flag_edge"] = not b.loc[2, "base_PixelFlags_flag_edge"]
     comparison = compare_catalogs(a, b)
     assert comparison.verdict is Verdict.DIFFERENT
-    edge = comparison.details["columns"]["pixelFlags_edge"]
+    edge = comparison.details["columns"]["base_PixelFlags_flag_edge"]
     assert edge["class"] == "flag" and edge["n_differing"] == 1
     assert edge["measure"] == pytest.approx(1 / len(a))
     lenient = compare_catalogs(a, b, tolerances=Tolerances(flag_max_fraction=0.1))
@@ -128,12 +128,12 @@ def test_flag_flip_is_counted(pair):
 
 def test_centroid_shift_in_pixels_and_ids(pair):
     a, b = pair
-    b.loc[3, "x"] += 0.2
+    b.loc[3, "slot_Centroid_x"] += 0.2
     b["id"] = b["id"] + 1000
     comparison = compare_catalogs(a, b)
     assert comparison.verdict is Verdict.DIFFERENT
     columns = comparison.details["columns"]
-    assert columns["x"]["class"] == "centroid" and columns["x"]["measure"] == pytest.approx(0.2)
+    assert columns["slot_Centroid_x"]["class"] == "centroid" and columns["slot_Centroid_x"]["measure"] == pytest.approx(0.2)
     assert columns["id"]["class"] == "id" and columns["id"]["measure"] == 1.0
     assert comparison.metrics["max_separation"] == pytest.approx(0.2)
     only_centroid = compare_catalogs(a, b, tolerances=Tolerances(id_max_fraction=1.0,
@@ -152,16 +152,16 @@ def test_reordered_rows_match_but_are_not_identical(pair):
 
 def test_nan_against_a_number_is_outside_tolerance(pair):
     a, b = pair
-    b.loc[1, "ixx"] = np.nan
-    b.loc[5, "psfFlux"] = np.nan
+    b.loc[1, "slot_Shape_xx"] = np.nan
+    b.loc[5, "base_PsfFlux_instFlux"] = np.nan
     comparison = compare_catalogs(a, b)
     columns = comparison.details["columns"]
-    assert columns["ixx"]["n_nonfinite"] == 1 and not columns["ixx"]["outside"]  # not judged
-    assert columns["psfFlux"]["n_nonfinite"] == 1 and columns["psfFlux"]["outside"]
+    assert columns["slot_Shape_xx"]["n_nonfinite"] == 1 and not columns["slot_Shape_xx"]["outside"]  # not judged
+    assert columns["base_PsfFlux_instFlux"]["n_nonfinite"] == 1 and columns["base_PsfFlux_instFlux"]["outside"]
     assert comparison.verdict is Verdict.DIFFERENT
-    judged = compare_catalogs(a, b.assign(psfFlux=a["psfFlux"]),
+    judged = compare_catalogs(a, b.assign(base_PsfFlux_instFlux=a["base_PsfFlux_instFlux"]),
                               tolerances=Tolerances(other_max_rel=1.0))
-    assert judged.verdict is Verdict.DIFFERENT and judged.details["columns"]["ixx"]["outside"]
+    assert judged.verdict is Verdict.DIFFERENT and judged.details["columns"]["slot_Shape_xx"]["outside"]
     json.dumps(dataclasses.asdict(comparison), allow_nan=False)
 
 

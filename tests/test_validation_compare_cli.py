@@ -42,10 +42,10 @@ def catalog_files(tmp_path):
     """One catalogue of 5 sources as FITS and Parquet, and as Parquet without source 3."""
     catalog = empty_catalog(5)
     catalog["id"] = np.arange(1, 6)
-    catalog["x"] = [10.0, 50.0, 90.0, 130.0, 170.0]
-    catalog["y"] = [20.0, 20.0, 60.0, 60.0, 100.0]
-    catalog["psfFlux"] = [100.0, 200.0, 300.0, 400.0, 500.0]
-    catalog["psfFluxErr"] = 10.0
+    catalog["slot_Centroid_x"] = [10.0, 50.0, 90.0, 130.0, 170.0]
+    catalog["slot_Centroid_y"] = [20.0, 20.0, 60.0, 60.0, 100.0]
+    catalog["base_PsfFlux_instFlux"] = [100.0, 200.0, 300.0, 400.0, 500.0]
+    catalog["base_PsfFlux_instFluxErr"] = 10.0
     paths = {"fits": tmp_path / "cat_a.fits", "parquet": tmp_path / "b.parquet",
              "dropped": tmp_path / "dropped.parquet"}
     write_catalog(catalog, paths["fits"])

@@ -76,9 +76,10 @@ def transient_recovery(truth, dia_sources, radius=1.0):
     from ..sky.matching import match_pixels
 
     transients = truth[(truth["kind"] == "transient") & (truth["difference_snr"] >= 10)]
-    found, dia_index, _ = match_pixels(transients["x"], transients["y"], dia_sources["x"],
-                                       dia_sources["y"], radius)
-    flux_ratio = (dia_sources["psfFlux"].to_numpy()[dia_index]
+    found, dia_index, _ = match_pixels(transients["x"], transients["y"],
+                                       dia_sources["slot_Centroid_x"],
+                                       dia_sources["slot_Centroid_y"], radius)
+    flux_ratio = (dia_sources["base_PsfFlux_instFlux"].to_numpy()[dia_index]
                   / transients["difference_flux"].to_numpy()[found])
     median = float(np.median(flux_ratio)) if len(found) else float("nan")
     return (f"truth: {len(found)}/{len(transients)} transients with S/N >= 10 found within "

@@ -1,8 +1,11 @@
 """``doAddMetrics`` of the legacy ``ImageDifferenceTask``: kernel QA and false positives.
 
-`kernel_source_catalog` builds the ``kernelSrc`` catalogue: the QA metrics of
-`diffim.image_difference.kernel_metrics` for every kernel candidate and for the control
-sample held back by ``doSelectSources``. `false_positive_counts` gives the
+`kernel_source_catalog` builds the ``kernelSrc`` catalogue as the stack's
+task wrote it: the science ``src`` catalogue, every row, with the QA columns
+of `diffim.image_difference.kernel_metrics` filled in for the sources that
+were kernel candidates or in the control sample held back by
+``doSelectSources`` (NaN, 0 or False elsewhere; ``isControl`` marks the
+control sample). `false_positive_counts` gives the
 stack's counts of DIA sources and of those at known (``src`` or reference)
 sources, and `metric_summary` the mean, median and standard deviation of
 each metric over the catalogue -- the metadata keys of the stack's
@@ -28,9 +31,9 @@ SUMMARISED_METRICS = tuple(
 """The ``kernelSrc`` columns the stack summarised in the metadata, in its order."""
 
 
-def kernel_source_catalog(subtracted, convolved, reference, fit_background, kernel_sources,
-                          control_sources):
-    """The ``kernelSrc`` catalogue: candidates and control sources with QA columns.
+def kernel_source_catalog(subtracted, convolved, reference, fit_background, science_sources,
+                          kernel_sources, control_sources):
+    """The ``kernelSrc`` catalogue: the science sources with the candidates' QA columns.
 
     Parameters
     ----------
@@ -40,6 +43,8 @@ def kernel_source_catalog(subtracted, convolved, reference, fit_background, kern
         The image the kernel convolved and the one it was matched to.
     fit_background : `bool`
         Whether the kernel fit included a background.
+    science_sources : `pandas.DataFrame`
+        The science ``src`` catalogue (``x``, ``y``, ...).
     kernel_sources : `pandas.DataFrame` or None
         The sources given to the subtraction (with ``ref_coord_*`` when
         selected by ``doSelectSources``).
@@ -48,8 +53,9 @@ def kernel_source_catalog(subtracted, convolved, reference, fit_background, kern
 
     Returns
     -------
-    metrics : `pandas.DataFrame`
-        One row per candidate, then per control source (``isControl``).
+    catalog : `pandas.DataFrame`
+        ``science_sources``' rows and columns, then the QA columns and
+        ``isControl``.
     """
     candidates = subtracted.kernelSources
     positions = _reference_positions(candidates, kernel_sources)
@@ -67,7 +73,31 @@ def kernel_source_catalog(subtracted, convolved, reference, fit_background, kern
             convolved, reference, fit_background, _reference_positions(control, control_sources))
         control_metrics["isControl"] = True
         metrics = pd.concat([metrics, control_metrics], ignore_index=True)
-    return metrics
+    return _on_science_sources(metrics, science_sources)
+
+
+def _on_science_sources(metrics, science_sources):
+    """``science_sources`` with the QA columns of the metric rows at their positions.
+
+    A candidate is the source at its position (within half a pixel); a
+    source that was none keeps afw's new-field values: NaN, 0, False, no array.
+    """
+    catalog = science_sources.reset_index(drop=True).copy()
+    metric_rows, source_rows, _ = match_pixels(metrics["x"], metrics["y"], catalog["x"],
+                                               catalog["y"], 0.5)
+    for name in metrics.columns.drop(["x", "y"]):
+        values = metrics[name].to_numpy()
+        if values.dtype.kind == "b":
+            column = np.zeros(len(catalog), bool)
+        elif values.dtype.kind in "iu":
+            column = np.zeros(len(catalog), values.dtype)
+        elif values.dtype.kind == "f":
+            column = np.full(len(catalog), np.nan)
+        else:
+            column = np.full(len(catalog), None, object)
+        column[source_rows] = values[metric_rows]
+        catalog[name] = column
+    return catalog
 
 
 def _reference_positions(rows, selected_sources):

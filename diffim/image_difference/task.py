@@ -281,7 +281,8 @@ class ImageDifferenceTask(Task):
         result.kernelSources = subtracted.kernelSources
         if adds_metrics(self.config):
             result.kernelSources = self._kernel_metrics(subtracted, exposure, template,
-                                                        kernel_sources, result.controlSources)
+                                                        science_sources, kernel_sources,
+                                                        result.controlSources)
 
     def _select_sources(self, exposure, science_sources, template, template_sources,
                         reference_sources):
@@ -310,14 +311,15 @@ class ImageDifferenceTask(Task):
         """
         return template_sources
 
-    def _kernel_metrics(self, subtracted, exposure, template, kernel_sources, control_sources):
-        """The ``kernelSrc`` catalogue: candidates and control sources with QA columns."""
+    def _kernel_metrics(self, subtracted, exposure, template, science_sources, kernel_sources,
+                        control_sources):
+        """The ``kernelSrc`` catalogue: the science sources with the candidates' QA columns."""
         science = subtracted.matchedScience if self.config.doPreConvolve else exposure
         convolved, reference = ((template, science) if self.config.convolveTemplate
                                 else (exposure, template))
         fit_background = self.subtract.config.makeKernel.kernel.active.fitForBackground
         return kernel_source_catalog(subtracted, convolved, reference, fit_background,
-                                     kernel_sources, control_sources)
+                                     science_sources, kernel_sources, control_sources)
 
     def outputsToWrite(self, result):
         """The outputs the ``doWrite*`` switches ask a middleware to persist (`data_flow`).

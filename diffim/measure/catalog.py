@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .centroid import peak_centroids
-from .schema import empty_catalog
+from .schema import CENTROID_X, CENTROID_Y, empty_catalog
 
 __all__ = ["add_sky_coordinates", "detection_catalog"]
 
@@ -38,12 +38,12 @@ def detection_catalog(exposure, footprints):
     sign = np.where(negative, -1.0, 1.0)
     rows, cols = np.divmod(peak, exposure.shape[1])
     x, y = peak_centroids(footprints.significance, cols, rows, sign)
-    catalog["x"] = x + exposure.bbox.x0
-    catalog["y"] = y + exposure.bbox.y0
+    catalog[CENTROID_X] = x + exposure.bbox.x0
+    catalog[CENTROID_Y] = y + exposure.bbox.y0
     catalog["is_negative"] = negative
     catalog["detection_significance"] = np.where(negative, footprints.negative_significance,
                                                  footprints.positive_significance)
-    catalog["footprintArea"] = footprints.areas.astype(np.int64)
+    catalog["base_FootprintArea_value"] = footprints.areas.astype(np.int64)
     return catalog
 
 
@@ -58,5 +58,6 @@ def add_sky_coordinates(wcs, catalog):
     """
     if wcs is None or not len(catalog):
         return
-    ra, dec = wcs.pixel_to_world_values(catalog["x"].to_numpy(), catalog["y"].to_numpy())
+    ra, dec = wcs.pixel_to_world_values(catalog[CENTROID_X].to_numpy(),
+                                        catalog[CENTROID_Y].to_numpy())
     catalog["coord_ra"], catalog["coord_dec"] = np.asarray(ra, float), np.asarray(dec, float)

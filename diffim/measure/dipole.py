@@ -25,7 +25,7 @@ from scipy.optimize import least_squares
 
 from ..geom import Box
 from .centroid import peak_centroids
-from .schema import DIPOLE_COLUMNS
+from .schema import CENTROID_X, CENTROID_Y, DIPOLE_COLUMNS
 
 __all__ = ["DipoleFit", "classify_dipoles", "fit_dipole", "fit_footprint_dipoles",
            "footprint_boxes"]
@@ -243,8 +243,8 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
         min_sn, max_flux_ratio)
     catalog[columns["classification"]] = classified
     # A dipole's position is between its lobes, not at its brighter peak.
-    catalog.loc[classified, "x"] = 0.5 * (catalog.loc[classified, columns["pos_centroid_x"]]
-                                          + catalog.loc[classified, columns["neg_centroid_x"]])
-    catalog.loc[classified, "y"] = 0.5 * (catalog.loc[classified, columns["pos_centroid_y"]]
-                                          + catalog.loc[classified, columns["neg_centroid_y"]])
+    for axis, centroid in (("x", CENTROID_X), ("y", CENTROID_Y)):
+        catalog.loc[classified, centroid] = 0.5 * (
+            catalog.loc[classified, columns[f"pos_centroid_{axis}"]]
+            + catalog.loc[classified, columns[f"neg_centroid_{axis}"]])
     return len(both)

@@ -1,9 +1,9 @@
 """Pixel flags: which mask planes a source's footprint and centre touch.
 
-For each plane of `schema.PIXEL_FLAGS`, ``pixelFlags_<stem>`` says the plane
-is set on some pixel of the footprint and ``pixelFlags_<stem>Center`` that
+For each plane of `schema.PIXEL_FLAGS`, ``base_PixelFlags_flag_<stem>`` says the
+plane is set on some pixel of the footprint and ``base_PixelFlags_flag_<stem>Center`` that
 it is set in the 3x3 pixels around the centroid (the stack's
-``base_PixelFlags`` convention); ``pixelFlags_edge`` is also set when the
+``base_PixelFlags`` convention); ``base_PixelFlags_flag_edge`` is also set when the
 footprint or the centre box touches the image border. Template planes
 (``*_TEMPLATE``) give footprint flags only. Planes absent from the mask give
 False.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import PIXEL_FLAGS, TEMPLATE_PIXEL_FLAGS
+from .schema import PIXEL_FLAG_PREFIX, PIXEL_FLAGS, TEMPLATE_PIXEL_FLAGS
 from .stamps import gather
 
 __all__ = ["BORDER_BIT", "footprint_mask_bits", "pixel_flags", "plane_mask"]
@@ -47,14 +47,14 @@ def pixel_flags(mask, bbox, footprint_bits, x, y):
     flags = {}
     for stem, plane in PIXEL_FLAGS.items():
         bit = np.uint64(mask.bitmask(plane)) if plane in mask.planes else np.uint64(0)
-        flags[f"pixelFlags_{stem}"] = (footprint_bits & bit) != 0
-        flags[f"pixelFlags_{stem}Center"] = (centre_bits.astype(np.uint64) & bit) != 0
+        flags[f"{PIXEL_FLAG_PREFIX}{stem}"] = (footprint_bits & bit) != 0
+        flags[f"{PIXEL_FLAG_PREFIX}{stem}Center"] = (centre_bits.astype(np.uint64) & bit) != 0
     border = (footprint_bits & np.uint64(BORDER_BIT)) != 0
-    flags["pixelFlags_edge"] |= border | centre_off_image
-    flags["pixelFlags_edgeCenter"] |= centre_off_image
+    flags[f"{PIXEL_FLAG_PREFIX}edge"] |= border | centre_off_image
+    flags[f"{PIXEL_FLAG_PREFIX}edgeCenter"] |= centre_off_image
     for stem, plane in TEMPLATE_PIXEL_FLAGS.items():
         bit = np.uint64(mask.bitmask(plane)) if plane in mask.planes else np.uint64(0)
-        flags[f"pixelFlags_{stem}"] = (footprint_bits & bit) != 0
+        flags[f"{PIXEL_FLAG_PREFIX}{stem}"] = (footprint_bits & bit) != 0
     return flags
 
 

@@ -2,7 +2,7 @@
 
 `measure_sources` fills the difference-image columns (PSF and aperture
 flux, S/N, centroid errors, second moments, pixel flags);
-`forced_photometry` the PSF fluxes on the difference and the matched
+`forced_photometry` the PSF fluxes on the science image and the matched
 template. Each measurement itself lives in its own module (`photometry`,
 `shape`, `flags`).
 """
@@ -14,6 +14,7 @@ import numpy as np
 
 from .flags import pixel_flags, plane_mask
 from .photometry import aperture_flux, psf_flux
+from .schema import CENTROID_X, CENTROID_Y
 from .shape import second_moments
 from .stamps import psf_models
 
@@ -42,50 +43,56 @@ def measure_sources(exposure, usable, catalog, footprint_bits, psf_sigma, models
     aperture_radius : `float`
         Pixels.
     """
-    x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
+    x, y = catalog[CENTROID_X].to_numpy(), catalog[CENTROID_Y].to_numpy()
     bbox = exposure.bbox
     flux, flux_err = psf_flux(exposure.image, exposure.variance, usable, bbox, models, x, y)
-    catalog["psfFlux"], catalog["psfFluxErr"] = flux, flux_err
+    catalog["base_PsfFlux_instFlux"], catalog["base_PsfFlux_instFluxErr"] = flux, flux_err
     with np.errstate(invalid="ignore", divide="ignore"):
         catalog["snr"] = flux / flux_err
         error = math.sqrt(2.0) * psf_sigma / np.abs(flux / flux_err)
-    catalog["xErr"] = catalog["yErr"] = error
-    catalog["apFlux"], catalog["apFluxErr"] = aperture_flux(
+    catalog["slot_Centroid_xErr"] = catalog["slot_Centroid_yErr"] = error
+    aperture = "base_CircularApertureFlux_12_0_instFlux"
+    catalog[aperture], catalog[f"{aperture}Err"] = aperture_flux(
         exposure.image, exposure.variance, usable, bbox, x, y, aperture_radius)
     sign = np.where(catalog["is_negative"].to_numpy(), -1.0, 1.0)
     ixx, iyy, ixy = second_moments(exposure.image, usable, bbox, x, y, sign, psf_sigma)
-    catalog["ixx"], catalog["iyy"], catalog["ixy"] = ixx, iyy, ixy
-    catalog["shape_flag"] = ~np.isfinite(ixx)
+    catalog["slot_Shape_xx"], catalog["slot_Shape_yy"], catalog["slot_Shape_xy"] = ixx, iyy, ixy
+    catalog["slot_Shape_flag"] = ~np.isfinite(ixx)
     for name, values in pixel_flags(exposure.mask, bbox, footprint_bits, x, y).items():
         catalog[name] = values
 
 
-def forced_photometry(exposure, matched_template, catalog, difference_models, exclude_planes):
-    """PSF photometry at the catalogue positions on the difference and the matched template.
+def forced_photometry(difference, science, matched_template, catalog, difference_models,
+                      exclude_planes):
+    """Forced PSF photometry at the catalogue positions on the science image and the template.
 
-    The matched template carries the PSF it was matched to; the
-    difference's models are reused when that is the same PSF object.
+    As the stack's ``forcedMeasurement``: ``ip_diffim_forced_PsfFlux_*`` on
+    the science (direct) image, ``ip_diffim_forced_template_PsfFlux_*`` on
+    the matched template. Each image is measured with its own PSF; the
+    difference's models are reused where that is the same PSF object.
 
     Parameters
     ----------
-    exposure : `diffim.Exposure`
-        The difference image.
+    difference : `diffim.Exposure`
+        The difference image (its PSF made ``difference_models``).
+    science : `diffim.Exposure`
     matched_template : `diffim.Exposure` or `None`
-        Without one, the ``template_PsfFlux_*`` columns are NaN.
+        Without one, the template columns are NaN.
     catalog : `pandas.DataFrame`
-        Gains ``forced_PsfFlux_*`` and ``template_PsfFlux_*``, in place.
+        Gains the columns, in place.
     difference_models : `numpy.ndarray`
         PSF model stamps of the difference at the catalogue positions.
     exclude_planes : iterable of `str`
         Mask planes left out of the photometry.
     """
-    x, y = catalog["x"].to_numpy(), catalog["y"].to_numpy()
-    for prefix, image in (("forced", exposure), ("template", matched_template)):
+    x, y = catalog[CENTROID_X].to_numpy(), catalog[CENTROID_Y].to_numpy()
+    for prefix, image in (("ip_diffim_forced", science),
+                          ("ip_diffim_forced_template", matched_template)):
         if image is None:
             catalog[f"{prefix}_PsfFlux_instFlux"] = catalog[f"{prefix}_PsfFlux_instFluxErr"] = np.nan
             continue
         models = difference_models
-        if image.psf is not None and image.psf is not exposure.psf:
+        if image.psf is not None and image.psf is not difference.psf:
             models = psf_models(image.psf, x, y)
         usable = ~plane_mask(image, exclude_planes)
         flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, models, x, y)

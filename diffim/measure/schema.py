@@ -1,8 +1,13 @@
 """The DIA-source catalogue schema, and its FITS and Parquet persistence.
 
 Every column of the catalogue `DetectAndMeasureTask` writes is declared once
-here, as data: name, numpy dtype, unit and description. Names follow the
-Rubin stack's flavour so that downstream code and config files read the same.
+here, as data: name, numpy dtype, unit and description. Names are the
+stack's ``deepDiff_diaSrc`` field names (meas_base and ip_diffim plugins:
+``slot_Centroid_x``, ``base_PsfFlux_instFlux``,
+``base_PixelFlags_flag_edge``, ``ip_diffim_forced_PsfFlux_instFlux``,
+``ip_diffim_DipoleFit_*``, ...), so that code written for the stack's
+catalogues reads these; ``snr`` and ``detection_significance`` are this
+package's own.
 
 Rows and ids: one row per merged footprint, then one per sky source. Ids are
 ``1..N`` in the order ``scipy.ndimage.label`` numbers the footprints (raster
@@ -30,7 +35,8 @@ from astropy.table import Table
 from ..errors import DiffimError
 from ..io.exposure_fits import write_atomically
 
-__all__ = ["COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "TEMPLATE_PIXEL_FLAGS",
+__all__ = ["CENTROID_X", "CENTROID_Y", "COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "PIXEL_FLAG_PREFIX",
+           "TEMPLATE_PIXEL_FLAGS",
            "CatalogFormatError", "catalog_format", "empty_catalog", "read_catalog", "read_fits", "read_parquet",
            "to_fits", "to_parquet", "write_catalog"]
 
@@ -51,28 +57,32 @@ class Column:
 
 DIPOLE_PREFIX = "ip_diffim_DipoleFit_"
 
+CENTROID_X, CENTROID_Y = "slot_Centroid_x", "slot_Centroid_y"
+"""The centroid columns (the stack's slot names)."""
+
+PIXEL_FLAG_PREFIX = "base_PixelFlags_flag_"
+
 PIXEL_FLAGS = {
     "edge": "EDGE", "saturated": "SAT", "interpolated": "INTRP", "cr": "CR", "bad": "BAD",
     "suspect": "SUSPECT", "nodata": "NO_DATA",
 }
-"""Flag stem -> mask plane; each gives ``pixelFlags_<stem>`` and ``pixelFlags_<stem>Center``."""
+"""Flag stem -> mask plane; each gives ``base_PixelFlags_flag_<stem>`` and ``..._<stem>Center``."""
 
-TEMPLATE_PIXEL_FLAGS = {
-    "saturatedTemplate": "SAT_TEMPLATE", "injectedTemplate": "INJECTED_TEMPLATE",
-    "injected_coreTemplate": "INJECTED_CORE_TEMPLATE",
-}
-"""Flag stem -> template plane renamed by the subtraction (``renameTemplateMask``)."""
+TEMPLATE_PIXEL_FLAGS = {plane.lower(): plane for plane in
+                        ("SAT_TEMPLATE", "INJECTED_TEMPLATE", "INJECTED_CORE_TEMPLATE")}
+"""Flag stem -> template plane renamed by the subtraction (``renameTemplateMask``); the stem
+is the plane's name in lower case, as meas_base names ``masksFpAnywhere`` flags."""
 
 
 def _flag_columns():
     columns = []
     for stem, plane in PIXEL_FLAGS.items():
-        columns.append(Column(f"pixelFlags_{stem}", "bool", "",
+        columns.append(Column(f"{PIXEL_FLAG_PREFIX}{stem}", "bool", "",
                               f"{plane} set on a pixel of the footprint"))
-        columns.append(Column(f"pixelFlags_{stem}Center", "bool", "",
+        columns.append(Column(f"{PIXEL_FLAG_PREFIX}{stem}Center", "bool", "",
                               f"{plane} set in the 3x3 pixels around the centroid"))
     for stem, plane in TEMPLATE_PIXEL_FLAGS.items():
-        columns.append(Column(f"pixelFlags_{stem}", "bool", "",
+        columns.append(Column(f"{PIXEL_FLAG_PREFIX}{stem}", "bool", "",
                               f"{plane} set on a pixel of the footprint (False if the plane "
                               "is absent)"))
     return columns
@@ -104,32 +114,39 @@ def _dipole_columns():
 
 COLUMNS = (
     Column("id", "int64", "", "Source id, 1..N in footprint label order, sky sources last"),
-    Column("x", "float64", "pixel", "Centroid x (parent frame); the lobe midpoint for dipoles"),
-    Column("y", "float64", "pixel", "Centroid y (parent frame); the lobe midpoint for dipoles"),
-    Column("xErr", "float64", "pixel", "Approximate 1-sigma error of x: sqrt(2) sigma_psf / |snr|"),
-    Column("yErr", "float64", "pixel", "Approximate 1-sigma error of y"),
+    Column("slot_Centroid_x", "float64", "pixel",
+           "Centroid x (parent frame); the lobe midpoint for dipoles"),
+    Column("slot_Centroid_y", "float64", "pixel",
+           "Centroid y (parent frame); the lobe midpoint for dipoles"),
+    Column("slot_Centroid_xErr", "float64", "pixel",
+           "Approximate 1-sigma error of x: sqrt(2) sigma_psf / |snr|"),
+    Column("slot_Centroid_yErr", "float64", "pixel", "Approximate 1-sigma error of y"),
     Column("coord_ra", "float64", "deg", "Right ascension of (x, y); NaN without a WCS"),
     Column("coord_dec", "float64", "deg", "Declination of (x, y); NaN without a WCS"),
     Column("is_negative", "bool", "", "The most significant peak of the footprint is negative"),
     Column("sky_source", "bool", "", "A sky source placed in empty sky, not a detection"),
     Column("detection_significance", "float64", "",
            "Signed S/N of the dominant peak of the PSF-smoothed difference (NaN for sky sources)"),
-    Column("footprintArea", "int64", "pixel", "Pixels in the grown, merged footprint"),
-    Column("psfFlux", "float64", "count", "PSF flux on the difference at (x, y)"),
-    Column("psfFluxErr", "float64", "count", "1-sigma error of psfFlux"),
-    Column("snr", "float64", "", "psfFlux / psfFluxErr (signed)"),
-    Column("apFlux", "float64", "count", "Sum of the difference in a circular aperture (r = apertureRadius)"),
-    Column("apFluxErr", "float64", "count", "1-sigma error of apFlux"),
-    Column("ixx", "float64", "pixel^2", "Second moment xx, Gaussian-weight corrected (sign-flipped for negative sources)"),
-    Column("iyy", "float64", "pixel^2", "Second moment yy"),
-    Column("ixy", "float64", "pixel^2", "Second moment xy"),
-    Column("shape_flag", "bool", "", "The moments could not be measured (ixx, iyy, ixy NaN)"),
-    Column("forced_PsfFlux_instFlux", "float64", "count",
-           "Forced PSF flux on the difference at (x, y)"),
-    Column("forced_PsfFlux_instFluxErr", "float64", "count", "1-sigma error"),
-    Column("template_PsfFlux_instFlux", "float64", "count",
-           "Forced PSF flux on the matched template at (x, y)"),
-    Column("template_PsfFlux_instFluxErr", "float64", "count", "1-sigma error"),
+    Column("base_FootprintArea_value", "int64", "pixel", "Pixels in the grown, merged footprint"),
+    Column("base_PsfFlux_instFlux", "float64", "count", "PSF flux on the difference at (x, y)"),
+    Column("base_PsfFlux_instFluxErr", "float64", "count", "1-sigma error of base_PsfFlux_instFlux"),
+    Column("snr", "float64", "", "base_PsfFlux_instFlux / base_PsfFlux_instFluxErr (signed)"),
+    Column("base_CircularApertureFlux_12_0_instFlux", "float64", "count",
+           "Sum of the difference in a circular aperture: the stack's 12-pixel aperture, whose "
+           "radius is apertureRadius (12 by default)"),
+    Column("base_CircularApertureFlux_12_0_instFluxErr", "float64", "count",
+           "1-sigma error of the aperture flux"),
+    Column("slot_Shape_xx", "float64", "pixel^2",
+           "Second moment xx, Gaussian-weight corrected (sign-flipped for negative sources)"),
+    Column("slot_Shape_yy", "float64", "pixel^2", "Second moment yy"),
+    Column("slot_Shape_xy", "float64", "pixel^2", "Second moment xy"),
+    Column("slot_Shape_flag", "bool", "", "The moments could not be measured (slot_Shape_* NaN)"),
+    Column("ip_diffim_forced_PsfFlux_instFlux", "float64", "count",
+           "Forced PSF flux on the science (direct) image at (x, y)"),
+    Column("ip_diffim_forced_PsfFlux_instFluxErr", "float64", "count", "1-sigma error"),
+    Column("ip_diffim_forced_template_PsfFlux_instFlux", "float64", "count",
+           "Forced PSF flux on the matched template at (x, y); NaN without one"),
+    Column("ip_diffim_forced_template_PsfFlux_instFluxErr", "float64", "count", "1-sigma error"),
     *_dipole_columns(),
     *_flag_columns(),
 )

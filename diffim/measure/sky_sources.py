@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .flags import plane_mask
-from .schema import empty_catalog
+from .schema import CENTROID_X, CENTROID_Y, empty_catalog
 
 __all__ = ["append_sky_sources", "place_sky_sources"]
 
@@ -77,7 +77,7 @@ def append_sky_sources(exposure, catalog, config):
     x, y = place_sky_sources(avoid, config.nSources, config.sourceRadius, config.seed)
     sky = empty_catalog(len(x))
     sky["id"] = np.arange(len(catalog) + 1, len(catalog) + len(x) + 1, dtype=np.int64)
-    sky["x"] = x + exposure.bbox.x0
-    sky["y"] = y + exposure.bbox.y0
+    sky[CENTROID_X] = x + exposure.bbox.x0
+    sky[CENTROID_Y] = y + exposure.bbox.y0
     sky["sky_source"] = True
     return pd.concat([catalog, sky], ignore_index=True)

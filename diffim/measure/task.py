@@ -4,7 +4,7 @@ The second half of the split difference-imaging pipeline (the stack's
 ``DetectAndMeasureTask``): optional background subtraction, detection of
 positive and negative footprints, merging, optional sky sources, then
 measurement (centroid, PSF and aperture flux, second moments, pixel flags,
-dipole fit) and forced PSF photometry on the difference and the matched
+dipole fit) and forced PSF photometry on the science image and the matched
 template. The catalogue's columns are documented in
 `diffim.measure.schema`.
 """
@@ -23,7 +23,7 @@ from .dipole import fit_footprint_dipoles
 from .flags import footprint_mask_bits, plane_mask
 from .footprints import detect_footprints
 from .measurement import forced_photometry, measure_sources
-from .schema import COLUMNS, DIPOLE_COLUMNS
+from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS
 from .sky_sources import append_sky_sources
 from .stamps import psf_models
 
@@ -99,7 +99,7 @@ class DetectAndMeasureConfig(pexConfig.Config):
     dipoleFit = pexConfig.ConfigField(dtype=DipoleFitConfig, doc="Dipole classification.")
     doForcedMeasurement = pexConfig.Field(
         dtype=bool, default=True,
-        doc="Forced PSF photometry at the DIA source positions on the difference and the "
+        doc="Forced PSF photometry at the DIA source positions on the science image and the "
             "matched template?")
     doSkySources = pexConfig.Field(dtype=bool, default=False,
                                    doc="Add sky sources in empty sky?")
@@ -110,7 +110,7 @@ class DetectAndMeasureConfig(pexConfig.Config):
         dtype=str, default=["NO_DATA"],
         doc="Pixels with these planes are left out of the photometry and moments.")
     badSourceFlags = pexConfig.ListField(
-        dtype=str, default=["pixelFlags_nodataCenter"],
+        dtype=str, default=["base_PixelFlags_flag_nodataCenter"],
         doc="DIA sources with any of these catalogue flags set are removed.")
 
     def validate(self):
@@ -136,7 +136,7 @@ class DetectAndMeasureTask(Task):
         Parameters
         ----------
         science : `diffim.Exposure`
-            Science exposure (its WCS is used when the difference has none).
+            Science exposure: forced photometry, and its WCS when the difference has none.
         matchedTemplate : `diffim.Exposure` or `None`
             PSF-matched template on the same grid (forced photometry); `None`
             leaves the template columns NaN (the legacy detection-only run,
@@ -193,14 +193,15 @@ class DetectAndMeasureTask(Task):
             catalog = append_sky_sources(exposure, catalog, self.config.skySources)
         models = None
         if self.config.doMeasurement or self.config.doForcedMeasurement:
-            models = psf_models(exposure.psf, catalog["x"].to_numpy(), catalog["y"].to_numpy())
+            models = psf_models(exposure.psf, catalog[CENTROID_X].to_numpy(),
+                                catalog[CENTROID_Y].to_numpy())
         if self.config.doMeasurement:
             bits = np.zeros(len(catalog), np.uint64)
             bits[:footprints.count] = footprint_mask_bits(exposure.mask, footprints, exposure.shape)
             measure_sources(exposure, measure_usable, catalog, bits, psf_sigma, models,
                             self.config.apertureRadius)
         if self.config.doForcedMeasurement:
-            forced_photometry(exposure, matchedTemplate, catalog, models,
+            forced_photometry(exposure, science, matchedTemplate, catalog, models,
                               self.config.measurementExcludeMaskPlanes)
         add_sky_coordinates(exposure.wcs if exposure.wcs is not None else science.wcs, catalog)
         catalog = self._remove_bad(catalog)

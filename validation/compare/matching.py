@@ -16,7 +16,9 @@ from ..errors import ValidationError
 
 __all__ = ["Match", "match_catalogs"]
 
-PIXEL_COLUMNS = ("x", "y")
+PIXEL_COLUMNS = (("slot_Centroid_x", "slot_Centroid_y"), ("x", "y"))
+"""Pixel-position column pairs, in order of preference: the DIA-source catalogue's (the
+stack's slot names), then the ``src``-like catalogues' (``kernelSrc``, simulated truth)."""
 SKY_COLUMNS = ("coord_ra", "coord_dec")
 _ARCSEC_PER_RADIAN = np.degrees(1.0) * 3600.0
 
@@ -64,19 +66,22 @@ def match_catalogs(catalog_a, catalog_b, radius_pixels, radius_arcsec):
     Raises
     ------
     ValidationError
-        If the catalogues share neither ``x``/``y`` nor ``coord_ra``/``coord_dec``.
+        If the catalogues share no pair of `PIXEL_COLUMNS`, nor ``coord_ra``/``coord_dec``.
     """
-    if all(name in catalog_a and name in catalog_b for name in PIXEL_COLUMNS):
-        columns, unit, radius = PIXEL_COLUMNS, "pixel", radius_pixels
-        points_a, points_b = (_pixel_points(c) for c in (catalog_a, catalog_b))
+    pixel_columns = next((pair for pair in PIXEL_COLUMNS
+                          if all(name in catalog_a and name in catalog_b for name in pair)), None)
+    if pixel_columns is not None:
+        columns, unit, radius = pixel_columns, "pixel", radius_pixels
+        points_a, points_b = (_pixel_points(c, pixel_columns) for c in (catalog_a, catalog_b))
     elif all(name in catalog_a and name in catalog_b for name in SKY_COLUMNS):
         columns, unit = SKY_COLUMNS, "arcsec"
         # The chord between unit vectors is (to 1e-12 at these radii) the angle.
         radius = radius_arcsec / _ARCSEC_PER_RADIAN
         points_a, points_b = (_unit_vectors(c) for c in (catalog_a, catalog_b))
     else:
-        raise ValidationError("cannot match catalogues: they do not both have position columns "
-                              f"{' and '.join(PIXEL_COLUMNS)} or {' and '.join(SKY_COLUMNS)}")
+        pairs = " or ".join(" and ".join(pair) for pair in (*PIXEL_COLUMNS, SKY_COLUMNS))
+        raise ValidationError(f"cannot match catalogues: they do not both have position columns "
+                              f"{pairs}")
     rows_a, rows_b, distance = _mutual_nearest(points_a, points_b, radius)
     if unit == "arcsec":
         distance = distance * _ARCSEC_PER_RADIAN
@@ -86,8 +91,8 @@ def match_catalogs(catalog_a, catalog_b, radius_pixels, radius_arcsec):
                  columns=columns, unit=unit)
 
 
-def _pixel_points(catalog):
-    return np.column_stack([catalog[name].to_numpy(np.float64) for name in PIXEL_COLUMNS])
+def _pixel_points(catalog, columns):
+    return np.column_stack([catalog[name].to_numpy(np.float64) for name in columns])
 
 
 def _unit_vectors(catalog):

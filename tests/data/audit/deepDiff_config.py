@@ -408,7 +408,7 @@ config.detectAndMeasure.apertureRadius=12.0
 config.detectAndMeasure.measurementExcludeMaskPlanes=['NO_DATA']
 
 # DIA sources with any of these catalogue flags set are removed.
-config.detectAndMeasure.badSourceFlags=['pixelFlags_nodataCenter']
+config.detectAndMeasure.badSourceFlags=['base_PixelFlags_flag_nodataCenter']
 
 # Pixels with any of these planes are not background.
 config.scaleVariance.maskPlanes=['DETECTED', 'DETECTED_NEGATIVE', 'BAD', 'SAT', 'NO_DATA', 'INTRP', 'EDGE', 'CR']
