@@ -3,6 +3,7 @@
 ``--profile``, log lines on stdout, and ``imageDifferenceWinter2013.py``."""
 import importlib.metadata
 import logging
+import os
 import pstats
 import re
 import sys
@@ -115,7 +116,6 @@ def test_debug_imports_the_users_debug_module(root, tmp_path, capsys, monkeypatc
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("GEN2_DEBUG_LOADED", raising=False)
     assert parse([str(root), *NO_DATA, "--rerun", "a", "--debug"]).debug is True
-    import os
     assert os.environ["GEN2_DEBUG_LOADED"] == "yes"
     monkeypatch.delitem(sys.modules, "debug", raising=False)
 
