@@ -139,7 +139,8 @@ def test_subtract_with_catalog_runs_both_halves(tmp_path, capsys):
     assert dia["sky_source"].sum() > 0
     bright = truth[(truth["kind"] == "transient") & (truth["difference_snr"] > 20)
                    & (truth["host_id"] < 0)]
-    found = [np.hypot(dia["slot_Centroid_x"] - x, dia["slot_Centroid_y"] - y).min() < 1.0 for x, y in zip(bright["x"], bright["y"])]
+    found = [np.hypot(dia["slot_Centroid_x"] - x, dia["slot_Centroid_y"] - y).min() < 1.0
+             for x, y in zip(bright["x"], bright["y"])]
     assert np.mean(found) > 0.8
     assert main(["subtract", "--science", str(tmp_path / "science.fits"),
                  "--template", str(tmp_path / "template.fits"), "--output",
