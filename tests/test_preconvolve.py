@@ -135,8 +135,9 @@ def test_monolith_finds_the_bright_transients(pair):
                        & ~truth["near_defect"] & truth["x"].between(20, SIZE - 21)
                        & truth["y"].between(20, SIZE - 21)]
     assert len(transients) >= 5
-    found, _, _ = match_pixels(transients["x"], transients["y"], result.diaSources["x"],
-                               result.diaSources["y"], 1.0)
+    found, _, _ = match_pixels(transients["x"], transients["y"],
+                               result.diaSources["slot_Centroid_x"],
+                               result.diaSources["slot_Centroid_y"], 1.0)
     assert len(found) == len(transients)
     assert "differenceExp" in task.outputsToWrite(result)
     assert "DETECTED" in result.subtractedExposure.mask.planes
