@@ -33,6 +33,7 @@ scenarios:
     config: {doSubtract: false}
     gen3_pipeline: detect_only
     products: [diaSrc]
+    expected_reason: gen2's doSubtract=False reads no matched template
   - name: split_coadd
     features: [split_tasks]
     gen3_pipeline: coadd_template
@@ -86,6 +87,14 @@ def test_same_logic_under_both_middlewares_is_bit_identical(campaign):
         assert scenario.verdict is Verdict.IDENTICAL, (name, [
             c.summary for r in scenario.data_ids for c in r.comparisons])
         assert len(scenario.data_ids) == 2
+    # Detection alone: gen2 reads no matched template (as the stack's task did), gen3's
+    # detect-only pipeline does; the template's forced photometry is the only difference.
+    detect_only = by_name["detect_only"]
+    assert detect_only.verdict is Verdict.DIFFERENT
+    for comparison in (c for r in detect_only.data_ids for c in r.comparisons):
+        outside = {name for name, column in comparison.details["columns"].items()
+                   if column["outside"]}
+        assert outside == {"ip_diffim_forced_template_PsfFlux_instFlux"}, comparison.summary
     # Another configuration really changes the pixels, and the comparison sees it.
     other = by_name["split_undecorrelated"]
     assert other.verdict is Verdict.DIFFERENT
