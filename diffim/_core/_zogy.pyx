@@ -1,0 +1,114 @@
+"""Per-frequency products of ZOGY: the inner loops of ``diffim.zogy.proper``.
+
+Private module; call it through `diffim.zogy.proper`, which documents the
+formulas. Spectra are complex64 arrays seen as float32 ``(ny, 2 * nk)``
+views (real, imaginary interleaved); each frequency is independent, so rows
+are shared among OpenMP threads and the results do not depend on their
+number. One pass reads the four input spectra and writes the four outputs in
+their place: no temporaries of image size.
+"""
+from cython.parallel cimport prange
+from libc.math cimport sqrt
+
+
+def proper_spectra(float[:, ::1] new, float[:, ::1] ref, float[:, ::1] psf_new,
+                   float[:, ::1] psf_ref, double var_new, double var_ref, double flux_ref,
+                   double tiny):
+    """In place: ``new`` <- D, ``ref`` <- c_n N, ``psf_new`` <- S_N, ``psf_ref`` <- S_R.
+
+    With ``den = var_new flux_ref^2 |P_r|^2 + var_ref |P_n|^2``,
+    ``c_n = flux_ref P_r / sqrt(den)``, ``c_r = P_n / sqrt(den)`` and
+    ``g = conj(c_n P_n)`` (``F_D P_D`` conjugated):
+    ``D = c_n N - c_r R``, ``S_N = g c_n N``, ``S_R = g c_r R``. Where ``den``
+    is below ``tiny`` both PSFs vanish: the filters take their zero-frequency
+    ratio and ``g`` is 0, as the stack does.
+    """
+    cdef Py_ssize_t rows = new.shape[0]
+    cdef Py_ssize_t cols = new.shape[1] // 2
+    cdef Py_ssize_t r, c
+    cdef double zero_norm = 1.0 / sqrt(var_new * flux_ref * flux_ref + var_ref)
+    cdef double nr, ni, rr, ri, pnr, pni, prr, pri, den, inv
+    cdef double cnr, cni, crr, cri, gr, gi, snr, sni, srr, sri
+    for r in prange(rows, nogil=True, schedule="static"):
+        for c in range(cols):
+            nr = new[r, 2 * c]
+            ni = new[r, 2 * c + 1]
+            rr = ref[r, 2 * c]
+            ri = ref[r, 2 * c + 1]
+            pnr = psf_new[r, 2 * c]
+            pni = psf_new[r, 2 * c + 1]
+            prr = psf_ref[r, 2 * c]
+            pri = psf_ref[r, 2 * c + 1]
+            den = (var_new * flux_ref * flux_ref * (prr * prr + pri * pri)
+                   + var_ref * (pnr * pnr + pni * pni))
+            if den > tiny:
+                inv = 1.0 / sqrt(den)
+                cnr = flux_ref * prr * inv
+                cni = flux_ref * pri * inv
+                crr = pnr * inv
+                cri = pni * inv
+                gr = cnr * pnr - cni * pni
+                gi = -(cnr * pni + cni * pnr)
+            else:
+                cnr = flux_ref * zero_norm
+                cni = 0.0
+                crr = zero_norm
+                cri = 0.0
+                gr = 0.0
+                gi = 0.0
+            snr = cnr * nr - cni * ni
+            sni = cnr * ni + cni * nr
+            srr = crr * rr - cri * ri
+            sri = crr * ri + cri * rr
+            new[r, 2 * c] = <float> (snr - srr)
+            new[r, 2 * c + 1] = <float> (sni - sri)
+            ref[r, 2 * c] = <float> snr
+            ref[r, 2 * c + 1] = <float> sni
+            psf_new[r, 2 * c] = <float> (gr * snr - gi * sni)
+            psf_new[r, 2 * c + 1] = <float> (gr * sni + gi * snr)
+            psf_ref[r, 2 * c] = <float> (gr * srr - gi * sri)
+            psf_ref[r, 2 * c + 1] = <float> (gr * sri + gi * srr)
+
+
+def variance_spectra(float[:, ::1] var_new, float[:, ::1] var_ref,
+                     float[:, ::1] c_new, float[:, ::1] c_ref,
+                     float[:, ::1] k_new, float[:, ::1] k_ref, bint add):
+    """In place: the variance planes' spectra through the squared filters.
+
+    ``k_new`` <- ``var_new k_new + var_ref k_ref`` (the score's variance);
+    ``c_new`` <- ``var_new c_new`` and ``c_ref`` <- ``var_ref c_ref`` (the two
+    matched images' variances), or, when ``add``, ``c_new`` <- their sum (the
+    difference's variance) and ``c_ref`` is left alone.
+    """
+    cdef Py_ssize_t rows = var_new.shape[0]
+    cdef Py_ssize_t cols = var_new.shape[1] // 2
+    cdef Py_ssize_t r, c
+    cdef float nr, ni, rr, ri, ar, ai, br, bi, xr, xi, yr, yi
+    for r in prange(rows, nogil=True, schedule="static"):
+        for c in range(cols):
+            nr = var_new[r, 2 * c]
+            ni = var_new[r, 2 * c + 1]
+            rr = var_ref[r, 2 * c]
+            ri = var_ref[r, 2 * c + 1]
+            ar = k_new[r, 2 * c]
+            ai = k_new[r, 2 * c + 1]
+            br = k_ref[r, 2 * c]
+            bi = k_ref[r, 2 * c + 1]
+            k_new[r, 2 * c] = nr * ar - ni * ai + rr * br - ri * bi
+            k_new[r, 2 * c + 1] = nr * ai + ni * ar + rr * bi + ri * br
+            ar = c_new[r, 2 * c]
+            ai = c_new[r, 2 * c + 1]
+            br = c_ref[r, 2 * c]
+            bi = c_ref[r, 2 * c + 1]
+            xr = nr * ar - ni * ai
+            xi = nr * ai + ni * ar
+            yr = rr * br - ri * bi
+            yi = rr * bi + ri * br
+            if add:
+                c_new[r, 2 * c] = xr + yr
+                c_new[r, 2 * c + 1] = xi + yi
+            else:
+                c_new[r, 2 * c] = xr
+                c_new[r, 2 * c + 1] = xi
+                c_ref[r, 2 * c] = yr
+                c_ref[r, 2 * c + 1] = yi
