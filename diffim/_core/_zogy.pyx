@@ -8,13 +8,15 @@ number. One pass reads the four input spectra and writes the four outputs in
 their place: no temporaries of image size.
 """
 from cython.parallel cimport prange
-from libc.math cimport sqrt
+from libc.math cimport sqrtf
 
 
 def proper_spectra(float[:, ::1] new, float[:, ::1] ref, float[:, ::1] psf_new,
-                   float[:, ::1] psf_ref, double var_new, double var_ref, double flux_ref,
-                   double tiny):
+                   float[:, ::1] psf_ref, float var_new, float var_ref, float flux_ref,
+                   float tiny, bint split):
     """In place: ``new`` <- D, ``ref`` <- c_n N, ``psf_new`` <- S_N, ``psf_ref`` <- S_R.
+
+    Without ``split``, ``psf_new`` <- S = S_N - S_R and ``psf_ref`` is left alone.
 
     With ``den = var_new flux_ref^2 |P_r|^2 + var_ref |P_n|^2``,
     ``c_n = flux_ref P_r / sqrt(den)``, ``c_r = P_n / sqrt(den)`` and
@@ -26,9 +28,10 @@ def proper_spectra(float[:, ::1] new, float[:, ::1] ref, float[:, ::1] psf_new,
     cdef Py_ssize_t rows = new.shape[0]
     cdef Py_ssize_t cols = new.shape[1] // 2
     cdef Py_ssize_t r, c
-    cdef double zero_norm = 1.0 / sqrt(var_new * flux_ref * flux_ref + var_ref)
-    cdef double nr, ni, rr, ri, pnr, pni, prr, pri, den, inv
-    cdef double cnr, cni, crr, cri, gr, gi, snr, sni, srr, sri
+    cdef float weight_new = var_new * flux_ref * flux_ref
+    cdef float zero_norm = 1.0 / sqrtf(weight_new + var_ref)
+    cdef float nr, ni, rr, ri, pnr, pni, prr, pri, den, inv
+    cdef float cnr, cni, crr, cri, gr, gi, snr, sni, srr, sri
     for r in prange(rows, nogil=True, schedule="static"):
         for c in range(cols):
             nr = new[r, 2 * c]
@@ -39,10 +42,9 @@ def proper_spectra(float[:, ::1] new, float[:, ::1] ref, float[:, ::1] psf_new,
             pni = psf_new[r, 2 * c + 1]
             prr = psf_ref[r, 2 * c]
             pri = psf_ref[r, 2 * c + 1]
-            den = (var_new * flux_ref * flux_ref * (prr * prr + pri * pri)
-                   + var_ref * (pnr * pnr + pni * pni))
+            den = weight_new * (prr * prr + pri * pri) + var_ref * (pnr * pnr + pni * pni)
             if den > tiny:
-                inv = 1.0 / sqrt(den)
+                inv = 1.0 / sqrtf(den)
                 cnr = flux_ref * prr * inv
                 cni = flux_ref * pri * inv
                 crr = pnr * inv
@@ -60,14 +62,20 @@ def proper_spectra(float[:, ::1] new, float[:, ::1] ref, float[:, ::1] psf_new,
             sni = cnr * ni + cni * nr
             srr = crr * rr - cri * ri
             sri = crr * ri + cri * rr
-            new[r, 2 * c] = <float> (snr - srr)
-            new[r, 2 * c + 1] = <float> (sni - sri)
-            ref[r, 2 * c] = <float> snr
-            ref[r, 2 * c + 1] = <float> sni
-            psf_new[r, 2 * c] = <float> (gr * snr - gi * sni)
-            psf_new[r, 2 * c + 1] = <float> (gr * sni + gi * snr)
-            psf_ref[r, 2 * c] = <float> (gr * srr - gi * sri)
-            psf_ref[r, 2 * c + 1] = <float> (gr * sri + gi * srr)
+            new[r, 2 * c] = snr - srr
+            new[r, 2 * c + 1] = sni - sri
+            ref[r, 2 * c] = snr
+            ref[r, 2 * c + 1] = sni
+            if split:
+                psf_new[r, 2 * c] = gr * snr - gi * sni
+                psf_new[r, 2 * c + 1] = gr * sni + gi * snr
+                psf_ref[r, 2 * c] = gr * srr - gi * sri
+                psf_ref[r, 2 * c + 1] = gr * sri + gi * srr
+            else:
+                snr = snr - srr
+                sni = sni - sri
+                psf_new[r, 2 * c] = gr * snr - gi * sni
+                psf_new[r, 2 * c + 1] = gr * sni + gi * snr
 
 
 def variance_spectra(float[:, ::1] var_new, float[:, ::1] var_ref,

@@ -46,13 +46,16 @@ def forward(image, shape):
     return scipy.fft.rfft2(image, s=shape, workers=FFT_WORKERS)
 
 
-def inverse(spectrum, shape, crop):
-    """Inverse of `forward`: the real image on ``shape``, cut to ``crop`` ``(ny, nx)`` (float32).
+def inverse(spectrum, shape, crop, scale=1.0):
+    """Inverse of `forward`, cut to ``crop`` ``(ny, nx)`` and multiplied by ``scale``.
 
-    ``spectrum`` is overwritten (the transform works in place on it).
+    Returns a new contiguous float32 array (the cut and the scaling are one
+    pass); ``spectrum`` is overwritten (the transform works in place on it).
     """
     image = scipy.fft.irfft2(spectrum, s=shape, workers=FFT_WORKERS, overwrite_x=True)
-    return np.ascontiguousarray(image[:crop[0], :crop[1]], dtype=np.float32)
+    out = np.empty(crop, dtype=np.float32)
+    np.multiply(image[:crop[0], :crop[1]], np.float32(scale), out=out)
+    return out
 
 
 def _dft_matrix(length, count, half, dtype):

@@ -64,21 +64,20 @@ def proper_images(new, ref, var_new, var_ref, kernels, *, split_score=False, mat
                stamp_spectrum(kernels.psf_new, shape, precise=True),
                stamp_spectrum(kernels.psf_ref, shape, precise=True)]
     _zogy.proper_spectra(*(_floats(s) for s in spectra), kernels.var_new, kernels.var_ref,
-                         kernels.flux_ref, _TINY)
+                         kernels.flux_ref, _TINY, split_score)
     d_hat, matched_hat, s_new_hat, s_ref_hat = spectra
     del spectra
-    result = Struct(difference=_scaled(inverse(d_hat, shape, crop), 1.0 / f_d))
+    result = Struct(difference=inverse(d_hat, shape, crop, 1.0 / f_d))
     del d_hat
     if matched:
-        result.matchedScience = _scaled(inverse(matched_hat, shape, crop), 1.0 / f_d)
+        result.matchedScience = inverse(matched_hat, shape, crop, 1.0 / f_d)
     del matched_hat
     if split_score:
-        result.scoreNew = _scaled(inverse(s_new_hat, shape, crop), 1.0 / f_s)
-        result.scoreRef = _scaled(inverse(s_ref_hat, shape, crop), 1.0 / f_s)
+        result.scoreNew = inverse(s_new_hat, shape, crop, 1.0 / f_s)
+        result.scoreRef = inverse(s_ref_hat, shape, crop, 1.0 / f_s)
         result.score = result.scoreNew - result.scoreRef
     else:
-        s_new_hat -= s_ref_hat
-        result.score = _scaled(inverse(s_new_hat, shape, crop), 1.0 / f_s)
+        result.score = inverse(s_new_hat, shape, crop, 1.0 / f_s)
     del s_new_hat, s_ref_hat
 
     squared = kernels.squared
@@ -90,13 +89,13 @@ def proper_images(new, ref, var_new, var_ref, kernels, *, split_score=False, mat
     del v_new, v_ref
     c_new, c_ref, k_new, _ = filters
     del filters
-    result.scoreVariance = _scaled(inverse(k_new, shape, crop), 1.0 / f_s ** 2)
+    result.scoreVariance = inverse(k_new, shape, crop, 1.0 / f_s ** 2)
     if matched:
-        result.matchedScienceVariance = _scaled(inverse(c_new, shape, crop), 1.0 / f_d ** 2)
-        result.differenceVariance = result.matchedScienceVariance + _scaled(
-            inverse(c_ref, shape, crop), 1.0 / f_d ** 2)
+        result.matchedScienceVariance = inverse(c_new, shape, crop, 1.0 / f_d ** 2)
+        result.differenceVariance = inverse(c_ref, shape, crop, 1.0 / f_d ** 2)
+        result.differenceVariance += result.matchedScienceVariance
     else:
-        result.differenceVariance = _scaled(inverse(c_new, shape, crop), 1.0 / f_d ** 2)
+        result.differenceVariance = inverse(c_new, shape, crop, 1.0 / f_d ** 2)
     for name in ("differenceVariance", "scoreVariance", "matchedScienceVariance"):
         # Round-off of the transforms leaves ~1e-7 relative noise, which can
         # dip below zero where the inputs were all masked (variance 0).
@@ -104,7 +103,3 @@ def proper_images(new, ref, var_new, var_ref, kernels, *, split_score=False, mat
             np.maximum(getattr(result, name), 0.0, out=getattr(result, name))
     return result
 
-
-def _scaled(image, factor):
-    image *= np.float32(factor)
-    return image

@@ -163,29 +163,33 @@ class ZogyTask(Task):
                               border // 2, reference.reach + border // 2)
         else:
             cells = cell_grid(new.shape, max(new.shape), 0, 0)
-        blended = {name: np.zeros(new.shape, np.float32)
-                   for name in ("difference", "differenceVariance", "score", "scoreVariance",
-                                "matchedScience", "matchedScienceVariance")}
+        names = ("difference", "differenceVariance", "score", "scoreVariance",
+                 "matchedScience", "matchedScienceVariance")
+        blended = {}
         difference_psfs, score_psfs = [], []
         x0, y0 = science.xy0
+        split = self.config.astrometricNoise > 0
         for cell in cells:
             position = (cell.centre[0] + x0, cell.centre[1] + y0)
             kernels = reference if len(cells) == 1 else self._kernels(
                 science, template, position, var_new, good_new, var_ref, good_ref, flux_ref,
                 cell.inner)
             region = cell.compute
-            split = self.config.astrometricNoise > 0
             result = proper_images(new[region], ref[region], var_new[region], var_ref[region],
                                    kernels, split_score=split, matched=True)
             if split:
                 result.scoreVariance += astrometric_variance(
                     result.scoreNew, result.scoreRef, self.config.astrometricNoise)
-            inside = tuple(slice(b.start - c.start, b.stop - c.start)
-                           for b, c in zip(cell.blend, region))
-            for name, total in blended.items():
-                total[cell.blend] += cell.weight * getattr(result, name)[inside]
             difference_psfs.append(kernels.difference_psf)
             score_psfs.append(kernels.score_psf)
+            if len(cells) == 1:
+                blended = {name: getattr(result, name) for name in names}
+                break
+            inside = tuple(slice(b.start - c.start, b.stop - c.start)
+                           for b, c in zip(cell.blend, region))
+            for name in names:
+                total = blended.setdefault(name, np.zeros(new.shape, np.float32))
+                total[cell.blend] += cell.weight * getattr(result, name)[inside]
 
         mask = difference_mask(science.mask, template.mask, reference.psf_new.shape[0] // 2)
         common = dict(xy0=science.xy0, wcs=science.wcs, photo_calib=science.photo_calib,
