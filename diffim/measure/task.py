@@ -130,7 +130,7 @@ class DetectAndMeasureTask(Task):
     ConfigClass = DetectAndMeasureConfig
     _DefaultName = "detectAndMeasure"
 
-    def run(self, science, matchedTemplate, difference, kernelSources=None):
+    def run(self, science, matchedTemplate, difference, kernelSources=None, score=None):
         """Detect, merge, add sky sources, measure.
 
         Parameters
@@ -146,6 +146,12 @@ class DetectAndMeasureTask(Task):
         kernelSources : `pandas.DataFrame`, optional
             Kernel sources of the subtraction; accepted for the stack's
             interface, not used by the measurement.
+        score : `diffim.Exposure`, optional
+            A score image on the same grid (ZOGY's, the stack's
+            ``useScoreImageDetection``): thresholded instead of the
+            difference (its ``image / sqrt(variance)``; set
+            ``detection.doSmooth = False``, it is matched-filtered already),
+            the footprints then measured on the difference.
 
         Returns
         -------
@@ -161,7 +167,7 @@ class DetectAndMeasureTask(Task):
         DiffimError
             Inputs on different pixel grids, or a difference without a PSF.
         """
-        self._check_inputs(science, matchedTemplate, difference)
+        self._check_inputs(science, matchedTemplate, difference, score)
         exposure = difference.copy()
         exposure.mask.clear([p for p in ("DETECTED", "DETECTED_NEGATIVE")
                              if p in exposure.mask.planes])
@@ -173,8 +179,9 @@ class DetectAndMeasureTask(Task):
         centre = exposure.bbox.center
         psf_sigma = float(exposure.psf.computeSigma(*centre))
         detection = self.config.detection
+        detect_on = exposure if score is None else score
         footprints = detect_footprints(
-            exposure.image, exposure.variance, detect_good,
+            detect_on.image, detect_on.variance, detect_good,
             psf_sigma if detection.doSmooth else None,
             threshold=detection.thresholdValue, polarity=detection.thresholdPolarity,
             grow=self.config.growFootprint, merge=self.config.doMerge)
@@ -215,8 +222,9 @@ class DetectAndMeasureTask(Task):
         return Struct(diaSources=catalog, subtractedMeasuredExposure=exposure)
 
     @staticmethod
-    def _check_inputs(science, matched_template, difference):
-        for label, exposure in (("science", science), ("matchedTemplate", matched_template)):
+    def _check_inputs(science, matched_template, difference, score):
+        for label, exposure in (("science", science), ("matchedTemplate", matched_template),
+                                ("score", score)):
             if exposure is not None and exposure.bbox != difference.bbox:
                 raise DiffimError(f"{label} {exposure.bbox} and difference {difference.bbox} are "
                                   "not on the same pixel grid")
