@@ -79,14 +79,12 @@ def proper_spectra(float[:, ::1] new, float[:, ::1] ref, float[:, ::1] psf_new,
 
 
 def variance_spectra(float[:, ::1] var_new, float[:, ::1] var_ref,
-                     float[:, ::1] c_new, float[:, ::1] c_ref,
-                     float[:, ::1] k_new, float[:, ::1] k_ref, bint add):
-    """In place: the variance planes' spectra through the squared filters.
+                     float[:, ::1] f_new, float[:, ::1] f_ref, bint add):
+    """In place: two variance planes' spectra through their squared filters.
 
-    ``k_new`` <- ``var_new k_new + var_ref k_ref`` (the score's variance);
-    ``c_new`` <- ``var_new c_new`` and ``c_ref`` <- ``var_ref c_ref`` (the two
-    matched images' variances), or, when ``add``, ``c_new`` <- their sum (the
-    difference's variance) and ``c_ref`` is left alone.
+    ``f_new`` <- ``var_new f_new + var_ref f_ref`` when ``add`` (the variance
+    of D or S); otherwise ``f_new`` <- ``var_new f_new`` and ``f_ref`` <-
+    ``var_ref f_ref`` (the matched images' variances).
     """
     cdef Py_ssize_t rows = var_new.shape[0]
     cdef Py_ssize_t cols = var_new.shape[1] // 2
@@ -98,25 +96,19 @@ def variance_spectra(float[:, ::1] var_new, float[:, ::1] var_ref,
             ni = var_new[r, 2 * c + 1]
             rr = var_ref[r, 2 * c]
             ri = var_ref[r, 2 * c + 1]
-            ar = k_new[r, 2 * c]
-            ai = k_new[r, 2 * c + 1]
-            br = k_ref[r, 2 * c]
-            bi = k_ref[r, 2 * c + 1]
-            k_new[r, 2 * c] = nr * ar - ni * ai + rr * br - ri * bi
-            k_new[r, 2 * c + 1] = nr * ai + ni * ar + rr * bi + ri * br
-            ar = c_new[r, 2 * c]
-            ai = c_new[r, 2 * c + 1]
-            br = c_ref[r, 2 * c]
-            bi = c_ref[r, 2 * c + 1]
+            ar = f_new[r, 2 * c]
+            ai = f_new[r, 2 * c + 1]
+            br = f_ref[r, 2 * c]
+            bi = f_ref[r, 2 * c + 1]
             xr = nr * ar - ni * ai
             xi = nr * ai + ni * ar
             yr = rr * br - ri * bi
             yi = rr * bi + ri * br
             if add:
-                c_new[r, 2 * c] = xr + yr
-                c_new[r, 2 * c + 1] = xi + yi
+                f_new[r, 2 * c] = xr + yr
+                f_new[r, 2 * c + 1] = xi + yi
             else:
-                c_new[r, 2 * c] = xr
-                c_new[r, 2 * c + 1] = xi
-                c_ref[r, 2 * c] = yr
-                c_ref[r, 2 * c + 1] = yi
+                f_new[r, 2 * c] = xr
+                f_new[r, 2 * c + 1] = xi
+                f_ref[r, 2 * c] = yr
+                f_ref[r, 2 * c + 1] = yi

@@ -80,22 +80,26 @@ def proper_images(new, ref, var_new, var_ref, kernels, *, split_score=False, mat
         result.score = inverse(s_new_hat, shape, crop, 1.0 / f_s)
     del s_new_hat, s_ref_hat
 
+    # The variance planes through the squared filters, the score's pair first
+    # and the difference's after, so that only four spectra live at once.
     squared = kernels.squared
-    filters = [stamp_spectrum(squared[name], shape)
-               for name in ("c_new", "c_ref", "k_new", "k_ref")]
     v_new, v_ref = forward(var_new, shape), forward(var_ref, shape)
-    _zogy.variance_spectra(_floats(v_new), _floats(v_ref), *(_floats(f) for f in filters),
+    k_new, k_ref = (stamp_spectrum(squared[name], shape) for name in ("k_new", "k_ref"))
+    _zogy.variance_spectra(_floats(v_new), _floats(v_ref), _floats(k_new), _floats(k_ref), True)
+    del k_ref
+    result.scoreVariance = inverse(k_new, shape, crop, 1.0 / f_s ** 2)
+    del k_new
+    c_new, c_ref = (stamp_spectrum(squared[name], shape) for name in ("c_new", "c_ref"))
+    _zogy.variance_spectra(_floats(v_new), _floats(v_ref), _floats(c_new), _floats(c_ref),
                            not matched)
     del v_new, v_ref
-    c_new, c_ref, k_new, _ = filters
-    del filters
-    result.scoreVariance = inverse(k_new, shape, crop, 1.0 / f_s ** 2)
     if matched:
         result.matchedScienceVariance = inverse(c_new, shape, crop, 1.0 / f_d ** 2)
         result.differenceVariance = inverse(c_ref, shape, crop, 1.0 / f_d ** 2)
         result.differenceVariance += result.matchedScienceVariance
     else:
         result.differenceVariance = inverse(c_new, shape, crop, 1.0 / f_d ** 2)
+    del c_new, c_ref
     for name in ("differenceVariance", "scoreVariance", "matchedScienceVariance"):
         # Round-off of the transforms leaves ~1e-7 relative noise, which can
         # dip below zero where the inputs were all masked (variance 0).
