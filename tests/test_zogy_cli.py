@@ -6,6 +6,7 @@ from astropy.io import fits
 
 from diffim.cli.main import main
 from diffim.io.exposure_fits import read_exposure
+from diffim.measure.schema import CENTROID_X, CENTROID_Y
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,8 @@ def test_zogy_difference_and_catalog_from_the_score(pair_dir, tmp_path, capsys):
     assert len(transients) >= 4
     sources = pd.read_parquet(catalog)
     positive = sources[~sources["is_negative"]]
-    distance = np.hypot(positive["x"].to_numpy()[:, None] - transients["x"].to_numpy(),
-                        positive["y"].to_numpy()[:, None] - transients["y"].to_numpy())
+    distance = np.hypot(positive[CENTROID_X].to_numpy()[:, None] - transients["x"].to_numpy(),
+                        positive[CENTROID_Y].to_numpy()[:, None] - transients["y"].to_numpy())
     assert (distance.min(axis=0) < 2.0).all()
 
 
