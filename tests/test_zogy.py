@@ -178,8 +178,11 @@ def test_transients_have_the_theoretical_zogy_snr(pair, zogy):
     assert abs(np.median(fluxes) - 1.0) < 0.03
 
 
-def test_al_and_zogy_agree_on_transient_fluxes(pair, zogy):
-    _, result = zogy
+def test_al_and_zogy_agree_on_transient_fluxes(pair):
+    # AL's kernel follows the PSF across the image, so ZOGY does too (cells):
+    # then the two estimates of the same science photons agree far within
+    # their errors (with one PSF pair for the whole image, to ~1.3 sigma rms).
+    _, result = run_zogy(pair, doSpatialGrid=True, gridInnerSize=4)
     config = AlardLuptonSubtractConfig()
     config.doScaleVariance = False
     al = AlardLuptonSubtractTask(config=config).run(pair.template, pair.science).difference
@@ -193,7 +196,7 @@ def test_al_and_zogy_agree_on_transient_fluxes(pair, zogy):
                                    difference.bbox, models, x, y)
     (f_al, e_al), (f_zogy, e_zogy) = measured["al"], measured["zogy"]
     pull = (f_al - f_zogy) / np.hypot(e_al, e_zogy)
-    assert np.all(np.abs(pull) < 3.0), pull
+    assert np.all(np.abs(pull) < 0.5), pull
     assert abs(np.median(f_zogy / found["difference_flux"]) - 1.0) < 0.03
 
 
