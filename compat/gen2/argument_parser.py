@@ -27,6 +27,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..names import path_name_problem
 from .butler import Butler
 from .config_overrides import ConfigFileAction, ConfigValueAction, LogLevelAction, first_line
 from .data_ids import DataIdContainer, IdValueAction
@@ -243,6 +244,10 @@ class ArgumentParser(argparse.ArgumentParser):
             namespace.rerun = namespace.rawRerun.split(":")
             if len(namespace.rerun) not in (1, 2) or not all(namespace.rerun):
                 self.error(f"Error: invalid argument for --rerun: {namespace.rawRerun}")
+            problem = next(filter(None, (path_name_problem(name, "--rerun name")
+                                         for name in namespace.rerun)), None)
+            if problem:
+                self.error(f"Error: {problem}")
             rerun_dirs = [os.path.join(namespace.input, "rerun", name) for name in namespace.rerun]
             if len(rerun_dirs) == 2:
                 namespace.input, namespace.output = rerun_dirs

@@ -156,7 +156,7 @@ class Butler:
         if suffix == "_sub" and bbox is None:
             raise Gen2Error(f"get {datasetType!r}: the data ID needs a bbox (a diffim.geom.Box)")
         complete = self.mapper.complete(datasetType, data_id)
-        path = self._locate(policy.template % complete)
+        path = self._locate(self.mapper.path(datasetType, complete))
         if path is None:
             raise NoResults("No locations for get", datasetType, complete)
         if suffix == "_filename":
@@ -197,7 +197,8 @@ class Butler:
         policy, suffix = self.mapper.split(datasetType)
         if suffix:
             raise RepositoryError(f"cannot put derived dataset type {datasetType!r}")
-        relative = policy.template % self.mapper.complete(datasetType, _merge(dataId, rest))
+        relative = self.mapper.path(datasetType,
+                                    self.mapper.complete(datasetType, _merge(dataId, rest)))
         for root in self._write_roots:
             path = root / relative
             if doBackup and path.exists():
@@ -207,8 +208,8 @@ class Butler:
     def datasetExists(self, datasetType, dataId=None, write=False, **rest):
         """Whether the dataset exists: in a readable repository, or with ``write=True``
         in every writable output (and there is at least one)."""
-        policy, _ = self.mapper.split(datasetType)
-        relative = policy.template % self.mapper.complete(datasetType, _merge(dataId, rest))
+        relative = self.mapper.path(datasetType,
+                                    self.mapper.complete(datasetType, _merge(dataId, rest)))
         if write:
             return bool(self._write_roots) and all(
                 _existing(root / relative) for root in self._write_roots)

@@ -5,18 +5,27 @@ values of each key, the first key varying slowest: values are separated by
 ``^``, and ``a..b`` or ``a..b:stride`` is an inclusive integer range. A key
 may appear once per ``--id``; several ``--id`` options add their data IDs.
 Values stay strings until `DataIdContainer.castDataIds` casts them by the
-dataset type's keys.
+dataset type's keys. A value fills the mapper's path templates, so it must
+be a plain name (`compat.names.value_problem`: no ``/``, not starting with
+``.``); ranges are counted before they are expanded, and one option or one
+container holding more than `MAX_DATA_IDS` data IDs is an error, not an
+out-of-memory.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import logging
+import math
 import re
 
+from ..names import value_problem
 from .errors import DataIdSyntaxError, format_data_id
 
-__all__ = ["DataIdContainer", "IdValueAction", "parse_id_tokens"]
+__all__ = ["DataIdContainer", "IdValueAction", "MAX_DATA_IDS", "check_count", "parse_id_tokens"]
+
+MAX_DATA_IDS = 100_000
+"""Most data IDs one ``--id`` option (or all of a data ID option's) may name."""
 
 _LOG = logging.getLogger(__name__)
 _RANGE = re.compile(r"^(\d+)\.\.(\d+)(?::(\d+))?$")
@@ -41,8 +50,9 @@ def parse_id_tokens(tokens, option="--id"):
     Raises
     ------
     DataIdSyntaxError
-        If a token is not ``key=value``, a key repeats, a value is empty, or a
-        range has a zero stride.
+        If a token is not ``key=value``, a key repeats, a value is empty or
+        not a plain name, a range has a zero stride, or the option names more
+        than `MAX_DATA_IDS` data IDs.
     """
     values = {}
     for token in tokens:
@@ -51,20 +61,47 @@ def parse_id_tokens(tokens, option="--id"):
             raise DataIdSyntaxError(f"{option}: {token!r} is not key=value")
         if key in values:
             raise DataIdSyntaxError(f"{key} appears multiple times in one ID argument: {option}")
-        values[key] = [value for part in text.split("^") for value in _expand(part, key, option)]
-    return [dict(zip(values, combination)) for combination in itertools.product(*values.values())]
+        values[key] = [_values(part, key, option) for part in text.split("^")]
+    check_count(math.prod(sum(len(part) for part in parts) for parts in values.values()),
+                f"{option} {' '.join(tokens)}")
+    expanded = [itertools.chain.from_iterable(parts) for parts in values.values()]
+    return [dict(zip(values, combination)) for combination in itertools.product(*expanded)]
 
 
-def _expand(part, key, option):
+def check_count(count, what):
+    """Raise `DataIdSyntaxError` if ``count`` data IDs are more than `MAX_DATA_IDS`."""
+    if count > MAX_DATA_IDS:
+        raise DataIdSyntaxError(f"{what:.200}: {count} data IDs, more than the limit of "
+                                f"{MAX_DATA_IDS}; narrow the ranges or split the run")
+
+
+def _values(part, key, option):
+    """The values of one ``^``-separated part: a one-value list or a lazy range of strings."""
     if not part:
         raise DataIdSyntaxError(f"{option}: empty value for key {key!r}")
     match = _RANGE.match(part)
     if not match:
+        problem = value_problem(part, f"value of {key}")
+        if problem:
+            raise DataIdSyntaxError(f"{option}: {problem}")
         return [part]
     first, last, stride = int(match[1]), int(match[2]), int(match[3] or 1)
     if stride == 0:
         raise DataIdSyntaxError(f"{option}: stride 0 in {key}={part}")
-    return [str(value) for value in range(first, last + 1, stride)]
+    return _StringRange(range(first, last + 1, stride))
+
+
+class _StringRange:
+    """A `range` whose items are strings: sized at once, expanded only when iterated."""
+
+    def __init__(self, numbers):
+        self.numbers = numbers
+
+    def __len__(self):
+        return len(self.numbers)
+
+    def __iter__(self):
+        return map(str, self.numbers)
 
 
 class DataIdContainer:
@@ -142,8 +179,11 @@ class IdValueAction(argparse.Action):
     """
 
     def __call__(self, parser, namespace, values, option_string=None):
+        container = getattr(namespace, self.dest)
+        option = option_string or self.dest
         try:
-            data_ids = parse_id_tokens(values, option_string or self.dest)
+            data_ids = parse_id_tokens(values, option)
+            check_count(len(container.idList) + len(data_ids), f"{option} (all of them)")
         except DataIdSyntaxError as error:
             parser.error(str(error))
-        getattr(namespace, self.dest).idList.extend(data_ids)
+        container.idList.extend(data_ids)

@@ -14,7 +14,10 @@ dataset, written by the task, not derived.
 """
 from __future__ import annotations
 
-from .errors import PolicyError, RegistryLookupError, format_data_id
+import os
+
+from ..names import value_problem
+from .errors import DataIdSyntaxError, PolicyError, RegistryLookupError, format_data_id
 from .policy import POLICY_DIR, load_policy
 
 __all__ = ["DERIVED_SUFFIXES", "SimCamMapper"]
@@ -114,9 +117,26 @@ class SimCamMapper:
         return complete
 
     def path(self, dataset_type, data_id):
-        """Path relative to a repository root of the dataset (base type) for a complete data ID."""
+        """Path relative to a repository root of the dataset (base type) for a complete data ID.
+
+        Raises
+        ------
+        DataIdSyntaxError
+            If a text value of a template key is not a plain name
+            (`compat.names.value_problem`): it would lead out of the
+            repository, or into another dataset's directory.
+        """
         policy, _ = self.split(dataset_type)
-        return policy.template % data_id
+        for key in policy.keys:
+            value = data_id.get(key)
+            problem = value_problem(value, f"value of {key}") if isinstance(value, str) else None
+            if problem:
+                raise DataIdSyntaxError(f"dataset type {dataset_type!r}: {problem}")
+        relative = policy.template % data_id
+        if os.path.isabs(relative) or os.path.normpath(relative).split(os.sep)[0] == "..":
+            raise PolicyError(f"dataset type {dataset_type!r}: template {policy.template!r} "
+                              f"gives {relative!r}, outside the repository")
+        return relative
 
     def query(self, dataset_type, keys, data_id):
         """Distinct registry values of ``keys`` for datasets of a type matching ``data_id``.
