@@ -65,10 +65,23 @@ BASE = """
      "scenario 'a': unknown tolerance 'image_max_sigmaa'"),
     ("  - {name: a, features: [coadd_template], products: [diffexp]}",
      "scenario 'a': unknown products \\['diffexp'\\]"),
+    # Scenario names become reruns, RUN collections and file names.
+    ('  - {name: "../../../../tmp/victim", features: [coadd_template]}',
+     "campaign.yaml: scenario name '../../../../tmp/victim' may hold only letters, digits"),
+    ('  - {name: ".hidden", features: [coadd_template]}', "scenario name '.hidden' may hold only"),
+    ('  - {name: "a/b", features: [coadd_template]}', "scenario name 'a/b' may hold only"),
+    ('  - {name: "", features: [coadd_template]}', "scenario name '' may hold only"),
 ])
 def test_bad_scenarios_are_named(tmp_path, scenario, message):
     path = write(tmp_path, BASE + "    " + scenario + "\n")
     with pytest.raises(ValidationError, match=message):
+        load_campaign(path)
+
+
+def test_a_campaign_name_is_a_plain_name(tmp_path):
+    path = write(tmp_path, BASE.replace("campaign: t", "campaign: ../up") +
+                 "      - {name: a, features: [coadd_template]}\n")
+    with pytest.raises(ValidationError, match="campaign name '../up' may hold only"):
         load_campaign(path)
 
 

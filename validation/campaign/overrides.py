@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compat.names import is_within
 from diffim.io.exposure_fits import write_atomically
 from diffim.template import GetCalexpAsTemplateTask
+
+from ..errors import ValidationError
 
 __all__ = ["override_file_text", "write_override_file"]
 
@@ -31,8 +34,16 @@ def override_file_text(scenario):
 
 
 def write_override_file(scenario, directory):
-    """Write ``<directory>/<scenario>.py``; returns its path."""
+    """Write ``<directory>/<scenario>.py``; returns its path.
+
+    Raises
+    ------
+    ValidationError
+        If the scenario's name would put the file outside ``directory``.
+    """
     path = Path(directory) / f"{scenario.name}.py"
+    if not is_within(directory, path.parent):
+        raise ValidationError(f"scenario name {scenario.name!r} leads out of {directory}")
     text = override_file_text(scenario)
     write_atomically(path, lambda temporary: Path(temporary).write_text(text))
     return path

@@ -8,7 +8,9 @@ and, when a difference between the backends is expected, why.
 
 Every name is checked when the file is read: unknown keys, config fields the
 task does not have, feature ids the audit does not know, a scenario that
-builds on one not defined before it. Nothing is executed: overrides are
+builds on one not defined before it. Campaign and scenario names become
+directory, file and collection names, so they must be plain names
+(`compat.names.name_problem`). Nothing is executed: overrides are
 YAML values, set on a config with ``setattr``.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from compat.names import name_problem
 from diffim.image_difference import (
     ImageDifferenceTask,
     Winter2013ImageDifferenceTask,
@@ -217,7 +220,11 @@ def load_campaign(path):
         scenarios.append(scenario)
     if not scenarios:
         raise ValidationError(f"{path}: no scenarios")
-    return Campaign(name=str(data.get("campaign", path.stem)),
+    name = str(data.get("campaign", path.stem))
+    problem = name_problem(name, "campaign name")
+    if problem:
+        raise ValidationError(f"{path}: {problem}")
+    return Campaign(name=name,
                     description=str(data.get("description", "")),
                     dataset=dict(data.get("dataset") or {}),
                     visits=tuple(int(v) for v in data_ids.get("visit", ())),
@@ -228,9 +235,12 @@ def load_campaign(path):
 def _scenario(entry, default_tolerances, path):
     if not isinstance(entry, dict) or "name" not in entry:
         raise ValidationError(f"{path}: each scenario is a mapping with a name, got {entry!r}")
+    problem = name_problem(str(entry["name"]), "scenario name")
+    if problem:
+        raise ValidationError(f"{path}: {problem}")
     where = f"{path}: scenario {entry['name']!r}"
     _unknown(entry, _SCENARIO_KEYS, where)
-    values = dict(entry)
+    values = dict(entry, name=str(entry["name"]))
     values["features"] = tuple(values.get("features") or ())
     unknown_features = [f for f in values["features"] if f not in FEATURES]
     if unknown_features or not values["features"]:
