@@ -385,7 +385,11 @@ def test_every_statement_the_api_runs_compiles_for_postgresql(db_path):
     assert texts == ["ALTER TABLE comparisons ADD COLUMN artifacts_json TEXT NOT NULL DEFAULT '{}'",
                      "ALTER TABLE audits ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'",
                      "ALTER TABLE audits ADD COLUMN era TEXT NOT NULL DEFAULT ''",
-                     "ALTER TABLE audits ADD COLUMN findings_json TEXT NOT NULL DEFAULT '[]'"]
+                     "ALTER TABLE audits ADD COLUMN findings_json TEXT NOT NULL DEFAULT '[]'",
+                     "ALTER TABLE runs ADD COLUMN owner_host VARCHAR(200)",
+                     "ALTER TABLE runs ADD COLUMN owner_pid INTEGER",
+                     "ALTER TABLE runs ADD COLUMN owner_start VARCHAR(100)",
+                     "ALTER TABLE runs ADD COLUMN planned_json TEXT"]
     dialect = postgresql.dialect()
     for element in executed:
         assert str(element.compile(dialect=dialect))

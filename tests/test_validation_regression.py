@@ -171,11 +171,23 @@ def test_identical_baseline_passes_the_command(results_files, tmp_path, capsys):
     assert "0 regression(s), 0 improvement(s)" in capsys.readouterr().out
 
 
-def test_baseline_without_regression_mode_reports_but_exits_zero(results_files, tmp_path, capsys):
+def test_baseline_without_regression_mode_reports_and_exits_on_the_verdicts(results_files,
+                                                                           tmp_path, capsys):
     baseline_path, worse_path = results_files
+    # The worse run has an unexplained difference: it fails on its own verdicts.
     assert run_report_command(["--from-json", str(worse_path), "--out", str(tmp_path / "out"),
-                               "--baseline", str(baseline_path)]) == 0
+                               "--baseline", str(baseline_path)]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "FAIL: 0 failed and 1 unexplained difference(s)" in out
+    # A regression that still passes (identical -> within tolerance) fails only with --regression.
+    slightly_worse = copy.deepcopy(baseline_report())
+    set_verdict(slightly_worse.scenarios[0].data_ids[0].comparisons[0], Verdict.WITHIN_TOLERANCE)
+    path = write_results_json(slightly_worse, tmp_path / "slightly_worse.json")
+    arguments = ["--from-json", str(path), "--out", str(tmp_path / "out"),
+                 "--baseline", str(baseline_path)]
+    assert run_report_command(arguments) == 0
     assert "REGRESSION" in capsys.readouterr().out
+    assert run_report_command([*arguments, "--regression"]) == 1
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -408,10 +408,13 @@ def run_report_command(argv):
 
 def test_command_rewrites_reports_from_results_json(written, tmp_path, capsys):
     out = tmp_path / "again"
-    assert run_report_command(["--from-json", str(written["json"]), "--out", str(out)]) == 0
+    # The run has failures: the command says so and exits 1.
+    assert run_report_command(["--from-json", str(written["json"]), "--out", str(out)]) == 1
     printed = capsys.readouterr().out.splitlines()
-    assert printed == [f"wrote {out / name}" for name in
-                       ("report.html", "summary.md", "junit.xml", "results.json")]
+    assert printed == [*(f"wrote {out / name}" for name in
+                         ("report.html", "summary.md", "junit.xml", "results.json")),
+                       "FAIL: 1 failed and 1 unexplained difference(s) in 7 checks "
+                       "(data ID × product)"]
     assert "same columns" in (out / "report.html").read_text()  # audit summary kept
 
 

@@ -13,6 +13,7 @@ import sys
 from diffim.errors import DiffimError
 
 from .errors import ValidationError
+from .termination import exit_status, terminate_as_interrupt
 
 __all__ = ["main"]
 
@@ -37,13 +38,27 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run ``diffim-validate``; returns the exit code (2 for bad input)."""
+    """Run ``diffim-validate``; returns the exit code.
+
+    2 for bad input or a file that cannot be read or written (one line on
+    stderr), 130 after Ctrl-C and 143 after SIGTERM (one line; a campaign
+    records its run as interrupted), else the subcommand's status.
+    """
     args = build_parser().parse_args(argv)
+    prefix = f"diffim-validate {args.command}"
     try:
-        return args.handler(args)
+        with terminate_as_interrupt():
+            return args.handler(args)
     except (ValidationError, DiffimError) as error:
-        print(f"diffim-validate {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{prefix}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        print(f"{prefix}: interrupted ({str(interrupt) or 'SIGINT'})", file=sys.stderr)
+        return exit_status(interrupt)
 
 
 if __name__ == "__main__":

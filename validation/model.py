@@ -8,11 +8,12 @@ render, so the comparison, database and report modules only meet here.
 """
 from __future__ import annotations
 
+import datetime
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["AuditRecord", "Comparison", "DataIdResult", "RunInfo", "RunReport", "ScenarioResult",
-           "TrendPoint", "Verdict", "worst_verdict"]
+__all__ = ["AuditRecord", "Comparison", "DataIdResult", "RunInfo", "RunReport", "RunStatus",
+           "ScenarioResult", "TrendPoint", "Verdict", "now_iso", "worst_verdict"]
 
 
 class Verdict(str, enum.Enum):
@@ -33,6 +34,20 @@ class Verdict(str, enum.Enum):
     def rank(self):
         """0 for the best verdict, larger for worse ones."""
         return list(Verdict).index(self)
+
+
+class RunStatus(str, enum.Enum):
+    """How a campaign run stands: running, or how it ended.
+
+    Only ``COMPLETE`` means every planned scenario was run and recorded;
+    the other ends leave the run incomplete.
+    """
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
 
 
 def worst_verdict(verdicts):
@@ -116,7 +131,14 @@ class ScenarioResult:
 
 @dataclass
 class RunInfo:
-    """Where and how a campaign ran."""
+    """Where and how a campaign ran.
+
+    ``status`` is a `RunStatus` value: ``"running"`` until the run ends
+    ``"complete"``, ``"interrupted"`` (Ctrl-C, SIGTERM), ``"failed"`` (an
+    error stopped it) or is found ``"abandoned"`` (its process died without
+    a word); `None` in files written before runs had a status. ``planned_scenarios`` names the
+    scenarios the run set out to run (empty when not recorded).
+    """
 
     campaign: str
     code_version: str
@@ -127,6 +149,13 @@ class RunInfo:
     run_id: int | None = None
     python: str = ""
     packages: dict = field(default_factory=dict)
+    status: str | None = None
+    planned_scenarios: list = field(default_factory=list)
+
+
+def now_iso():
+    """The time now as `RunInfo` records times: ISO 8601, UTC, whole seconds."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass

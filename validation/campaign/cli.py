@@ -8,6 +8,7 @@ from ..audit import summarize_run
 from ..db import ResultsDB
 from ..model import Verdict
 from ..report import read_results_json, regression_exit_code, write_reports
+from ..report.summary import exit_status, status_line
 from .baseline import write_baseline
 from .run import run_campaign
 from .scenarios import load_campaign
@@ -50,7 +51,11 @@ def add_parser(subparsers):
 
 
 def run(args):
-    """Run the campaign, write the reports, print the verdict table; returns the exit code."""
+    """Run the campaign, write the reports, print the verdict table; returns the exit code.
+
+    0 when the run passed (`validation.report.summary.run_verdict`) and,
+    with ``--regression``, did not regress against ``--baseline``; else 1.
+    """
     campaign = load_campaign(args.campaign)
     if args.scenario:
         campaign = campaign.select(args.scenario)
@@ -77,11 +82,14 @@ def run(args):
         write_baseline(report, args.save_baseline)
     print()
     print(verdict_table(report))
-    print(f"\nreport: {paths['html']}\ndatabase: {db_url} (run {done.run_id})")
-    if baseline is None:
-        return 0
-    code = regression_exit_code(report, baseline, sys.stdout)
-    return code if args.regression else 0
+    print(f"\n{status_line(report)}")
+    print(f"report: {paths['html']}\ndatabase: {db_url} (run {done.run_id})")
+    code = exit_status(report)
+    if baseline is not None:
+        regressed = regression_exit_code(report, baseline, sys.stdout)
+        if args.regression:
+            code = max(code, regressed)
+    return code
 
 
 def verdict_table(report):

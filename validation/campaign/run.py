@@ -9,7 +9,6 @@ files and gen3 pipelines are then audited, and the run is closed.
 """
 from __future__ import annotations
 
-import datetime
 import fcntl
 import hashlib
 import importlib.metadata
@@ -26,7 +25,7 @@ from pathlib import Path
 from ..audit import audit_paths
 from ..db import ResultsDB
 from ..errors import ValidationError
-from ..model import RunInfo, ScenarioResult
+from ..model import RunInfo, RunStatus, ScenarioResult, now_iso
 from .compare_backends import compare_backends
 from .dataset import prepare_dataset
 from .gen2_backend import Gen2Backend
@@ -108,20 +107,19 @@ def workdir_lock(workdir):
 
 def _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db):
     started = time.monotonic()
-    files = prepare_dataset(campaign.dataset, workdir / "field")
-    data_ids = campaign_data_ids(campaign, files)
-    progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
-             f"{len(files.coadds)} coadd patches ({time.monotonic() - started:.0f} s)")
-    run_dir = workdir / "run"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    backends = (Gen2Backend(run_dir / "gen2"), Gen3Backend(run_dir / "gen3", registry_db))
-    for backend in backends:
-        backend.ingest(files)
-    progress(f"ingested into gen2 and gen3 ({time.monotonic() - started:.0f} s)")
     with ResultsDB(db_url) as db:
+        files = prepare_dataset(campaign.dataset, workdir / "field")
+        data_ids = campaign_data_ids(campaign, files)
+        progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
+                 f"{len(files.coadds)} coadd patches ({time.monotonic() - started:.0f} s)")
+        run_dir = workdir / "run"
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        backends = (Gen2Backend(run_dir / "gen2"), Gen3Backend(run_dir / "gen3", registry_db))
+        for backend in backends:
+            backend.ingest(files)
+        progress(f"ingested into gen2 and gen3 ({time.monotonic() - started:.0f} s)")
         run_id = db.start_run(run_info(campaign))
-        status = "interrupted"
         try:
             for index, scenario in enumerate(campaign.scenarios, start=1):
                 result = run_scenario(scenario, data_ids, backends, run_dir, jobs)
@@ -132,10 +130,24 @@ def _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db):
             audited = [run_dir / "overrides", *users,
                        *backends[1].pipeline_files(campaign.scenarios)]
             db.record_audit(run_id, audit_paths(audited))
-            status = "complete"
-        finally:
-            db.finish_run(run_id, _now(), status)
+        except BaseException as error:
+            _record_end(db, run_id, RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt)
+                        else RunStatus.FAILED)
+            raise
+        db.finish_run(run_id, now_iso(), RunStatus.COMPLETE.value)
     return CampaignRun(run_id, audited)
+
+
+def _record_end(db, run_id, status):
+    """Record how a run stopped, keeping the error that stopped it if this fails too.
+
+    The database may be what failed (a full disk); the run then stays
+    ``running`` and is found ``abandoned`` at the next opening.
+    """
+    try:
+        db.finish_run(run_id, now_iso(), status.value)
+    except ValidationError:
+        pass
 
 
 def run_scenario(scenario, data_ids, backends, run_dir, jobs):
@@ -161,7 +173,8 @@ def run_info(campaign):
     return RunInfo(campaign=campaign.name, code_version=code_version(),
                    config_hash=hashlib.sha256(campaign.source.read_bytes()).hexdigest()[:16],
                    machine=f"{platform.node()} ({os.cpu_count()} cpu, {platform.machine()})",
-                   started=_now(), python=platform.python_version(), packages=packages)
+                   started=now_iso(), python=platform.python_version(), packages=packages,
+                   planned_scenarios=[scenario.name for scenario in campaign.scenarios])
 
 
 def code_version():
@@ -173,8 +186,4 @@ def code_version():
     except (OSError, subprocess.SubprocessError):
         described = ""
     return described or importlib.metadata.version("diffim-migration")
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 

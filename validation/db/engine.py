@@ -9,12 +9,19 @@ On PostgreSQL, write transactions take a transaction-scoped advisory lock
 instead, so writers queue the same way there and select-then-insert stays
 race-free. PostgreSQL URLs name the pinned ``psycopg`` driver:
 ``postgresql+psycopg://user@host/validation`` (or ``...?host=/socket/dir``).
+
+A SQLite file this process may not write (its permissions, or its
+directory's: SQLite writes its WAL files there) is opened read-only, so
+that reports can still be made from it; in a directory it cannot write,
+also ``immutable`` (SQLite cannot then share its WAL index with writers,
+and the file must not change while it is read).
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 import time
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +30,8 @@ from sqlalchemy import event
 
 from ..errors import ValidationError
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "open_engine", "read_transaction", "write_transaction"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "is_read_only", "open_engine", "read_transaction",
+           "write_transaction"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -72,6 +80,7 @@ def open_engine(url_or_path):
         name = str(path)
     try:
         if url.get_backend_name() == "sqlite":
+            url = _read_only_if_unwritable(url)
             engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
             _tune_sqlite(engine)
         else:
@@ -79,6 +88,25 @@ def open_engine(url_or_path):
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
         raise ValidationError(f"cannot use results database URL {name}: {error}") from None
     return engine, name
+
+
+def _read_only_if_unwritable(url):
+    """``url``, or a read-only URI URL of its file when this process cannot write there."""
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("uri"):
+        return url
+    path = Path(database)
+    if not path.is_file() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return url
+    query = {"mode": "ro", "uri": "true"}
+    if not os.access(path.parent, os.W_OK):
+        query["immutable"] = "1"
+    return url.set(database="file:" + urllib.parse.quote(str(path.absolute())), query=query)
+
+
+def is_read_only(engine):
+    """Whether ``engine`` was opened read-only by `open_engine` (an unwritable SQLite file)."""
+    return engine.url.query.get("mode") == "ro"
 
 
 def _enable_wal(cursor):
@@ -110,7 +138,8 @@ def _tune_sqlite(engine):
         # (below) decide when transactions start and how they lock.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        _enable_wal(cursor)
+        if not is_read_only(engine):
+            _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

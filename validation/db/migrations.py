@@ -26,6 +26,11 @@ Versions
 5
     ``audits.era`` and ``audits.findings_json``: the date an override file
     was written for, and what it relied on then and would change today.
+6
+    ``runs.owner_host``, ``owner_pid``, ``owner_start``: the process running
+    a campaign (`validation.db.owner`), to find runs whose process died;
+    ``runs.planned_json``: the scenarios a run set out to run. Both NULL in
+    runs recorded before.
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ from .schema import schema_info
 
 __all__ = ["SCHEMA_VERSION", "stored_version", "upgrade"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _history = sa.MetaData()
 
@@ -159,8 +164,14 @@ def _add_audit_eras(connection):
         "ALTER TABLE audits ADD COLUMN findings_json TEXT NOT NULL DEFAULT '[]'"))
 
 
+def _add_run_owner_and_plan(connection):
+    for column in ("owner_host VARCHAR(200)", "owner_pid INTEGER", "owner_start VARCHAR(100)",
+                   "planned_json TEXT"):
+        connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column}"))
+
+
 _STEPS = {1: _create_base, 2: _add_comparison_artifacts, 3: _add_audits,
-          4: _add_audit_references, 5: _add_audit_eras}
+          4: _add_audit_references, 5: _add_audit_eras, 6: _add_run_owner_and_plan}
 
 
 def stored_version(connection, name):

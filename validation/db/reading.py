@@ -6,9 +6,10 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from ..errors import ValidationError
-from ..model import (AuditRecord, Comparison, DataIdResult, RunInfo, RunReport, ScenarioResult,
-                     Verdict)
+from ..model import (AuditRecord, Comparison, DataIdResult, RunInfo, RunReport, RunStatus,
+                     ScenarioResult, Verdict)
 from .codec import from_json, metric_from_column
+from .owner import Owner, is_gone
 from .schema import (audits, comparisons, data_id_results, features, metrics, runs,
                      scenario_features, scenarios)
 
@@ -21,7 +22,20 @@ def _run_info(row):
     return RunInfo(campaign=row.campaign, code_version=row.code_version,
                    config_hash=row.config_hash, machine=row.machine, started=row.started,
                    finished=row.finished, run_id=row.run_id, python=row.python,
-                   packages=from_json(row.packages_json))
+                   packages=from_json(row.packages_json), status=_status(row),
+                   planned_scenarios=from_json(row.planned_json) if row.planned_json else [])
+
+
+def _status(row):
+    """The row's status, ``abandoned`` for a running run whose process is gone.
+
+    A writable database marks such runs when it is opened; a read-only one
+    cannot, so the reader judges again.
+    """
+    if row.status == RunStatus.RUNNING.value and row.owner_pid is not None and is_gone(
+            Owner(row.owner_host, row.owner_pid, row.owner_start)):
+        return RunStatus.ABANDONED.value
+    return row.status
 
 
 def _run_row(connection, run_id, name):
@@ -33,7 +47,7 @@ def _run_row(connection, run_id, name):
 
 def run_status(connection, run_id, name):
     """The status of run ``run_id`` (``"running"`` until it is finished)."""
-    return _run_row(connection, run_id, name).status
+    return _status(_run_row(connection, run_id, name))
 
 
 def run_infos(connection, limit):

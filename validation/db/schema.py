@@ -32,6 +32,10 @@ runs = sa.Table(
     sa.Column("started", sa.String(40), nullable=False),
     sa.Column("finished", sa.String(40)),
     sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("owner_host", sa.String(200)),
+    sa.Column("owner_pid", sa.Integer),
+    sa.Column("owner_start", sa.String(100)),
+    sa.Column("planned_json", sa.Text),
 )
 
 features = sa.Table(

@@ -6,9 +6,11 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from ..errors import ValidationError
+from ..model import now_iso
 from . import reading, writing
-from .engine import open_engine, read_transaction, write_transaction
-from .migrations import upgrade
+from .engine import is_read_only, open_engine, read_transaction, write_transaction
+from .migrations import SCHEMA_VERSION, stored_version, upgrade
+from .owner import current_owner
 from .trend import trend_point
 
 __all__ = ["ResultsDB"]
@@ -19,8 +21,12 @@ class ResultsDB:
 
     Opening creates the schema in an empty database and upgrades an older
     one, in one write transaction, so several processes may open (and then
-    write) the same database at once. Each write method is one transaction:
-    it commits whole or leaves nothing.
+    write) the same database at once; the same transaction marks
+    ``abandoned`` the running runs whose process is gone
+    (`validation.db.owner`). Each write method is one transaction: it
+    commits whole or leaves nothing. A SQLite file this process cannot
+    write is opened read-only: it must hold the current schema, and only
+    the reading methods work.
 
     Parameters
     ----------
@@ -35,12 +41,15 @@ class ResultsDB:
     ----------
     name : `str`
         The file, or the URL without its password, as used in messages.
+    read_only : `bool`
+        Whether the database was opened read-only.
 
     Raises
     ------
     ValidationError
         If the URL is bad, the file cannot be created or opened, it is not a
-        results database, or its schema is newer than this code.
+        results database, its schema is newer than this code, or it is
+        read-only and older.
 
     Examples
     --------
@@ -52,12 +61,29 @@ class ResultsDB:
 
     def __init__(self, url_or_path):
         self._engine, self.name = open_engine(url_or_path)
+        self.read_only = is_read_only(self._engine)
         try:
-            with self._writing() as connection:
-                upgrade(connection, self.name)
+            if self.read_only:
+                self._check_version()
+            else:
+                with self._writing() as connection:
+                    upgrade(connection, self.name)
+                    writing.mark_abandoned(connection, now_iso())
         except ValidationError:
             self._engine.dispose()
             raise
+
+    def _check_version(self):
+        with self._reading() as connection:
+            found = stored_version(connection, self.name)
+        if found != SCHEMA_VERSION:
+            newer = found > SCHEMA_VERSION
+            raise ValidationError(
+                f"read-only results database {self.name} has schema version {found}, "
+                + (f"newer than version {SCHEMA_VERSION} of this code; use a newer "
+                   "diffim-validate" if newer else
+                   f"older than version {SCHEMA_VERSION} of this code; open it once where it "
+                   "is writable to upgrade it"))
 
     def close(self):
         """Release the database's connections."""
@@ -99,10 +125,11 @@ class ResultsDB:
         Returns
         -------
         run_id : `int`
-            The new run's id; its status is ``"running"`` until `finish_run`.
+            The new run's id; its status is ``"running"`` until `finish_run`
+            (or until this process is found gone: ``"abandoned"``).
         """
         with self._writing() as connection:
-            return writing.insert_run(connection, run_info)
+            return writing.insert_run(connection, run_info, current_owner())
 
     def finish_run(self, run_id, finished, status):
         """Record when and how run ``run_id`` ended.

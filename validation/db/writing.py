@@ -8,15 +8,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..errors import ValidationError
-from ..model import Verdict
+from ..model import RunStatus, Verdict
 from .codec import data_id_key, metric_to_column, to_json
+from .owner import Owner, is_gone
 from .schema import (audits, comparisons, data_id_results, features, metrics, runs,
                      scenario_features, scenarios)
 
 __all__ = ["RUNNING", "finish_run", "insert_audits", "insert_run", "insert_scenario",
-           "require_run", "upsert_features"]
+           "mark_abandoned", "require_run", "upsert_features"]
 
-RUNNING = "running"
+RUNNING = RunStatus.RUNNING.value
 """The status of a run between `insert_run` and its ``finish_run``."""
 
 _FEATURE_FIELDS = ("description", "gen3_replacement")
@@ -29,14 +30,17 @@ def require_run(connection, run_id, name):
         raise ValidationError(f"no run {run_id} in results database {name}")
 
 
-def insert_run(connection, run_info):
+def insert_run(connection, run_info, owner):
     """Add a run, with status `RUNNING`; returns its id.
 
     Parameters
     ----------
     connection : `sqlalchemy.engine.Connection`
     run_info : `validation.model.RunInfo`
-        Its ``run_id`` is ignored: the database assigns one.
+        Its ``run_id`` and ``status`` are ignored: the database assigns an
+        id, and the run is running.
+    owner : `validation.db.owner.Owner`
+        The process that runs it.
 
     Returns
     -------
@@ -46,8 +50,36 @@ def insert_run(connection, run_info):
         campaign=run_info.campaign, code_version=run_info.code_version,
         config_hash=run_info.config_hash, machine=run_info.machine, python=run_info.python,
         packages_json=to_json(run_info.packages, f"run of {run_info.campaign!r} packages"),
-        started=run_info.started, finished=run_info.finished, status=RUNNING))
+        started=run_info.started, finished=run_info.finished, status=RUNNING,
+        owner_host=owner.host, owner_pid=owner.pid, owner_start=owner.start,
+        planned_json=to_json(list(run_info.planned_scenarios),
+                             f"run of {run_info.campaign!r} planned scenarios")))
     return result.inserted_primary_key[0]
+
+
+def mark_abandoned(connection, finished):
+    """Mark ``abandoned`` every running run whose process is gone (`validation.db.owner`).
+
+    Parameters
+    ----------
+    connection : `sqlalchemy.engine.Connection`
+    finished : `str`
+        ISO time recorded as the end of those runs (when they were found).
+
+    Returns
+    -------
+    run_ids : `list` [`int`]
+        The runs marked.
+    """
+    rows = connection.execute(sa.select(runs.c.run_id, runs.c.owner_host, runs.c.owner_pid,
+                                        runs.c.owner_start)
+                              .where(runs.c.status == RUNNING, runs.c.owner_pid.is_not(None)))
+    gone = [row.run_id for row in rows
+            if is_gone(Owner(row.owner_host, row.owner_pid, row.owner_start))]
+    if gone:
+        connection.execute(sa.update(runs).where(runs.c.run_id.in_(gone))
+                           .values(status=RunStatus.ABANDONED.value, finished=finished))
+    return gone
 
 
 def finish_run(connection, run_id, finished, status, name):

@@ -4,7 +4,9 @@ The run comes from the results database (``--db``) or a results JSON file
 (``--from-json``). The baseline is a results JSON file (e.g. one committed
 under ``reports/``), a stored run ID, or ``previous`` (the campaign's run
 before this one). The plotting stack and the database layer are imported
-only when the command runs.
+only when the command runs. The status line is printed, and decides the
+exit status: 0 only for a PASS (`validation.report.summary.run_verdict`),
+and, with ``--regression``, no regression.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ValidationError
+from ..model import RunStatus
 from .regression import regression_exit_code
 
 __all__ = ["add_parser", "regression_exit_code", "run_report_command"]
@@ -43,7 +46,7 @@ def add_parser(subparsers):
 
 
 def run_report_command(args):
-    """Write the reports; return 1 on regression in regression mode, else 0."""
+    """Write the reports; return 1 unless the run passed (and, in regression mode, held)."""
     if args.regression and not args.baseline:
         raise ValidationError("--regression needs --baseline PATH_OR_RUN_ID")
     if args.run is not None and not args.db:
@@ -57,6 +60,7 @@ def run_report_command(args):
 def _report(args, database):
     from ..audit import summarize_run
     from .json_io import read_results_json
+    from .summary import exit_status, status_line
     from .writer import write_reports
 
     if database is not None:
@@ -70,10 +74,13 @@ def _report(args, database):
                           baseline=baseline)
     for path in paths.values():
         print(f"wrote {path}")
-    if baseline is None:
-        return 0
-    code = regression_exit_code(report, baseline, sys.stdout)
-    return code if args.regression else 0
+    print(status_line(report))
+    code = exit_status(report)
+    if baseline is not None:
+        regressed = regression_exit_code(report, baseline, sys.stdout)
+        if args.regression:
+            code = max(code, regressed)
+    return code
 
 
 def _open_database(url):
@@ -101,7 +108,7 @@ def _load_baseline(spec, database, current):
             return database.load_run(int(spec))
         # An interrupted or failed run is no baseline.
         run_id = database.latest_run_id(campaign=current.run.campaign, before=current.run.run_id,
-                                        status="complete")
+                                        status=RunStatus.COMPLETE.value)
         if run_id is None:
             raise ValidationError(f"no complete stored run of campaign {current.run.campaign!r} "
                                   f"before run {current.run.run_id} to use as baseline")

@@ -18,7 +18,7 @@ from .outcome import Outcome, checks, comparison_reason, data_id_label, data_id_
 from .plots import png_data_uri, trend_figure
 from .regression import KEY_METRIC_TOLERANCES
 from .style import OUTCOME_COLOURS
-from .summary import answer_line, glance_counts, scenario_rows, status_line
+from .summary import answer_line, glance_counts, missing_scenarios, scenario_rows, status_line
 
 __all__ = ["render_html"]
 
@@ -54,6 +54,7 @@ def render_html(report, trend=None, audit_summary=None, baseline_comparison=None
     audited = audit_rows(audit_summary or [], features)
     return environment.get_template(TEMPLATE).render(
         run=report.run,
+        missing=missing_scenarios(report),
         status=status_line(report),
         answer=answer_line(report),
         glance=glance_counts(report),

@@ -2,14 +2,18 @@
 
 A failed backend run and a difference without a reason are failures; a
 difference with a named reason passes, with the reason in ``system-out`` so
-it stays visible in the CI's test view.
+it stays visible in the CI's test view. A run that did not complete adds
+errors: one test case for the run's status, and one per planned scenario
+that was not run, so a CI view never shows an unfinished run as green.
 """
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
 
+from ..model import RunStatus
 from .outcome import Outcome, data_id_label, scenario_checks
+from .summary import missing_scenarios
 
 __all__ = ["render_junit"]
 
@@ -37,7 +41,8 @@ def render_junit(report):
             _add_testcase(suite, check)
         _count(suite, suite_checks)
         all_checks += suite_checks
-    _count(root, all_checks)
+    errors = _add_run_errors(root, report)
+    _count(root, all_checks, errors)
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -55,10 +60,32 @@ def _add_testcase(suite, check):
             f"different, expected: {check.reason}\n{check.message}")
 
 
-def _count(element, element_checks):
-    element.set("tests", str(len(element_checks)))
+def _add_run_errors(root, report):
+    """Error test cases of an unfinished run; returns how many."""
+    status = report.run.status
+    errors = 0
+    if status not in (None, RunStatus.COMPLETE.value):
+        errors += _add_error_suite(root, "(run)", "status", f"run {status}",
+                                   f"the run is {status}, not complete")
+    for name in missing_scenarios(report):
+        errors += _add_error_suite(root, name, "(not run)", "not run",
+                                   f"scenario not run: the run is {status}")
+    return errors
+
+
+def _add_error_suite(root, suite_name, case_name, error_type, message):
+    suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(suite_name))
+    case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(suite_name),
+                                  name=_xml_text(case_name))
+    ElementTree.SubElement(case, "error", type=error_type, message=_xml_text(message))
+    _count(suite, [], errors=1)
+    return 1
+
+
+def _count(element, element_checks, errors=0):
+    element.set("tests", str(len(element_checks) + errors))
     element.set("failures", str(sum(check.outcome.is_failure for check in element_checks)))
-    element.set("errors", "0")
+    element.set("errors", str(errors))
     element.set("skipped", "0")
 
 
