@@ -12,6 +12,7 @@ from ..model import RunInfo
 from . import FEATURES, audit_paths, summarize
 from .era import parse_era
 from .era_findings import FINDING_KINDS
+from .limits import LimitExceeded, read_regular_file
 
 __all__ = ["add_parser", "format_report", "run_audit"]
 
@@ -115,8 +116,10 @@ def _record_in_database(url, records, started):
     audited = hashlib.sha256()
     for record in records:
         audited.update(record.path.encode())
-        with open(record.path, "rb") as stream:
-            audited.update(stream.read())
+        try:
+            audited.update(read_regular_file(record.path))
+        except (LimitExceeded, OSError):
+            pass  # refused by the audit too: its record says why
     run = RunInfo(campaign="audit", code_version=importlib.metadata.version("diffim-migration"),
                   config_hash=audited.hexdigest()[:16], machine=platform.node(), started=started,
                   python=platform.python_version())

@@ -8,6 +8,8 @@ from ..errors import ValidationError
 from .detect import PROJECT_FIELDS, audit_record, detect_config_features
 from .era import file_era
 from .era_findings import era_findings
+from .limits import LIMIT_ERRORS, check_yaml, describe, read_regular_file, time_limit
+from .parsed import ParsedConfig
 from .pipelines import read_pipeline
 from .safe_config import parse_config_source
 
@@ -70,7 +72,9 @@ def audit_paths(paths, era=None):
     records : `list` [`validation.model.AuditRecord`]
         One per file; ``.yaml``/``.yml`` files are pipelines, others pex_config
         files, with their era and `validation.audit.era_findings`. A ``load``
-        of another audited file is followed.
+        of another audited file is followed. A file over the bounds of
+        `validation.audit.limits` (not a regular file, too large, too deep,
+        too slow) has one problem saying so and no features.
 
     Raises
     ------
@@ -83,20 +87,30 @@ def audit_paths(paths, era=None):
     records = []
     for path in files:
         text = texts[os.path.abspath(path)]
-        if text is None:
+        if not isinstance(text, str):
             records.append(audit_record(path, _kind(path), {}, [],
-                                        [f"not parsed: {path}: not UTF-8 text"]))
-        elif _kind(path) == "pipeline":
-            records.append(read_pipeline(text, path, loader))
-        else:
-            parsed = loader.parse(path)
-            record = audit_record(path, "config", detect_config_features(parsed),
-                                  parsed.references, parsed.problems)
-            written = file_era(path, text, era)
-            record.era = str(written) if written else ""
-            record.findings = era_findings(parsed, text, written, PROJECT_FIELDS)
-            records.append(record)
+                                        [f"not parsed: {path}: {text or 'not UTF-8 text'}"]))
+            continue
+        try:
+            with time_limit():
+                records.append(_audit_text(path, text, loader, era))
+        except LIMIT_ERRORS as error:
+            records.append(audit_record(path, _kind(path), {}, [],
+                                        [f"not parsed: {path}: {describe(error)}"]))
     return records
+
+
+def _audit_text(path, text, loader, era):
+    if _kind(path) == "pipeline":
+        check_yaml(text)
+        return read_pipeline(text, path, loader)
+    parsed = loader.parse(path)
+    record = audit_record(path, "config", detect_config_features(parsed), parsed.references,
+                          parsed.problems)
+    written = file_era(path, text, era)
+    record.era = str(written) if written else ""
+    record.findings = era_findings(parsed, text, written, PROJECT_FIELDS)
+    return record
 
 
 def _kind(path):
@@ -104,10 +118,16 @@ def _kind(path):
 
 
 def _read_text(path):
-    """The file's text, `None` if it is not UTF-8."""
+    """The file's text; `None` if it is not UTF-8; why not, if it is refused unread.
+
+    Returns
+    -------
+    text : `str`, `None` or `validation.audit.limits.LimitExceeded`
+    """
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        data = read_regular_file(path)
+    except LIMIT_ERRORS as error:
+        return error
     except OSError as error:
         raise ValidationError(f"audit: cannot read {path}: {error.strerror}") from None
     try:
@@ -131,16 +151,27 @@ class _ConfigLoader:
 
     def __call__(self, path):
         key = os.path.abspath(path)
-        if self.texts.get(key) is None or _kind(path) != "config" or key in self.loading:
+        if not isinstance(self.texts.get(key), str) or _kind(path) != "config" \
+                or key in self.loading:
             return None
         return self.parse(path)
 
     def parse(self, path):
-        """The parsed config file ``path`` (audited), parsed on first use."""
+        """The parsed config file ``path`` (audited), parsed on first use.
+
+        A file too deep to parse is parsed as one problem, so that the files
+        loading it are still audited.
+        """
         key = os.path.abspath(path)
         if key not in self.parsed:
             self.loading.add(key)
-            self.parsed[key] = parse_config_source(self.texts[key], path,
-                                                   directory=os.path.dirname(path), loader=self)
-            self.loading.discard(key)
+            try:
+                self.parsed[key] = parse_config_source(self.texts[key], path,
+                                                       directory=os.path.dirname(path),
+                                                       loader=self)
+            except (RecursionError, MemoryError) as error:
+                self.parsed[key] = ParsedConfig(path, problems=[
+                    f"not parsed: {path}: {describe(error)}"])
+            finally:
+                self.loading.discard(key)
         return self.parsed[key]
