@@ -12,7 +12,7 @@ from compat.gen2 import Butler
 from compat.gen2.commands import run_image_difference
 from compat.gen2.data_ids import MAX_DATA_IDS, parse_id_tokens
 from compat.gen2.errors import DataIdSyntaxError
-from diffim.exposure import Exposure
+from diffim import Exposure
 
 
 def test_a_data_id_value_leading_out_of_the_repository_is_refused(root, tmp_path, capsys):
