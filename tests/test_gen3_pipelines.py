@@ -274,6 +274,35 @@ def test_winter2013_runs_calexp_templates(repo):
         butler.get("calexp", SCIENCE).bbox
 
 
+def test_ingest_into_an_existing_repository_is_one_line(repo, files, tmp_path, capsys):
+    assert ingest_main([str(files.root), str(repo)]) == 1
+    assert capsys.readouterr().err == (
+        f"diffim-gen3-ingest: {repo}: already holds collection '{INPUT_RUN}' (ingested "
+        "before?); ingest into a new repository, or with another --run\n")
+    assert ingest_main([str(files.root), str(repo), "--run", "again"]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"diffim-gen3-ingest: {repo}: already holds {INSTRUMENT} visits [")
+    assert ingest_main([str(files.root), str(tmp_path / "new"), "--run", "../escape"]) == 1
+    assert "RUN collection name '../escape' must be parts" in capsys.readouterr().err
+    assert not (tmp_path / "escape").exists()
+
+
+def test_template_pairs_naming_an_unknown_visit_is_one_line(repo):
+    with pytest.raises(Gen3Error) as error:
+        run(repo, "calexp_template", "SimCam/unknownPair",
+            config={"getCalexpTemplate": {"templatePairs": [f"{SCIENCE_VISIT}:99"]}})
+    assert str(error.value) == (
+        f"pipeline calexp_template: nothing to run for {WHERE!r}: templatePairs: template "
+        f"visit(s) [99] of science visit {SCIENCE_VISIT} are not visits of {INSTRUMENT} in this "
+        "repository")
+
+
+def test_an_output_collection_leading_out_of_the_repository_is_refused(repo):
+    with pytest.raises(Gen3Error, match="output collection name '../escape' must be parts"):
+        run(repo, "coadd_template", "../escape")
+    assert not (repo.parent / "escape").exists()
+
+
 def test_pipeline_names_and_overrides_are_checked():
     assert pipeline_path("coadd_template").endswith("coadd_template.yaml")
     assert pipeline_path("one_calexp_coadd#makeTemplate").endswith(".yaml#makeTemplate")

@@ -14,6 +14,8 @@ from lsst.pipe.base.mp_graph_executor import MPGraphExecutor
 from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
 from lsst.pipe.base.single_quantum_executor import SingleQuantumExecutor
 
+from ..error_log import ErrorLines
+from ..names import path_name_problem
 from .errors import Gen3Error
 from .pipelines import pipeline_path
 
@@ -94,8 +96,14 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     Raises
     ------
     Gen3Error
-        ``extend_run`` on an output collection that does not exist.
+        ``output`` is not a plain collection name (`compat.names`: it names
+        a datastore directory), ``extend_run`` on an output collection that
+        does not exist, or a graph left empty by errors its tasks logged
+        while it was built (the first is the message).
     """
+    problem = path_name_problem(output, "output collection name")
+    if problem:
+        raise Gen3Error(problem)
     loaded = load_pipeline(pipeline, config, config_files)
     if extend_run:
         butler, skip_existing_in = _extended_butler(str(repo), output), [output]
@@ -105,9 +113,12 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     graph = loaded.to_graph()
     builder = AllDimensionsQuantumGraphBuilder(graph, butler, where=where, output_run=butler.run,
                                                skip_existing_in=skip_existing_in)
-    predicted = builder.finish(output=output, metadata={
-        "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
-        "data_query": where}, attach_datastore_records=False).assemble()
+    with ErrorLines() as errors:
+        predicted = builder.finish(output=output, metadata={
+            "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
+            "data_query": where}, attach_datastore_records=False).assemble()
+    if errors.lines and not predicted.quantum_only_xgraph.nodes:
+        raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: {errors.lines[0]}")
     return _execute(predicted, butler, register_dataset_types, extend_run, jobs)
 
 

@@ -1,10 +1,10 @@
 """The gen2 side of a campaign: ``imageDifference.py`` on our gen2 repository, in process."""
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
+from compat.error_log import ErrorLines
 from compat.gen2 import Butler
 from compat.gen2.commands import run_image_difference
 from compat.gen2.errors import Gen2Error
@@ -54,7 +54,7 @@ class Gen2Backend:
         outputs : `dict` [`tuple`, `validation.campaign.outputs.BackendOutput`]
         """
         arguments = gen2_arguments(self.root, scenario, data_ids, override_file, jobs)
-        with _ErrorLog() as errors:
+        with ErrorLines() as errors:
             started = time.monotonic()
             run_image_difference(arguments, taskClass=_COMMAND_TASKS[scenario.task])
             seconds = (time.monotonic() - started) / len(data_ids)
@@ -79,21 +79,3 @@ class Gen2Backend:
                                  f"ccd={ccd}" in line),
                                 "wrote no outputs" + (f" ({error_lines[0]})" if error_lines else ""))
         return result
-
-
-class _ErrorLog(logging.Handler):
-    """Collects the ERROR lines logged while the command runs (its per-data-ref failures)."""
-
-    def __init__(self):
-        super().__init__(level=logging.ERROR)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage().splitlines()[0])
-
-    def __enter__(self):
-        logging.getLogger().addHandler(self)
-        return self
-
-    def __exit__(self, *exc_info):
-        logging.getLogger().removeHandler(self)

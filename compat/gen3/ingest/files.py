@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lsst.daf.butler import Butler, DatasetRef, FileDataset
+from lsst.daf.butler import Butler, DatasetRef, FileDataset, MissingCollectionError
 
 from diffim.sky.refcat import HTM_LEVEL, ReferenceCatalogLoader
 
+from ...names import path_name_problem
 from ..errors import IngestError
 from ..formatters import ParquetFileFormatter
 from ..repo import (
@@ -51,12 +52,19 @@ def ingest_field_files(butler_or_root, files, run=INPUT_RUN, transfer="copy"):
     ------
     IngestError
         Another instrument, coadds of several bands, a reference catalogue
-        that is not Parquet HTM7 shards, or inconsistent visits.
+        that is not Parquet HTM7 shards, inconsistent visits, a ``run``
+        that is not a plain collection name (`compat.names`), or a
+        repository that already holds ``run`` or one of the field's visits.
     """
     if files.instrument != INSTRUMENT:
         raise IngestError(f"{files.root}: instrument {files.instrument!r}, this repository "
                           f"knows {INSTRUMENT!r}")
+    problem = path_name_problem(run, "RUN collection name")
+    if problem:
+        raise IngestError(problem)
     butler = _writeable_butler(butler_or_root)
+    _refuse_ingested(butler, files, run, where="repository" if butler is butler_or_root
+                     else str(butler_or_root))
     regions = {key: detector_region(files.read_calexp(key)) for key in sorted(files.calexps)}
     register_observations(butler, files.visits, regions)
     ingest_skymap(butler, files.read_skymap(), run=run)
@@ -76,6 +84,28 @@ def ingest_field_files(butler_or_root, files, run=INPUT_RUN, transfer="copy"):
         datasets.append(_file(butler, dataset_types[REFCAT_NAME], {"htm7": trixel}, path, run))
     butler.ingest(*datasets, transfer=transfer)
     return butler
+
+
+def _refuse_ingested(butler, files, run, where):
+    """Raise `IngestError` if ``butler``'s repository already holds ``run`` or a field visit.
+
+    Records and datasets already there would collide half-way through the
+    ingest (a database constraint error); refusing first leaves the
+    repository as it was. ``where`` names the repository in messages.
+    """
+    try:
+        butler.collections.query(run)
+    except MissingCollectionError:
+        pass
+    else:
+        raise IngestError(f"{where}: already holds collection {run!r} (ingested before?); "
+                          "ingest into a new repository, or with another --run")
+    existing = {record.id for record in
+                butler.registry.queryDimensionRecords("visit", instrument=INSTRUMENT)}
+    clashing = sorted(existing & {record.visit for record in files.visits})
+    if clashing:
+        raise IngestError(f"{where}: already holds {INSTRUMENT} visits {clashing} of "
+                          f"{files.root}; ingest into a new repository")
 
 
 def _writeable_butler(butler_or_root):

@@ -13,6 +13,7 @@ quantum each; without it a science visit may have one template only.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .base import TemplateVisitKeyConfig
 __all__ = ["PairingError", "TemplatePairingConfig", "check_templates", "paired_lookup",
            "parse_pairs", "read_pairs", "split_pair"]
 
+_LOG = logging.getLogger(__name__)
 _PAIR = re.compile(r"^\s*(\d+)\s*[:,\s]\s*(\d+)\s*$")
 
 
@@ -105,15 +107,29 @@ def paired_lookup(config, include_science):
         ``(dataset_type, registry, quantum_data_id, collections) -> list of refs``
         on the quantum's detector: the template visits paired with the
         quantum's science visit (only its ``group``'s, when keyed by
-        template visit); none when unpaired.
+        template visit); none when unpaired, or paired with a visit the
+        registry does not have (logged as an ERROR).
     """
     return functools.partial(_find_paired, pairs=read_pairs(config),
-                             keyed=config.keyByTemplateVisit, include_science=include_science)
+                             keyed=config.keyByTemplateVisit, include_science=include_science,
+                             reported=set())
 
 
 def _find_paired(dataset_type, registry, data_id, collections, *, pairs, keyed,
-                 include_science):
+                 include_science, reported):
     visits = pairs.get(data_id["visit"], [])
+    unknown = [visit for visit in visits if not any(registry.queryDimensionRecords(
+        "visit", instrument=data_id["instrument"], visit=visit))]
+    if unknown:
+        # The science visit's quanta are pruned for want of a template; without
+        # this line the graph builder's "ERROR logs above should provide
+        # details" has none above. Said once per science visit, not per quantum.
+        if data_id["visit"] not in reported:
+            reported.add(data_id["visit"])
+            _LOG.error("templatePairs: template visit(s) %s of science visit %s are not visits "
+                       "of %s in this repository", unknown, data_id["visit"],
+                       data_id["instrument"])
+        return []
     if keyed:
         visits = [visit for visit in visits
                   if template_group(visit) == data_id[TEMPLATE_VISIT_DIMENSION]]

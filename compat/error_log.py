@@ -1,0 +1,35 @@
+"""The ERROR lines logged while a middleware command runs: how it reports what failed.
+
+gen2's ``imageDifference.py`` logs a failed data reference and carries on;
+gen3's graph builder logs why it pruned a quantum. Callers that run them in
+process collect those lines to say, in one line, what went wrong.
+"""
+from __future__ import annotations
+
+import logging
+
+__all__ = ["ErrorLines"]
+
+
+class ErrorLines(logging.Handler):
+    """A context manager collecting the first line of every ERROR record logged inside it.
+
+    Attributes
+    ----------
+    lines : `list` [`str`]
+        In the order logged.
+    """
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage().splitlines()[0])
+
+    def __enter__(self):
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        logging.getLogger().removeHandler(self)
