@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config_overrides import add_override_options, apply_overrides
+from .outputs import check_output
 
 
 def add_parser(commands):
@@ -37,6 +38,7 @@ def run(args):
     from ..measure.schema import catalog_format
 
     catalog_format(args.output)  # fail on a bad extension before the work, not after
+    check_output(args.output, (args.difference, args.science, args.matched))
     config = detection_config(args.overrides)
     difference = read_exposure(args.difference)
     science = read_exposure(args.science)

@@ -7,6 +7,7 @@ imports its work inside ``run``, so that ``diffim --help``, any
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from ..errors import DiffimError
@@ -28,7 +29,11 @@ def build_parser():
 def main(argv=None):
     """Run the command line; returns the process exit code.
 
-    Errors on bad input (`DiffimError`) print one line on stderr and exit 1.
+    Errors on bad input (`DiffimError`) and files that cannot be read or
+    written (`OSError`: no permission, a full disk) print one line on
+    stderr and exit 1; Ctrl-C prints one line and exits 130, as a shell
+    reports a process ended by SIGINT. Files are written under a temporary
+    name, so none is left half-written under its own.
     """
     args = build_parser().parse_args(argv)
     try:
@@ -36,6 +41,13 @@ def main(argv=None):
     except DiffimError as error:
         print(f"diffim {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"diffim {args.command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"diffim {args.command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

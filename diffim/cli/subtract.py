@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DiffimError
 from ..subtract.modes import MODES
+from .outputs import check_output
 from .config_overrides import add_override_options, apply_overrides
 
 # The subtraction, detection and file modules are imported inside the
@@ -51,6 +52,11 @@ def add_parser(commands):
 
 def run(args):
     """Read, subtract, write; print one summary line."""
+    inputs = (args.science, args.template, *(Path(value) for value in (
+        args.science_variance, args.template_variance) if value is not None))
+    check_output(args.output, inputs)
+    if args.catalog is not None:
+        check_output(args.catalog, (*inputs, args.output), "--catalog")
     if args.algorithm == "zogy":
         return _run_zogy(args)
     from ..io.exposure_fits import write_exposure

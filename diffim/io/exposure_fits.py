@@ -45,6 +45,7 @@ from .plain_fits import exposure_from_plain_hdulist
 __all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure", "write_atomically"]
 
 FORMAT_VERSION = 1
+_MAX_ORIGIN = 2**31 - 1  # pixel coordinates of any sky survey fit in 32 bits
 _PLANE_PREFIX = "MP_"
 _PLANE_HDUS = ("IMAGE", "MASK", "VARIANCE")
 _CHECKSUM_COMMENT = "diffim exposure checksum"
@@ -54,7 +55,8 @@ def write_atomically(path, write):
     """Call ``write(temporary_path)``, then rename the result to ``path``.
 
     The temporary file is in the same directory (so the rename is atomic) and is
-    removed if ``write`` fails.
+    removed if ``write`` fails. An `OSError` that names no file (astropy's
+    short write on a full disk) is raised again naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +67,11 @@ def write_atomically(path, write):
         # mkstemp makes the file private; give it the mode a plain open() would.
         os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        if error.filename is None:
+            raise OSError(error.errno, f"cannot write it ({error})", str(path)) from error
+        raise
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -176,7 +183,7 @@ def _exposure_from_hdulist(hdus, path):
     if not planes["IMAGE"].shape == planes["MASK"].shape == planes["VARIANCE"].shape:
         raise FitsFormatError(f"{path}: plane shapes differ: "
                               + ", ".join(f"{n} {d.shape}" for n, d in planes.items()))
-    xy0 = (-int(primary.get("LTV1", 0)), -int(primary.get("LTV2", 0)))
+    xy0 = (-_origin_card(primary, "LTV1", path), -_origin_card(primary, "LTV2", path))
     mask_header = hdus["MASK"].header
     mask_planes = MaskPlanes({key[len(_PLANE_PREFIX):]: mask_header[key]
                               for key in mask_header if key.startswith(_PLANE_PREFIX)})
@@ -192,6 +199,16 @@ def _exposure_from_hdulist(hdus, path):
         visit_info=read_visit_info(primary),
         metadata=json.loads(primary["DIFFMETA"]) if "DIFFMETA" in primary else None,
     )
+
+
+def _origin_card(header, key, path):
+    """An ``LTVn`` card as an integer; any other value is a format error, not an overflow later."""
+    value = header.get(key, 0)
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not -_MAX_ORIGIN <= value <= _MAX_ORIGIN or value != int(value)):
+        raise FitsFormatError(f"{path}: {key} = {value!r} is not a pixel origin "
+                              f"(an integer of at most {_MAX_ORIGIN} in size)")
+    return int(value)
 
 
 def _native(data, dtype):

@@ -61,7 +61,9 @@ class open_fits:
 
     def __exit__(self, error_type, error, traceback):
         self.hdus.close()
-        if error is not None and not isinstance(error, DiffimError):
+        # Only errors of reading become format errors: Ctrl-C (KeyboardInterrupt)
+        # and SystemExit are not about the file and must go on as they are.
+        if isinstance(error, Exception) and not isinstance(error, DiffimError):
             raise FitsFormatError(f"{self.path}: corrupt or truncated FITS file "
                                   f"({one_line(error)})") from error
         return False

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DiffimError
 from ..image.background import estimate_background
+from ..psfmatch.candidates import check_usable
 from ..task import Struct, Task, single_threaded_blas
 from .catalog import add_sky_coordinates, detection_catalog
 from .dipole import fit_footprint_dipoles
@@ -30,6 +31,10 @@ from .stamps import psf_models
 __all__ = ["DetectAndMeasureConfig", "DetectAndMeasureTask"]
 
 _SCHEMA_NAMES = {column.name for column in COLUMNS}
+# A difference image is checked as the subtraction checks its inputs (its
+# default badMaskPlanes): detection on NaN or non-positive variance finds
+# nothing and would say so with an empty catalogue.
+_UNUSABLE_PLANES = ["NO_DATA", "BAD", "SAT", "EDGE"]
 
 
 class DetectionConfig(pexConfig.Config):
@@ -165,7 +170,8 @@ class DetectAndMeasureTask(Task):
         Raises
         ------
         DiffimError
-            Inputs on different pixel grids, or a difference without a PSF.
+            Inputs on different pixel grids, a difference without a PSF, or
+            without usable pixels (`diffim.psfmatch.candidates.check_usable`).
         """
         self._check_inputs(science, matchedTemplate, difference, score)
         exposure = difference.copy()
@@ -231,6 +237,7 @@ class DetectAndMeasureTask(Task):
         if difference.psf is None:
             raise DiffimError("the difference image has no PSF: detection and PSF photometry "
                               "need one")
+        check_usable(difference, "difference", _UNUSABLE_PLANES)
 
     def _remove_bad(self, catalog):
         """Drop rows with any ``badSourceFlags`` set; ids are kept (they may then skip)."""

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import DiffimError
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 
-__all__ = ["CandidateStamps", "check_planes", "cut_stamps", "select_per_cell"]
+__all__ = ["CandidateStamps", "check_planes", "check_usable", "cut_stamps", "select_per_cell"]
 
 GOOD, BAD = "GOOD", "BAD"
 
@@ -60,6 +61,28 @@ def check_planes(exposure, label, bad_mask_planes):
                 f"{label} {plane_name} plane has {int(bad.sum())} NaN/inf pixels not flagged "
                 f"{'/'.join(planes) or 'bad'} (first at x={x + exposure.xy0[0]}, "
                 f"y={y + exposure.xy0[1]})")
+
+
+def check_usable(exposure, label, bad_mask_planes):
+    """Raise if ``exposure`` has no pixel to work with, as the subtraction requires.
+
+    `check_planes` (no unflagged NaN/inf), then: some pixel is not flagged
+    with ``bad_mask_planes``, and the variance is positive on all of those.
+
+    Raises
+    ------
+    PsfMatchInputError
+        Unflagged non-finite pixels.
+    DiffimError
+        Every pixel flagged, or a variance of zero or less on an unflagged one.
+    """
+    check_planes(exposure, label, bad_mask_planes)
+    usable = ~exposure.mask.get([p for p in bad_mask_planes if p in exposure.mask.planes])
+    if not usable.any():
+        raise DiffimError(f"every {label} pixel is masked ({'/'.join(bad_mask_planes)})")
+    if (exposure.variance[usable] <= 0).any():
+        bad = int((exposure.variance[usable] <= 0).sum())
+        raise DiffimError(f"{label} variance is zero or negative at {bad} unmasked pixels")
 
 
 def cut_stamps(template, science, positions, fluxes, kernel_size, config):

@@ -30,7 +30,7 @@ from ..errors import DiffimError
 from ..exposure import Exposure
 from ..psf import measure_psf
 from ..psfmatch import convolve_exposure
-from ..psfmatch.candidates import check_planes
+from ..psfmatch.candidates import check_usable
 from ..psfmatch.make_kernel import MakeKernelTask
 from ..sources.kernel_sources import select_kernel_sources
 from ..task import Struct, Task
@@ -193,15 +193,7 @@ class AlardLuptonSubtractTask(Task):
                 f"template covers {100 * covered:.1f}% of the science image, less than "
                 f"requiredTemplateFraction={self.config.requiredTemplateFraction}")
         for label, exposure in (("science", science), ("template", template)):
-            check_planes(exposure, label, list(self.config.badMaskPlanes))
-            usable = ~exposure.mask.get([p for p in self.config.badMaskPlanes
-                                         if p in exposure.mask.planes])
-            if not usable.any():
-                raise DiffimError(f"every {label} pixel is masked "
-                                  f"({'/'.join(self.config.badMaskPlanes)})")
-            if (exposure.variance[usable] <= 0).any():
-                bad = int((exposure.variance[usable] <= 0).sum())
-                raise DiffimError(f"{label} variance is zero or negative at {bad} unmasked pixels")
+            check_usable(exposure, label, list(self.config.badMaskPlanes))
 
     def _convolve_template(self, template, science):
         if self.config.mode != "auto":
