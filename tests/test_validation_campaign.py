@@ -200,6 +200,22 @@ def test_a_campaign_on_existing_field_files(campaign, tmp_path, capsys):
     assert not (tmp_path / "work" / "field").exists()
 
 
+def test_a_run_whose_checks_fail_exits_1(campaign, tmp_path, capsys):
+    """Detection alone with no difference to detect on: every check fails, and the exit says so."""
+    _, workdir, _ = campaign
+    path = tmp_path / "failing.yaml"
+    path.write_text(textwrap.dedent(f"""
+        campaign: failing
+        dataset: {{field_files: {workdir / "field"}}}
+        data_ids: {{visit: [11], detector: [0]}}
+        scenarios:
+          - {{name: nothing_to_detect, features: [detect_only], config: {{doSubtract: false}},
+              gen3_pipeline: detect_only, products: [diaSrc]}}
+        """))
+    assert main(["run", str(path), "--workdir", str(tmp_path / "work")]) == 1
+    assert "\nFAIL: 1 failed and 0 unexplained difference(s) in 1 checks" in capsys.readouterr().out
+
+
 def test_a_second_campaign_in_the_same_work_directory_is_refused(campaign, capsys):
     path, workdir, _ = campaign
     with workdir_lock(workdir):

@@ -1,0 +1,139 @@
+"""Fault injection: a small campaign stopped at random points by SIGKILL, SIGTERM and a full
+disk. Each time the database and the files are consistent, no run is left ``running``, and
+the report of the stopped run does not say PASS.
+
+The disk fills up by lowering the campaign process's file size limit while it runs
+(`resource.prlimit`): from then on every write past the limit fails, as on a full disk,
+whatever the machine's disks. The stopping times are random but seeded, as fractions of the
+duration of a complete run measured first.
+"""
+import json
+import random
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from diffim.io.header import open_fits
+from validation.campaign.dataset import prepare_dataset
+from validation.cli import main
+from validation.db import ResultsDB
+
+SEED = 17
+FULL_DISK_BYTES = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """A campaign of two scenarios on one data ID of a field written beforehand."""
+    root = tmp_path_factory.mktemp("faults")
+    field = prepare_dataset({"simulated_field": {"size": 256, "seed": 11, "detectors": [1, 1],
+                                                 "star_density": 500.0, "n_transients": 8}},
+                            root / "field")
+    path = root / "faults.yaml"
+    path.write_text(textwrap.dedent(f"""
+        campaign: faults
+        dataset: {{field_files: {field.root}}}
+        data_ids: {{visit: [10], detector: [0]}}
+        scenarios:
+          - {{name: coadd_template, features: [coadd_template]}}
+          - name: calexp_template
+            features: [calexp_template]
+            template: calexp
+            template_visit: 1
+        """))
+    return path, root / "work", root / "results.sqlite3"
+
+
+def start(campaign):
+    path, workdir, database = campaign
+    return subprocess.Popen([sys.executable, "-m", "validation.cli", "run", str(path),
+                             "--workdir", str(workdir), "--db", str(database)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(process, after, fault):
+    """Apply ``fault`` ``after`` seconds in; whether the process was still running then."""
+    try:
+        process.wait(timeout=after)
+        return False
+    except subprocess.TimeoutExpired:
+        pass
+    if fault == "full disk":
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (FULL_DISK_BYTES, FULL_DISK_BYTES))
+    else:
+        process.send_signal(fault)
+    return True
+
+
+def run_ids(database):
+    with sqlite3.connect(database) as connection:
+        return [row[0] for row in connection.execute("SELECT run_id FROM runs ORDER BY run_id")]
+
+
+def assert_consistent(database, workdir):
+    """The database is sound, no run is left running, every stored scenario is whole, and
+    every FITS file under its final name in the work directory reads (checksums included)."""
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    with ResultsDB(database) as db:  # opening marks the runs of dead processes abandoned
+        for run in db.runs():
+            assert run.status in ("complete", "interrupted", "failed", "abandoned"), run
+            for scenario in db.load_run(run.run_id).scenarios:
+                assert len(scenario.data_ids) == 1
+                assert all(result.error or result.comparisons for result in scenario.data_ids)
+    for path in workdir.rglob("*.fits"):
+        with open_fits(path) as hdus:  # a truncated file is an error
+            for hdu in hdus:
+                assert hdu.data is not None or hdu.header["NAXIS"] == 0, path
+                assert hdu.verify_checksum() != 0 and hdu.verify_datasum() != 0, path
+    report = workdir / "report"
+    if (report / "results.json").exists():
+        json.loads((report / "results.json").read_text())
+    if (report / "junit.xml").exists():
+        ElementTree.parse(report / "junit.xml")
+
+
+def test_a_campaign_stopped_anywhere_never_reports_pass(campaign, tmp_path, capsys):
+    path, workdir, database = campaign
+    started = time.monotonic()
+    complete = start(campaign)
+    out, err = complete.communicate(timeout=900)
+    duration = time.monotonic() - started
+    assert complete.returncode == 0, err
+    assert "PASS: no failures" in out
+    assert_consistent(database, workdir)
+
+    rng = random.Random(SEED)
+    stopped_runs = 0
+    for fault in (signal.SIGKILL, signal.SIGTERM, "full disk"):
+        before = run_ids(database)
+        process = start(campaign)
+        landed = stop(process, rng.uniform(0.3, 0.8) * duration, fault)
+        out, err = process.communicate(timeout=900)
+        assert "Traceback" not in err, err
+        if fault == signal.SIGTERM and process.returncode == 128 + signal.SIGTERM:
+            assert err.strip().splitlines()[-1] == "diffim-validate run: interrupted (SIGTERM)"
+        if fault == "full disk" and landed:
+            # One line of ours (the middleware may have logged warnings before it).
+            assert process.returncode != 0, err
+            assert err.strip().splitlines()[-1].startswith("diffim-validate run: "), err
+        assert_consistent(database, workdir)
+        new_runs = [run_id for run_id in run_ids(database) if run_id not in before]
+        if not (landed and new_runs):
+            continue  # it finished first, or was stopped before its run was recorded
+        stopped_runs += 1
+        (run_id,) = new_runs
+        status = main(["report", "--db", str(database), "--run", str(run_id),
+                       "--out", str(tmp_path / f"report-{run_id}")])
+        headline = capsys.readouterr().out.strip().splitlines()[-1]
+        assert status == 1 and not headline.startswith("PASS"), (fault, headline)
+    # The stopping points fall inside the runs: this is not testing nothing.
+    assert stopped_runs >= 1
