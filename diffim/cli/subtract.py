@@ -7,8 +7,8 @@ import numpy as np
 
 from ..errors import DiffimError
 from ..subtract.modes import MODES
-from .outputs import check_output
 from .config_overrides import add_override_options, apply_overrides
+from .outputs import check_output
 
 # The subtraction, detection and file modules are imported inside the
 # functions that use them, so that `diffim --help`, `diffim subtract --help`
