@@ -319,6 +319,7 @@ def test_bps_submit_with_parsl_equals_in_process(repo, split, tmp_path):
                                     config={"subtractImages": MONOLITH_KERNEL})
     assert "lsst.ctrl.bps.parsl.sites.Local" in submit_file.read_text()
     completed = bps_submit(submit_file, tmp_path)
+    assert list((tmp_path / "submit").glob("SimCam/bps/*/*.qg"))
     assert "Tasks in state States.failed: 0" in completed.stdout + completed.stderr
     bps = Butler.from_config(str(repo), collections=["SimCam/bps"])
     _, butler = split

@@ -103,8 +103,10 @@ def bps_submit(submit_file, workdir):
     """
     prefix = str(Path(sys.executable).parent.parent)
     bin_dir = str(Path(sys.executable).parent)
+    # BPS puts its submit tree under ${PWD}, which a child inherits from us, not from cwd.
     env = {**os.environ, "CTRL_MPEXEC_DIR": prefix, "DAF_BUTLER_DIR": prefix,
-           "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+           "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+           "PWD": str(Path(workdir).absolute())}
     completed = subprocess.run([str(Path(bin_dir) / "bps"), "submit", str(submit_file)],
                                cwd=workdir, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
