@@ -1,4 +1,4 @@
-"""Shared test inputs: small exposures with real WCSs, and the real DECam cutouts."""
+"""Shared test inputs: small exposures with real WCSs, and the real cutouts in tests/data."""
 from pathlib import Path
 
 import numpy as np
@@ -7,8 +7,8 @@ from astropy.wcs import WCS, Sip
 
 from diffim import Exposure, PhotoCalib, VisitInfo
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-DECAM_DIR = SHARED_DATA / "decam-sfft"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DECAM_DIR = DATA_DIR / "decam-sfft"
 
 
 def sip_wcs(crpix=(128.0, 128.0), ra=150.0, dec=2.0, scale_arcsec=0.2, rotation_deg=10.0):
@@ -48,6 +48,5 @@ def random_exposure(shape=(64, 80), xy0=(1000, 2000), seed=3, psf=None, wcs=None
 
 @pytest.fixture
 def decam_dir():
-    """The real DECam cutouts shipped in shared/data."""
-    assert DECAM_DIR.is_dir(), f"missing shared test data at {DECAM_DIR}"
+    """The real DECam cutouts (tests/data/README.md)."""
     return DECAM_DIR
