@@ -15,8 +15,10 @@ import argparse
 import ast
 import logging
 
+from diffim.config.paths import ConfigValueError, UnknownConfigFieldError, set_path
+
 __all__ = ["ConfigFileAction", "ConfigValueAction", "LOG_LEVELS", "LogLevelAction",
-           "first_line", "set_dotted"]
+           "first_line"]
 
 LOG_LEVELS = {"TRACE": 5, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
               "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
@@ -29,23 +31,6 @@ def first_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def set_dotted(config, name, value):
-    """``config.<a>.<b>... = value`` for a dotted ``name``.
-
-    Raises
-    ------
-    AttributeError
-        If a component of ``name`` is not a field.
-    """
-    *parents, leaf = name.split(".")
-    target = config
-    for part in parents:
-        target = getattr(target, part)
-    if not hasattr(target, leaf) or leaf.startswith("_"):
-        raise AttributeError(name)
-    setattr(target, leaf, value)
-
-
 class ConfigValueAction(argparse.Action):
     """``-c name=value [name=value ...]``: set config fields of ``namespace.config``."""
 
@@ -55,20 +40,20 @@ class ConfigValueAction(argparse.Action):
             if not equals or not name or not text:
                 parser.error(f"{option_string} value {name_value!r} must be in form name=value")
             try:
-                set_dotted(namespace.config, name, text)
+                set_path(namespace.config, name, text)
                 continue
-            except AttributeError:
+            except UnknownConfigFieldError:
                 parser.error(f"no config field: {name}")
-            except Exception:
+            except ConfigValueError:
                 pass  # not a string field: try the text as a literal
             try:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError):
                 parser.error(f"cannot parse {text!r} as a value for {name}")
             try:
-                set_dotted(namespace.config, name, value)
-            except Exception as error:
-                parser.error(f"cannot set config.{name}={value!r}: {first_line(error)}")
+                set_path(namespace.config, name, value)
+            except ConfigValueError as error:
+                parser.error(f"cannot set config.{name}={value!r}: {error.reason}")
 
 
 class ConfigFileAction(argparse.Action):

@@ -9,8 +9,8 @@ loads them. Overrides apply left to right, as on the stack's command lines.
 from __future__ import annotations
 
 import argparse
-import ast
 
+from ..config.paths import ConfigPathError, literal_or_text, set_path
 from ..errors import DiffimError
 
 __all__ = ["ConfigOverrideError", "add_override_options", "apply_overrides"]
@@ -55,31 +55,11 @@ def apply_overrides(config, overrides):
         name, sep, text = item.partition("=")
         if not sep:
             raise ConfigOverrideError(f"config override {item!r} is not name=value")
-        _set_field(config, name.strip(), _literal(text.strip()))
+        try:
+            set_path(config, name.strip(), literal_or_text(text))
+        except ConfigPathError as error:
+            raise ConfigOverrideError(str(error)) from None
     try:
         config.validate()
     except Exception as error:
         raise ConfigOverrideError(f"invalid config: {error}") from None
-
-
-def _literal(text):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _set_field(config, dotted, value):
-    *parents, field = dotted.split(".")
-    target = config
-    for part in parents:
-        target = getattr(target, part, None)
-        if target is None:
-            raise ConfigOverrideError(f"unknown config field {dotted!r}")
-    if field not in getattr(target, "_fields", {}):
-        raise ConfigOverrideError(f"unknown config field {dotted!r}")
-    try:
-        setattr(target, field, value)
-    except Exception as error:
-        message = " ".join(str(error).split()).split(" For more information")[0]
-        raise ConfigOverrideError(f"config field {dotted!r}: {message}") from None

@@ -1,10 +1,10 @@
 """``diffim sim``: write a simulated science/template pair and its truth table."""
 from __future__ import annotations
 
-import ast
 import dataclasses
 from pathlib import Path
 
+from ..config.paths import literal_or_text
 from ..errors import SimulationError
 
 SCIENCE_FILE = "science.fits"
@@ -51,10 +51,7 @@ def pair_config(overrides, **options):
         if not sep or name not in fields:
             raise SimulationError(f"unknown simulation parameter {override!r}; "
                                   f"known: {', '.join(sorted(fields))}")
-        try:
-            values[name] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            values[name] = text.strip()
+        values[name] = literal_or_text(text)
     return PairConfig(**values)
 
 

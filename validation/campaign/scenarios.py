@@ -10,8 +10,9 @@ Every name is checked when the file is read: unknown keys, config fields the
 task does not have, feature ids the audit does not know, a scenario that
 builds on one not defined before it. Campaign and scenario names become
 directory, file and collection names, so they must be plain names
-(`compat.names.name_problem`). Nothing is executed: overrides are
-YAML values, set on a config with ``setattr``.
+(`compat.names.name_problem`). Nothing is executed: overrides are YAML
+values, set on a config by `diffim.config.paths.set_path` (the setter
+behind every ``-c``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from compat.names import name_problem
+from diffim.config.paths import ConfigValueError, UnknownConfigFieldError, set_path
 from diffim.image_difference import (
     ImageDifferenceTask,
     Winter2013ImageDifferenceTask,
@@ -157,20 +159,13 @@ class Campaign:
 def apply_overrides(config, overrides, where):
     """Set dotted ``overrides`` on a pex_config ``config``; a bad name or value is one line."""
     for dotted, value in overrides.items():
-        *parents, leaf = dotted.split(".")
-        target = config
         try:
-            for name in parents:
-                target = getattr(target, name)
-            if leaf not in target:
-                raise AttributeError(leaf)
-            setattr(target, leaf, value)
-        except AttributeError:
-            raise ValidationError(f"{where}: unknown config field {dotted!r}") from None
-        except (TypeError, ValueError) as error:
-            message = str(error).splitlines()[0]
-            raise ValidationError(f"{where}: bad value {value!r} for {dotted!r}: {message}") \
-                from None
+            set_path(config, dotted, value)
+        except UnknownConfigFieldError as error:
+            raise ValidationError(f"{where}: {error}") from None
+        except ConfigValueError as error:
+            raise ValidationError(f"{where}: bad value {value!r} for {dotted!r}: "
+                                  f"{error.reason}") from None
 
 
 def load_override_file(config, path, where):
