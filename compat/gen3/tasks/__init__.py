@@ -2,10 +2,11 @@
 
 Each wrapper's config IS the ``diffim`` config (the classes inherit from it
 as well as from ``PipelineTaskConfig``), so fields, defaults and override
-files are those of gen2 and the ``diffim`` command line. Each ``runQuantum``
-reads the inputs, calls ``run`` and writes the outputs; the science is in the
-``diffim`` task ``run`` delegates to. Dataset-type names are the stack's
-(`compat.gen3.tasks.base`).
+files are those of gen2 and the ``diffim`` command line. Every wrapper is a
+`compat.gen3.tasks.wrapper.DiffimPipelineTask`: get the inputs, call the
+``diffim`` task, put the outputs; a wrapper only maps its connections onto
+that task's arguments and results. The science is in the ``diffim`` task.
+Dataset-type names are the stack's (`compat.gen3.tasks.base`).
 
 ==============================  ====================================================
 task                            datasets (``coaddName = deep`` unless noted)

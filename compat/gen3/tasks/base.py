@@ -1,4 +1,4 @@
-"""What the ``PipelineTask`` wrappers share: dimensions, name templates, connection helpers.
+"""What the wrappers' connections share: dimensions, name templates, connection helpers.
 
 Dataset-type names follow the stack's templates (``ip_diffim``), with
 ``coaddName = "deep"`` and ``fakesType = ""`` by default. ``calexp`` and
@@ -15,14 +15,12 @@ from __future__ import annotations
 import dataclasses
 
 import lsst.pex.config as pexConfig
-import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
 from ..repo import TEMPLATE_VISIT_DIMENSION
 
 __all__ = ["COADD_DIMENSIONS", "DEFAULT_TEMPLATES", "TemplateVisitKeyConfig", "VISIT_DETECTOR",
-           "by_tract_patch", "calexp_connection", "copy_metadata", "key_by_template_visit",
-           "source_connection", "struct"]
+           "by_tract_patch", "calexp_connection", "key_by_template_visit", "source_connection"]
 
 VISIT_DETECTOR = ("instrument", "visit", "detector")
 """Dimensions of a calexp and of every per-detector difference-imaging dataset."""
@@ -80,18 +78,3 @@ def source_connection(doc, **kwargs):
 def by_tract_patch(refs, objects):
     """Objects read for coadd-patch refs, keyed ``(tract, patch)`` as ``diffim`` takes them."""
     return {(ref.dataId["tract"], ref.dataId["patch"]): obj for ref, obj in zip(refs, objects)}
-
-
-def copy_metadata(metadata, diffim_task):
-    """Copy a ``diffim`` task's metadata (with its sub-tasks') into a ``TaskMetadata``.
-
-    It then lands in the ``<label>_metadata`` dataset. ``TaskMetadata`` has
-    no ``update``, hence the loop.
-    """
-    for key, value in diffim_task.getFullMetadata().items():
-        metadata[key] = value
-
-
-def struct(result):
-    """A ``diffim`` `Struct` as the `lsst.pipe.base.Struct` that ``butlerQC.put`` needs."""
-    return pipeBase.Struct(**result.getDict())

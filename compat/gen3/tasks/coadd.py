@@ -16,8 +16,8 @@ from lsst.pipe.base import connectionTypes
 
 from diffim import coadd
 
-from .base import COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, calexp_connection, \
-    copy_metadata
+from .base import COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, calexp_connection
+from .wrapper import DiffimPipelineTask
 
 __all__ = ["MakeCalexpCoaddConfig", "MakeCalexpCoaddConnections", "MakeCalexpCoaddTask"]
 
@@ -40,39 +40,32 @@ class MakeCalexpCoaddConfig(pipeBase.PipelineTaskConfig, coadd.MakeCalexpCoaddCo
     """`diffim.coadd.MakeCalexpCoaddConfig` with the connections above."""
 
 
-class MakeCalexpCoaddTask(pipeBase.PipelineTask):
+class MakeCalexpCoaddTask(DiffimPipelineTask):
     """PipelineTask running `diffim.coadd.MakeCalexpCoaddTask` on one calexp."""
 
     ConfigClass = MakeCalexpCoaddConfig
     _DefaultName = "makeCalexpCoadd"
+    _DiffimTask = coadd.MakeCalexpCoaddTask
+    _diffimTaskOptions = {"threads": 1}  # one thread per quantum: pipetask -j spreads quanta
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        # One thread per quantum: pipetask -j spreads quanta over processes.
-        self.makeCoadd = coadd.MakeCalexpCoaddTask(config=self.config, name=self.getName(),
-                                                   threads=1)
-
-    def run(self, calexp, skyMap):
+    def call(self, calexp, skyMap):
         """Coadd ``calexp`` on every patch it touches.
 
         Returns
         -------
-        result : `lsst.pipe.base.Struct`
+        outputs : `dict`
             ``coaddExposures``: `dict` ``(tract, patch) -> Exposure``.
         """
-        result = self.makeCoadd.run(calexp, skyMap)
-        copy_metadata(self.metadata, self.makeCoadd)
-        return pipeBase.Struct(coaddExposures=result.coadds)
+        return {"coaddExposures": self.diffimTask.run(calexp, skyMap).coadds}
 
-    def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read, `run`, write the patches the registry's join predicted.
+    def writeOutputs(self, butlerQC, outputs, outputRefs):
+        """Put the patches the registry's join predicted and ``diffim`` made.
 
         The registry's regions and ``diffim``'s overlap test agree except
         where a calexp reaches a patch by less than the warping kernel: such
         a patch is predicted but not made, and simply not written.
         """
-        coadds = self.run(**butlerQC.get(inputRefs)).coaddExposures
         for ref in outputRefs.coaddExposures:
             key = (ref.dataId["tract"], ref.dataId["patch"])
-            if key in coadds:
-                butlerQC.put(coadds[key], ref)
+            if key in outputs.coaddExposures:
+                butlerQC.put(outputs.coaddExposures[key], ref)

@@ -22,7 +22,8 @@ from lsst.pipe.base import connectionTypes
 from diffim.measure import task as measure
 
 from .base import (DEFAULT_TEMPLATES, VISIT_DETECTOR, TemplateVisitKeyConfig, calexp_connection,
-                   copy_metadata, key_by_template_visit, struct)
+                   key_by_template_visit)
+from .wrapper import DiffimPipelineTask
 
 __all__ = ["DetectAndMeasureConfig", "DetectAndMeasureConnections", "DetectAndMeasureTask"]
 
@@ -67,28 +68,14 @@ class DetectAndMeasureConfig(pipeBase.PipelineTaskConfig, TemplateVisitKeyConfig
             "(gen2's doSubtract = False)?")
 
 
-class DetectAndMeasureTask(pipeBase.PipelineTask):
-    """PipelineTask running `diffim.measure.DetectAndMeasureTask` on one detector."""
+class DetectAndMeasureTask(DiffimPipelineTask):
+    """PipelineTask running `diffim.measure.DetectAndMeasureTask` on one detector.
+
+    Inputs and outputs are named as that task's arguments and results
+    (``diaSources``, ``subtractedMeasuredExposure``; only the first on an
+    existing difference).
+    """
 
     ConfigClass = DetectAndMeasureConfig
     _DefaultName = "detectAndMeasure"
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.detect = measure.DetectAndMeasureTask(config=self.config, name=self.getName())
-
-    def run(self, science, matchedTemplate, difference):
-        """Run `diffim.measure.DetectAndMeasureTask.run`; same results.
-
-        Returns
-        -------
-        result : `lsst.pipe.base.Struct`
-            ``diaSources`` and ``subtractedMeasuredExposure``.
-        """
-        result = self.detect.run(science, matchedTemplate, difference)
-        copy_metadata(self.metadata, self.detect)
-        return struct(result)
-
-    def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs, `run`, write the outputs (only diaSrc on an existing difference)."""
-        butlerQC.put(self.run(**butlerQC.get(inputRefs)), outputRefs)
+    _DiffimTask = measure.DetectAndMeasureTask

@@ -29,11 +29,11 @@ from .base import (
     VISIT_DETECTOR,
     by_tract_patch,
     calexp_connection,
-    copy_metadata,
     key_by_template_visit,
     source_connection,
 )
 from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
+from .wrapper import DiffimPipelineTask
 
 __all__ = ["GetCalexpTemplateConfig", "GetCalexpTemplateConnections", "GetCalexpTemplateTask",
            "GetTemplateConfig", "GetTemplateConnections", "GetTemplateTask"]
@@ -68,18 +68,14 @@ class GetTemplateConfig(pipeBase.PipelineTaskConfig, get_template.GetCoaddAsTemp
     """`diffim.template.get_template.GetCoaddAsTemplateConfig` with the connections above."""
 
 
-class GetTemplateTask(pipeBase.PipelineTask):
+class GetTemplateTask(DiffimPipelineTask):
     """PipelineTask running `diffim.template.get_template.GetCoaddAsTemplateTask` on one detector."""
 
     ConfigClass = GetTemplateConfig
     _DefaultName = "getTemplate"
+    _DiffimTask = get_template.GetCoaddAsTemplateTask
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.getTemplate = get_template.GetCoaddAsTemplateTask(config=self.config,
-                                                               name=self.getName())
-
-    def run(self, coaddExposures, skyMap, science):
+    def call(self, coaddExposures, skyMap, science):
         """Assemble the template.
 
         Parameters
@@ -92,20 +88,19 @@ class GetTemplateTask(pipeBase.PipelineTask):
 
         Returns
         -------
-        result : `lsst.pipe.base.Struct`
+        outputs : `dict`
             ``template``.
         """
-        result = self.getTemplate.run(coaddExposures, skyMap, science.bbox, science.wcs,
-                                      science.visit_info)
-        copy_metadata(self.metadata, self.getTemplate)
-        return pipeBase.Struct(template=result.exposure)
+        result = self.diffimTask.run(coaddExposures, skyMap, science.bbox, science.wcs,
+                                     science.visit_info)
+        return {"template": result.exposure}
 
-    def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs (patches keyed by tract and patch), `run`, write the template."""
+    def readInputs(self, butlerQC, inputRefs):
+        """The inputs, the coadd patches keyed by tract and patch."""
         inputs = butlerQC.get(inputRefs)
         inputs["coaddExposures"] = by_tract_patch(inputRefs.coaddExposures,
                                                   inputs["coaddExposures"])
-        butlerQC.put(self.run(**inputs), outputRefs)
+        return inputs
 
 
 class GetCalexpTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=VISIT_DETECTOR,
@@ -148,32 +143,28 @@ class GetCalexpTemplateConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig
         self.keyByTemplateVisit = True
 
 
-class GetCalexpTemplateTask(pipeBase.PipelineTask):
+class GetCalexpTemplateTask(DiffimPipelineTask):
     """PipelineTask running `diffim.template.get_template.GetCalexpAsTemplateTask` on one pair."""
 
     ConfigClass = GetCalexpTemplateConfig
     _DefaultName = "getCalexpTemplate"
+    _DiffimTask = get_template.GetCalexpAsTemplateTask
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.getTemplate = get_template.GetCalexpAsTemplateTask(config=self.config,
-                                                                name=self.getName())
-
-    def run(self, science, templateCalexp, templateSources):
+    def call(self, science, templateCalexp, templateSources):
         """Warp the template calexp (and move its sources) onto the science frame.
 
         Returns
         -------
-        result : `lsst.pipe.base.Struct`
+        outputs : `dict`
             ``template`` and ``templateSourcesOut``.
         """
-        result = self.getTemplate.run(templateCalexp, templateSources, science.bbox, science.wcs)
-        copy_metadata(self.metadata, self.getTemplate)
-        return pipeBase.Struct(template=result.exposure, templateSourcesOut=result.sources)
+        result = self.diffimTask.run(templateCalexp, templateSources, science.bbox, science.wcs)
+        return {"template": result.exposure, "templateSourcesOut": result.sources}
 
-    def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs (science and template calexps told apart by visit), `run`, write."""
+    def readInputs(self, butlerQC, inputRefs):
+        """The inputs, the science and template calexps told apart by visit."""
         inputs = butlerQC.get(inputRefs)
         science, template = split_pair(inputRefs.calexps, inputs.pop("calexps"),
                                        butlerQC.quantum.dataId["visit"])
-        butlerQC.put(self.run(science, template, inputs["templateSources"]), outputRefs)
+        return {"science": science, "templateCalexp": template,
+                "templateSources": inputs["templateSources"]}

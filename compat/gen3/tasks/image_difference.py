@@ -36,12 +36,12 @@ from .base import (
     VISIT_DETECTOR,
     by_tract_patch,
     calexp_connection,
-    copy_metadata,
     key_by_template_visit,
     source_connection,
 )
 from .pairing import TemplatePairingConfig, check_templates, paired_lookup, split_pair
 from .reference import reference_sources
+from .wrapper import DiffimPipelineTask
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceConnections", "ImageDifferenceTask",
            "Winter2013ImageDifferenceConfig", "Winter2013ImageDifferenceTask"]
@@ -121,19 +121,15 @@ class ImageDifferenceConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
     """`diffim.image_difference.ImageDifferenceConfig` + the calexp pairing."""
 
 
-class ImageDifferenceTask(pipeBase.PipelineTask):
+class ImageDifferenceTask(DiffimPipelineTask):
     """PipelineTask running the legacy `diffim.image_difference.ImageDifferenceTask`."""
 
     ConfigClass = ImageDifferenceConfig
     _DefaultName = "imageDifference"
     _DiffimTask = image_difference.ImageDifferenceTask
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.imageDifference = self._DiffimTask(config=self.config, name=self.getName())
-
-    def run(self, exposure, scienceSources=None, coaddExposures=None, skyMap=None,
-            templateCalexp=None, templateSources=None, refCat=None, subtractedExposure=None):
+    def call(self, exposure, scienceSources=None, coaddExposures=None, skyMap=None,
+             templateCalexp=None, templateSources=None, refCat=None, subtractedExposure=None):
         """Make the template with ``getTemplate``, then run the monolith.
 
         Parameters
@@ -152,28 +148,27 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
 
         Returns
         -------
-        result : `lsst.pipe.base.Struct`
+        outputs : `dict`
             The outputs the switches select, named as the connections.
         """
         template = None
-        getTemplate = self.imageDifference.getTemplate
+        getTemplate = self.diffimTask.getTemplate
         if templateCalexp is not None:
             template = getTemplate.run(templateCalexp, templateSources, exposure.bbox, exposure.wcs)
         elif coaddExposures is not None:
             template = getTemplate.run(coaddExposures, skyMap, exposure.bbox, exposure.wcs,
                                        exposure.visit_info)
-        result = self.imageDifference.run(
+        result = self.diffimTask.run(
             exposure, template.exposure if template is not None else None,
             scienceSources=scienceSources,
             templateSources=template.sources if template is not None else None,
             referenceSources=reference_sources(refCat, exposure),
             subtractedExposure=subtractedExposure)
-        copy_metadata(self.metadata, self.imageDifference)
-        return pipeBase.Struct(**self.imageDifference.outputsToWrite(result))
+        return self.diffimTask.outputsToWrite(result)
 
-    def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs (science and template told apart by visit, coadd patches keyed
-        by tract and patch), `run`, write."""
+    def readInputs(self, butlerQC, inputRefs):
+        """The inputs, science and template told apart by visit, coadd patches keyed by
+        tract and patch."""
         inputs = butlerQC.get(inputRefs)
         visit = butlerQC.quantum.dataId["visit"]
         inputs["exposure"], inputs["templateCalexp"] = split_pair(
@@ -183,7 +178,7 @@ class ImageDifferenceTask(pipeBase.PipelineTask):
         if "coaddExposures" in inputs:
             inputs["coaddExposures"] = by_tract_patch(inputRefs.coaddExposures,
                                                       inputs["coaddExposures"])
-        butlerQC.put(self.run(**inputs), outputRefs)
+        return inputs
 
 
 class Winter2013ImageDifferenceConfig(ImageDifferenceConfig,

@@ -25,7 +25,8 @@ from lsst.pipe.base import connectionTypes
 from diffim import subtract
 
 from .base import (DEFAULT_TEMPLATES, VISIT_DETECTOR, TemplateVisitKeyConfig, calexp_connection,
-                   copy_metadata, key_by_template_visit, source_connection, struct)
+                   key_by_template_visit, source_connection)
+from .wrapper import DiffimPipelineTask
 
 __all__ = ["AlardLuptonSubtractConfig", "AlardLuptonSubtractConnections",
            "AlardLuptonSubtractTask"]
@@ -71,32 +72,14 @@ class AlardLuptonSubtractConfig(pipeBase.PipelineTaskConfig, TemplateVisitKeyCon
     """`diffim.subtract.AlardLuptonSubtractConfig` with the connections above."""
 
 
-class AlardLuptonSubtractTask(pipeBase.PipelineTask):
-    """PipelineTask running `diffim.subtract.AlardLuptonSubtractTask` on one detector."""
+class AlardLuptonSubtractTask(DiffimPipelineTask):
+    """PipelineTask running `diffim.subtract.AlardLuptonSubtractTask` on one detector.
+
+    Inputs and outputs are named as that task's arguments and results; its
+    metadata (mode, kernel sum, candidate counts, variance factors) lands in
+    ``subtractImages_metadata``.
+    """
 
     ConfigClass = AlardLuptonSubtractConfig
     _DefaultName = "subtractImages"
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        # The config is also a diffim config, so the diffim task takes it as is.
-        self.subtract = subtract.AlardLuptonSubtractTask(config=self.config, name=self.getName())
-
-    def run(self, template, science, sources=None):
-        """Run `diffim.subtract.AlardLuptonSubtractTask.run`; same arguments and results.
-
-        Its metadata (mode, kernel sum, candidate counts, variance factors)
-        becomes this task's, so it lands in the ``subtractImages_metadata``
-        dataset.
-
-        Returns
-        -------
-        result : `lsst.pipe.base.Struct`
-        """
-        result = self.subtract.run(template, science, sources)
-        copy_metadata(self.metadata, self.subtract)
-        return struct(result)
-
-    def runQuantum(self, butlerQC, inputRefs, outputRefs):
-        """Read the inputs, `run`, write the outputs."""
-        butlerQC.put(self.run(**butlerQC.get(inputRefs)), outputRefs)
+    _DiffimTask = subtract.AlardLuptonSubtractTask
