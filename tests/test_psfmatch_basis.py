@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from diffim.psfmatch import (PsfMatchConfigError, alard_lupton_widths, make_alard_lupton_basis,
-                             make_delta_function_basis, regularization_matrix)
+from diffim.psfmatch import (PsfMatchConfig, PsfMatchConfigError, alard_lupton_widths,
+                             make_alard_lupton_basis, make_delta_function_basis,
+                             regularization_matrix)
 from diffim.psfmatch.basis import FWHM_PER_SIGMA
 
 
@@ -47,7 +48,7 @@ def test_delta_function_basis():
 
 @pytest.mark.parametrize("kind", ["centralDifference", "forwardDifference"])
 def test_regularization_matrix_is_symmetric_and_kills_nothing_smooth_inside(kind):
-    matrix = regularization_matrix(7, kind)
+    matrix = regularization_matrix(7, PsfMatchConfig(regularizationType=kind))
     assert matrix.shape == (49, 49)
     np.testing.assert_allclose(matrix, matrix.T)
     assert np.linalg.eigvalsh(matrix).min() > -1e-10
@@ -78,6 +79,29 @@ def test_widths_floor_and_clamp():
     assert size == 21
     # A very wide kernel is clamped at kernelSizeMax.
     assert alard_lupton_widths(2.0, 30.0)[1] == 35
+
+
+def test_widths_follow_the_config():
+    config = PsfMatchConfig(alardNGauss=2, alardSigGauss=[1.0, 2.0], alardDegGauss=[2, 2],
+                            alardGaussBeta=2.5, kernelSizeFwhmScaling=4.0, kernelSizeMin=11)
+    template_sigma, science_sigma = 1.5, 2.5
+    sigmas, size = alard_lupton_widths(template_sigma * FWHM_PER_SIGMA,
+                                       science_sigma * FWHM_PER_SIGMA, config)
+    np.testing.assert_allclose(sigmas, [0.8, 2.0])
+    assert size == 11          # int(4 * 2.0) = 8, made odd (9), raised to kernelSizeMin
+    assert alard_lupton_widths(2.0, 3.0, config.replace(scaleByFwhm=False)) == ([1.0, 2.0], 21)
+
+
+def test_pex_config_fields_take_default_and_doc_from_the_dataclass():
+    from dataclasses import fields
+
+    from diffim.psfmatch.make_kernel import PsfMatchConfigAL
+
+    for field in fields(PsfMatchConfig):
+        pex_field = PsfMatchConfigAL._fields[field.name]
+        assert pex_field.doc == field.metadata["doc"]
+        if field.name != "kernelBasisSet":
+            assert pex_field.default == getattr(PsfMatchConfig(), field.name), field.name
 
 
 def test_widths_deconvolution_uses_deconvolution_floor():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import PsfMatchConfig
 from .errors import PsfMatchConfigError
 
 __all__ = [
@@ -88,10 +89,7 @@ class KernelBasis:
                            self.y_vectors, self.pairs, matrix.T @ self.transform, True, name)
 
 
-def alard_lupton_widths(template_fwhm, science_fwhm, *, alardNGauss=3,
-                        alardSigGauss=(0.7, 1.5, 3.0), alardGaussBeta=2.0, alardMinSig=0.7,
-                        alardMinSigDeconv=0.4, kernelSize=21, kernelSizeFwhmScaling=6.0,
-                        kernelSizeMin=21, kernelSizeMax=35, scaleByFwhm=True):
+def alard_lupton_widths(template_fwhm, science_fwhm, config=None):
     """Gaussian widths and kernel size of an Alard-Lupton basis, from two PSF FWHMs.
 
     Parameters
@@ -100,9 +98,11 @@ def alard_lupton_widths(template_fwhm, science_fwhm, *, alardNGauss=3,
         FWHM in pixels of the image to be convolved and of the image to match.
         When either is `None` (or ``scaleByFwhm`` is False) the configured
         ``alardSigGauss`` and ``kernelSize`` are returned.
-    alardNGauss, alardSigGauss, alardGaussBeta, alardMinSig, alardMinSigDeconv, \
-kernelSize, kernelSizeFwhmScaling, kernelSizeMin, kernelSizeMax, scaleByFwhm
-        The stack's config fields of the same names.
+    config : `PsfMatchConfig`, optional
+        Its ``alardNGauss``, ``alardSigGauss``, ``alardGaussBeta``,
+        ``alardMinSig``, ``alardMinSigDeconv``, ``kernelSize``,
+        ``kernelSizeFwhmScaling``, ``kernelSizeMin``, ``kernelSizeMax`` and
+        ``scaleByFwhm`` are used; the defaults when omitted.
 
     Returns
     -------
@@ -120,26 +120,28 @@ kernelSize, kernelSizeFwhmScaling, kernelSizeMin, kernelSizeMax, scaleByFwhm
     kernel size is ``int(kernelSizeFwhmScaling * sigmas[-1])`` made odd and
     clamped to ``[kernelSizeMin, kernelSizeMax]``.
     """
-    if not scaleByFwhm or template_fwhm is None or science_fwhm is None:
-        return [float(s) for s in alardSigGauss], int(kernelSize)
+    config = PsfMatchConfig() if config is None else config
+    if not config.scaleByFwhm or template_fwhm is None or science_fwhm is None:
+        return [float(s) for s in config.alardSigGauss], int(config.kernelSize)
     if template_fwhm <= 0 or science_fwhm <= 0:
         raise PsfMatchConfigError(
             f"PSF FWHMs must be > 0 to size the kernel, got template {template_fwhm}, "
             f"science {science_fwhm}")
     template_sigma = template_fwhm / FWHM_PER_SIGMA
     science_sigma = science_fwhm / FWHM_PER_SIGMA
-    floor = alardMinSig if science_sigma >= template_sigma else alardMinSigDeconv
+    floor = config.alardMinSig if science_sigma >= template_sigma else config.alardMinSigDeconv
     kernel_sigma = max(floor, math.sqrt(abs(science_sigma**2 - template_sigma**2)))
-    if alardNGauss == 1:
+    beta = config.alardGaussBeta
+    if config.alardNGauss == 1:
         sigmas = [kernel_sigma]
     else:
-        sigmas = [max(floor, kernel_sigma / alardGaussBeta)]
-        for _ in range(alardNGauss - 1):
-            sigmas.append(sigmas[-1] * alardGaussBeta)
-    size = int(kernelSizeFwhmScaling * sigmas[-1])
+        sigmas = [max(floor, kernel_sigma / beta)]
+        for _ in range(config.alardNGauss - 1):
+            sigmas.append(sigmas[-1] * beta)
+    size = int(config.kernelSizeFwhmScaling * sigmas[-1])
     if size % 2 == 0:
         size += 1
-    return sigmas, int(min(max(size, kernelSizeMin), kernelSizeMax))
+    return sigmas, int(min(max(size, config.kernelSizeMin), config.kernelSizeMax))
 
 
 def make_alard_lupton_basis(kernel_size, sigmas, degrees):
@@ -222,20 +224,13 @@ def make_delta_function_basis(kernel_size):
 
 def make_basis(config, template_fwhm=None, science_fwhm=None):
     """The basis a `PsfMatchConfig` asks for, sized from the PSF FWHMs when known."""
-    sigmas, size = alard_lupton_widths(
-        template_fwhm, science_fwhm, alardNGauss=config.alardNGauss,
-        alardSigGauss=config.alardSigGauss, alardGaussBeta=config.alardGaussBeta,
-        alardMinSig=config.alardMinSig, alardMinSigDeconv=config.alardMinSigDeconv,
-        kernelSize=config.kernelSize, kernelSizeFwhmScaling=config.kernelSizeFwhmScaling,
-        kernelSizeMin=config.kernelSizeMin, kernelSizeMax=config.kernelSizeMax,
-        scaleByFwhm=config.scaleByFwhm)
+    sigmas, size = alard_lupton_widths(template_fwhm, science_fwhm, config)
     if config.kernelBasisSet == "delta-function":
         return make_delta_function_basis(size)
     return make_alard_lupton_basis(size, sigmas, config.alardDegGauss)
 
 
-def regularization_matrix(kernel_size, regularizationType="centralDifference",
-                          centralRegularizationStencil=9, forwardRegularizationOrders=(1, 2)):
+def regularization_matrix(kernel_size, config=None):
     """Smoothness penalty ``H = sum L^T L`` for a delta-function kernel.
 
     Parameters
@@ -243,11 +238,12 @@ def regularization_matrix(kernel_size, regularizationType="centralDifference",
     kernel_size : `int`
         Odd kernel width; ``H`` is ``(size**2, size**2)`` in the order of
         `make_delta_function_basis`.
-    regularizationType : `str`
-        ``"centralDifference"``: ``L`` is the discrete Laplacian (5- or 9-point
-        stencil). ``"forwardDifference"``: one ``L`` per order in
+    config : `PsfMatchConfig`, optional
+        Its ``regularizationType``: ``"centralDifference"``, ``L`` is the
+        discrete Laplacian (``centralRegularizationStencil``: 5- or 9-point);
+        ``"forwardDifference"``, one ``L`` per order in
         ``forwardRegularizationOrders``, the forward difference of that order
-        along x and along y.
+        along x and along y. The defaults when omitted.
 
     Notes
     -----
@@ -255,23 +251,24 @@ def regularization_matrix(kernel_size, regularizationType="centralDifference",
     kernel wings towards zero, as a PSF-matching kernel should be.
     """
     kernel_size = _check_size(kernel_size)
-    if regularizationType == "centralDifference":
-        if centralRegularizationStencil == 5:
+    config = PsfMatchConfig() if config is None else config
+    if config.regularizationType == "centralDifference":
+        if config.centralRegularizationStencil == 5:
             stencil = {(0, 0): -4.0, (0, 1): 1.0, (0, -1): 1.0, (1, 0): 1.0, (-1, 0): 1.0}
         else:
             stencil = {(dy, dx): (-8.0 if dx == dy == 0 else 1.0) / 3.0
                        for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
         operators = [_stencil_operator(kernel_size, stencil)]
-    elif regularizationType == "forwardDifference":
+    elif config.regularizationType == "forwardDifference":
         operators = []
-        for order in forwardRegularizationOrders:
+        for order in config.forwardRegularizationOrders:
             coefficients = [(-1.0) ** (order - i) * math.comb(order, i) for i in range(order + 1)]
             operators.append(_stencil_operator(
                 kernel_size, {(0, i): c for i, c in enumerate(coefficients)}))
             operators.append(_stencil_operator(
                 kernel_size, {(i, 0): c for i, c in enumerate(coefficients)}))
     else:
-        raise PsfMatchConfigError(f"unknown regularizationType {regularizationType!r}")
+        raise PsfMatchConfigError(f"unknown regularizationType {config.regularizationType!r}")
     return sum(op.T @ op for op in operators)
 
 

@@ -1,7 +1,10 @@
 """Parameters of PSF matching, named as the Rubin stack's ``ip_diffim`` config fields.
 
 `PsfMatchConfig` is a plain dataclass so that the core runs without any
-middleware; the task's pex_config ``Config`` maps onto it field by field.
+middleware. It is the one home of each field's default and doc: the
+pex_config ``PsfMatchConfigAL``/``DF`` of `diffim.psfmatch.make_kernel` are
+built from its fields (`field_doc`, `field_default`), and the core's
+functions take a `PsfMatchConfig` rather than repeating defaults.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import PsfMatchConfigError
 
-__all__ = ["PsfMatchConfig"]
+__all__ = ["PsfMatchConfig", "field_default", "field_doc"]
 
 _BASIS_SETS = ("alard-lupton", "delta-function")
 _SPATIAL_MODELS = ("chebyshev1", "polynomial")
@@ -18,52 +21,81 @@ _REGULARIZATION_TYPES = ("centralDifference", "forwardDifference")
 _LAMBDA_TYPES = ("absolute", "relative")
 
 
+def _field(default, doc):
+    """A dataclass field with its default and its doc (a list default is copied per instance)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+def field_default(dataclass_field):
+    """The default value of one of `PsfMatchConfig`'s fields (a fresh list for a list)."""
+    if dataclass_field.default_factory is not dataclasses.MISSING:
+        return dataclass_field.default_factory()
+    return dataclass_field.default
+
+
+def field_doc(dataclass_field):
+    """The doc of one of `PsfMatchConfig`'s fields."""
+    return dataclass_field.metadata["doc"]
+
+
 @dataclass
 class PsfMatchConfig:
     """Everything the kernel fit and the convolution need, with the stack's defaults.
 
     Field names and defaults are those of ``ip_diffim``'s ``PsfMatchConfigAL`` /
-    ``PsfMatchConfigDF`` and ``DetectionConfig``; see the stack's documentation
-    for each. ``badMaskPlanes`` rejects kernel candidates whose stamp touches
-    any of those planes in either image.
+    ``PsfMatchConfigDF`` and ``DetectionConfig``; each field's doc is beside
+    its default.
     """
 
-    kernelBasisSet: str = "alard-lupton"
-    kernelSize: int = 21
-    scaleByFwhm: bool = True
-    kernelSizeFwhmScaling: float = 6.0
-    kernelSizeMin: int = 21
-    kernelSizeMax: int = 35
-    alardNGauss: int = 3
-    alardSigGauss: list = field(default_factory=lambda: [0.7, 1.5, 3.0])
-    alardDegGauss: list = field(default_factory=lambda: [4, 2, 2])
-    alardGaussBeta: float = 2.0
-    alardMinSig: float = 0.7
-    alardMinSigDeconv: float = 0.4
-    useRegularization: bool = True
-    regularizationType: str = "centralDifference"
-    centralRegularizationStencil: int = 9
-    forwardRegularizationOrders: list = field(default_factory=lambda: [1, 2])
-    lambdaType: str = "absolute"
-    lambdaValue: float = 0.2
-    fitForBackground: bool = False
-    spatialModelType: str = "chebyshev1"
-    spatialKernelOrder: int = 2
-    spatialBgOrder: int = 1
-    constantVarianceWeighting: bool = True
-    singleKernelClipping: bool = True
-    kernelSumClipping: bool = True
-    spatialKernelClipping: bool = True
-    candidateResidualMeanMax: float = 0.25
-    candidateResidualStdMax: float = 1.5
-    maxKsumSigma: float = 3.0
-    maxSpatialIterations: int = 3
-    usePcaForSpatialKernel: bool = False
-    numPrincipalComponents: int = 5
-    nStarPerCell: int = 5
-    sizeCellX: int = 128
-    sizeCellY: int = 128
-    badMaskPlanes: list = field(default_factory=lambda: ["NO_DATA", "EDGE", "SAT"])
+    kernelBasisSet: str = _field("alard-lupton",
+                                 "Basis: 'alard-lupton' (Gaussians x polynomials) or "
+                                 "'delta-function'.")
+    kernelSize: int = _field(21, "Kernel width in pixels when the PSFs are unknown (odd).")
+    scaleByFwhm: bool = _field(True,
+                               "Scale the kernel size and the AL Gaussian widths by the PSF FWHMs?")
+    kernelSizeFwhmScaling: float = _field(6.0, "Kernel size = this x the widest AL Gaussian sigma.")
+    kernelSizeMin: int = _field(21, "Smallest kernel size when scaling by FWHM (odd).")
+    kernelSizeMax: int = _field(35, "Largest kernel size when scaling by FWHM (odd).")
+    alardNGauss: int = _field(3, "Number of AL Gaussians.")
+    alardSigGauss: list = _field([0.7, 1.5, 3.0],
+                                 "AL Gaussian sigmas (pixels) when not scaling by FWHM.")
+    alardDegGauss: list = _field([4, 2, 2], "Polynomial degree multiplying each AL Gaussian.")
+    alardGaussBeta: float = _field(2.0,
+                                   "Ratio of successive AL Gaussian sigmas when scaling by FWHM.")
+    alardMinSig: float = _field(0.7,
+                                "Smallest AL Gaussian sigma when convolving the narrower image.")
+    alardMinSigDeconv: float = _field(0.4, "Smallest AL Gaussian sigma when deconvolving.")
+    useRegularization: bool = _field(True, "Regularise the delta-function basis?")
+    regularizationType: str = _field("centralDifference",
+                                     "centralDifference or forwardDifference.")
+    centralRegularizationStencil: int = _field(9, "5- or 9-point Laplacian stencil.")
+    forwardRegularizationOrders: list = _field([1, 2], "Orders of the forward differences.")
+    lambdaType: str = _field("absolute",
+                             "absolute or relative (to the trace of the normal matrix).")
+    lambdaValue: float = _field(0.2, "Regularisation strength.")
+    fitForBackground: bool = _field(False, "Fit a differential background with the kernel?")
+    spatialModelType: str = _field("chebyshev1", "Spatial functions: chebyshev1 or polynomial.")
+    spatialKernelOrder: int = _field(2, "Order of the spatial variation of the kernel.")
+    spatialBgOrder: int = _field(1, "Order of the spatial variation of the background.")
+    constantVarianceWeighting: bool = _field(True, "Weight stamps by the median inverse variance?")
+    singleKernelClipping: bool = _field(True, "Reject candidates with bad single-kernel residuals?")
+    kernelSumClipping: bool = _field(True, "Reject candidates with outlying kernel sums?")
+    spatialKernelClipping: bool = _field(True,
+                                         "Reject candidates with bad spatial-kernel residuals?")
+    candidateResidualMeanMax: float = _field(0.25, "Largest |mean| of residual/sigma in a stamp.")
+    candidateResidualStdMax: float = _field(1.5, "Largest rms of residual/sigma in a stamp.")
+    maxKsumSigma: float = _field(3.0, "Kernel-sum clip, in clipped standard deviations.")
+    maxSpatialIterations: int = _field(3, "Rejection iterations of the spatial fit.")
+    usePcaForSpatialKernel: bool = _field(False,
+                                          "Fit the spatial model on a PCA basis of single kernels?")
+    numPrincipalComponents: int = _field(5, "Number of PCA components (plus the mean kernel).")
+    nStarPerCell: int = _field(5, "Candidates used per spatial cell.")
+    sizeCellX: int = _field(128, "Spatial cell width (pixels).")
+    sizeCellY: int = _field(128, "Spatial cell height (pixels).")
+    badMaskPlanes: list = _field(["NO_DATA", "EDGE", "SAT"],
+                                 "Candidates touching these planes in either image are rejected.")
 
     def __post_init__(self):
         self.validate()

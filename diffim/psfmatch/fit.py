@@ -128,9 +128,7 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
     stamps = cut_stamps(template, science, positions, fluxes, basis.size, config)
     regularization = None
     if config.kernelBasisSet == "delta-function" and config.useRegularization:
-        regularization = regularization_matrix(
-            basis.size, config.regularizationType, config.centralRegularizationStencil,
-            config.forwardRegularizationOrders)
+        regularization = regularization_matrix(basis.size, config)
     systems = build_stamp_systems(basis, stamps.template, stamps.science, stamps.variance,
                                   config.fitForBackground, config.constantVarianceWeighting)
     if regularization is not None:

@@ -7,7 +7,8 @@ The config reads as the stack's, so override files keep their meaning::
     config.makeKernel.kernel.active.kernelSizeMin = 25
 
 Each ``PsfMatchConfigAL``/``PsfMatchConfigDF`` field maps one to one onto
-`diffim.psfmatch.PsfMatchConfig`, which the middleware-free core takes.
+`diffim.psfmatch.PsfMatchConfig`, which the middleware-free core takes and
+where each field's default and doc are declared.
 """
 from __future__ import annotations
 
@@ -17,55 +18,14 @@ import lsst.pex.config as pexConfig
 
 from ..task import Struct, Task
 from . import PsfMatchConfig, fit_psf_matching_kernel
+from .config import field_default, field_doc
 
 __all__ = ["MakeKernelConfig", "MakeKernelTask", "PsfMatchConfigAL", "PsfMatchConfigDF",
            "to_psf_match_config"]
 
-_FIELD_DOCS = {
-    "kernelBasisSet": "Basis: 'alard-lupton' (Gaussians x polynomials) or 'delta-function'.",
-    "kernelSize": "Kernel width in pixels when the PSFs are unknown (odd).",
-    "scaleByFwhm": "Scale the kernel size and the AL Gaussian widths by the PSF FWHMs?",
-    "kernelSizeFwhmScaling": "Kernel size = this x the widest AL Gaussian sigma.",
-    "kernelSizeMin": "Smallest kernel size when scaling by FWHM (odd).",
-    "kernelSizeMax": "Largest kernel size when scaling by FWHM (odd).",
-    "alardNGauss": "Number of AL Gaussians.",
-    "alardSigGauss": "AL Gaussian sigmas (pixels) when not scaling by FWHM.",
-    "alardDegGauss": "Polynomial degree multiplying each AL Gaussian.",
-    "alardGaussBeta": "Ratio of successive AL Gaussian sigmas when scaling by FWHM.",
-    "alardMinSig": "Smallest AL Gaussian sigma when convolving the narrower image.",
-    "alardMinSigDeconv": "Smallest AL Gaussian sigma when deconvolving.",
-    "useRegularization": "Regularise the delta-function basis?",
-    "regularizationType": "centralDifference or forwardDifference.",
-    "centralRegularizationStencil": "5- or 9-point Laplacian stencil.",
-    "forwardRegularizationOrders": "Orders of the forward differences.",
-    "lambdaType": "absolute or relative (to the trace of the normal matrix).",
-    "lambdaValue": "Regularisation strength.",
-    "fitForBackground": "Fit a differential background with the kernel?",
-    "spatialModelType": "Spatial functions: chebyshev1 or polynomial.",
-    "spatialKernelOrder": "Order of the spatial variation of the kernel.",
-    "spatialBgOrder": "Order of the spatial variation of the background.",
-    "constantVarianceWeighting": "Weight stamps by the median inverse variance?",
-    "singleKernelClipping": "Reject candidates with bad single-kernel residuals?",
-    "kernelSumClipping": "Reject candidates with outlying kernel sums?",
-    "spatialKernelClipping": "Reject candidates with bad spatial-kernel residuals?",
-    "candidateResidualMeanMax": "Largest |mean| of residual/sigma in a stamp.",
-    "candidateResidualStdMax": "Largest rms of residual/sigma in a stamp.",
-    "maxKsumSigma": "Kernel-sum clip, in clipped standard deviations.",
-    "maxSpatialIterations": "Rejection iterations of the spatial fit.",
-    "usePcaForSpatialKernel": "Fit the spatial model on a PCA basis of single kernels?",
-    "numPrincipalComponents": "Number of PCA components (plus the mean kernel).",
-    "nStarPerCell": "Candidates used per spatial cell.",
-    "sizeCellX": "Spatial cell width (pixels).",
-    "sizeCellY": "Spatial cell height (pixels).",
-    "badMaskPlanes": "Candidates touching these planes in either image are rejected.",
-}
-
-
 def _pex_field(field):
-    """A pex_config field with the type and default of a `PsfMatchConfig` field."""
-    default = field.default if field.default_factory is dataclasses.MISSING \
-        else field.default_factory()
-    doc = _FIELD_DOCS[field.name]
+    """A pex_config field with the type, default and doc of a `PsfMatchConfig` field."""
+    default, doc = field_default(field), field_doc(field)
     if isinstance(default, list):
         return pexConfig.ListField(dtype=type(default[0]), default=default, doc=doc)
     return pexConfig.Field(dtype=type(default), default=default, doc=doc)
@@ -73,9 +33,9 @@ def _pex_field(field):
 
 def _config_class(name, basis_set):
     fields = {f.name: _pex_field(f) for f in dataclasses.fields(PsfMatchConfig)}
+    basis_doc = fields["kernelBasisSet"].doc
     fields["kernelBasisSet"] = pexConfig.ChoiceField(
-        dtype=str, default=basis_set, allowed={basis_set: _FIELD_DOCS["kernelBasisSet"]},
-        doc=_FIELD_DOCS["kernelBasisSet"])
+        dtype=str, default=basis_set, allowed={basis_set: basis_doc}, doc=basis_doc)
     fields["__doc__"] = f"PSF-matching parameters, {basis_set} basis (stack field names)."
     return type(name, (pexConfig.Config,), fields)
 
