@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import DiffimError
 from ..geom import Box
 from ..io.exposure_fits import write_atomically
+from .matching import unit_vectors
 from .refcat import box_sky_polygon, sky_polygon
 from .wcs import tan_wcs
 
@@ -216,7 +217,7 @@ class SkyMap:
         self.config = copied
         self._tracts = [TractInfo(n, ra, dec, radius, copied) for n, (ra, dec, radius)
                         in enumerate(zip(copied.raList, copied.decList, copied.radiusList))]
-        self._centres = np.array([_unit_vector(t.ra, t.dec) for t in self._tracts])
+        self._centres = unit_vectors([t.ra for t in self._tracts], [t.dec for t in self._tracts])
 
     def __len__(self):
         return len(self._tracts)
@@ -244,7 +245,7 @@ class SkyMap:
         SkyMapError
             If the position falls outside that tract's pixel box.
         """
-        nearest = self._tracts[int(np.argmax(self._centres @ _unit_vector(ra, dec)))]
+        nearest = self._tracts[int(np.argmax(self._centres @ unit_vectors(ra, dec)[0]))]
         x, y = nearest.wcs.world_to_pixel_values(ra, dec)
         if not nearest.bbox.contains_point(float(x), float(y)):
             raise SkyMapError(f"({ra}, {dec}) is not covered by the skymap (nearest tract "
@@ -337,11 +338,6 @@ class SkyMap:
         except OSError as exc:
             raise SkyMapError(f"{path}: cannot read skymap ({exc.strerror})") from None
         return cls.from_json(text, source=str(path))
-
-
-def _unit_vector(ra, dec):
-    ra, dec = math.radians(ra), math.radians(dec)
-    return np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
 
 
 def simulated_skymap(ra=150.0, dec=2.0, separation=0.1, patch_size=1000, patch_border=50,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from diffim.sky.matching import unit_vectors
+
 from ..errors import ValidationError
 
 __all__ = ["Match", "match_catalogs"]
@@ -96,8 +98,7 @@ def _pixel_points(catalog, columns):
 
 
 def _unit_vectors(catalog):
-    ra, dec = (np.radians(catalog[name].to_numpy(np.float64)) for name in SKY_COLUMNS)
-    return np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    return unit_vectors(*(catalog[name].to_numpy(np.float64) for name in SKY_COLUMNS))
 
 
 def _mutual_nearest(points_a, points_b, radius):
