@@ -12,11 +12,25 @@ import datetime
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["AuditRecord", "Comparison", "DataIdResult", "RunInfo", "RunReport", "RunStatus",
-           "ScenarioResult", "TrendPoint", "Verdict", "now_iso", "worst_verdict"]
+__all__ = ["AuditRecord", "Comparison", "DataIdResult", "RankedEnum", "RunInfo", "RunReport",
+           "RunStatus", "ScenarioResult", "TrendPoint", "Verdict", "now_iso", "worst_verdict"]
 
 
-class Verdict(str, enum.Enum):
+class RankedEnum(str, enum.Enum):
+    """A string enum whose members are declared from best to worst."""
+
+    @property
+    def rank(self):
+        """0 for the best member, larger for worse ones."""
+        return list(type(self)).index(self)
+
+    @classmethod
+    def worst(cls, members):
+        """The worst of ``members`` (the best member when there are none)."""
+        return max(members, key=lambda member: member.rank, default=next(iter(cls)))
+
+
+class Verdict(RankedEnum):
     """How two outputs compare, from best to worst.
 
     ``IDENTICAL``: bit for bit (pixels) or value for value (catalogues).
@@ -29,11 +43,6 @@ class Verdict(str, enum.Enum):
     WITHIN_TOLERANCE = "within_tolerance"
     DIFFERENT = "different"
     FAILED = "failed"
-
-    @property
-    def rank(self):
-        """0 for the best verdict, larger for worse ones."""
-        return list(Verdict).index(self)
 
 
 class RunStatus(str, enum.Enum):
@@ -52,7 +61,7 @@ class RunStatus(str, enum.Enum):
 
 def worst_verdict(verdicts):
     """The worst of ``verdicts`` (`Verdict.IDENTICAL` for none)."""
-    return max(verdicts, key=lambda verdict: verdict.rank, default=Verdict.IDENTICAL)
+    return Verdict.worst(verdicts)
 
 
 @dataclass

@@ -4,16 +4,16 @@ A `Verdict` says how two outputs compare; a `DIFFERENT` verdict is acceptable
 only with a named reason. Every report (HTML, Markdown, JUnit, regression)
 needs that distinction, so it is made once here: an `Outcome` is a verdict
 with ``DIFFERENT`` split into expected (a reason is given) and unexplained.
+Its members are made from `Verdict`'s, so a new verdict is an outcome too.
 A `Check` is one line of the validation: one product of one data ID of one
 scenario, or the failure of a data ID that produced no products.
 """
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass
 
-from ..model import Verdict
+from ..model import RankedEnum, Verdict
 
 __all__ = ["RUN_ERROR_PRODUCT", "Check", "Outcome", "checks", "comparison_reason",
            "data_id_key", "data_id_label", "data_id_outcome", "outcome_of",
@@ -23,24 +23,18 @@ RUN_ERROR_PRODUCT = "(backend run)"
 """Product name of the check standing for a data ID whose backend run raised."""
 
 
-class Outcome(str, enum.Enum):
-    """A verdict as judged for CI, from best to worst."""
+_DIFFERENT_SPLIT = {"EXPECTED_DIFFERENCE": "different, expected",
+                    "UNEXPLAINED_DIFFERENCE": "different, unexplained"}
+"""The outcomes ``Verdict.DIFFERENT`` splits into, in rank order, with their labels."""
 
-    IDENTICAL = "identical"
-    WITHIN_TOLERANCE = "within_tolerance"
-    EXPECTED_DIFFERENCE = "expected_difference"
-    UNEXPLAINED_DIFFERENCE = "unexplained_difference"
-    FAILED = "failed"
 
-    @property
-    def rank(self):
-        """0 for the best outcome, larger for worse ones."""
-        return list(Outcome).index(self)
+class _OutcomeBase(RankedEnum):
+    """What an `Outcome` says to a reader and to CI."""
 
     @property
     def label(self):
         """Words for a reader, e.g. ``"different, expected"``."""
-        return _LABELS[self]
+        return _DIFFERENT_SPLIT.get(self.name, self.value.replace("_", " "))
 
     @property
     def is_failure(self):
@@ -48,24 +42,25 @@ class Outcome(str, enum.Enum):
         return self in (Outcome.UNEXPLAINED_DIFFERENCE, Outcome.FAILED)
 
 
-_LABELS = {
-    Outcome.IDENTICAL: "identical",
-    Outcome.WITHIN_TOLERANCE: "within tolerance",
-    Outcome.EXPECTED_DIFFERENCE: "different, expected",
-    Outcome.UNEXPLAINED_DIFFERENCE: "different, unexplained",
-    Outcome.FAILED: "failed",
-}
+def _outcome_members():
+    for verdict in Verdict:
+        if verdict is Verdict.DIFFERENT:
+            yield from ((name, name.lower()) for name in _DIFFERENT_SPLIT)
+        else:
+            yield verdict.name, verdict.value
+
+
+Outcome = _OutcomeBase("Outcome", list(_outcome_members()), module=__name__,
+                       qualname="Outcome")
+Outcome.__doc__ = """A verdict as judged for CI, from best to worst: `Verdict`'s members, with
+``DIFFERENT`` split into ``EXPECTED_DIFFERENCE`` and ``UNEXPLAINED_DIFFERENCE``."""
 
 
 def outcome_of(verdict, reason):
     """The `Outcome` of a verdict given the reason (or `None`) for a difference."""
     if verdict is Verdict.DIFFERENT:
         return Outcome.EXPECTED_DIFFERENCE if reason else Outcome.UNEXPLAINED_DIFFERENCE
-    return Outcome(verdict.value)
-
-
-def _worst(outcomes):
-    return max(outcomes, key=lambda outcome: outcome.rank, default=Outcome.IDENTICAL)
+    return Outcome[verdict.name]
 
 
 def comparison_reason(scenario, comparison):
@@ -82,12 +77,13 @@ def data_id_outcome(scenario, result):
     """The worst outcome of one `DataIdResult` (`Outcome.FAILED` on error)."""
     if result.error:
         return Outcome.FAILED
-    return _worst(outcome_of(c.verdict, comparison_reason(scenario, c)) for c in result.comparisons)
+    return Outcome.worst(outcome_of(c.verdict, comparison_reason(scenario, c))
+                         for c in result.comparisons)
 
 
 def scenario_outcome(scenario):
     """The worst outcome over a scenario's data IDs."""
-    return _worst(data_id_outcome(scenario, result) for result in scenario.data_ids)
+    return Outcome.worst(data_id_outcome(scenario, result) for result in scenario.data_ids)
 
 
 def scenario_reasons(scenario):
