@@ -69,7 +69,7 @@ class GetTemplateConfig(pipeBase.PipelineTaskConfig, get_template.GetCoaddAsTemp
 
 
 class GetTemplateTask(DiffimPipelineTask):
-    """PipelineTask running `diffim.template.get_template.GetCoaddAsTemplateTask` on one detector."""
+    """PipelineTask running `diffim.template.get_template.GetCoaddAsTemplateTask`, per detector."""
 
     ConfigClass = GetTemplateConfig
     _DefaultName = "getTemplate"
