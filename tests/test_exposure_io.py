@@ -1,14 +1,10 @@
-import os
-import stat
-from pathlib import Path
-
 import numpy as np
 import pytest
 from astropy.io import fits
 from conftest import random_exposure, sip_wcs
 
 from diffim import FitsFormatError
-from diffim.io.exposure_fits import read_exposure, write_atomically, write_exposure
+from diffim.io.exposure_fits import read_exposure, write_exposure
 from diffim.psf import GaussianPsf, PixelPsf
 
 
@@ -62,22 +58,6 @@ def test_round_trip_with_tpv_wcs_and_pixel_psf(tmp_path, decam_dir):
     back = assert_round_trip(real, tmp_path / "tpv.fits")
     assert "PV1_1" in back.wcs.to_header(relax=True)
     assert_same_wcs(real.wcs, back.wcs, real.bbox)
-
-
-def test_atomic_write_leaves_old_file_and_no_temporary(tmp_path):
-    path = tmp_path / "keep.fits"
-    write_exposure(random_exposure(seed=1), path)
-    before = path.read_bytes()
-
-    def fail_half_way(temporary):
-        with open(temporary, "wb") as stream:
-            stream.write(b"SIMPLE  = half a file")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        write_atomically(path, fail_half_way)
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.fits"]
 
 
 def test_missing_and_non_fits_files(tmp_path):
@@ -138,12 +118,3 @@ def test_same_exposure_gives_the_same_bytes(tmp_path):
     time.sleep(1.1)  # astropy's default checksum comment carries the time to the second
     write_exposure(exposure, tmp_path / "b.fits")
     assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()
-
-
-def test_written_files_get_the_ordinary_mode(tmp_path):
-    """Atomic writes go through a private temporary file; the result is not private."""
-    path = tmp_path / "x.txt"
-    write_atomically(path, lambda temporary: Path(temporary).write_text("x"))
-    umask = os.umask(0o022)
-    os.umask(umask)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -21,7 +21,7 @@ from pathlib import Path
 from astropy.time import Time
 
 from diffim.errors import DiffimError
-from diffim.io.exposure_fits import write_atomically
+from diffim.io.atomic import write_atomically
 from diffim.sim.field_files import FieldFiles, read_field_files
 from diffim.sky.refcat import ReferenceCatalogLoader
 

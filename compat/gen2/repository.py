@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from diffim.io.exposure_fits import write_atomically
+from diffim.io.atomic import write_text
 
 from .errors import RepositoryError
 from .registry import REGISTRY_FILE
@@ -134,7 +134,7 @@ def write_cfg(cfg):
                 "_parents": [os.path.relpath(parent, cfg.root) for parent in cfg.parents],
                 "_policy": cfg.policy, "_root": None}
     text = yaml.safe_dump(document, sort_keys=True)
-    write_atomically(cfg.root / CFG_FILE, lambda temporary: Path(temporary).write_text(text))
+    write_text(cfg.root / CFG_FILE, text)
 
 
 def search_order(roots):

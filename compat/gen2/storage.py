@@ -2,7 +2,7 @@
 
 Every writer produces deterministic bytes (no time stamps), so two runs or
 two middlewares writing the same object write the same file, and writes are
-atomic (`diffim.io.exposure_fits.write_atomically`). Besides whole reads, a
+atomic (`diffim.io.atomic`). Besides whole reads, a
 storage answers the derived dataset types: the header (``X_md``), the
 bounding box and a sub-image of an image (``X_bbox``, ``X_sub``) and the
 length and the columns of a catalogue (``X_len``, ``X_schema``).
@@ -22,7 +22,8 @@ from astropy.table import Table
 
 from diffim.errors import DiffimError
 from diffim.geom import Box
-from diffim.io.exposure_fits import read_exposure, write_atomically, write_exposure
+from diffim.io.atomic import write_atomically, write_fits, write_parquet, write_text
+from diffim.io.exposure_fits import read_exposure, write_exposure
 from diffim.io.header import open_fits
 
 from .errors import Gen2Error
@@ -53,16 +54,15 @@ def write(storage, python, obj, path):
     elif storage == "FitsCatalog":
         _write_fits_catalog(obj, path)
     elif storage == "ParquetCatalog":
-        write_atomically(path, lambda temporary: obj.to_parquet(temporary, index=False))
+        write_parquet(path, obj)
     elif storage == "Yaml":
-        text = yaml.safe_dump(obj, sort_keys=True)
-        write_atomically(path, lambda temporary: Path(temporary).write_text(text))
+        write_text(path, yaml.safe_dump(obj, sort_keys=True))
     elif storage == "Config":
         write_atomically(path, obj.save)
     elif storage == "Json":
         text = obj.to_json() if hasattr(obj, "to_json") else json.dumps(obj, sort_keys=True,
                                                                          indent=1)
-        write_atomically(path, lambda temporary: Path(temporary).write_text(text))
+        write_text(path, text)
     else:
         raise Gen2Error(f"{path}: unknown storage {storage!r}")
 
@@ -156,7 +156,7 @@ def _write_fits_catalog(catalog, path):
     hdus = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(table, name=_CATALOG_HDU)])
     for hdu in hdus:
         hdu.add_checksum(when=_CHECKSUM_COMMENT)
-    write_atomically(path, lambda temporary: hdus.writeto(temporary, checksum=False))
+    write_fits(path, hdus)
 
 
 def _column(series):

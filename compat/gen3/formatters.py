@@ -16,13 +16,12 @@ field directory as they are (the built-in formatter insists on ``.parq``).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from astropy.io import fits
 from lsst.daf.butler import FormatterV2
 from lsst.daf.butler.formatters.parquet import ParquetFormatter
 
-from diffim.io.exposure_fits import read_exposure, write_atomically, write_exposure
+from diffim.io.atomic import write_fits
+from diffim.io.exposure_fits import read_exposure, write_exposure
 from diffim.io.header import open_fits
 from diffim.psfmatch import SpatialKernel
 from diffim.sky.skymap import SkyMap
@@ -88,8 +87,7 @@ class MatchingKernelFormatter(_LocalFileFormatter):
     def write_local_file(self, in_memory_dataset, uri):
         """Write the kernel's `SpatialKernel.to_hdu` table after an empty primary HDU."""
         hdus = fits.HDUList([fits.PrimaryHDU(), in_memory_dataset.to_hdu()])
-        write_atomically(Path(uri.ospath),
-                         lambda temporary: hdus.writeto(temporary, overwrite=True, checksum=True))
+        write_fits(uri.ospath, hdus, checksum=True)
 
 
 class ParquetFileFormatter(ParquetFormatter):

@@ -57,7 +57,8 @@ def pair_config(overrides, **options):
 
 def write_pair(config, output_dir):
     """Simulate a pair and write it; returns the paths written."""
-    from ..io.exposure_fits import write_atomically, write_exposure
+    from ..io.atomic import write_parquet
+    from ..io.exposure_fits import write_exposure
     from ..sim import simulate_pair
 
     pair = simulate_pair(config)
@@ -65,5 +66,5 @@ def write_pair(config, output_dir):
     paths = (output_dir / SCIENCE_FILE, output_dir / TEMPLATE_FILE, output_dir / TRUTH_FILE)
     write_exposure(pair.science, paths[0])
     write_exposure(pair.template, paths[1])
-    write_atomically(paths[2], lambda temporary: pair.truth.to_parquet(temporary, index=False))
+    write_parquet(paths[2], pair.truth)
     return paths

@@ -22,9 +22,6 @@ under the final name.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
@@ -33,6 +30,7 @@ from ..errors import FitsFormatError
 from ..exposure import Exposure, PhotoCalib
 from ..mask import Mask, MaskPlanes
 from ..psf import psf_from_hdu, psf_to_hdu
+from .atomic import write_fits
 from .header import (
     open_fits,
     read_visit_info,
@@ -42,46 +40,13 @@ from .header import (
 )
 from .plain_fits import exposure_from_plain_hdulist
 
-__all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure", "write_atomically"]
+__all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure"]
 
 FORMAT_VERSION = 1
 _MAX_ORIGIN = 2**31 - 1  # pixel coordinates of any sky survey fit in 32 bits
 _PLANE_PREFIX = "MP_"
 _PLANE_HDUS = ("IMAGE", "MASK", "VARIANCE")
 _CHECKSUM_COMMENT = "diffim exposure checksum"
-
-
-def write_atomically(path, write):
-    """Call ``write(temporary_path)``, then rename the result to ``path``.
-
-    The temporary file is in the same directory (so the rename is atomic) and is
-    removed if ``write`` fails. An `OSError` that names no file (astropy's
-    short write on a full disk) is raised again naming ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        # mkstemp makes the file private; give it the mode a plain open() would.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        if error.filename is None:
-            raise OSError(error.errno, f"cannot write it ({error})", str(path)) from error
-        raise
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _current_umask():
-    """The process umask (reading it means setting it, so it is set back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def write_exposure(exposure, path, header_cards=None):
@@ -103,8 +68,7 @@ def write_exposure(exposure, path, header_cards=None):
         # A fixed comment instead of astropy's time stamp: the same exposure
         # always gives the same bytes, so files from two middlewares compare.
         hdu.add_checksum(when=_CHECKSUM_COMMENT)
-    write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True,
-                                                          checksum=False))
+    write_fits(path, hdus)
 
 
 def exposure_to_hdulist(exposure):

@@ -33,7 +33,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..errors import DiffimError
-from ..io.exposure_fits import write_atomically
+from ..io.atomic import write_fits, write_parquet
 
 __all__ = ["CENTROID_X", "CENTROID_Y", "COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "PIXEL_FLAG_PREFIX",
            "TEMPLATE_PIXEL_FLAGS",
@@ -183,7 +183,7 @@ def to_fits(catalog, path):
     hdu = fits.BinTableHDU(table, name="DIASOURCES")
     hdu.header["NSOURCES"] = (len(catalog), "rows in the catalogue")
     hdus = fits.HDUList([fits.PrimaryHDU(), hdu])
-    write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True, checksum=True))
+    write_fits(path, hdus, checksum=True)
 
 
 def read_fits(path):
@@ -200,7 +200,7 @@ def read_fits(path):
 
 def to_parquet(catalog, path):
     """Write ``catalog`` as Parquet (atomically), without the index."""
-    write_atomically(path, lambda temporary: catalog.to_parquet(temporary, index=False))
+    write_parquet(path, catalog)
 
 
 def read_parquet(path):

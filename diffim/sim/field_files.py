@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..coadd import MakeCoaddTask, NoCoaddInputsError
 from ..errors import DiffimError
-from ..io.exposure_fits import read_exposure, write_atomically, write_exposure
+from ..io.atomic import write_parquet, write_text
+from ..io.exposure_fits import read_exposure, write_exposure
 from ..sky.refcat import write_reference_catalog
 from ..sky.skymap import SkyMap, simulated_skymap
 from ..sources.catalog import make_source_catalog, source_id_offset
@@ -152,7 +153,7 @@ def write_field_files(field, root, skymap=None, coadd_task=None):
         name = f"v{visit}-d{detector}"
         write_exposure(exposure, root / "calexp" / f"{name}.fits")
         catalog = make_source_catalog(exposure, id_offset=source_id_offset(visit, detector))
-        _write_parquet(catalog, root / "src" / f"{name}.parquet")
+        write_parquet(root / "src" / f"{name}.parquet", catalog)
         manifest["calexps"].append({"visit": visit, "detector": detector,
                                     "calexp": f"calexp/{name}.fits", "src": f"src/{name}.parquet"})
     skymap.write(root / "skyMap.json")
@@ -163,10 +164,9 @@ def write_field_files(field, root, skymap=None, coadd_task=None):
         write_exposure(coadd, root / path)
         manifest["coadds"].append({"tract": tract, "patch": patch, "path": path})
     write_reference_catalog(field.reference, root / "ref_cat")
-    _write_parquet(field.truth, root / "truth.parquet")
+    write_parquet(root / "truth.parquet", field.truth)
     # The manifest goes last: a directory without one is an interrupted write.
-    write_atomically(root / MANIFEST, lambda temporary: Path(temporary).write_text(
-        json.dumps(manifest, indent=1)))
+    write_text(root / MANIFEST, json.dumps(manifest, indent=1))
     return read_field_files(root)
 
 
@@ -242,6 +242,3 @@ def make_coadds(templates, skymap, coadd_task=None):
             continue  # a tract the field does not reach
     return coadds
 
-
-def _write_parquet(catalog, path):
-    write_atomically(path, lambda temporary: catalog.to_parquet(temporary, index=False))

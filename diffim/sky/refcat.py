@@ -18,7 +18,7 @@ import pandas as pd
 from astropy.table import Table
 
 from ..errors import DiffimError
-from ..io.exposure_fits import write_atomically
+from ..io.atomic import write_atomically, write_parquet, write_text
 from .matching import unit_vectors
 
 __all__ = ["HTM_LEVEL", "ReferenceCatalogError", "ReferenceCatalogLoader", "box_sky_polygon",
@@ -93,20 +93,15 @@ def write_reference_catalog(catalog, directory, file_format="parquet", level=HTM
     for trixel in np.unique(trixels):
         shard = catalog[trixels == trixel].reset_index(drop=True)
         path = directory / f"{trixel}.{file_format}"
-        write_atomically(path, lambda temporary, shard=shard: _write_shard(shard, temporary,
-                                                                          file_format))
+        if file_format == "parquet":
+            write_parquet(path, shard)
+        else:
+            write_atomically(path, lambda temporary, shard=shard: Table.from_pandas(shard).write(
+                temporary, format="fits", overwrite=True))
     config = {"level": level, "format": file_format, "columns": list(catalog.columns),
               "n_sources": len(catalog)}
-    write_atomically(directory / _CONFIG_FILE,
-                     lambda temporary: Path(temporary).write_text(json.dumps(config, indent=1)))
+    write_text(directory / _CONFIG_FILE, json.dumps(config, indent=1))
     return sorted(int(t) for t in np.unique(trixels))
-
-
-def _write_shard(shard, path, file_format):
-    if file_format == "parquet":
-        shard.to_parquet(path, index=False)
-    else:
-        Table.from_pandas(shard).write(path, format="fits", overwrite=True)
 
 
 class ReferenceCatalogLoader:

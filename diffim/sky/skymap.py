@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DiffimError
 from ..geom import Box
-from ..io.exposure_fits import write_atomically
+from ..io.atomic import write_text
 from .matching import unit_vectors
 from .refcat import box_sky_polygon, sky_polygon
 from .wcs import tan_wcs
@@ -327,7 +327,7 @@ class SkyMap:
     def write(self, path):
         """Write `to_json` to ``path`` atomically."""
         text = self.to_json()
-        write_atomically(Path(path), lambda temporary: Path(temporary).write_text(text))
+        write_text(path, text)
 
     @classmethod
     def read(cls, path):

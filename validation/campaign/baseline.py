@@ -8,9 +8,8 @@ details and artifact paths stay in the database and the full
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from diffim.io.exposure_fits import write_atomically
+from diffim.io.atomic import write_text
 
 from ..report import run_report_to_json
 
@@ -32,6 +31,4 @@ def baseline_document(report):
 
 def write_baseline(report, path):
     """Write the baseline of ``report`` to ``path`` atomically; returns the path."""
-    text = json.dumps(baseline_document(report), indent=1, sort_keys=True) + "\n"
-    write_atomically(path, lambda temporary: Path(temporary).write_text(text))
-    return Path(path)
+    return write_text(path, json.dumps(baseline_document(report), indent=1, sort_keys=True) + "\n")

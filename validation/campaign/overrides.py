@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compat.names import is_within
-from diffim.io.exposure_fits import write_atomically
+from diffim.io.atomic import write_text
 from diffim.template import GetCalexpAsTemplateTask
 
 from ..errors import ValidationError
@@ -44,6 +44,4 @@ def write_override_file(scenario, directory):
     path = Path(directory) / f"{scenario.name}.py"
     if not is_within(directory, path.parent):
         raise ValidationError(f"scenario name {scenario.name!r} leads out of {directory}")
-    text = override_file_text(scenario)
-    write_atomically(path, lambda temporary: Path(temporary).write_text(text))
-    return path
+    return write_text(path, override_file_text(scenario))

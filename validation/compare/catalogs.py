@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffim.io.exposure_fits import write_atomically
+from diffim.io.atomic import write_parquet
 
 from ..model import Comparison, Verdict
 from .columns import classify_column, column_difference
@@ -176,7 +176,7 @@ def _write_matched(a, b, match, signed, path):
         table["id_b"] = b["id"].to_numpy()[match.rows_b]
     table.update({f"{name}_diff": values for name, values in signed.items()})
     frame = pd.DataFrame(table)
-    write_atomically(path, lambda temporary: frame.to_parquet(temporary, index=False))
+    write_parquet(path, frame)
     return Path(path)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from diffim.io.exposure_fits import write_atomically
+from diffim.io.atomic import write_fits
 
 from ..model import Comparison, Verdict
 from .masks import mask_difference
@@ -113,8 +113,7 @@ def write_difference_image(a, b, path):
         fits.ImageHDU(np.subtract(a.variance, b.variance), name="VARIANCE"),
         fits.ImageHDU(np.bitwise_xor(a.mask.array, b.mask.array), name="MASK"),
     ])
-    write_atomically(path, lambda temporary: hdus.writeto(temporary, overwrite=True))
-    return Path(path)
+    return write_fits(path, hdus)
 
 
 def _box_dict(box):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import write_text_atomically
+from diffim.io.atomic import write_text
+
 from .html import render_html
 from .json_io import write_results_json
 from .junit import render_junit
@@ -45,8 +46,8 @@ def write_reports(report, out_dir, trend=None, audit_summary=None, baseline=None
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / name for kind, name in REPORT_FILES.items()}
     baseline_comparison = compare_to_baseline(report, baseline) if baseline is not None else None
-    write_text_atomically(paths["html"], render_html(report, trend, audit_summary, baseline_comparison))
-    write_text_atomically(paths["markdown"], render_markdown(report, baseline_comparison))
-    write_text_atomically(paths["junit"], render_junit(report))
+    write_text(paths["html"], render_html(report, trend, audit_summary, baseline_comparison))
+    write_text(paths["markdown"], render_markdown(report, baseline_comparison))
+    write_text(paths["junit"], render_junit(report))
     write_results_json(report, paths["json"], audit_summary)
     return paths
