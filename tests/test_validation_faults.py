@@ -137,3 +137,29 @@ def test_a_campaign_stopped_anywhere_never_reports_pass(campaign, tmp_path, caps
         assert status == 1 and not headline.startswith("PASS"), (fault, headline)
     # The stopping points fall inside the runs: this is not testing nothing.
     assert stopped_runs >= 1
+
+
+def test_sigterm_during_a_garbage_collector_callback_is_not_lost():
+    """A SIGTERM raised inside a weakref callback (swallowed by Python) is delivered again."""
+    import gc
+    import os
+    import time
+    import weakref
+
+    from validation.termination import Terminated, terminate_as_interrupt
+
+    class Thing:
+        pass
+
+    def callback(_):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here, inside the callback
+            pass
+
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        thing = Thing()
+        reference = weakref.ref(thing, callback)
+        del thing
+        gc.collect()
+        time.sleep(5)  # the signal sent again arrives here
+    assert reference() is None

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
 __all__ = ["Terminated", "exit_status", "terminate_as_interrupt"]
+
+_RESEND_DELAY_SECONDS = 0.05
 
 
 class Terminated(KeyboardInterrupt):
@@ -52,8 +55,23 @@ def terminate_as_interrupt():
             return
         raise Terminated(signal_number)
 
+    def unraisable(info):
+        # A signal arriving inside a weakref callback or __del__ (the garbage
+        # collector's) raises there, where Python swallows the exception and
+        # prints it: send the signal again, a moment later from another thread
+        # (sent from here it would be raised inside this hook), so that it is
+        # raised in ordinary code.
+        if isinstance(info.exc_value, Terminated) and os.getpid() == owner:
+            threading.Timer(_RESEND_DELAY_SECONDS, os.kill,
+                            (owner, info.exc_value.signal_number)).start()
+            return
+        previous_hook(info)
+
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
