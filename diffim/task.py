@@ -94,9 +94,18 @@ class Task:
         self.metadata = {}
         self._subtasks = {}
 
-    def makeSubtask(self, name, **kwargs):
-        """Build the sub-task configured by ``self.config.<name>`` as ``self.<name>``."""
-        subtask = getattr(self.config, name).apply(name=name, parentTask=self, **kwargs)
+    def makeSubtask(self, name, config=None, **kwargs):
+        """Build the sub-task configured by ``self.config.<name>`` as ``self.<name>``.
+
+        The target is the field's (a ``ConfigurableField``'s, retargets included,
+        or a ``RegistryField``'s selection); ``config`` replaces the field's
+        config, for a parent that writes its own switches over a copy.
+        """
+        field = getattr(self.config, name)
+        if config is None:
+            subtask = field.apply(name=name, parentTask=self, **kwargs)
+        else:
+            subtask = field.target(config=config, name=name, parentTask=self, **kwargs)
         setattr(self, name, subtask)
         self._subtasks[name] = subtask
         return subtask

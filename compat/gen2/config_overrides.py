@@ -1,11 +1,13 @@
 """Command-line overrides of a task config and of log levels: ``-c``, ``-C``, ``-L``.
 
-``-c name=value`` sets a (dotted) config field. As gen2 did, the value is
+``-c name=value`` sets a config field by any path an override file can set
+(``a.b``, ``subtract.name``, ``subtract['al'].kernel['AL'].kernelSize``). As gen2 did, the value is
 first tried as the string it is (so ``-c mode=auto`` needs no quotes), then
 as a Python literal (``-c doSubtract=False``, ``-c warp.order=[1, 2]``);
 unlike gen2, which called ``eval``, a value is never executed.
 ``-C file`` loads a pex_config override file (``config.load``), which may
-``retarget`` sub-tasks. Both apply to ``namespace.config`` in command-line
+``retarget`` sub-tasks; a task config that runs files statement by statement
+(`diffim.config.override_file`) reports every failing line. Both apply to ``namespace.config`` in command-line
 order. ``-L [component=]LEVEL`` sets the level of a logger (the root logger
 without a component).
 """
@@ -15,6 +17,7 @@ import argparse
 import ast
 import logging
 
+from diffim.config.override_file import OverrideFileError
 from diffim.config.paths import ConfigValueError, UnknownConfigFieldError, set_path
 
 __all__ = ["ConfigFileAction", "ConfigValueAction", "LOG_LEVELS", "LogLevelAction",
@@ -63,6 +66,8 @@ class ConfigFileAction(argparse.Action):
         for path in values:
             try:
                 namespace.config.load(path)
+            except OverrideFileError as error:  # every failing line, each with file:line
+                parser.error(str(error))
             except Exception as error:
                 parser.error(f"cannot load config file {path!r}: {type(error).__name__}: "
                              f"{first_line(error)}")

@@ -15,6 +15,7 @@ import sys
 
 import lsst.pex.config as pexConfig
 import lsst.pex.config.history as pexHistory
+from lsst.pex.config.registry import RegistryInstanceDict
 
 from .config_overrides import first_line
 
@@ -82,6 +83,12 @@ def _task_hierarchy(config, prefix):
         if isinstance(value, pexConfig.configurableField.ConfigurableInstance):
             yield f"{prefix}.{name}", value.target.__name__
             yield from _task_hierarchy(value.value, f"{prefix}.{name}")
+        elif isinstance(value, RegistryInstanceDict) and not value._field.multi \
+                and value.active is not None:
+            # A registry's sub-task is its selection's (registered wrappers name their target).
+            target = getattr(value.target, "_target", value.target)
+            yield f"{prefix}.{name}", target.__name__
+            yield from _task_hierarchy(value.active, f"{prefix}.{name}")
 
 
 class _Collect:

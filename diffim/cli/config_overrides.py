@@ -2,14 +2,20 @@
 
 Values are Python literals (``-c doDecorrelation=False``,
 ``-c makeKernel.kernel.active.spatialKernelOrder=1``); anything that is not a
-literal is taken as a string (``-c mode=auto``). Override files are ordinary
-pex_config files (``config.doDecorrelation = False``), loaded as the stack
-loads them. Overrides apply left to right, as on the stack's command lines.
+literal is taken as a string (``-c mode=auto``). A name is any path an
+override file can set (``-c makeKernel.kernel.name=DF``,
+``-c "makeKernel.kernel['AL'].kernelSize=25"``; `diffim.config.paths`).
+Override files are pex_config files (``config.doDecorrelation = False``),
+run statement by statement so that every failing line is reported
+(`diffim.config.override_file`). Overrides apply left to right, as on the
+stack's command lines.
 """
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from ..config.override_file import OverrideFileError, run_override_file
 from ..config.paths import ConfigPathError, literal_or_text, set_path
 from ..errors import DiffimError
 
@@ -48,9 +54,13 @@ def apply_overrides(config, overrides):
     for kind, item in overrides:
         if kind == "file":
             try:
-                config.load(item)
-            except Exception as error:
-                raise ConfigOverrideError(f"config file {item}: {error}") from None
+                source = Path(item).read_text()
+            except OSError as error:
+                raise ConfigOverrideError(f"config file {item}: {error.strerror}") from None
+            try:
+                run_override_file(config, source, item)
+            except OverrideFileError as error:
+                raise ConfigOverrideError(str(error)) from None
             continue
         name, sep, text = item.partition("=")
         if not sep:

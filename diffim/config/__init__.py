@@ -1,6 +1,13 @@
-"""pex_config machinery shared by the tasks and by every caller that sets a config.
+"""pex_config machinery shared by the tasks: what the Rubin stack's users' files expect.
 
-- `paths`: one setter for dotted config paths (``makeKernel.kernel.active.spatialKernelOrder``),
-  used by ``diffim -c``, gen2's ``imageDifference.py -c`` and the harness's scenario configs,
-  so that the three accept the same paths and name a bad one the same way.
+- `paths`: config paths as override files write them (``a.b['AL'].name``),
+  read and set from text, one rule for every ``-c NAME=VALUE``;
+- `override_file`: override files run statement by statement, so that every
+  failing statement is reported with its ``file:line`` in one go;
+- `stack_imports`: the stack's module names (``lsst.ip.diffim``, ...)
+  resolving to this package's classes while an override file runs;
+- `aliases`: a legacy field path that is another path of the same config,
+  written through both ways and saved under the legacy name;
+- `not_applied`: settings a config accepts but a task does not apply, one
+  line each.
 """

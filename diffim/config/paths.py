@@ -5,6 +5,9 @@
 so a path one of them accepts the others accept too, and an unknown path or a
 refused value is the same one-line error everywhere. Each caller keeps only
 how it turns its text into a value (gen2 tries the string first, as gen2 did).
+Paths are written as override files write them: attributes (fields, the
+``name``/``names`` of choice and registry fields, aliases) and constant
+``[key]`` items of choice, registry and dict fields (``subtract['al'].kernel``).
 """
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ import ast
 
 from ..errors import DiffimError
 
-__all__ = ["ConfigPathError", "ConfigValueError", "UnknownConfigFieldError", "literal_or_text",
-           "set_path"]
+__all__ = ["ConfigPathError", "ConfigValueError", "UnknownConfigFieldError", "get_path",
+           "literal_or_text", "parse_path", "set_path"]
 
 
 class ConfigPathError(DiffimError):
@@ -54,30 +57,71 @@ class ConfigValueError(ConfigPathError):
         self.reason = reason
 
 
-def set_path(config, path, value):
-    """``config.<path> = value`` for a dotted ``path``.
+def parse_path(path):
+    """The steps of a path: ``("attr", name)`` or ``("item", key)``, in order.
 
-    Every component must be a public, non-callable attribute of its parent
-    (a field, a sub-config, a choice field's ``name``/``active``): a
+    Raises
+    ------
+    UnknownConfigFieldError
+        ``path`` is not a chain of names, attributes and constant items.
+    """
+    try:
+        node = ast.parse(path.strip(), mode="eval").body
+    except SyntaxError:
+        raise UnknownConfigFieldError(path) from None
+    steps = []
+    while not isinstance(node, ast.Name):
+        if isinstance(node, ast.Attribute):
+            steps.append(("attr", node.attr))
+            node = node.value
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            steps.append(("item", node.slice.value))
+            node = node.value
+        else:
+            raise UnknownConfigFieldError(path)
+    steps.append(("attr", node.id))
+    return steps[::-1]
+
+
+def get_path(config, path):
+    """The value at ``path`` of ``config``.
+
+    Raises
+    ------
+    UnknownConfigFieldError
+        A step of ``path`` is not there.
+    """
+    target = config
+    for kind, key in parse_path(path):
+        target = _step(target, kind, key, path)
+    return target
+
+
+def set_path(config, path, value):
+    """``config.<path> = value`` for a path as an override file writes it.
+
+    Every attribute step must be a public, non-callable attribute of its
+    parent (a field, a sub-config, a choice field's ``name``/``active``): a
     misspelt name never creates a new attribute.
 
     Raises
     ------
     UnknownConfigFieldError
-        A component of ``path`` is not there.
+        A step of ``path`` is not there.
     ConfigValueError
         The field refuses ``value`` (pex_config's reason, first sentence).
     """
-    *parents, leaf = path.strip().split(".")
+    *parents, (kind, key) = parse_path(path)
     target = config
-    for name in parents:
-        if not _settable(target, name):
-            raise UnknownConfigFieldError(path)
-        target = getattr(target, name)
-    if not _settable(target, leaf):
-        raise UnknownConfigFieldError(path)
+    for parent_kind, parent_key in parents:
+        target = _step(target, parent_kind, parent_key, path)
+    if kind == "attr":
+        _step(target, kind, key, path)
     try:
-        setattr(target, leaf, value)
+        if kind == "item":
+            target[key] = value
+        else:
+            setattr(target, key, value)
     except Exception as error:  # pex_config raises several types (FieldValidationError, ...)
         raise ConfigValueError(path, value, _one_line(error)) from None
 
@@ -90,12 +134,15 @@ def literal_or_text(text):
         return text.strip()
 
 
-def _settable(target, name):
+def _step(target, kind, key, path):
     try:
-        return (bool(name) and not name.startswith("_") and hasattr(target, name)
-                and not callable(getattr(target, name)))
-    except Exception:  # a property of a config may itself refuse to be read
-        return False
+        if kind == "item":
+            return target[key]
+        if key.startswith("_") or not hasattr(target, key) or callable(getattr(target, key)):
+            raise AttributeError(key)
+        return getattr(target, key)
+    except Exception:  # AttributeError; pex_config's errors for an unknown key or property
+        raise UnknownConfigFieldError(path) from None
 
 
 def _one_line(error):

@@ -2,8 +2,15 @@
 
 Modules:
 
-- `task`: `ImageDifferenceTask` and `ImageDifferenceConfig`, every historical
-  switch, composing the split tasks (template, subtraction, detection);
+- `task`: `ImageDifferenceTask`, every historical switch, composing the split
+  tasks (template, subtraction, detection);
+- `config`: `ImageDifferenceConfig`, the stack's fields and ``validate()``
+  rules, and what is accepted but not applied here (`config.NOT_APPLIED`);
+- `subtract_registry`: ``subtract``, the registry of algorithms (``al``, ``zogy``);
+- `stack_astrometry`, `stack_measurement`: the stack's sub-configs this package
+  accepts for override files but does not run (``refObjLoader``, ``astrometer``,
+  ``measurement``, ...);
+- `stack_names`: the stack's module names override files import;
 - `winter2013`: `Winter2013ImageDifferenceTask`, the perturbed-template variant;
 - `data_flow`: what a configuration reads and writes, the one rule both
   middleware adapters follow;

@@ -17,11 +17,12 @@ switch                      effect
                             ``controlStepSize``-th held back (seed
                             ``controlRandomSeed``)
 ``doAddMetrics``            ``kernelSrc`` QA columns (`diffim.image_difference.kernel_metrics`)
-                            and false-positive counts in the metadata
+                            and false-positive counts in the metadata (with
+                            ``doSelectSources``, as in the stack)
 ``doMatchSources``          ``srcMatchId``/``refMatchId`` on DIA sources
 ``convolveTemplate``        convolve the template (else the science image)
-``doPreConvolve``           score image: science convolved with its PSF, then
-                            matched (``mode = "preconvolve"``), detected
+``useScoreImageDetection``  score image: science convolved with its PSF, then
+(``doPreConvolve``)         matched (``mode = "preconvolve"``), detected
                             unsmoothed (``detection.doSmooth = False``)
 ``doDecorrelation``         decorrelation afterburner
 ``doScaleTemplateVariance`` rescale the template variance before subtracting
@@ -39,122 +40,20 @@ subtraction), which the middleware adapters run because they fetch its inputs;
 """
 from __future__ import annotations
 
-import lsst.pex.config as pexConfig
 import numpy as np
 
+from ..config.not_applied import not_applied
 from ..errors import DiffimError
-from ..measure.task import DetectAndMeasureTask
-from ..subtract.scale_variance import ScaleVarianceTask
-from ..subtract.task import AlardLuptonSubtractTask
 from ..task import Struct, Task
-from ..template.get_template import GetCoaddAsTemplateTask
+from .config import ImageDifferenceConfig
 from .data_flow import adds_metrics, data_flow
 from .dia_matching import match_dia_sources
 from .kernel_source_inputs import matching_reference, subtraction_sources
 from .source_selection import select_matched_sources, split_control_sample
+from .subtract_registry import stand_in_reason
 from .subtraction_qa import false_positive_counts, kernel_source_catalog, metric_summary
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceTask"]
-
-
-class ImageDifferenceConfig(pexConfig.Config):
-    """The legacy switches, with the stack's names and defaults."""
-
-    doSelectSources = pexConfig.Field(dtype=bool, default=False,
-                                      doc="Select kernel sources by matching catalogues?")
-    kernelSourcesFromRef = pexConfig.Field(
-        dtype=bool, default=False,
-        doc="Match to the reference catalogue (True) or to the template's sources (False)?")
-    doSubtract = pexConfig.Field(dtype=bool, default=True, doc="Compute the difference image?")
-    doDetection = pexConfig.Field(dtype=bool, default=True, doc="Detect DIA sources?")
-    doAddMetrics = pexConfig.Field(dtype=bool, default=False,
-                                   doc="Add kernel-candidate QA metrics (needs doSelectSources)?")
-    doMatchSources = pexConfig.Field(dtype=bool, default=False,
-                                     doc="Match DIA sources to the science and reference sources?")
-    convolveTemplate = pexConfig.Field(dtype=bool, default=True,
-                                       doc="Convolve the template (else the science image)?")
-    doPreConvolve = pexConfig.Field(
-        dtype=bool, default=False,
-        doc="Convolve the science image with its PSF before PSF-matching (a score image)?")
-    doDecorrelation = pexConfig.Field(dtype=bool, default=True, doc="Decorrelate the difference?")
-    doMerge = pexConfig.Field(dtype=bool, default=True,
-                              doc="Merge positive and negative footprints?")
-    growFootprint = pexConfig.Field(dtype=int, default=2, doc="Grow footprints by this (pixels).")
-    doMeasurement = pexConfig.Field(dtype=bool, default=True, doc="Measure DIA sources?")
-    doDipoleFitting = pexConfig.Field(dtype=bool, default=True, doc="Fit dipoles?")
-    doForcedMeasurement = pexConfig.Field(dtype=bool, default=True,
-                                          doc="Forced photometry on difference and template?")
-    doSkySources = pexConfig.Field(dtype=bool, default=False, doc="Add sky sources?")
-    doWriteSources = pexConfig.Field(dtype=bool, default=True, doc="Persist diaSrc?")
-    doWriteSubtractedExp = pexConfig.Field(dtype=bool, default=True, doc="Persist differenceExp?")
-    doWriteWarpedExp = pexConfig.Field(dtype=bool, default=False, doc="Persist warpedExp?")
-    doWriteMatchedExp = pexConfig.Field(dtype=bool, default=False, doc="Persist matchedExp?")
-    doScaleTemplateVariance = pexConfig.Field(dtype=bool, default=False,
-                                              doc="Rescale the template variance first?")
-    doScaleDiffimVariance = pexConfig.Field(dtype=bool, default=True,
-                                            doc="Rescale the difference variance?")
-    requiredTemplateFraction = pexConfig.Field(
-        dtype=float, default=0.1, doc="Fail if the template covers less of the science image.")
-    coaddName = pexConfig.Field(dtype=str, default="deep", doc="Coadd flavour of the outputs.")
-    diaSourceMatchRadius = pexConfig.Field(dtype=float, default=0.5,
-                                           doc="doMatchSources radius, arcsec.")
-    selectMatchRadius = pexConfig.Field(dtype=float, default=1.0,
-                                        doc="doSelectSources match radius, arcsec.")
-    controlStepSize = pexConfig.Field(dtype=int, default=5,
-                                      doc="Every n-th selected source is a control source.")
-    controlRandomSeed = pexConfig.Field(dtype=int, default=10,
-                                        doc="Seed of the shuffle before the control split.")
-    subtract = pexConfig.ConfigurableField(target=AlardLuptonSubtractTask,
-                                           doc="PSF matching and subtraction.")
-    detectAndMeasure = pexConfig.ConfigurableField(target=DetectAndMeasureTask,
-                                                   doc="Detection and measurement.")
-    scaleVariance = pexConfig.ConfigurableField(target=ScaleVarianceTask,
-                                                doc="Template variance rescaling.")
-    getTemplate = pexConfig.ConfigurableField(
-        target=GetCoaddAsTemplateTask,
-        doc="Where the template comes from: coadd patches (default) or, retargeted to "
-            "GetCalexpAsTemplateTask, another calexp. Run by the middleware adapters, which "
-            "fetch its inputs; run() takes the template it made.")
-
-    def setDefaults(self):
-        # The legacy task's own kernel settings (pipe_tasks imageDifference.py).
-        kernel = self.subtract.makeKernel.kernel.active
-        kernel.fitForBackground = True
-        kernel.spatialKernelOrder = 1
-        kernel.spatialBgOrder = 2
-        self.detectAndMeasure.detection.thresholdValue = 5.0
-        self.detectAndMeasure.detection.thresholdPolarity = "both"
-
-    def validate(self):
-        super().validate()
-        rules = (
-            (self.doAddMetrics and not self.doSelectSources, "doAddMetrics",
-             "doAddMetrics needs doSelectSources=True"),
-            (not self.doSubtract and not self.doDetection, "doSubtract",
-             "either doSubtract or doDetection must be enabled"),
-            (self.doMeasurement and not self.doDetection, "doMeasurement",
-             "cannot measure sources without doDetection"),
-            (self.doMerge and not self.doDetection, "doMerge",
-             "cannot merge footprints without doDetection"),
-            (self.doSkySources and not self.doDetection, "doSkySources",
-             "cannot add sky sources without doDetection"),
-            (self.doMatchSources and not self.doDetection, "doMatchSources",
-             "cannot match DIA sources without doDetection"),
-            (self.doDipoleFitting and not (self.doMeasurement and self.doMerge), "doDipoleFitting",
-             "dipole fitting needs doMeasurement and doMerge"),
-            (self.doWriteWarpedExp and not self.doSubtract, "doWriteWarpedExp",
-             "no warped template without doSubtract"),
-            (self.doWriteMatchedExp and not self.doSubtract, "doWriteMatchedExp",
-             "no matched template without doSubtract"),
-            (self.doPreConvolve and not self.convolveTemplate, "doPreConvolve",
-             "doPreConvolve=True needs convolveTemplate=True (the template is matched to the "
-             "pre-convolved science image)"),
-            (self.controlStepSize < 2, "controlStepSize",
-             "controlStepSize must be >= 2"),
-        )
-        for broken, name, message in rules:
-            if broken:
-                raise pexConfig.FieldValidationError(getattr(type(self), name), self, message)
 
 
 class ImageDifferenceTask(Task):
@@ -165,18 +64,32 @@ class ImageDifferenceTask(Task):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.subtract = AlardLuptonSubtractTask(config=self._subtract_config(), name="subtract",
-                                                parentTask=self)
-        self.detectAndMeasure = DetectAndMeasureTask(config=self._detection_config(),
-                                                     name="detectAndMeasure", parentTask=self)
-        self._subtasks.update(subtract=self.subtract, detectAndMeasure=self.detectAndMeasure)
+        # The sub-tasks are the targets the config names (a retarget or a registry
+        # choice takes effect), with the monolith's switches written over their configs.
+        self.makeSubtask("subtract", config=self._subtract_config())
+        self.makeSubtask("detectAndMeasure", config=self._detection_config())
         self.makeSubtask("scaleVariance")
         self.makeSubtask("getTemplate")
+        self.notApplied = not_applied(self.config, type(self.config)(),
+                                      self.config.notAppliedTable())
+        """Settings this run accepts but does not apply, one line each (`config.NOT_APPLIED`)."""
+        for line in self.notApplied:
+            self.log.warning("%s", line)
+        if self.notApplied:
+            self.metadata["notApplied"] = list(self.notApplied)
+
+    @property
+    def _score_image(self):
+        """The score-image switch: ``useScoreImageDetection``, ``doPreConvolve`` before 2021."""
+        return self.config.useScoreImageDetection or self.config.doPreConvolve
 
     def _subtract_config(self):
         """The sub-task config with the monolith's switches written over it."""
-        config = self.config.subtract.value.copy()
-        config.mode = ("preconvolve" if self.config.doPreConvolve
+        subtract = self.config.subtract
+        # A stand-in (ZOGY before it exists) runs Alard-Lupton as the file set it up.
+        chosen = subtract["al"] if stand_in_reason(subtract.target) else subtract.active
+        config = chosen.copy()
+        config.mode = ("preconvolve" if self._score_image
                        else "convolveTemplate" if self.config.convolveTemplate
                        else "convolveScience")
         config.doDecorrelation = self.config.doDecorrelation
@@ -189,10 +102,11 @@ class ImageDifferenceTask(Task):
         config.doMerge = self.config.doMerge
         config.growFootprint = self.config.growFootprint
         config.doMeasurement = self.config.doMeasurement
-        config.doDipoleFitting = self.config.doDipoleFitting
+        # As in the stack, dipoles are fitted as part of the measurement.
+        config.doDipoleFitting = self.config.doDipoleFitting and self.config.doMeasurement
         config.doForcedMeasurement = self.config.doForcedMeasurement
         config.doSkySources = self.config.doSkySources
-        config.detection.doSmooth = not self.config.doPreConvolve
+        config.detection.doSmooth = not self._score_image
         return config
 
     def run(self, exposure, templateExposure=None, *, scienceSources=None, templateSources=None,
@@ -314,7 +228,7 @@ class ImageDifferenceTask(Task):
     def _kernel_metrics(self, subtracted, exposure, template, science_sources, kernel_sources,
                         control_sources):
         """The ``kernelSrc`` catalogue: the science sources with the candidates' QA columns."""
-        science = subtracted.matchedScience if self.config.doPreConvolve else exposure
+        science = subtracted.matchedScience if self._score_image else exposure
         convolved, reference = ((template, science) if self.config.convolveTemplate
                                 else (exposure, template))
         fit_background = self.subtract.config.makeKernel.kernel.active.fitForBackground

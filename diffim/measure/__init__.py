@@ -4,7 +4,8 @@
 every catalogue column and persists catalogues as FITS or Parquet;
 `catalog` starts the catalogue from the footprints and `measurement` fills
 its measured columns. The other modules hold one measurement each:
-`footprints` (detection), `centroid`, `photometry`, `shape`, `flags`,
+`detection` (`SourceDetectionTask`, the ``detection`` sub-task, over
+`footprints`), `centroid`, `photometry`, `shape`, `flags`,
 `dipole`, `sky_sources`.
 """
 from .schema import COLUMNS, CatalogFormatError, read_catalog, write_catalog

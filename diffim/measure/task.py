@@ -20,9 +20,9 @@ from ..image.background import estimate_background
 from ..psfmatch.candidates import check_usable
 from ..task import Struct, Task, single_threaded_blas
 from .catalog import add_sky_coordinates, detection_catalog
+from .detection import SourceDetectionTask
 from .dipole import fit_footprint_dipoles
 from .flags import footprint_mask_bits, plane_mask
-from .footprints import detect_footprints
 from .measurement import forced_photometry, measure_sources
 from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS
 from .sky_sources import append_sky_sources
@@ -35,27 +35,6 @@ _SCHEMA_NAMES = {column.name for column in COLUMNS}
 # default badMaskPlanes): detection on NaN or non-positive variance finds
 # nothing and would say so with an empty catalogue.
 _UNUSABLE_PLANES = ["NO_DATA", "BAD", "SAT", "EDGE"]
-
-
-class DetectionConfig(pexConfig.Config):
-    """Thresholding of the difference (the stack's ``detection`` sub-config)."""
-
-    thresholdValue = pexConfig.RangeField(
-        dtype=float, default=5.0, min=0.0, inclusiveMin=False,
-        doc="Detection threshold, in units of the PSF-smoothed image's noise.")
-    doSmooth = pexConfig.Field(
-        dtype=bool, default=True,
-        doc="Smooth the difference with a Gaussian of the PSF's width before thresholding? "
-            "Off for a score image (subtraction mode='preconvolve', gen2's doPreConvolve), "
-            "which is already matched-filtered: its value / sqrt(variance) is thresholded.")
-    thresholdPolarity = pexConfig.ChoiceField(
-        dtype=str, default="both",
-        allowed={"positive": "Positive sources only.", "negative": "Negative sources only.",
-                 "both": "Both polarities."},
-        doc="Which polarities to detect.")
-    excludeMaskPlanes = pexConfig.ListField(
-        dtype=str, default=["EDGE", "NO_DATA", "BAD"],
-        doc="Pixels with these planes are not used for detection.")
 
 
 class DipoleFitConfig(pexConfig.Config):
@@ -91,7 +70,8 @@ class DetectAndMeasureConfig(pexConfig.Config):
         doc="Fit and subtract a smooth background from the difference before detection? "
             "Off as in the stack (detection.reEstimateBackground=False): the subtraction "
             "already fits the differential background.")
-    detection = pexConfig.ConfigField(dtype=DetectionConfig, doc="Detection thresholds.")
+    detection = pexConfig.ConfigurableField(target=SourceDetectionTask,
+                                            doc="Thresholding into footprints.")
     growFootprint = pexConfig.RangeField(dtype=int, default=2, min=0,
                                          doc="Grow detections by this many pixels.")
     doMerge = pexConfig.Field(dtype=bool, default=True,
@@ -118,6 +98,12 @@ class DetectAndMeasureConfig(pexConfig.Config):
         dtype=str, default=["base_PixelFlags_flag_nodataCenter"],
         doc="DIA sources with any of these catalogue flags set are removed.")
 
+    def setDefaults(self):
+        # The stack's DetectAndMeasureConfig settings of its SourceDetectionTask.
+        self.detection.thresholdPolarity = "both"
+        self.detection.thresholdType = "pixel_stdev"
+        self.detection.reEstimateBackground = False
+
     def validate(self):
         super().validate()
         unknown = [name for name in self.badSourceFlags if name not in _SCHEMA_NAMES]
@@ -134,6 +120,10 @@ class DetectAndMeasureTask(Task):
 
     ConfigClass = DetectAndMeasureConfig
     _DefaultName = "detectAndMeasure"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.makeSubtask("detection")
 
     def run(self, science, matchedTemplate, difference, kernelSources=None, score=None):
         """Detect, merge, add sky sources, measure.
@@ -184,13 +174,9 @@ class DetectAndMeasureTask(Task):
             self.metadata["backgroundMean"] = float(background.mean())
         centre = exposure.bbox.center
         psf_sigma = float(exposure.psf.computeSigma(*centre))
-        detection = self.config.detection
         detect_on = exposure if score is None else score
-        footprints = detect_footprints(
-            detect_on.image, detect_on.variance, detect_good,
-            psf_sigma if detection.doSmooth else None,
-            threshold=detection.thresholdValue, polarity=detection.thresholdPolarity,
-            grow=self.config.growFootprint, merge=self.config.doMerge)
+        footprints = self.detection.run(detect_on, detect_good, psf_sigma,
+                                        grow=self.config.growFootprint, merge=self.config.doMerge)
         exposure.mask.set("DETECTED", footprints.positive_mask)
         exposure.mask.set("DETECTED_NEGATIVE", footprints.negative_mask)
 

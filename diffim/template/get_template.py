@@ -52,6 +52,15 @@ class GetCoaddAsTemplateConfig(pexConfig.Config):
         dtype=int, default=32,
         doc="Cell (pixels) of the clipped-median smoothing of the variance: large enough that "
             "stars (whose Poisson variance is high) vanish, small enough for chip gaps.")
+    # The stack's fields this task does not use (its coadds have one warp type, none
+    # is DCR); kept so that override files load, and reported by the tasks that run it.
+    warpType = pexConfig.Field(dtype=str, default="direct",
+                               doc="Warp type of the coadds: 'direct' or 'psfMatched'.")
+    numSubfilters = pexConfig.Field(dtype=int, default=3, doc="Sub-filters of DCR coadds.")
+    effectiveWavelength = pexConfig.Field(dtype=float, default=None, optional=True,
+                                          doc="Effective wavelength of the filter (DCR), nm.")
+    bandwidth = pexConfig.Field(dtype=float, default=None, optional=True,
+                                doc="Bandwidth of the filter (DCR), nm.")
 
 
 class GetCoaddAsTemplateTask(Task):
@@ -151,6 +160,10 @@ class GetCalexpAsTemplateConfig(pexConfig.Config):
     """Configuration of `GetCalexpAsTemplateTask`."""
 
     warp = pexConfig.ConfigField(dtype=WarperConfig, doc="Warping to the science frame.")
+    doAddCalexpBackground = pexConfig.Field(
+        dtype=bool, default=True,
+        doc="Add the template calexp's background back first? (The stack's field; calexps "
+            "here carry no separate background model.)")
 
 
 class GetCalexpAsTemplateTask(Task):

@@ -55,6 +55,11 @@ _OUTPUT_DOCS = {
 }
 
 
+STACK_CONNECTIONS = ("exposure", "dcrCoadds", "finalizedPsfApCorrCatalog", "outputSchema",
+                     "scoreExposure", "warpedExposure", "diaSources")
+"""Connection names of the stack's task that only its override files use here."""
+
+
 def _output(suffix):
     doc, storage_class = _OUTPUT_DOCS[suffix]
     return connectionTypes.Output(doc=doc, dimensions=VISIT_DETECTOR, storageClass=storage_class,
@@ -87,11 +92,35 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
     warpedExp = _output("warpedExp")
     diaSrc = _output("diaSrc")
     kernelSrc = _output("kernelSrc")
+    # The stack's names for its connections, which 2020-2022 override files set:
+    # accepted so that they load, never used (the connections above are this task's).
+    exposure = connectionTypes.Input(doc="The stack's science calexp (unused).",
+                                     dimensions=VISIT_DETECTOR, storageClass="DiffimExposure",
+                                     name="{fakesType}calexp")
+    dcrCoadds = connectionTypes.Input(doc="The stack's DCR coadds (unused).",
+                                      dimensions=COADD_DIMENSIONS, storageClass="DiffimExposure",
+                                      name="{fakesType}dcrCoadd", multiple=True)
+    finalizedPsfApCorrCatalog = connectionTypes.Input(
+        doc="The stack's finalized PSFs (unused).", dimensions=("instrument", "visit"),
+        storageClass="DataFrame", name="finalized_psf_ap_corr_catalog")
+    outputSchema = connectionTypes.InitOutput(
+        doc="The stack's DIA-source schema (unused).", storageClass="DataFrame",
+        name="{fakesType}{coaddName}Diff_diaSrc_schema")
+    scoreExposure = connectionTypes.Output(
+        doc="The stack's score image (unused).", dimensions=VISIT_DETECTOR,
+        storageClass="DiffimExposure", name="{fakesType}{coaddName}Diff_scoreExp")
+    warpedExposure = connectionTypes.Output(
+        doc="The stack's name of warpedExp (unused).", dimensions=VISIT_DETECTOR,
+        storageClass="DiffimExposure", name="{fakesType}{coaddName}Diff_warpedExp")
+    diaSources = connectionTypes.Output(
+        doc="The stack's name of diaSrc (unused).", dimensions=VISIT_DETECTOR,
+        storageClass="DataFrame", name="{fakesType}{coaddName}Diff_diaSrc")
 
     def __init__(self, *, config=None):
         super().__init__(config=config)
         flow = image_difference.data_flow(config)
         unused = set(_OUTPUT_DOCS) - set(flow.outputs)
+        unused |= set(STACK_CONNECTIONS)
         if not flow.template or flow.calexpTemplate:
             unused |= {"coaddExposures", "skyMap"}
         if not flow.differenceExp:
@@ -119,6 +148,13 @@ class ImageDifferenceConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
                             image_difference.ImageDifferenceConfig,
                             pipelineConnections=ImageDifferenceConnections):
     """`diffim.image_difference.ImageDifferenceConfig` + the calexp pairing."""
+
+    def notAppliedTable(self):
+        """diffim's table, with the stack's connection names this task does not use."""
+        return {**super().notAppliedTable(),
+                **{f"connections.{name}": "this task's connections are named differently "
+                                          "(differenceExp, matchedExp, warpedExp, diaSrc)"
+                   for name in STACK_CONNECTIONS}}
 
 
 class ImageDifferenceTask(DiffimPipelineTask):
