@@ -65,8 +65,9 @@ def test_retarget_in_an_override_file(root, tmp_path):
     (["-c", "growFootprint=2.5"], "cannot set config.growFootprint=2.5: "),
     (["-c", "doSubtract"], "-c value 'doSubtract' must be in form name=value"),
     (["-C", "/nonexistent.py"], "cannot load config file '/nonexistent.py': "),
-    (["-c", "doAddMetrics=True"], "invalid config: Field 'doAddMetrics' failed validation: "
-                                  "doAddMetrics needs doSelectSources=True"),
+    (["-c", "doScaleTemplateVariance=True"], "invalid config: Field 'doScaleDiffimVariance' "
+                                             "failed validation: scaling the difference variance "
+                                             "and the template variance are both set: choose one"),
     (["--id", "visitt=10"], "ID key 'visitt' is neither a key of 'calexp' "
                             "['ccd', 'filter', 'visit'] nor a registry column"),
     (["--id", "visit=1", "visit=2"], "visit appears multiple times in one ID argument: --id"),

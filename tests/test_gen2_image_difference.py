@@ -239,7 +239,8 @@ def test_winter2013_and_legacy_switches(repo, field):
                                  "visit=1", "--rerun", "w13"]) == 1
     status = run_image_difference([str(repo), "--id", "visit=11", "ccd=1", "--rerun", "switches",
                                    "-c", "convolveTemplate=False", "doDecorrelation=False",
-                                   "doScaleTemplateVariance=True", "doSkySources=True"])
+                                   "doScaleTemplateVariance=True", "doScaleDiffimVariance=False",
+                                   "doSkySources=True"])
     assert status == 0
     butler = Butler(repo / "rerun" / "switches")
     metadata = butler.get("deepDiff_metadata", visit=11, ccd=1)

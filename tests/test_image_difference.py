@@ -161,11 +161,14 @@ def test_monolith_equals_the_split_tasks(scene, default_run):
 
 
 @pytest.mark.parametrize("switches, message", [
-    ({"doAddMetrics": True}, "doAddMetrics needs doSelectSources"),
-    ({"doSubtract": False, "doDetection": False, "doMeasurement": False, "doMerge": False,
-      "doDipoleFitting": False}, "either doSubtract or doDetection"),
+    ({"doScaleTemplateVariance": True}, "variance are both set: choose one"),
+    ({"doSubtract": False, "doDetection": False, "doMeasurement": False, "doMerge": False},
+     "either doSubtract or doDetection"),
     ({"doDetection": False}, "cannot measure sources without doDetection"),
-    ({"controlStepSize": 1}, "controlStepSize must be >= 2"),
+    ({"doUseRegister": True}, "needs doSelectSources=True"),
+    ({"useScoreImageDetection": True}, "either the difference image or the score image"),
+    ({"useScoreImageDetection": True, "doWriteSubtractedExp": False, "convolveTemplate": False},
+     "useScoreImageDetection=True needs convolveTemplate=True"),
 ])
 def test_config_validation(switches, message):
     config = ImageDifferenceConfig()
