@@ -28,8 +28,8 @@ from validation.errors import ValidationError
 REAL_FILES = sorted((Path(__file__).parent / "data" / "gen2_overrides").glob("*.py"))
 """Real gen2 override files, 2016-2021 (provenance and licences beside them)."""
 
-NO_DATA = ["--id", "visit=99"]
-"""A data ID with no data: parsing reads the repository and writes nothing."""
+NO_DATA = ["--id", "visit=99", "--rerun", "config"]
+"""A data ID with no data, and the output gen2 requires: parsing only reads the repository."""
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ _OUTPUT_DOCS = {
 
 
 STACK_CONNECTIONS = ("exposure", "dcrCoadds", "finalizedPsfApCorrCatalog", "outputSchema",
-                     "scoreExposure", "warpedExposure", "diaSources")
+                     "scoreExposure", "warpedExposure", "matchedExposure", "diaSources")
 """Connection names of the stack's task that only its override files use here."""
 
 
@@ -112,6 +112,9 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
     warpedExposure = connectionTypes.Output(
         doc="The stack's name of warpedExp (unused).", dimensions=VISIT_DETECTOR,
         storageClass="DiffimExposure", name="{fakesType}{coaddName}Diff_warpedExp")
+    matchedExposure = connectionTypes.Output(
+        doc="The stack's name of matchedExp (unused).", dimensions=VISIT_DETECTOR,
+        storageClass="DiffimExposure", name="{fakesType}{coaddName}Diff_matchedExp")
     diaSources = connectionTypes.Output(
         doc="The stack's name of diaSrc (unused).", dimensions=VISIT_DETECTOR,
         storageClass="DataFrame", name="{fakesType}{coaddName}Diff_diaSrc")
