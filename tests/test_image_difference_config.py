@@ -72,7 +72,7 @@ def test_real_file_loads_in_gen2_and_gen3(root, capsys, path):
     if package is None:
         config = gen2_parse(root, ["-C", str(path)]).config
         gen2 = ImageDifferenceTask(config=config)
-        gen3 = gen3_task([str(path)]).imageDifference
+        gen3 = gen3_task([str(path)]).diffimTask
         assert type(gen3.subtract) is type(gen2.subtract)
         assert type(gen3.getTemplate) is type(gen2.getTemplate)
         gen3_lines = [line for line in gen3.notApplied if not line.startswith("connections.")]
