@@ -15,7 +15,7 @@ BUILD_STAMP := build/.core-built
 VALIDATION_WORKDIR ?= runs/validation
 BASELINE ?= reports/baseline.json
 
-.PHONY: run test benchmark build clean postgresql-server
+.PHONY: run test benchmark build clean postgresql-server chromium
 
 $(DEPS_STAMP): $(CONSTRAINTS) setup.cfg pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,13 @@ postgresql-server:
 	  { $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-test: build postgresql-server
+# The report's browser test renders it in Debian's headless Chromium (tests/_browser.py).
+chromium:
+	@command -v chromium >/dev/null || \
+	  { $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: build postgresql-server chromium
 	$(PY) -m pytest -p no:cacheprovider tests
 
 benchmark: build

@@ -76,6 +76,7 @@ def test_flux_changed_by_a_tenth_of_sigma_is_within_tolerance(pair, tmp_path):
     row = matched.index[matched["id_a"] == a.loc[4, "id"]][0]
     assert matched.loc[row, "base_CircularApertureFlux_12_0_instFlux_diff"] == pytest.approx(0.1, rel=1e-9)
     assert (matched["base_CircularApertureFlux_12_0_instFlux_diff"].drop(index=row) == 0).all()
+    assert matched.loc[row, "x_a"] == a.loc[4, "x"]
 
 
 def test_dropped_source_is_unmatched_with_its_id(pair):
@@ -85,8 +86,9 @@ def test_dropped_source_is_unmatched_with_its_id(pair):
     comparison = compare_catalogs(a, b)
     assert comparison.verdict is Verdict.DIFFERENT
     assert comparison.metrics["n_unmatched_a"] == 1 and comparison.metrics["n_unmatched_b"] == 0
+    position = [float(a.loc[7, "x"]), float(a.loc[7, "y"])]
     assert comparison.details["match"]["unmatched_a"] == {"count": 1, "ids": [dropped_id],
-                                                          "by": "id"}
+                                                          "by": "id", "positions": [position]}
     assert comparison.metrics["n_matched"] == len(a) - 1
     assert differing_columns(comparison) == set()
     allowed = compare_catalogs(a, b, tolerances=Tolerances(unmatched_max=1))

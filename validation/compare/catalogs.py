@@ -47,7 +47,8 @@ def compare_catalogs(a, b, product="diaSrc", tolerances=Tolerances(), reason=Non
     artifact_dir : `str` or `pathlib.Path`, optional
         Where to write ``<product>_matched.parquet`` (one row per matched
         pair: row numbers, ids, separation and each compared column's a - b,
-        fluxes in sigma); its path goes in ``artifacts["matched"]``.
+        fluxes in sigma, and a's position columns as ``<name>_a``); its path
+        goes in ``artifacts["matched"]``.
 
     Returns
     -------
@@ -82,8 +83,8 @@ def compare_catalogs(a, b, product="diaSrc", tolerances=Tolerances(), reason=Non
             metrics[f"column.{name}.{key}"] = summary[key]
     details = {"schema": schema,
                "match": {"columns": list(match.columns), "unit": match.unit,
-                         "unmatched_a": _ids(a, match.unmatched_a),
-                         "unmatched_b": _ids(b, match.unmatched_b)},
+                         "unmatched_a": _ids(a, match.unmatched_a, match.columns),
+                         "unmatched_b": _ids(b, match.unmatched_b, match.columns)},
                "columns": columns, "not_compared": not_compared}
     outside_columns = [name for name, summary in columns.items() if summary["outside"]]
     too_many_unmatched = max(match.unmatched_a.size, match.unmatched_b.size) > tolerances.unmatched_max
@@ -160,12 +161,19 @@ def _same_object(value_a, value_b):
         return bool(np.array_equal(value_a, value_b))
 
 
-def _ids(catalog, rows):
-    """Count and (up to `MAX_LISTED_IDS`) ids of ``rows``: the ``id`` column, else row numbers."""
+def _ids(catalog, rows, position_columns=()):
+    """Count, and ids and positions (up to `MAX_LISTED_IDS`), of ``rows``.
+
+    Ids are the ``id`` column, else row numbers; positions are the values of
+    the match's ``position_columns`` (e.g. ``x``, ``y``), so a reader can find
+    an unmatched source in the image.
+    """
     listed = rows[:MAX_LISTED_IDS]
     values = catalog["id"].to_numpy()[listed] if "id" in catalog else listed
     return {"count": int(rows.size), "ids": [int(value) for value in values],
-            "by": "id" if "id" in catalog else "row"}
+            "by": "id" if "id" in catalog else "row",
+            "positions": [[float(catalog[name].to_numpy()[row]) for name in position_columns]
+                          for row in listed]}
 
 
 def _write_matched(a, b, match, signed, path):
@@ -174,6 +182,8 @@ def _write_matched(a, b, match, signed, path):
     if "id" in a and "id" in b:
         table["id_a"] = a["id"].to_numpy()[match.rows_a]
         table["id_b"] = b["id"].to_numpy()[match.rows_b]
+    # Where each pair sits (a's position), to place a difference in the image.
+    table.update({f"{name}_a": a[name].to_numpy()[match.rows_a] for name in match.columns})
     table.update({f"{name}_diff": values for name, values in signed.items()})
     frame = pd.DataFrame(table)
     write_parquet(path, frame)

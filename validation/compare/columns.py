@@ -99,7 +99,8 @@ def column_difference(column_class, values_a, values_b, tolerances, *, errors=No
     if column_class in ("flag", "id"):
         limit = tolerances.flag_max_fraction if column_class == "flag" else tolerances.id_max_fraction
         measure = differing.size / n_rows if n_rows else 0.0
-        summary.update(measure=measure, unit="fraction", limit=limit, outside=measure > limit)
+        summary.update(measure=measure, unit="fraction", limit=limit, outside=measure > limit,
+                       n_outside=None)
         return ColumnDifference(summary, raw)
     unit, limit = {"flux": ("sigma", tolerances.flux_max_sigma),
                    "centroid": ("pixel", tolerances.centroid_max_pixels),
@@ -124,5 +125,7 @@ def column_difference(column_class, values_a, values_b, tolerances, *, errors=No
         judged = np.abs(raw)
     measure = float(judged[np.isfinite(judged)].max(initial=0.0))
     outside = limit is not None and (summary["n_nonfinite"] > 0 or measure > limit)
-    summary.update(measure=measure, unit=unit, limit=limit, outside=bool(outside))
+    beyond = np.isfinite(judged) & (judged > limit) if limit is not None else None
+    n_outside = None if beyond is None else summary["n_nonfinite"] + int(np.count_nonzero(beyond))
+    summary.update(measure=measure, unit=unit, limit=limit, outside=bool(outside), n_outside=n_outside)
     return ColumnDifference(summary, signed)
