@@ -76,7 +76,8 @@ def test_flux_changed_by_a_tenth_of_sigma_is_within_tolerance(pair, tmp_path):
     row = matched.index[matched["id_a"] == a.loc[4, "id"]][0]
     assert matched.loc[row, "base_CircularApertureFlux_12_0_instFlux_diff"] == pytest.approx(0.1, rel=1e-9)
     assert (matched["base_CircularApertureFlux_12_0_instFlux_diff"].drop(index=row) == 0).all()
-    assert matched.loc[row, "x_a"] == a.loc[4, "x"]
+    x, y = comparison.details["match"]["columns"]  # a's position of each pair, to find it
+    assert (matched.loc[row, f"{x}_a"], matched.loc[row, f"{y}_a"]) == (a.loc[4, x], a.loc[4, y])
 
 
 def test_dropped_source_is_unmatched_with_its_id(pair):
@@ -86,7 +87,7 @@ def test_dropped_source_is_unmatched_with_its_id(pair):
     comparison = compare_catalogs(a, b)
     assert comparison.verdict is Verdict.DIFFERENT
     assert comparison.metrics["n_unmatched_a"] == 1 and comparison.metrics["n_unmatched_b"] == 0
-    position = [float(a.loc[7, "x"]), float(a.loc[7, "y"])]
+    position = [float(a.loc[7, name]) for name in comparison.details["match"]["columns"]]
     assert comparison.details["match"]["unmatched_a"] == {"count": 1, "ids": [dropped_id],
                                                           "by": "id", "positions": [position]}
     assert comparison.metrics["n_matched"] == len(a) - 1
@@ -192,7 +193,8 @@ def test_match_is_one_to_one():
     comparison = compare_catalogs(a, b)
     assert comparison.metrics["n_matched"] == 1
     assert comparison.metrics["max_separation"] == pytest.approx(0.3)
-    assert comparison.details["match"]["unmatched_b"] == {"count": 1, "ids": [1], "by": "row"}
+    assert comparison.details["match"]["unmatched_b"] == {"count": 1, "ids": [1], "by": "row",
+                                                          "positions": [[9.6, 10.0]]}
 
 
 def test_catalogues_without_positions_are_refused():
