@@ -222,7 +222,7 @@ def test_feature_catalog_upserts_and_scenarios_link_features(db):
         db.record_feature_catalog({"doSubtract": {"desc": "typo"}})
 
 
-def test_trend_counts_verdicts_and_aggregates_metrics_oldest_first(db):
+def test_trend_counts_outcomes_and_aggregates_metrics_oldest_first(db):
     first = db.start_run(make_run_info(code_version="1.0"))
     db.record_scenario(first, make_scenario("a", kernel_sums=(1.0, 3.0, 2.0)))
     db.record_scenario(first, make_scenario("b", kernel_sums=(4.0,), verdicts=[Verdict.DIFFERENT]))
@@ -234,8 +234,10 @@ def test_trend_counts_verdicts_and_aggregates_metrics_oldest_first(db):
 
     assert [point.run_id for point in points] == [first, second]
     assert [point.code_version for point in points] == ["1.0", "1.1"]
-    assert points[0].counts == {"identical": 1, "within_tolerance": 0, "different": 1, "failed": 0}
-    assert points[1].counts == {"identical": 0, "within_tolerance": 0, "different": 0, "failed": 1}
+    assert points[0].counts == {"identical": 1, "within_tolerance": 0, "expected_difference": 0,
+                                "unexplained_difference": 1, "failed": 0}
+    assert points[1].counts == {"identical": 0, "within_tolerance": 0, "expected_difference": 0,
+                                "unexplained_difference": 0, "failed": 1}
     assert points[0].metrics["gen3.kernel_sum.median"] == 2.5
     assert points[0].metrics["gen2.n_dia_sources.total"] == 48
     assert points[0].metrics["gen3.seconds.total"] == pytest.approx(7.0)

@@ -209,7 +209,7 @@ class RunReport:
 
 @dataclass
 class TrendPoint:
-    """Verdict counts of one stored run, for trend plots across runs."""
+    """Scenario outcome counts of one stored run, for trend plots across runs."""
 
     run_id: int
     started: str

@@ -5,7 +5,8 @@ import math
 import statistics
 from collections import defaultdict
 
-from ..model import TrendPoint, Verdict
+from ..model import TrendPoint
+from ..report.outcome import Outcome, scenario_outcome
 
 __all__ = ["TREND_METRICS", "trend_point"]
 
@@ -19,7 +20,7 @@ TREND_METRICS = {
 
 
 def trend_point(report):
-    """Verdict counts and aggregated backend metrics of one run.
+    """Outcome counts and aggregated backend metrics of one run.
 
     Parameters
     ----------
@@ -29,16 +30,18 @@ def trend_point(report):
     Returns
     -------
     point : `validation.model.TrendPoint`
-        ``counts`` maps every verdict value (``"identical"``, ...) to its number
-        of scenarios, zeros included, so plots have stable series.
+        ``counts`` maps every `validation.report.Outcome` value (``"identical"``,
+        ..., ``"expected_difference"``, ``"unexplained_difference"``, ...) to
+        its number of scenarios, zeros included, so plots have stable series
+        and tell expected differences from unexplained ones.
         ``metrics`` has ``"<backend>.<metric>.<label>"`` (e.g.
         ``"gen3.kernel_sum.median"``, ``"gen2.n_dia_sources.total"``) for each
         `TREND_METRICS` entry some data ID reported; NaN values are left out.
     """
-    counts = dict.fromkeys((verdict.value for verdict in Verdict), 0)
+    counts = dict.fromkeys((outcome.value for outcome in Outcome), 0)
     values = defaultdict(list)
     for scenario in report.scenarios:
-        counts[scenario.verdict.value] += 1
+        counts[scenario_outcome(scenario).value] += 1
         for result in scenario.data_ids:
             for backend, backend_metrics in result.backend_metrics.items():
                 for name, value in backend_metrics.items():

@@ -1,11 +1,12 @@
 """Read the files a comparison leaves behind for plots.
 
 ``"diff_of_diff"``: a FITS image of (backend a - backend b) difference-image
-pixels, in the primary HDU or the first image extension. ``"matched"``: a
-Parquet table of matched catalogue rows whose ``<column>_diff`` columns hold
-the per-column differences (beside bookkeeping such as ``row_a``, ``id_b`` or
-``separation``); a table without any ``_diff`` column is read as differences
-throughout.
+pixels, in the primary HDU or the first image extension, with the parent
+origin in ``LTV1``/``LTV2`` (absent: 0). ``"matched"``: a Parquet table of
+matched catalogue rows whose ``<column>_diff`` columns hold the per-column
+differences (beside bookkeeping such as ``row_a``, ``id_b``, ``separation``
+and side a's position, ``x_a``); a table without any ``_diff`` column is read
+as differences throughout.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from astropy.io import fits
 
 from ..errors import ValidationError
 
-__all__ = ["DIFF_OF_DIFF", "MATCHED", "read_difference_image", "read_matched_differences"]
+__all__ = ["DIFF_OF_DIFF", "MATCHED", "read_difference_image", "read_matched_differences",
+           "read_matched_positions"]
 
 DIFF_OF_DIFF = "diff_of_diff"
 MATCHED = "matched"
@@ -25,7 +27,14 @@ _DIFFERENCE_SUFFIX = "_diff"
 
 
 def read_difference_image(path):
-    """The pixels of a difference-of-differences FITS file, as a 2-d float array.
+    """The pixels of a difference-of-differences FITS file and their parent origin.
+
+    Returns
+    -------
+    pixels : `numpy.ndarray`
+        2-d float array.
+    xy0 : `tuple` [`int`, `int`]
+        Parent coordinates of ``pixels[0, 0]``.
 
     Raises
     ------
@@ -35,9 +44,10 @@ def read_difference_image(path):
     path = Path(path)
     try:
         with fits.open(path, memmap=False) as hdus:
+            origin = (-int(hdus[0].header.get("LTV1", 0)), -int(hdus[0].header.get("LTV2", 0)))
             for hdu in hdus:
                 if hdu.is_image and hdu.data is not None and hdu.data.ndim == 2:
-                    return np.asarray(hdu.data, dtype=np.float64)
+                    return np.asarray(hdu.data, dtype=np.float64), origin
     except FileNotFoundError:
         raise ValidationError(f"difference-of-differences image {path} does not exist") from None
     except (OSError, ValueError) as error:
@@ -57,14 +67,39 @@ def read_matched_differences(path):
     validation.errors.ValidationError
         If the file is missing or not Parquet.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ValidationError(f"matched-differences table {path} does not exist")
-    try:
-        table = pd.read_parquet(path)
-    except (OSError, ValueError) as error:
-        raise ValidationError(f"cannot read matched-differences table {path}: {error}") from None
+    table = _read_table(path)
     differences = [name for name in table.columns if str(name).endswith(_DIFFERENCE_SUFFIX)]
     if differences:
         table = table[differences].rename(columns=lambda name: name[:-len(_DIFFERENCE_SUFFIX)])
     return table.select_dtypes(include=["number", "bool"]).astype(np.float64)
+
+
+def read_matched_positions(path):
+    """Where each matched pair of a matched-rows table is, for plotting along the image.
+
+    Returns
+    -------
+    positions : `numpy.ndarray`
+        Side a's x (pixel) or right ascension (degrees) of each pair; the row
+        number in tables written before positions were kept.
+    label : `str`
+        Axis label for ``positions``, with its unit.
+    """
+    table = _read_table(path)
+    names = [str(name) for name in table.columns]
+    for name in names:
+        if name == "x_a" or name.endswith("_x_a"):
+            return table[name].to_numpy(np.float64), "source x on the detector (pixel)"
+    if "coord_ra_a" in names:
+        return table["coord_ra_a"].to_numpy(np.float64), "source right ascension (degree)"
+    return np.arange(len(table), dtype=np.float64), "matched source (row number)"
+
+
+def _read_table(path):
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError(f"matched-differences table {path} does not exist")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise ValidationError(f"cannot read matched-differences table {path}: {error}") from None

@@ -8,16 +8,15 @@ audit's own record.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path
 
 from ..model import Verdict
 from .outcome import Outcome, data_id_outcome, outcome_of, scenario_outcome, scenario_reasons
 from .summary import scenario_anchor
 
 __all__ = ["AuditRow", "FeatureRow", "audit_rows", "feature_rows"]
-
-_MAX_FILES_SHOWN = 3
 
 
 @dataclass
@@ -90,10 +89,9 @@ class AuditRow:
     feature, title, gen2_setting, gen3_replacement : `str`
     n_configs : `int`
         Config overrides and pipelines using the feature.
-    files : `list` [`tuple` [`str`, `str`]]
-        The first few of those files: ``(short name, full path)``, the short
-        name being the file and its directory (``"overrides/x.py"``).
-    n_files_hidden : `int`
+    files : `list` [`str`]
+        Those files, each relative to the current directory when inside it
+        (so that paths written absolute and relative read alike).
     outcome : `Outcome` or `None`
         gen2 against gen3 for the feature, when known.
     agreement : `str`
@@ -108,7 +106,6 @@ class AuditRow:
     gen3_replacement: str
     n_configs: int
     files: list
-    n_files_hidden: int
     outcome: Outcome | None
     agreement: str
     source: str
@@ -143,15 +140,15 @@ def audit_rows(audit_summary, features):
             feature=feature, title=entry.get("title") or "", gen2_setting=entry.get("gen2_setting") or "",
             gen3_replacement=entry.get("gen3_replacement") or "none known",
             n_configs=entry.get("n_configs", len(files)),
-            files=[(_short_path(path), path) for path in files[:_MAX_FILES_SHOWN]],
-            n_files_hidden=max(0, len(files) - _MAX_FILES_SHOWN), outcome=outcome, agreement=agreement,
+            files=sorted(_display_path(path) for path in files), outcome=outcome, agreement=agreement,
             source=source))
     return rows
 
 
-def _short_path(path):
-    """``"a/b/overrides/x.py"`` -> ``"overrides/x.py"``: enough to tell a config from a pipeline."""
-    return "/".join(PurePath(path).parts[-2:])
+def _display_path(path):
+    """A path relative to the current directory when it lies inside it, else as given."""
+    relative = os.path.relpath(Path(path).resolve(), Path.cwd())
+    return path if relative.startswith("..") else Path(relative).as_posix()
 
 
 def _recorded_agreement(value):

@@ -1,109 +1,136 @@
-"""The plots of one scenario: which artifacts to draw, in what order, with what caption.
+"""The plots of one scenario: which to draw, in what order, with what caption.
 
-The worst comparisons are drawn first and at most ``max_figures`` figures are
-made per scenario, so a large campaign still gives a report of a few
-megabytes; what is left out is counted. An artifact that cannot be read
-becomes a note in the report rather than stopping it: the report is most
-needed exactly when a run went wrong.
+Plots are ordered by how far their comparison is from its limits: worst
+outcome first, then the largest value / limit (`Evidence.score`), so a 50 σ
+image comes before a 1.5 σ one; the first plot of every comparison comes
+before the second of any. A difference image is drawn per image
+comparison, with its largest difference circled; a catalogue comparison
+gets one plot per judged column that differs (a point per matched source,
+the tolerance as a band), columns beyond their limits first. Every plot is
+made: the report shows the first few and folds the rest. An artifact that
+cannot be read becomes a note in the report rather than stopping it: the
+report is most needed exactly when a run went wrong.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..errors import ValidationError
-from .artifacts import DIFF_OF_DIFF, MATCHED, read_difference_image, read_matched_differences
+from .artifacts import (DIFF_OF_DIFF, MATCHED, read_difference_image, read_matched_differences,
+                        read_matched_positions)
+from .evidence import comparison_evidence, scenario_tolerances
 from .outcome import comparison_reason, data_id_label, outcome_of
-from .plots import (DIFFERENCE, catalog_histograms_figure, difference_image_figure,
-                    differing_columns, png_data_uri)
+from .plots import DIFFERENCE, column_figure, difference_image_figure, svg_markup
 
-__all__ = ["MAX_COLUMNS_PER_FIGURE", "MAX_FIGURES_PER_SCENARIO", "Plot", "ScenarioFigures",
-           "scenario_figures"]
+__all__ = ["PLOTS_SHOWN", "Plot", "ScenarioFigures", "scenario_figures"]
 
-MAX_FIGURES_PER_SCENARIO = 4
-MAX_COLUMNS_PER_FIGURE = 6
-_MAX_NAMED_COLUMNS = 5
+PLOTS_SHOWN = 4
+"""Plots of a scenario shown open; the others are folded under them."""
+_PLOTTED_UNITS = ("sigma", "pixel", "arcsec")
 
 
 @dataclass
 class Plot:
-    """One picture (``uri``) or, when there is nothing to draw, only a caption."""
+    """One picture (``svg`` markup) or, when there is nothing to draw, only a caption."""
 
     title: str
     caption: str
-    uri: str | None = None
+    svg: str | None = None
 
 
 @dataclass
 class ScenarioFigures:
-    """The plots of a scenario, the unreadable artifacts, and how many plots were left out."""
+    """The plots of a scenario, worst first, and the artifacts that could not be read."""
 
     plots: list
     problems: list
-    n_omitted: int = 0
+
+    @property
+    def shown(self):
+        """The plots shown open."""
+        return self.plots[:PLOTS_SHOWN]
+
+    @property
+    def folded(self):
+        """The plots folded under the first ones."""
+        return self.plots[PLOTS_SHOWN:]
 
 
-def scenario_figures(scenario, max_figures=MAX_FIGURES_PER_SCENARIO):
-    """Plot a scenario's artifacts, worst comparisons first.
+def scenario_figures(scenario):
+    """Plot a scenario's artifacts, furthest from the limits first.
 
     Parameters
     ----------
     scenario : `validation.model.ScenarioResult`
-    max_figures : `int`, optional
 
     Returns
     -------
     figures : `ScenarioFigures`
     """
-    artifacts = []
+    tolerances = scenario_tolerances(scenario)
+    ranked = []
     for result in scenario.data_ids:
+        label = data_id_label(result.data_id)
         for comparison in result.comparisons:
+            if not set(comparison.artifacts) & {DIFF_OF_DIFF, MATCHED}:
+                continue
             rank = outcome_of(comparison.verdict, comparison_reason(scenario, comparison)).rank
-            label = data_id_label(result.data_id)
-            artifacts.extend((-rank, label, comparison, kind)
-                             for kind in (DIFF_OF_DIFF, MATCHED) if kind in comparison.artifacts)
-    artifacts.sort(key=lambda artifact: artifact[0])
+            evidence = comparison_evidence(comparison, tolerances)
+            ranked.append((-rank, -evidence.score, label, comparison, evidence))
+    ranked.sort(key=lambda item: item[:2])
     figures = ScenarioFigures(plots=[], problems=[])
-    for _, label, comparison, kind in artifacts:
-        if len(figures.plots) == max_figures:
-            figures.n_omitted += 1
-            continue
+    ordered = []
+    for order, (_, _, label, comparison, evidence) in enumerate(ranked):
         try:
-            figures.plots.append(_plot(kind, comparison, label))
+            plots = _plots(comparison, evidence, label)
         except ValidationError as error:
             figures.problems.append(str(error))
+            continue
+        # The best plot of each comparison before the second of any: the first plots shown
+        # cover the worst comparisons, not one comparison's many columns.
+        ordered.extend(((index, order), plot) for index, plot in enumerate(plots))
+    figures.plots = [plot for _, plot in sorted(ordered, key=lambda item: item[0])]
     return figures
 
 
-def _plot(kind, comparison, label):
-    """The plot of one artifact; the data ID goes in the caption, where long ones can wrap."""
-    product, path = comparison.product, comparison.artifacts[kind]
-    title = f"{label} {product}"
-    if kind == DIFF_OF_DIFF:
-        figure = difference_image_figure(read_difference_image(path), product)
-        return Plot(title, f"image plane of the two difference images, {DIFFERENCE} "
-                           "(grey: NaN; colours saturate at the 99.5th percentile of |Δ|)",
-                    png_data_uri(figure))
+def _plots(comparison, evidence, label):
+    """The plots of one comparison; the data ID goes in the title, where long ones can wrap."""
+    title = f"{label} {comparison.product}"
+    if DIFF_OF_DIFF in comparison.artifacts:
+        return [_image_plot(comparison, title)]
+    return _column_plots(comparison, evidence, title)
+
+
+def _image_plot(comparison, title):
+    pixels, xy0 = read_difference_image(comparison.artifacts[DIFF_OF_DIFF])
+    where = comparison.details.get("image", {}).get("max_sigma_at") or \
+        comparison.details.get("image", {}).get("max_abs_at")
+    figure = difference_image_figure(pixels, comparison.product, xy0=xy0, mark=where)
+    caption = (f"image plane, {DIFFERENCE} (grey: NaN; colours saturate at the 99.5th percentile "
+               "of |Δ|)")
+    if where:
+        caption += f"; circled: the largest difference in σ, at x = {where[0]}, y = {where[1]}"
+    return Plot(title, caption, svg_markup(figure))
+
+
+def _column_plots(comparison, evidence, title):
+    path = comparison.artifacts[MATCHED]
     table = read_matched_differences(path)
-    differing, zero = differing_columns(table)
-    if not differing:
-        return Plot(title, f"matched catalogue: all {len(zero)} numeric columns identical "
-                           f"over {len(table):,} matched rows")
-    shown = differing[:MAX_COLUMNS_PER_FIGURE]
-    caption = (f"{len(table):,} matched rows, {len(differing)} of {len(table.columns)} columns differ "
-               "(fluxes in σ of their errors, positions in pixel or arcsec, others in their own units)")
-    if len(differing) > len(shown):
-        caption += f", {len(shown)} largest shown"
-    if zero:
-        named = ", ".join(zero[:_MAX_NAMED_COLUMNS])
-        more = f" and {len(zero) - _MAX_NAMED_COLUMNS} more" if len(zero) > _MAX_NAMED_COLUMNS else ""
-        caption += f"; identical: {named}{more}"
-    figure = catalog_histograms_figure(table, shown, product, _column_units(comparison.details))
-    return Plot(title, caption, png_data_uri(figure))
+    positions, position_label = read_matched_positions(path)
+    columns = comparison.details.get("columns", {})
+    plots = []
+    for row in evidence.columns:
+        column = columns.get(row.name, {})
+        if column.get("unit") not in _PLOTTED_UNITS or column.get("limit") is None \
+                or row.name not in table:
+            continue
+        figure = column_figure(table[row.name].to_numpy(), positions, row.name, column["unit"],
+                               column["limit"], position_label)
+        plots.append(Plot(title, f"{row.name}: a point per matched source, the band is the "
+                                 f"tolerance ±{row.limit} {row.unit}", svg_markup(figure)))
+    if not plots:
+        judged = "no judged column differs" if evidence.columns else "no column differs"
+        plots.append(Plot(title, f"matched catalogue: {judged} over {len(table):,} matched "
+                                 "sources (see the column table)"))
+    return plots
 
-
-def _column_units(details):
-    """Column -> unit of its differences, from a catalogue comparison's ``details["columns"]``."""
-    columns = details.get("columns")
-    if not isinstance(columns, dict):
-        return {}
-    return {name: summary.get("unit") for name, summary in columns.items() if isinstance(summary, dict)}

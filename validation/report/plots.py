@@ -1,58 +1,69 @@
-"""Small PNG figures for the HTML report, embedded as base64 data URIs.
+"""The report's figures, as inline SVG: text stays text, lines stay sharp at any zoom.
 
-Figures are built on `matplotlib.figure.Figure` directly (rendered by Agg),
-never through ``pyplot``, so no global figure state or display backend is
-involved. They are small (``DPI`` 80, a few inches) so that a report of tens of
-scenarios stays a few megabytes in one self-contained HTML file; their text is
-no smaller than `_SMALL` points so that it stays legible at that size.
+Figures are built on `matplotlib.figure.Figure` directly, never through
+``pyplot``, so no global figure state or display backend is involved. They
+are written as SVG with their text as ``<text>`` (not glyph outlines), so a
+browser renders the words in its own fonts and a test can read them; images
+inside a figure are embedded at their own resolution. Every axis label names
+its unit, and carries an id ending in ``-xlabel`` / ``-ylabel`` (unique in
+the page) so that a reader of the SVG can find it.
 
 Differences are always gen2 minus gen3 (the ``a - b`` of the comparison).
 """
 from __future__ import annotations
 
-import base64
 import io
+import itertools
 import math
+import re
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import MaxNLocator
 
-from ..model import Verdict
 from .outcome import Outcome
-from .style import OUTCOME_COLOURS, verdict_colour
+from .style import OUTCOME_COLOURS
 
-__all__ = ["DIFFERENCE", "DPI", "catalog_histograms_figure", "difference_image_figure", "differing_columns",
-           "png_bytes", "png_data_uri", "trend_figure"]
+__all__ = ["DIFFERENCE", "UNIT_WORDS", "column_figure", "difference_image_figure", "svg_markup",
+           "trend_figure"]
 
-DPI = 80
 _MAX_IMAGE_SIDE = 160
-# Few colour levels: the PNG of a noisy difference image compresses several times better.
+# Few colour levels: the embedded image of a noisy difference compresses several times better.
 _DIFFERENCE_COLOURMAP = matplotlib.colormaps["RdBu_r"].resampled(11).with_extremes(bad="#9e9e9e")
 _IDENTICAL_FACE = OUTCOME_COLOURS[Outcome.IDENTICAL][0]
+_INSIDE = OUTCOME_COLOURS[Outcome.WITHIN_TOLERANCE][1]
+_OUTSIDE = OUTCOME_COLOURS[Outcome.UNEXPLAINED_DIFFERENCE][1]
+_BAND = OUTCOME_COLOURS[Outcome.IDENTICAL][0]
 _SMALL = 9
-_LOG_COUNTS_FROM = 10
 _MEDIUM = 10
+_SVG_START = re.compile(r"^.*?(?=<svg)", re.S)
+_figure_ids = itertools.count(1)
 DIFFERENCE = "gen2 − gen3"
 """What every difference shown is."""
-# Units of the signed differences in a matched table (`validation.compare.columns`).
-_UNIT_WORDS = {"sigma": "σ", "pixel": "pixel", "arcsec": "arcsec"}
+UNIT_WORDS = {"sigma": "σ of the flux errors", "pixel": "pixel", "arcsec": "arcsec"}
+"""Unit of a judged catalogue column (`validation.compare.columns`) -> words on an axis."""
 
 
-def png_bytes(figure):
-    """Render a figure as PNG bytes at `DPI`."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+def svg_markup(figure):
+    """A figure as an ``<svg>`` element to place inline in HTML.
+
+    The axis labels get page-unique ids (``f<N>-xlabel-<i>``); the XML
+    prologue and the date metadata are dropped, so equal figures give
+    equal markup apart from those ids.
+    """
+    number = next(_figure_ids)
+    for index, axes in enumerate(figure.axes):
+        for axis, label in (("x", axes.xaxis.label), ("y", axes.yaxis.label)):
+            if label.get_text():
+                label.set_gid(f"f{number}-{axis}label-{index}")
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return _SVG_START.sub("", buffer.getvalue(), count=1)
 
 
-def png_data_uri(figure):
-    """A figure as a ``data:image/png;base64,...`` URI for an ``<img src>``."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(figure)).decode("ascii")
-
-
-def difference_image_figure(pixels, title):
+def difference_image_figure(pixels, title, xy0=(0, 0), mark=None):
     """The difference of two difference images, on a colour scale symmetric about 0.
 
     The scale's limit is the 99.5th percentile of the non-zero ``|Δ|`` (larger
@@ -65,6 +76,10 @@ def difference_image_figure(pixels, title):
     pixels : `numpy.ndarray`
         2-d array of (gen2 - gen3) pixel values.
     title : `str`
+    xy0 : `tuple` [`int`, `int`], optional
+        Parent coordinates of ``pixels[0, 0]``: the axes are in parent pixels.
+    mark : `tuple` [`int`, `int`], optional
+        Parent ``(x, y)`` to circle, e.g. the largest difference.
 
     Returns
     -------
@@ -88,16 +103,21 @@ def difference_image_figure(pixels, title):
     magnitudes = np.abs(pixels[differing])
     limit = float(np.percentile(magnitudes, 99.5))
     shown = _block_extremes(pixels, _MAX_IMAGE_SIDE)
+    x0, y0 = xy0
     # The extent keeps axis labels in the file's pixels even when the image was shrunk.
     image = axes.imshow(shown, origin="lower", cmap=_DIFFERENCE_COLOURMAP, vmin=-limit, vmax=limit,
-                        interpolation="nearest", extent=(0, pixels.shape[1], 0, pixels.shape[0]))
+                        interpolation="nearest",
+                        extent=(x0, x0 + pixels.shape[1], y0, y0 + pixels.shape[0]))
+    if mark is not None:
+        axes.plot([mark[0] + 0.5], [mark[1] + 0.5], marker="o", markersize=14, fillstyle="none",
+                  color="black", markeredgewidth=1.5)
     axes.tick_params(labelsize=_SMALL)
     axes.set_xlabel("x (pixel)", fontsize=_SMALL)
     axes.set_ylabel("y (pixel)", fontsize=_SMALL)
     # Exponents in the tick labels: an offset label ("1e-7") would sit on the title.
     colourbar = figure.colorbar(image, ax=axes, shrink=0.85, extend="both", format="%.2g")
     colourbar.ax.tick_params(labelsize=_SMALL)
-    colourbar.set_label(f"{DIFFERENCE}, image units", fontsize=_SMALL)
+    colourbar.set_label(f"{DIFFERENCE} (counts)", fontsize=_SMALL)
     fraction = n_differing / pixels.size
     axes.set_title(f"{title}\n{n_differing:,} px differ ({fraction:.2%})\n"
                    f"max |Δ| {magnitudes.max():.3g}{nan_note}", fontsize=_MEDIUM)
@@ -124,86 +144,59 @@ def _block_extremes(pixels, max_side):
     return picked
 
 
-def differing_columns(table):
-    """Split a matched-differences table's columns into those with differences and the rest.
-
-    Returns
-    -------
-    differing : `list` [`str`]
-        Columns with a non-zero (or NaN) difference, largest max ``|Δ|`` first.
-    zero : `list` [`str`]
-        Columns whose differences are all exactly 0.
-    """
-    extremes = {name: float(np.nan_to_num(table[name].abs().to_numpy(), nan=np.inf).max(initial=0.0))
-                for name in table.columns}
-    differing = sorted((name for name, value in extremes.items() if value > 0),
-                       key=lambda name: -extremes[name])
-    zero = [name for name, value in extremes.items() if value == 0]
-    return differing, zero
-
-
-def catalog_histograms_figure(table, columns, title, units=None):
-    """Histograms of the differences of matched catalogue rows, one panel per column.
-
-    Counts are on a log scale when a bin holds ten rows or more: most matched
-    rows usually differ by 0, and the few that do not must still show. Below
-    that a linear scale with whole-number ticks reads more easily.
+def column_figure(differences, positions, name, unit, limit, position_label):
+    """One catalogue column over the matched sources: a point per source, the tolerance as a band.
 
     Parameters
     ----------
-    table : `pandas.DataFrame`
-        Per-column differences (gen2 - gen3) of matched rows.
-    columns : `list` [`str`]
-        The columns to plot (at least one).
-    title : `str`
-    units : `dict` [`str`, `str`], optional
-        Column -> unit of its differences as the comparison recorded it
-        (``"sigma"``, ``"pixel"``, ``"arcsec"``); other columns are in the
-        column's own units.
+    differences : `numpy.ndarray`
+        Per matched source, gen2 - gen3 in the column's judged unit.
+    positions : `numpy.ndarray`
+        Per matched source, where it is (e.g. its x on the detector).
+    name : `str`
+        The column.
+    unit : `str`
+        Unit of ``differences`` (``"sigma"``, ``"pixel"``, ``"arcsec"``).
+    limit : `float`
+        The tolerance: sources with ``|Δ| > limit`` are outside it.
+    position_label : `str`
+        Label of the horizontal axis, with its unit.
 
     Returns
     -------
     figure : `matplotlib.figure.Figure`
     """
-    n_panels = len(columns)
-    n_across = min(n_panels, 3)
-    n_down = math.ceil(n_panels / n_across)
-    units = units or {}
-    figure = Figure(figsize=(2.9 * n_across + 0.4, 2.4 * n_down + 0.6), layout="constrained")
-    figure.suptitle(f"{title}: {DIFFERENCE} of matched rows", fontsize=_MEDIUM)
-    for index, name in enumerate(columns):
-        axes = figure.add_subplot(n_down, n_across, index + 1)
-        values = table[name].to_numpy()
-        finite = values[np.isfinite(values)]
-        counts, _, _ = axes.hist(finite, bins=30, color=OUTCOME_COLOURS[Outcome.WITHIN_TOLERANCE][1])
-        if counts.max(initial=0) >= _LOG_COUNTS_FROM:
-            axes.set_yscale("log")
-            # Minor log ticks get labels (2e1, 3e1, ...) that crowd a small panel.
-            axes.yaxis.set_minor_formatter(NullFormatter())
-        else:
-            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        n_nan = values.size - finite.size
-        n_differing = int(np.count_nonzero(finite)) + n_nan
-        short_name = name if len(name) <= 28 else name[:27] + "…"
-        axes.set_title(f"{short_name}\n{n_differing:,} of {values.size:,} rows ≠ 0", fontsize=_SMALL)
-        unit = _UNIT_WORDS.get(units.get(name))
-        axes.set_xlabel("Δ" + (f" ({unit})" if unit else "") + (f"  [{n_nan} NaN]" if n_nan else ""),
-                        fontsize=_SMALL)
-        if index % n_across == 0:
-            axes.set_ylabel("rows", fontsize=_SMALL)
-        axes.tick_params(labelsize=_SMALL - 1)
+    figure = Figure(figsize=(3.6, 2.7), layout="constrained")
+    axes = figure.add_subplot()
+    finite = np.isfinite(differences)
+    outside = finite & (np.abs(differences) > limit)
+    axes.axhspan(-limit, limit, color=_BAND, zorder=0, label=f"tolerance ±{limit:g}")
+    axes.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
+    axes.scatter(positions[finite & ~outside], differences[finite & ~outside], s=18, color=_INSIDE,
+                 marker="o", zorder=2, label="inside")
+    axes.scatter(positions[outside], differences[outside], s=26, color=_OUTSIDE, marker="D", zorder=3,
+                 label="outside")
+    words = UNIT_WORDS.get(unit, unit)
+    axes.set_xlabel(position_label, fontsize=_SMALL)
+    axes.set_ylabel(f"{DIFFERENCE} ({words})", fontsize=_SMALL)
+    axes.tick_params(labelsize=_SMALL - 1)
+    top = max(limit * 1.3, float(np.abs(differences[finite]).max(initial=0.0)) * 1.1)
+    axes.set_ylim(-top, top)
+    n_nonfinite = int(np.count_nonzero(~finite))
+    nan_note = f", {n_nonfinite} NaN" if n_nonfinite else ""
+    axes.set_title(f"{name}\n{int(outside.sum())} of {differences.size} beyond ±{limit:g}{nan_note}",
+                   fontsize=_SMALL)
+    axes.legend(fontsize=_SMALL - 2, loc="upper right", framealpha=0.8)
     return figure
 
 
 def trend_figure(trend):
-    """Scenario verdict counts per stored run, oldest first, as stacked bars.
-
-    Stored runs keep verdicts, not reasons, so ``different`` counts expected
-    and unexplained differences alike; its legend says so.
+    """Scenario outcome counts per stored run, oldest first, as stacked bars.
 
     Parameters
     ----------
     trend : `list` [`validation.model.TrendPoint`]
+        At least two runs; ``counts`` by `Outcome` value.
 
     Returns
     -------
@@ -214,20 +207,18 @@ def trend_figure(trend):
     axes = figure.add_subplot()
     positions = np.arange(len(points))
     bottom = np.zeros(len(points))
-    for verdict in Verdict:
-        counts = np.array([point.counts.get(verdict.value, 0) for point in points], dtype=float)
-        label = verdict.value.replace("_", " ")
-        if verdict is Verdict.DIFFERENT:
-            label += "\n(expected or not)"
-        axes.bar(positions, counts, bottom=bottom, color=verdict_colour(verdict), label=label, width=0.7)
+    for outcome in Outcome:
+        counts = np.array([point.counts.get(outcome.value, 0) for point in points], dtype=float)
+        axes.bar(positions, counts, bottom=bottom, color=OUTCOME_COLOURS[outcome][1], label=outcome.label,
+                 width=0.7)
         bottom += counts
     # Month-day only: full dates would overlap with more than a few runs.
     axes.set_xticks(positions, [f"#{point.run_id}\n{point.started[5:10]}" for point in points],
                     fontsize=_SMALL)
-    axes.set_xlabel("run, start date (month-day)", fontsize=_SMALL)
-    axes.set_ylabel("scenarios", fontsize=_SMALL)
+    axes.set_xlabel("run (number, start month-day)", fontsize=_SMALL)
+    axes.set_ylabel("scenarios (count)", fontsize=_SMALL)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="y", labelsize=_SMALL)
     axes.legend(fontsize=_SMALL, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    axes.set_title("Scenario verdicts per run", fontsize=_MEDIUM)
+    axes.set_title("Scenario outcomes per run", fontsize=_MEDIUM)
     return figure

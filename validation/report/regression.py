@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .outcome import RUN_ERROR_PRODUCT, checks, data_id_key, data_id_label
 
-__all__ = ["KEY_METRIC_TOLERANCES", "BaselineComparison", "Change", "compare_to_baseline",
+__all__ = ["DIRTY_SUFFIX", "KEY_METRIC_TOLERANCES", "BaselineComparison", "Change", "compare_to_baseline",
            "find_regressions", "regression_exit_code", "run_name"]
 
 KEY_METRIC_TOLERANCES = {"kernel_sum": 1e-3, "n_dia_sources": 0.0}
@@ -30,19 +30,29 @@ class Change:
         return f"{self.where}: {self.what}"
 
 
+DIRTY_SUFFIX = "-dirty"
+"""Ends the code version of a run made from a work tree with uncommitted changes."""
+
+
 @dataclass
 class BaselineComparison:
-    """A run against its baseline, as the reports show it."""
+    """A run against its baseline, as the reports show it.
+
+    ``from_dirty_tree`` is true when the baseline ran uncommitted code: its
+    verdicts may come from changes nobody can check out again.
+    """
 
     baseline: str
     regressions: list
     improvements: list
+    from_dirty_tree: bool = False
 
 
 def compare_to_baseline(current, baseline):
     """`find_regressions` with default tolerances, plus a name for the baseline run."""
     regressions, improvements = find_regressions(current, baseline)
-    return BaselineComparison(run_name(baseline), regressions, improvements)
+    return BaselineComparison(run_name(baseline), regressions, improvements,
+                              from_dirty_tree=baseline.run.code_version.endswith(DIRTY_SUFFIX))
 
 
 def find_regressions(current, baseline, metric_tolerances=None):
@@ -139,6 +149,9 @@ def regression_exit_code(current, baseline, stream):
     Improvements are printed too, marked as such, and do not change the code.
     """
     comparison = compare_to_baseline(current, baseline)
+    if comparison.from_dirty_tree:
+        print(f"warning: the baseline, {comparison.baseline}, ran uncommitted code: no commit "
+              "reproduces it", file=stream)
     for change in comparison.regressions:
         print(f"REGRESSION {change}", file=stream)
     for change in comparison.improvements:
