@@ -1,6 +1,5 @@
 """The reports of a run: JSON round trip, HTML with plots, Markdown, JUnit XML, the command."""
 import argparse
-import base64
 import copy
 import json
 import re
@@ -10,16 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.io import fits
+from conftest import random_exposure
 
 from validation.errors import ValidationError
 from validation.model import (AuditRecord, Comparison, DataIdResult, RunInfo, RunReport,
                               ScenarioResult, TrendPoint, Verdict)
 from validation.report import (read_results_json, run_report_from_json, run_report_to_json,
                                write_reports)
+from validation.compare import Tolerances, compare_catalogs, compare_exposures
 from validation.report.cli import add_parser
-from validation.report.figures import MAX_FIGURES_PER_SCENARIO
-from validation.report.plots import (catalog_histograms_figure, difference_image_figure,
-                                     differing_columns, png_bytes, trend_figure)
+from validation.report.figures import PLOTS_SHOWN
+from validation.report.plots import column_figure, difference_image_figure, svg_markup, trend_figure
 
 EDGE_REASON = "template patch set differs at the detector edge"
 ID_REASON = "gen3 packs source ids with the <visit, detector> dimensions"
@@ -30,23 +30,26 @@ def write_image(path, pixels):
     return str(path)
 
 
-def write_table(path, columns):
-    pd.DataFrame(columns).to_parquet(path)
-    return str(path)
+def image_comparison(directory, changed_pixels=(), reason=None):
+    """A real comparison of two 40 x 50 exposures; b's image is 1 higher at ``changed_pixels`` (y, x)."""
+    a = random_exposure(shape=(40, 50), xy0=(100, 200))
+    b = random_exposure(shape=(40, 50), xy0=(100, 200))
+    for y, x in changed_pixels:
+        b.image[y, x] += 1.0
+    directory.mkdir(exist_ok=True)
+    return compare_exposures(a, b, tolerances=Tolerances(), reason=reason, artifact_dir=directory)
 
 
-def image_comparison(path, verdict, pixels, reason=None):
-    return Comparison(product="differenceExp", kind="image", verdict=verdict,
-                      summary=f"image max |Δ| {np.abs(pixels).max():.2g}",
-                      metrics={"image.max_abs": float(np.abs(pixels).max()), "image.n_differ":
-                               int((pixels != 0).sum())},
-                      reason=reason, artifacts={"diff_of_diff": write_image(path, pixels)})
-
-
-def catalog_comparison(path, verdict, columns, reason=None):
-    return Comparison(product="diaSrc", kind="catalog", verdict=verdict, summary="matched 1:1",
-                      metrics={"matched_fraction": 1.0}, details={"columns": list(columns)},
-                      reason=reason, artifacts={"matched": write_table(path, columns)})
+def catalog_comparison(directory, flux_shifts_sigma=(), reason=None):
+    """A real comparison of two 30-source catalogues, b's fluxes shifted by so many σ in its first rows."""
+    rng = np.random.default_rng(8)
+    a = pd.DataFrame({"id": np.arange(1, 31), "x": rng.uniform(10, 240, 30), "y": rng.uniform(10, 240, 30),
+                      "psfFlux": rng.uniform(100, 1000, 30), "psfFluxErr": np.full(30, 10.0),
+                      "flag_edge": np.zeros(30, dtype=bool)})
+    b = a.copy()
+    b.loc[:len(flux_shifts_sigma) - 1, "psfFlux"] -= 10.0 * np.asarray(flux_shifts_sigma)
+    directory.mkdir(exist_ok=True)
+    return compare_catalogs(a, b, tolerances=Tolerances(), reason=reason, artifact_dir=directory)
 
 
 def backend_metrics(kernel_sum):
@@ -56,28 +59,22 @@ def backend_metrics(kernel_sum):
 
 def make_report(tmp_path):
     """Five scenarios, one per outcome, with real FITS and Parquet artifacts."""
-    rng = np.random.default_rng(5)
-    zeros = np.zeros((40, 50), dtype=np.float32)
-    noisy = np.where(rng.random((40, 50)) < 0.1, rng.normal(0, 1e-3, (40, 50)), 0).astype(np.float32)
-    flux_differences = {"psfFlux": rng.normal(0, 0.5, 30), "x": np.zeros(30),
-                        "flag_edge": np.zeros(30, dtype=bool)}
     scenarios = [
         ScenarioResult(
             name="coadd_default", features=["GetCoaddAsTemplateTask"], template_mode="coadd",
             description="Default <coadd> template & friends", data_ids=[DataIdResult(
                 data_id={"visit": 1, "ccd": 2},
-                comparisons=[image_comparison(tmp_path / "a.fits", Verdict.IDENTICAL, zeros),
-                             catalog_comparison(tmp_path / "a.parquet", Verdict.IDENTICAL,
-                                                {"psfFlux": np.zeros(30)})],
+                comparisons=[image_comparison(tmp_path / "a"),
+                             catalog_comparison(tmp_path / "a")],
                 backend_metrics=backend_metrics(1.25))]),
         ScenarioResult(
             name="calexp_template", features=["GetCalexpAsTemplateTask"], template_mode="calexp",
-            expected_reason=EDGE_REASON, definition={"config": {"getTemplate": "calexp"}},
+            expected_reason=EDGE_REASON,
+            definition={"config": {"getTemplate": "calexp"}, "tolerances": Tolerances().to_dict()},
             data_ids=[DataIdResult(
                 data_id={"visit": 3, "ccd": 1},
-                comparisons=[image_comparison(tmp_path / "b.fits", Verdict.DIFFERENT, noisy),
-                             catalog_comparison(tmp_path / "b.parquet", Verdict.DIFFERENT,
-                                                flux_differences, reason=ID_REASON)],
+                comparisons=[image_comparison(tmp_path / "b", [(5, 7), (30, 44)]),
+                             catalog_comparison(tmp_path / "b", (3.0, -1.0, 0.2), reason=ID_REASON)],
                 backend_metrics=backend_metrics(1.2501))]),
         ScenarioResult(
             name="add_metrics", features=["doAddMetrics", "GetCoaddAsTemplateTask"],
@@ -148,7 +145,7 @@ def written(sample):
 
 def write_sample_reports(report, directory):
     trend = [TrendPoint(run_id=run_id, started=f"2025-11-2{run_id - 9}T10:00:00", code_version="abc",
-                        counts={"identical": 3, "different": 2, "failed": run_id - 10})
+                        counts={"identical": 3, "expected_difference": 2, "failed": run_id - 10})
              for run_id in (10, 11, 12)]
     audit_summary = [
         {"feature": "doMatchSources", "title": "match DIA sources", "gen2_setting": "doMatchSources = True",
@@ -204,15 +201,17 @@ def test_html_escapes_text(written):
     assert "<coadd>" not in html
 
 
-def test_html_embeds_plots_as_png_data_uris(written):
+def test_html_embeds_plots_as_inline_svg_with_units(written):
     html = written["html"].read_text()
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    # two difference images, one histogram figure, the trend; the all-zero table is a caption
-    assert len(images) == 4
-    assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
-    assert "matched catalogue: all 1 numeric columns identical over 30 matched rows" in html
-    assert "2 of 3 columns differ" not in html  # flag_edge and x are all 0
-    assert "1 of 3 columns differ" in html and "identical: x, flag_edge" in html
+    assert "data:image/png" not in html.replace('xlink:href="data:image/png', "")  # only inside an SVG
+    figures = re.findall(r"<figure>(.*?)</figure>", html, re.S)
+    # calexp_template: its difference image and one plot per judged column that differs (psfFlux),
+    # then the trend; identical comparisons leave no files, hence no plots
+    assert len(figures) == 3 and all("<svg" in figure for figure in figures)
+    labels = re.findall(r'<g id="f\d+-([xy])label-\d+">\s*<text[^>]*>([^<]*)</text>', html)
+    assert ("x", "x (pixel)") in labels and ("y", "gen2 − gen3 (σ of the flux errors)") in labels
+    assert all(re.search(r"\(.+\)", text) for _, text in labels)
+    assert "psfFlux: a point per matched source, the band is the tolerance ±0.5 σ" in html
 
 
 def test_html_feature_matrix_counts_data_ids_per_feature(written):
@@ -227,7 +226,7 @@ def test_html_shows_audit_and_trend(written):
     html = written["html"].read_text()
     assert "same columns" in html and "overrides/doMatch.py" in html
     assert "will not evaluate &#39;import os&#39;" in html
-    assert 'alt="scenario verdict counts per run"' in html
+    assert "Scenario outcomes per run" in html
     assert re.search(r'<tr style="font-weight: 600"><td class="number">12</td>', html)
 
 
@@ -270,26 +269,52 @@ def test_html_feature_matrix_gives_scenarios_and_reasons(written):
 def test_html_audit_judges_features_by_this_run(written):
     html = written["html"].read_text()
     audit = html[html.index('<h2 id="audit">'):html.index('<h2 id="trends">')]
-    rows = {feature: row for feature, row in
+    rows = {feature: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for feature, row in
             re.findall(r"<tr><td><code>(\w+)</code>(.*?)</tr>", audit, re.S)}
-    # the audit recorded "identical" for doMatchSources, but this run's match_sources differs unexplained
+    # the verdict is the second column; the audit recorded "identical" for doMatchSources, but
+    # this run's match_sources differs unexplained
     matched = rows["doMatchSources"]
-    assert '<span class="badge o-unexplained_difference">different, unexplained</span></td>' in matched
-    assert '<code title="/repo/runs/overrides/doMatch.py">overrides/doMatch.py</code>' in matched
-    assert "doMatchSources = True" in matched
-    assert rows["doPreConvolve"].endswith("<td>not run</td>")
-    assert ('<span class="badge o-unexplained_difference">different</span><br>'
-            '<span class="muted">audit; reason not recorded</span>') in rows["doDecorrelation"]
+    assert matched[0] == '<span class="badge o-unexplained_difference">different, unexplained</span>'
+    assert matched[1] == "doMatchSources = True"
+    assert matched[2] == "1 file(s):<br><code>/repo/runs/overrides/doMatch.py</code>"
+    assert rows["doPreConvolve"][0] == "not run"
+    assert rows["doDecorrelation"][0] == ('<span class="badge o-unexplained_difference">different</span><br>'
+                                          '<span class="muted">audit; reason not recorded</span>')
     assert "“gen2 = gen3?” is the worst outcome" in audit
 
 
-def test_html_scenario_details_list_non_zero_metrics_and_open_differences(written):
+def test_html_audit_lists_every_file_and_folds_the_long_lists(report, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    files = [str(tmp_path / f"overrides/o{index}.py") for index in range(5)] + ["pipelines/p.yaml"]
+    summary = [{"feature": "doMatchSources", "n_configs": 6, "files": files, "gen2_gen3_agree": "identical"}]
+    html = write_reports(report, tmp_path / "out", audit_summary=summary)["html"].read_text()
+    # paths inside the current directory read relative, like the ones written relative
+    shown = ["<code>overrides/o0.py</code>", "<code>overrides/o1.py</code>", "<code>overrides/o2.py</code>"]
+    assert "6 file(s):<br>" + "<br>".join(shown) + '<details class="more"><summary>and 3 more</summary>' in html
+    assert "<code>pipelines/p.yaml</code><br></details>" in html
+
+
+def test_html_gives_the_deciding_rule_and_the_largest_difference_of_each_differing_product(written):
     html = written["html"].read_text()
-    # image comparison of zeros: both metrics are 0, so none is listed
-    assert '<span class="muted nowrap">2 metrics, all 0</span>' in html
-    assert "<summary>1 metrics</summary><pre>matched_fraction = 1</pre>" in html
-    assert re.search(r"<summary>2 metrics</summary><pre>image.max_abs = [\d.e-]+\nimage.n_differ = \d+</pre>",
-                     html)
+    blocks = re.findall(r'<div class="evidence [^"]*" data-data-id="([^"]+)" data-product="(\w+)">(.*?)</div>',
+                        html, re.S)
+    # every check that is not identical, and no other
+    assert [(label, product) for label, product, _ in blocks] == [
+        ("visit=3 ccd=1", "differenceExp"), ("visit=3 ccd=1", "diaSrc"), ("visit=4 ccd=1", "kernelSrc"),
+        ("visit=5 ccd=1", "diaSrc")]
+    image, catalog = blocks[0][2], blocks[1][2]
+    assert ("<strong>Decided by:</strong> beyond the limit: image: 2 px beyond 0.001 σ or NaN = 0.1 % of "
+            "2,000 px, limit 0 %") in image
+    # b is 1 higher at array (5, 7) and (30, 44), so gen2 - gen3 = -1 there; xy0 is (100, 200)
+    assert ("Largest difference:</strong> image: largest |Δ| 1 (counts) at x = 107, y = 205; "
+            "image: largest 0.349 σ at x = 144, y = 230") in image
+    assert "beyond the limit: 1 column(s) beyond their limits: psfFlux 3 σ, limit 0.5" in catalog
+    assert "sources without a counterpart: 0 in gen2, 0 in gen3 (of 30 and 30), limit 0 per side" in catalog
+    # the column table: column, unit, largest difference, limit, rows differing, rows beyond limit
+    row = re.search(r"<tr class=\"outside\"><td><code>psfFlux</code></td>(.*?)</tr>", catalog, re.S).group(1)
+    assert re.findall(r">([^<>]+)</td>", row) == ["σ", "3", "0.5", "3", "2"]
+    assert '<a href="../b/diaSrc_matched.parquet">matched sources with their differences (Parquet)</a>' in catalog
+    assert "Files: " in image and "b/differenceExp_diff_of_diff.fits" in image
     opened = re.findall(r'<details class="scenario" id="s\d+-([\w-]+)"( open)?>', html)
     assert opened == [("coadd-default", ""), ("calexp-template", " open"), ("add-metrics", ""),
                       ("match-sources", " open"), ("winter2013", " open")]
@@ -308,37 +333,56 @@ def test_missing_artifact_is_a_note_not_a_crash(report, tmp_path):
     assert re.search(r"Plot missing: difference-of-differences image .*gone.fits does not exist", html)
 
 
-def test_plots_per_scenario_are_capped(report, tmp_path):
+def test_every_plot_is_reachable_the_first_few_open(report, tmp_path):
     scenario = report.scenarios[1]
     template = scenario.data_ids[0]
     scenario.data_ids = [DataIdResult({"visit": visit}, template.comparisons) for visit in range(4)]
     html = write_reports(report, tmp_path / "out")["html"].read_text()
     section = html[html.index('id="s1-calexp-template"'):html.index('id="s2-add-metrics"')]
-    assert section.count("<figure>") == MAX_FIGURES_PER_SCENARIO
-    assert f"{8 - MAX_FIGURES_PER_SCENARIO} more plot(s) of this scenario not shown" in section
+    assert section.count("<figure>") == 8
+    folded = section[section.index('<details class="more"><summary>4 more plot(s), nearer their limits'):]
+    assert section.count("<figure>") - folded.count("<figure>") == PLOTS_SHOWN
 
 
-def test_markdown_summary_has_a_row_per_scenario(written):
+def test_markdown_summary_puts_counts_first_and_folds_the_identical(written):
     markdown = written["markdown"].read_text()
-    assert "**FAIL: 1 failed and 1 unexplained difference(s) in 7 checks (data ID × product)**" in markdown
-    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 1 + 5
+    lines = markdown.splitlines()
+    assert lines[2] == "**FAIL: 1 failed and 1 unexplained difference(s) in 7 checks (data ID × product)**"
+    assert lines[4:11] == ["| outcome | scenarios | data IDs | checks |", "|---|---:|---:|---:|",
+                           "| identical | 1 | 1 | 2 |", "| within tolerance | 1 | 1 | 1 |",
+                           "| different, expected | 1 | 1 | 2 |", "| **different, unexplained** | 1 | 1 | 1 |",
+                           "| **failed** | 1 | 1 | 1 |"]
+    assert lines[12].startswith("Full report with plots: [report.html](report.html) · run 12 · code `abc123`")
+    assert "### 4 scenario(s) not identical" in markdown
+    shown, folded = markdown.split("<summary>1 identical scenario(s)</summary>")
     assert (f"| calexp_template | `GetCalexpAsTemplateTask` | calexp | 1 | different, expected | "
-            f"{EDGE_REASON}; gen3 packs source ids with the &lt;visit, detector&gt; dimensions |") in rows
-    assert "| **different, unexplained** |" in markdown and "| **failed** |" in markdown
+            f"{EDGE_REASON}; gen3 packs source ids with the &lt;visit, detector&gt; dimensions |") in shown
+    assert "| coadd_default |" in folded and "| coadd_default |" not in shown
+    assert "| **different, unexplained** |" in shown and "| **failed** |" in shown
+    # each differing check with its rule, within tolerance included
+    assert ("- **calexp_template** / `visit=3 ccd=1` / `diaSrc`: different, expected: beyond the limit: "
+            "1 column(s) beyond their limits: psfFlux 3 σ, limit 0.5") in shown
+    assert "- **add_metrics** / `visit=4 ccd=1` / `kernelSrc`: within tolerance: KC flux within 1e-6" in shown
 
 
-def test_junit_counts_failures_and_keeps_reasons(written):
+def test_junit_counts_failures_and_skips_expected_differences(written):
     root = ElementTree.parse(written["junit"]).getroot()
-    assert (root.get("tests"), root.get("failures")) == ("7", "2")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("7", "2", "0")
     suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
-    assert list(suites) == ["coadd_default", "calexp_template", "add_metrics", "match_sources",
-                            "winter2013"]
+    assert list(suites) == [f"diffim.nightly.{name}" for name in
+                            ("coadd_default", "calexp_template", "add_metrics", "match_sources", "winter2013")]
     assert [suite.get("failures") for suite in suites.values()] == ["0", "0", "0", "1", "1"]
-    expected = suites["calexp_template"].find("testcase[@name='visit=3 ccd=1 differenceExp']")
+    assert [suite.get("skipped") for suite in suites.values()] == ["0", "2", "0", "0", "0"]
+    assert {(suite.get("timestamp"), suite.get("hostname")) for suite in suites.values()} == {
+        ("2025-11-25T10:00:00", "ci-1")}
+    expected = suites["diffim.nightly.calexp_template"].find("testcase[@name='visit=3 ccd=1 differenceExp']")
+    assert expected.get("classname") == "diffim.nightly.calexp_template"
     assert expected.find("failure") is None
-    assert EDGE_REASON in expected.find("system-out").text
-    failure = suites["winter2013"].find("testcase/failure")
+    assert expected.find("skipped").get("message") == f"expected difference: {EDGE_REASON}"
+    assert "beyond the limit: image: 2 px beyond 0.001 σ or NaN" in expected.find("skipped").text
+    within = suites["diffim.nightly.add_metrics"].find("testcase")
+    assert within.find("system-out").text == "within tolerance\nKC flux within 1e-6"
+    failure = suites["diffim.nightly.winter2013"].find("testcase/failure")
     assert failure.get("message").startswith("failed: gen3: dataset 'calexp' not found")
 
 
@@ -360,26 +404,28 @@ def test_difference_image_keeps_an_isolated_pixel_when_shrunk():
     assert "1 px differ" in figure.axes[0].get_title() and "1 px NaN" in figure.axes[0].get_title()
 
 
-def test_catalog_histograms_show_differing_columns_largest_first():
-    table = pd.DataFrame({"a": [0.0, 0.1], "b": [0.0, 0.0], "c": [2.0, 0.0], "d": [np.nan, 0.0]})
-    differing, zero = differing_columns(table)
-    assert (differing, zero) == (["d", "c", "a"], ["b"])
-    figure = catalog_histograms_figure(table, differing, "diaSrc")
-    assert [axes.get_title() for axes in figure.axes] == [
-        "d\n1 of 2 rows ≠ 0", "c\n1 of 2 rows ≠ 0", "a\n1 of 2 rows ≠ 0"]
-    assert figure.axes[0].get_xlabel() == "Δ  [1 NaN]"
-    assert figure.axes[0].get_ylabel() == "rows" and figure.axes[1].get_ylabel() == ""
-    assert figure.texts[0].get_text() == "diaSrc: gen2 − gen3 of matched rows"
+def test_column_figure_has_a_point_per_source_and_the_tolerance_band():
+    differences = np.array([0.1, -0.7, 0.0, np.nan, 2.0])
+    figure = column_figure(differences, np.arange(5.0) * 10, "psfFlux", "sigma", 0.5,
+                           "source x on the detector (pixel)")
+    axes = figure.axes[0]
+    inside, outside = (collection.get_offsets() for collection in axes.collections)
+    assert inside.tolist() == [[0.0, 0.1], [20.0, 0.0]] and outside.tolist() == [[10.0, -0.7], [40.0, 2.0]]
+    band = axes.patches[0]  # axhspan: the band from -limit to +limit
+    assert (band.get_y(), band.get_y() + band.get_height()) == (-0.5, 0.5)
+    assert axes.get_title() == "psfFlux\n2 of 5 beyond ±0.5, 1 NaN"
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("source x on the detector (pixel)",
+                                                      "gen2 − gen3 (σ of the flux errors)")
 
 
-def test_catalog_histograms_name_units_and_use_linear_counts_when_few():
-    table = pd.DataFrame({"psfFlux": [0.0, 1.5, -0.5], "x": [0.1, 0.0, 0.0], "area": [1.0, 2.0, 0.0]})
-    figure = catalog_histograms_figure(table, ["psfFlux", "x", "area"], "diaSrc",
-                                       {"psfFlux": "sigma", "x": "pixel", "area": "relative"})
-    assert [axes.get_xlabel() for axes in figure.axes] == ["Δ (σ)", "Δ (pixel)", "Δ"]
-    assert all(axes.get_yscale() == "linear" for axes in figure.axes)
-    many = catalog_histograms_figure(pd.DataFrame({"a": np.zeros(50)}), ["a"], "diaSrc")
-    assert many.axes[0].get_yscale() == "log"
+def test_svg_markup_keeps_text_and_marks_axis_labels():
+    figure = column_figure(np.array([0.01, 0.2]), np.array([3.0, 4.0]), "x", "pixel", 0.05, "source x (pixel)")
+    first, second = svg_markup(figure), svg_markup(figure)
+    assert first.startswith("<svg") and "<?xml" not in first and "dc:date" not in first
+    assert re.search(r'<g id="f\d+-xlabel-0">\s*<text[^>]*>source x \(pixel\)</text>', first)
+    assert re.search(r'<g id="f\d+-ylabel-0">\s*<text[^>]*>gen2 − gen3 \(pixel\)</text>', first)
+    # ids stay unique when figures share a page
+    assert set(re.findall(r'id="(f\d+)-xlabel', first)).isdisjoint(re.findall(r'id="(f\d+)-xlabel', second))
 
 
 def test_difference_image_labels_axes_and_colour_scale():
@@ -388,15 +434,15 @@ def test_difference_image_labels_axes_and_colour_scale():
     figure = difference_image_figure(pixels, "differenceExp")
     image_axes, colourbar_axes = figure.axes
     assert (image_axes.get_xlabel(), image_axes.get_ylabel()) == ("x (pixel)", "y (pixel)")
-    assert colourbar_axes.get_ylabel() == "gen2 − gen3, image units"
+    assert colourbar_axes.get_ylabel() == "gen2 − gen3 (counts)"
 
 
 def test_figures_stay_small():
     rng = np.random.default_rng(1)
     noisy = rng.normal(0, 1, (1000, 1000))
     trend = [TrendPoint(run_id, f"2025-11-{run_id:02d}", "v", {"identical": 9}) for run_id in range(1, 21)]
-    sizes = [len(png_bytes(difference_image_figure(noisy, "noise"))), len(png_bytes(trend_figure(trend)))]
-    assert max(sizes) < 40_000
+    sizes = [len(svg_markup(difference_image_figure(noisy, "noise"))), len(svg_markup(trend_figure(trend)))]
+    assert max(sizes) < 80_000
 
 
 def run_report_command(argv):

@@ -95,6 +95,13 @@ class Evidence:
     n_equal_columns: int = 0
     score: float = 0.0
 
+    def rules_text(self):
+        """The evidence as plain lines, for text reports (JUnit, Markdown)."""
+        lines = [f"decided by: {self.decided_by}"] if self.decided_by else []
+        lines += [f"{'beyond' if rule.outside else 'inside'} the limit: {rule.text}" for rule in self.rules]
+        lines += [f"largest difference: {line}" for line in self.largest]
+        return lines + self.unmatched
+
 
 def scenario_tolerances(scenario):
     """The tolerances a scenario's comparisons were judged by (`dict`), or `None` if not recorded."""
@@ -163,9 +170,9 @@ def _decided_by(verdict, rules):
         return "identical: no value differs"
     outside = [rule.text for rule in rules if rule.outside]
     if outside:
-        return "outside tolerance: " + "; ".join(outside)
+        return "beyond the limit: " + "; ".join(outside)
     if verdict is Verdict.WITHIN_TOLERANCE and rules:
-        return f"within tolerance, every rule inside its limit; nearest to it: {rules[0].text}"
+        return f"every rule inside its limit; the nearest to it: {rules[0].text}"
     return ""
 
 
@@ -247,7 +254,7 @@ def _image_largest(comparison):
     image = details.get("image", {})
     if metrics.get("image.n_differing") and "max_abs_at" in image:
         x, y = image["max_abs_at"]
-        lines.append(f"image: largest |Δ| {format_number(metrics['image.max_abs'])} (image units) "
+        lines.append(f"image: largest |Δ| {format_number(metrics['image.max_abs'])} (counts) "
                      f"at x = {x}, y = {y}")
         if "max_sigma_at" in image and "image.max_sigma" in metrics:
             x, y = image["max_sigma_at"]
@@ -313,8 +320,8 @@ def _catalog_rules(comparison, column_rows, tolerances):
                           max(_finite(row.score) for row in outside)))
     elif judged:
         nearest = judged[0]
-        rules.append(Rule(f"every column inside its limit; nearest: {nearest.name} {nearest.largest} "
-                          f"{nearest.unit}, limit {nearest.limit}", False, nearest.score))
+        rules.append(Rule(f"columns: {nearest.name} {nearest.largest} {nearest.unit}, limit {nearest.limit} "
+                          f"(the nearest of {len(judged)} judged columns that differ)", False, nearest.score))
     return rules
 
 

@@ -1,24 +1,43 @@
 """JUnit XML for CI: a test suite per scenario, a test case per data ID x product.
 
-A failed backend run and a difference without a reason are failures; a
-difference with a named reason passes, with the reason in ``system-out`` so
-it stays visible in the CI's test view. A run that did not complete adds
+The file follows the JUnit XML schema that Jenkins' xUnit plugin publishes
+(``junit-10.xsd``; GitLab, GitHub test reporters and pytest's ``xunit2``
+read the same): test classes are dotted, ``diffim.<campaign>.<scenario>``,
+so CI views group them by campaign; suites carry ``time``, ``timestamp``
+(the run's start, UTC) and ``hostname``. A failed backend run and a
+difference without a reason are failures; a difference with a named reason
+is ``skipped`` with the reason as its message (the convention for expected
+failures, which CI summaries count and show); a check within tolerance
+passes with its numbers in ``system-out``. A run that did not complete adds
 errors: one test case for the run's status, and one per planned scenario
 that was not run, so a CI view never shows an unfinished run as green.
+A case's ``time`` is its scenario's backend time shared equally among the
+scenario's checks (the backends time scenarios, not checks).
 """
 from __future__ import annotations
 
+import datetime
 import re
 import xml.etree.ElementTree as ElementTree
 
 from ..model import RunStatus
+from .evidence import comparison_evidence, scenario_tolerances
 from .outcome import Outcome, data_id_label, scenario_checks
 from .summary import missing_scenarios
 
-__all__ = ["render_junit"]
+__all__ = ["CLASS_PREFIX", "class_name", "render_junit"]
+
+CLASS_PREFIX = "diffim"
+"""First part of every dotted class name."""
+_PER_SCENARIO_SECONDS = "seconds"
 
 # Control characters (from a backend's error text, say) are not allowed in XML 1.0 at all.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def class_name(campaign, scenario):
+    """``"diffim.<campaign>.<scenario>"``, dots inside either name made ``_`` so the parts stay three."""
+    return ".".join([CLASS_PREFIX, *(str(name).replace(".", "_") for name in (campaign, scenario))])
 
 
 def render_junit(report):
@@ -32,61 +51,94 @@ def render_junit(report):
     -------
     xml : `str`
     """
-    root = ElementTree.Element("testsuites", name=_xml_text(f"diffim-validate {report.run.campaign}"))
-    all_checks = []
+    run = report.run
+    root = ElementTree.Element("testsuites", name=_xml_text(f"diffim-validate {run.campaign}"))
+    stamp = {"timestamp": _timestamp(run.started), "hostname": _xml_text(run.machine.split(" (")[0])}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
     for scenario in report.scenarios:
-        suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(scenario.name))
         suite_checks = list(scenario_checks(scenario))
+        seconds = _scenario_seconds(scenario)
+        suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(class_name(run.campaign, scenario.name)),
+                                       **stamp)
+        tolerances = scenario_tolerances(scenario)
         for check in suite_checks:
-            _add_testcase(suite, check)
-        _count(suite, suite_checks)
-        all_checks += suite_checks
-    errors = _add_run_errors(root, report)
-    _count(root, all_checks, errors)
+            _add_testcase(suite, check, class_name(run.campaign, scenario.name),
+                          seconds / len(suite_checks), tolerances)
+        _count(suite, suite_checks, seconds, totals)
+    for suite_name, case_name, error_type, message in _run_errors(report):
+        suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(class_name(run.campaign, suite_name)),
+                                       **stamp)
+        case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(class_name(run.campaign, suite_name)),
+                                      name=_xml_text(case_name), time="0")
+        ElementTree.SubElement(case, "error", type=error_type, message=_xml_text(message))
+        _count(suite, [], 0.0, totals, errors=1)
+    for key in ("tests", "failures", "errors"):
+        root.set(key, str(totals[key]))
+    root.set("time", f"{totals['time']:.3f}")
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _add_testcase(suite, check):
+def _timestamp(started):
+    """The run's start as JUnit writes timestamps: ISO 8601 in UTC, no zone suffix."""
+    try:
+        moment = datetime.datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        return _xml_text(started)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds")
+
+
+def _scenario_seconds(scenario):
+    """The scenario's time: the backends' seconds, which every data ID repeats, added up."""
+    for result in scenario.data_ids:
+        values = [metrics.get(_PER_SCENARIO_SECONDS) for metrics in result.backend_metrics.values()]
+        values = [value for value in values if isinstance(value, (int, float))]
+        if values:
+            return float(sum(values))
+    return 0.0
+
+
+def _add_testcase(suite, check, classname, seconds, tolerances):
     case = ElementTree.SubElement(
-        suite, "testcase", classname=_xml_text(check.scenario.name),
-        name=_xml_text(f"{data_id_label(check.result.data_id)} {check.product}"))
+        suite, "testcase", classname=_xml_text(classname),
+        name=_xml_text(f"{data_id_label(check.result.data_id)} {check.product}"), time=f"{seconds:.3f}")
+    comparison = next((c for c in check.result.comparisons if c.product == check.product), None)
+    evidence = comparison_evidence(comparison, tolerances) if comparison is not None else None
+    numbers = "\n".join([check.message, *(evidence.rules_text() if evidence else [])])
     if check.outcome.is_failure:
         failure = ElementTree.SubElement(case, "failure", type=check.outcome.value,
                                          message=_xml_text(f"{check.outcome.label}: {check.message}"))
-        failure.text = _xml_text(check.message)
+        failure.text = _xml_text(numbers)
     elif check.outcome is Outcome.EXPECTED_DIFFERENCE:
-        ElementTree.SubElement(case, "system-out").text = _xml_text(
-            f"different, expected: {check.reason}\n{check.message}")
+        skipped = ElementTree.SubElement(case, "skipped", type=check.outcome.value,
+                                         message=_xml_text(f"expected difference: {check.reason}"))
+        skipped.text = _xml_text(numbers)
+    elif check.outcome is Outcome.WITHIN_TOLERANCE:
+        ElementTree.SubElement(case, "system-out").text = _xml_text(f"within tolerance\n{numbers}")
 
 
-def _add_run_errors(root, report):
-    """Error test cases of an unfinished run; returns how many."""
+def _run_errors(report):
+    """(suite, case, error type, message) of each error test case of an unfinished run."""
     status = report.run.status
-    errors = 0
     if status not in (None, RunStatus.COMPLETE.value):
-        errors += _add_error_suite(root, "(run)", "status", f"run {status}",
-                                   f"the run is {status}, not complete")
+        yield "(run)", "status", f"run {status}", f"the run is {status}, not complete"
     for name in missing_scenarios(report):
-        errors += _add_error_suite(root, name, "(not run)", "not run",
-                                   f"scenario not run: the run is {status}")
-    return errors
+        yield name, "(not run)", "not run", f"scenario not run: the run is {status}"
 
 
-def _add_error_suite(root, suite_name, case_name, error_type, message):
-    suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(suite_name))
-    case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(suite_name),
-                                  name=_xml_text(case_name))
-    ElementTree.SubElement(case, "error", type=error_type, message=_xml_text(message))
-    _count(suite, [], errors=1)
-    return 1
-
-
-def _count(element, element_checks, errors=0):
-    element.set("tests", str(len(element_checks) + errors))
-    element.set("failures", str(sum(check.outcome.is_failure for check in element_checks)))
-    element.set("errors", str(errors))
-    element.set("skipped", "0")
+def _count(suite, suite_checks, seconds, totals, errors=0):
+    counts = {"tests": len(suite_checks) + errors,
+              "failures": sum(check.outcome.is_failure for check in suite_checks),
+              "errors": errors,
+              "skipped": sum(check.outcome is Outcome.EXPECTED_DIFFERENCE for check in suite_checks)}
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{seconds:.3f}")
+    for key in ("tests", "failures", "errors"):
+        totals[key] += counts[key]
+    totals["time"] += seconds
 
 
 def _xml_text(text):

@@ -47,7 +47,7 @@ def write_reports(report, out_dir, trend=None, audit_summary=None, baseline=None
     paths = {kind: out_dir / name for kind, name in REPORT_FILES.items()}
     baseline_comparison = compare_to_baseline(report, baseline) if baseline is not None else None
     write_text(paths["html"], render_html(report, trend, audit_summary, baseline_comparison, out_dir))
-    write_text(paths["markdown"], render_markdown(report, baseline_comparison))
+    write_text(paths["markdown"], render_markdown(report, baseline_comparison, REPORT_FILES["html"]))
     write_text(paths["junit"], render_junit(report))
     write_results_json(report, paths["json"], audit_summary)
     return paths
