@@ -255,7 +255,7 @@ def test_html_answer_names_expected_differences(report, tmp_path):
 def test_html_feature_matrix_gives_scenarios_and_reasons(written):
     html = written["html"].read_text()
     row = re.search(r"<tr><td><code>GetCalexpAsTemplateTask</code></td>(.*?)</tr>", html, re.S).group(1)
-    assert '<a href="#s1-calexp-template" class="nowrap">calexp_template</a>' in row
+    assert '<a href="#s1-calexp-template">calexp_template</a>' in row
     link = '<a href="#s1-calexp-template">calexp_template</a>'
     assert f'<span class="reason">{link}: {EDGE_REASON}</span>' in row
     matched = re.search(r"<tr><td><code>doMatchSources</code><br><span class=\"muted\">match DIA sources",

@@ -73,7 +73,7 @@ def render_html(report, trend=None, audit_summary=None, baseline_comparison=None
         answer=answer_line(report),
         glance=glance_counts(report),
         failing=[{"anchor": anchors[id(check.scenario)], "label": data_id_label(check.result.data_id),
-                  "check": check}
+                  "check": check, "summary": _check_summary(check)}
                  for check in failing[:_MAX_FAILURES_LISTED]],
         n_failing_hidden=max(0, len(failing) - _MAX_FAILURES_LISTED),
         outcomes=list(Outcome),
@@ -141,6 +141,11 @@ def _data_id_block(scenario, result, out_dir):
         "error": result.error,
         "comparisons": comparisons,
     }
+
+
+def _check_summary(check):
+    """A check's one line in plain words: its comparison's summary, or the backend's error."""
+    return plain_summary(check.comparison) if check.comparison is not None else check.message
 
 
 def _link(path, out_dir):

@@ -104,8 +104,7 @@ def _add_testcase(suite, check, classname, seconds, tolerances):
     case = ElementTree.SubElement(
         suite, "testcase", classname=_xml_text(classname),
         name=_xml_text(f"{data_id_label(check.result.data_id)} {check.product}"), time=f"{seconds:.3f}")
-    comparison = next((c for c in check.result.comparisons if c.product == check.product), None)
-    evidence = comparison_evidence(comparison, tolerances) if comparison is not None else None
+    evidence = comparison_evidence(check.comparison, tolerances) if check.comparison is not None else None
     numbers = "\n".join([check.message, *(evidence.rules_text() if evidence else [])])
     if check.outcome.is_failure:
         failure = ElementTree.SubElement(case, "failure", type=check.outcome.value,

@@ -86,8 +86,7 @@ def _check_lines(scenarios):
         for check in scenario_checks(scenario):
             if check.outcome is Outcome.IDENTICAL:
                 continue
-            comparison = next((c for c in check.result.comparisons if c.product == check.product), None)
-            decided = comparison_evidence(comparison, tolerances).decided_by if comparison else ""
+            decided = comparison_evidence(check.comparison, tolerances).decided_by if check.comparison else ""
             found.append((-check.outcome.rank, check, decided or check.message))
     found.sort(key=lambda item: item[0])
     lines = [f"<details>\n<summary>{len(found)} check(s) that differ, with the rule that decided each"

@@ -124,6 +124,8 @@ class Check:
         Why a difference is expected.
     message : `str`
         The comparison's summary, or the backend's error.
+    comparison : `validation.model.Comparison` or `None`
+        The comparison behind the check (`None` for a backend's failure).
     """
 
     scenario: object
@@ -132,6 +134,7 @@ class Check:
     outcome: Outcome
     reason: str | None
     message: str
+    comparison: object = None
 
     @property
     def key(self):
@@ -152,7 +155,7 @@ def scenario_checks(scenario):
         for comparison in result.comparisons:
             reason = comparison_reason(scenario, comparison)
             yield Check(scenario, result, comparison.product,
-                        outcome_of(comparison.verdict, reason), reason, comparison.summary)
+                        outcome_of(comparison.verdict, reason), reason, comparison.summary, comparison)
 
 
 def checks(report):
