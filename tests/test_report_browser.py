@@ -12,6 +12,8 @@ from collections import Counter
 
 import pytest
 from _browser import Chromium
+from conftest import DATA_DIR
+from lxml import etree
 
 from validation.cli import main
 from validation.report.outcome import data_id_label
@@ -154,3 +156,25 @@ def test_every_badge_and_coloured_cell_reads_at_wcag_aa(page):
     ratios = {item["what"]: contrast_ratio(hex_colour(item["colour"]), hex_colour(item["background"]))
               for item in page["colours"]}
     assert {what: ratio for what, ratio in ratios.items() if ratio < MIN_CONTRAST} == {}
+
+
+def test_junit_validates_against_the_schema_with_dotted_classes_and_skips(campaign_report):
+    schema = etree.XMLSchema(etree.parse(str(DATA_DIR / "junit" / "junit-10.xsd")))
+    document = etree.parse(str(campaign_report / "junit.xml"))
+    assert schema.validate(document), schema.error_log
+    cases = document.getroot().findall("testsuite/testcase")
+    assert {case.get("classname") for case in cases} == {
+        "diffim.browser.coadd_template", "diffim.browser.split_undecorrelated",
+        "diffim.browser.split_constant_kernel"}
+    assert all(float(case.get("time")) > 0 for case in cases)
+    for suite in document.getroot().findall("testsuite"):
+        assert suite.get("timestamp") and suite.get("hostname") and float(suite.get("time")) > 0
+    skipped = [case for case in cases if case.find("skipped") is not None]
+    assert [case.get("classname") for case in skipped] == ["diffim.browser.split_undecorrelated"] * 2
+    assert {case.find("skipped").get("message") for case in skipped} == {
+        "expected difference: the split was run without decorrelation"}
+    within = [case for case in cases if case.find("system-out") is not None]
+    assert [case.get("name") for case in within] == ["detector=0 visit=10 differenceExp"]
+    assert "inside the limit: image: " in within[0].find("system-out").text
+    failures = [case.get("name") for case in cases if case.find("failure") is not None]
+    assert failures == ["detector=0 visit=10 diaSrc"]

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.io import fits
-from conftest import random_exposure
+from conftest import DATA_DIR, random_exposure
+from lxml import etree
 
 from validation.errors import ValidationError
 from validation.model import (AuditRecord, Comparison, DataIdResult, RunInfo, RunReport,
@@ -19,7 +20,9 @@ from validation.report import (read_results_json, run_report_from_json, run_repo
 from validation.compare import Tolerances, compare_catalogs, compare_exposures
 from validation.report.cli import add_parser
 from validation.report.figures import PLOTS_SHOWN
+from validation.report.junit import class_name, render_junit
 from validation.report.plots import column_figure, difference_image_figure, svg_markup, trend_figure
+from validation.report.style import MIN_CONTRAST, MUTED, OUTCOME_COLOURS, contrast_ratio
 
 EDGE_REASON = "template patch set differs at the detector edge"
 ID_REASON = "gen3 packs source ids with the <visit, detector> dimensions"
@@ -469,3 +472,47 @@ def test_command_names_a_bad_results_file(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValidationError, match=f"results file {bad} is not valid JSON"):
         run_report_command(["--from-json", str(bad), "--out", str(tmp_path / "out")])
+
+
+JUNIT_SCHEMA = DATA_DIR / "junit" / "junit-10.xsd"
+
+
+@pytest.mark.parametrize("status, planned", [(None, []), ("interrupted", ["winter2013", "never_run"])])
+def test_junit_validates_against_the_schema(report, tmp_path, status, planned):
+    report.run.status, report.run.planned_scenarios = status, planned
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_SCHEMA)))
+    document = etree.fromstring(render_junit(report).encode())
+    assert schema.validate(document), schema.error_log
+    errors = [case.get("classname") for case in document.iter("testcase") if case.find("error") is not None]
+    assert errors == ([] if status is None else ["diffim.nightly.(run)", "diffim.nightly.never_run"])
+
+
+def test_class_names_have_three_dotted_parts():
+    assert class_name("nightly", "calexp_template") == "diffim.nightly.calexp_template"
+    assert class_name("v1.2", "a.b") == "diffim.v1_2.a_b"
+
+
+def test_outcome_colours_read_at_wcag_aa():
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # just below AA
+    for background, strong in OUTCOME_COLOURS.values():
+        assert contrast_ratio(strong, background) >= MIN_CONTRAST
+        assert contrast_ratio(strong, "#ffffff") >= MIN_CONTRAST
+    assert contrast_ratio(MUTED, "#ffffff") >= MIN_CONTRAST
+
+
+def test_a_baseline_from_uncommitted_code_is_flagged(report, tmp_path):
+    baseline = copy.deepcopy(report)
+    baseline.run.code_version = "593e6be-dirty"
+    paths = write_reports(report, tmp_path / "out", baseline=baseline)
+    assert 'id="dirty-baseline"' in paths["html"].read_text()
+    assert "> **Warning:** the baseline ran uncommitted code" in paths["markdown"].read_text()
+    clean = write_reports(report, tmp_path / "clean", baseline=report)
+    assert "dirty-baseline" not in clean["html"].read_text()
+
+
+def test_a_trend_needs_two_runs(report, tmp_path):
+    one = [TrendPoint(12, "2025-11-25T10:00:00", "abc", {"identical": 5})]
+    html = write_reports(report, tmp_path / "one", trend=one)["html"].read_text()
+    assert "A trend needs at least 2 stored runs of this campaign; the results database holds 1." in html
+    assert "Scenario outcomes per run" not in html

@@ -69,8 +69,8 @@ def test_a_run_whose_process_died_is_found_abandoned(tmp_path, capsys):
     assert (junit.get("tests"), junit.get("failures"), junit.get("errors")) == ("3", "0", "2")
     errors = {case.get("classname"): case.find("error").get("message")
               for case in junit.iter("testcase") if case.find("error") is not None}
-    assert errors == {"(run)": "the run is abandoned, not complete",
-                      "second": "scenario not run: the run is abandoned"}
+    assert errors == {"diffim.c.(run)": "the run is abandoned, not complete",
+                      "diffim.c.second": "scenario not run: the run is abandoned"}
     assert "INCOMPLETE" in (tmp_path / "out" / "summary.md").read_text()
     assert 'class="banner fail">INCOMPLETE' in (tmp_path / "out" / "report.html").read_text()
 

@@ -152,8 +152,9 @@ def plain_summary(comparison):
         parts.append(f"without a counterpart: {metrics['n_unmatched_a']} in gen2, "
                      f"{metrics['n_unmatched_b']} in gen3")
     columns = comparison.details.get("columns", {})
-    outside = [name for name, column in columns.items() if isinstance(column, dict) and column.get("outside")]
-    differing = [name for name, column in columns.items() if isinstance(column, dict) and column.get("n_differing")]
+    judged = {name: column for name, column in columns.items() if isinstance(column, dict)}
+    outside = [name for name, column in judged.items() if column.get("outside")]
+    differing = [name for name, column in judged.items() if column.get("n_differing")]
     if outside:
         parts.append(f"{len(outside)} of {len(columns)} columns beyond their limits")
     elif differing:
@@ -262,7 +263,8 @@ def _image_largest(comparison):
     variance = details.get("variance", {})
     if metrics.get("variance.n_differing") and "max_abs_at" in variance:
         x, y = variance["max_abs_at"]
-        lines.append(f"variance: largest |Δ| {format_number(metrics['variance.max_abs'])} at x = {x}, y = {y} "
+        lines.append(f"variance: largest |Δ| {format_number(metrics['variance.max_abs'])} "
+                     f"at x = {x}, y = {y} "
                      f"(largest relative {format_number(metrics.get('variance.max_rel'))})")
     return lines
 
@@ -296,8 +298,8 @@ def _catalog_rules(comparison, column_rows, tolerances):
     schema = details.get("schema", {})
     if schema.get("only_in_a") or schema.get("only_in_b") or schema.get("dtypes"):
         allowed = tolerances.get("allow_schema_differences")
-        parts = [f"only in {side}: {', '.join(schema[key])}" for side, key in zip(SIDES, ("only_in_a", "only_in_b"))
-                 if schema.get(key)]
+        parts = [f"only in {side}: {', '.join(schema[key])}"
+                 for side, key in zip(SIDES, ("only_in_a", "only_in_b")) if schema.get(key)]
         parts += [f"{name} is {dtype_a} in gen2, {dtype_b} in gen3"
                   for name, (dtype_a, dtype_b) in schema.get("dtypes", {}).items()]
         rules.append(Rule("columns differ (" + "; ".join(parts) + ")"

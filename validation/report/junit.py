@@ -58,18 +58,17 @@ def render_junit(report):
     for scenario in report.scenarios:
         suite_checks = list(scenario_checks(scenario))
         seconds = _scenario_seconds(scenario)
-        suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(class_name(run.campaign, scenario.name)),
-                                       **stamp)
+        classname = _xml_text(class_name(run.campaign, scenario.name))
+        suite = ElementTree.SubElement(root, "testsuite", name=classname, **stamp)
         tolerances = scenario_tolerances(scenario)
         for check in suite_checks:
-            _add_testcase(suite, check, class_name(run.campaign, scenario.name),
-                          seconds / len(suite_checks), tolerances)
+            _add_testcase(suite, check, classname, seconds / len(suite_checks), tolerances)
         _count(suite, suite_checks, seconds, totals)
     for suite_name, case_name, error_type, message in _run_errors(report):
-        suite = ElementTree.SubElement(root, "testsuite", name=_xml_text(class_name(run.campaign, suite_name)),
-                                       **stamp)
-        case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(class_name(run.campaign, suite_name)),
-                                      name=_xml_text(case_name), time="0")
+        classname = _xml_text(class_name(run.campaign, suite_name))
+        suite = ElementTree.SubElement(root, "testsuite", name=classname, **stamp)
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=_xml_text(case_name),
+                                      time="0")
         ElementTree.SubElement(case, "error", type=error_type, message=_xml_text(message))
         _count(suite, [], 0.0, totals, errors=1)
     for key in ("tests", "failures", "errors"):
