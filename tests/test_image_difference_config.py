@@ -168,14 +168,24 @@ def test_retargets_and_registry_choice_take_effect():
     assert type(task.subtract) is ImagePsfMatchTask and not task.notApplied
     config = ImageDifferenceConfig()
     config.subtract = "zogy"                          # as 2018 files wrote it
-    config.subtract["al"].kernel.active.kernelSize = 25
-    config.doDecorrelation = True
+    config.subtract["zogy"].zogyConfig.doSpatialGrid = True
+    config.doDecorrelation = False
     task = ImageDifferenceTask(config=config)
-    assert type(task.subtract) is ZogyImagePsfMatchTask
-    # The stand-in runs Alard-Lupton as the file configured it.
-    assert task.subtract.config.makeKernel.kernel.active.kernelSize == 25
-    assert task.notApplied == ["subtract.name='zogy' is accepted but not applied: ZOGY is not "
-                               "implemented here; Alard-Lupton runs instead"]
+    assert type(task.subtract) is ZogyImagePsfMatchTask and not task.notApplied
+    assert task.subtract.zogy.config.doSpatialGrid
+
+
+def test_zogy_settings_without_effect_are_named():
+    config = ImageDifferenceConfig()
+    config.subtract.name = "zogy"
+    config.subtract["zogy"].zogyConfig.inImageSpace = True
+    config.subtract["zogy"].zogyMapReduceConfig.borderSizeX = 7.0
+    config.doDecorrelation = False
+    assert ImageDifferenceTask(config=config).notApplied == [
+        "subtract['zogy'].zogyMapReduceConfig.borderSizeX=7.0 is accepted but not applied: ZOGY's "
+        "cells are zogyConfig.doSpatialGrid here (the 2017-2020 map-reduce grid is not)",
+        "subtract['zogy'].zogyConfig.inImageSpace=True is accepted but not applied: ZOGY works "
+        "in Fourier space here, with the PSFs as measured"]
 
 
 def test_settings_not_applied_are_logged_and_recorded(caplog):
@@ -199,7 +209,10 @@ def test_settings_not_applied_are_logged_and_recorded(caplog):
 
 
 @pytest.mark.parametrize("switches, message", [
-    ({"subtract": "zogy", "doDecorrelation": True}, None),   # the stand-in: Alard-Lupton rules
+    ({"subtract": "zogy", "doDecorrelation": True},
+     "doDecorrelation=True is not a ZOGY option"),
+    ({"subtract": "zogy", "doDecorrelation": False, "useScoreImageDetection": True,
+      "convolveTemplate": False}, None),                     # ZOGY convolves both images
     ({"useGaussianForPreConvolution": True}, None),           # ignored, as 2013-2021
     ({"doScaleTemplateVariance": True, "doScaleDiffimVariance": False}, None),
     ({"doAddMetrics": True}, None),                           # no metrics without selection

@@ -126,7 +126,8 @@ def run_monolith(pair, **switches):
 
 
 def test_monolith_finds_the_bright_transients(pair):
-    task, result = run_monolith(pair, doPreConvolve=True)
+    task, result = run_monolith(pair, useScoreImageDetection=True, doWriteSubtractedExp=False,
+                                doWriteScoreExp=True)
     assert task.subtract.config.mode == "preconvolve"
     assert not task.detectAndMeasure.config.detection.doSmooth
     truth = pair.truth
@@ -139,30 +140,32 @@ def test_monolith_finds_the_bright_transients(pair):
                                result.diaSources["slot_Centroid_x"],
                                result.diaSources["slot_Centroid_y"], 1.0)
     assert len(found) == len(transients)
-    assert "differenceExp" in task.outputsToWrite(result)
-    assert "DETECTED" in result.subtractedExposure.mask.planes
+    # As in the stack: the score image replaces the difference, persisted as scoreExp.
+    assert result.subtractedExposure is None
+    assert set(task.outputsToWrite(result)) == {"scoreExp", "diaSrc"}
+    assert "DETECTED" in result.scoreExposure.mask.planes
 
 
-def test_preconvolve_needs_convolve_template():
+def test_score_image_needs_convolve_template():
     config = ImageDifferenceConfig()
-    config.doPreConvolve = True
+    config.useScoreImageDetection = True
+    config.doWriteSubtractedExp = False
     config.convolveTemplate = False
-    with pytest.raises(pexConfig.FieldValidationError, match="doPreConvolve.*convolveTemplate"):
+    with pytest.raises(pexConfig.FieldValidationError,
+                       match="useScoreImageDetection.*convolveTemplate"):
         config.validate()
 
 
-def test_switch_off_is_the_default_result(pair):
+def test_do_pre_convolve_is_the_stacks_deprecated_no_op(pair, caplog):
+    """As in the last gen2 release (2021-): a FutureWarning, a not-applied line, no effect."""
     _, default = run_monolith(pair)
-    _, off = run_monolith(pair, doPreConvolve=False)
+    with pytest.warns(FutureWarning, match="doPreConvolve is deprecated"):
+        task, old = run_monolith(pair, doPreConvolve=True)
+    assert task.subtract.config.mode == "convolveTemplate"
+    assert task.notApplied == ["doPreConvolve=True is accepted but not applied: superseded by "
+                               "useScoreImageDetection (2021; set that, with "
+                               "doWriteSubtractedExp=False, for the score image)"]
     for plane in ("image", "variance"):
         assert np.array_equal(getattr(default.subtractedExposure, plane),
-                              getattr(off.subtractedExposure, plane))
-    assert default.diaSources.equals(off.diaSources)
-
-
-def test_score_is_bit_identical_across_thread_counts(pair):
-    _, many = subtract(pair)
-    with threadpool_limits(limits=1):
-        _, one = subtract(pair)
-    assert np.array_equal(many.difference.image, one.difference.image)
-    assert np.array_equal(many.difference.variance, one.difference.variance)
+                              getattr(old.subtractedExposure, plane))
+    assert default.diaSources.equals(old.diaSources)

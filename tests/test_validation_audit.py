@@ -45,7 +45,7 @@ def write(directory, name, text):
 
 
 def test_catalogue_has_one_snake_case_entry_per_feature():
-    assert len(FEATURE_IDS) == len(set(FEATURE_IDS)) == 16
+    assert len(FEATURE_IDS) == len(set(FEATURE_IDS)) == 17
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", feature_id) for feature_id in FEATURE_IDS)
     assert {"calexp_template", "select_sources_ref", "detect_only", "winter2013"} <= set(FEATURES)
     assert all(feature.switches or feature.classes for feature in FEATURES.values())

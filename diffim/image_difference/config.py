@@ -30,7 +30,7 @@ from .stack_astrometry import (AstrometryTask, LoadIndexedReferenceObjectsTask,
                                ObjectSizeStarSelectorTask, RegisterTask)
 from .stack_measurement import (ApplyApCorrTask, DecorrelateALKernelSpatialTask, DipoleFitTask,
                                 ForcedMeasurementTask, SkyObjectsTask)
-from .subtract_registry import SubtractField, stand_in_reason, subtractAlgorithmRegistry
+from .subtract_registry import SubtractField, subtractAlgorithmRegistry
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceConnectionsConfig", "NOT_APPLIED"]
 
@@ -87,11 +87,13 @@ class ImageDifferenceConfig(OverrideFileConfig):
     doSelectDcrCatalog = _field(bool, False, "Add extreme-colour stars to the control sample?")
     doSelectVariableCatalog = _field(bool, False, "Add variable stars to the control sample?")
     doSubtract = _field(bool, True, "Compute the difference image?")
-    doPreConvolve = _field(bool, False, "Convolve the science image with its PSF before "
-                                        "PSF-matching (a score image)?")
-    useScoreImageDetection = _field(bool, False, "Detect on the pre-convolved score image "
-                                                 "(the 2021- name of doPreConvolve)?")
-    doWriteScoreExp = _field(bool, False, "Persist the score image?")
+    doPreConvolve = pexConfig.Field(
+        dtype=bool, default=False, doc="Not in use. Superseded by useScoreImageDetection.",
+        deprecated="This option superseded by useScoreImageDetection. Will be removed after v22.")
+    useScoreImageDetection = _field(bool, False, "Detect on a score image: Alard-Lupton's "
+                                                 "pre-convolved difference or ZOGY's S_corr "
+                                                 "(doPreConvolve until 2021)?")
+    doWriteScoreExp = _field(bool, False, "Persist the score image (scoreExp)?")
     doScaleTemplateVariance = _field(bool, False, "Rescale the template variance first?")
     doScaleDiffimVariance = _field(bool, True, "Rescale the difference variance? (Either this "
                                                "or doScaleTemplateVariance, not both.)")
@@ -206,21 +208,18 @@ class ImageDifferenceConfig(OverrideFileConfig):
     differencer = imageDifference
 
     def zogyRuns(self):
-        """Whether ``subtract`` selects a ZOGY that runs (not the Alard-Lupton stand-in)."""
-        return self.subtract.name == "zogy" and not stand_in_reason(self.subtract.target)
+        """Whether ``subtract`` selects ZOGY (else Alard-Lupton runs)."""
+        return self.subtract.name == "zogy"
 
     def validate(self):
         """The stack's rules (2022), for the algorithm that runs.
 
         ZOGY's rules (no matched template, kernel metrics, decorrelation,
-        source selection or Gaussian pre-convolution) hold when a ZOGY task
-        runs; while ``zogy`` stands in for Alard-Lupton, the Alard-Lupton
-        rules do. ``useGaussianForPreConvolution`` without a score image is
-        ignored, as it was from 2013 until the 2021 rule that refused it (files
-        of those years set it), and reported as not applied. The one rule of
-        this package's own: ``doPreConvolve``
-        matches the template to the pre-convolved science image, so it needs
-        ``convolveTemplate`` (the stack refused it with decorrelation).
+        source selection or Gaussian pre-convolution) hold when ``subtract``
+        selects ZOGY, the Alard-Lupton rules otherwise.
+        ``useGaussianForPreConvolution`` without a score image is ignored, as it
+        was from 2013 until the 2021 rule that refused it (files of those years
+        set it), and reported as not applied.
         """
         super().validate()
         score = self.useScoreImageDetection
@@ -239,9 +238,6 @@ class ImageDifferenceConfig(OverrideFileConfig):
             (self.doScaleDiffimVariance and self.doScaleTemplateVariance, "doScaleDiffimVariance",
              "scaling the difference variance and the template variance are both set: "
              "choose one"),
-            (self.doPreConvolve and not self.convolveTemplate, "doPreConvolve",
-             "doPreConvolve=True needs convolveTemplate=True (the template is matched to the "
-             "pre-convolved science image)"),
         ]
         if self.zogyRuns():
             rules += [(getattr(self, name), name, f"{name}=True is not a ZOGY option")
@@ -264,6 +260,11 @@ class ImageDifferenceConfig(OverrideFileConfig):
                 raise pexConfig.FieldValidationError(getattr(type(self), name), self, message)
 
 
+def _zogy_reason(config, reason):
+    # Looked at only when ZOGY is selected: reading another registry entry would add it.
+    return reason if config.zogyRuns() else None
+
+
 def _connections_reason(config):
     if isinstance(config.connections, ImageDifferenceConnectionsConfig):
         return "gen2 names its datasets from coaddName (connections are gen3's)"
@@ -280,6 +281,8 @@ _NO_DETECTION = ("detection here thresholds the PSF-smoothed S/N (thresholdValue
 
 NOT_APPLIED = {
     "doAddCalexpBackground": "calexps here carry no separate background model to add back",
+    "doPreConvolve": "superseded by useScoreImageDetection (2021; set that, with "
+                     "doWriteSubtractedExp=False, for the score image)",
     "doUseRegister": _NO_REGISTER,
     "doDebugRegister": _NO_REGISTER,
     "register": _NO_REGISTER,
@@ -289,7 +292,6 @@ NOT_APPLIED = {
     "doSelectVariableCatalog": "the reference catalogue here flags no variables",
     "useGaussianForPreConvolution": "the score image is pre-convolved with the science PSF "
                                     "itself",
-    "doWriteScoreExp": "the score image is not persisted as a dataset of its own here",
     "doSpatiallyVarying": "decorrelation uses one kernel, the one at the image centre",
     "decorrelate": "decorrelation is the subtraction's own here (doDecorrelation)",
     "doApCorr": "exposures here carry no aperture-correction maps",
@@ -299,7 +301,13 @@ NOT_APPLIED = {
     "astrometer": "sources are matched to the reference shards by position "
                   "(selectMatchRadius, diaSourceMatchRadius)",
     "sourceSelector": _NO_SELECTOR,
-    "subtract.name": lambda config: stand_in_reason(config.subtract.target),
+    "subtract['zogy'].zogyMapReduceConfig": lambda config: _zogy_reason(
+        config, "ZOGY's cells are zogyConfig.doSpatialGrid here (the 2017-2020 map-reduce "
+                "grid is not)"),
+    **{f"subtract['zogy'].zogyConfig.{name}": (
+        lambda config: _zogy_reason(config, "ZOGY works in Fourier space here, with the PSFs "
+                                            "as measured"))
+       for name in ("inImageSpace", "padSize", "doTrimKernels", "doFilterPsfs")},
     "subtract.selectDetection": "kernel candidates are found by diffim.sources here",
     "subtract.selectMeasurement": "kernel candidates are found by diffim.sources here",
     "measurement": _NO_MEASUREMENT,

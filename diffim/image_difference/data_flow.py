@@ -18,9 +18,10 @@ last gen2 ``ImageDifferenceTask`` (pipe_tasks, 2022):
   (`adds_metrics`: the false positives at reference stars) -- whatever the
   kernel sources are matched to;
 - outputs (suffixes of ``<coaddName>Diff_``): ``differenceExp``,
-  ``matchedExp``, ``warpedExp`` as the ``doWrite*`` switches say when
-  subtracting, ``diaSrc`` when detecting and ``doWriteSources``,
-  ``kernelSrc`` when subtracting with metrics.
+  ``matchedExp``, ``warpedExp``, ``scoreExp`` as the ``doWrite*`` switches
+  say when subtracting (``scoreExp``: Alard-Lupton's with
+  ``useScoreImageDetection``, ZOGY's always), ``diaSrc`` when detecting and
+  ``doWriteSources``, ``kernelSrc`` when subtracting with metrics.
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def data_flow(config):
         "differenceExp": config.doSubtract and config.doWriteSubtractedExp,
         "matchedExp": config.doSubtract and config.doWriteMatchedExp,
         "warpedExp": config.doSubtract and config.doWriteWarpedExp,
+        "scoreExp": config.doSubtract and config.doWriteScoreExp,
         "diaSrc": config.doDetection and config.doWriteSources,
         "kernelSrc": config.doSubtract and adds_metrics(config),
     }

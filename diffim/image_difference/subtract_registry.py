@@ -10,24 +10,23 @@ with the stack's config names: its ``kernel`` is the same object as its
 (``config.subtract.makeKernel...``, ``config.subtract.mode``): attributes of
 ``config.subtract`` reach the selected algorithm's config.
 
-``zogy`` holds ip_diffim's ZOGY config; until a ZOGY task is registered in
-its place (``subtractAlgorithmRegistry.register("zogy", ...)`` in the
-module that provides it), selecting it runs Alard-Lupton and says so
-(`ZogyImagePsfMatchTask.NOT_APPLIED`).
+The ``zogy`` entry is `ZogyImagePsfMatchTask`: `diffim.zogy.ZogyTask` with
+ip_diffim's config names (``subtract['zogy'].zogyConfig.*``).
 """
 from __future__ import annotations
 
 import lsst.pex.config as pexConfig
+import numpy as np
 from lsst.pex.config.registry import RegistryInstanceDict
 
 from ..config.aliases import legacy_aliases
 from ..measure.detection import SourceDetectionTask
 from ..subtract.task import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
-from ..task import Task
+from ..task import Struct, Task
+from ..zogy.task import ZogyConfig, ZogyTask
 from .stack_measurement import ImageMapReduceConfig, SingleFrameMeasurementConfig
 
-__all__ = ["ImagePsfMatchConfig", "ImagePsfMatchTask", "SubtractField", "ZogyConfig",
-           "stand_in_reason",
+__all__ = ["ImagePsfMatchConfig", "ImagePsfMatchTask", "SubtractField",
            "ZogyImagePsfMatchConfig", "ZogyImagePsfMatchTask", "subtractAlgorithmRegistry"]
 
 
@@ -68,29 +67,6 @@ class ImagePsfMatchTask(AlardLuptonSubtractTask):
     _DefaultName = "subtract"
 
 
-class ZogyConfig(pexConfig.Config):
-    """ip_diffim ``ZogyConfig`` (2017-2022 fields)."""
-
-    inImageSpace = pexConfig.Field(dtype=bool, default=False,
-                                   doc="Work in image space rather than Fourier space?")
-    padSize = pexConfig.Field(dtype=int, default=7, doc="Padding of the PSFs (image space).")
-    templateFluxScaling = pexConfig.Field(dtype=float, default=1.0, doc="Template flux scale.")
-    scienceFluxScaling = pexConfig.Field(dtype=float, default=1.0, doc="Science flux scale.")
-    doTrimKernels = pexConfig.Field(dtype=bool, default=False, doc="Trim the kernels?")
-    doFilterPsfs = pexConfig.Field(dtype=bool, default=True, doc="Filter the PSFs?")
-    ignoreMaskPlanes = pexConfig.ListField(
-        dtype=str, default=["INTRP", "EDGE", "DETECTED", "SAT", "CR", "BAD", "NO_DATA",
-                            "DETECTED_NEGATIVE"], doc="Planes left out of the statistics.")
-    scaleByCalibration = pexConfig.Field(dtype=bool, default=True,
-                                         doc="Scale by the photometric calibrations?")
-    correctBackground = pexConfig.Field(dtype=bool, default=False,
-                                        doc="Subtract a constant background first?")
-    maxPsfCentroidDist = pexConfig.Field(dtype=float, default=0.2,
-                                         doc="Largest PSF centroid offset (pixels).")
-    doSpatialGrid = pexConfig.Field(dtype=bool, default=False, doc="Run on a spatial grid?")
-    gridInnerSize = pexConfig.Field(dtype=float, default=8, doc="Grid cell size (PSF FWHMs).")
-
-
 class ZogyMapReduceConfig(ImageMapReduceConfig):
     """ZOGY per grid cell (2017-2020)."""
 
@@ -105,28 +81,60 @@ class ZogyImagePsfMatchConfig(ImagePsfMatchConfig):
                                                 doc="ZOGY per grid cell (2017-2020).")
 
 
-class ZogyImagePsfMatchTask(ImagePsfMatchTask):
-    """``subtract['zogy']`` until a ZOGY task is registered: Alard-Lupton, said out loud.
+class ZogyImagePsfMatchTask(Task):
+    """``subtract['zogy']``: ZOGY proper subtraction (`diffim.zogy.ZogyTask`).
 
-    It runs with ``subtract['al']``'s config (what the file set for Alard-Lupton),
-    hence the ``al`` config class; the registry gives the ``zogy`` entry ZOGY's.
+    Its config is ip_diffim's ``ZogyImagePsfMatchConfig``: the Alard-Lupton
+    fields (which ZOGY does not read, as in the stack) and ``zogyConfig``.
+    ``doScaleVariance`` (the monolith's ``doScaleDiffimVariance``) rescales the
+    difference's and the score's variance to their empirical noise, as the
+    stack's task did for the image it detected on.
     """
 
-    NOT_APPLIED = "ZOGY is not implemented here; Alard-Lupton runs instead"
-    """Why choosing this entry does not do what it says (`diffim.config.not_applied`)."""
+    ConfigClass = ZogyImagePsfMatchConfig
+    _DefaultName = "subtract"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.zogy = ZogyTask(config=self.config.zogyConfig, name="zogy", parentTask=self)
+        self.makeSubtask("scaleVariance")
+
+    def run(self, template, science, sources=None):
+        """Subtract ``template`` from ``science`` with ZOGY.
+
+        Parameters
+        ----------
+        template : `diffim.Exposure`
+            Template on the science pixel grid.
+        science : `diffim.Exposure`
+            Science exposure.
+        sources : `pandas.DataFrame`, optional
+            Kernel sources: accepted for the registry's common interface;
+            ZOGY needs none.
+
+        Returns
+        -------
+        result : `Struct`
+            ``difference``, ``score``, ``matchedScience``,
+            ``matchedTemplate`` (`diffim.zogy.ZogyTask.run`), and
+            ``psfMatchingKernel``, ``backgroundModel``, ``kernelSources``
+            (None: ZOGY has no fitted kernel).
+        """
+        result = self.zogy.run(template, science)
+        if self.config.doScaleVariance:
+            for label, exposure in (("difference", result.difference), ("score", result.score)):
+                factor = self.scaleVariance.run(exposure).factor
+                exposure.variance *= np.float32(factor)
+                self.metadata[f"{label}VarianceFactor"] = factor
+        return Struct(difference=result.difference, score=result.score,
+                      matchedScience=result.matchedScience,
+                      matchedTemplate=result.matchedTemplate, psfMatchingKernel=None,
+                      backgroundModel=None, kernelSources=None)
 
 
 subtractAlgorithmRegistry = pexConfig.makeRegistry("Image subtraction algorithms.")
 subtractAlgorithmRegistry.register("al", ImagePsfMatchTask)
 subtractAlgorithmRegistry.register("zogy", ZogyImagePsfMatchTask, ZogyImagePsfMatchConfig)
-
-
-def stand_in_reason(target):
-    """Why registry entry ``target`` does not do what its name says, or None if it does.
-
-    (A ``register(name, target, ConfigClass)`` entry is pex_config's wrapper of the target.)
-    """
-    return getattr(getattr(target, "_target", target), "NOT_APPLIED", None)
 
 
 class _SubtractInstanceDict(RegistryInstanceDict):

@@ -21,9 +21,16 @@ switch                      effect
                             ``doSelectSources``, as in the stack)
 ``doMatchSources``          ``srcMatchId``/``refMatchId`` on DIA sources
 ``convolveTemplate``        convolve the template (else the science image)
-``useScoreImageDetection``  score image: science convolved with its PSF, then
-(``doPreConvolve``)         matched (``mode = "preconvolve"``), detected
-                            unsmoothed (``detection.doSmooth = False``)
+``subtract.name``           ``al`` (Alard-Lupton) or ``zogy`` (ZOGY proper
+                            subtraction, `diffim.zogy`)
+``useScoreImageDetection``  detect on a score image, unsmoothed
+                            (``detection.doSmooth = False``): Alard-Lupton's
+                            (science convolved with its PSF, then matched,
+                            ``mode = "preconvolve"``; it replaces the
+                            difference) or ZOGY's S_corr (the footprints are
+                            measured on the difference). ``doPreConvolve``,
+                            its name until 2021, is a deprecated no-op, as in
+                            the stack's last gen2 release
 ``doDecorrelation``         decorrelation afterburner
 ``doScaleTemplateVariance`` rescale the template variance before subtracting
 ``doScaleDiffimVariance``   rescale the difference variance
@@ -50,7 +57,6 @@ from .data_flow import adds_metrics, data_flow
 from .dia_matching import match_dia_sources
 from .kernel_source_inputs import matching_reference, subtraction_sources
 from .source_selection import select_matched_sources, split_control_sample
-from .subtract_registry import stand_in_reason
 from .subtraction_qa import false_positive_counts, kernel_source_catalog, metric_summary
 
 __all__ = ["ImageDifferenceConfig", "ImageDifferenceTask"]
@@ -79,17 +85,19 @@ class ImageDifferenceTask(Task):
             self.metadata["notApplied"] = list(self.notApplied)
 
     @property
-    def _score_image(self):
-        """The score-image switch: ``useScoreImageDetection``, ``doPreConvolve`` before 2021."""
-        return self.config.useScoreImageDetection or self.config.doPreConvolve
+    def _score_detection(self):
+        """Whether detection runs on a score image (one is made only when subtracting)."""
+        return self.config.useScoreImageDetection and self.config.doSubtract
+
+    @property
+    def _al_score_image(self):
+        """Whether Alard-Lupton makes a score image in place of the difference."""
+        return self._score_detection and not self.config.zogyRuns()
 
     def _subtract_config(self):
         """The sub-task config with the monolith's switches written over it."""
-        subtract = self.config.subtract
-        # A stand-in (ZOGY before it exists) runs Alard-Lupton as the file set it up.
-        chosen = subtract["al"] if stand_in_reason(subtract.target) else subtract.active
-        config = chosen.copy()
-        config.mode = ("preconvolve" if self._score_image
+        config = self.config.subtract.active.copy()
+        config.mode = ("preconvolve" if self._al_score_image
                        else "convolveTemplate" if self.config.convolveTemplate
                        else "convolveScience")
         config.doDecorrelation = self.config.doDecorrelation
@@ -106,7 +114,7 @@ class ImageDifferenceTask(Task):
         config.doDipoleFitting = self.config.doDipoleFitting and self.config.doMeasurement
         config.doForcedMeasurement = self.config.doForcedMeasurement
         config.doSkySources = self.config.doSkySources
-        config.detection.doSmooth = not self._score_image
+        config.detection.doSmooth = not self._score_detection
         return config
 
     def run(self, exposure, templateExposure=None, *, scienceSources=None, templateSources=None,
@@ -135,8 +143,9 @@ class ImageDifferenceTask(Task):
         Returns
         -------
         result : `Struct`
-            ``subtractedExposure``, ``matchedExposure``, ``warpedExposure``,
-            ``diaSources``, ``kernelSources`` (the ``kernelSrc`` catalogue:
+            ``subtractedExposure`` (None for Alard-Lupton's score image),
+            ``scoreExposure`` (with ``useScoreImageDetection``),
+            ``matchedExposure``, ``warpedExposure``, ``diaSources``, ``kernelSources`` (the ``kernelSrc`` catalogue:
             candidates, with QA columns under ``doAddMetrics``),
             ``controlSources``, ``psfMatchingKernel``, ``backgroundModel``
             (None for what was not computed).
@@ -146,8 +155,8 @@ class ImageDifferenceTask(Task):
         DiffimError
             A switch needs an input that was not given (named in the message).
         """
-        result = Struct(subtractedExposure=subtractedExposure, matchedExposure=None,
-                        warpedExposure=templateExposure, diaSources=None, kernelSources=None,
+        result = Struct(subtractedExposure=subtractedExposure, scoreExposure=None,
+                        matchedExposure=None, warpedExposure=templateExposure, diaSources=None, kernelSources=None,
                         controlSources=None, psfMatchingKernel=None, backgroundModel=None)
         if self.config.doSubtract:
             self._subtract(result, exposure, templateExposure, scienceSources, templateSources,
@@ -156,11 +165,7 @@ class ImageDifferenceTask(Task):
             raise DiffimError("doSubtract=False needs a persisted subtractedExposure")
         if self.config.doDetection:
             self.log.info("Running diaSource detection")
-            detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
-                                                 result.subtractedExposure, result.kernelSources)
-            result.diaSources = detected.diaSources
-            # As in the stack, the persisted difference carries the detection planes.
-            result.subtractedExposure = detected.subtractedMeasuredExposure
+            self._detect(result, exposure)
             if self.config.doMatchSources:
                 match_dia_sources(result.diaSources, scienceSources, referenceSources,
                                   self.config.diaSourceMatchRadius)
@@ -188,7 +193,12 @@ class ImageDifferenceTask(Task):
             kernel_sources = selected.kernelSources
             result.controlSources = selected.controlSources
         subtracted = self.subtract.run(template, exposure, subtraction_sources(kernel_sources))
-        result.subtractedExposure = subtracted.difference
+        if self._al_score_image:
+            result.scoreExposure = subtracted.difference
+        else:
+            result.subtractedExposure = subtracted.difference
+            # ZOGY always makes its score (persisted with doWriteScoreExp).
+            result.scoreExposure = subtracted.score if self.config.zogyRuns() else None
         result.matchedExposure = subtracted.matchedTemplate
         result.psfMatchingKernel = subtracted.psfMatchingKernel
         result.backgroundModel = subtracted.backgroundModel
@@ -197,6 +207,25 @@ class ImageDifferenceTask(Task):
             result.kernelSources = self._kernel_metrics(subtracted, exposure, template,
                                                         science_sources, kernel_sources,
                                                         result.controlSources)
+
+    def _detect(self, result, exposure):
+        """Detect and measure on the difference, or on the score image as switched.
+
+        As in the stack, the image detected on is persisted with the detection
+        planes: Alard-Lupton's score image replaces the difference; ZOGY's
+        score is thresholded and the footprints measured on the difference.
+        """
+        if self._al_score_image:
+            detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
+                                                 result.scoreExposure, result.kernelSources)
+            result.scoreExposure = detected.subtractedMeasuredExposure
+        else:
+            score = result.scoreExposure if self._score_detection else None
+            detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
+                                                 result.subtractedExposure, result.kernelSources,
+                                                 score=score)
+            result.subtractedExposure = detected.subtractedMeasuredExposure
+        result.diaSources = detected.diaSources
 
     def _select_sources(self, exposure, science_sources, template, template_sources,
                         reference_sources):
@@ -228,7 +257,7 @@ class ImageDifferenceTask(Task):
     def _kernel_metrics(self, subtracted, exposure, template, science_sources, kernel_sources,
                         control_sources):
         """The ``kernelSrc`` catalogue: the science sources with the candidates' QA columns."""
-        science = subtracted.matchedScience if self._score_image else exposure
+        science = subtracted.matchedScience if self._al_score_image else exposure
         convolved, reference = ((template, science) if self.config.convolveTemplate
                                 else (exposure, template))
         fit_background = self.subtract.config.makeKernel.kernel.active.fitForBackground
@@ -242,10 +271,11 @@ class ImageDifferenceTask(Task):
         -------
         outputs : `dict` [`str`, `object`]
             Dataset-type suffix (``differenceExp``, ``matchedExp``,
-            ``warpedExp``, ``diaSrc``, ``kernelSrc``) -> object; prefix the
+            ``warpedExp``, ``scoreExp``, ``diaSrc``, ``kernelSrc``) -> object; prefix the
             suffixes with ``<coaddName>Diff_``.
         """
         objects = {"differenceExp": result.subtractedExposure, "matchedExp": result.matchedExposure,
-                   "warpedExp": result.warpedExposure, "diaSrc": result.diaSources,
+                   "warpedExp": result.warpedExposure, "scoreExp": result.scoreExposure,
+                   "diaSrc": result.diaSources,
                    "kernelSrc": result.kernelSources}
         return {name: objects[name] for name in data_flow(self.config).outputs}

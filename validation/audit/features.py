@@ -120,9 +120,17 @@ _CATALOGUE = (
     Feature("score_image", "score image",
             "pre-convolution of the science image by its PSF (a score image), detected "
             "without smoothing",
-            "doPreConvolve = True",
-            "the same switch (split tasks: mode = 'preconvolve' and detection.doSmooth = False)",
-            switches=((("doPreConvolve", True),), (("mode", "preconvolve"),))),
+            "useScoreImageDetection = True (doPreConvolve = True until 2021)",
+            "split tasks: mode = 'preconvolve' and detection.doSmooth = False",
+            switches=((("useScoreImageDetection", True),), (("doPreConvolve", True),),
+                      (("mode", "preconvolve"),))),
+    Feature("zogy", "ZOGY subtraction",
+            "ZOGY proper image subtraction (Zackay, Ofek & Gal-Yam 2016) instead of "
+            "Alard-Lupton, detection on its score with useScoreImageDetection",
+            "subtract.name = 'zogy'",
+            "the monolith's subtract registry only: the split pipelines subtract with "
+            "Alard-Lupton",
+            switches=((("subtract.name", "zogy"),), (("subtract", "zogy"),))),
     Feature("dipole_fit", "dipole fitting off",
             "dipole fitting of two-lobed footprints switched off",
             "doDipoleFitting = False", "the same switch",

@@ -10,7 +10,7 @@ from .outputs import data_id_key
 
 __all__ = ["IMAGE_PRODUCTS", "compare_backends"]
 
-IMAGE_PRODUCTS = ("differenceExp", "matchedExp", "warpedExp")
+IMAGE_PRODUCTS = ("differenceExp", "matchedExp", "warpedExp", "scoreExp")
 """Products that are exposures; the others are catalogues."""
 
 

@@ -45,7 +45,7 @@ TASKS = {"ImageDifferenceTask": ImageDifferenceTask,
 """Task classes a scenario may name."""
 
 TEMPLATE_MODES = ("coadd", "calexp")
-PRODUCTS = ("differenceExp", "diaSrc", "matchedExp", "warpedExp", "kernelSrc")
+PRODUCTS = ("differenceExp", "diaSrc", "matchedExp", "warpedExp", "scoreExp", "kernelSrc")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ task                            datasets (``coaddName = deep`` unless noted)
 `DetectAndMeasureTask`          calexp + deepDiff_matchedExp + _differenceTempExp ->
                                 deepDiff_diaSrc, deepDiff_differenceExp
 `ImageDifferenceTask`           the legacy monolith: deepDiff_differenceExp,
-                                _matchedExp, _warpedExp, _diaSrc, _kernelSrc
+                                _matchedExp, _warpedExp, _scoreExp, _diaSrc, _kernelSrc
 `Winter2013ImageDifferenceTask` its Winter 2013 variant
 ==============================  ====================================================
 """

@@ -18,7 +18,7 @@ rule gen2's ``runDataRef`` follows too):
 - ``doSubtract = False``: the persisted ``{coaddName}Diff_differenceExp``
   (no matched template, as in the stack's task);
 - outputs: ``{coaddName}Diff_differenceExp``, ``_matchedExp``,
-  ``_warpedExp``, ``_diaSrc``, ``_kernelSrc`` -- gen2's names.
+  ``_warpedExp``, ``_scoreExp``, ``_diaSrc``, ``_kernelSrc`` -- gen2's names.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ _OUTPUT_DOCS = {
     "differenceExp": ("Difference image.", "DiffimExposure"),
     "matchedExp": ("PSF-matched template.", "DiffimExposure"),
     "warpedExp": ("Template warped onto the science detector.", "DiffimExposure"),
+    "scoreExp": ("Score image (useScoreImageDetection; ZOGY's S).", "DiffimExposure"),
     "diaSrc": ("DIA sources.", "DataFrame"),
     "kernelSrc": ("Kernel candidates with QA metrics (doAddMetrics).", "DataFrame"),
 }
@@ -90,6 +91,7 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
     differenceExp = _output("differenceExp")
     matchedExp = _output("matchedExp")
     warpedExp = _output("warpedExp")
+    scoreExp = _output("scoreExp")
     diaSrc = _output("diaSrc")
     kernelSrc = _output("kernelSrc")
     # The stack's names for its connections, which 2020-2022 override files set:
@@ -156,7 +158,7 @@ class ImageDifferenceConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
         """diffim's table, with the stack's connection names this task does not use."""
         return {**super().notAppliedTable(),
                 **{f"connections.{name}": "this task's connections are named differently "
-                                          "(differenceExp, matchedExp, warpedExp, diaSrc)"
+                                          "(differenceExp, matchedExp, warpedExp, scoreExp, diaSrc)"
                    for name in STACK_CONNECTIONS}}
 
 
