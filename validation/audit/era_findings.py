@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .here import not_applied_here
 from .history import SUBTASK_DEFAULT, ConfigHistory, canonical_path, top_field
 from .parsed import FieldReference
 
@@ -18,6 +19,7 @@ FINDING_KINDS = {
     "would_not_load": "the stack's imageDifference.py (last gen2 version) stops on it",
     "unknown_field": "no ImageDifferenceConfig of any version has this field",
     "no_effect_today": "set, but the field no longer does anything",
+    "not_applied_here": "accepted by this project, which does not do what it asks",
     "relied_on_default": "left to a default that has changed since the file's era",
     "new_since_era": "a step added after the file's era that runs today unless turned off",
 }
@@ -60,7 +62,7 @@ def era_findings(parsed, text, era, project_fields=(), history=None):
     """
     history = history or ConfigHistory.load()
     findings = []
-    settings, wrapper = _image_difference_settings(parsed)
+    settings, wrapper, values = _image_difference_settings(parsed)
     if _written_for_this_project(parsed, settings, history, project_fields):
         return []
     if wrapper:
@@ -79,6 +81,7 @@ def era_findings(parsed, text, era, project_fields=(), history=None):
         elif top_field(path) not in unknown:
             unknown.add(top_field(path))
             findings.append(_unknown_field(history, top_field(path), settings))
+    findings += not_applied_here(values, parsed.name)
     if date and date < history.last_gen2:
         findings += _default_findings(history, settings, date)
     order = list(FINDING_KINDS)
@@ -90,15 +93,18 @@ def _finding(kind, path, message):
 
 
 def _image_difference_settings(parsed):
-    """Path -> `Setting` of the ImageDifferenceConfig settings, and the wrapper (or `None`)."""
+    """Path -> `Setting` of the ImageDifferenceConfig settings (values and retargets), the
+    wrapper (or `None`), and the values alone."""
     settings = {**parsed.values, **parsed.retargets}
     for field, task in WRAPPERS.items():
         prefix = field + "."
         inner = {path[len(prefix):]: setting for path, setting in settings.items()
                  if path.startswith(prefix)}
         if inner:
-            return inner, (field, task)
-    return settings, None
+            values = {path[len(prefix):]: setting for path, setting in parsed.values.items()
+                      if path.startswith(prefix)}
+            return inner, (field, task), values
+    return settings, None, dict(parsed.values)
 
 
 def _written_for_this_project(parsed, settings, history, project_fields):
