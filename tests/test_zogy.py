@@ -229,8 +229,10 @@ def test_bad_inputs_fail_with_one_line(pair):
         ZogyTask().run(shifted, science)
     uncalibrated = pair.template.copy()
     uncalibrated.photo_calib = None
+    config = ZogyConfig()
+    config.fluxScaleFromStars = False
     with pytest.raises(DiffimError, match="scaleByCalibration"):
-        ZogyTask().run(uncalibrated, science)
+        ZogyTask(config=config).run(uncalibrated, science)
     off_centre = pair.template.copy()
     off_centre.psf = _ShiftedPsf(pair.template.psf.computeKernelImage(512, 512))
     with pytest.raises(DiffimError, match="maxPsfCentroidDist"):

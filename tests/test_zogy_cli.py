@@ -42,7 +42,12 @@ def test_zogy_difference_and_catalog_from_the_score(pair_dir, tmp_path, capsys):
     assert (distance.min(axis=0) < 2.0).all()
 
 
-def test_zogy_plain_images_need_flux_scales(pair_dir, tmp_path, capsys):
+def test_zogy_plain_images_take_the_flux_scale_from_stars(tmp_path, capsys):
+    # No variable stars: on 512 px the default field's brightest isolated stars are
+    # mostly variables, which no flux scale from stars survives.
+    pair_dir = tmp_path / "quiet"
+    assert main(["sim", "--output-dir", str(pair_dir), "--size", "512", "--seed", "4",
+                 "-c", "n_transients=8", "-c", "n_variables=0"]) == 0
     for name in ("science", "template"):
         exposure = read_exposure(pair_dir / f"{name}.fits")
         fits.PrimaryHDU(exposure.image).writeto(tmp_path / f"{name}.fits")
@@ -53,7 +58,11 @@ def test_zogy_plain_images_need_flux_scales(pair_dir, tmp_path, capsys):
               "--template-variance", str(tmp_path / "template_var.fits"),
               "--science-fwhm", "5.0", "--template-fwhm", "3.5"]
     capsys.readouterr()
-    assert main(common) == 1
+    # Without calibrations F_r comes from the stars: the true 1 / 0.9 within 1 %.
+    assert main(common) == 0
+    assert fits.getheader(tmp_path / "d.fits")["ZOGYFR"] == pytest.approx(1.0 / 0.9, rel=0.01)
+    (tmp_path / "d.fits").unlink()
+    assert main([*common, "-c", "fluxScaleFromStars=False"]) == 1
     assert "scaleByCalibration" in capsys.readouterr().err
     assert not (tmp_path / "d.fits").exists()
     assert main([*common, "-c", "scaleByCalibration=False",

@@ -8,6 +8,7 @@ Modules, one job each:
 - `proper`: D, S and their variance planes for one image with constant
   filters (the fused per-frequency loop is ``diffim._core._zogy``);
 - `score`: the astrometric-noise term of S_corr;
+- `flux_scale`: ``F_r`` from the stars, for exposures without calibrations;
 - `cells`: overlapping cells and their smooth blending weights (``doSpatialGrid``);
 - `masks`: the difference mask, both inputs' planes spread by the filters;
 - `task`: `ZogyTask` and `ZogyConfig` (the stack's field names and defaults).

@@ -6,8 +6,9 @@ field names and defaults as the stack's ``ZogyConfig``). Steps:
 1. PSFs are measured when an exposure has none (as for Alard-Lupton);
 2. both images are put on the science photometric scale: the template's
    counts per science count ``F_r`` come from the two photometric
-   calibrations (``scaleByCalibration``) or from ``templateFluxScaling /
-   scienceFluxScaling``; ``correctBackground`` subtracts each image's clipped
+   calibrations (``scaleByCalibration``; from the stars, `diffim.zogy.flux_scale`,
+   when an exposure has none and ``fluxScaleFromStars``) or from
+   ``templateFluxScaling / scienceFluxScaling``; ``correctBackground`` subtracts each image's clipped
    mean;
 3. pixels flagged ``badMaskPlanes`` or not finite are zeroed (image and
    variance); background variances are clipped means of the variance planes
@@ -38,6 +39,7 @@ from ..subtract.decorrelate import mean_variance
 from ..subtract.task import _with_psf
 from ..task import Struct, Task
 from .cells import cell_grid
+from .flux_scale import star_flux_ratio
 from .kernels import check_centroids, zogy_kernels
 from .masks import difference_mask
 from .proper import proper_images
@@ -94,6 +96,11 @@ class ZogyConfig(pexConfig.Config):
         dtype=str, default=["NO_DATA", "BAD", "SAT", "EDGE"],
         doc="(this package) Pixels zeroed in image and variance before the transforms; their "
             "bits spread over the PSF stamp in the difference mask.")
+    fluxScaleFromStars = pexConfig.Field(
+        dtype=bool, default=True,
+        doc="(this package) With scaleByCalibration and an exposure without photometric "
+            "calibration (plain FITS), take F_r from the stars found in both images instead "
+            "of stopping.")
     astrometricNoise = pexConfig.Field(
         dtype=float, default=0.0,
         doc="(this package) RMS registration error along each axis, pixels: the astrometric "
@@ -223,11 +230,18 @@ class ZogyTask(Task):
     def _flux_scale(self, template, science):
         """``F_r``: template counts per science count of a source of constant flux."""
         if not self.config.scaleByCalibration:
+            self.metadata["fluxScaleSource"] = "config"
             return self.config.templateFluxScaling / self.config.scienceFluxScaling
         if template.photo_calib is None or science.photo_calib is None:
-            raise DiffimError("ZOGY scaleByCalibration=True needs the photometric calibrations of "
-                              "both exposures (or set scaleByCalibration=False and the "
-                              "templateFluxScaling/scienceFluxScaling factors)")
+            if not self.config.fluxScaleFromStars:
+                raise DiffimError("ZOGY scaleByCalibration=True needs the photometric "
+                                  "calibrations of both exposures (or fluxScaleFromStars=True, "
+                                  "or scaleByCalibration=False and the "
+                                  "templateFluxScaling/scienceFluxScaling factors)")
+            ratio, n_stars = star_flux_ratio(template, science)
+            self.metadata.update(fluxScaleSource="stars", nFluxScaleStars=n_stars)
+            return ratio
+        self.metadata["fluxScaleSource"] = "calibration"
         return float(science.photo_calib.instflux_to_nanojansky(1.0)
                      / template.photo_calib.instflux_to_nanojansky(1.0))
 
