@@ -7,6 +7,8 @@ bit-identical to the command's.
 """
 from __future__ import annotations
 
+import logging
+
 from lsst.daf.butler import Butler, CollectionType
 from lsst.pipe.base import Pipeline, TaskFactory
 from lsst.pipe.base.all_dimensions_quantum_graph_builder import AllDimensionsQuantumGraphBuilder
@@ -20,6 +22,11 @@ from .errors import Gen3Error
 from .pipelines import pipeline_path
 
 __all__ = ["load_pipeline", "run_pipeline"]
+
+# Installed from PyPI, the stack has no EUPS: the middleware records package versions
+# from Python's metadata and says "Unable to import eups" on every run, which a user
+# reads as a problem. It is none here.
+logging.getLogger("lsst.utils.packages").setLevel(logging.ERROR)
 
 _MP_TIMEOUT_SECONDS = 7 * 24 * 3600
 """How long a worker may run a quantum (``pipetask --timeout``'s default is as generous)."""

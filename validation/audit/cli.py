@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import importlib.metadata
 import json
 import platform
 
-from ..model import RunInfo
+from ..model import RunInfo, now_iso
 from . import FEATURES, audit_paths, summarize
 from .era import parse_era
 from .era_findings import FINDING_KINDS
@@ -50,7 +49,7 @@ def run_audit(args):
     ValidationError
         A path is missing or unreadable.
     """
-    started = _now()
+    started = now_iso()
     records = audit_paths(args.paths, era=args.era)
     summary = summarize(records)
     if args.json:
@@ -130,9 +129,5 @@ def _record_in_database(url, records, started):
         run_id = database.start_run(run)
         database.record_feature_catalog(catalog)
         database.record_audit(run_id, records)
-        database.finish_run(run_id, _now(), "complete")
+        database.finish_run(run_id, now_iso(), "complete")
     return run_id
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
