@@ -139,7 +139,8 @@ def test_each_differing_product_states_its_rule_and_where_it_differs_most(page, 
         if block["product"] == "differenceExp":
             assert re.search(r"largest \|Δ\| \S+ \(counts\) at x = \d+, y = \d+", block["largest"]), block
         else:
-            assert re.search(r"column \w+: largest difference \S+ .+ \(limit \S+\)", block["largest"]), block
+            assert re.search(r"column \w+: largest difference \S+ .+ \(limit \S+\).* at gen2 id \d+ / gen3 id \d+, "
+                             r"slot_Centroid_x, slot_Centroid_y = \([\d.]+, [\d.]+\)", block["largest"]), block
 
 
 def test_every_plot_labels_both_axes_with_units(page):

@@ -19,6 +19,7 @@ from validation.report import (read_results_json, run_report_from_json, run_repo
                                write_reports)
 from validation.compare import Tolerances, compare_catalogs, compare_exposures
 from validation.report.cli import add_parser
+from validation.report.artifacts import read_cutouts
 from validation.report.figures import PLOTS_SHOWN
 from validation.report.junit import class_name, render_junit
 from validation.report.plots import column_figure, difference_image_figure, svg_markup, trend_figure
@@ -208,9 +209,9 @@ def test_html_embeds_plots_as_inline_svg_with_units(written):
     html = written["html"].read_text()
     assert "data:image/png" not in html.replace('xlink:href="data:image/png', "")  # only inside an SVG
     figures = re.findall(r"<figure>(.*?)</figure>", html, re.S)
-    # calexp_template: its difference image and one plot per judged column that differs (psfFlux),
-    # then the trend; identical comparisons leave no files, hence no plots
-    assert len(figures) == 3 and all("<svg" in figure for figure in figures)
+    # calexp_template: its difference image, the cut-outs around its largest difference, one plot per
+    # judged column that differs (psfFlux), then the trend; identical comparisons leave no files, hence no plots
+    assert len(figures) == 4 and all("<svg" in figure for figure in figures)
     labels = re.findall(r'<g id="f\d+-([xy])label-\d+">\s*<text[^>]*>([^<]*)</text>', html)
     assert ("x", "x (pixel)") in labels and ("y", "gen2 − gen3 (σ of the flux errors)") in labels
     assert all(re.search(r"\(.+\)", text) for _, text in labels)
@@ -312,6 +313,11 @@ def test_html_gives_the_deciding_rule_and_the_largest_difference_of_each_differi
     assert ("Largest difference:</strong> image: largest |Δ| 1 (counts) at x = 107, y = 205; "
             "image: largest 0.349 σ at x = 144, y = 230") in image
     assert "beyond the limit: 1 column(s) beyond their limits: psfFlux 3 σ, limit 0.5" in catalog
+    # the first source of b is the one 3 σ off
+    x, y = (f"{value:.1f}" for value in pd.read_parquet(report_files(written) / "b" / "diaSrc_matched.parquet")
+            .loc[0, ["x_a", "y_a"]])
+    assert ("Largest difference:</strong> column psfFlux: largest difference 3 σ (limit 0.5), 3 row(s) differ, "
+            f"the largest at gen2 id 1 / gen3 id 1, x, y = ({x}, {y})") in catalog
     assert "sources without a counterpart: 0 in gen2, 0 in gen3 (of 30 and 30), limit 0 per side" in catalog
     # the column table: column, unit, largest difference, limit, rows differing, rows beyond limit
     row = re.search(r"<tr class=\"outside\"><td><code>psfFlux</code></td>(.*?)</tr>", catalog, re.S).group(1)
@@ -336,14 +342,31 @@ def test_missing_artifact_is_a_note_not_a_crash(report, tmp_path):
     assert re.search(r"Plot missing: difference-of-differences image .*gone.fits does not exist", html)
 
 
+def report_files(written):
+    """The directory the sample comparisons wrote their files to."""
+    return written["html"].parent.parent
+
+
+def test_image_comparisons_keep_both_sides_around_the_largest_difference(report):
+    comparison = report.scenarios[1].data_ids[0].comparisons[0]
+    side_a, side_b, xy0 = read_cutouts(comparison.artifacts["diff_of_diff"])
+    # the largest difference in σ is at parent (144, 230): array (30, 44) of the 40 x 50 exposures at (100, 200);
+    # the cut-outs reach 20 px either side, clipped at the exposure's edges
+    assert comparison.details["image"]["max_sigma_at"] == [144, 230]
+    assert xy0 == (124, 210) and side_a.shape == (30, 26)
+    assert side_b[230 - 210, 144 - 124] - side_a[230 - 210, 144 - 124] == pytest.approx(1.0)
+    assert np.count_nonzero(side_a != side_b) == 1
+    assert comparison.artifacts.keys() == {"diff_of_diff"}
+
+
 def test_every_plot_is_reachable_the_first_few_open(report, tmp_path):
     scenario = report.scenarios[1]
     template = scenario.data_ids[0]
     scenario.data_ids = [DataIdResult({"visit": visit}, template.comparisons) for visit in range(4)]
     html = write_reports(report, tmp_path / "out")["html"].read_text()
     section = html[html.index('id="s1-calexp-template"'):html.index('id="s2-add-metrics"')]
-    assert section.count("<figure>") == 8
-    folded = section[section.index('<details class="more"><summary>4 more plot(s), nearer their limits'):]
+    assert section.count("<figure>") == 12
+    folded = section[section.index('<details class="more"><summary>8 more plot(s), nearer their limits'):]
     assert section.count("<figure>") - folded.count("<figure>") == PLOTS_SHOWN
 
 

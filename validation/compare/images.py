@@ -91,17 +91,27 @@ def compare_exposures(a, b, product="differenceExp", tolerances=Tolerances(), re
     artifacts = {}
     if artifact_dir is not None and any_difference:
         artifacts["diff_of_diff"] = str(write_difference_image(
-            a, b, Path(artifact_dir) / f"{product}_diff_of_diff.fits"))
+            a, b, Path(artifact_dir) / f"{product}_diff_of_diff.fits",
+            centre=image.details.get("max_sigma_at") or image.details.get("max_abs_at")))
     summary = "; ".join(problems + [_summarise(image, variance, mask)])
     return Comparison(product, "image", verdict, summary, metrics=metrics, details=details,
                       reason=reason, artifacts=artifacts)
 
 
-def write_difference_image(a, b, path):
+CUTOUT_HALF_SIDE = 20
+"""Half the side of the cut-outs around the largest difference, in pixels."""
+
+
+def write_difference_image(a, b, path, centre=None):
     """Write a minus b as FITS: ``IMAGE`` and ``VARIANCE`` differences, ``MASK`` bits that differ.
 
-    The file is written to a temporary name and renamed; ``LTV1``/``LTV2``
-    give the parent origin as in our exposure files. Returns ``path``.
+    With ``centre`` (parent ``[x, y]``, e.g. of the largest difference), the
+    image planes of a and b around it are added as ``CUTOUT_A`` and
+    ``CUTOUT_B`` (at most 2 `CUTOUT_HALF_SIDE` + 1 pixels a side, the parent
+    position of their first pixel in ``CUTX0``/``CUTY0``), so a reader can
+    see both sides of the difference. The file is written to a temporary
+    name and renamed; ``LTV1``/``LTV2`` give the parent origin as in our
+    exposure files. Returns ``path``.
     """
     primary = fits.PrimaryHDU()
     primary.header["LTV1"] = (-a.xy0[0], "minus x0: parent x = file x - LTV1")
@@ -113,6 +123,15 @@ def write_difference_image(a, b, path):
         fits.ImageHDU(np.subtract(a.variance, b.variance), name="VARIANCE"),
         fits.ImageHDU(np.bitwise_xor(a.mask.array, b.mask.array), name="MASK"),
     ])
+    if centre is not None:
+        x, y = centre[0] - a.xy0[0], centre[1] - a.xy0[1]
+        rows = slice(max(y - CUTOUT_HALF_SIDE, 0), y + CUTOUT_HALF_SIDE + 1)
+        columns = slice(max(x - CUTOUT_HALF_SIDE, 0), x + CUTOUT_HALF_SIDE + 1)
+        for name, exposure in (("CUTOUT_A", a), ("CUTOUT_B", b)):
+            cutout = fits.ImageHDU(np.array(exposure.image[rows, columns]), name=name)
+            cutout.header["CUTX0"] = (a.xy0[0] + columns.start, "parent x of the first column")
+            cutout.header["CUTY0"] = (a.xy0[1] + rows.start, "parent y of the first row")
+            hdus.append(cutout)
     return write_fits(path, hdus)
 
 

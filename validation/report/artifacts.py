@@ -18,8 +18,8 @@ from astropy.io import fits
 
 from ..errors import ValidationError
 
-__all__ = ["DIFF_OF_DIFF", "MATCHED", "read_difference_image", "read_matched_differences",
-           "read_matched_positions"]
+__all__ = ["DIFF_OF_DIFF", "MATCHED", "read_cutouts", "read_difference_image", "read_matched_differences",
+           "read_matched_positions", "read_matched_table"]
 
 DIFF_OF_DIFF = "diff_of_diff"
 MATCHED = "matched"
@@ -55,6 +55,35 @@ def read_difference_image(path):
     raise ValidationError(f"difference-of-differences image {path} holds no 2-d image HDU")
 
 
+def read_cutouts(path):
+    """The two sides' pixels around the largest difference, from a difference-of-differences file.
+
+    Returns
+    -------
+    cutouts : `tuple` or `None`
+        ``(side_a, side_b, xy0)``: two 2-d float arrays and the parent
+        position of their first pixel; `None` when the file has no cut-outs
+        (written before they were kept, or without a located difference).
+
+    Raises
+    ------
+    validation.errors.ValidationError
+        If the file is missing or not FITS.
+    """
+    path = Path(path)
+    try:
+        with fits.open(path, memmap=False) as hdus:
+            if "CUTOUT_A" not in hdus or "CUTOUT_B" not in hdus:
+                return None
+            side_a, side_b = hdus["CUTOUT_A"], hdus["CUTOUT_B"]
+            return (np.asarray(side_a.data, dtype=np.float64), np.asarray(side_b.data, dtype=np.float64),
+                    (int(side_a.header["CUTX0"]), int(side_a.header["CUTY0"])))
+    except FileNotFoundError:
+        raise ValidationError(f"difference-of-differences image {path} does not exist") from None
+    except (OSError, ValueError, KeyError) as error:
+        raise ValidationError(f"cannot read the cut-outs of {path}: {error}") from None
+
+
 def read_matched_differences(path):
     """The per-column differences of a matched-rows Parquet file, as floats.
 
@@ -67,7 +96,7 @@ def read_matched_differences(path):
     validation.errors.ValidationError
         If the file is missing or not Parquet.
     """
-    table = _read_table(path)
+    table = read_matched_table(path)
     differences = [name for name in table.columns if str(name).endswith(_DIFFERENCE_SUFFIX)]
     if differences:
         table = table[differences].rename(columns=lambda name: name[:-len(_DIFFERENCE_SUFFIX)])
@@ -85,7 +114,7 @@ def read_matched_positions(path):
     label : `str`
         Axis label for ``positions``, with its unit.
     """
-    table = _read_table(path)
+    table = read_matched_table(path)
     names = [str(name) for name in table.columns]
     for name in names:
         if name == "x_a" or name.endswith("_x_a"):
@@ -95,7 +124,14 @@ def read_matched_positions(path):
     return np.arange(len(table), dtype=np.float64), "matched source (row number)"
 
 
-def _read_table(path):
+def read_matched_table(path):
+    """A matched-rows Parquet file as written, every column (ids, positions, ``*_diff``).
+
+    Raises
+    ------
+    validation.errors.ValidationError
+        If the file is missing or not Parquet.
+    """
     path = Path(path)
     if not path.exists():
         raise ValidationError(f"matched-differences table {path} does not exist")

@@ -15,7 +15,11 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from ..errors import ValidationError
 from ..model import Verdict
+from .artifacts import MATCHED, read_matched_table
 
 __all__ = ["SIDES", "ColumnRow", "Evidence", "Rule", "comparison_evidence", "format_number",
            "percent", "plain_summary", "scenario_tolerances"]
@@ -26,6 +30,7 @@ SIDES = ("gen2", "gen3")
 _UNIT_WORDS = {"sigma": "σ", "pixel": "pixel", "arcsec": "arcsec", "fraction": "of rows",
                "relative": "relative"}
 _MAX_UNMATCHED_LISTED = 10
+_PER_SOURCE_UNITS = ("σ", "pixel", "arcsec")
 _SIDE_OF = {"A": "gen2", "B": "gen3"}
 _IN_SIDE = re.compile(r"\b(in|only in)\s+(A|B)\b")
 
@@ -132,7 +137,7 @@ def comparison_evidence(comparison, tolerances):
     elif comparison.kind == "catalog":
         evidence.columns, evidence.n_equal_columns = _column_rows(comparison)
         evidence.rules = _catalog_rules(comparison, evidence.columns, tolerances or {})
-        evidence.largest = _catalog_largest(evidence.columns)
+        evidence.largest = _catalog_largest(comparison, evidence.columns)
         evidence.unmatched = _unmatched(comparison)
     evidence.rules.sort(key=lambda rule: (not rule.outside, -_finite(rule.score)))
     evidence.score = max((_finite(rule.score) for rule in evidence.rules), default=0.0)
@@ -327,10 +332,48 @@ def _catalog_rules(comparison, column_rows, tolerances):
     return rules
 
 
-def _catalog_largest(column_rows):
+def _catalog_largest(comparison, column_rows):
+    """The judged column furthest beyond its limit, and the matched source where it differs most."""
     judged = [row for row in column_rows if row.limit != "not judged"]
-    return [f"column {row.name}: largest difference {row.largest} {row.unit} (limit {row.limit}), "
-            f"{row.n_differing:,} row(s) differ" for row in judged[:1]]
+    if not judged:
+        return []
+    row = judged[0]
+    line = (f"column {row.name}: largest difference {row.largest} {row.unit} (limit {row.limit}), "
+            f"{row.n_differing:,} row(s) differ")
+    numeric = [candidate for candidate in judged if candidate.unit in _PER_SOURCE_UNITS]
+    where = _worst_source(comparison, numeric[0].name) if numeric else None
+    if where is None:
+        return [line]
+    if numeric[0] is row:
+        return [f"{line}, the largest {where}"]
+    return [line, f"column {numeric[0].name}: largest difference {numeric[0].largest} {numeric[0].unit} "
+                  f"(limit {numeric[0].limit}) {where}"]
+
+
+def _worst_source(comparison, column):
+    """``"at gen2 id 4 / gen3 id 7, x, y = (129.9, 98.9)"``: the matched pair where ``column`` differs most."""
+    path = comparison.artifacts.get(MATCHED)
+    if path is None:
+        return None
+    try:
+        table = read_matched_table(path)
+    except ValidationError:
+        return None
+    name = f"{column}_diff"
+    if name not in table or not len(table):
+        return None
+    values = np.abs(table[name].to_numpy(np.float64))
+    if not np.isfinite(values).any():
+        return None
+    row = table.iloc[int(np.nanargmax(values))]
+    ids = (f"gen2 id {int(row['id_a'])} / gen3 id {int(row['id_b'])}" if "id_a" in table and "id_b" in table
+           else f"gen2 row {int(row['row_a'])} / gen3 row {int(row['row_b'])}")
+    match = comparison.details.get("match", {})
+    names = [name for name in match.get("columns", []) if f"{name}_a" in table]
+    digits = 1 if match.get("unit") == "pixel" else 6
+    values = ", ".join(f"{row[name + '_a']:.{digits}f}" for name in names)
+    place = f", {', '.join(names)} = ({values})" if names else ""
+    return f"at {ids}{place}"
 
 
 def _unmatched(comparison):

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ValidationError
-from .artifacts import (DIFF_OF_DIFF, MATCHED, read_difference_image, read_matched_differences,
-                        read_matched_positions)
+from .artifacts import (DIFF_OF_DIFF, MATCHED, read_cutouts, read_difference_image,
+                        read_matched_differences, read_matched_positions)
 from .evidence import comparison_evidence, scenario_tolerances
 from .outcome import comparison_reason, data_id_label, outcome_of
-from .plots import DIFFERENCE, column_figure, difference_image_figure, svg_markup
+from .plots import DIFFERENCE, column_figure, cutout_figure, difference_image_figure, svg_markup
 
 __all__ = ["PLOTS_SHOWN", "Plot", "ScenarioFigures", "scenario_figures"]
 
@@ -97,20 +97,28 @@ def _plots(comparison, evidence, label):
     """The plots of one comparison; the data ID goes in the title, where long ones can wrap."""
     title = f"{label} {comparison.product}"
     if DIFF_OF_DIFF in comparison.artifacts:
-        return [_image_plot(comparison, title)]
+        return _image_plots(comparison, title)
     return _column_plots(comparison, evidence, title)
 
 
-def _image_plot(comparison, title):
-    pixels, xy0 = read_difference_image(comparison.artifacts[DIFF_OF_DIFF])
-    where = comparison.details.get("image", {}).get("max_sigma_at") or \
-        comparison.details.get("image", {}).get("max_abs_at")
+def _image_plots(comparison, title):
+    """The whole difference image, then gen2, gen3 and their difference around its largest value."""
+    path = comparison.artifacts[DIFF_OF_DIFF]
+    pixels, xy0 = read_difference_image(path)
+    image = comparison.details.get("image", {})
+    where = image.get("max_sigma_at") or image.get("max_abs_at")
     figure = difference_image_figure(pixels, comparison.product, xy0=xy0, mark=where)
     caption = (f"image plane, {DIFFERENCE} (grey: NaN; colours saturate at the 99.5th percentile "
                "of |Δ|)")
     if where:
         caption += f"; circled: the largest difference in σ, at x = {where[0]}, y = {where[1]}"
-    return Plot(title, caption, svg_markup(figure))
+    plots = [Plot(title, caption, svg_markup(figure))]
+    cutouts = read_cutouts(path)
+    if cutouts is not None and where:
+        plots.append(Plot(title, f"gen2, gen3 and {DIFFERENCE} around the largest difference in σ "
+                                 f"(x = {where[0]}, y = {where[1]}, circled)",
+                          svg_markup(cutout_figure(*cutouts, mark=where))))
+    return plots
 
 
 def _column_plots(comparison, evidence, title):

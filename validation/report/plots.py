@@ -25,8 +25,8 @@ from matplotlib.ticker import MaxNLocator
 from .outcome import Outcome
 from .style import OUTCOME_COLOURS
 
-__all__ = ["DIFFERENCE", "UNIT_WORDS", "column_figure", "difference_image_figure", "svg_markup",
-           "trend_figure"]
+__all__ = ["DIFFERENCE", "UNIT_WORDS", "column_figure", "cutout_figure", "difference_image_figure",
+           "svg_markup", "trend_figure"]
 
 _MAX_IMAGE_SIDE = 160
 # Few colour levels: the embedded image of a noisy difference compresses several times better.
@@ -124,6 +124,51 @@ def difference_image_figure(pixels, title, xy0=(0, 0), mark=None):
     return figure
 
 
+def cutout_figure(side_a, side_b, xy0, mark=None):
+    """gen2, gen3 and gen2 - gen3 around one position, side by side, in parent pixels.
+
+    gen2 and gen3 share one grey scale (1st to 99.5th percentile of both), so
+    equal pixels look equal; the difference has its own scale, symmetric about 0.
+
+    Parameters
+    ----------
+    side_a, side_b : `numpy.ndarray`
+        The image planes of gen2 and gen3 around the position, one shape.
+    xy0 : `tuple` [`int`, `int`]
+        Parent position of their first pixel.
+    mark : `tuple` [`int`, `int`], optional
+        Parent ``(x, y)`` to circle in each panel.
+
+    Returns
+    -------
+    figure : `matplotlib.figure.Figure`
+    """
+    figure = Figure(figsize=(8.4, 2.9), layout="constrained")
+    extent = (xy0[0], xy0[0] + side_a.shape[1], xy0[1], xy0[1] + side_a.shape[0])
+    both = np.concatenate([side_a[np.isfinite(side_a)], side_b[np.isfinite(side_b)]])
+    low, high = (np.percentile(both, (1.0, 99.5)) if both.size else (0.0, 1.0))
+    difference = side_a - side_b
+    finite = np.abs(difference[np.isfinite(difference)])
+    limit = float(finite.max(initial=0.0)) or 1.0
+    panels = (("gen2", side_a, "gray", low, high), ("gen3", side_b, "gray", low, high),
+              (DIFFERENCE, difference, _DIFFERENCE_COLOURMAP, -limit, limit))
+    for index, (title, pixels, colourmap, vmin, vmax) in enumerate(panels):
+        axes = figure.add_subplot(1, 3, index + 1)
+        image = axes.imshow(pixels, origin="lower", cmap=colourmap, vmin=vmin, vmax=vmax,
+                            interpolation="nearest", extent=extent)
+        if mark is not None:
+            axes.plot([mark[0] + 0.5], [mark[1] + 0.5], marker="o", markersize=24, fillstyle="none",
+                      color="#d9480f", markeredgewidth=1.0)
+        axes.set_title(title, fontsize=_MEDIUM)
+        axes.set_xlabel("x (pixel)", fontsize=_SMALL)
+        axes.set_ylabel("y (pixel)", fontsize=_SMALL)
+        axes.tick_params(labelsize=_SMALL - 1)
+        colourbar = figure.colorbar(image, ax=axes, shrink=0.9, format="%.3g")
+        colourbar.ax.tick_params(labelsize=_SMALL - 1)
+        colourbar.set_label(f"{title} (counts)", fontsize=_SMALL)
+    return figure
+
+
 def _block_extremes(pixels, max_side):
     """Shrink an image to at most ``max_side`` per axis, each block keeping its largest |value|.
 
@@ -186,7 +231,7 @@ def column_figure(differences, positions, name, unit, limit, position_label):
     nan_note = f", {n_nonfinite} NaN" if n_nonfinite else ""
     axes.set_title(f"{name}\n{int(outside.sum())} of {differences.size} beyond ±{limit:g}{nan_note}",
                    fontsize=_SMALL)
-    axes.legend(fontsize=_SMALL - 2, loc="upper right", framealpha=0.8)
+    axes.legend(fontsize=_SMALL - 2, loc="best", framealpha=0.8)
     return figure
 
 
