@@ -22,7 +22,7 @@ import websocket
 
 __all__ = ["Chromium", "chromium_path"]
 
-_START_TIMEOUT = 30.0
+_START_TIMEOUT = 60.0
 _CALL_TIMEOUT = 60.0
 
 
@@ -46,7 +46,7 @@ class Chromium:
     def __init__(self, width, height):
         self._profile = tempfile.mkdtemp(prefix="chromium-")
         arguments = [chromium_path(), "--headless", "--disable-gpu", "--no-first-run",
-                     "--no-default-browser-check", "--remote-debugging-port=0",
+                     "--no-default-browser-check", "--disable-dev-shm-usage", "--remote-debugging-port=0",
                      "--remote-debugging-address=127.0.0.1", "--hide-scrollbars",
                      f"--user-data-dir={self._profile}", f"--window-size={width},{height}", "about:blank"]
         if os.geteuid() == 0:

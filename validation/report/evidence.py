@@ -139,8 +139,8 @@ def comparison_evidence(comparison, tolerances):
         evidence.rules = _catalog_rules(comparison, evidence.columns, tolerances or {})
         evidence.largest = _catalog_largest(comparison, evidence.columns)
         evidence.unmatched = _unmatched(comparison)
-    evidence.rules.sort(key=lambda rule: (not rule.outside, -_finite(rule.score)))
-    evidence.score = max((_finite(rule.score) for rule in evidence.rules), default=0.0)
+    evidence.rules.sort(key=lambda rule: (not rule.outside, -_sortable(rule.score)))
+    evidence.score = max((_sortable(rule.score) for rule in evidence.rules), default=0.0)
     evidence.decided_by = _decided_by(comparison.verdict, evidence.rules)
     return evidence
 
@@ -150,9 +150,10 @@ def plain_summary(comparison):
     metrics = comparison.metrics
     if comparison.kind != "catalog" or comparison.verdict is Verdict.IDENTICAL or "n_matched" not in metrics:
         return _IN_SIDE.sub(lambda match: f"{match.group(1)} {_SIDE_OF[match.group(2)]}", comparison.summary)
+    unit = comparison.details.get("match", {}).get("unit")
     parts = [f"{metrics['n_matched']} sources matched of {metrics['n_a']} in gen2 and {metrics['n_b']} "
-             f"in gen3 (largest separation {format_number(metrics.get('max_separation', 0.0))} "
-             f"{comparison.details.get('match', {}).get('unit', '')})".rstrip()]
+             f"in gen3 (largest separation {format_number(metrics.get('max_separation', 0.0))}"
+             + (f" {unit})" if unit else ")")]
     if metrics.get("n_unmatched_a") or metrics.get("n_unmatched_b"):
         parts.append(f"without a counterpart: {metrics['n_unmatched_a']} in gen2, "
                      f"{metrics['n_unmatched_b']} in gen3")
@@ -167,7 +168,8 @@ def plain_summary(comparison):
     return "; ".join(parts)
 
 
-def _finite(score):
+def _sortable(score):
+    """A rule score to sort by: an unknown limit (NaN) sorts below every known one."""
     return -1.0 if math.isnan(score) else score
 
 
@@ -293,7 +295,7 @@ def _column_rows(comparison):
             n_differing=int(column.get("n_differing", 0)),
             n_outside="–" if n_outside is None else f"{n_outside:,}",
             outside=bool(column.get("outside")), score=_score(measure, limit)))
-    rows.sort(key=lambda row: (not row.outside, -_finite(row.score), row.name))
+    rows.sort(key=lambda row: (not row.outside, -_sortable(row.score), row.name))
     return rows, len(columns) - len(rows)
 
 
@@ -324,7 +326,7 @@ def _catalog_rules(comparison, column_rows, tolerances):
         named = "; ".join(f"{row.name} {row.largest} {row.unit}, limit {row.limit}" for row in outside[:4])
         more = f" and {len(outside) - 4} more" if len(outside) > 4 else ""
         rules.append(Rule(f"{len(outside)} column(s) beyond their limits: {named}{more}", True,
-                          max(_finite(row.score) for row in outside)))
+                          max(_sortable(row.score) for row in outside)))
     elif judged:
         nearest = judged[0]
         rules.append(Rule(f"columns: {nearest.name} {nearest.largest} {nearest.unit}, limit {nearest.limit} "
