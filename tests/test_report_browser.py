@@ -1,7 +1,8 @@
 """The report of a small campaign as a reviewer sees it: headless Chromium at 1400 and 900 px.
 
 The campaign (one data ID of a simulated field, as in test_validation_campaign) has an identical
-scenario, an expected difference, and a gen3 split configured unlike the monolith for no stated
+scenario (with the kernel QA metrics: a wide table of backend metrics), an expected difference
+(a reason with a long identifier), and a gen3 split configured unlike the monolith for no stated
 reason: an unexplained difference whose image is within tolerance and whose catalogue is not.
 Every <details> is opened before measuring, so folded tables and plots are checked too.
 """
@@ -27,7 +28,8 @@ dataset:
 data_ids: {visit: [10], detector: [0]}
 scenarios:
   - name: coadd_template
-    features: [coadd_template]
+    features: [coadd_template, add_metrics]
+    config: {doAddMetrics: true}
   - name: split_undecorrelated
     features: [split_tasks]
     description: A gen3 split configured unlike the monolith (no decorrelation).
@@ -35,7 +37,7 @@ scenarios:
     gen3_config:
       subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 1,
                        makeKernel.kernel.active.spatialBgOrder: 2, doDecorrelation: false}
-    expected_reason: the split was run without decorrelation
+    expected_reason: the split was run without decorrelation (subtractImages.doDecorrelation=False)
   - name: split_constant_kernel
     features: [split_tasks]
     description: A gen3 split whose kernel does not vary over the detector, and nobody said why.
@@ -118,6 +120,7 @@ def hex_colour(css):
 def test_the_campaign_has_an_expected_and_an_unexplained_difference(campaign_report):
     summary = (campaign_report / "summary.md").read_text()
     assert "| split_undecorrelated | `split_tasks` | coadd | 1 | different, expected |" in summary
+    assert "| coadd_template | `coadd_template`, `add_metrics` | coadd | 1 | identical |" in summary
     assert "| split_constant_kernel | `split_tasks` | coadd | 1 | **different, unexplained** |" in summary
     assert "`differenceExp`: within tolerance: every rule inside its limit" in summary
 
@@ -173,7 +176,7 @@ def test_junit_validates_against_the_schema_with_dotted_classes_and_skips(campai
     skipped = [case for case in cases if case.find("skipped") is not None]
     assert [case.get("classname") for case in skipped] == ["diffim.browser.split_undecorrelated"] * 2
     assert {case.find("skipped").get("message") for case in skipped} == {
-        "expected difference: the split was run without decorrelation"}
+        "expected difference: the split was run without decorrelation (subtractImages.doDecorrelation=False)"}
     within = [case for case in cases if case.find("system-out") is not None]
     assert [case.get("name") for case in within] == ["detector=0 visit=10 differenceExp"]
     assert "inside the limit: image: " in within[0].find("system-out").text

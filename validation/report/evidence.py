@@ -67,6 +67,12 @@ class ColumnRow:
     n_outside: str
     outside: bool
     score: float
+    n_nonfinite: int = 0
+
+    @property
+    def nan_note(self):
+        """``" and 12 NaN against a value"``, or ``""``: differences no number measures."""
+        return f" and {self.n_nonfinite:,} NaN against a value" if self.n_nonfinite else ""
 
 
 @dataclass
@@ -294,7 +300,8 @@ def _column_rows(comparison):
             limit="not judged" if limit is None else percent(limit) if fraction else format_number(limit),
             n_differing=int(column.get("n_differing", 0)),
             n_outside="–" if n_outside is None else f"{n_outside:,}",
-            outside=bool(column.get("outside")), score=_score(measure, limit)))
+            outside=bool(column.get("outside")), score=_score(measure, limit),
+            n_nonfinite=int(column.get("n_nonfinite", 0))))
     rows.sort(key=lambda row: (not row.outside, -_sortable(row.score), row.name))
     return rows, len(columns) - len(rows)
 
@@ -323,13 +330,15 @@ def _catalog_rules(comparison, column_rows, tolerances):
     judged = [row for row in column_rows if row.limit != "not judged"]
     outside = [row for row in judged if row.outside]
     if outside:
-        named = "; ".join(f"{row.name} {row.largest} {row.unit}, limit {row.limit}" for row in outside[:4])
+        named = "; ".join(f"{row.name} {row.largest} {row.unit}{row.nan_note}, limit {row.limit}"
+                          for row in outside[:4])
         more = f" and {len(outside) - 4} more" if len(outside) > 4 else ""
         rules.append(Rule(f"{len(outside)} column(s) beyond their limits: {named}{more}", True,
                           max(_sortable(row.score) for row in outside)))
     elif judged:
         nearest = judged[0]
-        rules.append(Rule(f"columns: {nearest.name} {nearest.largest} {nearest.unit}, limit {nearest.limit} "
+        rules.append(Rule(f"columns: {nearest.name} {nearest.largest} {nearest.unit}{nearest.nan_note}, "
+                          f"limit {nearest.limit} "
                           f"(the nearest of {len(judged)} judged columns that differ)", False, nearest.score))
     return rules
 
@@ -340,20 +349,23 @@ def _catalog_largest(comparison, column_rows):
     if not judged:
         return []
     row = judged[0]
-    line = (f"column {row.name}: largest difference {row.largest} {row.unit} (limit {row.limit}), "
-            f"{row.n_differing:,} row(s) differ")
+    line = (f"column {row.name}: largest difference {row.largest} {row.unit}{row.nan_note} "
+            f"(limit {row.limit}), {row.n_differing:,} row(s) differ")
     numeric = [candidate for candidate in judged if candidate.unit in _PER_SOURCE_UNITS]
     where = _worst_source(comparison, numeric[0].name) if numeric else None
     if where is None:
         return [line]
     if numeric[0] is row:
-        return [f"{line}, the largest {where}"]
+        return [f"{line}, {where}"]
     return [line, f"column {numeric[0].name}: largest difference {numeric[0].largest} {numeric[0].unit} "
-                  f"(limit {numeric[0].limit}) {where}"]
+                  f"(limit {numeric[0].limit}), {where}"]
 
 
 def _worst_source(comparison, column):
-    """``"at gen2 id 4 / gen3 id 7, x, y = (129.9, 98.9)"``: the matched pair where ``column`` differs most."""
+    """``"the largest at gen2 id 4 / gen3 id 7, x, y = (129.9, 98.9)"``: where ``column`` differs most.
+
+    A NaN against a value outranks any number, as the comparison judges it.
+    """
     path = comparison.artifacts.get(MATCHED)
     if path is None:
         return None
@@ -365,9 +377,12 @@ def _worst_source(comparison, column):
     if name not in table or not len(table):
         return None
     values = np.abs(table[name].to_numpy(np.float64))
-    if not np.isfinite(values).any():
+    if np.isnan(values).any():
+        label, row = "a NaN against a value", table.iloc[int(np.flatnonzero(np.isnan(values))[0])]
+    elif np.isfinite(values).any():
+        label, row = "the largest", table.iloc[int(np.nanargmax(np.where(np.isfinite(values), values, np.nan)))]
+    else:
         return None
-    row = table.iloc[int(np.nanargmax(values))]
     ids = (f"gen2 id {int(row['id_a'])} / gen3 id {int(row['id_b'])}" if "id_a" in table and "id_b" in table
            else f"gen2 row {int(row['row_a'])} / gen3 row {int(row['row_b'])}")
     match = comparison.details.get("match", {})
@@ -375,7 +390,7 @@ def _worst_source(comparison, column):
     digits = 1 if match.get("unit") == "pixel" else 6
     values = ", ".join(f"{row[name + '_a']:.{digits}f}" for name in names)
     place = f", {', '.join(names)} = ({values})" if names else ""
-    return f"at {ids}{place}"
+    return f"{label} at {ids}{place}"
 
 
 def _unmatched(comparison):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .artifacts import DIFF_OF_DIFF, MATCHED
 from .evidence import comparison_evidence, plain_summary, scenario_tolerances
@@ -33,6 +34,7 @@ MIN_TREND_RUNS = 2
 _MAX_FAILURES_LISTED = 15
 # Backend metrics measured once per scenario (and repeated on each of its data IDs).
 _PER_SCENARIO_METRICS = ("seconds",)
+_BREAK_AFTER = re.compile(r"(?<=[_/])")
 _ARTIFACT_WORDS = {DIFF_OF_DIFF: "difference of the difference images (FITS)",
                    MATCHED: "matched sources with their differences (Parquet)"}
 
@@ -61,6 +63,7 @@ def render_html(report, trend=None, audit_summary=None, baseline_comparison=None
     environment = jinja2.Environment(loader=jinja2.PackageLoader("validation", "templates"),
                                      autoescape=True, trim_blocks=True, lstrip_blocks=True,
                                      undefined=jinja2.StrictUndefined)
+    environment.filters["breakable"] = breakable
     rows = scenario_rows(report)
     anchors = {id(scenario): row.anchor for scenario, row in zip(report.scenarios, rows)}
     failing = [check for check in checks(report) if check.outcome.is_failure]
@@ -141,6 +144,11 @@ def _data_id_block(scenario, result, out_dir):
         "error": result.error,
         "comparisons": comparisons,
     }
+
+
+def breakable(name):
+    """A name (feature, column, path) that may wrap after each ``_`` or ``/``, and nowhere else."""
+    return Markup("<wbr>").join(escape(part) for part in _BREAK_AFTER.split(str(name)))
 
 
 def _check_summary(check):
