@@ -19,6 +19,7 @@ __all__ = ["main"]
 
 SUBCOMMAND_MODULES = (
     "validation.campaign.cli",
+    "validation.campaign.status",
     "validation.compare.cli",
     "validation.audit.cli",
     "validation.report.cli",

@@ -86,13 +86,17 @@ class TaskRunner:
                              'you may preview data using "--show data"')
             return []
         with _profiling(self.profile, self.log):
-            if self.numProcesses == 1:
-                return [self(target) for target in targetList]
-            # spawn, not fork: a forked child of a process that has used OpenMP can hang.
-            with _SPAWN.Pool(self.numProcesses, initializer=_configure_worker_logging,
-                             initargs=(logging.getLogger().getEffectiveLevel(), self.logLevels,
-                                       gen2_log_format())) as pool:
-                return pool.map_async(self, targetList, chunksize=1).get(self.timeout)
+            return self.mapTargets(targetList)
+
+    def mapTargets(self, targetList):
+        """``self(target)`` for each target, in target order: here, or in a pool of ``-j``."""
+        if self.numProcesses == 1:
+            return [self(target) for target in targetList]
+        # spawn, not fork: a forked child of a process that has used OpenMP can hang.
+        with _SPAWN.Pool(self.numProcesses, initializer=_configure_worker_logging,
+                         initargs=(logging.getLogger().getEffectiveLevel(), self.logLevels,
+                                   gen2_log_format())) as pool:
+            return pool.map_async(self, targetList, chunksize=1).get(self.timeout)
 
     def precall(self, parsedCmd):
         """Write the config, schemas and package versions once; `False` if that failed."""
@@ -160,7 +164,12 @@ def _configure_worker_logging(root_level, log_levels, long_format):
     if long_format is None:
         logging.basicConfig(level=root_level, format="%(name)s %(levelname)s: %(message)s")
     else:
-        logging.getLogger().setLevel(root_level)
         install_gen2_log_handler(long_format)
+    set_log_levels(root_level, log_levels)
+
+
+def set_log_levels(root_level, log_levels):
+    """The root logger's level, then each ``-L [COMPONENT=]LEVEL``, in this process."""
+    logging.getLogger().setLevel(root_level)
     for component, level in log_levels:
         logging.getLogger(component or None).setLevel(LOG_LEVELS[level])

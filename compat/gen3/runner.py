@@ -19,6 +19,7 @@ from lsst.pipe.base.single_quantum_executor import SingleQuantumExecutor
 from ..error_log import ErrorLines
 from ..names import path_name_problem
 from .errors import Gen3Error
+from .parsl_executor import execute_on_parsl
 from .pipelines import pipeline_path
 
 __all__ = ["load_pipeline", "run_pipeline"]
@@ -68,7 +69,7 @@ def load_pipeline(pipeline, config=None, config_files=None):
 
 
 def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_files=None,
-                 register_dataset_types=True, extend_run=False, jobs=1):
+                 register_dataset_types=True, extend_run=False, jobs=1, parsl=False):
     """Build the quantum graph of a pipeline and execute it here.
 
     Parameters
@@ -93,6 +94,9 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
         Processes for the quanta (``pipetask run -j``): more than one runs
         them in spawned workers through the middleware's multiprocess
         executor, so the caller's main module must be importable.
+    parsl : `bool`
+        Run the quanta as Parsl apps on the Parsl configuration the caller
+        loaded (`compat.gen3.parsl_executor`); ``jobs`` is then ignored.
 
     Returns
     -------
@@ -126,10 +130,10 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
             "data_query": where}, attach_datastore_records=False).assemble()
     if errors.lines and not predicted.quantum_only_xgraph.nodes:
         raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: {errors.lines[0]}")
-    return _execute(predicted, butler, register_dataset_types, extend_run, jobs)
+    return _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl)
 
 
-def _execute(predicted, butler, register_dataset_types, extend_run, jobs):
+def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl):
     """Write the init outputs, then run every quantum in order.
 
     This is `SimplePipelineExecutor.run`, except that an extended run
@@ -143,9 +147,12 @@ def _execute(predicted, butler, register_dataset_types, extend_run, jobs):
     predicted.write_packages(butler, compare_existing=extend_run)
     executor = SingleQuantumExecutor(butler=butler, task_factory=TaskFactory(),
                                      raise_on_partial_outputs=True)
-    if jobs > 1:
+    if parsl or jobs > 1:
         # As pipetask does: workers must not share the parent's connections.
         butler.registry.resetConnectionPool()
+    if parsl:
+        return execute_on_parsl(predicted, executor)
+    if jobs > 1:
         MPGraphExecutor(num_proc=jobs, timeout=_MP_TIMEOUT_SECONDS, quantum_executor=executor,
                         start_method="spawn", fail_fast=True).execute(predicted)
         return [node["quantum"] for node in predicted.quantum_only_xgraph.nodes.values()]

@@ -10,6 +10,7 @@ from ..model import Verdict
 from ..report import read_results_json, regression_exit_code, write_reports
 from ..report.summary import exit_status, status_line
 from .baseline import write_baseline
+from .engine import ENGINES
 from .run import run_campaign
 from .scenarios import load_campaign
 
@@ -37,8 +38,12 @@ def add_parser(subparsers):
     parser.add_argument("--out", type=Path, help="report directory (default: WORKDIR/report)")
     parser.add_argument("--scenario", action="append", default=[], metavar="NAME",
                         help="run only this scenario (and what it builds on); repeatable")
-    parser.add_argument("-j", "--jobs", type=int, default=1,
-                        help="parallel processes for the backends' data IDs")
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="where data IDs run: this process and the middlewares' own pools "
+                             "(local), or Parsl workers (parsl); the results are the same "
+                             "(default: local)")
+    parser.add_argument("--workers", "-j", "--jobs", type=int, default=1, metavar="N",
+                        help="data IDs running at once (default: 1)")
     parser.add_argument("--baseline", type=Path,
                         help="results.json of an earlier run; with --regression, fail on worse "
                              "verdicts or drifting metrics")
@@ -63,13 +68,14 @@ def run(args):
         for scenario in campaign.scenarios:
             print(f"{scenario.name:26s} {', '.join(scenario.features):40s} {scenario.description}")
         return 0
-    if args.jobs < 1:
-        print(f"diffim-validate run: error: -j must be >= 1, got {args.jobs}", file=sys.stderr)
+    if args.workers < 1:
+        print(f"diffim-validate run: error: --workers must be >= 1, got {args.workers}",
+              file=sys.stderr)
         return 2
     baseline = read_results_json(args.baseline)[0] if args.baseline else None
     db_url = args.db or str(args.workdir / "results.sqlite3")
     out = args.out or args.workdir / "report"
-    done = run_campaign(campaign, args.workdir, db_url, jobs=args.jobs,
+    done = run_campaign(campaign, args.workdir, db_url, engine=args.engine, workers=args.workers,
                         progress=lambda line: print(line, flush=True),
                         registry_db=args.registry_db)
     with ResultsDB(db_url) as db:

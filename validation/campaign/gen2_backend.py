@@ -1,4 +1,8 @@
-"""The gen2 side of a campaign: ``imageDifference.py`` on our gen2 repository, in process."""
+"""The gen2 side of a campaign: ``imageDifference.py`` on our gen2 repository, in process.
+
+On the ``parsl`` engine the command's data references are Parsl apps
+(`compat.gen2.parsl_runner`); on the ``local`` one, gen2's ``-j`` pool.
+"""
 from __future__ import annotations
 
 import time
@@ -13,6 +17,10 @@ from compat.gen2.image_difference import (
     Winter2013ImageDifferenceCmdLineTask,
 )
 from compat.gen2.ingest import ingest_field_files
+from compat.gen2.parsl_runner import (
+    ParslImageDifferenceCmdLineTask,
+    ParslWinter2013ImageDifferenceCmdLineTask,
+)
 
 from .outputs import BackendOutput, data_id_key
 
@@ -20,6 +28,8 @@ __all__ = ["Gen2Backend", "gen2_arguments"]
 
 _COMMAND_TASKS = {"ImageDifferenceTask": ImageDifferenceCmdLineTask,
                   "Winter2013ImageDifferenceTask": Winter2013ImageDifferenceCmdLineTask}
+_PARSL_COMMAND_TASKS = {"ImageDifferenceTask": ParslImageDifferenceCmdLineTask,
+                        "Winter2013ImageDifferenceTask": ParslWinter2013ImageDifferenceCmdLineTask}
 
 
 def gen2_arguments(root, scenario, data_ids, override_file, jobs=1):
@@ -46,17 +56,26 @@ class Gen2Backend:
         """Make the repository from `diffim.sim.field_files.FieldFiles`."""
         ingest_field_files(files, self.root)
 
-    def run(self, scenario, data_ids, override_file, jobs=1):
+    def run(self, scenario, data_ids, override_file, engine):
         """Run the command for ``scenario`` and read back what it wrote per data ID.
+
+        Parameters
+        ----------
+        scenario : `validation.campaign.scenarios.Scenario`
+        data_ids : `list` [`dict`]
+        override_file : `pathlib.Path`
+            The scenario as a ``-C`` file.
+        engine : `validation.campaign.engine.Engine`
 
         Returns
         -------
         outputs : `dict` [`tuple`, `validation.campaign.outputs.BackendOutput`]
         """
-        arguments = gen2_arguments(self.root, scenario, data_ids, override_file, jobs)
+        arguments = gen2_arguments(self.root, scenario, data_ids, override_file, engine.jobs)
+        commands = _PARSL_COMMAND_TASKS if engine.parsl else _COMMAND_TASKS
         with ErrorLines() as errors:
             started = time.monotonic()
-            run_image_difference(arguments, taskClass=_COMMAND_TASKS[scenario.task])
+            run_image_difference(arguments, taskClass=commands[scenario.task])
             seconds = (time.monotonic() - started) / len(data_ids)
         butler = Butler(self.root / "rerun" / scenario.name)
         return {data_id_key(data_id): self._read(butler, scenario, data_id, seconds, errors.lines)

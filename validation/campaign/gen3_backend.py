@@ -83,11 +83,20 @@ class Gen3Backend:
         """The pipeline YAML files ``scenarios`` use (for the audit)."""
         return sorted({pipeline_path(s.gen3_pipeline) for s in scenarios})
 
-    def run(self, scenario, data_ids, override_file, jobs=1):
+    def run(self, scenario, data_ids, override_file, engine):
         """Run ``scenario``'s pipeline and read back what it wrote per data ID.
 
-        ``jobs`` > 1 runs the quanta in that many worker processes
-        (``pipetask run -j``).
+        The quanta run as Parsl apps on the ``parsl`` engine; on the
+        ``local`` one with more than one worker, in that many worker
+        processes (``pipetask run -j``).
+
+        Parameters
+        ----------
+        scenario : `validation.campaign.scenarios.Scenario`
+        data_ids : `list` [`dict`]
+        override_file : `pathlib.Path`
+            The scenario as a ``-C`` file (for the monolith pipelines).
+        engine : `validation.campaign.engine.Engine`
 
         Returns
         -------
@@ -95,7 +104,7 @@ class Gen3Backend:
         """
         started = time.monotonic()
         try:
-            collections = self._execute(scenario, data_ids, override_file, jobs)
+            collections = self._execute(scenario, data_ids, override_file, engine)
         except Exception as error:  # any failure of the run fails every data ID, with its message
             message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             return {data_id_key(d): BackendOutput(error=message) for d in data_ids}
@@ -108,13 +117,13 @@ class Gen3Backend:
                                            collections[d["detector"]], d, labels, seconds)
                 for d in data_ids}
 
-    def _execute(self, scenario, data_ids, override_file, jobs):
+    def _execute(self, scenario, data_ids, override_file, engine):
         """Run the pipeline; returns the output collection of each detector."""
         visits = sorted({d["visit"] for d in data_ids})
         detectors = sorted({d["detector"] for d in data_ids})
         output = self.output_collection(scenario)
         if scenario.gen3_pipeline == "one_calexp_coadd":
-            return {detector: self._one_calexp_coadd(scenario, visits, detector, jobs)
+            return {detector: self._one_calexp_coadd(scenario, visits, detector, engine)
                     for detector in detectors}
         where = (f"instrument='{INSTRUMENT}' AND visit IN ({_ids(visits)}) "
                  f"AND detector IN ({_ids(detectors)})")
@@ -131,20 +140,21 @@ class Gen3Backend:
         if scenario.builds_on:
             inputs.insert(0, f"validation/{scenario.builds_on}")
         run_pipeline(self.root, scenario.gen3_pipeline, inputs, output, where, config=config,
-                     config_files=config_files, jobs=jobs)
+                     config_files=config_files, jobs=engine.jobs, parsl=engine.parsl)
         return {detector: output for detector in detectors}
 
-    def _one_calexp_coadd(self, scenario, visits, detector, jobs):
+    def _one_calexp_coadd(self, scenario, visits, detector, engine):
         """Template calexp -> one-input coadd, then differencing, for one detector."""
         coadds = f"validation/{scenario.name}/coadd-d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#makeTemplate", [INPUT_RUN],
                      coadds, f"instrument='{INSTRUMENT}' AND visit={scenario.template_visit} "
-                             f"AND detector={detector}")
+                             f"AND detector={detector}", parsl=engine.parsl)
         output = f"validation/{scenario.name}/d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#difference",
                      [coadds, INPUT_RUN], output,
                      f"instrument='{INSTRUMENT}' AND visit IN ({_ids(visits)}) "
-                     f"AND detector={detector}", config=scenario.gen3_config, jobs=jobs)
+                     f"AND detector={detector}", config=scenario.gen3_config, jobs=engine.jobs,
+                     parsl=engine.parsl)
         return output
 
     @staticmethod

@@ -1,10 +1,11 @@
 """Run a campaign: the same field into both repos, every scenario through both, compared.
 
-Order of work: field files (cached), a fresh gen2 repo and a fresh gen3 repo
-ingested from them, then per scenario: write its gen2 override file, run
-gen2's ``imageDifference.py`` and gen3's pipeline in this process, compare
-per data ID, and record the scenario in the database in one transaction (a
-scenario is either stored whole or not at all). The campaign's own override
+Order of work: field files (cached), the engine started (`engine`), a fresh
+gen2 repo and a fresh gen3 repo ingested from the field files, then per
+scenario: write its gen2 override file, run gen2's ``imageDifference.py`` and
+gen3's pipeline (their data IDs where the engine puts them), compare per data
+ID here, record the scenario in the database in one transaction (a scenario
+is either stored whole or not at all) and print a progress line. The campaign's own override
 files and gen3 pipelines are then audited, and the run is closed.
 """
 from __future__ import annotations
@@ -28,9 +29,11 @@ from ..errors import ValidationError
 from ..model import RunInfo, RunStatus, ScenarioResult, now_iso
 from .compare_backends import compare_backends
 from .dataset import prepare_dataset
+from .engine import start_engine
 from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
 from .overrides import write_override_file
+from .progress import CampaignProgress
 
 __all__ = ["CampaignRun", "campaign_data_ids", "run_campaign", "workdir_lock"]
 
@@ -57,7 +60,8 @@ def campaign_data_ids(campaign, files):
     return [{"visit": v, "detector": d} for v, d in itertools.product(visits, detectors)]
 
 
-def run_campaign(campaign, workdir, db_url, jobs=1, progress=None, registry_db=None):
+def run_campaign(campaign, workdir, db_url, engine="local", workers=1, progress=None,
+                 registry_db=None):
     """Run every scenario of ``campaign`` through both backends and record the results.
 
     Parameters
@@ -68,8 +72,10 @@ def run_campaign(campaign, workdir, db_url, jobs=1, progress=None, registry_db=N
         comparison artifacts (made anew each run).
     db_url : `str`
         Results database (a path is a SQLite file).
-    jobs : `int`
-        Processes for gen2's data refs (``-j``) and gen3's quanta.
+    engine : `str`
+        ``local`` or ``parsl`` (`validation.campaign.engine`).
+    workers : `int`
+        Data IDs running at once.
     progress : callable, optional
         Called with one line of text per step.
     registry_db : `str`, optional
@@ -83,7 +89,8 @@ def run_campaign(campaign, workdir, db_url, jobs=1, progress=None, registry_db=N
     progress = progress or (lambda line: None)
     workdir = Path(workdir)
     with workdir_lock(workdir):
-        return _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db)
+        return _run_campaign(campaign, workdir, db_url, (engine, workers), progress,
+                             registry_db)
 
 
 @contextmanager
@@ -105,7 +112,7 @@ def workdir_lock(workdir):
         yield
 
 
-def _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db):
+def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_db):
     started = time.monotonic()
     with ResultsDB(db_url) as db:
         files = prepare_dataset(campaign.dataset, workdir / "field")
@@ -115,27 +122,38 @@ def _run_campaign(campaign, workdir, db_url, jobs, progress, registry_db):
         run_dir = workdir / "run"
         if run_dir.exists():
             shutil.rmtree(run_dir)
-        backends = (Gen2Backend(run_dir / "gen2"), Gen3Backend(run_dir / "gen3", registry_db))
-        for backend in backends:
-            backend.ingest(files)
-        progress(f"ingested into gen2 and gen3 ({time.monotonic() - started:.0f} s)")
-        run_id = db.start_run(run_info(campaign))
-        try:
-            for index, scenario in enumerate(campaign.scenarios, start=1):
-                result = run_scenario(scenario, data_ids, backends, run_dir, jobs)
-                db.record_scenario(run_id, result)
-                progress(f"[{index}/{len(campaign.scenarios)}] {scenario.name}: "
-                         f"{result.verdict.value}")
-            users = sorted({s.override_file for s in campaign.scenarios if s.override_file})
-            audited = [run_dir / "overrides", *users,
-                       *backends[1].pipeline_files(campaign.scenarios)]
-            db.record_audit(run_id, audit_paths(audited))
-        except BaseException as error:
-            _record_end(db, run_id, RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt)
-                        else RunStatus.FAILED)
-            raise
-        db.finish_run(run_id, now_iso(), RunStatus.COMPLETE.value)
+        # Started before the ingest, so that Parsl's workers start while it runs.
+        with start_engine(*engine_workers, run_dir) as engine:
+            backends = (Gen2Backend(run_dir / "gen2"),
+                        Gen3Backend(run_dir / "gen3", registry_db))
+            for backend in backends:
+                backend.ingest(files)
+            progress(f"ingested into gen2 and gen3 ({time.monotonic() - started:.0f} s); "
+                     f"{len(campaign.scenarios)} scenarios x {len(data_ids)} data IDs on "
+                     f"{engine.workers} {engine.name} worker(s)")
+            run_id = db.start_run(run_info(campaign))
+            try:
+                audited = _run_scenarios(campaign, data_ids, backends, run_dir, engine,
+                                         db, run_id, progress)
+            except BaseException as error:
+                _record_end(db, run_id, RunStatus.INTERRUPTED
+                            if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED)
+                raise
+            db.finish_run(run_id, now_iso(), RunStatus.COMPLETE.value)
     return CampaignRun(run_id, audited)
+
+
+def _run_scenarios(campaign, data_ids, backends, run_dir, engine, db, run_id, progress):
+    """Every scenario, recorded as it ends, then the audit; the audited paths."""
+    counts = CampaignProgress(len(campaign.scenarios), len(data_ids))
+    for scenario in campaign.scenarios:
+        result = run_scenario(scenario, data_ids, backends, run_dir, engine)
+        db.record_scenario(run_id, result)
+        progress(counts.scenario_done(scenario.name, result.verdict.value))
+    users = sorted({s.override_file for s in campaign.scenarios if s.override_file})
+    audited = [run_dir / "overrides", *users, *backends[1].pipeline_files(campaign.scenarios)]
+    db.record_audit(run_id, audit_paths(audited))
+    return audited
 
 
 def _record_end(db, run_id, status):
@@ -150,10 +168,10 @@ def _record_end(db, run_id, status):
         pass
 
 
-def run_scenario(scenario, data_ids, backends, run_dir, jobs):
+def run_scenario(scenario, data_ids, backends, run_dir, engine):
     """Both backends on one scenario, compared: a `validation.model.ScenarioResult`."""
     override_file = write_override_file(scenario, run_dir / "overrides")
-    gen2, gen3 = (backend.run(scenario, data_ids, override_file=override_file, jobs=jobs)
+    gen2, gen3 = (backend.run(scenario, data_ids, override_file=override_file, engine=engine)
                   for backend in backends)
     return ScenarioResult(
         name=scenario.name, features=list(scenario.features), description=scenario.description,

@@ -1,0 +1,60 @@
+"""A quantum graph's quanta as Parsl apps, on the Parsl configuration the caller loaded.
+
+What ``pipetask run -j N`` does with worker processes on one machine
+(`lsst.pipe.base.mp_graph_executor.MPGraphExecutor`), done with Parsl: each
+quantum is one app running the middleware's own `SingleQuantumExecutor` on
+the full butler (pickled, as the multiprocess executor pickles it), and an
+app waits for the apps of the quanta it depends on. Unlike BPS
+(`compat.gen3.bps`), no ``pipetask`` process is started per quantum: a
+worker imports the middleware once and runs many quanta.
+"""
+from __future__ import annotations
+
+import parsl
+
+__all__ = ["execute_on_parsl"]
+
+
+def execute_on_parsl(predicted, executor):
+    """Run every quantum of ``predicted`` as a Parsl app; wait for all of them.
+
+    Parameters
+    ----------
+    predicted : `lsst.pipe.base.quantum_graph.PredictedQuantumGraph`
+        The graph, its init outputs already written.
+    executor : `lsst.pipe.base.single_quantum_executor.SingleQuantumExecutor`
+        Run in the workers; must pickle (its butler's connection pool reset).
+
+    Returns
+    -------
+    quanta : `list` [`lsst.daf.butler.Quantum`]
+        The executed quanta, in the graph's order.
+
+    Raises
+    ------
+    Exception
+        The error of the first failed quantum in the graph's order (its
+        dependents are not run), after every app has finished.
+    """
+    predicted.build_execution_quanta()
+    xgraph = predicted.quantum_only_xgraph
+    app = parsl.python_app(_execute_quantum)
+    futures = {}
+    for quantum_id in predicted:
+        node = xgraph.nodes[quantum_id]
+        upstream = [futures[before] for before in xgraph.predecessors(quantum_id)]
+        futures[quantum_id] = app(executor, node["pipeline_node"], node["quantum"], quantum_id,
+                                  *upstream)
+    # A quantum comes after those it depends on, so the first error in graph order is a
+    # task's own, not Parsl's report that an app's dependency failed.
+    errors = [future.exception() for future in futures.values()]
+    first = next((error for error in errors if error is not None), None)
+    if first is not None:
+        raise first
+    return [future.result() for future in futures.values()]
+
+
+def _execute_quantum(executor, task_node, quantum, quantum_id, *upstream):
+    """One quantum in a worker; ``upstream`` are its predecessors' results (only waited for)."""
+    return executor.execute(task_node, quantum, quantum_id)[0]
+

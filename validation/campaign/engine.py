@@ -1,0 +1,130 @@
+"""Where a campaign's data IDs run: the ``local`` or the ``parsl`` engine, with N workers.
+
+- ``local``: this process; with N > 1 workers, gen2's own ``-j N`` pool and
+  gen3's multiprocess executor (``pipetask run -j N``), as on one machine
+  before workflow engines.
+- ``parsl``: N Parsl workers on this machine (a ``HighThroughputExecutor``
+  with a ``LocalProvider``): gen2's data references
+  (`compat.gen2.parsl_runner`) and gen3's quanta
+  (`compat.gen3.parsl_executor`) are Parsl apps. A cluster is the same with
+  another provider.
+
+The engine decides where work runs, never what it computes: each data ID
+is the same task on the same inputs, so every output is the same file
+whatever the engine and the number of workers.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import parsl
+from parsl.config import Config
+from parsl.executors import HighThroughputExecutor
+from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
+from parsl.providers import LocalProvider
+
+from ..errors import ValidationError
+
+__all__ = ["ENGINES", "Engine", "parsl_config", "start_engine"]
+
+ENGINES = ("local", "parsl")
+
+_HEARTBEAT_PERIOD_SECONDS = 3
+_HEARTBEAT_THRESHOLD_SECONDS = 15
+"""A worker pool that has not heard from its interchange for this long exits: that is
+how the workers of a campaign killed with SIGKILL go away."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A started engine, as the backends see it.
+
+    Attributes
+    ----------
+    name : `str`
+        One of `ENGINES`.
+    workers : `int`
+        Data IDs running at once.
+    """
+
+    name: str
+    workers: int
+
+    @property
+    def parsl(self):
+        """Whether data IDs are Parsl apps (on the configuration `start_engine` loaded)."""
+        return self.name == "parsl"
+
+    @property
+    def jobs(self):
+        """Processes of the middlewares' own pools (gen2 ``-j``, ``pipetask -j``)."""
+        return 1 if self.parsl else self.workers
+
+
+@contextmanager
+def start_engine(name, workers, run_dir):
+    """Start engine ``name`` with ``workers`` workers for the length of the block.
+
+    Parameters
+    ----------
+    name : `str`
+        ``local`` or ``parsl``.
+    workers : `int`
+    run_dir : `pathlib.Path`
+        Where Parsl keeps its logs and worker scripts (``parsl/`` inside).
+
+    Yields
+    ------
+    engine : `Engine`
+
+    Raises
+    ------
+    ValidationError
+        An unknown engine or fewer than one worker.
+    """
+    if name not in ENGINES:
+        raise ValidationError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}")
+    if workers < 1:
+        raise ValidationError(f"workers must be >= 1, got {workers}")
+    if name == "local":
+        yield Engine(name, workers)
+        return
+    # The DataFlowKernel's exit cleans up: workers and interchange stopped, config unloaded.
+    with parsl.load(parsl_config(workers, Path(run_dir) / "parsl")):
+        yield Engine(name, workers)
+
+
+def parsl_config(workers, run_dir):
+    """A Parsl configuration of ``workers`` single-core workers on this machine.
+
+    The interchange and the workers run this interpreter (this environment's
+    packages, whatever ``PATH`` holds); each worker is one core, so its
+    OpenMP kernels use one thread. The interchange dies with this process
+    (``setpriv --pdeathsig``), and the workers soon after it.
+
+    Parameters
+    ----------
+    workers : `int`
+    run_dir : `pathlib.Path`
+        Parsl's logs and the provider's scripts.
+
+    Returns
+    -------
+    config : `parsl.config.Config`
+    """
+    worker_pool = f"{sys.executable} -m parsl.executors.high_throughput.process_worker_pool"
+    executor = HighThroughputExecutor(
+        label="diffim-workers", address="127.0.0.1", max_workers_per_node=workers,
+        cores_per_worker=1,
+        launch_cmd=DEFAULT_LAUNCH_CMD.replace("process_worker_pool.py", worker_pool, 1),
+        interchange_launch_cmd=["setpriv", "--pdeathsig", "TERM", "--", sys.executable, "-m",
+                                "parsl.executors.high_throughput.interchange"],
+        heartbeat_period=_HEARTBEAT_PERIOD_SECONDS,
+        heartbeat_threshold=_HEARTBEAT_THRESHOLD_SECONDS,
+        provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
+                               worker_init="export OMP_NUM_THREADS=1"))
+    return Config(executors=[executor], run_dir=str(run_dir), strategy="none",
+                  usage_tracking=0, app_cache=False)
