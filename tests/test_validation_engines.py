@@ -1,0 +1,175 @@
+"""One small campaign on the local engine, on 1 and 2 Parsl workers, and on 2 Parsl workers
+with its results in PostgreSQL: the same verdicts, the same database rows (apart from timings,
+host names and process ids) and the same output files, byte for byte."""
+import contextlib
+import hashlib
+import io
+import re
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from _postgres import postgresql_cluster  # noqa: F401  (fixture)
+
+from validation.campaign.dataset import prepare_dataset
+from validation.cli import main
+from validation.db import ResultsDB
+from validation.db.engine import open_engine
+from validation.db.schema import (audits, comparisons, data_id_results, features, metrics, runs,
+                                  scenario_features, scenarios)
+
+# A split pipeline (three tasks, so Parsl apps waiting on others), a scenario built on another
+# one's outputs, and a gen2 data reference that fails (template visit 4 has no calexp).
+CAMPAIGN = """
+campaign: engines
+dataset: {{field_files: {field}}}
+data_ids: {{visit: [10, 11], detector: [0]}}
+scenarios:
+  - name: coadd_template
+    features: [coadd_template]
+    config: {{doWriteMatchedExp: true}}
+    products: [differenceExp, diaSrc, matchedExp]
+  - name: detect_only
+    features: [detect_only]
+    builds_on: coadd_template
+    config: {{doSubtract: false}}
+    gen3_pipeline: detect_only
+    products: [diaSrc]
+    expected_reason: gen2's doSubtract=False reads no matched template
+  - name: split_coadd
+    features: [split_tasks]
+    gen3_pipeline: coadd_template
+    gen3_config:
+      subtractImages: {{makeKernel.kernel.active.spatialKernelOrder: 1,
+                       makeKernel.kernel.active.spatialBgOrder: 2}}
+  - name: no_such_template
+    features: [calexp_template]
+    template: calexp
+    template_visit: 4
+"""
+ENGINES = [("local", 1, "sqlite"), ("parsl", 1, "sqlite"), ("parsl", 2, "postgresql")]
+_RUN_STAMP = re.compile(r"\d{8}T\d{6}Z")
+
+
+@pytest.fixture(scope="module")
+def campaigns(tmp_path_factory, postgresql_cluster):  # noqa: F811
+    """Each engine's run: its output, its database rows and the digests of its outputs."""
+    root = tmp_path_factory.mktemp("engines")
+    field = prepare_dataset({"simulated_field": {"size": 256, "seed": 11, "detectors": [1, 1],
+                                                 "star_density": 500.0, "n_transients": 8}},
+                            root / "field")
+    path = root / "engines.yaml"
+    path.write_text(textwrap.dedent(CAMPAIGN.format(field=field.root)))
+    done = {}
+    for engine, workers, database in ENGINES:
+        url = (str(root / f"{engine}{workers}.sqlite3") if database == "sqlite" else
+               postgresql_cluster.url(postgresql_cluster.create_database("engines")))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = main(["run", str(path), "--workdir", str(root / "work"), "--db", url,
+                           "--engine", engine, "--workers", str(workers),
+                           "--out", str(root / f"report-{engine}{workers}")])
+        done[engine, workers] = SimpleNamespace(
+            status=status, url=url, out=out.getvalue(), rows=database_rows(url),
+            digests=output_digests(root / "work" / "run"))
+    return done
+
+
+def database_rows(url):
+    """Every row of the database's one run, keyed by names instead of surrogate ids, without
+    times, host names, process ids and the ``seconds`` metrics."""
+    engine, _ = open_engine(url)
+    scenario = scenarios.c.name.label("scenario")
+    data_id = data_id_results.c.data_id_json.label("data_id")
+    queries = {
+        "runs": sa.select(runs.c.campaign, runs.c.code_version, runs.c.config_hash,
+                          runs.c.python, runs.c.packages_json, runs.c.status,
+                          runs.c.planned_json),
+        "scenarios": sa.select(*[c for c in scenarios.c if c.name not in
+                                 ("scenario_id", "run_id")]),
+        "features": sa.select(scenario, scenario_features.c.position, features.c.name)
+        .select_from(scenarios).join(scenario_features).join(features),
+        "data_ids": sa.select(scenario, data_id, data_id_results.c.error).join(data_id_results),
+        "comparisons": sa.select(scenario, data_id, *[
+            c for c in comparisons.c if c.name not in ("comparison_id", "data_id_result_id")])
+        .select_from(scenarios).join(data_id_results).join(comparisons),
+        "metrics": sa.select(scenario, data_id, metrics.c.backend, metrics.c.name,
+                             metrics.c.value)
+        .select_from(metrics).join(data_id_results).join(scenarios)
+        .where(metrics.c.name != "seconds"),
+        "audits": sa.select(*[c for c in audits.c if c.name not in ("audit_id", "run_id")]),
+    }
+    with engine.connect() as connection:
+        rows = {name: sorted(tuple(row) for row in connection.execute(query))
+                for name, query in queries.items()}
+    engine.dispose()
+    return rows
+
+
+def output_digests(run_dir):
+    """SHA-256 of every difference-imaging output of both middlewares, by path (gen3's RUN
+    timestamps taken out); task metadata, which holds timings, left out."""
+    digests = {}
+    for path in run_dir.rglob("*"):
+        name = str(path.relative_to(run_dir))
+        if path.is_file() and "Diff" in name and "metadata" not in name:
+            digests[_RUN_STAMP.sub("RUN", name)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def test_every_engine_gives_the_expected_verdicts(campaigns):
+    for run in campaigns.values():
+        assert run.status == 1  # no_such_template fails, on purpose
+        verdicts = {}
+        for scenario, _, _, _, verdict, *_ in run.rows["comparisons"]:
+            verdicts.setdefault(scenario, set()).add(verdict)
+        assert verdicts == {"coadd_template": {"identical"}, "detect_only": {"different"},
+                            "split_coadd": {"identical"}}
+        errors = {scenario: error for scenario, _, error in run.rows["data_ids"] if error}
+        assert set(errors) == {"no_such_template"}
+        assert errors["no_such_template"].startswith(
+            "gen2: wrote no outputs (Failed on dataId={'ccd': 0, 'filter': 'r_sim', 'visit': 10}: "
+            "NoResults: No locations for get: datasetType:calexp")
+
+
+@pytest.mark.parametrize("engine, workers", [("parsl", 1), ("parsl", 2)])
+def test_parsl_stores_what_local_stores(campaigns, engine, workers):
+    expected = campaigns["local", 1].rows
+    found = campaigns[engine, workers].rows
+    for table in expected:
+        assert found[table] == expected[table], table
+
+
+@pytest.mark.parametrize("engine, workers", [("parsl", 1), ("parsl", 2)])
+def test_parsl_writes_the_same_bits(campaigns, engine, workers):
+    expected = campaigns["local", 1].digests
+    assert len(expected) > 20
+    assert campaigns[engine, workers].digests == expected
+
+
+def test_progress_counts_scenarios_and_data_ids(campaigns):
+    lines = campaigns["parsl", 2].out.splitlines()
+    assert "4 scenarios x 2 data IDs on 2 parsl worker(s)" in lines[1]
+    progress = [line for line in lines if line.startswith("[")]
+    assert [line.split(" | ")[0] for line in progress] == [
+        "[1/4] coadd_template: identical", "[2/4] detect_only: different",
+        "[3/4] split_coadd: identical", "[4/4] no_such_template: failed"]
+    assert re.fullmatch(r"2/8 data IDs, \S+ elapsed, ETA \S+", progress[0].split(" | ")[1])
+    assert progress[-1].endswith("8/8 data IDs, " + progress[-1].split(", ")[1].split()[0]
+                                 + " elapsed, ETA 0s")
+
+
+def test_status_shows_the_runs_and_one_run_scenario_by_scenario(campaigns, capsys):
+    url = campaigns["parsl", 1].url
+    assert main(["status", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^1\s+engines\s+complete\s+4/4\s+2 identical, 1 different, 1 failed\s",
+                     out, re.M), out
+    assert main(["status", "--db", url, "--run", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("run 1 (engines): complete, 4 of 4 scenario(s) recorded")
+    assert lines[1:4] == ["  coadd_template: done, identical (2 data IDs)",
+                          "  detect_only: done, different (2 data IDs)",
+                          "  split_coadd: done, identical (2 data IDs)"]
+    assert lines[4].startswith("  no_such_template: failed (2 of 2 data IDs): gen2: ")
