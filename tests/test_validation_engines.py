@@ -5,7 +5,11 @@ import contextlib
 import hashlib
 import io
 import re
+import subprocess
+import sys
 import textwrap
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -53,14 +57,21 @@ _RUN_STAMP = re.compile(r"\d{8}T\d{6}Z")
 
 
 @pytest.fixture(scope="module")
-def campaigns(tmp_path_factory, postgresql_cluster):  # noqa: F811
-    """Each engine's run: its output, its database rows and the digests of its outputs."""
+def campaign_file(tmp_path_factory):
+    """The campaign, on a field written beforehand."""
     root = tmp_path_factory.mktemp("engines")
     field = prepare_dataset({"simulated_field": {"size": 256, "seed": 11, "detectors": [1, 1],
                                                  "star_density": 500.0, "n_transients": 8}},
                             root / "field")
     path = root / "engines.yaml"
     path.write_text(textwrap.dedent(CAMPAIGN.format(field=field.root)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def campaigns(campaign_file, postgresql_cluster):  # noqa: F811
+    """Each engine's run: its output, its database rows and the digests of its outputs."""
+    path, root = campaign_file, campaign_file.parent
     done = {}
     for engine, workers, database in ENGINES:
         url = (str(root / f"{engine}{workers}.sqlite3") if database == "sqlite" else
@@ -173,3 +184,56 @@ def test_status_shows_the_runs_and_one_run_scenario_by_scenario(campaigns, capsy
                           "  detect_only: done, different (2 data IDs)",
                           "  split_coadd: done, identical (2 data IDs)"]
     assert lines[4].startswith("  no_such_template: failed (2 of 2 data IDs): gen2: ")
+
+
+def test_a_killed_parsl_campaign_is_abandoned_and_leaves_no_process(campaign_file, tmp_path):
+    database = tmp_path / "results.sqlite3"
+    campaign = subprocess.Popen(
+        [sys.executable, "-m", "validation.cli", "run", str(campaign_file), "--workdir",
+         str(tmp_path / "work"), "--db", str(database), "--engine", "parsl", "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in campaign.stdout:
+        if line.startswith("[1/4]"):
+            break
+    engine_processes = _descendants(campaign.pid)
+    assert any("interchange" in command for command in engine_processes.values())
+    campaign.kill()
+    campaign.wait()
+    with ResultsDB(database) as db:  # opening marks the runs of dead processes abandoned
+        assert [run.status for run in db.runs()] == ["abandoned"]
+    # The interchange dies with the campaign, the workers when they miss its heartbeats.
+    workers = {pid for pid, command in _processes().items() if str(tmp_path) in command}
+    deadline = time.monotonic() + 90
+    while (set(engine_processes) | workers) & set(_processes()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not (set(engine_processes) | workers) & set(_processes())
+
+
+def _processes():
+    """Process id -> command line, of every process this user can see."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ") \
+                    .decode(errors="replace")
+            except OSError:
+                continue
+    return found
+
+
+def _descendants(pid):
+    """Process id -> command line of the children of ``pid``, and theirs."""
+    found, parents = {}, [pid]
+    commands = _processes()
+    while parents:
+        parent = parents.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                found[child] = commands.get(child, "")
+                parents.append(child)
+    return found

@@ -1,0 +1,99 @@
+"""Campaign throughput on the engines: local with one worker, Parsl with one and two workers.
+
+A campaign of 8 data IDs (two science visits x a 2 x 2-detector SimCam field
+of 512 x 512 px detectors) and two scenarios (the gen2 monolith against the
+gen3 monolith, and against the split gen3 pipeline): 16 data IDs through
+both middlewares, compared and recorded. Each benchmark is one whole
+``run_campaign`` (engine start, ingest, scenarios, audit); the field is
+simulated once beforehand. ``extra_info`` holds
+
+- ``scenario_seconds``: from the end of the ingest to the last scenario
+  recorded (the part the workers share), and ``data_ids_per_second`` over it;
+- ``load_average``: the machine's 1-minute load average before and after
+  (this machine's cores are shared: read the numbers beside it).
+
+When the module is done one line compares them, e.g.
+``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1; parsl x1 +0.31 s
+per data ID over local x1; load 2.1 -> 2.3``: the speed-up of two Parsl workers
+over one, and the engine's overhead per data ID (Parsl with one worker against
+the same work in this process).
+"""
+import os
+import textwrap
+import time
+
+import pytest
+
+from validation.campaign import load_campaign, run_campaign
+from validation.campaign.dataset import prepare_dataset
+
+SCENARIOS = 2
+DATA_IDS = 8
+CAMPAIGN = """
+campaign: engine_benchmark
+dataset: {{field_files: {field}}}
+data_ids: {{visit: [10, 11], detector: [0, 1, 2, 3]}}
+scenarios:
+  - name: coadd_template
+    features: [coadd_template]
+  - name: split_coadd
+    features: [split_tasks]
+    gen3_pipeline: coadd_template
+    gen3_config:
+      subtractImages: {{makeKernel.kernel.active.spatialKernelOrder: 1,
+                       makeKernel.kernel.active.spatialBgOrder: 2}}
+"""
+
+RESULTS = {}
+"""(engine, workers) -> the run's ``extra_info``."""
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """The campaign file, its field simulated and written."""
+    root = tmp_path_factory.mktemp("engines")
+    field = prepare_dataset({"simulated_field": {"size": 512, "seed": 5, "detectors": [2, 2],
+                                                 "star_density": 400.0}}, root / "field")
+    path = root / "engines.yaml"
+    path.write_text(textwrap.dedent(CAMPAIGN.format(field=field.root)))
+    return load_campaign(path)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def comparison_line(request):
+    """Print the speed-up and overhead line once the module's benchmarks are done."""
+    yield
+    if ("parsl", 1) in RESULTS and ("parsl", 2) in RESULTS and ("local", 1) in RESULTS:
+        one, two, local = RESULTS["parsl", 1], RESULTS["parsl", 2], RESULTS["local", 1]
+        overhead = (one["scenario_seconds"] - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
+        line = (f"engines ({DATA_IDS} data IDs x {SCENARIOS} scenarios): parsl x2 "
+                f"{one['scenario_seconds'] / two['scenario_seconds']:.2f}x parsl x1 "
+                f"({one['data_ids_per_second']:.3f} -> {two['data_ids_per_second']:.3f} "
+                f"data IDs/s); parsl x1 {overhead:+.2f} s per data ID over local x1; load "
+                f"{min(r['load_average'][0] for r in RESULTS.values()):.1f}-"
+                f"{max(r['load_average'][1] for r in RESULTS.values()):.1f}")
+        plugins = request.config.pluginmanager
+        with plugins.getplugin("capturemanager").global_and_fixture_disabled():
+            plugins.getplugin("terminalreporter").write_line(line)
+
+
+@pytest.mark.parametrize("engine, workers", [("local", 1), ("parsl", 1), ("parsl", 2)])
+def test_campaign(benchmark, campaign, tmp_path, engine, workers):
+    """One whole campaign run; the scenario phase's throughput in ``extra_info``."""
+    marks = {}
+
+    def progress(line):
+        marks["ingested" if line.startswith("ingested") else "last"] = time.monotonic()
+
+    def run():
+        return run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
+                            engine=engine, workers=workers, progress=progress)
+
+    load_before = os.getloadavg()[0]
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    seconds = marks["last"] - marks["ingested"]
+    info = {"scenario_seconds": round(seconds, 2),
+            "data_ids_per_second": round(SCENARIOS * DATA_IDS / seconds, 4),
+            "load_average": (load_before, os.getloadavg()[0])}
+    benchmark.extra_info.update(info)
+    RESULTS[engine, workers] = info
