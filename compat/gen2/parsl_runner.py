@@ -7,8 +7,8 @@ configuration the caller has loaded (``parsl.load``): worker processes here,
 or blocks on a cluster. As before, the config, schemas and package versions
 are written once, in this process, before any target runs, and each target
 gets a fresh task. An app brings back its result and the log records the
-task emitted; they are logged again here, in target order, so the command's
-output and log handlers see what they see with ``-j 1``.
+task emitted, logged again here in target order (`compat.gen2.worker_logs`),
+as with gen2's own pool.
 
 The command classes here are gen2's with this runner; their outputs are
 the same files as the plain commands'.
@@ -24,8 +24,8 @@ from .image_difference import (
     ImageDifferenceTaskRunner,
     Winter2013ImageDifferenceCmdLineTask,
 )
-from .log_format import data_id_label
-from .task_runner import TaskRunner, set_log_levels
+from .task_runner import TaskRunner
+from .worker_logs import log_again, run_target_logged
 
 __all__ = ["ParslImageDifferenceCmdLineTask", "ParslImageDifferenceTaskRunner", "ParslTaskRunner",
            "ParslWinter2013ImageDifferenceCmdLineTask"]
@@ -40,20 +40,10 @@ class ParslTaskRunner(TaskRunner):
 
     def mapTargets(self, targetList):
         """``self(target)`` for each target as a Parsl app; results in target order."""
-        app = parsl.python_app(_run_target_logged)
+        app = parsl.python_app(run_target_logged)
         root_level = logging.getLogger().getEffectiveLevel()
         futures = [app(self, target, root_level) for target in targetList]
-        results = []
-        for (dataRef, _), future in zip(targetList, futures):
-            result, records = future.result()
-            label = data_id_label.set(str(dataRef.dataId))
-            try:
-                for record in records:
-                    logging.getLogger(record.name).handle(record)
-            finally:
-                data_id_label.reset(label)
-            results.append(result)
-        return results
+        return [log_again(target, future.result()) for target, future in zip(targetList, futures)]
 
 
 class ParslImageDifferenceTaskRunner(ParslTaskRunner, ImageDifferenceTaskRunner):
@@ -71,35 +61,3 @@ class ParslWinter2013ImageDifferenceCmdLineTask(Winter2013ImageDifferenceCmdLine
 
     RunnerClass = ParslImageDifferenceTaskRunner
 
-
-class _RecordCollector(logging.Handler):
-    """Keeps every record it is given, made picklable: the message formatted, with the
-    traceback (if any) as text after it."""
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        record.msg, record.args = record.getMessage(), None
-        if record.exc_info:
-            record.msg += "\n" + logging.Formatter().formatException(record.exc_info)
-            record.exc_info = record.exc_text = None
-        self.records.append(record)
-
-
-def _run_target_logged(runner, target, root_level):
-    """Run one target in a worker: ``(runner(target), log records)``.
-
-    A worker process serves many apps of many commands, so the log levels
-    are set for each (the root level of the submitting process, then the
-    command's ``-L`` levels).
-    """
-    set_log_levels(root_level, runner.logLevels)
-    collector = _RecordCollector()
-    root = logging.getLogger()
-    root.addHandler(collector)
-    try:
-        return runner(target), collector.records
-    finally:
-        root.removeHandler(collector)

@@ -7,21 +7,24 @@ and ``task.runDataRef(dataRef, **kwargs)``. A failure is logged in one line
 with its data ID and counted (or raised, with ``--doraise``), and the
 task's metadata is written for every data reference, failed or not.
 With ``-j N`` the targets run in a pool of N processes; results come back
-in target order. ``--profile FILE`` runs the targets under cProfile (in
+in target order, each with the log records its task emitted, logged again
+here (`compat.gen2.worker_logs`). ``--profile FILE`` runs the targets under cProfile (in
 this process: with ``-j`` that is the pool's dispatching, as in gen2).
 """
 from __future__ import annotations
 
 import contextlib
 import cProfile
+import functools
 import logging
 import multiprocessing
 
 from diffim.task import Struct
 
-from .config_overrides import LOG_LEVELS, first_line
+from .config_overrides import first_line
 from .errors import format_data_id
-from .log_format import data_id_label, gen2_log_format, install_gen2_log_handler
+from .log_format import data_id_label
+from .worker_logs import log_again, run_target_logged
 
 __all__ = ["TaskRunner"]
 
@@ -92,11 +95,12 @@ class TaskRunner:
         """``self(target)`` for each target, in target order: here, or in a pool of ``-j``."""
         if self.numProcesses == 1:
             return [self(target) for target in targetList]
+        run = functools.partial(run_target_logged, self,
+                                root_level=logging.getLogger().getEffectiveLevel())
         # spawn, not fork: a forked child of a process that has used OpenMP can hang.
-        with _SPAWN.Pool(self.numProcesses, initializer=_configure_worker_logging,
-                         initargs=(logging.getLogger().getEffectiveLevel(), self.logLevels,
-                                   gen2_log_format())) as pool:
-            return pool.map_async(self, targetList, chunksize=1).get(self.timeout)
+        with _SPAWN.Pool(self.numProcesses) as pool:
+            outcomes = pool.map_async(run, targetList, chunksize=1).get(self.timeout)
+        return [log_again(target, outcome) for target, outcome in zip(targetList, outcomes)]
 
     def precall(self, parsedCmd):
         """Write the config, schemas and package versions once; `False` if that failed."""
@@ -157,19 +161,3 @@ def _profiling(filename, log):
         profile.disable()
         profile.dump_stats(filename)
         log.info("cProfile stats written to %s", filename)
-
-
-def _configure_worker_logging(root_level, log_levels, long_format):
-    """Give a pool worker the parent's root level, ``-L`` levels and gen2 log format."""
-    if long_format is None:
-        logging.basicConfig(level=root_level, format="%(name)s %(levelname)s: %(message)s")
-    else:
-        install_gen2_log_handler(long_format)
-    set_log_levels(root_level, log_levels)
-
-
-def set_log_levels(root_level, log_levels):
-    """The root logger's level, then each ``-L [COMPONENT=]LEVEL``, in this process."""
-    logging.getLogger().setLevel(root_level)
-    for component, level in log_levels:
-        logging.getLogger(component or None).setLevel(LOG_LEVELS[level])
