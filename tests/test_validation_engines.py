@@ -12,16 +12,20 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import parsl
 import pytest
 import sqlalchemy as sa
 from _postgres import postgresql_cluster  # noqa: F401  (fixture)
+from parsl.errors import NoDataFlowKernelError
 
 from validation.campaign.dataset import prepare_dataset
+from validation.campaign.engine import start_engine
 from validation.cli import main
 from validation.db import ResultsDB
 from validation.db.engine import open_engine
 from validation.db.schema import (audits, comparisons, data_id_results, features, metrics, runs,
                                   scenario_features, scenarios)
+from validation.errors import ValidationError
 
 # A split pipeline (three tasks, so Parsl apps waiting on others), a scenario built on another
 # one's outputs, and a gen2 data reference that fails (template visit 4 has no calexp).
@@ -237,3 +241,26 @@ def _descendants(pid):
                 found[child] = commands.get(child, "")
                 parents.append(child)
     return found
+
+
+def test_parsl_workers_run_this_interpreter_and_are_unloaded_after(tmp_path):
+    with start_engine("parsl", 1, tmp_path) as engine:
+        assert (engine.parsl, engine.jobs, engine.workers) == (True, 1, 1)
+        # eval, not a function of this module: the workers cannot import the tests.
+        interpreter = parsl.python_app(eval)(
+            "__import__('sys').executable, __import__('os').environ['OMP_NUM_THREADS']")
+        assert interpreter.result() == (sys.executable, "1")
+    with pytest.raises(NoDataFlowKernelError):
+        parsl.dfk()
+    with start_engine("local", 3, tmp_path) as engine:
+        assert (engine.parsl, engine.jobs) == (False, 3)
+
+
+def test_an_unknown_engine_or_no_worker_is_one_line(campaign_file, tmp_path, capsys):
+    with pytest.raises(ValidationError, match="^unknown engine 'dask'; known: local, parsl$"):
+        with start_engine("dask", 1, tmp_path):
+            pass
+    assert main(["run", str(campaign_file), "--workdir", str(tmp_path), "--workers", "0"]) == 2
+    assert capsys.readouterr().err == "diffim-validate run: error: --workers must be >= 1, got 0\n"
+    with pytest.raises(SystemExit):
+        main(["run", str(campaign_file), "--engine", "dask"])
