@@ -9,18 +9,24 @@ simulated once beforehand. ``extra_info`` holds
 
 - ``scenario_seconds``: from the end of the ingest to the last scenario
   recorded (the part the workers share), and ``data_ids_per_second`` over it;
+- ``main_cpu_seconds_per_data_id`` and ``worker_cpu_seconds_per_data_id``: CPU
+  time of this process (graph building, reading back, comparing, recording:
+  the serial part) and of the Parsl workers over the same span;
 - ``load_average``: the machine's 1-minute load average before and after
   (this machine's cores are shared: read the numbers beside it).
 
 When the module is done one line compares them, e.g.
-``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1; parsl x1 +0.31 s
-per data ID over local x1; load 2.1 -> 2.3``: the speed-up of two Parsl workers
-over one, and the engine's overhead per data ID (Parsl with one worker against
-the same work in this process).
+``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1 (...); parsl x1
++0.31 s per data ID over local x1; CPU per data ID: main 0.4 s, workers 3.1 s
+(2 workers on free cores: at most 1.79x); load 0.9-2.3``: the speed-up of two
+Parsl workers over one, the engine's overhead per data ID (Parsl with one
+worker against the same work in this process), and the bound the serial part
+puts on the speed-up whatever else runs on the machine.
 """
 import os
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,10 +72,13 @@ def comparison_line(request):
     if ("parsl", 1) in RESULTS and ("parsl", 2) in RESULTS and ("local", 1) in RESULTS:
         one, two, local = RESULTS["parsl", 1], RESULTS["parsl", 2], RESULTS["local", 1]
         overhead = (one["scenario_seconds"] - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
+        main, workers = one["main_cpu_seconds_per_data_id"], one["worker_cpu_seconds_per_data_id"]
         line = (f"engines ({DATA_IDS} data IDs x {SCENARIOS} scenarios): parsl x2 "
                 f"{one['scenario_seconds'] / two['scenario_seconds']:.2f}x parsl x1 "
                 f"({one['data_ids_per_second']:.3f} -> {two['data_ids_per_second']:.3f} "
-                f"data IDs/s); parsl x1 {overhead:+.2f} s per data ID over local x1; load "
+                f"data IDs/s); parsl x1 {overhead:+.2f} s per data ID over local x1; "
+                f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (2 workers on "
+                f"free cores: at most {(main + workers) / (main + workers / 2):.2f}x); load "
                 f"{min(r['load_average'][0] for r in RESULTS.values()):.1f}-"
                 f"{max(r['load_average'][1] for r in RESULTS.values()):.1f}")
         plugins = request.config.pluginmanager
@@ -83,7 +92,10 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
     marks = {}
 
     def progress(line):
-        marks["ingested" if line.startswith("ingested") else "last"] = time.monotonic()
+        # CPU seconds so far: this process's (all its threads) and the Parsl workers' (alive
+        # until the engine stops, so read at each scenario's end).
+        cpu = (time.process_time(), _worker_cpu_seconds(tmp_path))
+        marks["ingested" if line.startswith("ingested") else "last"] = time.monotonic(), cpu
 
     def run():
         return run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
@@ -91,9 +103,37 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
 
     load_before = os.getloadavg()[0]
     benchmark.pedantic(run, rounds=1, iterations=1)
-    seconds = marks["last"] - marks["ingested"]
+    (start, (main_start, _)), (end, (main_end, workers)) = marks["ingested"], marks["last"]
+    seconds = end - start
     info = {"scenario_seconds": round(seconds, 2),
             "data_ids_per_second": round(SCENARIOS * DATA_IDS / seconds, 4),
+            "main_cpu_seconds_per_data_id": round((main_end - main_start) / SCENARIOS / DATA_IDS,
+                                                  3),
+            "worker_cpu_seconds_per_data_id": round(workers / SCENARIOS / DATA_IDS, 3),
             "load_average": (load_before, os.getloadavg()[0])}
     benchmark.extra_info.update(info)
     RESULTS[engine, workers] = info
+
+
+def _worker_cpu_seconds(directory):
+    """User + system CPU seconds of the Parsl worker pools started under ``directory`` and of
+    their worker processes (none on the local engine)."""
+    stats, commands = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                commands[int(entry.name)] = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            # Fields after the parenthesised command name: state, ppid, ..., utime (14), stime.
+            fields = stat[stat.rindex(")") + 2:].split()
+            stats[int(entry.name)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    pools = {pid for pid, command in commands.items()
+             if b"process_worker_pool" in command and str(directory).encode() in command}
+    members, grown = set(pools), True
+    while grown:
+        children = {pid for pid, (parent, _) in stats.items() if parent in members} - members
+        members |= children
+        grown = bool(children)
+    return sum(stats[pid][1] for pid in members if pid in stats) / os.sysconf("SC_CLK_TCK")

@@ -206,7 +206,10 @@ def test_a_killed_parsl_campaign_is_abandoned_and_leaves_no_process(campaign_fil
     with ResultsDB(database) as db:  # opening marks the runs of dead processes abandoned
         assert [run.status for run in db.runs()] == ["abandoned"]
     # The interchange dies with the campaign, the workers when they miss its heartbeats.
-    workers = {pid for pid, command in _processes().items() if str(tmp_path) in command}
+    workers = set()
+    for pid, command in _processes().items():
+        if str(tmp_path) in command:  # the provider's scripts and the worker pool
+            workers |= {pid, *_descendants(pid)}
     deadline = time.monotonic() + 90
     while (set(engine_processes) | workers) & set(_processes()) and time.monotonic() < deadline:
         time.sleep(1)
