@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from diffim import Exposure
-from diffim.measure.schema import empty_catalog
+from diffim.measure.schema import CENTROID_X, CENTROID_Y, empty_catalog
 from validation.compare import compare_catalogs, compare_exposures
 
 SIZE = 4096
 N_SOURCES = 5000
 PERTURBED_FRACTION = 0.01
-POSITIONS = ("x", "y", "coord_ra", "coord_dec")
+POSITIONS = (CENTROID_X, CENTROID_Y, "coord_ra", "coord_dec")
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def catalog():
         elif dtype.kind == "f":
             catalog[name] = rng.uniform(1.0, 100.0, N_SOURCES)
     catalog["id"] = np.arange(1, N_SOURCES + 1)
-    catalog["x"], catalog["y"] = rng.uniform(0.0, SIZE, (2, N_SOURCES))
-    catalog["coord_ra"] = 150.0 + catalog["x"] * 0.2 / 3600.0
-    catalog["coord_dec"] = 2.0 + catalog["y"] * 0.2 / 3600.0
+    catalog[CENTROID_X], catalog[CENTROID_Y] = rng.uniform(0.0, SIZE, (2, N_SOURCES))
+    catalog["coord_ra"] = 150.0 + catalog[CENTROID_X] * 0.2 / 3600.0
+    catalog["coord_dec"] = 2.0 + catalog[CENTROID_Y] * 0.2 / 3600.0
     return catalog
 
 
@@ -75,8 +75,8 @@ def perturbed_catalog(catalog):
     floats = [name for name, dtype in perturbed.dtypes.items()
               if dtype.kind == "f" and name not in POSITIONS]
     perturbed[floats] *= 1.0 + rng.uniform(-0.001, 0.001, (N_SOURCES, len(floats)))
-    perturbed["x"] += rng.uniform(-0.05, 0.05, N_SOURCES)
-    perturbed["y"] += rng.uniform(-0.05, 0.05, N_SOURCES)
+    perturbed[CENTROID_X] += rng.uniform(-0.05, 0.05, N_SOURCES)
+    perturbed[CENTROID_Y] += rng.uniform(-0.05, 0.05, N_SOURCES)
     flipped = rng.random(N_SOURCES) < PERTURBED_FRACTION
     perturbed.loc[flipped, "base_PixelFlags_flag_edge"] = ~perturbed.loc[flipped, "base_PixelFlags_flag_edge"]
     return perturbed
