@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._core import _mask
 from .errors import MaskPlaneError
 
 __all__ = ["DEFAULT_MASK_PLANES", "MASK_DTYPE", "Mask", "MaskPlanes"]
@@ -153,13 +154,22 @@ class Mask:
 
     def get(self, names):
         """Boolean array: True where any of the planes ``names`` is set."""
-        return (self.array & MASK_DTYPE(self.bitmask(names))) != 0
+        bits = MASK_DTYPE(self.bitmask(names))
+        out = np.empty(self.shape, dtype=bool)
+        if self.array.ndim == 2 and self.array.size:
+            _mask.any_bits(self.array, bits, out.view(np.uint8))
+        else:
+            np.not_equal(self.array & bits, 0, out=out)
+        return out
 
     def set(self, name, where=None):
         """Set plane ``name`` (added if new) where ``where`` is True (everywhere if None)."""
         value = MASK_DTYPE(1 << self.planes.add(name))
         if where is None:
             self.array |= value
+        elif (isinstance(where, np.ndarray) and where.dtype == bool
+                and where.shape == self.shape and self.array.size):
+            _mask.set_bits(self.array, value, where.view(np.uint8))
         else:
             self.array[where] |= value
 

@@ -12,9 +12,14 @@ MAD_TO_SIGMA = 1.4826
 
 def robust_median_sigma(values, dtype=float):
     """Median and MAD-based sigma of ``values`` (no clipping), computed in ``dtype``."""
-    values = np.asarray(values, dtype=dtype)
-    median = float(np.median(values))
-    return median, float(MAD_TO_SIGMA * np.median(np.abs(values - median)))
+    # One working copy, partitioned in place by both medians and turned into
+    # the absolute deviations in place (the median's partition only reorders
+    # it): a third of the memory traffic of copying for each step.
+    values = np.array(values, dtype=dtype)
+    median = float(np.median(values, overwrite_input=True))
+    values -= values.dtype.type(median)
+    np.abs(values, out=values)
+    return median, float(MAD_TO_SIGMA * np.median(values, overwrite_input=True))
 
 
 def clipped_stats(values, n_sigma=3.0, iterations=3):
