@@ -182,8 +182,12 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
     unconvolved_variance = unconvolved_variance / gain
     phi = correction_spectrum(kernel_image, unconvolved_variance, convolved_variance,
                               difference.shape, preconvolution_kernel)
+    # The real-space stamp first and phi dropped once applied: fewer
+    # image-sized planes alive at once (the peak memory of a subtraction).
+    correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
     spectrum = scipy.fft.rfft2(difference.astype(np.float32, copy=False), workers=_FFT_WORKERS)
     spectrum *= phi
+    del phi
     image = scipy.fft.irfft2(spectrum, s=difference.shape, workers=_FFT_WORKERS)
     del spectrum
     kernel_sum = float(kernel_image.sum())
@@ -191,7 +195,6 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
                   + convolved_variance * float((kernel_image ** 2).sum()))
     white = (unconvolved_variance + convolved_variance * kernel_sum ** 2) * gain
     factor = white / correlated
-    correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
     return DecorrelationResult(image.astype(np.float32, copy=False),
                                (variance * np.float32(factor)).astype(np.float32, copy=False),
                                correction, factor)
@@ -203,9 +206,11 @@ def _real_space_stamp(spectrum, shape, half_size):
     phi(0) = 1, so the full kernel sums to one; the stamp is renormalised for
     the little that falls outside it.
     """
-    full = np.fft.fftshift(scipy.fft.irfft2(spectrum, s=shape, workers=_FFT_WORKERS))
+    full = scipy.fft.irfft2(spectrum, s=shape, workers=_FFT_WORKERS)
     half = min(half_size, shape[0] // 2 - 1, shape[1] // 2 - 1)
-    centre_y, centre_x = shape[0] // 2, shape[1] // 2
-    stamp = full[centre_y - half: centre_y + half + 1, centre_x - half: centre_x + half + 1]
+    # The centre is at (0, 0): the stamp wraps around the corners (indexed,
+    # not fftshift-ed, which would copy the whole plane).
+    offsets = np.arange(-half, half + 1)
+    stamp = full[np.ix_(offsets % shape[0], offsets % shape[1])]
     return stamp / stamp.sum()
 
