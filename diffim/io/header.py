@@ -10,7 +10,6 @@ import warnings
 from pathlib import Path
 
 from astropy.io import fits
-from astropy.wcs import WCS
 
 from ..errors import DiffimError, FitsFormatError
 from ..exposure import VisitInfo
@@ -89,6 +88,10 @@ def wcs_from_header(header, xy0, path):
     """
     if "CTYPE1" not in header:
         return None
+    # Imported here: astropy.wcs (and astropy.coordinates with it) costs as
+    # much as astropy.io.fits, and images without a WCS never need it.
+    from astropy.wcs import WCS
+
     try:
         local = header.copy()
         if "CRPIX1" in local:
