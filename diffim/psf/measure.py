@@ -109,8 +109,6 @@ def _stamps(image, bad, background, x, y, half):
 
 def _rough_fwhm(image, bad, background, peaks, count=30):
     """Median FWHM from the half-maximum areas of the brightest clean peaks."""
-    from scipy import ndimage
-
     n_rows, n_cols = image.shape
     inside = ((peaks.x >= _ROUGH_WINDOW) & (peaks.y >= _ROUGH_WINDOW)
               & (peaks.x < n_cols - _ROUGH_WINDOW) & (peaks.y < n_rows - _ROUGH_WINDOW))
@@ -123,11 +121,41 @@ def _rough_fwhm(image, bad, background, peaks, count=30):
     centre = slice(_ROUGH_WINDOW - 1, _ROUGH_WINDOW + 2)
     for window in windows[usable.all(axis=(1, 2))][:count]:
         peak = window[centre, centre].max()
-        labels, _ = ndimage.label(window >= 0.5 * peak)
-        peak_label = labels[np.unravel_index(np.argmax(np.where(labels > 0, window, -np.inf)),
-                                             window.shape)]
-        widths.append(2.0 * math.sqrt((labels == peak_label).sum() / math.pi))
+        above = window >= 0.5 * peak
+        if above.any():
+            brightest = np.unravel_index(np.argmax(np.where(above, window, -np.inf)),
+                                         window.shape)
+            area = _connected_area(above, brightest)
+        else:
+            area = above.size
+        widths.append(2.0 * math.sqrt(area / math.pi))
     return float(np.median(widths)) if widths else None
+
+
+def _connected_area(region, start):
+    """Pixels of ``region`` (2-D boolean) 4-connected to ``start`` (a pixel of it)."""
+    n_rows, n_cols = region.shape
+    seen = np.zeros(region.shape, bool)
+    seen[start] = True
+    pending = [start]
+    while pending:
+        row, col = pending.pop()
+        for r, c in ((row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)):
+            if 0 <= r < n_rows and 0 <= c < n_cols and region[r, c] and not seen[r, c]:
+                seen[r, c] = True
+                pending.append((r, c))
+    return int(seen.sum())
+
+
+def _grown(bad):
+    """``bad`` (``(n, rows, cols)`` boolean) grown by one pixel in each stamp: a 3 x 3 square."""
+    grown = bad.copy()
+    grown[:, 1:, :] |= bad[:, :-1, :]
+    grown[:, :-1, :] |= bad[:, 1:, :]
+    rows = grown.copy()
+    grown[:, :, 1:] |= rows[:, :, :-1]
+    grown[:, :, :-1] |= rows[:, :, 1:]
+    return grown
 
 
 def _too_few(found, min_stars, detail):
@@ -300,8 +328,6 @@ class _Stars:
         """Stamps of side ``2 (half + pad) + 1`` around each star's nearest pixel, with
         their usable pixels (bad pixels and masked neighbours, grown by a pixel
         for the interpolation footprint) and sub-pixel offsets."""
-        from scipy import ndimage
-
         x_pixel, y_pixel = np.rint(self.x).astype(int), np.rint(self.y).astype(int)
         outer = self.half + self.pad
         stamps, usable = _stamps(self.image, self.bad, self.background, x_pixel, y_pixel, outer)
@@ -311,7 +337,7 @@ class _Stars:
             row = self.peak_y[i] - y_pixel[i] + self.pad
             col = self.peak_x[i] - x_pixel[i] + self.pad
             usable[i, row:row + size, col:col + size] &= self.usable[i]
-        grown = ~ndimage.binary_dilation(~usable, structure=np.ones((1, 3, 3), bool))
+        grown = ~_grown(~usable)
         return stamps, grown, x_pixel - self.x, y_pixel - self.y
 
     def fit_to(self, stack):
