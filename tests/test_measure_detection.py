@@ -9,6 +9,7 @@ from _measure_data import (PSF_SIGMA, add_point, make_task, match, noise_exposur
                            random_positions)
 from diffim.errors import DiffimError
 from diffim.measure import DetectAndMeasureConfig, DetectAndMeasureTask
+from diffim.measure.quality import BadSubtractionError
 from diffim.psf import GaussianPsf
 
 SIZE = 512
@@ -137,11 +138,20 @@ def test_background_subtraction_removes_an_offset():
     difference = noise_exposure(SIZE, seed=4)
     difference.image += np.float32(0.5)
     add_point(difference, 200.0, 300.0, FLUX)
-    _, plain = run_task(difference)
-    _, subtracted = run_task(difference, doSubtractBackground=True)
+    _, plain = run_task(difference, doSubtractBackground=False, raiseOnBadSubtractionRatio=False)
+    _, subtracted = run_task(difference)  # the default, as the stack's
     assert len(plain.diaSources) > 50  # a 0.5 sigma offset is a sea of detections
     assert len(subtracted.diaSources) == 1
     assert abs(subtracted.diaSources["base_PsfFlux_instFlux"][0] / FLUX - 1) < 0.025
+
+
+def test_a_sea_of_detections_is_a_bad_subtraction():
+    """A 1-sigma pedestal left in the difference: one line naming the detected fraction."""
+    difference = noise_exposure(SIZE, seed=4)
+    difference.image += np.float32(1.0)
+    with pytest.raises(BadSubtractionError, match=r"bad subtraction: \d+\.\d% of the usable "
+                                                  r"pixels are in detections"):
+        run_task(difference, doSubtractBackground=False)
 
 
 def test_grid_mismatch_and_missing_psf_are_errors():

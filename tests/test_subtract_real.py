@@ -42,3 +42,65 @@ def test_real_kernel_sums_are_consistent(decam_results):
     # Same field, same filter, similar transparency: sums within a few percent of each other.
     assert np.all((sums > 0.95) & (sums < 1.10)), sums
     assert sums.max() - sums.min() < 0.08, sums
+
+
+def test_defaults_subtract_the_real_pairs_with_or_without_their_sky():
+    """No configuration: 256 px cutouts with 3-5 usable stars get a constant kernel, and
+    the same images with their sky added back (AVSKY) give the same subtraction."""
+    from conftest import DECAM_DIR
+
+    for epoch in "ae":
+        science = read_exposure(DECAM_DIR / f"DEC-OBS04{epoch}.mini.fits")
+        template = read_exposure(DECAM_DIR / f"DEC-OBS18{epoch}.mini.fits")
+        results = []
+        for with_sky in (False, True):
+            if with_sky:
+                for exposure in (science, template):
+                    exposure.image += np.float32(
+                        read_header(exposure.metadata["SOURCE_FILE"])["AVSKY"])
+            task = AlardLuptonSubtractTask()
+            difference = task.run(template, science).difference
+            good = ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "SAT_TEMPLATE", "BAD"])
+            z = difference.image[good] / np.sqrt(difference.variance[good])
+            assert abs(np.median(z)) < 0.1, (epoch, with_sky)
+            assert task.makeKernel.metadata["spatialKernelOrderUsed"] < 2
+            results.append(task.metadata["kernelSum"])
+        assert results[1] == pytest.approx(results[0], rel=0.01), epoch
+        assert 0.98 < results[0] < 1.06
+
+
+def read_header(path):
+    from astropy.io import fits
+
+    return fits.getheader(path)
+
+
+def test_jwst_cluster_pair_with_bad_pixels_runs_by_default(tmp_path, capsys):
+    """NIRCam F200W on Abell 2744: five NaN template pixels and a noise map with a
+    pixel <= 0 are masked, not fatal; away from the cluster galaxies the difference is
+    noise. (Within 3 px of the brightest 0.5 % of template pixels the residuals are
+    still ~2x the noise, not the 1.3x the issue asks for: see tests/data/README.md.)"""
+    from astropy.io import fits
+    from conftest import NIRCAM_DIR
+
+    from diffim.cli.main import main
+
+    paths = {}
+    for role, name in (("science", "a2744-2561-f200w"), ("template", "a2744-1324-f200w")):
+        noise = fits.getdata(NIRCAM_DIR / f"{name}.err.fits").astype(np.float64)
+        variance = np.where(noise > 0, noise ** 2, 0.0)  # a noise <= 0 is no variance
+        paths[role] = tmp_path / f"{role}.var.fits"
+        fits.PrimaryHDU(variance.astype(np.float32)).writeto(paths[role])
+    output = tmp_path / "diff.fits"
+    assert main(["subtract", "--science", str(NIRCAM_DIR / "a2744-2561-f200w.sci.fits"),
+                 "--template", str(NIRCAM_DIR / "a2744-1324-f200w.sci.fits"),
+                 "--science-variance", str(paths["science"]),
+                 "--template-variance", str(paths["template"]),
+                 "--science-fwhm", "2.3", "--template-fwhm", "2.3",
+                 "--output", str(output)]) == 0
+    fields = dict(item.split("=", 1) for item in capsys.readouterr().out.split() if "=" in item)
+    assert fields["science_masked"].startswith("BAD:1")
+    assert fields["template_masked"].startswith("NO_DATA:5")
+    assert abs(float(fields["median(diff/sigma)"])) < 0.1
+    assert 0.98 < float(fields["kernel_sum"]) < 1.02
+    assert int(fields["kernel_sources"]) >= 20

@@ -15,6 +15,16 @@ from .outputs import check_output
 # and the other subcommands do not load them, and --catalog alone loads
 # detection.
 
+_SUMMARY_EXCLUDED = ("NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE")
+
+BACKGROUND_RULE = (
+    "Background: inputs may carry sky (plain images from any instrument, not "
+    "background-subtracted). The differential background (a plane of order "
+    "spatialBgOrder fitted with the kernel) is always subtracted "
+    "(doSubtractBackground=True), and detection removes whatever smooth background is left "
+    "(DetectAndMeasureConfig.doSubtractBackground=True); the summary line warns when the "
+    "difference still has a pedestal or a gradient.")
+
 
 def add_parser(commands):
     """Register the ``subtract`` subcommand."""
@@ -23,7 +33,11 @@ def add_parser(commands):
         description="Alard-Lupton subtraction of a template from a science image (diffim "
                     "exposures or plain FITS images); a template on another WCS is warped onto "
                     "the science grid first. Writes IMAGE, MASK and VARIANCE; the primary "
-                    "header records KERNSUM, NKSRC and DIFMODE.")
+                    "header records KERNSUM, NKSRC, KSOURCE and DIFMODE. " + BACKGROUND_RULE
+                    + " Unusable input pixels (non-finite values, non-finite or <= 0 variance, "
+                    "saturation, --*-mask) are masked and counted, not fatal. With too few "
+                    "kernel stars (a cutout) the kernel comes from the two PSF models "
+                    "(KSOURCE=psf-model). A bad subtraction is an error.")
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
@@ -40,20 +54,33 @@ def add_parser(commands):
         parser.add_argument(f"--{role}-fwhm", type=float, metavar="PX",
                             help=f"{role} PSF FWHM in pixels (a Gaussian PSF) when the file has "
                                  "no PSF; otherwise it is measured from stars")
+        parser.add_argument(f"--{role}-gain", type=float, metavar="E_PER_ADU",
+                            help=f"{role} gain in e-/ADU for the variance of a plain image "
+                                 "(default: header GAIN, EGAIN, ...)")
+        parser.add_argument(f"--{role}-read-noise", type=float, metavar="E",
+                            help=f"{role} read noise in e- (default: header RDNOISE, ...)")
+        parser.add_argument(f"--{role}-saturation", type=float, metavar="ADU",
+                            help=f"{role} saturation level: pixels at or above it are masked "
+                                 "SAT (default: header SATURATE, ...)")
+        parser.add_argument(f"--{role}-mask", type=Path, metavar="FITS",
+                            help=f"{role} bad-pixel mask: a FITS image of the same shape, "
+                                 "non-zero pixels are masked BAD")
     add_override_options(parser, "doDecorrelation=False")
     parser.add_argument("--catalog", type=Path, metavar="CAT",
                         help="also detect and measure DIA sources, writing them to CAT "
                              "(.fits or .parquet); configure with --detect-config")
     parser.add_argument("--detect-config", dest="detect_overrides", action="append", default=[],
                         metavar="NAME=VALUE",
-                        help="DetectAndMeasureConfig override for --catalog (repeatable)")
+                        help="DetectAndMeasureConfig override (repeatable); its "
+                             "bad-subtraction thresholds apply with or without --catalog")
     parser.set_defaults(run=run)
 
 
 def run(args):
-    """Read, subtract, write; print one summary line."""
+    """Read, subtract, write; print one summary line; fail on a bad subtraction."""
     inputs = (args.science, args.template, *(Path(value) for value in (
-        args.science_variance, args.template_variance) if value is not None))
+        args.science_variance, args.template_variance, args.science_mask, args.template_mask)
+        if value is not None))
     check_output(args.output, inputs)
     if args.catalog is not None:
         check_output(args.catalog, (*inputs, args.output), "--catalog")
@@ -61,64 +88,108 @@ def run(args):
         return _run_zogy(args)
     from ..io.exposure_fits import write_exposure
     from ..subtract.task import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
+    from .detect import detection_config
 
     config = AlardLuptonSubtractConfig()
     overrides = list(args.overrides)
     if args.mode:
         overrides.append(("set", f"mode={args.mode}"))
     apply_overrides(config, overrides)
-    science = _read(args.science, args.science_variance, args.science_fwhm)
-    template = _on_science_grid(_read(args.template, args.template_variance, args.template_fwhm),
-                                science)
-    detect_config = None
     if args.catalog is not None:
-        from ..measure import DetectAndMeasureTask, write_catalog
         from ..measure.schema import catalog_format
-        from .detect import detection_config
-        from .detect import summary_line as detection_summary
 
         catalog_format(args.catalog)  # a bad extension fails before the work
-        detect_config = detection_config([("set", item) for item in args.detect_overrides])
+    detect_config = detection_config([("set", item) for item in args.detect_overrides])
+    science = _read(args, "science")
+    template = _on_science_grid(_read(args, "template"), science)
     task = AlardLuptonSubtractTask(config=config)
     result = task.run(template, science)
     metadata = task.metadata
     cards = {"KERNSUM": (metadata["kernelSum"], "PSF-matching kernel sum at the image centre"),
              "NKSRC": (metadata["nKernelSources"], "kernel candidates used in the solution"),
+             "KSOURCE": (metadata["kernelSource"], "kernel from: stars or psf-model"),
              "DIFMODE": (metadata["mode"], "which image was convolved")}
     write_exposure(result.difference, args.output, header_cards=cards)
     print(summary_line(args.output, result.difference, metadata))
-    if detect_config is not None:
-        detect = DetectAndMeasureTask(config=detect_config)
-        detected = detect.run(science, result.matchedTemplate, result.difference)
-        write_catalog(detected.diaSources, args.catalog)
-        print(detection_summary(args.catalog, detect.metadata))
+    if args.catalog is None:
+        _check_kernel_footprints(detect_config, science, result)
+        return
+    from ..measure import DetectAndMeasureTask, write_catalog
+    from .detect import summary_line as detection_summary
+
+    detect = DetectAndMeasureTask(config=detect_config)
+    detected = detect.run(science, result.matchedTemplate, result.difference,
+                          kernelSources=result.kernelSources)
+    write_catalog(detected.diaSources, args.catalog)
+    print(detection_summary(args.catalog, detect.metadata))
 
 
 def summary_line(path, difference, metadata):
-    """One line: the output and the numbers that say whether the subtraction worked."""
-    from ..image.stats import robust_median_sigma
+    """One line: the output and the numbers that say whether the subtraction worked.
 
-    good = ~difference.mask.get([p for p in ("NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE")
-                                 if p in difference.mask.planes])
-    normalised = difference.image[good] / np.sqrt(difference.variance[good])
-    # In float32 as computed: a float64 copy of a 4k image would double the cost.
-    robust_std = robust_median_sigma(normalised, np.float32)[1]
+    Beside the robust width of difference/sigma (blind to a pedestal) it gives
+    the median and the clipped mean, the masked pixels (of the difference, and
+    newly masked input pixels), and ends with a warning for a pedestal or a
+    gradient.
+    """
+    from ..measure.quality import residual_summary
+
+    summary = residual_summary(difference, _SUMMARY_EXCLUDED)
     scale = metadata.get("varianceScaleFactor")
-    return (f"{path}: mode={metadata['mode']} kernel_sum={metadata['kernelSum']:.5f} "
+    inputs = " ".join(_newly_masked(metadata, label) for label in ("science", "template")
+                      if _newly_masked(metadata, label))
+    line = (f"{path}: mode={metadata['mode']} kernel_sum={metadata['kernelSum']:.5f} "
             f"kernel_sources={metadata['nKernelSources']} "
+            f"kernel_source={metadata['kernelSource']} "
             f"variance_scale={'off' if scale is None else f'{scale:.4f}'} "
-            f"robust_std(diff/sigma)={robust_std:.4f}")
+            f"median(diff/sigma)={summary['median']:+.4f} "
+            f"mean(diff/sigma)={summary['mean']:+.4f} "
+            f"robust_std(diff/sigma)={summary['robust_std']:.4f} "
+            f"masked={summary['masked']}" + (f" {inputs}" if inputs else ""))
+    if summary["warnings"]:
+        line += " WARNING: " + "; ".join(summary["warnings"])
+    return line
 
 
-def _read(path, variance, fwhm):
+def _newly_masked(metadata, label):
+    """``science_masked=NO_DATA:1,BAD:3``: the input pixels the task masked, or ''."""
+    counts = [f"{plane}:{metadata[f'{label}Masked{name}']}"
+              for plane, name in (("NO_DATA", "NoData"), ("BAD", "Bad"), ("SAT", "Sat"))
+              if metadata.get(f"{label}Masked{name}")]
+    return f"{label}_masked={','.join(counts)}" if counts else ""
+
+
+def _check_kernel_footprints(detect_config, science, result):
+    """The bad-subtraction check without detection: the kernel-source footprints only."""
+    if not detect_config.raiseOnBadSubtractionRatio:
+        return
+    from ..measure.quality import check_subtraction, kernel_source_ratios
+
+    ratios = kernel_source_ratios(science, result.difference, result.kernelSources,
+                                  detect_config.detection.excludeMaskPlanes)
+    check_subtraction(ratios, None, ratio_threshold=detect_config.badSubtractionRatioThreshold,
+                      variation_threshold=detect_config.badSubtractionVariationThreshold,
+                      detected_fraction_threshold=1.0)
+
+
+def _read(args, role):
+    """The ``role`` exposure with the options given for it."""
     from ..io.exposure_fits import read_exposure
+    from ..io.plain_fits import read_bad_pixel_mask
     from ..psf import GaussianPsf
     from ..psf.base import SIGMA_TO_FWHM
 
-    options = {}
+    path = getattr(args, role)
+    options = {name: getattr(args, f"{role}_{name}") for name in ("gain", "read_noise", "saturation")
+               if getattr(args, f"{role}_{name}", None) is not None}
+    variance = getattr(args, f"{role}_variance")
     if variance is not None:
         options["variance"] = _variance(variance)
     exposure = read_exposure(path, **options)
+    mask_path = getattr(args, f"{role}_mask", None)
+    if mask_path is not None:
+        exposure.mask.set("BAD", read_bad_pixel_mask(mask_path, exposure.shape))
+    fwhm = getattr(args, f"{role}_fwhm")
     if fwhm is not None:
         if fwhm <= 0:
             raise DiffimError(f"{path}: FWHM must be > 0 px, got {fwhm}")
@@ -176,9 +247,8 @@ def _run_zogy(args):
                           "images")
     config = ZogyConfig()
     apply_overrides(config, list(args.overrides))
-    science = _read(args.science, args.science_variance, args.science_fwhm)
-    template = _on_science_grid(_read(args.template, args.template_variance, args.template_fwhm),
-                                science)
+    science = _read(args, "science")
+    template = _on_science_grid(_read(args, "template"), science)
     detect_config = None
     if args.catalog is not None:
         from ..measure import DetectAndMeasureTask, write_catalog

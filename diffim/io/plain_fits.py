@@ -28,14 +28,15 @@ from ..image.stats import robust_median_sigma
 from ..mask import Mask
 from .header import open_fits, read_visit_info, wcs_from_header
 
-__all__ = ["HEADER_KEYWORDS", "as_float32", "exposure_from_plain_hdulist", "read_plain_image"]
+__all__ = ["HEADER_KEYWORDS", "as_float32", "exposure_from_plain_hdulist", "read_bad_pixel_mask",
+           "read_plain_image"]
 
 HEADER_KEYWORDS = {
     "gain": ("GAIN", "EGAIN", "GAINA", "CCDGAIN"),
     "read_noise": ("RDNOISE", "READNOIS", "RON", "RDNOISEA"),
     "sky": ("AVSKY", "SKYLEVEL", "SKYSUB", "SKY"),
     "saturation": ("SATURATE", "SATLEVEL", "SATURATA"),
-    "zero_point": ("MAGZERO", "MAGZPT", "ZP", "PHOTZP"),
+    "zero_point": ("MAGZERO", "MAGZPT", "MAGZP", "ZP", "PHOTZP"),
 }
 
 
@@ -137,6 +138,22 @@ def read_plain_image(path, hdu=None):
     """
     with open_fits(path) as hdus:
         return as_float32(_image_hdu(hdus, hdu, path).data)
+
+
+def read_bad_pixel_mask(path, shape):
+    """A bad-pixel mask file (HOTPANTS-style: non-zero or non-finite = bad) as booleans.
+
+    Raises
+    ------
+    FitsFormatError
+        If the file cannot be read, holds no 2-D image, or its shape is not ``shape``.
+    """
+    data = read_plain_image(path)
+    if data.shape != tuple(shape):
+        raise FitsFormatError(f"{path}: mask shape {data.shape} differs from image shape "
+                              f"{tuple(shape)}")
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(data) | (data != 0)
 
 
 def _image_hdu(hdus, which, path):

@@ -24,6 +24,7 @@ from .detection import SourceDetectionTask
 from .dipole import fit_footprint_dipoles
 from .flags import footprint_mask_bits, plane_mask
 from .measurement import forced_photometry, measure_sources
+from .quality import check_subtraction, kernel_source_ratios
 from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS
 from .sky_sources import append_sky_sources
 from .stamps import psf_models
@@ -66,10 +67,10 @@ class DetectAndMeasureConfig(pexConfig.Config):
     """Configuration of `DetectAndMeasureTask` (stack field names and defaults)."""
 
     doSubtractBackground = pexConfig.Field(
-        dtype=bool, default=False,
-        doc="Fit and subtract a smooth background from the difference before detection? "
-            "Off as in the stack (detection.reEstimateBackground=False): the subtraction "
-            "already fits the differential background.")
+        dtype=bool, default=True,
+        doc="Fit and subtract a smooth background from the difference before detection? On, "
+            "as the stack's current default: whatever residual background the subtraction "
+            "left (inputs with sky, a poor background model) never reaches detection.")
     detection = pexConfig.ConfigurableField(target=SourceDetectionTask,
                                             doc="Thresholding into footprints.")
     growFootprint = pexConfig.RangeField(dtype=int, default=2, min=0,
@@ -94,6 +95,23 @@ class DetectAndMeasureConfig(pexConfig.Config):
     measurementExcludeMaskPlanes = pexConfig.ListField(
         dtype=str, default=["NO_DATA"],
         doc="Pixels with these planes are left out of the photometry and moments.")
+    raiseOnBadSubtractionRatio = pexConfig.Field(
+        dtype=bool, default=True,
+        doc="Fail with a one-line error when the subtraction is bad: residual power in the "
+            "kernel-source footprints, its scatter, or the detected-pixel fraction beyond "
+            "their thresholds (the stack's field, plus the detected fraction).")
+    badSubtractionRatioThreshold = pexConfig.Field(
+        dtype=float, default=0.2,
+        doc="Largest mean ratio of residual power in kernel-source footprints on the "
+            "difference to their power on the science image.")
+    badSubtractionVariationThreshold = pexConfig.Field(
+        dtype=float, default=0.4,
+        doc="Largest standard deviation of that ratio over the kernel sources.")
+    badSubtractionDetectedFractionThreshold = pexConfig.RangeField(
+        dtype=float, default=0.25, min=0.0, max=1.0,
+        doc="Largest fraction of the usable difference pixels inside detection footprints "
+            "(a pedestal or a wrong kernel makes one footprint of the whole image; a good "
+            "subtraction of a crowded field reaches ~10 %).")
     badSourceFlags = pexConfig.ListField(
         dtype=str, default=["base_PixelFlags_flag_nodataCenter"],
         doc="DIA sources with any of these catalogue flags set are removed.")
@@ -139,8 +157,8 @@ class DetectAndMeasureTask(Task):
         difference : `diffim.Exposure`
             Difference image with a PSF. Not modified.
         kernelSources : `pandas.DataFrame`, optional
-            Kernel sources of the subtraction; accepted for the stack's
-            interface, not used by the measurement.
+            Kernel sources of the subtraction (``x``, ``y``, optional
+            ``used``): the footprints of the bad-subtraction metric.
         score : `diffim.Exposure`, optional
             A score image on the same grid (ZOGY's, the stack's
             ``useScoreImageDetection``): thresholded instead of the
@@ -154,14 +172,17 @@ class DetectAndMeasureTask(Task):
             ``diaSources`` (`pandas.DataFrame`, schema of
             `diffim.measure.schema`, rows in id order) and
             ``subtractedMeasuredExposure`` (`diffim.Exposure`: a copy of the
-            difference, background-subtracted when configured, with
-            DETECTED and DETECTED_NEGATIVE set on the footprints).
+            difference with DETECTED and DETECTED_NEGATIVE set on the
+            footprints; its pixels are the difference's, not background-
+            subtracted, so that detecting again on it gives the same catalogue).
 
         Raises
         ------
         DiffimError
             Inputs on different pixel grids, a difference without a PSF, or
             without usable pixels (`diffim.psfmatch.candidates.check_usable`).
+        BadSubtractionError
+            A bad subtraction (``raiseOnBadSubtractionRatio``), naming the number.
         """
         self._check_inputs(science, matchedTemplate, difference, score)
         exposure = difference.copy()
@@ -179,6 +200,7 @@ class DetectAndMeasureTask(Task):
                                         grow=self.config.growFootprint, merge=self.config.doMerge)
         exposure.mask.set("DETECTED", footprints.positive_mask)
         exposure.mask.set("DETECTED_NEGATIVE", footprints.negative_mask)
+        self._check_subtraction(science, exposure, detect_good, kernelSources)
 
         catalog = detection_catalog(exposure, footprints)
         measure_usable = ~plane_mask(exposure, self.config.measurementExcludeMaskPlanes)
@@ -204,6 +226,8 @@ class DetectAndMeasureTask(Task):
                               self.config.measurementExcludeMaskPlanes)
         add_sky_coordinates(exposure.wcs if exposure.wcs is not None else science.wcs, catalog)
         catalog = self._remove_bad(catalog)
+        if self.config.doSubtractBackground:
+            exposure.image[...] = difference.image
         self.metadata.update(
             nDiaSources=int((~catalog["sky_source"]).sum()),
             nPositive=int((~catalog["is_negative"] & ~catalog["sky_source"]).sum()),
@@ -224,6 +248,23 @@ class DetectAndMeasureTask(Task):
             raise DiffimError("the difference image has no PSF: detection and PSF photometry "
                               "need one")
         check_usable(difference, "difference", _UNUSABLE_PLANES)
+
+    def _check_subtraction(self, science, exposure, usable, kernel_sources):
+        """Record the bad-subtraction metrics; raise when configured and beyond thresholds."""
+        detected = exposure.mask.get(["DETECTED", "DETECTED_NEGATIVE"]) & usable
+        fraction = float(detected.sum() / max(int(usable.sum()), 1))
+        self.metadata["detectedPixelFraction"] = fraction
+        ratios = kernel_source_ratios(science, exposure, kernel_sources,
+                                      self.config.detection.excludeMaskPlanes)
+        finite = ratios[np.isfinite(ratios)]
+        if finite.size:
+            self.metadata["residualFootprintRatioMean"] = float(finite.mean())
+            self.metadata["residualFootprintRatioStdev"] = float(finite.std())
+        if self.config.raiseOnBadSubtractionRatio:
+            check_subtraction(
+                ratios, fraction, ratio_threshold=self.config.badSubtractionRatioThreshold,
+                variation_threshold=self.config.badSubtractionVariationThreshold,
+                detected_fraction_threshold=self.config.badSubtractionDetectedFractionThreshold)
 
     def _remove_bad(self, catalog):
         """Drop rows with any ``badSourceFlags`` set; ids are kept (they may then skip)."""

@@ -1,6 +1,6 @@
 """Kernel candidates: stamps around stars, checked and ranked in spatial cells.
 
-A candidate's stamp is ``(2 kernelSize + 1)^2`` pixels centred on the source;
+A candidate's stamp is at least ``(2 kernelSize + 1)^2`` pixels centred on the source;
 the kernel fit uses the stamp shrunk by the kernel half-width (where the
 convolved template is fully defined). Candidates are ranked by flux within
 ``sizeCellX x sizeCellY`` cells; the spatial fit uses the best
@@ -85,7 +85,7 @@ def check_usable(exposure, label, bad_mask_planes):
         raise DiffimError(f"{label} variance is zero or negative at {bad} unmasked pixels")
 
 
-def cut_stamps(template, science, positions, fluxes, kernel_size, config):
+def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_width=None):
     """Cut and check the stamps of every candidate position.
 
     Parameters
@@ -98,9 +98,11 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config):
         Ranking flux of each candidate (larger is better); when `None`, the
         science stamp's sum within the fit region is used.
     kernel_size : `int`
-        Kernel width; the stamp half-size.
+        Kernel width; the stamp half-size unless ``half_width`` is given.
     config : `PsfMatchConfig`
         ``badMaskPlanes``, ``sizeCellX``, ``sizeCellY``.
+    half_width : `int`, optional
+        Stamp half-size (at least ``kernel_size // 2 + 1``); ``kernel_size`` if None.
 
     Returns
     -------
@@ -113,7 +115,7 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config):
     """
     positions = np.asarray(positions, dtype=float).reshape(-1, 2)
     bbox = template.bbox
-    half = kernel_size
+    half = kernel_size if half_width is None else half_width
     size = 2 * half + 1
     centres = np.rint(positions).astype(np.int64)
     table = pd.DataFrame({

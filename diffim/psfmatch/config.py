@@ -46,7 +46,9 @@ class PsfMatchConfig:
 
     Field names and defaults are those of ``ip_diffim``'s ``PsfMatchConfigAL`` /
     ``PsfMatchConfigDF`` and ``DetectionConfig``; each field's doc is beside
-    its default.
+    its default. ``stampFwhmScaling`` is ours: a fit region cut short of the
+    PSF wings biases a delta-function kernel's sum low by the science flux
+    outside it (`MakeKernelConfig` sets 3 for that basis).
     """
 
     kernelBasisSet: str = _field("alard-lupton",
@@ -96,6 +98,10 @@ class PsfMatchConfig:
     sizeCellY: int = _field(128, "Spatial cell height (pixels).")
     badMaskPlanes: list = _field(["NO_DATA", "EDGE", "SAT"],
                                  "Candidates touching these planes in either image are rejected.")
+    stampFwhmScaling: float = _field(0.0,
+                                     "The fit region around a candidate reaches this many FWHMs "
+                                     "of the wider PSF (its wings), and at least one kernel "
+                                     "half-width (0: the stack's stamp).")
 
     def __post_init__(self):
         self.validate()
@@ -129,6 +135,8 @@ class PsfMatchConfig:
             bad("alardSigGauss", "widths must be > 0")
         if any(degree < 0 for degree in self.alardDegGauss):
             bad("alardDegGauss", "degrees must be >= 0")
+        if self.stampFwhmScaling < 0:
+            bad("stampFwhmScaling", "must be >= 0")
         minimums = {"spatialKernelOrder": 0, "spatialBgOrder": 0, "numPrincipalComponents": 1,
                     "maxSpatialIterations": 1, "nStarPerCell": 1, "sizeCellX": 1, "sizeCellY": 1}
         for name, minimum in minimums.items():

@@ -7,6 +7,7 @@ repeated up to ``maxSpatialIterations`` times, then a final refit.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,7 +126,8 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
         science_fwhm = float(science.psf.computeFwhm(*centre))
 
     basis = make_basis(config, template_fwhm, science_fwhm)
-    stamps = cut_stamps(template, science, positions, fluxes, basis.size, config)
+    stamps = cut_stamps(template, science, positions, fluxes, basis.size, config,
+                        _stamp_half_width(basis, config, template_fwhm, science_fwhm))
     regularization = None
     if config.kernelBasisSet == "delta-function" and config.useRegularization:
         regularization = regularization_matrix(basis.size, config)
@@ -182,16 +184,30 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
     table.loc[used, "spatial_kernel_sum"] = fit["kernel_sum"]
     table.loc[used, "spatial_residual_mean"] = fit["stats"][:, 0]
     table.loc[used, "spatial_residual_std"] = fit["stats"][:, 1]
-    kernel = SpatialKernel(fit["basis"], kernel_spatial, fit["kernel_coefficients"])
-    background = SpatialBackground(background_spatial, fit["background_coefficients"])
+    kernel = SpatialKernel(fit["basis"], fit["kernel_spatial"], fit["kernel_coefficients"])
+    background = SpatialBackground(fit["background_spatial"], fit["background_coefficients"])
     metadata.update({
         "nGood": int((table["status"] == GOOD).sum()), "nUsed": int(used.sum()),
         "spatialPseudoInverse": fit["pseudo_inverse"],
         "kernelSumCentre": float(kernel.kernel_sum(*domain.center)),
+        "spatialKernelOrderUsed": kernel.spatial.order,
+        "spatialBgOrderUsed": background.spatial.order,
         "nUnknowns": fit["n_unknowns"]})
     local_coefficients = np.full((len(table), local.shape[1]), np.nan)
     local_coefficients[rows] = local
     return PsfMatchResult(kernel, background, table, metadata, config, local_coefficients)
+
+
+def _stamp_half_width(basis, config, template_fwhm, science_fwhm):
+    """Half-width of the candidate stamps: the fit region's plus the kernel's.
+
+    The fit region reaches ``stampFwhmScaling`` FWHMs of the wider PSF from the
+    candidate, and at least the stack's stamp (half-width one kernel size).
+    """
+    if template_fwhm is None or science_fwhm is None:
+        return basis.size
+    wings = math.ceil(config.stampFwhmScaling * max(template_fwhm, science_fwhm))
+    return max(basis.size, basis.half_width + wings)
 
 
 def _positions(candidates, fluxes):
@@ -250,7 +266,15 @@ def _clip_kernel_sums(table, config):
 
 def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
                  background_spatial):
-    """Spatial solution from the ``used`` candidates, assessed at each of them."""
+    """Spatial solution from the ``used`` candidates, assessed at each of them.
+
+    Fewer candidates than the configured orders need (a cutout with a handful
+    of stars) lower the orders to the highest the candidates constrain, down
+    to a constant kernel and background; the result says which were used.
+    """
+    n_used = int(used.sum())
+    kernel_spatial = _supported(kernel_spatial, n_used)
+    background_spatial = _supported(background_spatial, n_used)
     stamp_index = index[used]
     x = table["x"].to_numpy()[used]
     y = table["y"].to_numpy()[used]
@@ -277,7 +301,18 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     return {"basis": basis, "kernel_coefficients": kernel_coefficients,
             "background_coefficients": layout.background_coefficients(theta),
             "stats": stats, "pseudo_inverse": pseudo, "n_unknowns": layout.n_unknowns,
+            "kernel_spatial": kernel_spatial, "background_spatial": background_spatial,
             "kernel_sum": coefficients[:, :len(basis)] @ basis.images.sum(axis=(1, 2))}
+
+
+def _supported(spatial, n_candidates):
+    """``spatial`` with its order lowered until it has no more terms than candidates."""
+    order = spatial.order
+    while order > 0 and (order + 1) * (order + 2) // 2 > n_candidates:
+        order -= 1
+    if order == spatial.order:
+        return spatial
+    return SpatialFunction(spatial.model_type, order, spatial.domain)
 
 
 def _extended(recombination, fit_background):

@@ -211,13 +211,15 @@ def _snr_at(exposure, psf, sources):
     """PSF-weighted S/N of ``exposure`` at each source position.
 
     A source must be in the template too: a transient, absent there, cannot
-    constrain the kernel. Templates (calexps, coadds) come background-subtracted,
-    and a residual sky level only shifts a PSF flux by a small fraction of the
-    sky noise, so no background is fitted here.
+    constrain the kernel. A template may carry its sky (a plain image): the
+    background is removed first, or every position would have the sky's S/N.
     """
+    bad = _bad_pixels(exposure)
+    mask, bits = bad
+    background = background_grid(exposure.image, lambda rows, cols: (mask[rows, cols] & bits) == 0)
     return psf_photometry(exposure.image, exposure.variance, psf, exposure.bbox,
-                          sources["x"].to_numpy(), sources["y"].to_numpy(),
-                          bad=_bad_pixels(exposure))["snr"].to_numpy()
+                          sources["x"].to_numpy(), sources["y"].to_numpy(), bad=bad,
+                          background=background)["snr"].to_numpy()
 
 
 def _isolated(x, y, radius):

@@ -6,6 +6,8 @@ Modules:
 - `task`: `AlardLuptonSubtractTask` and its config: kernel sources, PSF
   matching (`diffim.psfmatch`), convolution, subtraction, the modes
   (``convolveTemplate``, ``convolveScience``, ``auto``, ``preconvolve``);
+- `bad_pixels`: unusable input pixels masked and counted;
+- `background`: the differential background refitted on the whole image;
 - `decorrelate`: the Fourier-space decorrelation afterburner;
 - `preconvolve`: the score image's pre-convolution of the science image by its PSF;
 - `scale_variance`: `ScaleVarianceTask`, variance planes brought to the measured noise.

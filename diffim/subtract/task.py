@@ -29,11 +29,12 @@ import numpy as np
 from ..errors import DiffimError
 from ..exposure import Exposure
 from ..psf import measure_psf
-from ..psfmatch import convolve_exposure
-from ..psfmatch.candidates import check_usable
+from ..psfmatch import NoKernelCandidatesError, convolve_exposure
 from ..psfmatch.make_kernel import MakeKernelTask
-from ..sources.kernel_sources import select_kernel_sources
+from ..sources.kernel_sources import TooFewKernelSourcesError, select_kernel_sources
 from ..task import Struct, Task
+from .background import refine_background
+from .bad_pixels import mask_bad_pixels
 from .decorrelate import decorrelate, mean_variance
 from .modes import MODES
 from .preconvolve import convolved_psf, preconvolve
@@ -82,14 +83,27 @@ class AlardLuptonSubtractConfig(pexConfig.Config):
     scaleVariance = pexConfig.ConfigurableField(target=ScaleVarianceTask,
                                                 doc="Measures the variance scale factor.")
     doSubtractBackground = pexConfig.Field(
-        dtype=bool, default=False,
-        doc="Subtract the differential background fitted with the kernel?")
+        dtype=bool, default=True,
+        doc="Subtract the differential background fitted with the kernel? On by default, as "
+            "HOTPANTS: inputs that carry sky (plain images from any instrument) then subtract "
+            "to zero mean, and on background-subtracted inputs the fitted background is ~0.")
+    minGoodPixelFraction = pexConfig.RangeField(
+        dtype=float, default=0.1, min=0.0, max=1.0,
+        doc="Fail when less than this fraction of either image is usable after masking its "
+            "non-finite pixels, non-finite or <= 0 variances and saturated pixels.")
     sourceSelector = pexConfig.ConfigField(dtype=SourceSelectorConfig,
                                            doc="Kernel-source selection.")
     maxKernelSources = pexConfig.Field(dtype=int, default=1000,
                                        doc="Most kernel sources used (highest S/N first).")
-    minKernelSources = pexConfig.Field(dtype=int, default=3,
-                                       doc="Fewest kernel sources; fewer is an error.")
+    minKernelSources = pexConfig.Field(
+        dtype=int, default=3,
+        doc="Fewest kernel sources; with fewer, the kernel comes from the PSF models "
+            "(doPsfModelFallback) or the run fails.")
+    doPsfModelFallback = pexConfig.Field(
+        dtype=bool, default=True,
+        doc="With fewer than minKernelSources usable kernel sources (a cutout, an alert "
+            "stamp), build the kernel shape from the two PSF models and fit only the flux "
+            "scale and the background on the whole image, instead of failing?")
     excludeMaskPlanes = pexConfig.ListField(
         dtype=str, default=["NO_DATA", "BAD", "SAT", "EDGE", "FAKE", "HIGH_VARIANCE"],
         doc="Kernel sources near these planes (either image) are not used.")
@@ -137,7 +151,11 @@ class AlardLuptonSubtractTask(Task):
             Science sources to choose kernel sources from (columns ``x``,
             ``y``, ``flux`` with ``flux_err`` or ``snr``, optional ``*_flag``);
             detected on the science image when omitted. Exposures without a
-            PSF get one measured from their stars.
+            PSF get one measured from their stars. Unusable pixels of either
+            input (non-finite image, non-finite or <= 0 variance) are masked
+            NO_DATA or BAD, counted in the metadata; with too few kernel
+            sources the kernel comes from the PSF models
+            (``doPsfModelFallback``; ``metadata["kernelSource"]`` says which).
 
         Returns
         -------
@@ -154,20 +172,16 @@ class AlardLuptonSubtractTask(Task):
         Raises
         ------
         DiffimError
-            Different pixel grids, too little template coverage, NaN pixels,
-            unmeasurable PSFs, too few kernel sources, a failed fit.
+            Different pixel grids, too little template coverage, too few
+            usable pixels, unmeasurable PSFs, too few kernel sources (without
+            the fallback), a failed fit.
         """
         self._check_pair(template, science)
+        science, template = self._mask_bad_pixels(science, template)
         science = _with_psf(science, "science")
         template = _with_psf(template, "template")
         convolve_template = self._convolve_template(template, science)
-        kernel_sources = select_kernel_sources(
-            science, template, sources,
-            min_snr=self.config.sourceSelector.signalToNoise.minimum,
-            max_snr=self.config.sourceSelector.signalToNoise.maximum,
-            max_sources=self.config.maxKernelSources, min_sources=self.config.minKernelSources,
-            isolation_radius=self.config.sourceSelector.isolationRadius,
-            bad_mask_planes=list(self.config.excludeMaskPlanes))
+        kernel_sources = self._kernel_sources(science, template, sources)
         if self.config.mode == "preconvolve":
             preconvolved = preconvolve(science, self.config.badMaskPlanes)
             result = self._subtract(template, preconvolved.exposure, kernel_sources, True,
@@ -179,8 +193,37 @@ class AlardLuptonSubtractTask(Task):
                   else "convolveTemplate" if convolve_template else "convolveScience"),
             kernelSum=result.kernelSum,
             nKernelSources=int(result.kernelSources["used"].sum()),
-            nKernelCandidates=len(result.kernelSources))
+            nKernelCandidates=len(result.kernelSources),
+            kernelSource=result.kernelSource)
         return result
+
+    def _mask_bad_pixels(self, science, template):
+        """Both inputs with their unusable pixels flagged; counts in the metadata."""
+        masked = []
+        for label, exposure in (("science", science), ("template", template)):
+            exposure, counts = mask_bad_pixels(
+                exposure, label, min_good_fraction=self.config.minGoodPixelFraction)
+            for plane, count in counts.items():
+                self.metadata[f"{label}Masked{plane.title().replace('_', '')}"] = count
+            masked.append(exposure)
+        return masked
+
+    def _kernel_sources(self, science, template, sources):
+        """The selected kernel sources, or None when too few and doPsfModelFallback."""
+        try:
+            return select_kernel_sources(
+                science, template, sources,
+                min_snr=self.config.sourceSelector.signalToNoise.minimum,
+                max_snr=self.config.sourceSelector.signalToNoise.maximum,
+                max_sources=self.config.maxKernelSources,
+                min_sources=self.config.minKernelSources,
+                isolation_radius=self.config.sourceSelector.isolationRadius,
+                bad_mask_planes=list(self.config.excludeMaskPlanes))
+        except TooFewKernelSourcesError as error:
+            if not self.config.doPsfModelFallback:
+                raise
+            self.metadata["psfModelFallbackReason"] = str(error)
+            return None
 
     def _check_pair(self, template, science):
         if template.bbox != science.bbox:
@@ -192,8 +235,6 @@ class AlardLuptonSubtractTask(Task):
             raise NoTemplateCoverageError(
                 f"template covers {100 * covered:.1f}% of the science image, less than "
                 f"requiredTemplateFraction={self.config.requiredTemplateFraction}")
-        for label, exposure in (("science", science), ("template", template)):
-            check_usable(exposure, label, list(self.config.badMaskPlanes))
 
     def _convolve_template(self, template, science):
         if self.config.mode != "auto":
@@ -216,7 +257,16 @@ class AlardLuptonSubtractTask(Task):
         and ``preconvolution_kernel`` the PSF it was convolved with.
         """
         convolved, reference = (template, science) if convolve_template else (science, template)
-        fit = self.makeKernel.run(convolved, reference, sources)
+        fit = None
+        if sources is not None:
+            try:
+                fit = self.makeKernel.run(convolved, reference, sources)
+            except NoKernelCandidatesError as error:
+                if not self.config.doPsfModelFallback:
+                    raise
+                self.metadata["psfModelFallbackReason"] = str(error)
+        if fit is None:
+            fit = self.makeKernel.runPsfModel(convolved, reference, list(self.config.badMaskPlanes))
         kernel = fit.psfMatchingKernel
         bbox = science.bbox
         kernel_sum = float(kernel.kernel_sum(*bbox.center))
@@ -224,8 +274,15 @@ class AlardLuptonSubtractTask(Task):
         sign = 1.0 if convolve_template else -1.0
 
         matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes))
+        background = fit.backgroundModel
         if self.config.doSubtractBackground:
-            matched.image += fit.backgroundModel.image(bbox)
+            usable = ~matched.mask.get([p for p in (*self.config.badMaskPlanes, "EDGE")
+                                        if p in matched.mask.planes])
+            usable &= ~reference.mask.get([p for p in self.config.badMaskPlanes
+                                           if p in reference.mask.planes])
+            background = refine_background(background, reference.image - matched.image,
+                                           usable, bbox)
+            matched.image += background.image(bbox)
         matched.image *= scale
         matched.variance *= scale ** 2
         matched.psf = reference.psf
@@ -261,8 +318,9 @@ class AlardLuptonSubtractTask(Task):
                                              else (other, matched))
         return Struct(difference=difference, matchedTemplate=matched_template,
                       matchedScience=matched_science, psfMatchingKernel=kernel,
-                      backgroundModel=fit.backgroundModel, kernelSources=fit.kernelCandidates,
-                      localKernelCoefficients=fit.localKernelCoefficients, kernelSum=kernel_sum)
+                      backgroundModel=background, kernelSources=fit.kernelCandidates,
+                      localKernelCoefficients=fit.localKernelCoefficients, kernelSum=kernel_sum,
+                      kernelSource=fit.metadata.get("kernelSource", "stars"))
 
     def _difference_mask(self, science_mask, template_mask, convolved_mask):
         """The science-side mask plus the template planes the config carries over.

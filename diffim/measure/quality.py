@@ -1,0 +1,191 @@
+"""Is this difference image a good subtraction? Numbers that say so, and the error when not.
+
+- `residual_summary`: the statistics of ``difference / sigma`` over the usable
+  pixels that a one-line summary reports: median, (clipped) mean, robust
+  width, the count of masked pixels, and warnings for a pedestal or a
+  gradient, which a robust width alone never shows.
+- `footprint_power_ratios`: the stack's bad-subtraction metric: in a disc
+  around each kernel source, the residual power of the difference (its
+  excess over the noise the variance plane predicts) relative to the power
+  of the source on the science image. A good subtraction leaves a small
+  fraction; a wrong kernel, a missing background or misaligned images
+  leave most of it.
+- `check_subtraction`: `BadSubtractionError` when the mean or the scatter of
+  those ratios, or the fraction of detected pixels, is beyond its threshold.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DiffimError
+from ..image.stats import robust_median_sigma
+
+__all__ = ["BadSubtractionError", "check_subtraction", "footprint_power_ratios",
+           "kernel_source_ratios", "residual_summary"]
+
+PEDESTAL_WARNING = 0.1
+"""Warn when the median of difference/sigma is further than this from 0."""
+
+GRADIENT_WARNING = 0.2
+"""Warn when a plane fitted to cell medians of difference/sigma spans more than this."""
+
+_CELLS = 4
+"""Cells per side for the gradient: medians of many pixels, so ~0.01 sigma precise."""
+
+_CLIP = 5.0
+"""The mean leaves out |difference/sigma| beyond this (transients, residual cores)."""
+
+
+class BadSubtractionError(DiffimError):
+    """The difference image is not a subtraction to detect sources on."""
+
+
+def residual_summary(difference, excluded_planes):
+    """Statistics of ``difference / sigma`` over the pixels outside ``excluded_planes``.
+
+    Returns
+    -------
+    summary : `dict`
+        ``median``, ``mean`` (of the values within 5 sigma), ``robust_std``,
+        ``masked`` (pixels left out: any excluded plane, or variance <= 0),
+        ``gradient`` (peak-to-peak of a plane through cell medians over the
+        image, in sigma) and ``warnings`` (`list` of `str`).
+    """
+    planes = [p for p in excluded_planes if p in difference.mask.planes]
+    good = ~difference.mask.get(planes) & (difference.variance > 0)
+    z = np.zeros(difference.shape)
+    z[good] = difference.image[good] / np.sqrt(difference.variance[good])
+    values = z[good]
+    summary = {"masked": int((~good).sum()), "median": np.nan, "mean": np.nan,
+               "robust_std": np.nan, "gradient": np.nan, "warnings": []}
+    if values.size == 0:
+        summary["warnings"].append("no usable pixel")
+        return summary
+    median, sigma = robust_median_sigma(values)
+    clipped = values[np.abs(values) <= _CLIP]
+    summary.update(median=float(median), robust_std=float(sigma),
+                   mean=float(clipped.mean()) if clipped.size else np.nan,
+                   gradient=_gradient(z, good))
+    if abs(median) > PEDESTAL_WARNING:
+        summary["warnings"].append(f"pedestal: median(diff/sigma) = {median:+.2f}")
+    if summary["gradient"] > GRADIENT_WARNING:
+        summary["warnings"].append(
+            f"gradient: diff/sigma changes by {summary['gradient']:.2f} across the image")
+    return summary
+
+
+def _gradient(z, good):
+    """Peak-to-peak over the image of a plane fitted to cell medians of ``z``."""
+    rows = np.array_split(np.arange(z.shape[0]), _CELLS)
+    cols = np.array_split(np.arange(z.shape[1]), _CELLS)
+    u, v, m = [], [], []
+    for row in rows:
+        for col in cols:
+            cell = z[row[0]:row[-1] + 1, col[0]:col[-1] + 1][good[row[0]:row[-1] + 1,
+                                                                   col[0]:col[-1] + 1]]
+            if cell.size >= 25:
+                u.append(col.mean() / max(z.shape[1] - 1, 1))
+                v.append(row.mean() / max(z.shape[0] - 1, 1))
+                m.append(np.median(cell))
+    if len(m) < 3:
+        return 0.0
+    design = np.column_stack([np.ones(len(m)), u, v])
+    _, slope_u, slope_v = np.linalg.lstsq(design, np.array(m), rcond=None)[0]
+    return float(abs(slope_u) + abs(slope_v))
+
+
+def footprint_power_ratios(science, difference, x, y, radius, excluded_planes):
+    """Residual power of the difference over the science power, in a disc at each source.
+
+    Parameters
+    ----------
+    science, difference : `diffim.Exposure`
+        On one pixel grid.
+    x, y : `numpy.ndarray`
+        Parent positions (the kernel sources).
+    radius : `float`
+        Disc radius in pixels.
+    excluded_planes : sequence of `str`
+        Pixels with these planes (in either image) are left out.
+
+    Returns
+    -------
+    ratios : `numpy.ndarray`
+        ``sqrt(max(sum(D^2 - var_D), 0) / sum((S - sky)^2))`` per source, the
+        science sky being the median of an annulus from ``radius`` to
+        ``2 radius``; NaN where a disc has no usable pixel or no science power.
+    """
+    half = int(np.ceil(2 * radius))
+    offsets = np.arange(-half, half + 1)
+    distance = np.hypot(offsets[None, :], offsets[:, None])
+    disc, annulus = distance <= radius, (distance > radius) & (distance <= 2 * radius)
+    bad = np.zeros(difference.shape, bool)
+    for exposure in (science, difference):
+        bad |= exposure.mask.get([p for p in excluded_planes if p in exposure.mask.planes])
+    ratios = np.full(len(x), np.nan)
+    x0, y0 = difference.xy0
+    for i, (xc, yc) in enumerate(zip(np.rint(x).astype(int) - x0, np.rint(y).astype(int) - y0)):
+        if not (half <= xc < difference.shape[1] - half and half <= yc < difference.shape[0] - half):
+            continue
+        window = (slice(yc - half, yc + half + 1), slice(xc - half, xc + half + 1))
+        usable = ~bad[window]
+        inner, outer = disc & usable, annulus & usable
+        if not inner.any() or not outer.any():
+            continue
+        image = science.image[window].astype(float)
+        science_power = ((image[inner] - np.median(image[outer])) ** 2).sum()
+        residual = difference.image[window][inner].astype(float)
+        excess = (residual ** 2 - difference.variance[window][inner]).sum()
+        if science_power > 0:
+            ratios[i] = np.sqrt(max(excess, 0.0) / science_power)
+    return ratios
+
+
+def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):
+    """`footprint_power_ratios` at the kernel sources used, in discs of 2 difference FWHMs.
+
+    ``kernel_sources`` has ``x``, ``y`` and optionally ``used`` (the subtraction's
+    ``kernelSources`` table); an empty array when there are none.
+    """
+    if kernel_sources is None or not len(kernel_sources):
+        return np.array([])
+    if "used" in kernel_sources:
+        kernel_sources = kernel_sources[kernel_sources["used"].to_numpy(bool)]
+    radius = 2.0 * float(difference.psf.computeFwhm(*difference.bbox.center))
+    return footprint_power_ratios(science, difference, kernel_sources["x"].to_numpy(float),
+                                  kernel_sources["y"].to_numpy(float), radius, excluded_planes)
+
+
+def check_subtraction(ratios, detected_fraction, *, ratio_threshold, variation_threshold,
+                      detected_fraction_threshold):
+    """Raise `BadSubtractionError` naming the first number beyond its threshold.
+
+    Parameters
+    ----------
+    ratios : `numpy.ndarray`
+        `footprint_power_ratios` (NaN ignored); their scatter counts from 3 sources.
+    detected_fraction : `float` or None
+        Fraction of the usable pixels in detection footprints (None: not checked).
+    ratio_threshold, variation_threshold, detected_fraction_threshold : `float`
+        The stack's ``badSubtractionRatioThreshold`` and
+        ``badSubtractionVariationThreshold``, and the detected-pixel limit.
+    """
+    ratios = np.asarray(ratios, float)
+    ratios = ratios[np.isfinite(ratios)]
+    if ratios.size:
+        mean = ratios.mean()
+        if mean > ratio_threshold:
+            raise BadSubtractionError(
+                f"bad subtraction: the difference keeps {mean:.2f} of the science power in the "
+                f"footprints of {ratios.size} kernel sources (badSubtractionRatioThreshold="
+                f"{ratio_threshold})")
+        if ratios.size >= 3 and ratios.std() > variation_threshold:
+            raise BadSubtractionError(
+                f"bad subtraction: the residual power ratio in kernel-source footprints scatters "
+                f"by {ratios.std():.2f} over {ratios.size} sources "
+                f"(badSubtractionVariationThreshold={variation_threshold})")
+    if detected_fraction is not None and detected_fraction > detected_fraction_threshold:
+        raise BadSubtractionError(
+            f"bad subtraction: {100 * detected_fraction:.1f}% of the usable pixels are in "
+            f"detections (badSubtractionDetectedFractionThreshold="
+            f"{detected_fraction_threshold})")
