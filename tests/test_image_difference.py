@@ -11,6 +11,7 @@ from diffim.image_difference import (ImageDifferenceConfig, ImageDifferenceTask,
 from diffim.image_difference.dia_matching import NO_MATCH_ID
 from diffim.image_difference.kernel_metrics import METRIC_COLUMNS
 from diffim.image_difference.subtraction_qa import SUMMARISED_METRICS
+from diffim.measure.quality import kernel_source_ratios
 from diffim.measure.task import DetectAndMeasureTask
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sky.matching import match_pixels
@@ -115,6 +116,12 @@ def test_add_metrics_writes_kernel_src_and_counts(scene):
         assert metadata[f"{name}_STDEV"] == pytest.approx(values.std(ddof=0))
     assert len(SUMMARISED_METRICS) == 17
     assert "kernelSrc" in task.outputsToWrite(result)
+    # The bad-subtraction ratio is taken at the stars the kernel was fitted on, not at
+    # every kernelSrc row (variables and faint sources keep their residuals).
+    ratio = task.detectAndMeasure.metadata["residualFootprintRatioMean"]
+    everywhere = kernel_source_ratios(scene["pair"].science, result.subtractedExposure,
+                                      kernel_src, ["EDGE", "NO_DATA", "BAD"])
+    assert ratio < 0.1 < np.nanmean(everywhere)
 
 
 def test_match_sources_adds_ids(scene):
@@ -239,6 +246,7 @@ def test_false_detections_in_a_clean_pair_are_few():
 _DIGEST_SCRIPT = """
 import hashlib
 from diffim.image_difference import ImageDifferenceTask
+from diffim.measure.quality import kernel_source_ratios
 from diffim.sim import PairConfig, simulate_pair
 pair = simulate_pair(PairConfig(size=512, seed=5, star_density=1000))
 result = ImageDifferenceTask().run(pair.science, pair.template)

@@ -158,14 +158,17 @@ class ImageDifferenceTask(Task):
         result = Struct(subtractedExposure=subtractedExposure, scoreExposure=None,
                         matchedExposure=None, warpedExposure=templateExposure, diaSources=None, kernelSources=None,
                         controlSources=None, psfMatchingKernel=None, backgroundModel=None)
+        # The sources the kernel was fitted on: the bad-subtraction metric's footprints
+        # (the kernelSrc catalogue of doAddMetrics holds every science source).
+        kernel_candidates = None
         if self.config.doSubtract:
-            self._subtract(result, exposure, templateExposure, scienceSources, templateSources,
-                           referenceSources)
+            kernel_candidates = self._subtract(result, exposure, templateExposure, scienceSources,
+                                               templateSources, referenceSources)
         elif subtractedExposure is None:
             raise DiffimError("doSubtract=False needs a persisted subtractedExposure")
         if self.config.doDetection:
             self.log.info("Running diaSource detection")
-            self._detect(result, exposure)
+            self._detect(result, exposure, kernel_candidates)
             if self.config.doMatchSources:
                 match_dia_sources(result.diaSources, scienceSources, referenceSources,
                                   self.config.diaSourceMatchRadius)
@@ -179,6 +182,7 @@ class ImageDifferenceTask(Task):
 
     def _subtract(self, result, exposure, template, science_sources, template_sources,
                   reference_sources):
+        """Fill ``result``'s subtraction outputs; return the kernel candidates (``used``)."""
         if template is None:
             raise DiffimError("doSubtract=True needs a template exposure")
         if self.config.doScaleTemplateVariance:
@@ -207,9 +211,13 @@ class ImageDifferenceTask(Task):
             result.kernelSources = self._kernel_metrics(subtracted, exposure, template,
                                                         science_sources, kernel_sources,
                                                         result.controlSources)
+        return subtracted.kernelSources
 
-    def _detect(self, result, exposure):
+    def _detect(self, result, exposure, kernel_candidates):
         """Detect and measure on the difference, or on the score image as switched.
+
+        ``kernel_candidates`` (the subtraction's, with ``used``) are where the
+        bad-subtraction ratio is measured.
 
         As in the stack, the image detected on is persisted with the detection
         planes: Alard-Lupton's score image replaces the difference; ZOGY's
@@ -217,12 +225,12 @@ class ImageDifferenceTask(Task):
         """
         if self._al_score_image:
             detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
-                                                 result.scoreExposure, result.kernelSources)
+                                                 result.scoreExposure, kernel_candidates)
             result.scoreExposure = detected.subtractedMeasuredExposure
         else:
             score = result.scoreExposure if self._score_detection else None
             detected = self.detectAndMeasure.run(exposure, result.matchedExposure,
-                                                 result.subtractedExposure, result.kernelSources,
+                                                 result.subtractedExposure, kernel_candidates,
                                                  score=score)
             result.subtractedExposure = detected.subtractedMeasuredExposure
         result.diaSources = detected.diaSources

@@ -4,12 +4,11 @@
   pixels that a one-line summary reports: median, (clipped) mean, robust
   width, the count of masked pixels, and warnings for a pedestal or a
   gradient, which a robust width alone never shows.
-- `footprint_power_ratios`: the stack's bad-subtraction metric: in a disc
-  around each kernel source, the residual power of the difference (its
-  excess over the noise the variance plane predicts) relative to the power
-  of the source on the science image. A good subtraction leaves a small
-  fraction; a wrong kernel, a missing background or misaligned images
-  leave most of it.
+- `footprint_ratios`: the stack's bad-subtraction metric: in a disc
+  around each kernel source, the mean absolute difference (less that of
+  the noise) relative to the mean absolute science signal. A good
+  subtraction leaves a small fraction; a wrong kernel, a missing
+  background or misaligned images leave most of it.
 - `check_subtraction`: `BadSubtractionError` when the mean or the scatter of
   those ratios, or the fraction of detected pixels, is beyond its threshold.
 """
@@ -20,7 +19,7 @@ import numpy as np
 from ..errors import DiffimError
 from ..image.stats import robust_median_sigma
 
-__all__ = ["BadSubtractionError", "check_subtraction", "footprint_power_ratios",
+__all__ = ["BadSubtractionError", "check_subtraction", "footprint_ratios",
            "kernel_source_ratios", "residual_summary"]
 
 PEDESTAL_WARNING = 0.1
@@ -94,8 +93,16 @@ def _gradient(z, good):
     return float(abs(slope_u) + abs(slope_v))
 
 
-def footprint_power_ratios(science, difference, x, y, radius, excluded_planes):
-    """Residual power of the difference over the science power, in a disc at each source.
+def footprint_ratios(science, difference, x, y, radius, excluded_planes):
+    """The stack's residual ratio in a disc at each source: difference over science.
+
+    As ip_diffim's ``computeDifferenceImageMetrics`` (without sky sources):
+    ``|mean(|D|) - median(|D|)| / mean(|S|)`` over the disc's usable pixels, the
+    median of ``|D|`` over the whole usable difference standing for the noise.
+    The stack sums over each star's detection footprint on a
+    background-subtracted calexp; here the footprint is a disc and the
+    science image's local sky (the median of an annulus from ``radius`` to
+    ``2 radius``) is removed first, since plain inputs carry their sky.
 
     Parameters
     ----------
@@ -111,9 +118,8 @@ def footprint_power_ratios(science, difference, x, y, radius, excluded_planes):
     Returns
     -------
     ratios : `numpy.ndarray`
-        ``sqrt(max(sum(D^2 - var_D), 0) / sum((S - sky)^2))`` per source, the
-        science sky being the median of an annulus from ``radius`` to
-        ``2 radius``; NaN where a disc has no usable pixel or no science power.
+        One per source; NaN where a disc or its annulus has no usable pixel,
+        or the science disc is zero.
     """
     half = int(np.ceil(2 * radius))
     offsets = np.arange(-half, half + 1)
@@ -123,6 +129,9 @@ def footprint_power_ratios(science, difference, x, y, radius, excluded_planes):
     for exposure in (science, difference):
         bad |= exposure.mask.get([p for p in excluded_planes if p in exposure.mask.planes])
     ratios = np.full(len(x), np.nan)
+    if bad.all():
+        return ratios
+    noise = float(np.median(np.abs(difference.image[~bad])))
     x0, y0 = difference.xy0
     for i, (xc, yc) in enumerate(zip(np.rint(x).astype(int) - x0, np.rint(y).astype(int) - y0)):
         if not (half <= xc < difference.shape[1] - half and half <= yc < difference.shape[0] - half):
@@ -133,16 +142,15 @@ def footprint_power_ratios(science, difference, x, y, radius, excluded_planes):
         if not inner.any() or not outer.any():
             continue
         image = science.image[window].astype(float)
-        science_power = ((image[inner] - np.median(image[outer])) ** 2).sum()
-        residual = difference.image[window][inner].astype(float)
-        excess = (residual ** 2 - difference.variance[window][inner]).sum()
-        if science_power > 0:
-            ratios[i] = np.sqrt(max(excess, 0.0) / science_power)
+        science_level = np.abs(image[inner] - np.median(image[outer])).mean()
+        residual = np.abs(difference.image[window][inner].astype(float)).mean()
+        if science_level > 0:
+            ratios[i] = abs(residual - noise) / science_level
     return ratios
 
 
 def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):
-    """`footprint_power_ratios` at the kernel sources used, in discs of 2 difference FWHMs.
+    """`footprint_ratios` at the kernel sources used, in discs of 2 difference FWHMs.
 
     ``kernel_sources`` has ``x``, ``y`` and optionally ``used`` (the subtraction's
     ``kernelSources`` table); an empty array when there are none.
@@ -152,7 +160,7 @@ def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):
     if "used" in kernel_sources:
         kernel_sources = kernel_sources[kernel_sources["used"].to_numpy(bool)]
     radius = 2.0 * float(difference.psf.computeFwhm(*difference.bbox.center))
-    return footprint_power_ratios(science, difference, kernel_sources["x"].to_numpy(float),
+    return footprint_ratios(science, difference, kernel_sources["x"].to_numpy(float),
                                   kernel_sources["y"].to_numpy(float), radius, excluded_planes)
 
 
@@ -163,7 +171,7 @@ def check_subtraction(ratios, detected_fraction, *, ratio_threshold, variation_t
     Parameters
     ----------
     ratios : `numpy.ndarray`
-        `footprint_power_ratios` (NaN ignored); their scatter counts from 3 sources.
+        `footprint_ratios` (NaN ignored); their scatter counts from 3 sources.
     detected_fraction : `float` or None
         Fraction of the usable pixels in detection footprints (None: not checked).
     ratio_threshold, variation_threshold, detected_fraction_threshold : `float`
@@ -176,12 +184,12 @@ def check_subtraction(ratios, detected_fraction, *, ratio_threshold, variation_t
         mean = ratios.mean()
         if mean > ratio_threshold:
             raise BadSubtractionError(
-                f"bad subtraction: the difference keeps {mean:.2f} of the science power in the "
+                f"bad subtraction: the difference keeps {mean:.2f} of the science signal in the "
                 f"footprints of {ratios.size} kernel sources (badSubtractionRatioThreshold="
                 f"{ratio_threshold})")
         if ratios.size >= 3 and ratios.std() > variation_threshold:
             raise BadSubtractionError(
-                f"bad subtraction: the residual power ratio in kernel-source footprints scatters "
+                f"bad subtraction: the residual ratio in kernel-source footprints scatters "
                 f"by {ratios.std():.2f} over {ratios.size} sources "
                 f"(badSubtractionVariationThreshold={variation_threshold})")
     if detected_fraction is not None and detected_fraction > detected_fraction_threshold:

@@ -97,13 +97,14 @@ class DetectAndMeasureConfig(pexConfig.Config):
         doc="Pixels with these planes are left out of the photometry and moments.")
     raiseOnBadSubtractionRatio = pexConfig.Field(
         dtype=bool, default=True,
-        doc="Fail with a one-line error when the subtraction is bad: residual power in the "
+        doc="Fail with a one-line error when the subtraction is bad: residual signal in the "
             "kernel-source footprints, its scatter, or the detected-pixel fraction beyond "
             "their thresholds (the stack's field, plus the detected fraction).")
     badSubtractionRatioThreshold = pexConfig.Field(
         dtype=float, default=0.2,
-        doc="Largest mean ratio of residual power in kernel-source footprints on the "
-            "difference to their power on the science image.")
+        doc="Largest mean ratio of the residual in kernel-source footprints on the "
+            "difference to their signal on the science image (mean absolute values, the "
+            "difference's noise level removed, as the stack's computeDifferenceImageMetrics).")
     badSubtractionVariationThreshold = pexConfig.Field(
         dtype=float, default=0.4,
         doc="Largest standard deviation of that ratio over the kernel sources.")
