@@ -268,13 +268,15 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
                  background_spatial):
     """Spatial solution from the ``used`` candidates, assessed at each of them.
 
-    Fewer candidates than the configured orders need (a cutout with a handful
-    of stars) lower the orders to the highest the candidates constrain, down
-    to a constant kernel and background; the result says which were used.
+    Fewer candidates than the kernel's spatial terms (a cutout with a handful
+    of stars) lower its order to the highest the candidates constrain, down to
+    a constant kernel; the result says which order was used. The background
+    keeps its order: its terms only absorb each stamp's sky offset (an
+    underdetermined background is solved by pseudo-inverse), and lowered it
+    leaves those offsets in the residuals, which then reject good candidates
+    (3 of 5 left, kernel sum 0.869 for 0.93 on a 256 px calexp pair).
     """
-    n_used = int(used.sum())
-    kernel_spatial = _supported(kernel_spatial, n_used)
-    background_spatial = _supported(background_spatial, n_used)
+    kernel_spatial = _supported(kernel_spatial, int(used.sum()))
     stamp_index = index[used]
     x = table["x"].to_numpy()[used]
     y = table["y"].to_numpy()[used]
