@@ -2,6 +2,7 @@
 import numpy as np
 
 from diffim import Exposure
+from diffim.config.paths import set_path
 from diffim.measure import DetectAndMeasureConfig, DetectAndMeasureTask
 from diffim.psf import GaussianPsf
 
@@ -54,9 +55,5 @@ def make_task(**fields):
     """A `DetectAndMeasureTask`; ``a__b=value`` sets the nested field ``a.b``."""
     config = DetectAndMeasureConfig()
     for name, value in fields.items():
-        target = config
-        *parents, leaf = name.split("__")
-        for parent in parents:
-            target = getattr(target, parent)
-        setattr(target, leaf, value)
+        set_path(config, name.replace("__", "."), value)
     return DetectAndMeasureTask(config=config)

@@ -3,10 +3,15 @@ import pandas as pd
 import pytest
 from scipy.spatial import cKDTree
 
+from _measure_data import add_point, noise_exposure
+
 from diffim.errors import DiffimError
+from diffim.measure.photometry import psf_flux
+from diffim.measure.stamps import psf_models
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sources.kernel_sources import (
     TooFewKernelSourcesError,
+    psf_photometry,
     select_kernel_sources,
 )
 
@@ -56,3 +61,19 @@ def test_too_few_sources_names_the_cuts(pair):
         select_kernel_sources(pair.science, pair.template, min_sources=5000)
     with pytest.raises(DiffimError, match="needs columns x and y"):
         select_kernel_sources(pair.science, pair.template, pd.DataFrame({"ra": [1.0]}))
+
+
+def test_src_and_dia_source_psf_fluxes_are_one_measurement():
+    # Stars on pixel centres of a constant PSF: the kernel-source photometry (the
+    # calexps' src) and the DIA sources' PSF flux fit the same model, to the bit.
+    exposure = noise_exposure(256, seed=31)
+    x, y = np.array([60.0, 128.0, 200.0]), np.array([70.0, 180.0, 101.0])
+    for xi, yi, flux in zip(x, y, (3000.0, 800.0, 20000.0)):
+        add_point(exposure, xi, yi, flux)
+    src = psf_photometry(exposure.image, exposure.variance, exposure.psf, exposure.bbox, x, y)
+    usable = np.ones(exposure.image.shape, bool)
+    flux, flux_err = psf_flux(exposure.image, exposure.variance, usable, exposure.bbox,
+                              psf_models(exposure.psf, x, y), x, y)
+    np.testing.assert_array_equal(src["flux"].to_numpy(), flux)
+    np.testing.assert_array_equal(src["snr"].to_numpy(), flux / flux_err)
+    np.testing.assert_allclose(flux, [3000.0, 800.0, 20000.0], atol=5 * flux_err.max())

@@ -9,7 +9,9 @@ stack's ``PsfFlux`` plugin uses:
 over the usable pixels of the stamp. Uniform rather than inverse-variance
 weights keep the estimate unbiased when a bright source raises the
 variance under itself. Forced photometry is the same measurement at given
-positions on another image.
+positions on another image, and so is the kernel-source photometry behind
+the calexps' ``src`` catalogues (`diffim.sources.kernel_sources`): all call
+`psf_amplitude`.
 """
 from __future__ import annotations
 
@@ -17,10 +19,37 @@ import numpy as np
 
 from .stamps import gather
 
-__all__ = ["aperture_flux", "psf_flux"]
+__all__ = ["aperture_flux", "psf_amplitude", "psf_flux"]
 
 _CHUNK = 1024
 """Sources per batch: bounds the stamp arrays for wide PSF models."""
+
+
+def psf_amplitude(data, variance, model, usable=None):
+    """Least-squares amplitudes of PSF stamps in image stamps, with their errors.
+
+    ``flux = sum(w I) / sum(w P)`` and ``err = sqrt(sum(w^2 V)) / sum(w P)``
+    with ``w = P`` on the usable pixels and 0 elsewhere.
+
+    Parameters
+    ----------
+    data, variance, model : `numpy.ndarray`
+        ``(n, size, size)`` stamps of the image, its variance and the PSF.
+    usable : `numpy.ndarray` of `bool`, optional
+        Same shape: pixels that enter the fit; all when omitted.
+
+    Returns
+    -------
+    flux, flux_err : `numpy.ndarray`
+        NaN where no usable pixel carries PSF weight.
+    """
+    weights = model if usable is None else np.where(usable, model, 0.0)
+    norm = (weights * model).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flux = np.where(norm > 0, (weights * data).sum(axis=(1, 2)) / norm, np.nan)
+        flux_err = np.where(norm > 0, np.sqrt((weights ** 2 * variance).sum(axis=(1, 2))) / norm,
+                            np.nan)
+    return flux, flux_err
 
 
 def psf_flux(image, variance, usable, bbox, models, x, y):
@@ -56,13 +85,7 @@ def psf_flux(image, variance, usable, bbox, models, x, y):
         data, inside = gather(image, ix, iy, half)
         var, _ = gather(variance, ix, iy, half)
         ok, _ = gather(usable, ix, iy, half, fill=False)
-        model = models[part]
-        weights = np.where(ok & inside, model, 0.0)
-        norm = (weights * model).sum(axis=(1, 2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            flux[part] = np.where(norm > 0, (weights * data).sum(axis=(1, 2)) / norm, np.nan)
-            flux_err[part] = np.where(
-                norm > 0, np.sqrt((weights ** 2 * var).sum(axis=(1, 2))) / norm, np.nan)
+        flux[part], flux_err[part] = psf_amplitude(data, var, models[part], ok & inside)
     return flux, flux_err
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import DiffimError
 from ..image.background import background_grid
 from ..image.peaks import find_peaks
+from ..measure.photometry import psf_amplitude
 
 __all__ = ["TooFewKernelSourcesError", "detect_kernel_sources", "select_kernel_sources"]
 
@@ -138,7 +139,9 @@ def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad
 
     Each source is measured at its nearest pixel with the PSF kernel image of
     the nearest of ``nodes`` x ``nodes`` grid points: enough to rank sources by
-    S/N and to tell point sources from extended ones, at array speed.
+    S/N and to tell point sources from extended ones, at array speed. The
+    flux is the DIA sources' PSF flux (`diffim.measure.photometry.psf_amplitude`)
+    of that model.
 
     Parameters
     ----------
@@ -189,9 +192,10 @@ def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad
         stamps = np.where(usable, stamps, 0.0)
         var = np.where(usable, variance[rows, cols], 0.0)
         model = kernels[node[part]]
-        weight = (model ** 2).sum(axis=(1, 2))
-        flux = (model * stamps).sum(axis=(1, 2)) / weight
-        flux_err = np.sqrt((model ** 2 * var).sum(axis=(1, 2))) / weight
+        # Unusable pixels are zero in image and variance but stay in the norm (src
+        # fluxes have always been measured so): a source on bad pixels measures low
+        # and ranks low as a kernel source.
+        flux, flux_err = psf_amplitude(stamps, var, model)
         aperture = model >= 0.1 * model.max(axis=(1, 2), keepdims=True)
         aperture_flux = (stamps * aperture).sum(axis=(1, 2)) / (model * aperture).sum(axis=(1, 2))
         positive = np.clip(stamps, 0.0, None) * aperture
