@@ -7,11 +7,13 @@ from scipy import ndimage
 
 from diffim import Exposure
 from diffim.errors import DiffimError
+from diffim.image_difference import ImageDifferenceConfig, ImageDifferenceTask
 from diffim.mask import Mask
 from diffim.measure.photometry import psf_flux
 from diffim.measure.stamps import psf_models
 from diffim.psf import GaussianPsf
 from diffim.sim import PairConfig, simulate_pair
+from diffim.sources.catalog import make_source_catalog
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 from diffim.zogy import ZogyConfig, ZogyTask
 from diffim.zogy.cells import cell_grid
@@ -252,9 +254,6 @@ class _ShiftedPsf(GaussianPsf):
 
 def test_subtract_name_zogy_runs_zogy_in_the_monolith(pair, zogy):
     """``subtract.name = 'zogy'`` (real override files) runs ZOGY and detects on S_corr."""
-    from diffim.image_difference import ImageDifferenceConfig, ImageDifferenceTask
-    from diffim.sources.catalog import make_source_catalog
-
     config = ImageDifferenceConfig()
     config.subtract.name = "zogy"
     config.doDecorrelation = False
