@@ -9,26 +9,14 @@ import re
 import sys
 
 import pytest
+from _gen2_cmd_line import NO_DATA, parse, usage_error
 
 # files, pristine and root are the shared fixtures.
 from _gen2_data import FILTER, files, pristine, root  # noqa: F401
+
 from compat.gen2 import Butler
 from compat.gen2.commands import image_difference_main, image_difference_winter2013_main
 from compat.gen2.image_difference import ImageDifferenceCmdLineTask
-
-NO_DATA = ["--id", "visit=99"]
-
-
-def parse(args):
-    parser = ImageDifferenceCmdLineTask._makeArgumentParser()
-    return parser.parse_args(config=ImageDifferenceCmdLineTask.ConfigClass(), args=args)
-
-
-def usage_error(capsys, args):
-    with pytest.raises(SystemExit) as exit_info:
-        parse(args)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1].partition(": error: ")[2]
 
 
 @pytest.fixture

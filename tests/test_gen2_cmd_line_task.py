@@ -3,6 +3,7 @@ import logging
 
 import pytest
 import yaml
+from _gen2_cmd_line import NO_DATA, parse, usage_error
 
 # files, pristine and root are the shared fixtures.
 from _gen2_data import FILTER, SCIENCE_VISIT, files, pristine, root  # noqa: F401
@@ -14,24 +15,8 @@ from compat.gen2.image_difference import ImageDifferenceCmdLineTask
 from diffim.measure.schema import COLUMNS
 from diffim.template import GetCalexpAsTemplateTask
 
-NO_DATA = ["--id", "visit=99"]
-"""A data ID with no data: the once-per-repo steps run, no data reference does."""
-
 OUT = ["--rerun", "out"]
 """An output repository, which gen2 requires."""
-
-
-def parse(args):
-    parser = ImageDifferenceCmdLineTask._makeArgumentParser()
-    return parser.parse_args(config=ImageDifferenceCmdLineTask.ConfigClass(), args=args)
-
-
-def usage_error(capsys, args):
-    """The one-line error of a usage error (exit status 2)."""
-    with pytest.raises(SystemExit) as exit_info:
-        parse(args)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
 
 
 def test_overrides_apply_left_to_right(root, tmp_path):
@@ -81,15 +66,14 @@ def test_retarget_in_an_override_file(root, tmp_path):
 ])
 def test_usage_errors_are_one_line(root, capsys, args, message):
     output = [] if {"--rerun", "--output", "--clobber-output"} & set(args) else OUT
-    line = usage_error(capsys, [str(root), *NO_DATA, *output, *args])
-    assert line.partition(": error: ")[2].startswith(message)
+    assert usage_error(capsys, [str(root), *NO_DATA, *output, *args]).startswith(message)
 
 
 def test_missing_input_and_rerun_errors(root, tmp_path, capsys):
-    assert usage_error(capsys, [str(tmp_path / "none"), *NO_DATA]).endswith(
-        f"error: Error: input='{tmp_path / 'none'}' not found")
-    assert usage_error(capsys, [str(root), *NO_DATA, "--rerun", "nothere:out"]).endswith(
-        f"error: {root / 'rerun' / 'nothere'}: input repository does not exist (no "
+    assert usage_error(capsys, [str(tmp_path / "none"), *NO_DATA]) == (
+        f"Error: input='{tmp_path / 'none'}' not found")
+    assert usage_error(capsys, [str(root), *NO_DATA, "--rerun", "nothere:out"]) == (
+        f"{root / 'rerun' / 'nothere'}: input repository does not exist (no "
         "repositoryCfg.yaml, _mapper or registry.sqlite3)")
 
 

@@ -8,11 +8,11 @@ Every <details> is opened before measuring, so folded tables and plots are check
 """
 import json
 import re
-import textwrap
 from collections import Counter
 
 import pytest
 from _browser import Chromium
+from _campaigns import scenario, write_campaign
 from conftest import DATA_DIR
 from lxml import etree
 
@@ -20,36 +20,21 @@ from validation.cli import main
 from validation.report.outcome import data_id_label
 from validation.report.style import MIN_CONTRAST, contrast_ratio
 
-CAMPAIGN = """
-campaign: browser
-dataset:
-  simulated_field: {size: 256, seed: 11, detectors: [1, 1], star_density: 500.0,
-                    n_transients: 8}
-data_ids: {visit: [10], detector: [0]}
-scenarios:
-  - name: coadd_template
-    features: [coadd_template, add_metrics]
-    config: {doAddMetrics: true}
-  - name: split_undecorrelated
-    features: [split_tasks]
-    description: A gen3 split configured unlike the monolith (no decorrelation).
-    gen3_pipeline: coadd_template
-    gen3_config:
-      subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 1,
-                       makeKernel.kernel.active.spatialBgOrder: 2, doDecorrelation: false}
-    expected_reason: the split was run without decorrelation (subtractImages.doDecorrelation=False)
-  - name: split_constant_kernel
-    features: [split_tasks]
-    description: A gen3 split whose kernel does not vary over the detector, and nobody said why.
-    gen3_pipeline: coadd_template
-    gen3_config:
-      subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 0,
-                       makeKernel.kernel.active.spatialBgOrder: 2}
-    tolerances: {image_max_sigma: 5.0, pixel_max_fraction: 0.01, variance_max_rel: 0.5,
-                 mask_max_pixels: 1000, unmatched_max: 5, flux_max_sigma: 5.0,
-                 centroid_max_pixels: 1.0, centroid_max_arcsec: 0.2, flag_max_fraction: 0.5,
-                 id_max_fraction: 1.0}
-"""
+SCENARIOS = [
+    scenario("coadd_template", features=["coadd_template", "add_metrics"],
+             config={"doAddMetrics": True}),
+    scenario("split_undecorrelated", expected_reason="the split was run without decorrelation "
+                                                     "(subtractImages.doDecorrelation=False)"),
+    {"name": "split_constant_kernel", "features": ["split_tasks"],
+     "description": "A gen3 split whose kernel does not vary over the detector, and nobody said why.",
+     "gen3_pipeline": "coadd_template",
+     "gen3_config": {"subtractImages": {"makeKernel.kernel.active.spatialKernelOrder": 0,
+                                        "makeKernel.kernel.active.spatialBgOrder": 2}},
+     "tolerances": {"image_max_sigma": 5.0, "pixel_max_fraction": 0.01, "variance_max_rel": 0.5,
+                    "mask_max_pixels": 1000, "unmatched_max": 5, "flux_max_sigma": 5.0,
+                    "centroid_max_pixels": 1.0, "centroid_max_arcsec": 0.2,
+                    "flag_max_fraction": 0.5, "id_max_fraction": 1.0}},
+]
 
 WIDTHS = (1400, 900)
 
@@ -91,8 +76,7 @@ MEASURE = """
 @pytest.fixture(scope="module")
 def campaign_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    path = root / "browser.yaml"
-    path.write_text(textwrap.dedent(CAMPAIGN))
+    path = write_campaign(root / "browser.yaml", "browser", SCENARIOS, visits=(10,))
     # FAIL: the unexplained difference fails the run, as it should
     assert main(["run", str(path), "--workdir", str(root / "work")]) == 1
     return root / "work" / "report"

@@ -1,9 +1,9 @@
 """A small campaign end to end: one field into a gen2 and a gen3 repo, scenarios through both,
 verdicts in the database and the reports, a regression against a baseline failing the command."""
 import json
-import textwrap
 
 import pytest
+from _campaigns import scenario, write_campaign
 
 from validation.campaign import load_campaign, run_campaign
 from validation.campaign.run import workdir_lock
@@ -11,51 +11,20 @@ from validation.cli import main
 from validation.db import ResultsDB
 from validation.model import Verdict
 
-CAMPAIGN = """
-campaign: small
-dataset:
-  simulated_field: {size: 256, seed: 11, detectors: [1, 1], star_density: 500.0,
-                    n_transients: 8}
-data_ids: {visit: [10, 11], detector: [0]}
-scenarios:
-  - name: coadd_template
-    features: [coadd_template]
-    config: {doWriteMatchedExp: true}
-    products: [differenceExp, diaSrc, matchedExp]
-  - name: calexp_template
-    features: [calexp_template, select_sources_template]
-    template: calexp
-    template_visit: 1
-    config: {doSelectSources: true, kernelSourcesFromRef: false}
-  - name: detect_only
-    features: [detect_only]
-    builds_on: coadd_template
-    config: {doSubtract: false}
-    gen3_pipeline: detect_only
-    products: [diaSrc]
-    expected_reason: gen2's doSubtract=False reads no matched template
-  - name: split_coadd
-    features: [split_tasks]
-    gen3_pipeline: coadd_template
-    gen3_config:
-      subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 1,
-                       makeKernel.kernel.active.spatialBgOrder: 2}
-  - name: split_undecorrelated
-    features: [split_tasks]
-    description: A gen3 split configured unlike the monolith (no decorrelation).
-    gen3_pipeline: coadd_template
-    gen3_config:
-      subtractImages: {makeKernel.kernel.active.spatialKernelOrder: 1,
-                       makeKernel.kernel.active.spatialBgOrder: 2, doDecorrelation: false}
-    expected_reason: the split was run without decorrelation
-"""
+SCENARIOS = [
+    scenario("coadd_template", config={"doWriteMatchedExp": True},
+             products=["differenceExp", "diaSrc", "matchedExp"]),
+    scenario("calexp_template"),
+    scenario("detect_only"),
+    scenario("split_coadd"),
+    scenario("split_undecorrelated"),
+]
 
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     root = tmp_path_factory.mktemp("campaign")
-    path = root / "small.yaml"
-    path.write_text(textwrap.dedent(CAMPAIGN))
+    path = write_campaign(root / "small.yaml", "small", SCENARIOS)
     workdir = root / "work"
     status = main(["run", str(path), "--workdir", str(workdir)])
     return path, workdir, status
@@ -187,14 +156,8 @@ def test_an_interrupted_run_is_marked_and_keeps_whole_scenarios(campaign):
 def test_a_campaign_on_existing_field_files(campaign, tmp_path, capsys):
     """``dataset: {field_files: DIR}``: data arranged beforehand (e.g. real images) is used as is."""
     _, workdir, _ = campaign
-    path = tmp_path / "files.yaml"
-    path.write_text(textwrap.dedent(f"""
-        campaign: files
-        dataset: {{field_files: {workdir / "field"}}}
-        data_ids: {{visit: [11], detector: [0]}}
-        scenarios:
-          - {{name: coadd_template, features: [coadd_template]}}
-        """))
+    path = write_campaign(tmp_path / "files.yaml", "files", [scenario("coadd_template")],
+                          visits=(11,), field_files=workdir / "field")
     assert main(["run", str(path), "--workdir", str(tmp_path / "work")]) == 0
     assert "coadd_template  identical  1 identical" in capsys.readouterr().out
     assert not (tmp_path / "work" / "field").exists()
@@ -203,15 +166,10 @@ def test_a_campaign_on_existing_field_files(campaign, tmp_path, capsys):
 def test_a_run_whose_checks_fail_exits_1(campaign, tmp_path, capsys):
     """Detection alone with no difference to detect on: every check fails, and the exit says so."""
     _, workdir, _ = campaign
-    path = tmp_path / "failing.yaml"
-    path.write_text(textwrap.dedent(f"""
-        campaign: failing
-        dataset: {{field_files: {workdir / "field"}}}
-        data_ids: {{visit: [11], detector: [0]}}
-        scenarios:
-          - {{name: nothing_to_detect, features: [detect_only], config: {{doSubtract: false}},
-              gen3_pipeline: detect_only, products: [diaSrc]}}
-        """))
+    nothing_to_detect = {**scenario("detect_only", builds_on=None, expected_reason=None),
+                         "name": "nothing_to_detect"}
+    path = write_campaign(tmp_path / "failing.yaml", "failing", [nothing_to_detect],
+                          visits=(11,), field_files=workdir / "field")
     assert main(["run", str(path), "--workdir", str(tmp_path / "work")]) == 1
     assert "\nFAIL: 1 failed and 0 unexplained difference(s) in 1 checks" in capsys.readouterr().out
 

@@ -7,7 +7,6 @@ import io
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +14,7 @@ from types import SimpleNamespace
 import parsl
 import pytest
 import sqlalchemy as sa
+from _campaigns import SMALL_FIELD, scenario, write_campaign
 from _postgres import postgresql_cluster  # noqa: F401  (fixture)
 from parsl.errors import NoDataFlowKernelError
 
@@ -29,33 +29,14 @@ from validation.errors import ValidationError
 
 # A split pipeline (three tasks, so Parsl apps waiting on others), a scenario built on another
 # one's outputs, and a gen2 data reference that fails (template visit 4 has no calexp).
-CAMPAIGN = """
-campaign: engines
-dataset: {{field_files: {field}}}
-data_ids: {{visit: [10, 11], detector: [0]}}
-scenarios:
-  - name: coadd_template
-    features: [coadd_template]
-    config: {{doWriteMatchedExp: true}}
-    products: [differenceExp, diaSrc, matchedExp]
-  - name: detect_only
-    features: [detect_only]
-    builds_on: coadd_template
-    config: {{doSubtract: false}}
-    gen3_pipeline: detect_only
-    products: [diaSrc]
-    expected_reason: gen2's doSubtract=False reads no matched template
-  - name: split_coadd
-    features: [split_tasks]
-    gen3_pipeline: coadd_template
-    gen3_config:
-      subtractImages: {{makeKernel.kernel.active.spatialKernelOrder: 1,
-                       makeKernel.kernel.active.spatialBgOrder: 2}}
-  - name: no_such_template
-    features: [calexp_template]
-    template: calexp
-    template_visit: 4
-"""
+SCENARIOS = [
+    scenario("coadd_template", config={"doWriteMatchedExp": True},
+             products=["differenceExp", "diaSrc", "matchedExp"]),
+    scenario("detect_only"),
+    scenario("split_coadd"),
+    {"name": "no_such_template", "features": ["calexp_template"], "template": "calexp",
+     "template_visit": 4},
+]
 ENGINES = [("local", 1, "sqlite"), ("parsl", 1, "sqlite"), ("parsl", 2, "postgresql")]
 _RUN_STAMP = re.compile(r"\d{8}T\d{6}Z")
 
@@ -64,12 +45,8 @@ _RUN_STAMP = re.compile(r"\d{8}T\d{6}Z")
 def campaign_file(tmp_path_factory):
     """The campaign, on a field written beforehand."""
     root = tmp_path_factory.mktemp("engines")
-    field = prepare_dataset({"simulated_field": {"size": 256, "seed": 11, "detectors": [1, 1],
-                                                 "star_density": 500.0, "n_transients": 8}},
-                            root / "field")
-    path = root / "engines.yaml"
-    path.write_text(textwrap.dedent(CAMPAIGN.format(field=field.root)))
-    return path
+    field = prepare_dataset({"simulated_field": SMALL_FIELD}, root / "field")
+    return write_campaign(root / "engines.yaml", "engines", SCENARIOS, field_files=field.root)
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +114,8 @@ def test_every_engine_gives_the_expected_verdicts(campaigns):
     for run in campaigns.values():
         assert run.status == 1  # no_such_template fails, on purpose
         verdicts = {}
-        for scenario, _, _, _, verdict, *_ in run.rows["comparisons"]:
-            verdicts.setdefault(scenario, set()).add(verdict)
+        for name, _, _, _, verdict, *_ in run.rows["comparisons"]:
+            verdicts.setdefault(name, set()).add(verdict)
         assert verdicts == {"coadd_template": {"identical"}, "detect_only": {"different"},
                             "split_coadd": {"identical"}}
         errors = {scenario: error for scenario, _, error in run.rows["data_ids"] if error}

@@ -14,11 +14,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 import xml.etree.ElementTree as ElementTree
 
 import pytest
+from _campaigns import SMALL_FIELD, scenario, write_campaign
 
 from diffim.io.header import open_fits
 from validation.campaign.dataset import prepare_dataset
@@ -33,21 +33,11 @@ FULL_DISK_BYTES = 64 * 1024
 def campaign(tmp_path_factory):
     """A campaign of two scenarios on one data ID of a field written beforehand."""
     root = tmp_path_factory.mktemp("faults")
-    field = prepare_dataset({"simulated_field": {"size": 256, "seed": 11, "detectors": [1, 1],
-                                                 "star_density": 500.0, "n_transients": 8}},
-                            root / "field")
-    path = root / "faults.yaml"
-    path.write_text(textwrap.dedent(f"""
-        campaign: faults
-        dataset: {{field_files: {field.root}}}
-        data_ids: {{visit: [10], detector: [0]}}
-        scenarios:
-          - {{name: coadd_template, features: [coadd_template]}}
-          - name: calexp_template
-            features: [calexp_template]
-            template: calexp
-            template_visit: 1
-        """))
+    field = prepare_dataset({"simulated_field": SMALL_FIELD}, root / "field")
+    path = write_campaign(root / "faults.yaml", "faults",
+                          [scenario("coadd_template"),
+                           scenario("calexp_template", features=["calexp_template"], config=None)],
+                          visits=(10,), field_files=field.root)
     return path, root / "work", root / "results.sqlite3"
 
 

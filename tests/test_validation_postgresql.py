@@ -3,10 +3,10 @@
 The server is Debian's, in a throwaway cluster the tests start (`_postgres`).
 """
 import json
-import textwrap
 
 import pytest
 import sqlalchemy as sa
+from _campaigns import scenario, write_campaign
 from _postgres import postgresql_cluster  # noqa: F401  (fixture)
 
 from compat.gen3 import make_repo
@@ -16,30 +16,14 @@ from validation.db import SCHEMA_VERSION, ResultsDB
 from validation.db.engine import open_engine
 from validation.errors import ValidationError
 
-CAMPAIGN = """
-campaign: small_pg
-dataset:
-  simulated_field: {size: 256, seed: 11, detectors: [1, 1], star_density: 500.0,
-                    n_transients: 8}
-data_ids: {visit: [10, 11], detector: [0]}
-scenarios:
-  - name: coadd_template
-    features: [coadd_template]
-  - name: calexp_template
-    features: [calexp_template, select_sources_template]
-    template: calexp
-    template_visit: 1
-    config: {doSelectSources: true, kernelSourcesFromRef: false}
-"""
-
 
 def _outcome(report_dir):
     """Verdicts and science metrics of a run, without timings and host names."""
     results = json.loads((report_dir / "results.json").read_text())
     outcome = {}
-    for scenario in results["scenarios"]:
-        for data_id in scenario["data_ids"]:
-            key = (scenario["name"], data_id["data_id"]["visit"])
+    for stored in results["scenarios"]:
+        for data_id in stored["data_ids"]:
+            key = (stored["name"], data_id["data_id"]["visit"])
             metrics = {backend: {name: value for name, value in values.items()
                                  if name != "seconds"}
                        for backend, values in data_id["backend_metrics"].items()}
@@ -50,8 +34,8 @@ def _outcome(report_dir):
 
 def test_a_campaign_on_postgresql_matches_the_one_on_sqlite(postgresql_cluster, tmp_path,
                                                              capsys):
-    path = tmp_path / "small.yaml"
-    path.write_text(textwrap.dedent(CAMPAIGN))
+    path = write_campaign(tmp_path / "small.yaml", "small_pg",
+                          [scenario("coadd_template"), scenario("calexp_template")])
     workdir = tmp_path / "work"
     assert main(["run", str(path), "--workdir", str(workdir), "--out",
                  str(tmp_path / "sqlite")]) == 0
