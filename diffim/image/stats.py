@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MAD_TO_SIGMA", "clipped_mean_std", "clipped_row_medians", "clipped_stats", "robust_median_sigma",
-           "row_medians"]
+__all__ = ["MAD_TO_SIGMA", "cell_clipped_medians", "clipped_mean_std", "clipped_row_medians",
+           "clipped_stats", "robust_median_sigma", "row_medians"]
 
 MAD_TO_SIGMA = 1.4826
 """Scale from the median absolute deviation to the standard deviation of a Gaussian."""
@@ -34,6 +34,46 @@ def clipped_stats(values, n_sigma=3.0, iterations=3):
             break
         values = kept
     return robust_median_sigma(values)
+
+
+def cell_clipped_medians(values, usable, rows, cols, min_usable, n_sigma=3.0, iterations=3):
+    """`clipped_stats` medians of the usable pixels of each cell of a grid, in one pass.
+
+    Parameters
+    ----------
+    values : `numpy.ndarray`
+        2-D float32 image.
+    usable : `numpy.ndarray`
+        Boolean array of its shape: the pixels to use.
+    rows, cols : sequence of `numpy.ndarray`
+        Consecutive row and column index ranges (``numpy.array_split`` of the
+        image's rows and columns); cell ``(i, j)`` is ``rows[i] x cols[j]``.
+    min_usable : `float`
+        Cells with a smaller fraction of usable pixels are not used.
+    n_sigma, iterations
+        As `clipped_stats`.
+
+    Returns
+    -------
+    medians : `numpy.ndarray`
+        ``(len(rows), len(cols))``: each used cell's median, the same bits as
+        ``clipped_stats(values[cell][usable[cell]])[0]``; NaN elsewhere.
+    used : `numpy.ndarray`
+        Boolean, which cells had enough usable pixels.
+    """
+    from .._core._cells import cell_clipped_medians as fill
+
+    values = np.asarray(values)
+    if values.dtype != np.float32 or values.ndim != 2 or np.shape(usable) != values.shape:
+        raise ValueError("cell_clipped_medians needs a 2-D float32 image and a boolean array "
+                         "of its shape")
+    row_edges = np.array([row[0] for row in rows] + [rows[-1][-1] + 1], dtype=np.intp)
+    col_edges = np.array([col[0] for col in cols] + [cols[-1][-1] + 1], dtype=np.intp)
+    medians = np.empty((len(rows), len(cols)))
+    used = np.empty(medians.shape, dtype=bool)
+    fill(values, np.asarray(usable, dtype=bool).view(np.uint8), row_edges, col_edges,
+         float(min_usable), float(n_sigma), int(iterations), medians, used.view(np.uint8))
+    return medians, used
 
 
 def row_medians(values):

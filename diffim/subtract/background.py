@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..image.stats import clipped_stats
+from ..image.stats import cell_clipped_medians
 from ..psfmatch import SpatialBackground, SpatialFunction
 
 __all__ = ["refine_background"]
@@ -52,16 +52,11 @@ def refine_background(background, residual, usable, bbox):
     """
     rows = np.array_split(np.arange(bbox.height), max(1, round(bbox.height / _CELL)))
     cols = np.array_split(np.arange(bbox.width), max(1, round(bbox.width / _CELL)))
-    x, y, medians = [], [], []
-    for row in rows:
-        for col in cols:
-            window = (slice(row[0], row[-1] + 1), slice(col[0], col[-1] + 1))
-            good = usable[window]
-            if good.mean() < _MIN_USABLE:
-                continue
-            medians.append(clipped_stats(residual[window][good])[0])
-            x.append(bbox.x0 + col.mean())
-            y.append(bbox.y0 + row.mean())
+    medians, used = cell_clipped_medians(residual, usable, rows, cols, _MIN_USABLE)
+    cell_rows, cell_cols = np.nonzero(used)
+    x = np.array([bbox.x0 + col.mean() for col in cols])[cell_cols]
+    y = np.array([bbox.y0 + row.mean() for row in rows])[cell_rows]
+    medians = medians[used]
     spatial = background.spatial
     order = spatial.order
     while order >= 0 and (order + 1) * (order + 2) // 2 * _CELLS_PER_TERM > len(medians):
@@ -70,5 +65,5 @@ def refine_background(background, residual, usable, bbox):
         return background
     if order != spatial.order:
         spatial = SpatialFunction(spatial.model_type, order, spatial.domain)
-    terms = spatial.terms(np.array(x), np.array(y))
-    return SpatialBackground(spatial, np.linalg.lstsq(terms, np.array(medians), rcond=None)[0])
+    terms = spatial.terms(x, y)
+    return SpatialBackground(spatial, np.linalg.lstsq(terms, medians, rcond=None)[0])
