@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from diffim.image.stats import (
+    cell_clipped_medians,
     clipped_row_medians,
     clipped_stats,
     robust_median_sigma,
@@ -40,3 +41,28 @@ def test_clipped_row_medians_agree_with_clipped_stats():
     values[:, :30] = 100.0
     expected = [clipped_stats(row)[0] for row in values]
     assert np.allclose(clipped_row_medians(values), expected, atol=1e-12)
+
+
+def test_cell_clipped_medians_are_clipped_stats_bit_for_bit():
+    """Each cell's median is exactly clipped_stats' on its usable pixels (odd and even
+    counts, ties, outliers, a constant cell); cells with too few usable pixels are not used."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(150, 130)).astype(np.float32)
+    values[:50] = np.round(values[:50] * 3)  # ties
+    values[rng.random(values.shape) < 0.05] += 1000.0  # outliers
+    values[100:, :20] = 7.0
+    usable = rng.random(values.shape) < 0.8
+    usable[:30, 100:] = False  # cells with too few usable pixels
+    rows = np.array_split(np.arange(150), 7)
+    cols = np.array_split(np.arange(130), 6)
+    medians, used = cell_clipped_medians(values, usable, rows, cols, 0.5)
+    for i, row in enumerate(rows):
+        for j, col in enumerate(cols):
+            window = (slice(row[0], row[-1] + 1), slice(col[0], col[-1] + 1))
+            good = usable[window]
+            assert used[i, j] == (good.mean() >= 0.5)
+            if used[i, j]:
+                assert medians[i, j] == clipped_stats(values[window][good])[0]
+            else:
+                assert np.isnan(medians[i, j])
+    assert not used.all() and used.sum() > 30
