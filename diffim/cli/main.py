@@ -7,6 +7,7 @@ imports its work inside ``run``, so that ``diffim --help``, any
 from __future__ import annotations
 
 import argparse
+import ctypes
 import signal
 import sys
 
@@ -26,6 +27,32 @@ def build_parser():
     return parser
 
 
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def keep_freed_memory():
+    """Let this process reuse the memory of freed image-sized arrays (glibc only).
+
+    By default glibc maps every block over 32 MB (a 4k float32 plane is 64 MB)
+    with its own ``mmap`` and unmaps it when freed, and returns the top of the
+    heap to the system beyond 2x that: each new temporary then costs a page
+    fault per 4 kB page while the kernel zeroes it. At 4k that was a third of
+    the subtract command's CPU time (sys time). With these settings blocks up
+    to 1 GB come from the heap and freed ones are reused; memory is returned
+    when the process ends, which for a command is soon. The peak resident
+    memory is unchanged (the freed blocks are reused, not added).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc: its malloc has its own policy
+        return
+    mallopt(_M_MMAP_THRESHOLD, 1 << 30)
+    mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1)
+
+
 def main(argv=None):
     """Run the command line; returns the process exit code.
 
@@ -36,6 +63,7 @@ def main(argv=None):
     name, so none is left half-written under its own.
     """
     args = build_parser().parse_args(argv)
+    keep_freed_memory()
     try:
         return args.run(args) or 0
     except DiffimError as error:
