@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core import _al_convolve
+from .._core import _al_convolve, _planes
 from ..exposure import Exposure
 from ..mask import Mask
 from .errors import PsfMatchInputError
@@ -110,10 +110,9 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
     PsfMatchInputError
         If the image or variance is NaN/inf at pixels not in ``bad_mask_planes``.
     """
-    planes = [name for name in bad_mask_planes if name in exposure.mask.planes]
-    bad = exposure.mask.get(planes) if planes else np.zeros(exposure.shape, bool)
-    image = _cleaned(exposure.image, bad, "image")
-    variance = _cleaned(exposure.variance, bad, "variance")
+    bits = exposure.mask.bitmask([name for name in bad_mask_planes if name in exposure.mask.planes])
+    image = _cleaned(exposure.image, exposure.mask.array, bits, "image")
+    variance = _cleaned(exposure.variance, exposure.mask.array, bits, "variance")
 
     half = kernel.size // 2
     mask_array = np.empty(exposure.shape, dtype=np.uint32)
@@ -130,17 +129,18 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
                     visit_info=exposure.visit_info, metadata=exposure.metadata)
 
 
-def _cleaned(plane, bad, name):
-    """``plane`` with ``bad`` pixels zeroed; error on other non-finite pixels."""
-    finite = np.isfinite(plane)
-    if not finite.all() or bad.any():
-        unexplained = ~finite & ~bad
-        if unexplained.any():
-            raise PsfMatchInputError(
-                f"{name} plane has {int(unexplained.sum())} NaN/inf pixels not flagged as "
-                "bad (e.g. NO_DATA); cannot convolve")
-        plane = np.where(bad, np.float32(0.0), plane)
-    return plane
+def _cleaned(plane, mask, bits, name):
+    """``plane`` (float32) with pixels of ``mask & bits`` zeroed; error on other non-finite pixels.
+
+    One pass that writes the copy and counts: no image-sized boolean temporaries.
+    """
+    cleaned = np.empty(plane.shape, dtype=np.float32)
+    unexplained = _planes.zeroed_copy(np.asarray(plane, dtype=np.float32), mask, bits, cleaned)
+    if unexplained:
+        raise PsfMatchInputError(
+            f"{name} plane has {unexplained} NaN/inf pixels not flagged as bad (e.g. NO_DATA); "
+            "cannot convolve")
+    return cleaned
 
 
 def _used_vectors(x_vectors, y_vectors, pairs):

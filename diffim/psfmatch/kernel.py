@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.io import fits
 
+from .._core._planes import add_outer
 from ..errors import FitsFormatError
 from ..geom import Box
 from .basis import KernelBasis
@@ -164,6 +165,8 @@ class SpatialBackground:
         out = np.zeros(bbox.shape, dtype=np.float32)
         for coefficient, (x_power, y_power) in zip(self.coefficients, self.spatial.powers):
             if coefficient != 0.0:
-                out += np.float32(coefficient) * np.outer(y_values[y_power], x_values[x_power]
-                                                          ).astype(np.float32)
+                # out += float32(coefficient) * float32(outer(y, x)), without the
+                # image-sized float64 and float32 temporaries.
+                add_outer(out, np.float32(coefficient), np.ascontiguousarray(y_values[y_power]),
+                          np.ascontiguousarray(x_values[x_power]))
         return out

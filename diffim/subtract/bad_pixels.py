@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core import _planes
 from ..errors import DiffimError
 
 __all__ = ["TooFewGoodPixelsError", "mask_bad_pixels"]
@@ -51,11 +52,17 @@ def mask_bad_pixels(exposure, label, *, unusable_planes=("NO_DATA", "BAD", "SAT"
         If less than ``min_good_fraction`` of the image is left usable.
     """
     image, variance = exposure.image, exposure.variance
-    already = exposure.mask.get([p for p in unusable_planes if p in exposure.mask.planes])
-    no_data = ~np.isfinite(image) & ~already
-    bad = ~(variance > 0) | ~np.isfinite(variance)  # NaN compares False: caught by the first
-    bad &= ~already & ~no_data
-    if no_data.any() or bad.any():
+    planes = [p for p in unusable_planes if p in exposure.mask.planes]
+    # One counting pass first: most images need no flagging, and then no
+    # image-sized temporary is made.
+    n_already, n_no_data, n_bad = _planes.count_unusable(
+        np.asarray(image, dtype=np.float32), np.asarray(variance, dtype=np.float32),
+        exposure.mask.array, exposure.mask.bitmask(planes))
+    if n_no_data or n_bad:
+        already = exposure.mask.get(planes)
+        no_data = ~np.isfinite(image) & ~already
+        bad = ~(variance > 0) | ~np.isfinite(variance)  # NaN compares False: caught by the first
+        bad &= ~already & ~no_data
         exposure = exposure.copy()
         exposure.mask.set("NO_DATA", no_data)
         exposure.mask.set("BAD", bad)
@@ -63,7 +70,7 @@ def mask_bad_pixels(exposure, label, *, unusable_planes=("NO_DATA", "BAD", "SAT"
         exposure.variance[no_data | (bad & ~np.isfinite(exposure.variance))] = 0.0
     counts = {plane: exposure.mask.count(plane) if plane in exposure.mask.planes else 0
               for plane in ("NO_DATA", "BAD", "SAT")}
-    good = 1.0 - (already | no_data | bad).mean()
+    good = 1.0 - (n_already + n_no_data + n_bad) / image.size
     if good < min_good_fraction or good == 0.0:
         raise TooFewGoodPixelsError(
             f"only {100 * good:.1f}% of the {label} pixels are usable (less than "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import lsst.pex.config as pexConfig
 import numpy as np
 
+from .._core import _planes
 from ..errors import DiffimError
 from ..exposure import Exposure
 from ..psf import measure_psf
@@ -283,12 +284,15 @@ class AlardLuptonSubtractTask(Task):
             background = refine_background(background, reference.image - matched.image,
                                            usable, bbox)
             matched.image += background.image(bbox)
-        matched.image *= scale
-        matched.variance *= scale ** 2
+        if scale != 1.0:  # x * 1.0 is x: a pass over two planes saved
+            matched.image *= scale
+            matched.variance *= scale ** 2
         matched.psf = reference.psf
         other = _scaled(reference, scale)
-        image = sign * (other.image - matched.image)
-        variance = other.variance + matched.variance
+        image = np.subtract(other.image, matched.image)
+        if sign != 1.0:
+            np.negative(image, out=image)
+        variance = np.add(other.variance, matched.variance)
         psf = reference.psf
         science_mask, template_mask = ((science.mask, matched.mask) if convolve_template
                                        else (matched.mask, template.mask))
@@ -311,7 +315,7 @@ class AlardLuptonSubtractTask(Task):
             factor = self.scaleVariance.run(difference).factor
             difference.variance *= np.float32(factor)
             self.metadata["varianceScaleFactor"] = factor
-        if not (np.isfinite(difference.image).all() and np.isfinite(difference.variance).all()):
+        if not (_planes.all_finite(difference.image) and _planes.all_finite(difference.variance)):
             raise DiffimError("the difference image has non-finite pixels: an input was not "
                               "flagged in badMaskPlanes")
         matched_template, matched_science = ((matched, science) if convolve_template
