@@ -8,7 +8,9 @@ or blocks on a cluster. As before, the config, schemas and package versions
 are written once, in this process, before any target runs, and each target
 gets a fresh task. An app brings back its result and the log records the
 task emitted, logged again here in target order (`compat.gen2.worker_logs`),
-as with gen2's own pool.
+as with gen2's own pool. The runner (with the command's config) is pickled
+once per command and unpickled once per worker (`compat.pickled`), not once
+per target.
 
 The command classes here are gen2's with this runner; their outputs are
 the same files as the plain commands'.
@@ -19,6 +21,7 @@ import logging
 
 import parsl
 
+from ..pickled import Pickled
 from .image_difference import (
     ImageDifferenceCmdLineTask,
     ImageDifferenceTaskRunner,
@@ -40,9 +43,9 @@ class ParslTaskRunner(TaskRunner):
 
     def mapTargets(self, targetList):
         """``self(target)`` for each target as a Parsl app; results in target order."""
-        app = parsl.python_app(run_target_logged)
-        root_level = logging.getLogger().getEffectiveLevel()
-        futures = [app(self, target, root_level) for target in targetList]
+        app = parsl.python_app(_run_target)
+        runner, root_level = Pickled(self), logging.getLogger().getEffectiveLevel()
+        futures = [app(runner, target, root_level) for target in targetList]
         return [log_again(target, future.result()) for target, future in zip(targetList, futures)]
 
 
@@ -61,3 +64,7 @@ class ParslWinter2013ImageDifferenceCmdLineTask(Winter2013ImageDifferenceCmdLine
 
     RunnerClass = ParslImageDifferenceTaskRunner
 
+
+def _run_target(runner, target, root_level):
+    """`run_target_logged` in a worker, with the runner this worker unpickled once."""
+    return run_target_logged(runner.load(), target, root_level)

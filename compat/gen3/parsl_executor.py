@@ -6,11 +6,15 @@ quantum is one app running the middleware's own `SingleQuantumExecutor` on
 the full butler (pickled, as the multiprocess executor pickles it), and an
 app waits for the apps of the quanta it depends on. Unlike BPS
 (`compat.gen3.bps`), no ``pipetask`` process is started per quantum: a
-worker imports the middleware once and runs many quanta.
+worker imports the middleware once and runs many quanta, with the executor
+(and its butler) unpickled once per graph and worker (`compat.pickled`), not
+once per quantum.
 """
 from __future__ import annotations
 
 import parsl
+
+from ..pickled import Pickled
 
 __all__ = ["execute_on_parsl"]
 
@@ -39,6 +43,7 @@ def execute_on_parsl(predicted, executor):
     predicted.build_execution_quanta()
     xgraph = predicted.quantum_only_xgraph
     app = parsl.python_app(_execute_quantum)
+    executor = Pickled(executor)
     futures = {}
     for quantum_id in predicted:
         node = xgraph.nodes[quantum_id]
@@ -55,6 +60,9 @@ def execute_on_parsl(predicted, executor):
 
 
 def _execute_quantum(executor, task_node, quantum, quantum_id, *upstream):
-    """One quantum in a worker; ``upstream`` are its predecessors' results (only waited for)."""
-    return executor.execute(task_node, quantum, quantum_id)[0]
+    """One quantum in a worker; ``upstream`` are its predecessors' results (only waited for).
+
+    ``executor`` is a `compat.pickled.Pickled` `SingleQuantumExecutor`.
+    """
+    return executor.load().execute(task_node, quantum, quantum_id)[0]
 

@@ -15,6 +15,7 @@ whatever the engine and the number of workers.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ from ..errors import ValidationError
 __all__ = ["ENGINES", "Engine", "parsl_config", "start_engine"]
 
 ENGINES = ("local", "parsl")
+
+_WORKER_IMPORTS = ("lsst.pipe.base.single_quantum_executor", "compat.gen2.image_difference",
+                   "compat.gen3.tasks")
+"""What a worker's first data ID would import (the middlewares and the tasks: 3-4 CPU s)."""
 
 _HEARTBEAT_PERIOD_SECONDS = 3
 _HEARTBEAT_THRESHOLD_SECONDS = 15
@@ -94,7 +99,21 @@ def start_engine(name, workers, run_dir):
         return
     # The DataFlowKernel's exit cleans up: workers and interchange stopped, config unloaded.
     with parsl.load(parsl_config(workers, Path(run_dir) / "parsl")):
+        _warm_up(workers)
         yield Engine(name, workers)
+
+
+def _warm_up(workers):
+    """One app per worker importing `_WORKER_IMPORTS`, not waited for: the workers import
+    while this process ingests the field, not at their first data ID."""
+    app = parsl.python_app(_import_modules)
+    for _ in range(workers):
+        app(_WORKER_IMPORTS)
+
+
+def _import_modules(names):
+    for name in names:
+        importlib.import_module(name)
 
 
 def parsl_config(workers, run_dir):
