@@ -11,6 +11,7 @@ from diffim.measure.stamps import psf_models
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sources.kernel_sources import (
     TooFewKernelSourcesError,
+    detect_kernel_sources,
     psf_photometry,
     select_kernel_sources,
 )
@@ -53,6 +54,27 @@ def test_limits_and_catalog_input(pair):
     distance, _ = cKDTree(flagged[["x", "y"]].to_numpy()).query(chosen[["x", "y"]].to_numpy())
     assert distance.min() > 0  # no flagged source was kept
     assert len(chosen) > 3
+
+
+def test_variable_stars_are_not_kernel_sources():
+    # Variables pass the other cuts (point-like, isolated, in both images), but
+    # their flux ratio is not the images' photometric scale: none is chosen,
+    # and the constant stars still are.
+    pair = simulate_pair(PairConfig(size=1024, seed=1, n_variables=20))
+    fwhm = pair.science.psf.computeFwhm(*pair.science.bbox.center)
+    detected = detect_kernel_sources(pair.science, pair.science.psf, isolation_radius=3 * fwhm)
+    candidates = detected[detected["isolated"] & ~detected["resolved"]
+                          & detected["snr"].between(10, 500)]
+    _, matched = truth_match(pair, candidates)
+    assert (matched["kind"] == "variable").sum() >= 5
+    chosen = select_kernel_sources(pair.science, pair.template)
+    distance, matched = truth_match(pair, chosen)
+    assert distance.max() < 1.0
+    variable = (matched["kind"] == "variable").to_numpy()
+    # A faint variable's change can hide in its flux errors; a bright one's cannot.
+    assert (variable & (chosen["snr"] >= 30)).sum() == 0, chosen[variable]
+    assert variable.sum() <= 3
+    assert (matched["kind"] == "star").sum() >= 20
 
 
 def test_too_few_sources_names_the_cuts(pair):
