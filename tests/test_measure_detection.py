@@ -191,3 +191,27 @@ def test_wider_psf_still_recovers_flux():
     assert len(result.diaSources) == 1
     assert abs(result.diaSources["base_PsfFlux_instFlux"][0] / 3000.0 - 1) < 0.025
     assert isinstance(difference.psf, GaussianPsf)
+
+
+def test_detections_on_saturated_centres_are_removed():
+    # The stack's saturatedCenterAll: a residual whose 3x3 centre is all saturated,
+    # in the science (SAT) or the template (SAT_TEMPLATE), measures nothing. One
+    # saturated pixel of the nine is not enough.
+    difference = noise_exposure(256, seed=12)
+    positions = [(60.0, 60.0), (190.0, 70.0), (70.0, 190.0), (180.0, 180.0)]
+    for x, y in positions:
+        add_point(difference, x, y, FLUX)
+    shape = difference.shape
+    for plane, (x, y), half in (("SAT", positions[1], 1), ("SAT_TEMPLATE", positions[2], 2),
+                                ("SAT", positions[3], 0)):
+        flagged = np.zeros(shape, bool)
+        flagged[int(y) - half:int(y) + half + 1, int(x) - half:int(x) + half + 1] = True
+        difference.mask.set(plane, flagged | (difference.mask.get(plane)
+                                              if plane in difference.mask.planes else False))
+    task, result = run_task(difference)
+    found = result.diaSources[["slot_Centroid_x", "slot_Centroid_y"]].to_numpy()
+    kept = [np.hypot(*(found - position).T).min() < 1.5 for position in positions]
+    assert kept == [True, False, False, True]
+    assert task.metadata["nRemovedSaturatedCentres"] == 2
+    task, result = run_task(difference, saturatedCentrePlanes=[])
+    assert len(result.diaSources) == 4

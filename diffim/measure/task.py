@@ -27,7 +27,7 @@ from .measurement import forced_photometry, measure_sources
 from .quality import check_subtraction, kernel_source_ratios
 from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS
 from .sky_sources import append_sky_sources
-from .stamps import psf_models
+from .stamps import gather, psf_models
 
 __all__ = ["DetectAndMeasureConfig", "DetectAndMeasureTask"]
 
@@ -116,6 +116,12 @@ class DetectAndMeasureConfig(pexConfig.Config):
     badSourceFlags = pexConfig.ListField(
         dtype=str, default=["base_PixelFlags_flag_nodataCenter"],
         doc="DIA sources with any of these catalogue flags set are removed.")
+    saturatedCentrePlanes = pexConfig.ListField(
+        dtype=str, default=["SAT", "SAT_TEMPLATE"],
+        doc="DIA sources whose 3x3 centre pixels all carry one of these planes are removed: "
+            "the stack's base_PixelFlags_flag_saturatedCenterAll among its badSourceFlags. "
+            "The residual of a saturated core measures nothing, whichever image saturated "
+            "(SAT_TEMPLATE: the template's SAT carried over by the subtraction).")
 
     def setDefaults(self):
         # The stack's DetectAndMeasureConfig settings of its SourceDetectionTask.
@@ -227,6 +233,7 @@ class DetectAndMeasureTask(Task):
                               self.config.measurementExcludeMaskPlanes)
         add_sky_coordinates(exposure.wcs if exposure.wcs is not None else science.wcs, catalog)
         catalog = self._remove_bad(catalog)
+        catalog = self._remove_saturated_centres(exposure, catalog)
         if self.config.doSubtractBackground:
             exposure.image[...] = difference.image
         self.metadata.update(
@@ -274,3 +281,20 @@ class DetectAndMeasureTask(Task):
         bad = catalog[list(self.config.badSourceFlags)].to_numpy(bool).any(axis=1)
         self.metadata["nRemovedBadFlags"] = int(bad.sum())
         return catalog[~bad].reset_index(drop=True)
+
+    def _remove_saturated_centres(self, exposure, catalog):
+        """Drop detections whose 3x3 centre pixels all carry one of ``saturatedCentrePlanes``."""
+        planes = [p for p in self.config.saturatedCentrePlanes if p in exposure.mask.planes]
+        if not planes or not len(catalog):
+            return catalog
+        ix = np.rint(catalog[CENTROID_X].to_numpy(float)).astype(int) - exposure.bbox.x0
+        iy = np.rint(catalog[CENTROID_Y].to_numpy(float)).astype(int) - exposure.bbox.y0
+        centres, _ = gather(exposure.mask.array, ix, iy, 1)
+        centres = centres.reshape(len(catalog), 9)
+        saturated = np.zeros(len(catalog), bool)
+        for plane in planes:
+            bit = exposure.mask.array.dtype.type(exposure.mask.bitmask(plane))
+            saturated |= ((centres & bit) != 0).all(axis=1)
+        saturated &= ~catalog["sky_source"].to_numpy(bool)
+        self.metadata["nRemovedSaturatedCentres"] = int(saturated.sum())
+        return catalog[~saturated].reset_index(drop=True)

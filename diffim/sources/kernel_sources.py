@@ -38,7 +38,7 @@ class TooFewKernelSourcesError(DiffimError):
 
 
 def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=10.0,
-                          max_snr=500.0, max_sources=1000, min_sources=3, isolation_radius=None,
+                          max_snr=10000.0, max_sources=1000, min_sources=3, isolation_radius=None,
                           bad_mask_planes=("NO_DATA", "SAT", "BAD", "EDGE", "CR", "SUSPECT")):
     """Kernel sources from a catalogue, or detected on the science image.
 
