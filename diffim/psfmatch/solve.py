@@ -139,9 +139,27 @@ def residual_statistics(systems, coefficients):
     return out
 
 
+def _equilibrated(matrix, vector):
+    """``D M D``, ``D b`` and ``D`` with ``D = diag(M)^-1/2`` (1 where the diagonal is not > 0).
+
+    The solution of ``M a = b`` is ``D`` times that of the scaled system. The
+    columns of a stamp span many orders of magnitude when the template carries
+    its sky (a 9600 ADU pedestal in the kernel-sum column beside the
+    background's ones): unscaled, a faint candidate's matrix fails the pivot test
+    and the pseudo-inverse drops a direction the data do constrain (a real DECam
+    candidate: kernel sum 0.30 with the sky left in, 0.74 without).
+    """
+    diagonal = np.diag(matrix)
+    scale = np.ones_like(diagonal)
+    positive = diagonal > 0
+    scale[positive] = 1.0 / np.sqrt(diagonal[positive])
+    return matrix * scale[:, None] * scale[None, :], vector * scale, scale
+
+
 def _lu_solve(matrix, vector):
     if not np.isfinite(matrix).all() or not np.isfinite(vector).all():
         raise SingularSystemError("non-finite normal equations")
+    matrix, vector, scale = _equilibrated(matrix, vector)
     try:
         with warnings.catch_warnings():
             # A zero pivot is detected below and answered with the pseudo-inverse.
@@ -152,18 +170,19 @@ def _lu_solve(matrix, vector):
     diagonal = np.abs(np.diag(lu))
     if diagonal.min() <= _MIN_RCOND * diagonal.max():
         raise SingularSystemError("LU pivot vanishes")
-    return scipy.linalg.lu_solve((lu, pivots), vector, check_finite=False)
+    return scale * scipy.linalg.lu_solve((lu, pivots), vector, check_finite=False)
 
 
 def _pseudo_inverse_solve(matrix, vector):
     if not np.isfinite(matrix).all() or not np.isfinite(vector).all():
         return np.full(vector.shape, np.nan)
+    matrix, vector, scale = _equilibrated(matrix, vector)
     values, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
     keep = values > _PINV_RCOND * max(values.max(), 0.0)
     if not keep.any():
         return np.full(vector.shape, np.nan)
     projected = (vectors[:, keep].T @ vector) / values[keep]
-    return vectors[:, keep] @ projected
+    return scale * (vectors[:, keep] @ projected)
 
 
 class SpatialLayout:
