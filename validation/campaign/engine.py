@@ -37,6 +37,11 @@ _WORKER_IMPORTS = ("lsst.pipe.base.single_quantum_executor", "compat.gen2.image_
                    "compat.gen3.tasks")
 """What a worker's first data ID would import (the middlewares and the tasks: 3-4 CPU s)."""
 
+_STRATEGY_PERIOD_SECONDS = 0.5
+"""How often Parsl looks at its blocks. The first block starts at the first look after the
+executor is added, which at Parsl's default (5 s) came after the field was ingested: the
+workers could not import while it was."""
+
 _HEARTBEAT_PERIOD_SECONDS = 3
 _HEARTBEAT_THRESHOLD_SECONDS = 15
 """A worker pool that has not heard from its interchange for this long exits: that is
@@ -146,4 +151,5 @@ def parsl_config(workers, run_dir):
         provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
                                worker_init="export OMP_NUM_THREADS=1"))
     return Config(executors=[executor], run_dir=str(run_dir), strategy="none",
+                  strategy_period=_STRATEGY_PERIOD_SECONDS,
                   usage_tracking=0, app_cache=False)
