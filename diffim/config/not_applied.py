@@ -8,6 +8,7 @@ whose value differs from a default config, as
 from __future__ import annotations
 
 import collections.abc
+import functools
 
 from lsst.pex.config import Config, ConfigurableInstance
 from lsst.pex.config.configChoiceField import ConfigInstanceDict
@@ -17,13 +18,13 @@ from .paths import ConfigPathError, get_path
 __all__ = ["not_applied"]
 
 
-def not_applied(config, default, table):
-    """The lines for ``config``'s settings under ``table``'s paths that differ from ``default``.
+def not_applied(config, table):
+    """The lines for ``config``'s settings under ``table``'s paths that differ from the defaults.
 
     Parameters
     ----------
-    config, default : `lsst.pex.config.Config`
-        The config in use and one of the same class with its defaults.
+    config : `lsst.pex.config.Config`
+        The config in use.
     table : `dict` [`str`, `str` or callable]
         Path -> reason, or a callable ``(config) -> reason or None`` (None:
         applied after all, e.g. a registry choice whose target does the work).
@@ -33,6 +34,7 @@ def not_applied(config, default, table):
     lines : `list` [`str`]
         In table order, then field order.
     """
+    default = _default(type(config))
     lines = []
     for path, reason in table.items():
         if callable(reason):
@@ -46,6 +48,17 @@ def not_applied(config, default, table):
         for where, value in _differences(path, value, default_value):
             lines.append(f"{where}={value!r} is accepted but not applied: {reason}")
     return lines
+
+
+@functools.cache
+def _default(config_class):
+    """A config of ``config_class`` with its defaults, made once per process.
+
+    Making one costs more than the comparison (pex_config records the call
+    stack of every field it sets), and a task is made per data ID. Only read:
+    the entries of a registry it makes on first reading are defaults too.
+    """
+    return config_class()
 
 
 def _differences(path, value, default):

@@ -76,8 +76,7 @@ class ImageDifferenceTask(Task):
         self.makeSubtask("detectAndMeasure", config=self._detection_config())
         self.makeSubtask("scaleVariance")
         self.makeSubtask("getTemplate")
-        self.notApplied = not_applied(self.config, type(self.config)(),
-                                      self.config.notAppliedTable())
+        self.notApplied = not_applied(self.config, self.config.notAppliedTable())
         """Settings this run accepts but does not apply, one line each (`config.NOT_APPLIED`)."""
         for line in self.notApplied:
             self.log.warning("%s", line)

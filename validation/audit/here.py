@@ -23,7 +23,7 @@ def not_applied_here(settings, name):
     A setting our config refuses is left out (the other findings name it);
     so are references to other fields, whose values the file computes.
     """
-    config, default = ImageDifferenceConfig(), ImageDifferenceConfig()
+    config = ImageDifferenceConfig()
     where = {}
     for path, setting in settings.items():
         if isinstance(setting.value, FieldReference):
@@ -34,7 +34,7 @@ def not_applied_here(settings, name):
             continue
         where[path] = setting.where
     findings = []
-    for line in not_applied(config, default, config.notAppliedTable()):
+    for line in not_applied(config, config.notAppliedTable()):
         path = line.split("=", 1)[0]
         # The table may name the setting more precisely than the file (subtract -> subtract.name).
         written = max((given for given in where if path.startswith(given)), key=len, default=None)
