@@ -8,7 +8,7 @@ memory-bound and parallel over rows.
 """
 cimport cython
 from cython.parallel cimport prange
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, isfinite
 
 
 def all_finite(const float[:, :] plane):
@@ -69,3 +69,66 @@ def add_outer(float[:, ::1] out, float coefficient, const double[::1] y_values,
         y = y_values[r]
         for c in range(n_cols):
             out[r, c] = out[r, c] + coefficient * <float> (y * x_values[c])
+
+
+def flag_plain_image(float[:, :] image, unsigned int[:, :] mask, unsigned int no_data_bit,
+                     unsigned int saturated_bit, float saturation, bint check_saturation):
+    """A plain image's masking in one pass: non-finite pixels set to 0 and flagged
+    ``no_data_bit``; the others at or above ``saturation`` (if checked) flagged
+    ``saturated_bit``. Returns the number of non-finite pixels."""
+    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r, c
+    cdef Py_ssize_t no_data = 0
+    cdef float value
+    for r in prange(n_rows, nogil=True, schedule="static"):
+        for c in range(n_cols):
+            value = image[r, c]
+            if not isfinite(value):
+                image[r, c] = 0.0
+                mask[r, c] = mask[r, c] | no_data_bit
+                no_data += 1
+            elif check_saturation and value >= saturation:
+                mask[r, c] = mask[r, c] | saturated_bit
+    return no_data
+
+
+def unusable_for_psf(const float[:, :] image, const float[:, :] variance,
+                     const unsigned char[:, :] bad, bint has_variance, bint has_bad,
+                     unsigned char[:, ::1] out):
+    """``out`` = image not finite, or ``bad``, or variance not > 0 or infinite; returns
+    the number of usable pixels."""
+    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r, c
+    cdef Py_ssize_t usable = 0
+    cdef float v
+    cdef bint unusable
+    for r in prange(n_rows, nogil=True, schedule="static"):
+        for c in range(n_cols):
+            unusable = not isfinite(image[r, c])
+            if has_bad and bad[r, c]:
+                unusable = True
+            if has_variance:
+                v = variance[r, c]
+                if not (v > 0) or v == INFINITY:
+                    unusable = True
+            out[r, c] = unusable
+            if not unusable:
+                usable += 1
+    return usable
+
+
+def bilinear_at(const float[:, ::1] grid, const int[::1] row_lo, const int[::1] row_hi,
+                const float[::1] row_frac, const int[::1] col_lo, const int[::1] col_hi,
+                const float[::1] col_frac, const Py_ssize_t[::1] rows,
+                const Py_ssize_t[::1] cols, float[::1] out):
+    """``out[i]`` = the bilinear background at pixel ``(rows[i], cols[i])``, in the
+    float32 operation order of `diffim.image.background.BackgroundGrid.at`."""
+    cdef Py_ssize_t n = rows.shape[0], i, r, c
+    cdef float cf, rf, top, bottom
+    cdef float one = 1  # a float: Cython writes the literal 1 - x as the double 1.0 - x
+    for i in prange(n, nogil=True, schedule="static"):
+        r = rows[i]
+        c = cols[i]
+        cf = col_frac[c]
+        rf = row_frac[r]
+        top = grid[row_lo[r], col_lo[c]] * (one - cf) + grid[row_lo[r], col_hi[c]] * cf
+        bottom = grid[row_hi[r], col_lo[c]] * (one - cf) + grid[row_hi[r], col_hi[c]] * cf
+        out[i] = top * (one - rf) + bottom * rf

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core import _planes
 from .stats import clipped_row_medians, clipped_stats
 
 __all__ = ["BackgroundGrid", "background_grid", "estimate_background"]
@@ -56,12 +57,18 @@ class BackgroundGrid:
     def at(self, rows, cols):
         """Background (float32) at integer array indices ``rows``, ``cols`` (broadcast together)."""
         rows, cols = np.broadcast_arrays(rows, cols)
-        grid, col_frac, row_frac = self.grid, self.col_frac[cols], self.row_frac[rows]
-        top = (grid[self.row_lo[rows], self.col_lo[cols]] * (1 - col_frac)
-               + grid[self.row_lo[rows], self.col_hi[cols]] * col_frac)
-        bottom = (grid[self.row_hi[rows], self.col_lo[cols]] * (1 - col_frac)
-                  + grid[self.row_hi[rows], self.col_hi[cols]] * col_frac)
-        return top * (1 - row_frac) + bottom * row_frac
+        shape = rows.shape
+        rows = np.ascontiguousarray(rows, dtype=np.intp).reshape(-1)
+        cols = np.ascontiguousarray(cols, dtype=np.intp).reshape(-1)
+        out = np.empty(rows.size, dtype=np.float32)
+        if rows.size:
+            if not (0 <= rows.min() and rows.max() < len(self.row_lo)
+                    and 0 <= cols.min() and cols.max() < len(self.col_lo)):
+                raise IndexError("background requested outside the image")
+            # One pass instead of a dozen gathered temporaries of the indices' shape.
+            _planes.bilinear_at(self.grid, self.row_lo, self.row_hi, self.row_frac, self.col_lo,
+                                self.col_hi, self.col_frac, rows, cols, out)
+        return out.reshape(shape)
 
 
 def estimate_background(image, good, cell=64, samples=16):

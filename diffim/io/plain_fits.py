@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .._core import _planes
 from ..errors import FitsFormatError
 from ..exposure import Exposure, PhotoCalib
 from ..image.stats import robust_median_sigma
@@ -75,8 +76,13 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     sky = _value("sky", sky, header, path, allow_zero=True) or 0.0
     saturation = _value("saturation", saturation, header, path)
 
-    no_data = ~np.isfinite(image)
-    image[no_data] = 0.0
+    mask = Mask.zeros(image.shape)
+    no_data_bit = 1 << mask.add_plane("NO_DATA")
+    saturated_bit = 1 << mask.add_plane("SAT") if saturation is not None else 0
+    # One pass: non-finite pixels zeroed and flagged, saturated ones flagged.
+    n_no_data = _planes.flag_plain_image(
+        image, mask.array, no_data_bit, saturated_bit,
+        np.float32(saturation - sky) if saturation is not None else 0.0, saturation is not None)
     metadata = {"SOURCE_FILE": str(path)}
     if variance is not None:
         variance = np.asarray(variance)
@@ -95,17 +101,14 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
         variance += np.float32((read_noise / gain) ** 2)
         metadata["VARIANCE_SOURCE"] = f"gain={gain:g} read_noise={read_noise:g} sky={sky:g}"
     else:
-        variance = np.full(image.shape, _robust_variance(image[~no_data], path), dtype=np.float32)
+        usable = ~mask.get("NO_DATA") if n_no_data else np.s_[...]
+        variance = np.full(image.shape, _robust_variance(image[usable].ravel(), path),
+                           dtype=np.float32)
         metadata["VARIANCE_SOURCE"] = "robust sky noise (no gain known)"
-    unusable = no_data | ~np.isfinite(variance)
-    if unusable.any():
+    if n_no_data or not _planes.all_finite(variance):
         # A copy when the variance was given: the caller's array stays as it was.
+        unusable = mask.get("NO_DATA") | ~np.isfinite(variance)
         variance = np.where(unusable, np.float32(0.0), variance)
-
-    mask = Mask.zeros(image.shape)
-    mask.set("NO_DATA", no_data)
-    if saturation is not None:
-        mask.set("SAT", (image >= np.float32(saturation - sky)) & ~no_data)
 
     zero_point = _value("zero_point", None, header, path)
     xy0 = (0, 0)

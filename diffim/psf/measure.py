@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core import _planes
 from ..errors import PsfError
 from ..image.background import background_grid
 from ..image.peaks import find_peaks
@@ -76,21 +77,23 @@ def _check_planes(image, variance, bad_pixels):
     if image.ndim != 2:
         raise PsfError(f"measure_psf needs a 2-D image, got shape {image.shape}")
     image = np.ascontiguousarray(image, dtype=np.float32)
-    bad = ~np.isfinite(image)
     if bad_pixels is not None:
         bad_pixels = np.asarray(bad_pixels)
         if bad_pixels.shape != image.shape or bad_pixels.dtype != bool:
             raise PsfError(f"bad_pixels must be a boolean array of shape {image.shape}")
-        bad |= bad_pixels
     if variance is not None:
         variance = np.asarray(variance)
         if variance.shape != image.shape:
             raise PsfError(f"variance shape {variance.shape} differs from image shape "
                            f"{image.shape}")
         variance = np.ascontiguousarray(variance, dtype=np.float32)
-        bad |= ~(variance > 0.0)
-        bad |= variance == np.inf
-    if bad.all():
+    # Non-finite image, bad_pixels, variance not finite and > 0: one pass.
+    bad = np.empty(image.shape, dtype=bool)
+    usable = _planes.unusable_for_psf(
+        image, image if variance is None else variance,
+        bad.view(np.uint8) if bad_pixels is None else bad_pixels.view(np.uint8),
+        variance is not None, bad_pixels is not None, bad.view(np.uint8))
+    if usable == 0:
         raise PsfError("measure_psf found no usable pixel in the image")
     return image, variance, bad
 

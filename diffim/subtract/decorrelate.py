@@ -97,8 +97,10 @@ def _kernel_transform(kernel_image, shape):
     height, width = kernel_image.shape
     if height > shape[0] or width > shape[1]:
         raise DiffimError(f"kernel of {width}x{height} px is larger than the image {shape[::-1]}")
-    padded[:height, :width] = kernel_image
-    padded = np.roll(padded, (-(height // 2), -(width // 2)), axis=(0, 1))
+    # Placed wrapped around the corners directly (np.roll would copy the plane).
+    rows = (np.arange(height) - height // 2) % shape[0]
+    cols = (np.arange(width) - width // 2) % shape[1]
+    padded[np.ix_(rows, cols)] = kernel_image
     return scipy.fft.rfft2(padded, workers=_FFT_WORKERS)
 
 
@@ -127,7 +129,8 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
         raise DiffimError(f"decorrelation needs positive variances, got "
                           f"{unconvolved_variance} and {convolved_variance}")
     kernel_sum = float(kernel_image.sum())
-    power = np.abs(_kernel_transform(kernel_image, shape)) ** 2
+    power = np.abs(_kernel_transform(kernel_image, shape))
+    np.square(power, out=power)
     power *= np.float32(convolved_variance)
     if preconvolution_kernel is None:
         power += np.float32(unconvolved_variance)
