@@ -10,6 +10,8 @@ cimport cython
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, isfinite
 
+import numpy as np
+
 
 def all_finite(const float[:, :] plane):
     """Whether every pixel of ``plane`` is finite."""
@@ -132,3 +134,27 @@ def bilinear_at(const float[:, ::1] grid, const int[::1] row_lo, const int[::1] 
         top = grid[row_lo[r], col_lo[c]] * (one - cf) + grid[row_lo[r], col_hi[c]] * cf
         bottom = grid[row_hi[r], col_lo[c]] * (one - cf) + grid[row_hi[r], col_hi[c]] * cf
         out[i] = top * (one - rf) + bottom * rf
+
+
+def strided_good_values(const float[:, ::1] plane, const unsigned char[:, ::1] good,
+                        Py_ssize_t max_samples):
+    """``plane[good][::step]`` with ``step = max(1, good.sum() // max_samples)``,
+    without gathering every good pixel first."""
+    cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
+    cdef Py_ssize_t count = 0, step, seen = 0, n = 0
+    for r in prange(n_rows, nogil=True, schedule="static"):
+        for c in range(n_cols):
+            if good[r, c]:
+                count += 1
+    step = max(1, count // max_samples)
+    values = np.empty((count + step - 1) // step, dtype=np.float32)
+    cdef float[::1] out = values
+    with nogil:
+        for r in range(n_rows):
+            for c in range(n_cols):
+                if good[r, c]:
+                    if seen % step == 0:
+                        out[n] = plane[r, c]
+                        n += 1
+                    seen += 1
+    return values

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from .._core._measure import significance as _significance
 
@@ -105,6 +104,10 @@ def significance_image(image, variance, good, sigma):
         out = np.zeros(image.shape, np.float32)
         out[usable] = image[usable] / np.sqrt(variance[usable])
         return out
+    # scipy.ndimage is imported where it is used: the subtraction imports this
+    # module (through the detection config) without detecting anything.
+    from scipy import ndimage
+
     radius = int(4.0 * sigma + 0.5)
     delta = np.zeros(2 * radius + 1)
     delta[radius] = 1.0
@@ -198,6 +201,8 @@ def detect_footprints(image, variance, good, sigma, threshold=5.0, polarity="bot
     -------
     footprints : `Footprints`
     """
+    from scipy import ndimage  # see significance_image
+
     significance = significance_image(image, variance, good, sigma)
     empty = np.zeros(image.shape, bool)
     positive = (_grow(significance >= threshold, grow) if polarity in ("positive", "both")

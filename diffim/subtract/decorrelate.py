@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from .._core import _planes
 from ..errors import DiffimError
 from ..image.stats import clipped_mean_std
 
@@ -80,8 +81,15 @@ def mean_variance(variance, good):
     At most about a million evenly strided pixels are used: the level of a
     smooth plane needs no more.
     """
-    values = variance[good]
-    values = values[::max(1, values.size // _MAX_SAMPLES)]
+    variance, good = np.asarray(variance), np.asarray(good, dtype=bool)
+    if variance.dtype == np.float32 and variance.ndim == 2:
+        # The same values, without gathering every good pixel of a 4k plane first.
+        values = _planes.strided_good_values(np.ascontiguousarray(variance),
+                                             np.ascontiguousarray(good).view(np.uint8),
+                                             _MAX_SAMPLES)
+    else:
+        values = variance[good]
+        values = values[::max(1, values.size // _MAX_SAMPLES)]
     if values.size == 0:
         raise DiffimError("cannot estimate the mean variance: no unmasked pixel")
     return clipped_mean_std(values)[0]
