@@ -368,3 +368,20 @@ def test_malformed_tables_raise_psf_error():
         psf_from_hdu(fits.PrimaryHDU())
     with pytest.raises(PsfError, match="cannot persist"):
         psf_to_hdu(object())
+
+
+def test_shift_of_a_point_spreads_it_over_the_lanczos_taps():
+    """A point moved by (dx, dy) lands as the outer product of the two axes' taps:
+    tap j (of -5..5) at offset +j from the point; nothing beyond the edges comes back."""
+    from diffim.psf.pixel import lanczos_weights
+
+    image = np.zeros((15, 13))
+    image[7, 6] = 1.0
+    shifted = shift_image(image, 0.3, -0.2)
+    expected = np.zeros_like(image)
+    expected[2:13, 1:12] = np.outer(lanczos_weights(-0.2), lanczos_weights(0.3))
+    assert np.allclose(shifted, expected, rtol=0, atol=1e-15)
+    edge = np.zeros((15, 13))
+    edge[0, 0] = 1.0
+    kept = lanczos_weights(0.4)[5:].sum()  # taps j >= 0: the others fall off the image
+    assert shift_image(edge, 0.4, 0.4).sum() == pytest.approx(kept ** 2, rel=1e-12)

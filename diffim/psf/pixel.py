@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .._core import _shift
 from ..errors import PsfError
 from .base import SIGMA_TO_FWHM, Psf, check_position, image_moments, stamp_box
 from .fitting import fit_moffat
@@ -36,16 +37,8 @@ def _shift_axis(image, offset, axis):
     if offset == 0.0:
         # np.sinc is ~1e-17, not 0, at non-zero integers; keep the image exact.
         return image.copy()
-    weights = lanczos_weights(offset)
-    length = image.shape[axis]
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (LANCZOS_ORDER, LANCZOS_ORDER)
-    padded = np.pad(image, pad)
-    out = np.zeros_like(image)
-    for tap, weight in zip(range(-LANCZOS_ORDER, LANCZOS_ORDER + 1), weights):
-        if weight != 0.0:
-            start = LANCZOS_ORDER - tap
-            out += weight * np.take(padded, np.arange(start, start + length), axis=axis)
+    out = np.empty(image.shape)
+    _shift.shift_axis(image, lanczos_weights(offset), axis, out)
     return out
 
 
