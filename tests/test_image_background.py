@@ -10,7 +10,8 @@ def test_background_at_pixels_is_the_plane_bit_for_bit():
     rng = np.random.default_rng(5)
     n_rows, n_cols = 300, 260
     y, x = np.mgrid[:n_rows, :n_cols]
-    image = (100.0 + 0.05 * x - 0.03 * y + rng.normal(0.0, 3.0, (n_rows, n_cols))).astype(np.float32)
+    image = 100.0 + 0.05 * x - 0.03 * y + rng.normal(0.0, 3.0, (n_rows, n_cols))
+    image = image.astype(np.float32)
     grid = background_grid(image, np.ones(image.shape, bool), cell=64)
     plane = grid.image()
     assert np.array_equal(grid.at(np.arange(n_rows)[:, None], np.arange(n_cols)[None, :]), plane)

@@ -26,7 +26,8 @@ def all_finite(const float[:, :] plane):
 
 def zeroed_copy(const float[:, :] plane, const unsigned int[:, :] mask, unsigned int bits,
                 float[:, ::1] out):
-    """``out = plane`` with 0 where ``mask & bits``; returns the count of other non-finite pixels."""
+    """``out = plane`` with 0 where ``mask & bits``; returns how many other pixels are not
+    finite."""
     cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
     cdef Py_ssize_t unexplained = 0
     cdef float value

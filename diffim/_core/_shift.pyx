@@ -11,7 +11,7 @@ cimport cython
 
 def shift_axis(const double[:, :] image, const double[::1] weights, int axis,
                double[:, ::1] out):
-    """``out`` = ``image`` correlated with ``weights`` (centred) along ``axis`` (0 rows, 1 columns)."""
+    """``out`` = ``image`` correlated with the centred ``weights`` along ``axis`` (0: rows)."""
     cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1]
     cdef Py_ssize_t order = (weights.shape[0] - 1) // 2, n_taps = weights.shape[0]
     cdef Py_ssize_t r, c, t, source, length = n_rows if axis == 0 else n_cols
