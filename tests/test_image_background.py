@@ -4,9 +4,18 @@ import pytest
 from diffim.image.background import background_grid
 
 
-def test_background_at_pixels_is_the_plane_bit_for_bit():
-    """`at` (one compiled pass over the pixels asked for) gives the bits of `image`
-    (numpy's float32 operations), for any shape of index arrays."""
+def _numpy_plane(grid):
+    """The bilinear plane in numpy's float32 operations (the compiled passes' reference)."""
+    row_frac, col_frac = grid.row_frac[:, np.newaxis], grid.col_frac
+    top_row, bottom_row = grid.grid[grid.row_lo], grid.grid[grid.row_hi]
+    top = top_row[:, grid.col_lo] * (1 - col_frac) + top_row[:, grid.col_hi] * col_frac
+    bottom = bottom_row[:, grid.col_lo] * (1 - col_frac) + bottom_row[:, grid.col_hi] * col_frac
+    return top * (1 - row_frac) + bottom * row_frac
+
+
+def test_background_plane_and_pixels_are_numpys_float32_bit_for_bit():
+    """`image` and `at` (compiled passes) give the bits of numpy's float32 operations,
+    `at` for any shape of index arrays."""
     rng = np.random.default_rng(5)
     n_rows, n_cols = 300, 260
     y, x = np.mgrid[:n_rows, :n_cols]
@@ -14,6 +23,7 @@ def test_background_at_pixels_is_the_plane_bit_for_bit():
     image = image.astype(np.float32)
     grid = background_grid(image, np.ones(image.shape, bool), cell=64)
     plane = grid.image()
+    assert plane.dtype == np.float32 and np.array_equal(plane, _numpy_plane(grid))
     assert np.array_equal(grid.at(np.arange(n_rows)[:, None], np.arange(n_cols)[None, :]), plane)
     rows, cols = rng.integers(0, n_rows, (7, 5, 3)), rng.integers(0, n_cols, (7, 5, 3))
     assert np.array_equal(grid.at(rows, cols), plane[rows, cols])

@@ -159,3 +159,19 @@ def strided_good_values(const float[:, ::1] plane, const unsigned char[:, ::1] g
                         n += 1
                     seen += 1
     return values
+
+
+def bilinear_plane(const float[:, ::1] grid, const int[::1] row_lo, const int[::1] row_hi,
+                   const float[::1] row_frac, const int[::1] col_lo, const int[::1] col_hi,
+                   const float[::1] col_frac, float[:, ::1] out):
+    """`bilinear_at` at every pixel of ``out``, rows in parallel."""
+    cdef Py_ssize_t n_rows = out.shape[0], n_cols = out.shape[1], r, c
+    cdef float cf, rf, top, bottom
+    cdef float one = 1  # a float: Cython writes the literal 1 - x as the double 1.0 - x
+    for r in prange(n_rows, nogil=True, schedule="static"):
+        rf = row_frac[r]
+        for c in range(n_cols):
+            cf = col_frac[c]
+            top = grid[row_lo[r], col_lo[c]] * (one - cf) + grid[row_lo[r], col_hi[c]] * cf
+            bottom = grid[row_hi[r], col_lo[c]] * (one - cf) + grid[row_hi[r], col_hi[c]] * cf
+            out[r, c] = top * (one - rf) + bottom * rf

@@ -43,16 +43,11 @@ class BackgroundGrid:
     col_frac: np.ndarray
 
     def image(self):
-        """The full background plane (float32)."""
-        grid, col_frac = self.grid, self.col_frac
-        row_frac = self.row_frac[:, np.newaxis]
-        top_row, bottom_row = grid[self.row_lo], grid[self.row_hi]
-        top = top_row[:, self.col_lo] * (1 - col_frac) + top_row[:, self.col_hi] * col_frac
-        bottom = bottom_row[:, self.col_lo] * (1 - col_frac) + bottom_row[:, self.col_hi] * col_frac
-        top *= 1 - row_frac
-        bottom *= row_frac
-        top += bottom
-        return top
+        """The full background plane (float32), in one compiled pass."""
+        out = np.empty((len(self.row_lo), len(self.col_lo)), dtype=np.float32)
+        _planes.bilinear_plane(self.grid, self.row_lo, self.row_hi, self.row_frac, self.col_lo,
+                               self.col_hi, self.col_frac, out)
+        return out
 
     def at(self, rows, cols):
         """Background (float32) at integer array indices ``rows``, ``cols`` (broadcast together)."""
