@@ -8,8 +8,20 @@ its measured columns. The other modules hold one measurement each:
 `footprints`), `centroid`, `photometry`, `shape`, `flags`,
 `dipole`, `sky_sources`.
 """
-from .schema import COLUMNS, CatalogFormatError, read_catalog, write_catalog
-from .task import DetectAndMeasureConfig, DetectAndMeasureTask
+from .._lazy import lazy_exports
+
+# Imported on first use: the subtraction reads the photometry and quality
+# modules without paying for the task's dipole fitting (scipy.optimize) or
+# the catalogue formats (astropy.table, pandas).
+_EXPORTS = {
+    "COLUMNS": "diffim.measure.schema",
+    "CatalogFormatError": "diffim.measure.schema",
+    "read_catalog": "diffim.measure.schema",
+    "write_catalog": "diffim.measure.schema",
+    "DetectAndMeasureConfig": "diffim.measure.task",
+    "DetectAndMeasureTask": "diffim.measure.task",
+}
+__getattr__ = lazy_exports(globals(), _EXPORTS)
 
 __all__ = [
     "COLUMNS",
