@@ -52,9 +52,7 @@ def residual_summary(difference, excluded_planes):
     """
     planes = [p for p in excluded_planes if p in difference.mask.planes]
     good = ~difference.mask.get(planes) & (difference.variance > 0)
-    z = np.zeros(difference.shape)
-    z[good] = difference.image[good] / np.sqrt(difference.variance[good])
-    values = z[good]
+    values = _z(difference, good).astype(float)
     summary = {"masked": int((~good).sum()), "median": np.nan, "mean": np.nan,
                "robust_std": np.nan, "gradient": np.nan, "warnings": []}
     if values.size == 0:
@@ -64,7 +62,7 @@ def residual_summary(difference, excluded_planes):
     clipped = values[np.abs(values) <= _CLIP]
     summary.update(median=float(median), robust_std=float(sigma),
                    mean=float(clipped.mean()) if clipped.size else np.nan,
-                   gradient=_gradient(z, good))
+                   gradient=_gradient(difference, good))
     if abs(median) > PEDESTAL_WARNING:
         summary["warnings"].append(f"pedestal: median(diff/sigma) = {median:+.2f}")
     if summary["gradient"] > GRADIENT_WARNING:
@@ -73,19 +71,29 @@ def residual_summary(difference, excluded_planes):
     return summary
 
 
-def _gradient(z, good):
-    """Peak-to-peak over the image of a plane fitted to cell medians of ``z``."""
-    rows = np.array_split(np.arange(z.shape[0]), _CELLS)
-    cols = np.array_split(np.arange(z.shape[1]), _CELLS)
+def _z(difference, good, cell=(slice(None), slice(None))):
+    """``difference / sigma`` at the ``good`` pixels of ``cell``, in the planes' precision.
+
+    Gathered without a whole-image plane of it: at 4k that plane was 128 MB
+    written only to be read back at the good pixels.
+    """
+    usable = good[cell]
+    return difference.image[cell][usable] / np.sqrt(difference.variance[cell][usable])
+
+
+def _gradient(difference, good):
+    """Peak-to-peak over the image of a plane fitted to cell medians of difference/sigma."""
+    height, width = good.shape
+    rows = np.array_split(np.arange(height), _CELLS)
+    cols = np.array_split(np.arange(width), _CELLS)
     u, v, m = [], [], []
     for row in rows:
         for col in cols:
-            cell = z[row[0]:row[-1] + 1, col[0]:col[-1] + 1][good[row[0]:row[-1] + 1,
-                                                                   col[0]:col[-1] + 1]]
+            cell = _z(difference, good, (slice(row[0], row[-1] + 1), slice(col[0], col[-1] + 1)))
             if cell.size >= 25:
-                u.append(col.mean() / max(z.shape[1] - 1, 1))
-                v.append(row.mean() / max(z.shape[0] - 1, 1))
-                m.append(np.median(cell))
+                u.append(col.mean() / max(width - 1, 1))
+                v.append(row.mean() / max(height - 1, 1))
+                m.append(np.median(cell.astype(float)))
     if len(m) < 3:
         return 0.0
     design = np.column_stack([np.ones(len(m)), u, v])
