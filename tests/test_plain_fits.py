@@ -34,20 +34,23 @@ def test_saturation_nan_and_options(tmp_path):
     image = np.full((20, 30), 100.0)
     image[3, 4] = np.nan
     image[5, 6] = np.inf
+    image[7, 8] = -np.finfo(np.float32).max  # a blank, as in ZTF's template cutouts
+    image[7, 9] = -1e30
     image[10, 11] = 900.0
     path = tmp_path / "plain.fits"
     header = fits.Header({"GAIN": 2.0, "RDNOISE": 4.0, "AVSKY": 50.0, "SATURATE": 940.0})
     fits.PrimaryHDU(image, header=header).writeto(path)
     exposure = read_exposure(path)
-    assert exposure.mask.count("NO_DATA") == 2
+    assert exposure.mask.count("NO_DATA") == 4
     assert exposure.image[3, 4] == 0 and exposure.variance[5, 6] == 0
+    assert exposure.image[7, 8] == 0 and exposure.image[7, 9] == 0 and exposure.variance[7, 8] == 0
     assert np.isfinite(exposure.image).all() and np.isfinite(exposure.variance).all()
     assert exposure.mask.get("SAT")[10, 11] and exposure.mask.count("SAT") == 1
     assert exposure.variance[0, 0] == pytest.approx((100 + 50) / 2 + 4.0)
     # Options win over header keywords.
     overridden = read_exposure(path, gain=1.0, read_noise=0.0, sky=0.0, saturation=95.0)
     assert overridden.variance[0, 0] == pytest.approx(100.0)
-    assert overridden.mask.count("SAT") == 20 * 30 - 2
+    assert overridden.mask.count("SAT") == 20 * 30 - 4
 
 
 def test_no_gain_falls_back_to_robust_noise(tmp_path):

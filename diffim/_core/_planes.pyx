@@ -8,7 +8,7 @@ memory-bound and parallel over rows.
 """
 cimport cython
 from cython.parallel cimport prange
-from libc.math cimport INFINITY, isfinite
+from libc.math cimport INFINITY, fabs, isfinite
 
 import numpy as np
 
@@ -75,17 +75,19 @@ def add_outer(float[:, ::1] out, float coefficient, const double[::1] y_values,
 
 
 def flag_plain_image(float[:, :] image, unsigned int[:, :] mask, unsigned int no_data_bit,
-                     unsigned int saturated_bit, float saturation, bint check_saturation):
-    """A plain image's masking in one pass: non-finite pixels set to 0 and flagged
-    ``no_data_bit``; the others at or above ``saturation`` (if checked) flagged
-    ``saturated_bit``. Returns the number of non-finite pixels."""
+                     unsigned int saturated_bit, float saturation, bint check_saturation,
+                     float blank_magnitude):
+    """A plain image's masking in one pass: non-finite pixels and blanks (``|value| >=
+    blank_magnitude``) set to 0 and flagged ``no_data_bit``; the others at or above
+    ``saturation`` (if checked) flagged ``saturated_bit``. Returns the number of pixels
+    flagged ``no_data_bit``."""
     cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r, c
     cdef Py_ssize_t no_data = 0
     cdef float value
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
             value = image[r, c]
-            if not isfinite(value):
+            if not isfinite(value) or fabs(value) >= blank_magnitude:
                 image[r, c] = 0.0
                 mask[r, c] = mask[r, c] | no_data_bit
                 no_data += 1

@@ -34,10 +34,10 @@ def add_parser(commands):
                     "exposures or plain FITS images); a template on another WCS is warped onto "
                     "the science grid first. Writes IMAGE, MASK and VARIANCE; the primary "
                     "header records KERNSUM, NKSRC, KSOURCE and DIFMODE. " + BACKGROUND_RULE
-                    + " Unusable input pixels (non-finite values, non-finite or <= 0 variance, "
-                    "saturation, --*-mask) are masked and counted, not fatal. With too few "
-                    "kernel stars (a cutout) the kernel comes from the two PSF models "
-                    "(KSOURCE=psf-model). A bad subtraction is an error.")
+                    + " Unusable input pixels (non-finite or blank (|value| >= 1e30) values, "
+                    "non-finite or <= 0 variance, saturation, --*-mask) are masked and counted, "
+                    "not fatal. With too few kernel stars (a cutout) the kernel comes from the "
+                    "two PSF models (KSOURCE=psf-model). A bad subtraction is an error.")
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")

@@ -9,9 +9,10 @@ A plain file has one image and a header, and no mask or variance. We rebuild:
 
   When no gain is known, the variance is the constant robust (MAD) noise of
   the image, and ``metadata["VARIANCE_SOURCE"]`` says so;
-- the mask: non-finite pixels become NO_DATA (with image and variance set to 0,
-  so no NaN travels further), pixels whose ``image + sky`` reaches the
-  saturation level become SAT.
+- the mask: non-finite pixels and blanks (``|value| >= BLANK_MAGNITUDE``, the
+  "no data" sentinels some surveys write instead of NaN) become NO_DATA (with
+  image and variance set to 0, so no NaN travels further), pixels whose
+  ``image + sky`` reaches the saturation level become SAT.
 
 Each value comes from an explicit option first, then from the usual header
 keywords (see ``HEADER_KEYWORDS``).
@@ -29,8 +30,13 @@ from ..image.stats import robust_median_sigma
 from ..mask import Mask
 from .header import open_fits, read_visit_info, wcs_from_header
 
-__all__ = ["HEADER_KEYWORDS", "as_float32", "exposure_from_plain_hdulist", "read_bad_pixel_mask",
+__all__ = ["BLANK_MAGNITUDE", "HEADER_KEYWORDS", "as_float32", "exposure_from_plain_hdulist", "read_bad_pixel_mask",
            "read_plain_image"]
+
+BLANK_MAGNITUDE = 1e30
+"""Pixel values at least this large in magnitude are blanks, not data: ZTF's alert
+template cutouts fill "no data" with -3.4e38 (-FLT_MAX), other pipelines with -1e30.
+Convolved, one such pixel would overflow its whole neighbourhood."""
 
 HEADER_KEYWORDS = {
     "gain": ("GAIN", "EGAIN", "GAINA", "CCDGAIN"),
@@ -79,10 +85,11 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     mask = Mask.zeros(image.shape)
     no_data_bit = 1 << mask.add_plane("NO_DATA")
     saturated_bit = 1 << mask.add_plane("SAT") if saturation is not None else 0
-    # One pass: non-finite pixels zeroed and flagged, saturated ones flagged.
+    # One pass: non-finite pixels and blanks zeroed and flagged, saturated ones flagged.
     n_no_data = _planes.flag_plain_image(
         image, mask.array, no_data_bit, saturated_bit,
-        np.float32(saturation - sky) if saturation is not None else 0.0, saturation is not None)
+        np.float32(saturation - sky) if saturation is not None else 0.0, saturation is not None,
+        BLANK_MAGNITUDE)
     metadata = {"SOURCE_FILE": str(path)}
     if variance is not None:
         variance = np.asarray(variance)
