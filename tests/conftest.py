@@ -10,6 +10,7 @@ from diffim import Exposure, PhotoCalib, VisitInfo
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DECAM_DIR = DATA_DIR / "decam-sfft"
 NIRCAM_DIR = DATA_DIR / "nircam-sfft"
+ZTF_ALERTS_DIR = DATA_DIR / "ztf-alerts"
 
 
 def sip_wcs(crpix=(128.0, 128.0), ra=150.0, dec=2.0, scale_arcsec=0.2, rotation_deg=10.0):

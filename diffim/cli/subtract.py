@@ -129,8 +129,9 @@ def summary_line(path, difference, metadata):
 
     Beside the robust width of difference/sigma (blind to a pedestal) it gives
     the median and the clipped mean, the masked pixels (of the difference, and
-    newly masked input pixels), and ends with a warning for a pedestal or a
-    gradient.
+    newly masked input pixels), for a kernel from the PSF models where its flux
+    scale came from (``flux_scale=calibration|objects|assumed``), and ends with
+    a warning for a pedestal, a gradient or an assumed flux scale.
     """
     from ..measure.quality import residual_summary
 
@@ -138,16 +139,22 @@ def summary_line(path, difference, metadata):
     scale = metadata.get("varianceScaleFactor")
     inputs = " ".join(_newly_masked(metadata, label) for label in ("science", "template")
                       if _newly_masked(metadata, label))
+    flux_scale = metadata.get("psfModelScaleSource")
     line = (f"{path}: mode={metadata['mode']} kernel_sum={metadata['kernelSum']:.5f} "
             f"kernel_sources={metadata['nKernelSources']} "
             f"kernel_source={metadata['kernelSource']} "
+            + (f"flux_scale={flux_scale} " if flux_scale else "") +
             f"variance_scale={'off' if scale is None else f'{scale:.4f}'} "
             f"median(diff/sigma)={summary['median']:+.4f} "
             f"mean(diff/sigma)={summary['mean']:+.4f} "
             f"robust_std(diff/sigma)={summary['robust_std']:.4f} "
             f"masked={summary['masked']}" + (f" {inputs}" if inputs else ""))
-    if summary["warnings"]:
-        line += " WARNING: " + "; ".join(summary["warnings"])
+    warnings = list(summary["warnings"])
+    if flux_scale == "assumed":
+        warnings.append("flux scale assumed 1: no zero points and too few objects on the image "
+                        "to measure it (give MAGZERO headers)")
+    if warnings:
+        line += " WARNING: " + "; ".join(warnings)
     return line
 
 

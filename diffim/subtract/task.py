@@ -272,6 +272,7 @@ class AlardLuptonSubtractTask(Task):
                 self.metadata["psfModelFallbackReason"] = str(error)
         if fit is None:
             fit = self.makeKernel.runPsfModel(convolved, reference, list(self.config.badMaskPlanes))
+            self.metadata["psfModelScaleSource"] = fit.metadata["psfModelScaleSource"]
         kernel = fit.psfMatchingKernel
         bbox = science.bbox
         kernel_sum = float(kernel.kernel_sum(*bbox.center))
