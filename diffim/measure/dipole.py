@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from ..geom import Box
 from .centroid import peak_centroids
@@ -89,6 +88,10 @@ def fit_dipole(image, variance, usable, bbox, psf, footprint_box, pos_start, neg
     fit : `DipoleFit` or `None`
         `None` when too few pixels are usable or the fit does not converge.
     """
+    # Imported here: importing the detection task (and its config, which the
+    # subtraction reads) does not load scipy.optimize (0.25 s).
+    from scipy.optimize import least_squares
+
     pad = int(math.ceil(psf.computeFwhm(*pos_start)))
     box = footprint_box.grown(pad).intersection(bbox)
     slices = box.slices_in(bbox)

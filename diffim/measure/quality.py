@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DiffimError
-from ..image.stats import robust_median_sigma
+from ..image.pixel_medians import abs_median, z_statistics
 
 __all__ = ["BadSubtractionError", "check_subtraction", "footprint_ratios",
            "kernel_source_ratios", "residual_summary"]
@@ -52,17 +52,19 @@ def residual_summary(difference, excluded_planes):
     """
     planes = [p for p in excluded_planes if p in difference.mask.planes]
     good = ~difference.mask.get(planes) & (difference.variance > 0)
-    values = _z(difference, good).astype(float)
-    summary = {"masked": int((~good).sum()), "median": np.nan, "mean": np.nan,
+    height, width = good.shape
+    rows = np.array_split(np.arange(height), _CELLS)
+    cols = np.array_split(np.arange(width), _CELLS)
+    stats = z_statistics(difference.image, difference.variance, good, _edges(rows), _edges(cols),
+                         _CLIP)
+    summary = {"masked": good.size - stats["count"], "median": np.nan, "mean": np.nan,
                "robust_std": np.nan, "gradient": np.nan, "warnings": []}
-    if values.size == 0:
+    if stats["count"] == 0:
         summary["warnings"].append("no usable pixel")
         return summary
-    median, sigma = robust_median_sigma(values)
-    clipped = values[np.abs(values) <= _CLIP]
-    summary.update(median=float(median), robust_std=float(sigma),
-                   mean=float(clipped.mean()) if clipped.size else np.nan,
-                   gradient=_gradient(difference, good))
+    median = stats["median"]
+    summary.update(median=float(median), robust_std=stats["sigma"], mean=stats["mean"],
+                   gradient=_gradient(stats, rows, cols, height, width))
     if abs(median) > PEDESTAL_WARNING:
         summary["warnings"].append(f"pedestal: median(diff/sigma) = {median:+.2f}")
     if summary["gradient"] > GRADIENT_WARNING:
@@ -71,29 +73,20 @@ def residual_summary(difference, excluded_planes):
     return summary
 
 
-def _z(difference, good, cell=(slice(None), slice(None))):
-    """``difference / sigma`` at the ``good`` pixels of ``cell``, in the planes' precision.
-
-    Gathered without a whole-image plane of it: at 4k that plane was 128 MB
-    written only to be read back at the good pixels.
-    """
-    usable = good[cell]
-    return difference.image[cell][usable] / np.sqrt(difference.variance[cell][usable])
+def _edges(parts):
+    """Boundaries ``0, ..., n`` of consecutive index ranges."""
+    return np.cumsum([0] + [len(part) for part in parts])
 
 
-def _gradient(difference, good):
+def _gradient(stats, rows, cols, height, width):
     """Peak-to-peak over the image of a plane fitted to cell medians of difference/sigma."""
-    height, width = good.shape
-    rows = np.array_split(np.arange(height), _CELLS)
-    cols = np.array_split(np.arange(width), _CELLS)
     u, v, m = [], [], []
-    for row in rows:
-        for col in cols:
-            cell = _z(difference, good, (slice(row[0], row[-1] + 1), slice(col[0], col[-1] + 1)))
-            if cell.size >= 25:
+    for i, row in enumerate(rows):
+        for j, col in enumerate(cols):
+            if stats["cell_counts"][i, j] >= 25:
                 u.append(col.mean() / max(width - 1, 1))
                 v.append(row.mean() / max(height - 1, 1))
-                m.append(np.median(cell.astype(float)))
+                m.append(stats["cell_medians"][i, j])
     if len(m) < 3:
         return 0.0
     design = np.column_stack([np.ones(len(m)), u, v])
@@ -139,7 +132,7 @@ def footprint_ratios(science, difference, x, y, radius, excluded_planes):
     ratios = np.full(len(x), np.nan)
     if bad.all():
         return ratios
-    noise = float(np.median(np.abs(difference.image[~bad])))
+    noise = abs_median(difference.image, ~bad)
     x0, y0 = difference.xy0
     for i, (xc, yc) in enumerate(zip(np.rint(x).astype(int) - x0, np.rint(y).astype(int) - y0)):
         if not (half <= xc < difference.shape[1] - half and half <= yc < difference.shape[0] - half):

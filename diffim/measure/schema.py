@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from astropy.io import fits
-from astropy.table import Table
 
 from ..errors import DiffimError
+
+# pandas and astropy (fits, table) are imported by the functions that make,
+# write and read catalogues: the subtraction reads the column names here
+# (DetectAndMeasureConfig checks its flags against them) without their 0.5 s.
 from ..io.atomic import write_fits, write_parquet
 
 __all__ = ["CENTROID_X", "CENTROID_Y", "COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "PIXEL_FLAG_PREFIX",
@@ -169,11 +170,16 @@ def empty_catalog(n_rows=0):
             data[column.name] = np.zeros(n_rows, column.dtype)
         else:
             data[column.name] = np.full(n_rows, np.nan, column.dtype)
+    import pandas as pd
+
     return pd.DataFrame(data)
 
 
 def to_fits(catalog, path):
     """Write ``catalog`` as a FITS binary table (atomically), units in the header."""
+    from astropy.io import fits
+    from astropy.table import Table
+
     table = Table({name: _plain_array(catalog[name]) for name in catalog.columns})
     for name in catalog.columns:
         if name in _BY_NAME and _BY_NAME[name].unit:
@@ -188,6 +194,9 @@ def to_fits(catalog, path):
 
 def read_fits(path):
     """Read a catalogue written by `to_fits`."""
+    from astropy.io import fits
+    import pandas as pd
+
     try:
         with fits.open(path, memmap=False) as hdus:
             table = hdus["DIASOURCES"].data
@@ -205,6 +214,8 @@ def to_parquet(catalog, path):
 
 def read_parquet(path):
     """Read a catalogue written by `to_parquet`."""
+    import pandas as pd
+
     try:
         catalog = pd.read_parquet(path)
     except (OSError, ValueError) as error:

@@ -10,7 +10,6 @@ generator, so the same image, config and seed give the same positions.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .flags import plane_mask
 from .schema import CENTROID_X, CENTROID_Y, empty_catalog
@@ -80,4 +79,6 @@ def append_sky_sources(exposure, catalog, config):
     sky[CENTROID_X] = x + exposure.bbox.x0
     sky[CENTROID_Y] = y + exposure.bbox.y0
     sky["sky_source"] = True
+    import pandas as pd  # here, as in .schema: importing the detection config stays cheap
+
     return pd.concat([catalog, sky], ignore_index=True)
