@@ -3,8 +3,9 @@
 Private module; call it through `diffim.psfmatch.solve`. Candidates are
 independent, so each OpenMP thread takes whole candidates.
 """
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
+from libc.stdlib cimport free, malloc
 
 
 def normal_equations(const double[:, :, ::1] columns, const double[:, ::1] weights,
@@ -14,24 +15,42 @@ def normal_equations(const double[:, :, ::1] columns, const double[:, ::1] weigh
 
     ``columns`` is ``(n, n_columns, n_pixels)``; ``weights`` and ``target``
     are ``(n, n_pixels)``; a zero weight drops a pixel.
+
+    Each sum runs over the pixels in order, ``total + (c_i w) c_j``: a pixel
+    at a time (a rank-one update of the whole triangle, its columns' values
+    gathered once) rather than a dot product at a time, which strode through
+    every column for every element.
     """
     cdef Py_ssize_t n_cand = columns.shape[0]
     cdef Py_ssize_t n_cols = columns.shape[1]
     cdef Py_ssize_t n_pix = columns.shape[2]
     cdef Py_ssize_t n, i, j, q
-    cdef double total
-    for n in prange(n_cand, nogil=True, schedule="dynamic"):
-        for i in range(n_cols):
-            for j in range(i + 1):
-                total = 0.0
-                for q in range(n_pix):
-                    total = total + columns[n, i, q] * weights[n, q] * columns[n, j, q]
-                matrix[n, i, j] = total
-                matrix[n, j, i] = total
-            total = 0.0
+    cdef double weighted, weight, value
+    cdef double *pixel = NULL
+    cdef double *sums = NULL
+    with nogil, parallel():
+        pixel = <double *> malloc(n_cols * sizeof(double))
+        sums = <double *> malloc((n_cols * n_cols + n_cols) * sizeof(double))
+        for n in prange(n_cand, schedule="dynamic"):
+            for i in range(n_cols * n_cols + n_cols):
+                sums[i] = 0.0
             for q in range(n_pix):
-                total = total + columns[n, i, q] * weights[n, q] * target[n, q]
-            vector[n, i] = total
+                weight = weights[n, q]
+                value = target[n, q]
+                for i in range(n_cols):
+                    pixel[i] = columns[n, i, q]
+                for i in range(n_cols):
+                    weighted = pixel[i] * weight
+                    for j in range(i + 1):
+                        sums[i * n_cols + j] = sums[i * n_cols + j] + weighted * pixel[j]
+                    sums[n_cols * n_cols + i] = sums[n_cols * n_cols + i] + weighted * value
+            for i in range(n_cols):
+                for j in range(i + 1):
+                    matrix[n, i, j] = sums[i * n_cols + j]
+                    matrix[n, j, i] = sums[i * n_cols + j]
+                vector[n, i] = sums[n_cols * n_cols + i]
+        free(pixel)
+        free(sums)
 
 
 def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] coefficients,

@@ -86,8 +86,10 @@ def build_stamp_systems(basis, template, science, variance, fit_background,
         pair_images)
     n_basis = len(basis)
     columns = np.empty((n_stamps, n_basis + int(fit_background), fit * fit))
-    columns[:, :n_basis] = np.matmul(basis.transform, pair_images.reshape(n_stamps,
-                                                                          len(basis.pairs), -1))
+    # Written in place: no temporary as large as the columns (~100 MB at 4k).
+    np.matmul(basis.transform, pair_images.reshape(n_stamps, len(basis.pairs), -1),
+              out=columns[:, :n_basis])
+    del pair_images
     if fit_background:
         columns[:, n_basis] = 1.0
     inner = (slice(None), slice(half, size - half), slice(half, size - half))
