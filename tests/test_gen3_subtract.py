@@ -79,7 +79,7 @@ def test_in_process_kernel_sources_and_metadata(in_process, direct):
     np.testing.assert_array_equal(kernel.coefficients, direct.psfMatchingKernel.coefficients)
     np.testing.assert_array_equal(kernel.basis.images, direct.psfMatchingKernel.basis.images)
     pd.testing.assert_frame_equal(_get(in_process, "deepDiff_psfMatchSources"),
-                                  direct.kernelSources, check_dtype=False)
+                                  pd.DataFrame(direct.kernelSources), check_dtype=False)
     metadata = _get(in_process, "subtractImages_metadata").to_dict()["subtractImages"]
     assert metadata["kernelSum"] == direct.kernelSum
     assert metadata["mode"] == "convolveTemplate"

@@ -24,7 +24,7 @@ def fitted():
 
 def test_metrics_of_good_candidates_describe_a_good_fit(fitted):
     pair, result, task = fitted
-    candidates = result.kernelSources
+    candidates = pd.DataFrame(result.kernelSources)
     truth = pair.truth
     i, j, _ = match_pixels(candidates["x"], candidates["y"], truth["x"], truth["y"], 1.5)
     positions = pd.DataFrame({"ra": np.nan, "dec": np.nan}, index=range(len(candidates)))
@@ -66,7 +66,7 @@ def test_metrics_of_good_candidates_describe_a_good_fit(fitted):
 
 def test_candidates_without_stamps_have_empty_statistics(fitted):
     pair, result, _ = fitted
-    candidates = result.kernelSources
+    candidates = pd.DataFrame(result.kernelSources)
     no_stamp = np.isnan(result.localKernelCoefficients).all(axis=1)
     metrics = kernel_candidate_metrics(candidates, result.localKernelCoefficients,
                                        result.psfMatchingKernel, result.backgroundModel,

@@ -48,6 +48,7 @@ subtraction), which the middleware adapters run because they fetch its inputs;
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..config.not_applied import not_applied
 from ..errors import DiffimError
@@ -196,6 +197,10 @@ class ImageDifferenceTask(Task):
             kernel_sources = selected.kernelSources
             result.controlSources = selected.controlSources
         subtracted = self.subtract.run(template, exposure, subtraction_sources(kernel_sources))
+        if subtracted.kernelSources is not None:
+            # The kernelSrc dataset and its QA columns are a DataFrame; the
+            # subtraction returns a record array (its run imports no pandas).
+            subtracted.kernelSources = pd.DataFrame(subtracted.kernelSources)
         if self._al_score_image:
             result.scoreExposure = subtracted.difference
         else:

@@ -153,16 +153,19 @@ def footprint_ratios(science, difference, x, y, radius, excluded_planes):
 def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):
     """`footprint_ratios` at the kernel sources used, in discs of 2 difference FWHMs.
 
-    ``kernel_sources`` has ``x``, ``y`` and optionally ``used`` (the subtraction's
-    ``kernelSources`` table); an empty array when there are none.
+    ``kernel_sources`` has ``x``, ``y`` and optionally ``used``: the subtraction's
+    ``kernelSources`` (a record array) or a DataFrame; an empty array when there are none.
     """
     if kernel_sources is None or not len(kernel_sources):
         return np.array([])
-    if "used" in kernel_sources:
-        kernel_sources = kernel_sources[kernel_sources["used"].to_numpy(bool)]
+    x, y = (np.asarray(kernel_sources[name], dtype=float) for name in ("x", "y"))
+    names = (kernel_sources.dtype.names if isinstance(kernel_sources, np.ndarray)
+             else kernel_sources.columns)
+    if "used" in names:
+        used = np.asarray(kernel_sources["used"], dtype=bool)
+        x, y = x[used], y[used]
     radius = 2.0 * float(difference.psf.computeFwhm(*difference.bbox.center))
-    return footprint_ratios(science, difference, kernel_sources["x"].to_numpy(float),
-                                  kernel_sources["y"].to_numpy(float), radius, excluded_planes)
+    return footprint_ratios(science, difference, x, y, radius, excluded_planes)
 
 
 def check_subtraction(ratios, detected_fraction, *, ratio_threshold, variation_threshold,

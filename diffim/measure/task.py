@@ -163,7 +163,7 @@ class DetectAndMeasureTask(Task):
             which had no matched template).
         difference : `diffim.Exposure`
             Difference image with a PSF. Not modified.
-        kernelSources : `pandas.DataFrame`, optional
+        kernelSources : `numpy.recarray` or `pandas.DataFrame`, optional
             Kernel sources of the subtraction (``x``, ``y``, optional
             ``used``): the footprints of the bad-subtraction metric.
         score : `diffim.Exposure`, optional

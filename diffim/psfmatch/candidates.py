@@ -12,14 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DiffimError
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 
-__all__ = ["CandidateStamps", "check_planes", "check_usable", "cut_stamps", "select_per_cell"]
+__all__ = ["FIT_COLUMNS", "CandidateStamps", "check_planes", "check_usable", "cut_stamps",
+           "reason_counts", "select_per_cell"]
 
 GOOD, BAD = "GOOD", "BAD"
+
+FIT_COLUMNS = (("kernel_sum", float), ("residual_mean", float), ("residual_std", float),
+               ("n_pixels", float), ("pseudo_inverse", bool), ("background", float),
+               ("used", bool), ("spatial_kernel_sum", float), ("spatial_residual_mean", float),
+               ("spatial_residual_std", float))
+"""Columns the kernel fit fills (`diffim.psfmatch.fit`), after the candidates' own:
+NaN (False) for the candidates it did not reach. A record array rather than a
+DataFrame keeps pandas out of the subtraction (0.3 s of its run)."""
 
 
 @dataclass
@@ -28,16 +36,17 @@ class CandidateStamps:
 
     Attributes
     ----------
-    table : `pandas.DataFrame`
+    table : `numpy.recarray`
         One row per input candidate: ``id, x, y, flux, cell_x, cell_y, status,
-        reason``; ``status`` is ``GOOD`` or ``BAD`` (``reason`` says why).
+        reason`` and the fit's columns (`FIT_COLUMNS`); ``status`` is
+        ``GOOD`` or ``BAD`` (``reason`` says why).
     rows : `numpy.ndarray`
         Table row index of each stamp.
     template, science, variance : `numpy.ndarray`
         ``(n, S, S)`` float64 stamps; ``variance`` is science + template variance.
     """
 
-    table: pd.DataFrame
+    table: np.recarray
     rows: np.ndarray
     template: np.ndarray
     science: np.ndarray
@@ -118,17 +127,21 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
     half = kernel_size if half_width is None else half_width
     size = 2 * half + 1
     centres = np.rint(positions).astype(np.int64)
-    table = pd.DataFrame({
-        "id": np.arange(len(positions)), "x": positions[:, 0], "y": positions[:, 1],
-        "flux": np.full(len(positions), np.nan) if fluxes is None else np.asarray(fluxes, float),
-        "cell_x": (centres[:, 0] - bbox.x0) // config.sizeCellX,
-        "cell_y": (centres[:, 1] - bbox.y0) // config.sizeCellY,
-        "status": GOOD, "reason": ""})
+    n = len(positions)
+    table = np.rec.fromarrays(
+        [np.arange(n), positions[:, 0], positions[:, 1],
+         np.full(n, np.nan) if fluxes is None else np.asarray(fluxes, float),
+         (centres[:, 0] - bbox.x0) // config.sizeCellX,
+         (centres[:, 1] - bbox.y0) // config.sizeCellY,
+         np.full(n, GOOD, dtype=object), np.full(n, "", dtype=object),
+         *(np.full(n, np.nan if kind is float else False, dtype=kind) for _, kind in FIT_COLUMNS)],
+        names=["id", "x", "y", "flux", "cell_x", "cell_y", "status", "reason",
+               *(name for name, _ in FIT_COLUMNS)])
     masks = [(exposure.mask, [name for name in config.badMaskPlanes if name in exposure.mask.planes])
              for exposure in (template, science)]
 
     keep, stamps = [], ([], [], [])
-    reasons = table["reason"].to_numpy(dtype=object)
+    reasons = table["reason"]
     for row, (cx, cy) in enumerate(centres):
         x0, y0 = cx - half - bbox.x0, cy - half - bbox.y0
         if x0 < 0 or y0 < 0 or x0 + size > bbox.width or y0 + size > bbox.height:
@@ -152,11 +165,9 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
         stamps[0].append(template.image[window])
         stamps[1].append(science.image[window])
         stamps[2].append(variance)
-    table["reason"] = reasons
-    table.loc[table["reason"] != "", "status"] = BAD
+    table["status"][reasons != ""] = BAD
     if not keep:
-        counts = table["reason"].value_counts().to_dict()
-        detail = ", ".join(f"{count} {reason}" for reason, count in counts.items())
+        detail = ", ".join(f"{count} {reason}" for reason, count in reason_counts(table))
         raise NoKernelCandidatesError(
             f"no usable kernel candidate among {len(table)} ({detail or 'none given'}); "
             f"stamps are {size}x{size} px (kernelSize={kernel_size}), "
@@ -165,16 +176,15 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
     template_stamps, science_stamps, variance_stamps = (np.array(s, dtype=float) for s in stamps)
     if fluxes is None:
         inner = slice(kernel_size // 2, size - kernel_size // 2)
-        table.loc[keep, "flux"] = science_stamps[:, inner, inner].sum(axis=(1, 2))
+        table["flux"][keep] = science_stamps[:, inner, inner].sum(axis=(1, 2))
     return CandidateStamps(table, keep, template_stamps, science_stamps, variance_stamps)
 
 
 def select_per_cell(table, good, n_per_cell):
     """Boolean array: the ``n_per_cell`` highest-flux ``good`` rows of each cell."""
-    order = np.lexsort((-table["flux"].to_numpy(), table["cell_y"].to_numpy(),
-                        table["cell_x"].to_numpy()))
+    order = np.lexsort((-table["flux"], table["cell_y"], table["cell_x"]))
     selected = np.zeros(len(table), dtype=bool)
-    cells = table[["cell_x", "cell_y"]].to_numpy()
+    cells = np.column_stack([table["cell_x"], table["cell_y"]])
     count, previous = 0, None
     for row in order:
         if not good[row]:
@@ -185,3 +195,12 @@ def select_per_cell(table, good, n_per_cell):
         if count <= n_per_cell:
             selected[row] = True
     return selected
+
+
+def reason_counts(table):
+    """``(reason, count)`` over the candidates, most frequent first (ties by first
+    occurrence), as ``pandas.Series.value_counts`` lists them."""
+    names, first, counts = np.unique(table["reason"].astype(str), return_index=True,
+                                     return_counts=True)
+    order = np.lexsort((first, -counts))
+    return [(names[i], int(counts[i])) for i in order]

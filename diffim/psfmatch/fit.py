@@ -11,12 +11,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..image.stats import clipped_mean_std
 from ..task import single_threaded_blas
 from .basis import make_basis, regularization_matrix
-from .candidates import BAD, GOOD, check_planes, cut_stamps, select_per_cell
+from .candidates import BAD, GOOD, check_planes, cut_stamps, reason_counts, select_per_cell
 from .config import PsfMatchConfig
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 from .kernel import SpatialBackground, SpatialKernel
@@ -41,11 +40,12 @@ class PsfMatchResult:
         Maps the template onto the science image: ``S ~ K (x) T + background``.
     background : `SpatialBackground`
         Differential background (zero unless ``fitForBackground``).
-    candidates : `pandas.DataFrame`
+    candidates : `numpy.recarray`
         One row per input candidate: ``id, x, y, flux, cell_x, cell_y, status,
-        reason, used, kernel_sum, background, residual_mean, residual_std,
-        n_pixels, pseudo_inverse, spatial_kernel_sum, spatial_residual_mean,
-        spatial_residual_std``.
+        reason, kernel_sum, residual_mean, residual_std, n_pixels,
+        pseudo_inverse, background, used, spatial_kernel_sum,
+        spatial_residual_mean, spatial_residual_std``
+        (``pandas.DataFrame(candidates)`` for a DataFrame).
     metadata : `dict`
         Counts, basis description, iterations, kernel sum at the centre.
     config : `PsfMatchConfig`
@@ -57,7 +57,7 @@ class PsfMatchResult:
 
     kernel: SpatialKernel
     background: SpatialBackground
-    candidates: pd.DataFrame
+    candidates: np.recarray
     metadata: dict = field(default_factory=dict)
     config: PsfMatchConfig = None
     local_coefficients: np.ndarray = None
@@ -74,8 +74,8 @@ def fit_psf_matching_kernel(template, science, candidates, config=None, *, fluxe
         The image to be convolved (the narrower PSF, normally).
     science : `Exposure`
         The image to match, on the same pixel grid (same bbox).
-    candidates : array-like or `pandas.DataFrame`
-        Kernel source positions: ``(n, 2)`` parent ``(x, y)``, or a frame with
+    candidates : array-like, `pandas.DataFrame` or record array
+        Kernel source positions: ``(n, 2)`` parent ``(x, y)``, or a table with
         columns ``x``, ``y`` and optionally ``flux`` (ranking within cells).
     config : `PsfMatchConfig`, optional
         Defaults to the stack's; ``overrides`` (stack field names such as
@@ -181,9 +181,9 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
                            background_spatial)
 
     table["used"] = used
-    table.loc[used, "spatial_kernel_sum"] = fit["kernel_sum"]
-    table.loc[used, "spatial_residual_mean"] = fit["stats"][:, 0]
-    table.loc[used, "spatial_residual_std"] = fit["stats"][:, 1]
+    table["spatial_kernel_sum"][used] = fit["kernel_sum"]
+    table["spatial_residual_mean"][used] = fit["stats"][:, 0]
+    table["spatial_residual_std"][used] = fit["stats"][:, 1]
     kernel = SpatialKernel(fit["basis"], fit["kernel_spatial"], fit["kernel_coefficients"])
     background = SpatialBackground(fit["background_spatial"], fit["background_coefficients"])
     metadata.update({
@@ -211,10 +211,12 @@ def _stamp_half_width(basis, config, template_fwhm, science_fwhm):
 
 
 def _positions(candidates, fluxes):
-    if isinstance(candidates, pd.DataFrame):
-        if fluxes is None and "flux" in candidates:
-            fluxes = candidates["flux"].to_numpy(float)
-        candidates = candidates[["x", "y"]].to_numpy(float)
+    names = _column_names(candidates)
+    if names is not None:
+        if fluxes is None and "flux" in names:
+            fluxes = np.asarray(candidates["flux"], dtype=float)
+        candidates = np.column_stack([np.asarray(candidates[name], dtype=float)
+                                      for name in ("x", "y")])
     positions = np.asarray(candidates, dtype=float)
     if positions.ndim != 2 or positions.shape[1] != 2:
         raise PsfMatchInputError(f"candidate positions must be (n, 2), got {positions.shape}")
@@ -223,19 +225,25 @@ def _positions(candidates, fluxes):
     return positions, fluxes
 
 
+def _column_names(candidates):
+    """The column names of a DataFrame or record array; None for plain positions."""
+    if isinstance(candidates, np.ndarray):
+        return candidates.dtype.names
+    columns = getattr(candidates, "columns", None)  # a DataFrame, without importing pandas
+    return None if columns is None else list(columns)
+
+
 def _store(table, rows, **columns):
     for name, values in columns.items():
-        if name not in table:
-            table[name] = np.nan if name != "pseudo_inverse" else False
-        table.loc[rows, name] = values
+        table[name][rows] = values
 
 
 def _reject(table, rows, failed, reason):
     """Mark ``rows[failed]`` BAD with ``reason`` unless already BAD."""
     failed_rows = np.asarray(rows)[np.asarray(failed, bool)]
-    failed_rows = failed_rows[table["status"].to_numpy()[failed_rows] == GOOD]
-    table.loc[failed_rows, "status"] = BAD
-    table.loc[failed_rows, "reason"] = reason
+    failed_rows = failed_rows[table["status"][failed_rows] == GOOD]
+    table["status"][failed_rows] = BAD
+    table["reason"][failed_rows] = reason
 
 
 def _residual_fails(stats, config):
@@ -246,16 +254,15 @@ def _residual_fails(stats, config):
 def _clip_kernel_sums(table, config):
     """Select the candidates of each cell, clipping kernel-sum outliers until none is left."""
     while True:
-        good = (table["status"] == GOOD).to_numpy()
+        good = table["status"] == GOOD
         used = select_per_cell(table, good, config.nStarPerCell)
         if not used.any():
-            reasons = table["reason"].value_counts().to_dict()
             raise NoKernelCandidatesError(
                 f"no kernel candidates left of {len(table)}: " + ", ".join(
-                    f"{count} rejected for {reason}" for reason, count in reasons.items()))
+                    f"{count} rejected for {reason}" for reason, count in reason_counts(table)))
         if not config.kernelSumClipping or used.sum() < 3:
             return used
-        sums = table["kernel_sum"].to_numpy()[used]
+        sums = table["kernel_sum"][used]
         mean, std = clipped_mean_std(sums)
         outliers = np.abs(sums - mean) > config.maxKsumSigma * std
         if not outliers.any():
@@ -278,8 +285,8 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     """
     kernel_spatial = _supported(kernel_spatial, int(used.sum()))
     stamp_index = index[used]
-    x = table["x"].to_numpy()[used]
-    y = table["y"].to_numpy()[used]
+    x = table["x"][used]
+    y = table["y"][used]
     matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
     fit_basis, recombination = basis, None
     if config.usePcaForSpatialKernel:

@@ -85,7 +85,7 @@ class MakeKernelTask(Task):
         ----------
         convolved, reference : `diffim.Exposure`
             The image to convolve and the image to match, on one pixel grid.
-        sources : `pandas.DataFrame`
+        sources : `pandas.DataFrame` or record array
             Kernel-source positions ``x``, ``y`` and ranking ``flux``.
 
         Returns
@@ -93,7 +93,7 @@ class MakeKernelTask(Task):
         result : `Struct`
             ``psfMatchingKernel`` (`diffim.psfmatch.SpatialKernel`),
             ``backgroundModel`` (`diffim.psfmatch.SpatialBackground`),
-            ``kernelCandidates`` (`pandas.DataFrame`, one row per source with
+            ``kernelCandidates`` (`numpy.recarray`, one row per source with
             its status and fit statistics), ``localKernelCoefficients``
             (`numpy.ndarray`, each candidate's single-kernel solution),
             ``metadata`` (`dict`).

@@ -23,7 +23,6 @@ differential background, comes from elsewhere, with the kernel shape fixed:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..image.stats import clipped_stats
 from .basis import make_basis, regularization_matrix
@@ -102,8 +101,7 @@ def fit_psf_model_kernel(convolved, reference, config, bad_mask_planes):
     background = target_sky - scale * model_sky
     kernel = SpatialKernel(basis, constant, scale * shape[:, None])
     background_model = SpatialBackground(constant, np.array([background]))
-    candidates = pd.DataFrame({"x": pd.Series(dtype=float), "y": pd.Series(dtype=float),
-                               "used": pd.Series(dtype=bool)})
+    candidates = np.rec.fromarrays([np.zeros(0), np.zeros(0), np.zeros(0, bool)], names="x,y,used")
     metadata = {"basis": basis.name, "kernelSize": basis.size, "nBasis": len(basis),
                 "templateFwhm": convolved_fwhm, "scienceFwhm": reference_fwhm,
                 "nCandidates": 0, "nUsed": 0, "kernelSource": "psf-model",

@@ -8,6 +8,7 @@ errors, an extendedness and flags. Detection and photometry are those of
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..errors import DiffimError
 from .kernel_sources import clear_of_masks, detect_kernel_sources
@@ -63,8 +64,8 @@ def make_source_catalog(exposure, isolation_fwhm=3.0, id_offset=0):
     if exposure.psf is None or exposure.wcs is None:
         raise DiffimError("a source catalogue needs an exposure with a PSF and a WCS")
     fwhm = float(exposure.psf.computeFwhm(*exposure.bbox.center))
-    detections = detect_kernel_sources(exposure, exposure.psf,
-                                       isolation_radius=isolation_fwhm * fwhm)
+    detections = pd.DataFrame(detect_kernel_sources(exposure, exposure.psf,
+                                                    isolation_radius=isolation_fwhm * fwhm))
     detections = detections[np.isfinite(detections["flux"]) & (detections["snr"] > 0)]
     catalog = detections.reset_index(drop=True)
     ra, dec = exposure.pixel_to_sky(catalog["x"].to_numpy(), catalog["y"].to_numpy())

@@ -13,7 +13,6 @@ image itself.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DiffimError
 from ..image.background import background_grid
@@ -46,7 +45,7 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     ----------
     science, template : `diffim.Exposure`
         The pair, on the same pixel grid.
-    catalog : `pandas.DataFrame`, optional
+    catalog : `pandas.DataFrame` or structured `numpy.ndarray`, optional
         Columns ``x``, ``y`` (parent pixels) and optionally ``flux`` (or
         ``psfFlux``) and ``flux_err`` (S/N cut) or ``snr``, and boolean ``flags`` columns
         named ``*_flag`` (any True rejects). Detected on the science image
@@ -67,8 +66,9 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
 
     Returns
     -------
-    sources : `pandas.DataFrame`
-        ``x``, ``y``, ``flux``, ``snr``, highest S/N first.
+    sources : `numpy.recarray`
+        ``x``, ``y``, ``flux``, ``snr``, highest S/N first (a record array,
+        not a DataFrame: the subtraction imports no pandas).
 
     Raises
     ------
@@ -91,27 +91,30 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     counts["inside the image"] = int(keep.sum())
     keep &= clear_of_masks(sources, (science, template), bad_mask_planes, fwhm)
     counts["clear of " + "/".join(bad_mask_planes)] = int(keep.sum())
-    snr = sources["snr"].to_numpy()
+    snr = sources["snr"]
     keep &= (snr >= min_snr) & (snr <= max_snr)
     counts[f"S/N in [{min_snr:g}, {max_snr:g}]"] = int(keep.sum())
     template_photometry = _photometry_at(template, template.psf or psf, sources)
-    keep &= template_photometry["snr"].to_numpy() >= min_snr
+    keep &= template_photometry["snr"] >= min_snr
     counts[f"template S/N >= {min_snr:g}"] = int(keep.sum())
     keep &= ~_variable(sources, template_photometry, keep)
     counts["flux ratio as the others'"] = int(keep.sum())
-    if "isolated" in sources:
-        keep &= sources["isolated"].to_numpy()
+    if "isolated" in sources.dtype.names:
+        keep &= sources["isolated"]
         counts["isolated"] = int(keep.sum())
-    if "resolved" in sources:
-        keep &= ~sources["resolved"].to_numpy()
+    if "resolved" in sources.dtype.names:
+        keep &= ~sources["resolved"]
         counts["unresolved"] = int(keep.sum())
-    selected = sources[keep].sort_values("snr", ascending=False, kind="stable").head(max_sources)
+    kept = sources[keep]
+    # Highest S/N first, ties in their order (a stable sort of -S/N).
+    selected = kept[np.argsort(-kept["snr"], kind="stable")][:max_sources]
     if len(selected) < min_sources:
         steps = ", ".join(f"{label}: {n}" for label, n in counts.items())
         raise TooFewKernelSourcesError(
             f"too few kernel sources ({len(selected)} < minKernelSources={min_sources}) "
             f"{origin}; {steps}")
-    return selected[["x", "y", "flux", "snr"]].reset_index(drop=True)
+    return np.rec.fromarrays([selected[name] for name in ("x", "y", "flux", "snr")],
+                             names="x,y,flux,snr")
 
 
 def detect_kernel_sources(exposure, psf, *, isolation_radius):
@@ -119,7 +122,7 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
 
     Returns
     -------
-    sources : `pandas.DataFrame`
+    sources : `numpy.recarray`
         ``x``, ``y`` (parent pixels), ``flux`` (PSF flux), ``snr``,
         ``concentration``, ``isolated`` and ``resolved`` (booleans).
     """
@@ -131,9 +134,11 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
     y = peaks.y + exposure.xy0[1]
     table = psf_photometry(exposure.image, exposure.variance, psf, exposure.bbox, x, y, bad=bad,
                            background=background)
-    table["isolated"] = _isolated(x.astype(float), y.astype(float), isolation_radius)
-    table["resolved"] = _resolved(table)
-    return table
+    names = table.dtype.names
+    return np.rec.fromarrays(
+        [table[name] for name in names]
+        + [_isolated(x.astype(float), y.astype(float), isolation_radius), _resolved(table)],
+        names=[*names, "isolated", "resolved"])
 
 
 def _bad_pixels(exposure):
@@ -170,7 +175,7 @@ def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad
 
     Returns
     -------
-    table : `pandas.DataFrame`
+    table : `numpy.recarray`
         ``x``, ``y`` (centroids), ``flux`` (PSF flux), ``snr`` and
         ``concentration`` (PSF flux over the flux in an aperture of radius
         ~1 FWHM: below one for extended sources).
@@ -218,7 +223,7 @@ def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad
             columns["flux"][part] = flux
             columns["snr"][part] = np.where(flux_err > 0, flux / flux_err, np.nan)
             columns["concentration"][part] = np.where(aperture_flux > 0, flux / aperture_flux, np.nan)
-    return pd.DataFrame(columns)
+    return np.rec.fromarrays(list(columns.values()), names=list(columns))
 
 
 def _photometry_at(exposure, psf, sources):
@@ -232,7 +237,7 @@ def _photometry_at(exposure, psf, sources):
     mask, bits = bad
     background = background_grid(exposure.image, lambda rows, cols: (mask[rows, cols] & bits) == 0)
     return psf_photometry(exposure.image, exposure.variance, psf, exposure.bbox,
-                          sources["x"].to_numpy(), sources["y"].to_numpy(), bad=bad,
+                          sources["x"], sources["y"], bad=bad,
                           background=background)
 
 
@@ -250,10 +255,10 @@ def _variable(sources, template_photometry, candidates):
     as the robust scatter of the well-measured ratios; beyond `_RATIO_CLIP`
     of it from the median ratio, the source is rejected.
     """
-    science_flux = sources["flux"].to_numpy(float)
-    science_snr = sources["snr"].to_numpy(float)
-    template_flux = template_photometry["flux"].to_numpy(float)
-    template_snr = template_photometry["snr"].to_numpy(float)
+    science_flux = sources["flux"].astype(float)
+    science_snr = sources["snr"].astype(float)
+    template_flux = template_photometry["flux"].astype(float)
+    template_snr = template_photometry["snr"].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = science_flux / template_flux
         statistical = np.hypot(1.0 / science_snr, 1.0 / template_snr)
@@ -290,8 +295,8 @@ def _resolved(table):
     resolved when it is below that by more than 5 % plus three times its own
     noise (~1/S/N).
     """
-    concentration = table["concentration"].to_numpy()
-    snr = table["snr"].to_numpy()
+    concentration = table["concentration"]
+    snr = table["snr"]
     bright = np.isfinite(concentration) & (snr > 30)
     if bright.sum() < 3:
         return np.zeros(len(table), bool)
@@ -301,26 +306,33 @@ def _resolved(table):
 
 
 def _from_catalog(catalog):
-    if not {"x", "y"} <= set(catalog.columns):
-        raise DiffimError(f"kernel-source catalogue needs columns x and y, has {list(catalog.columns)}")
-    sources = pd.DataFrame({"x": catalog["x"].to_numpy(float), "y": catalog["y"].to_numpy(float)})
+    """``x``, ``y``, ``flux``, ``snr`` of the unflagged rows of a DataFrame or record array."""
+    names = list(catalog.dtype.names if isinstance(catalog, np.ndarray) else catalog.columns)
+    if not {"x", "y"} <= set(names):
+        raise DiffimError(f"kernel-source catalogue needs columns x and y, has {names}")
+
+    def column(name):
+        return np.asarray(catalog[name], dtype=float)
+
     # A src catalogue (diffim.sources.catalog) names its PSF flux psfFlux.
-    flux_column = next((name for name in ("flux", "psfFlux") if name in catalog), None)
-    sources["flux"] = catalog[flux_column].to_numpy(float) if flux_column else np.nan
-    if "snr" in catalog:
-        sources["snr"] = catalog["snr"].to_numpy(float)
-    elif {"flux", "flux_err"} <= set(catalog.columns):
-        sources["snr"] = catalog["flux"].to_numpy(float) / catalog["flux_err"].to_numpy(float)
+    flux_column = next((name for name in ("flux", "psfFlux") if name in names), None)
+    flux = column(flux_column) if flux_column else np.full(len(catalog), np.nan)
+    if "snr" in names:
+        snr = column("snr")
+    elif {"flux", "flux_err"} <= set(names):
+        snr = column("flux") / column("flux_err")
     else:
         raise DiffimError("kernel-source catalogue needs an snr column or flux and flux_err")
-    flags = [name for name in catalog.columns if name.endswith("_flag")]
+    sources = np.rec.fromarrays([column("x"), column("y"), flux, snr], names="x,y,flux,snr")
+    flags = [name for name in names if name.endswith("_flag")]
     if flags:
-        sources = sources[~catalog[flags].to_numpy(bool).any(axis=1)]
+        flagged = np.column_stack([np.asarray(catalog[name], dtype=bool) for name in flags])
+        sources = sources[~flagged.any(axis=1)]
     return sources
 
 
 def _inside(bbox, sources, margin):
-    x, y = sources["x"].to_numpy(), sources["y"].to_numpy()
+    x, y = sources["x"], sources["y"]
     return ((x >= bbox.x0 + margin) & (x <= bbox.x_end - 1 - margin)
             & (y >= bbox.y0 + margin) & (y <= bbox.y_end - 1 - margin))
 
@@ -338,8 +350,8 @@ def clear_of_masks(sources, exposures, planes, radius):
         if not known or not len(sources):
             continue
         bbox = exposure.bbox
-        rows = np.rint(sources["y"].to_numpy()).astype(int) - bbox.y0
-        cols = np.rint(sources["x"].to_numpy()).astype(int) - bbox.x0
+        rows = np.rint(np.asarray(sources["y"])).astype(int) - bbox.y0
+        cols = np.rint(np.asarray(sources["x"])).astype(int) - bbox.x0
         rows = np.clip(rows[:, None, None] + offsets[None, :, None], 0, bbox.height - 1)
         cols = np.clip(cols[:, None, None] + offsets[None, None, :], 0, bbox.width - 1)
         bits = exposure.mask.array[rows, cols] & np.uint32(exposure.mask.bitmask(known))

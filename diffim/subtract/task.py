@@ -152,7 +152,7 @@ class AlardLuptonSubtractTask(Task):
             Template on the science pixel grid (already warped).
         science : `diffim.Exposure`
             Science exposure.
-        sources : `pandas.DataFrame`, optional
+        sources : `pandas.DataFrame` or record array, optional
             Science sources to choose kernel sources from (columns ``x``,
             ``y``, ``flux`` with ``flux_err`` or ``snr``, optional ``*_flag``);
             detected on the science image when omitted. Exposures without a
@@ -168,8 +168,9 @@ class AlardLuptonSubtractTask(Task):
             ``difference``, ``matchedTemplate``, ``matchedScience`` (`Exposure`),
             ``psfMatchingKernel`` (`diffim.psfmatch.SpatialKernel`, maps the
             convolved image onto the other), ``backgroundModel``,
-            ``kernelSources`` (`pandas.DataFrame`: every candidate, its
-            status and fit statistics), ``localKernelCoefficients`` (each
+            ``kernelSources`` (`numpy.recarray`, ``pandas.DataFrame(...)`` of
+            it for the middleware's DataFrame: every candidate, its status and
+            fit statistics), ``localKernelCoefficients`` (each
             candidate's single-kernel solution, for QA), ``kernelSum``. In
             ``preconvolve`` mode ``difference`` is the score image and
             ``matchedScience`` the science image convolved with its PSF.

@@ -20,6 +20,7 @@ connection holds the score image; detect it with ``detection.doSmooth = False``.
 from __future__ import annotations
 
 import lsst.pipe.base as pipeBase
+import pandas as pd
 from lsst.pipe.base import connectionTypes
 
 from diffim import subtract
@@ -83,3 +84,10 @@ class AlardLuptonSubtractTask(DiffimPipelineTask):
     ConfigClass = AlardLuptonSubtractConfig
     _DefaultName = "subtractImages"
     _DiffimTask = subtract.AlardLuptonSubtractTask
+
+    def call(self, **inputs):
+        """The ``diffim`` task's results, its kernel candidates (a record array) as the
+        DataFrame the ``kernelSources`` connection stores."""
+        outputs = super().call(**inputs)
+        outputs["kernelSources"] = pd.DataFrame(outputs["kernelSources"])
+        return outputs
