@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config.override_file import OverrideFileError, run_override_file
 from ..config.paths import ConfigPathError, literal_or_text, set_path
 from ..errors import DiffimError
 
@@ -51,6 +50,10 @@ def apply_overrides(config, overrides):
     ConfigOverrideError
         Unknown field, bad value or unreadable file, named in the message.
     """
+    # Imported here: it loads lsst.pex.config, which `diffim --help` and every
+    # subcommand's --help (this module builds their parsers) do not need.
+    from ..config.override_file import OverrideFileError, run_override_file
+
     for kind, item in overrides:
         if kind == "file":
             try:
