@@ -7,7 +7,7 @@ million pixels; the true kernel sum is 0.9). Stages, as the command runs
 them: reading both images and variances, the PSF estimate of each image,
 kernel-source selection, the kernel fit with the convolution, variance and
 mask, the differential background's refit on the whole image, decorrelation,
-and writing. The whole process runs in a child interpreter that reports its
+writing, and the statistics of the summary line. The whole process runs in a child interpreter that reports its
 own peak resident memory (VmHWM) and its CPU time (user + system, the figure
 that stays honest on a loaded machine) in ``extra_info``. Benchmarks assert
 quality (kernel sum), never time.
@@ -22,6 +22,7 @@ import pytest
 from astropy.io import fits
 
 from diffim.io.exposure_fits import read_exposure, write_exposure
+from diffim.measure.quality import residual_summary
 from diffim.io.plain_fits import read_plain_image
 from diffim.psf import measure_psf
 from diffim.psf.base import SIGMA_TO_FWHM
@@ -157,6 +158,16 @@ def test_write(benchmark, with_psfs, tmp_path):
     task = AlardLuptonSubtractTask(config=AlardLuptonSubtractConfig())
     difference = task.run(with_psfs["template"], with_psfs["science"]).difference
     benchmark.pedantic(write_exposure, args=(difference, tmp_path / "difference.fits"), rounds=3)
+
+
+def test_summary(benchmark, with_psfs):
+    """Median, clipped mean, robust width and gradient of difference/sigma (the summary line)."""
+    task = AlardLuptonSubtractTask(config=AlardLuptonSubtractConfig())
+    difference = task.run(with_psfs["template"], with_psfs["science"]).difference
+    summary = benchmark.pedantic(residual_summary,
+                                 args=(difference, ("NO_DATA", "EDGE", "SAT", "BAD")), rounds=3)
+    assert abs(summary["median"]) < 0.05
+    assert summary["robust_std"] == pytest.approx(1.0, abs=0.05)
 
 
 def test_whole_process(benchmark, plain_pair, tmp_path):

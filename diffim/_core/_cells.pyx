@@ -83,14 +83,20 @@ cdef double _median_sigma(double *values, double *work, Py_ssize_t n, double *si
 
 cdef double _clipped_median(double *values, double *work, Py_ssize_t n, double n_sigma,
                             int iterations) noexcept nogil:
-    """The median of `clipped_stats` on ``values[:n]``."""
+    """The median of `clipped_stats` on ``values[:n]``.
+
+    An iteration that stops the clipping (no spread, nothing clipped) leaves
+    the values as they were, so their median is the one it just found:
+    `clipped_stats`' closing median and MAD are only recomputed here when
+    the iterations ran out (the same values; a third less work per cell).
+    """
     cdef Py_ssize_t i, kept
     cdef double median, sigma, limit
     cdef int iteration
     for iteration in range(iterations):
         median = _median_sigma(values, work, n, &sigma)
         if sigma == 0.0:
-            break
+            return median
         limit = n_sigma * sigma
         kept = 0
         for i in range(n):
@@ -98,9 +104,9 @@ cdef double _clipped_median(double *values, double *work, Py_ssize_t n, double n
                 values[kept] = values[i]
                 kept += 1
         if kept == n:
-            break
+            return median
         n = kept
-    return _median_sigma(values, work, n, &sigma)
+    return _median(values, n)
 
 
 @cython.boundscheck(False)
