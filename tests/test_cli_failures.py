@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from diffim import FitsFormatError
 from diffim.cli.main import main
 from diffim.io.exposure_fits import read_exposure, write_exposure
 from diffim.io.header import open_fits
@@ -119,6 +120,17 @@ def test_an_interrupted_read_is_an_interrupt_not_a_format_error(pair):
     with pytest.raises(KeyboardInterrupt):
         with open_fits(pair / "science.fits"):
             raise KeyboardInterrupt
+
+
+def test_a_bug_while_reading_is_not_blamed_on_the_file(pair):
+    # A stale compiled module raised TypeError inside the read and was reported as
+    # "corrupt or truncated FITS file"; unreadable data (astropy's ValueError) still is one.
+    with pytest.raises(TypeError, match="takes 6 arguments"):
+        with open_fits(pair / "science.fits"):
+            raise TypeError("flag_plain_image() takes 6 arguments")
+    with pytest.raises(FitsFormatError, match="science.fits: corrupt or truncated FITS file"):
+        with open_fits(pair / "science.fits"):
+            raise ValueError("cannot reshape array of size 4680 into shape (100,100)")
 
 
 def test_ctrl_c_is_one_line_and_exit_130(pair, tmp_path):

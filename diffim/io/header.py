@@ -16,6 +16,10 @@ from ..exposure import VisitInfo
 
 __all__ = ["open_fits", "read_visit_info", "wcs_from_header", "wcs_header", "write_visit_info"]
 
+_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError)
+"""What astropy raises on unreadable data: bad bytes, short reads, shapes that do
+not fit the header, missing extensions."""
+
 _VISIT_CARDS = (
     ("exposure_time", "EXPTIME", "exposure time [s]"),
     ("mjd", "MJD-OBS", "MJD (TAI) at mid-exposure"),
@@ -60,9 +64,11 @@ class open_fits:
 
     def __exit__(self, error_type, error, traceback):
         self.hdus.close()
-        # Only errors of reading become format errors: Ctrl-C (KeyboardInterrupt)
-        # and SystemExit are not about the file and must go on as they are.
-        if isinstance(error, Exception) and not isinstance(error, DiffimError):
+        # Only the errors astropy raises on unreadable data become format errors.
+        # Ctrl-C and SystemExit are not about the file; nor is a TypeError or an
+        # AttributeError from our own code (a stale compiled module once showed
+        # up as "corrupt or truncated FITS file"): those go on as they are.
+        if isinstance(error, _READ_ERRORS) and not isinstance(error, DiffimError):
             raise FitsFormatError(f"{self.path}: corrupt or truncated FITS file "
                                   f"({one_line(error)})") from error
         return False
