@@ -1,7 +1,10 @@
 """Measure the PSF of an image that has no PSF model, from a stack of its stars.
 
 The stars are the brightest isolated, unsaturated peaks of one significance
-pass over the image (`diffim.image.peaks`). All of them are measured at once
+pass over the image (`diffim.image.peaks`) that lie on the stellar locus, the
+smallest size shared by many peaks (`diffim.psf.locus`): on fields dominated
+by galaxies the brightest peaks are galaxies. When too few stars are found at
+the usual S/N, fainter ones are taken. All of them are measured at once
 with array operations, without a fit per star: a local sky from the border of
 the stamp, a Gaussian-weighted centroid and Gaussian-weighted second moments.
 The stars are re-centred (Lanczos-5) and averaged into a pixel PSF; each star
@@ -21,16 +24,20 @@ import numpy as np
 
 from .._core import _planes
 from ..errors import PsfError
-from ..image.background import background_grid
-from ..image.peaks import find_peaks
+from ..image.background import BackgroundGrid, background_grid
+from ..image.peaks import Peaks, find_peaks
 from ..image.stats import clipped_stats
 from .base import SIGMA_TO_FWHM, default_size
+from .locus import LOCUS_HALF, adaptive_fwhm, stellar_locus
 from .pixel import LANCZOS_ORDER, PixelPsf, shift_image
 
 __all__ = ["PsfMeasurement", "measure_psf"]
 
 _ROUGH_WINDOW = 15
 """Half-width (px) of the window in which the rough half-maximum area is counted."""
+
+_LOCUS_PEAKS = 300
+"""At most this many bright peaks (the brightest clean ones) place the stellar locus."""
 
 _CENTROID_ITERATIONS = 10
 _MIN_STARS_FOR_PLANE = 10
@@ -60,6 +67,11 @@ class PsfMeasurement:
         Their centroids, parent pixel coordinates.
     star_fwhm : `numpy.ndarray`
         Their FWHM, in pixels.
+    peaks : `diffim.image.peaks.Peaks`
+        The image's peaks with S/N >= ``detection_snr`` (array coordinates)
+        and the ``background`` they were found over: the one pass over the
+        image, for callers that need it again (kernel-source detection).
+    background : `diffim.image.background.BackgroundGrid`
     """
 
     fwhm: float
@@ -69,6 +81,8 @@ class PsfMeasurement:
     star_x: np.ndarray
     star_y: np.ndarray
     star_fwhm: np.ndarray
+    peaks: Peaks
+    background: BackgroundGrid
 
 
 def _check_planes(image, variance, bad_pixels):
@@ -135,6 +149,23 @@ def _rough_fwhm(image, bad, background, peaks, count=30):
     return float(np.median(widths)) if widths else None
 
 
+def _on_locus(image, bad, background, bright, min_stars):
+    """The bright peaks on the stellar locus (`diffim.psf.locus`), brightest first.
+
+    Sizes are measured on the first `_LOCUS_PEAKS` bright peaks whose locus
+    stamp lies inside the image and has no bad pixel; none when no locus is found.
+    """
+    n_rows, n_cols = image.shape
+    inside = np.nonzero((bright.x >= LOCUS_HALF) & (bright.y >= LOCUS_HALF)
+                        & (bright.x < n_cols - LOCUS_HALF) & (bright.y < n_rows - LOCUS_HALF))[0]
+    stamps, usable = _stamps(image, bad, background, bright.x[inside], bright.y[inside],
+                             LOCUS_HALF)
+    clean = usable.all(axis=(1, 2))
+    chosen = inside[clean][:_LOCUS_PEAKS]
+    _, on_locus = stellar_locus(adaptive_fwhm(stamps[clean][:_LOCUS_PEAKS]), min_stars)
+    return bright.subset(chosen[on_locus])
+
+
 def _connected_area(region, start):
     """Pixels of ``region`` (2-D boolean) 4-connected to ``start`` (a pixel of it)."""
     n_rows, n_cols = region.shape
@@ -161,8 +192,12 @@ def _grown(bad):
     return grown
 
 
+class _TooFewStars(PsfError):
+    """Too few stars at one S/N threshold (`measure_psf` may try a lower one)."""
+
+
 def _too_few(found, min_stars, detail):
-    return PsfError(f"measure_psf found {found} isolated unsaturated stars, need at least "
+    return _TooFewStars(f"measure_psf found {found} isolated unsaturated stars, need at least "
                     f"{min_stars} ({detail})")
 
 
@@ -180,7 +215,7 @@ def _sky_variance(image, bad, background, samples=1 << 18):
 
 
 def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=50,
-                min_stars=3, min_snr=50.0, detection_snr=5.0, neighbour_ratio=0.1,
+                min_stars=3, min_snr=50.0, fallback_snr=20.0, detection_snr=5.0, neighbour_ratio=0.1,
                 psf_size=None, clip_sigma=3.0, max_chi2_ratio=10.0, background_cell=64):
     """Measure the FWHM and a pixelised PSF from the stars in an image.
 
@@ -201,6 +236,10 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
         Fewer good stars than this is an error.
     min_snr : `float`
         Minimum matched-filter S/N of a PSF star.
+    fallback_snr : `float`
+        When fewer than ``min_stars`` stars are left at ``min_snr``, the
+        search is made again down to this S/N: fields dominated by galaxies
+        (clusters, deep fields) have few bright stars.
     detection_snr : `float`
         S/N of the peaks that count as neighbours.
     neighbour_ratio : `float`
@@ -238,11 +277,39 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
     if variance is None:
         variance = np.full(image.shape, _sky_variance(image, bad, background), np.float32)
     peaks = find_peaks(image, variance, bad, detection_snr, background)
-    bright = peaks.subset(peaks.snr >= min_snr)
+    # The locus is placed with the faint peaks too: few bright peaks may not show it.
+    on_locus = _on_locus(image, bad, background,
+                         peaks.subset(peaks.snr >= min(min_snr, fallback_snr)), min_stars)
+    planes = (image, variance, bad, background, peaks, on_locus)
+    settings = dict(max_stars=max_stars, min_stars=min_stars, neighbour_ratio=neighbour_ratio,
+                    psf_size=psf_size, clip_sigma=clip_sigma, max_chi2_ratio=max_chi2_ratio)
+    try:
+        psf, stars, kept = _from_peaks(planes, min_snr, **settings)
+    except _TooFewStars:
+        if not fallback_snr < min_snr:
+            raise
+        psf, stars, kept = _from_peaks(planes, fallback_snr, **settings)
+    fwhm = float(psf.computeFwhm(0.0, 0.0))
+    stack_size = _gaussian_variance_of(psf, stars.weight_sigma)
+    star_fwhm = fwhm * np.sqrt(stars.gaussian_variance[kept] / stack_size)
+    return PsfMeasurement(
+        fwhm=fwhm, fwhm_scatter=clipped_stats(star_fwhm, iterations=0)[1], psf=psf,
+        n_stars=int(kept.sum()), star_x=stars.x[kept] + xy0[0], star_y=stars.y[kept] + xy0[1],
+        star_fwhm=star_fwhm, peaks=peaks, background=background,
+    )
+
+
+def _from_peaks(planes, min_snr, *, max_stars, min_stars, neighbour_ratio, psf_size, clip_sigma,
+                max_chi2_ratio):
+    """The stacked PSF, the measured stars and those kept, from the peaks on the stellar
+    locus with S/N >= ``min_snr``."""
+    image, variance, bad, background, peaks, on_locus = planes
+    bright = on_locus.subset(on_locus.snr >= min_snr)
     fwhm_guess = _rough_fwhm(image, bad, background, bright)
     if fwhm_guess is None:
         raise _too_few(0, min_stars,
-                       f"no peak with S/N >= {min_snr} away from edges and bad pixels")
+                       f"no stellar locus among the peaks with S/N >= {min_snr:g} away from "
+                       "edges and bad pixels")
     size = default_size(3.0 * fwhm_guess) if psf_size is None else int(psf_size)
     if size < 5 or size % 2 == 0:
         raise PsfError(f"psf_size must be odd and >= 5, got {psf_size}")
@@ -253,7 +320,7 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
     stars = _measure_stars(image, bad, variance, background, candidates, half, fwhm_guess)
     if stars.count < min_stars:
         raise _too_few(stars.count, min_stars,
-                       f"of {len(bright.x)} peaks with S/N >= {min_snr}")
+                       f"of {len(bright.x)} peaks on the stellar locus with S/N >= {min_snr:g}")
     first = _clip(stars, clip_sigma, None, min_stars)
     stars.fit_to(_stack(stars, first, half))
     kept = _clip(stars, clip_sigma, max_chi2_ratio, min_stars)
@@ -261,15 +328,7 @@ def measure_psf(image, variance=None, bad_pixels=None, xy0=(0, 0), *, max_stars=
     if kept.sum() < min_stars:
         raise _too_few(int(kept.sum()), min_stars,
                        f"{stars.count} measured, the rest rejected by size or chi^2")
-    psf = PixelPsf(_stack(stars, kept, half))
-    fwhm = float(psf.computeFwhm(0.0, 0.0))
-    stack_size = _gaussian_variance_of(psf, stars.weight_sigma)
-    star_fwhm = fwhm * np.sqrt(stars.gaussian_variance[kept] / stack_size)
-    return PsfMeasurement(
-        fwhm=fwhm, fwhm_scatter=clipped_stats(star_fwhm, iterations=0)[1], psf=psf,
-        n_stars=int(kept.sum()), star_x=stars.x[kept] + xy0[0], star_y=stars.y[kept] + xy0[1],
-        star_fwhm=star_fwhm,
-    )
+    return PixelPsf(_stack(stars, kept, half)), stars, kept
 
 
 def _candidates(bright, peaks, bad, shape, half, fwhm_guess, neighbour_ratio, limit):
