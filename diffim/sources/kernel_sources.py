@@ -38,7 +38,8 @@ class TooFewKernelSourcesError(DiffimError):
 
 def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=10.0,
                           max_snr=10000.0, max_sources=1000, min_sources=3, isolation_radius=None,
-                          bad_mask_planes=("NO_DATA", "SAT", "BAD", "EDGE", "CR", "SUSPECT")):
+                          bad_mask_planes=("NO_DATA", "SAT", "BAD", "EDGE", "CR", "SUSPECT"),
+                          peaks=None):
     """Kernel sources from a catalogue, or detected on the science image.
 
     Parameters
@@ -63,6 +64,10 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     bad_mask_planes : sequence of `str`
         Sources with any of these planes set within one FWHM, in either
         image, are rejected.
+    peaks : `tuple`, optional
+        For detection: ``(Peaks, BackgroundGrid)`` of a pass already made
+        over the science image (`diffim.psf.PsfMeasurement`), passed to
+        `detect_kernel_sources`.
 
     Returns
     -------
@@ -81,7 +86,7 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     fwhm = float(psf.computeFwhm(*science.bbox.center))
     radius = 3.0 * fwhm if isolation_radius is None else float(isolation_radius)
     if catalog is None:
-        sources = detect_kernel_sources(science, psf, isolation_radius=radius)
+        sources = detect_kernel_sources(science, psf, isolation_radius=radius, peaks=peaks)
         origin = "detected on the science image"
     else:
         sources = _from_catalog(catalog)
@@ -117,8 +122,12 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
                              names="x,y,flux,snr")
 
 
-def detect_kernel_sources(exposure, psf, *, isolation_radius):
+def detect_kernel_sources(exposure, psf, *, isolation_radius, peaks=None):
     """Peaks of ``exposure`` with PSF-weighted fluxes, S/N, and isolation/resolved flags.
+
+    ``peaks``, ``(Peaks, BackgroundGrid)`` of a pass already made over this
+    exposure with S/N >= 5 and at least its NO_DATA, BAD and SAT pixels as bad
+    (`diffim.psf.measure_psf` makes one), replaces a new pass.
 
     Returns
     -------
@@ -128,8 +137,12 @@ def detect_kernel_sources(exposure, psf, *, isolation_radius):
     """
     bad = _bad_pixels(exposure)
     mask, bits = bad
-    background = background_grid(exposure.image, lambda rows, cols: (mask[rows, cols] & bits) == 0)
-    peaks = find_peaks(exposure.image, exposure.variance, bad, _DETECTION_SNR, background)
+    if peaks is None:
+        background = background_grid(exposure.image,
+                                     lambda rows, cols: (mask[rows, cols] & bits) == 0)
+        peaks = find_peaks(exposure.image, exposure.variance, bad, _DETECTION_SNR, background)
+    else:
+        peaks, background = peaks
     x = peaks.x + exposure.xy0[0]
     y = peaks.y + exposure.xy0[1]
     table = psf_photometry(exposure.image, exposure.variance, psf, exposure.bbox, x, y, bad=bad,

@@ -184,10 +184,10 @@ class AlardLuptonSubtractTask(Task):
         """
         self._check_pair(template, science)
         science, template = self._mask_bad_pixels(science, template)
-        science = _with_psf(science, "science")
-        template = _with_psf(template, "template")
+        science, science_peaks = _with_psf(science, "science")
+        template, _ = _with_psf(template, "template")
         convolve_template = self._convolve_template(template, science)
-        kernel_sources = self._kernel_sources(science, template, sources)
+        kernel_sources = self._kernel_sources(science, template, sources, science_peaks)
         if self.config.mode == "preconvolve":
             preconvolved = preconvolve(science, self.config.badMaskPlanes)
             result = self._subtract(template, preconvolved.exposure, kernel_sources, True,
@@ -214,8 +214,12 @@ class AlardLuptonSubtractTask(Task):
             masked.append(exposure)
         return masked
 
-    def _kernel_sources(self, science, template, sources):
-        """The selected kernel sources, or None when too few and doPsfModelFallback."""
+    def _kernel_sources(self, science, template, sources, science_peaks):
+        """The selected kernel sources, or None when too few and doPsfModelFallback.
+
+        ``science_peaks`` is the science image's peak pass from its PSF
+        measurement (None when it came with a PSF), reused for detection.
+        """
         try:
             return select_kernel_sources(
                 science, template, sources,
@@ -224,7 +228,7 @@ class AlardLuptonSubtractTask(Task):
                 max_sources=self.config.maxKernelSources,
                 min_sources=self.config.minKernelSources,
                 isolation_radius=self.config.sourceSelector.isolationRadius,
-                bad_mask_planes=list(self.config.excludeMaskPlanes))
+                bad_mask_planes=list(self.config.excludeMaskPlanes), peaks=science_peaks)
         except TooFewKernelSourcesError as error:
             if not self.config.doPsfModelFallback:
                 raise
@@ -361,7 +365,8 @@ def _scaled(exposure, scale):
 
 
 def _with_psf(exposure, label):
-    """``exposure`` itself if it has a PSF, else a view of it with a measured one.
+    """``exposure`` itself if it has a PSF, else a view of it with a measured one;
+    and the measurement's ``(peaks, background)`` pass over the image (None if not measured).
 
     Raises
     ------
@@ -369,12 +374,13 @@ def _with_psf(exposure, label):
         If no PSF can be measured (too few isolated stars).
     """
     if exposure.psf is not None:
-        return exposure
+        return exposure, None
     view = exposure[exposure.bbox]
     bad = exposure.mask.get([p for p in ("SAT", "BAD", "NO_DATA", "CR", "EDGE")
                              if p in exposure.mask.planes])
     try:
-        view.psf = measure_psf(exposure.image, exposure.variance, bad, exposure.xy0).psf
+        measured = measure_psf(exposure.image, exposure.variance, bad, exposure.xy0)
     except DiffimError as error:
         raise type(error)(f"{label} has no PSF and none can be measured: {error}") from None
-    return view
+    view.psf = measured.psf
+    return view, (measured.peaks, measured.background)

@@ -154,8 +154,8 @@ class ZogyTask(Task):
         if template.bbox != science.bbox:
             raise DiffimError(f"template {template.bbox} and science {science.bbox} are not on "
                               "the same pixel grid (warp the template first)")
-        science = _with_psf(science, "science")
-        template = _with_psf(template, "template")
+        science, _ = _with_psf(science, "science")
+        template, _ = _with_psf(template, "template")
         flux_ref = self._flux_scale(template, science)
         new, var_new, good_new = self._prepared(science, "science")
         ref, var_ref, good_ref = self._prepared(template, "template")
