@@ -61,17 +61,24 @@ def adaptive_fwhm(stamps, half=LOCUS_HALF):
     variance = np.full(count, 2.0)
     cx = np.zeros(count)
     cy = np.zeros(count)
+    total = np.zeros(count)
     ceiling = (0.5 * half) ** 2
-    with np.errstate(invalid="ignore", divide="ignore"):
+
+    def weighted_sum(row_factor, column_factor):
+        # The Gaussian weight is separable: sum over y, x of wy[y] wx[x] stamp[y, x].
+        return np.einsum("ny,nyx,nx->n", row_factor, stamps, column_factor)
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for _ in range(_ITERATIONS):
-            dx = offsets[np.newaxis, np.newaxis, :] - cx[:, None, None]
-            dy = offsets[np.newaxis, :, np.newaxis] - cy[:, None, None]
-            r2 = dx ** 2 + dy ** 2
-            weighted = np.exp(-0.5 * r2 / variance[:, None, None]) * stamps
-            total = weighted.sum(axis=(1, 2))
-            cx = np.clip(cx + (weighted * dx).sum(axis=(1, 2)) / total, -2.0, 2.0)
-            cy = np.clip(cy + (weighted * dy).sum(axis=(1, 2)) / total, -2.0, 2.0)
-            variance = np.clip((weighted * r2).sum(axis=(1, 2)) / total, 0.25, ceiling)
+            dx = offsets[np.newaxis, :] - cx[:, np.newaxis]
+            dy = offsets[np.newaxis, :] - cy[:, np.newaxis]
+            wx = np.exp(-0.5 * dx ** 2 / variance[:, np.newaxis])
+            wy = np.exp(-0.5 * dy ** 2 / variance[:, np.newaxis])
+            total = weighted_sum(wy, wx)
+            cx = np.clip(cx + weighted_sum(wy, wx * dx) / total, -2.0, 2.0)
+            cy = np.clip(cy + weighted_sum(wy * dy, wx) / total, -2.0, 2.0)
+            variance = np.clip((weighted_sum(wy, wx * dx ** 2) + weighted_sum(wy * dy ** 2, wx))
+                               / total, 0.25, ceiling)
     fwhm = SIGMA_TO_FWHM * np.sqrt(variance)
     fwhm[~(total > 0) | ~np.isfinite(fwhm) | (variance >= ceiling)] = np.nan
     return fwhm

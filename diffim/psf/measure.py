@@ -29,7 +29,7 @@ from ..image.peaks import Peaks, find_peaks
 from ..image.stats import clipped_stats
 from .base import SIGMA_TO_FWHM, default_size
 from .locus import LOCUS_HALF, adaptive_fwhm, stellar_locus
-from .pixel import LANCZOS_ORDER, PixelPsf, shift_image
+from .pixel import LANCZOS_ORDER, PixelPsf, shift_images
 
 __all__ = ["PsfMeasurement", "measure_psf"]
 
@@ -153,11 +153,13 @@ def _on_locus(image, bad, background, bright, min_stars):
     """The bright peaks on the stellar locus (`diffim.psf.locus`), brightest first.
 
     Sizes are measured on the first `_LOCUS_PEAKS` bright peaks whose locus
-    stamp lies inside the image and has no bad pixel; none when no locus is found.
+    stamp lies inside the image and has no bad pixel (looked for among twice
+    as many); none when no locus is found.
     """
     n_rows, n_cols = image.shape
     inside = np.nonzero((bright.x >= LOCUS_HALF) & (bright.y >= LOCUS_HALF)
-                        & (bright.x < n_cols - LOCUS_HALF) & (bright.y < n_rows - LOCUS_HALF))[0]
+                        & (bright.x < n_cols - LOCUS_HALF)
+                        & (bright.y < n_rows - LOCUS_HALF))[0][:2 * _LOCUS_PEAKS]
     stamps, usable = _stamps(image, bad, background, bright.x[inside], bright.y[inside],
                              LOCUS_HALF)
     clean = usable.all(axis=(1, 2))
@@ -415,18 +417,27 @@ class _Stars:
         cols = x_pixel[:, np.newaxis, np.newaxis] + offsets[np.newaxis, np.newaxis, :]
         weights = np.where(usable[:, inner, inner], 1.0 / self.variance[rows, cols], 0.0)
         data = stamps[:, inner, inner]
-        self.chi2 = np.full(self.count, np.inf)
-        for i in range(self.count):
-            model = shift_image(stack, -dx[i], -dy[i])
-            w = weights[i]
-            design = np.stack([model[w > 0], np.ones(int((w > 0).sum()))], axis=1)
-            root = np.sqrt(w[w > 0])
-            solution, *_ = np.linalg.lstsq(design * root[:, np.newaxis], data[i][w > 0] * root,
-                                           rcond=None)
-            residual = (data[i][w > 0] - design @ solution) * root
-            self.chi2[i] = residual @ residual / max(len(residual) - 2, 1)
-            self.flux[i] = solution[0] * model.sum()
-            self.sky[i] = solution[1]
+        models = shift_images(np.broadcast_to(stack, (self.count,) + stack.shape), -dx, -dy)
+
+        def weighted(*factors):
+            product = weights
+            for factor in factors:
+                product = product * factor
+            return product.sum(axis=(1, 2))
+
+        # The 2 x 2 normal equations of every star at once.
+        s_mm, s_m1, s_11 = weighted(models, models), weighted(models), weighted()
+        s_md, s_1d = weighted(models, data), weighted(data)
+        determinant = s_mm * s_11 - s_m1 ** 2
+        solvable = determinant > 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = (s_md * s_11 - s_m1 * s_1d) / determinant
+            sky = (s_mm * s_1d - s_m1 * s_md) / determinant
+        residual = data - scale[:, None, None] * models - sky[:, None, None]
+        dof = np.maximum((weights > 0).sum(axis=(1, 2)) - 2, 1)
+        self.chi2 = np.where(solvable, weighted(residual, residual) / dof, np.inf)
+        self.flux = np.where(solvable, scale * models.sum(axis=(1, 2)), self.flux)
+        self.sky = np.where(solvable, sky, self.sky)
 
 
 def _measure_stars(image, bad, variance, background, candidates, half, fwhm_guess):
@@ -527,11 +538,11 @@ def _stack(stars, selection, half):
     stamps, usable, dx, dy = stars.recentred()
     pad = stars.pad
     chosen = np.nonzero(selection)[0]
-    shifted = np.empty((len(chosen), 2 * half + 1, 2 * half + 1))
-    weights = np.empty(shifted.shape)
+    weights = np.empty((len(chosen), 2 * half + 1, 2 * half + 1))
+    normalised = ((stamps[chosen] - stars.sky[chosen, None, None])
+                  / stars.flux[chosen, None, None])
+    shifted = shift_images(normalised, dx[chosen], dy[chosen])[:, pad:-pad, pad:-pad]
     for k, i in enumerate(chosen):
-        normalised = (stamps[i] - stars.sky[i]) / stars.flux[i]
-        shifted[k] = shift_image(normalised, dx[i], dy[i])[pad:-pad, pad:-pad]
         x_pixel, y_pixel = round(stars.x[i]), round(stars.y[i])
         sky_variance = float(np.median(stars.variance[y_pixel - half:y_pixel + half + 1,
                                                       x_pixel - half:x_pixel + half + 1]))

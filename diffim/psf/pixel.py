@@ -15,7 +15,7 @@ from ..errors import PsfError
 from .base import SIGMA_TO_FWHM, Psf, check_position, image_moments, stamp_box
 from .fitting import fit_moffat
 
-__all__ = ["PixelModelPsf", "PixelPsf", "check_kernel_image", "shift_image"]
+__all__ = ["PixelModelPsf", "PixelPsf", "check_kernel_image", "shift_image", "shift_images"]
 
 LANCZOS_ORDER = 5
 
@@ -25,21 +25,26 @@ def lanczos_weights(offset):
 
     Tap ``j`` (for ``j = -5 .. 5``) weighs input pixel ``p - j`` into output
     pixel ``p``. Renormalising makes the shift conserve flux exactly; the raw
-    taps sum to 1 only to ~1e-3.
+    taps sum to 1 only to ~1e-3. An array of offsets gives one row of taps each.
     """
-    taps = np.arange(-LANCZOS_ORDER, LANCZOS_ORDER + 1) - offset
+    taps = np.arange(-LANCZOS_ORDER, LANCZOS_ORDER + 1) - np.asarray(offset)[..., np.newaxis]
     weights = np.sinc(taps) * np.sinc(taps / LANCZOS_ORDER)
     weights[np.abs(taps) >= LANCZOS_ORDER] = 0.0
-    return weights / weights.sum()
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
-def _shift_axis(image, offset, axis):
+def _shift_axis(image, offset, axis, weights):
     if offset == 0.0:
         # np.sinc is ~1e-17, not 0, at non-zero integers; keep the image exact.
         return image.copy()
     out = np.empty(image.shape)
-    _shift.shift_axis(image, lanczos_weights(offset), axis, out)
+    _shift.shift_axis(image, weights, axis, out)
     return out
+
+
+def _check_offsets(dx, dy):
+    if not (np.all(np.abs(dx) <= 0.5) and np.all(np.abs(dy) <= 0.5)):
+        raise PsfError(f"sub-pixel shift must be within [-0.5, 0.5], got ({dx}, {dy})")
 
 
 def shift_image(image, dx, dy):
@@ -48,9 +53,25 @@ def shift_image(image, dx, dy):
     Pixels beyond the edges are taken as zero. A zero offset returns an
     exact copy of the image.
     """
-    if not (abs(dx) <= 0.5 and abs(dy) <= 0.5):
-        raise PsfError(f"sub-pixel shift must be within [-0.5, 0.5], got ({dx}, {dy})")
-    return _shift_axis(_shift_axis(np.asarray(image, dtype=float), dx, 1), dy, 0)
+    _check_offsets(dx, dy)
+    image = np.asarray(image, dtype=float)
+    return _shift_axis(_shift_axis(image, dx, 1, lanczos_weights(dx)), dy, 0, lanczos_weights(dy))
+
+
+def shift_images(images, dx, dy):
+    """`shift_image` of each of ``images`` (``(n, rows, cols)``) by its own ``dx[i]``, ``dy[i]``.
+
+    The same values as `shift_image` one by one, with the taps of all the
+    shifts computed at once.
+    """
+    _check_offsets(dx, dy)
+    images = np.asarray(images, dtype=float)
+    dx, dy = np.asarray(dx, dtype=float), np.asarray(dy, dtype=float)
+    x_weights, y_weights = lanczos_weights(dx), lanczos_weights(dy)
+    out = np.empty(images.shape)
+    for i, image in enumerate(images):
+        out[i] = _shift_axis(_shift_axis(image, dx[i], 1, x_weights[i]), dy[i], 0, y_weights[i])
+    return out
 
 
 def check_kernel_image(image, name="kernel_image"):
