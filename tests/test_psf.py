@@ -10,7 +10,7 @@ from diffim.errors import PsfError
 from diffim.geom import Box
 from diffim.psf import (DoubleGaussianPsf, GaussianPsf, InterpolatedPsf, MoffatPsf, PixelPsf,
                         VaryingPsf, psf_from_hdu, psf_to_hdu)
-from diffim.psf.pixel import shift_image
+from diffim.psf.pixel import shift_image, shift_images
 
 SIGMA_TO_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
@@ -219,6 +219,18 @@ def test_shift_conserves_flux_and_zero_shift_is_identity():
     assert np.array_equal(shift_image(kernel, 0.0, 0.0), kernel)
     with pytest.raises(PsfError):
         shift_image(kernel, 0.7, 0.0)
+
+
+def test_shift_images_is_shift_image_of_each():
+    rng = np.random.default_rng(4)
+    images = rng.normal(size=(6, 15, 15))
+    dx, dy = rng.uniform(-0.5, 0.5, 6), rng.uniform(-0.5, 0.5, 6)
+    dx[2] = dy[4] = 0.0
+    shifted = shift_images(images, dx, dy)
+    for i in range(6):
+        assert np.array_equal(shifted[i], shift_image(images[i], dx[i], dy[i]))
+    with pytest.raises(PsfError):
+        shift_images(images, dx + 0.6, dy)
 
 
 @pytest.mark.parametrize("x, y", POSITIONS)
