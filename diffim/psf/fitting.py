@@ -7,12 +7,13 @@ The Moffat is parametrised by ``eta = 1 / beta`` in ``[1e-4, 0.9]`` and
 written ``(1 + c q)^(-1/eta)`` with ``c = 4 (2^eta - 1) / fwhm^2``. As
 ``eta -> 0`` it tends to the Gaussian of the same FWHM, so Gaussian-like and
 Moffat-like stars are both inside the model and the FWHM is unbiased for
-either (fits to noiseless Gaussians stop near ``beta ~ 3000`` with the FWHM
-within 1.5e-4; noise dominates that on real stars). The shape is ``q = r^T S r`` with
+either (fits to noiseless Gaussians reach the bound ``beta = 1e4`` with the
+FWHM within 2e-6; noise dominates that on real stars). The shape is ``q = r^T S r`` with
 ``S = [[1 + e1, e2], [e2, 1 - e1]] / sqrt(1 - e^2)`` (``det S = 1``), which
 keeps ``fwhm`` the geometric mean of the principal-axis FWHM and has no
 angle degeneracy for round stars. The Jacobian is analytic (from the compiled
-renderer), which makes a fit ~8x faster than finite differences.
+renderer), which makes a fit ~8x faster than finite differences; the
+minimiser is a small bounded Levenberg-Marquardt.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class _MoffatModel:
     """Pixel-integrated Moffat and its Jacobian in the fit parameters.
 
     Parameters ``(amplitude, x, y, fwhm, eta, e1, e2)``; the last evaluation
-    is cached because `least_squares` asks for the residuals and the
+    is cached because the minimiser asks for the residuals and the
     Jacobian at the same point.
     """
 
@@ -132,10 +133,6 @@ def fit_moffat(stamp, weights=None, x_guess=None, y_guess=None, fwhm_guess=3.0,
     PsfError
         If the stamp has fewer usable pixels than free parameters.
     """
-    # Imported here: scipy.optimize costs every import of diffim.psf, and most
-    # users of the package fit nothing.
-    from scipy.optimize import least_squares
-
     stamp = np.asarray(stamp, dtype=float)
     weights = np.ones_like(stamp) if weights is None else np.asarray(weights, dtype=float)
     used = weights > 0.0
@@ -177,14 +174,70 @@ def fit_moffat(stamp, weights=None, x_guess=None, y_guess=None, fwhm_guess=3.0,
         lower.append(-np.inf)
         upper.append(np.inf)
     start = np.clip(start, lower, upper)
-    result = least_squares(residuals, start, jac=jacobian, bounds=(lower, upper),
-                           x_scale="jac", max_nfev=50 * n_params)
-    amplitude, x, y, fwhm, eta, e1, e2 = (float(value) for value in result.x[:7])
+    solution, cost, success = _levenberg_marquardt(residuals, jacobian, start, np.array(lower),
+                                                   np.array(upper), 50 * n_params)
+    amplitude, x, y, fwhm, eta, e1, e2 = (float(value) for value in solution[:7])
     dof = max(used.sum() - n_params, 1)
     return MoffatFit(
         amplitude=amplitude, x=x, y=y,
-        background=float(result.x[7]) if fit_background else 0.0,
+        background=float(solution[7]) if fit_background else 0.0,
         fwhm=fwhm, beta=1.0 / eta, e1=e1, e2=e2,
-        flux_in_stamp=float(model.evaluate(result.x[:7])[0].sum()),
-        reduced_chi2=float(2.0 * result.cost / dof), success=bool(result.success),
+        flux_in_stamp=float(model.evaluate(solution[:7])[0].sum()),
+        reduced_chi2=float(2.0 * cost / dof), success=success,
     )
+
+
+def _levenberg_marquardt(residuals, jacobian, start, lower, upper, max_evaluations,
+                         tolerance=1e-8):
+    """Minimise ``sum(residuals(p)**2) / 2`` within the box ``[lower, upper]``.
+
+    Levenberg-Marquardt with Marquardt's scaling (the damping is proportional
+    to the diagonal of ``J^T J``, so the steps do not depend on the units of
+    the parameters); a step that leaves the box is clipped onto it, which
+    lets a parameter rest on a bound (the Gaussian limit of the Moffat) while
+    the others converge. It stops when an accepted step changes the cost by
+    less than ``tolerance`` of it, or the parameters by less than
+    ``tolerance`` of their size. A few parameters and a fit that starts near
+    its answer need nothing more (and not scipy.optimize's import, ~0.1-0.3 s).
+
+    Returns
+    -------
+    solution : `numpy.ndarray`
+    cost : `float`
+        Half the sum of squared residuals there.
+    converged : `bool`
+    """
+    params = np.asarray(start, dtype=float)
+    residual = residuals(params)
+    cost = 0.5 * float(residual @ residual)
+    damping = 1e-3
+    evaluations = 1
+    while evaluations < max_evaluations:
+        columns = jacobian(params)
+        normal = columns.T @ columns
+        gradient = columns.T @ residual
+        scale = np.maximum(np.diag(normal), 1e-300)
+        while evaluations < max_evaluations:
+            try:
+                step = np.linalg.solve(normal + damping * np.diag(scale), -gradient)
+            except np.linalg.LinAlgError:
+                damping *= 10.0
+                evaluations += 1
+                continue
+            trial = np.clip(params + step, lower, upper)
+            trial_residual = residuals(trial)
+            evaluations += 1
+            trial_cost = 0.5 * float(trial_residual @ trial_residual)
+            if trial_cost <= cost:
+                break
+            damping *= 10.0
+        else:
+            return params, cost, False
+        change = np.linalg.norm(trial - params)
+        small = (cost - trial_cost <= tolerance * cost
+                 or change <= tolerance * (tolerance + np.linalg.norm(params)))
+        params, residual, cost = trial, trial_residual, trial_cost
+        damping = max(damping / 10.0, 1e-12)
+        if small:
+            return params, cost, True
+    return params, cost, False
