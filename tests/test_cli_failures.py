@@ -137,6 +137,9 @@ def test_ctrl_c_is_one_line_and_exit_130(pair, tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, sys, threading
         from diffim.cli.main import main
+        # A suite started in the background (`... &`) hands its children an ignored
+        # SIGINT, and Python then installs no handler: restore the terminal's default.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
         sys.exit(main(["subtract", *{inputs(pair)!r}, "--output", {str(tmp_path / "d.fits")!r},
                        *{KERNEL!r}]))
