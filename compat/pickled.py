@@ -17,7 +17,8 @@ import pickle
 __all__ = ["Pickled"]
 
 _KEPT = 4
-"""Objects a worker keeps (a campaign's scenarios use one runner and one executor at a time)."""
+"""Objects a worker keeps (a campaign's scenario uses a runner, an executor and the readers
+of its outputs at a time)."""
 
 
 class Pickled:

@@ -1,53 +1,98 @@
-"""Compare what gen2 and gen3 wrote for each data ID of a scenario."""
+"""Compare what gen2 and gen3 wrote for each data ID of a scenario.
+
+Each data ID is read back from both repositories and compared where the
+engine runs data IDs: here on the ``local`` engine, in a Parsl worker on the
+``parsl`` one (an app per data ID, returning its `DataIdResult`), so that
+reading and comparing are not a serial share of the campaign process. The
+result is the same wherever it is computed.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+
+import parsl
+
+from compat.pickled import Pickled
 
 from ..compare import compare_catalogs, compare_exposures
 from ..model import Comparison, DataIdResult, Verdict
 from .metrics import backend_metrics
 from .outputs import data_id_key
 
-__all__ = ["IMAGE_PRODUCTS", "compare_backends"]
+__all__ = ["IMAGE_PRODUCTS", "compare_backends", "compare_data_id"]
 
 IMAGE_PRODUCTS = ("differenceExp", "matchedExp", "warpedExp", "scoreExp")
 """Products that are exposures; the others are catalogues."""
 
 
-def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir=None):
-    """One `DataIdResult` per data ID: each product compared, both backends' metrics.
+def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir, engine):
+    """One `DataIdResult` per data ID, in order (`compare_data_id` of each).
 
     Parameters
     ----------
     scenario : `validation.campaign.scenarios.Scenario`
     data_ids : `list` [`dict`]
-    gen2, gen3 : `dict` [`tuple`, `validation.campaign.outputs.BackendOutput`]
-        Per ``(visit, detector)``.
+    gen2, gen3
+        What each backend wrote (`validation.campaign.gen2_backend.Gen2Outputs`,
+        `validation.campaign.gen3_backend.Gen3Outputs`).
+    artifact_dir : `pathlib.Path`
+        As for `compare_data_id`.
+    engine : `validation.campaign.engine.Engine`
+        On ``parsl``, each data ID is an app on its workers.
+
+    Returns
+    -------
+    results : `list` [`validation.model.DataIdResult`]
+    """
+    if not engine.parsl:
+        return [compare_data_id(scenario, data_id, gen2, gen3, artifact_dir)
+                for data_id in data_ids]
+    app = parsl.python_app(_compare_in_worker)
+    # Unpickled once per worker: its butlers are then opened once per worker, not per data ID.
+    shared = Pickled((scenario, gen2, gen3, artifact_dir))
+    futures = [app(shared, data_id) for data_id in data_ids]
+    return [future.result() for future in futures]
+
+
+def _compare_in_worker(shared, data_id):
+    """`compare_data_id` in a worker; ``shared`` is a `compat.pickled.Pickled` of the other
+    arguments."""
+    scenario, gen2, gen3, artifact_dir = shared.load()
+    return compare_data_id(scenario, data_id, gen2, gen3, artifact_dir)
+
+
+def compare_data_id(scenario, data_id, gen2, gen3, artifact_dir=None):
+    """Read one data ID back from both backends: each product compared, both backends' metrics.
+
+    Parameters
+    ----------
+    scenario : `validation.campaign.scenarios.Scenario`
+    data_id : `dict`
+    gen2, gen3
+        What each backend wrote; ``read(data_id)`` gives a
+        `validation.campaign.outputs.BackendOutput`.
     artifact_dir : `pathlib.Path`, optional
         Where difference-of-difference images and matched-catalogue
         differences go, one folder per scenario and data ID.
 
     Returns
     -------
-    results : `list` [`validation.model.DataIdResult`]
+    result : `validation.model.DataIdResult`
     """
-    results = []
-    for data_id in data_ids:
-        key = data_id_key(data_id)
-        sides = {"gen2": gen2[key], "gen3": gen3[key]}
-        result = DataIdResult(data_id=dict(data_id), backend_metrics={
-            name: backend_metrics(side.outputs, side.metadata, side.seconds)
-            for name, side in sides.items()})
-        errors = [f"{name}: {side.error}" for name, side in sides.items() if side.error]
-        if errors:
-            result.error = "; ".join(errors)
-        else:
-            where = (Path(artifact_dir) / scenario.name / f"v{key[0]}-d{key[1]}"
-                     if artifact_dir is not None else None)
-            result.comparisons = [_compare_product(scenario, product, sides, where)
-                                  for product in scenario.products]
-        results.append(result)
-    return results
+    key = data_id_key(data_id)
+    sides = {"gen2": gen2.read(data_id), "gen3": gen3.read(data_id)}
+    result = DataIdResult(data_id=dict(data_id), backend_metrics={
+        name: backend_metrics(side.outputs, side.metadata, side.seconds)
+        for name, side in sides.items()})
+    errors = [f"{name}: {side.error}" for name, side in sides.items() if side.error]
+    if errors:
+        result.error = "; ".join(errors)
+        return result
+    where = (Path(artifact_dir) / scenario.name / f"v{key[0]}-d{key[1]}"
+             if artifact_dir is not None else None)
+    result.comparisons = [_compare_product(scenario, product, sides, where)
+                          for product in scenario.products]
+    return result
 
 
 def _compare_product(scenario, product, sides, artifact_dir):

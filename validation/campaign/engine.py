@@ -34,8 +34,9 @@ __all__ = ["ENGINES", "Engine", "parsl_config", "start_engine"]
 ENGINES = ("local", "parsl")
 
 _WORKER_IMPORTS = ("lsst.pipe.base.single_quantum_executor", "compat.gen2.image_difference",
-                   "compat.gen3.tasks")
-"""What a worker's first data ID would import (the middlewares and the tasks: 3-4 CPU s)."""
+                   "compat.gen3.tasks", "validation.campaign.compare_backends")
+"""What a worker's first data ID would import (the middlewares, the tasks and the
+comparison: 3-4 CPU s)."""
 
 _STRATEGY_PERIOD_SECONDS = 0.5
 """How often Parsl looks at its blocks. The first block starts at the first look after the

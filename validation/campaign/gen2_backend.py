@@ -2,6 +2,8 @@
 
 On the ``parsl`` engine the command's data references are Parsl apps
 (`compat.gen2.parsl_runner`); on the ``local`` one, gen2's ``-j`` pool.
+What the command wrote is read back per data ID by `Gen2Outputs`, wherever
+the comparison runs.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from compat.gen2.parsl_runner import (
 
 from .outputs import BackendOutput, data_id_key
 
-__all__ = ["Gen2Backend", "gen2_arguments"]
+__all__ = ["Gen2Backend", "Gen2Outputs", "gen2_arguments"]
 
 _COMMAND_TASKS = {"ImageDifferenceTask": ImageDifferenceCmdLineTask,
                   "Winter2013ImageDifferenceTask": Winter2013ImageDifferenceCmdLineTask}
@@ -69,7 +71,7 @@ class Gen2Backend:
 
         Returns
         -------
-        outputs : `dict` [`tuple`, `validation.campaign.outputs.BackendOutput`]
+        outputs : `Gen2Outputs`
         """
         arguments = gen2_arguments(self.root, scenario, data_ids, override_file, engine.jobs)
         commands = _PARSL_COMMAND_TASKS if engine.parsl else _COMMAND_TASKS
@@ -77,24 +79,54 @@ class Gen2Backend:
             started = time.monotonic()
             run_image_difference(arguments, taskClass=commands[scenario.task])
             seconds = (time.monotonic() - started) / len(data_ids)
-        butler = Butler(self.root / "rerun" / scenario.name)
-        return {data_id_key(data_id): self._read(butler, scenario, data_id, seconds, errors.lines)
-                for data_id in data_ids}
+        return Gen2Outputs(self.root / "rerun" / scenario.name, tuple(scenario.products), seconds,
+                           tuple(errors.lines))
 
-    @staticmethod
-    def _read(butler, scenario, data_id, seconds, error_lines):
+
+class Gen2Outputs:
+    """What one gen2 command wrote, read back per data ID; pickles small (paths and lines).
+
+    Parameters
+    ----------
+    rerun : `pathlib.Path`
+        The command's output repository.
+    products : `tuple` [`str`]
+        The scenario's products (``deepDiff_<product>``).
+    seconds : `float`
+        The command's wall time per data ID.
+    error_lines : `tuple` [`str`]
+        The ERROR lines the command logged (a failed data ID's reason).
+    """
+
+    def __init__(self, rerun, products, seconds, error_lines):
+        self.rerun, self.products = Path(rerun), products
+        self.seconds, self.error_lines = seconds, error_lines
+        self._butler = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_butler": None}  # opened again where it is read
+
+    @property
+    def butler(self):
+        """The output repository's butler, opened at the first read."""
+        if self._butler is None:
+            self._butler = Butler(self.rerun)
+        return self._butler
+
+    def read(self, data_id):
+        """One data ID's `validation.campaign.outputs.BackendOutput`."""
         visit, ccd = data_id_key(data_id)
-        result = BackendOutput(seconds=seconds)
-        for product in scenario.products:
-            if butler.datasetExists(f"deepDiff_{product}", visit=visit, ccd=ccd):
-                result.outputs[product] = butler.get(f"deepDiff_{product}", visit=visit, ccd=ccd)
+        result = BackendOutput(seconds=self.seconds)
+        for product in self.products:
+            if self.butler.datasetExists(f"deepDiff_{product}", visit=visit, ccd=ccd):
+                result.outputs[product] = self.butler.get(f"deepDiff_{product}", visit=visit,
+                                                          ccd=ccd)
         try:
-            result.metadata = butler.get("deepDiff_metadata", visit=visit, ccd=ccd)
+            result.metadata = self.butler.get("deepDiff_metadata", visit=visit, ccd=ccd)
         except Gen2Error:
             result.metadata = {}
         if not result.outputs:
-            tag = f"visit={visit}"
-            result.error = next((line for line in error_lines if tag in line and
-                                 f"ccd={ccd}" in line),
-                                "wrote no outputs" + (f" ({error_lines[0]})" if error_lines else ""))
+            lines, tag = self.error_lines, f"visit={visit}"
+            result.error = next((line for line in lines if tag in line and f"ccd={ccd}" in line),
+                                "wrote no outputs" + (f" ({lines[0]})" if lines else ""))
         return result

@@ -10,6 +10,9 @@ How a scenario maps to gen3 is the migration's own story:
 - ``detect_only`` runs on the collection of the scenario it builds on;
 - ``one_calexp_coadd`` makes, per detector, a one-input coadd of the
   template calexp, then differences the science visits against it.
+
+What a pipeline wrote is read back per data ID by `Gen3Outputs`, wherever the
+comparison runs.
 """
 from __future__ import annotations
 
@@ -24,9 +27,9 @@ from compat.gen3 import INPUT_RUN, INSTRUMENT, make_repo, pipeline_path
 from compat.gen3.ingest import ingest_field_files
 from compat.gen3.runner import load_pipeline, run_pipeline
 
-from .outputs import BackendOutput, data_id_key
+from .outputs import BackendOutput
 
-__all__ = ["Gen3Backend", "PIPELINE_OUTPUTS"]
+__all__ = ["Gen3Backend", "Gen3Outputs", "PIPELINE_OUTPUTS"]
 
 MONOLITH_LABEL = "imageDifference"
 MONOLITH_PIPELINES = ("image_difference", "winter2013")
@@ -100,22 +103,16 @@ class Gen3Backend:
 
         Returns
         -------
-        outputs : `dict` [`tuple`, `validation.campaign.outputs.BackendOutput`]
+        outputs : `Gen3Outputs`
         """
         started = time.monotonic()
         try:
             collections = self._execute(scenario, data_ids, override_file, engine)
         except Exception as error:  # any failure of the run fails every data ID, with its message
             message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            return {data_id_key(d): BackendOutput(error=message) for d in data_ids}
-        seconds = (time.monotonic() - started) / len(data_ids)
-        labels = load_pipeline(scenario.gen3_pipeline).task_labels
-        # One butler per output collection, not per data ID: opening one costs.
-        butlers = {collection: Butler.from_config(str(self.root), collections=[collection])
-                   for collection in set(collections.values())}
-        return {data_id_key(d): self._read(scenario, butlers[collections[d["detector"]]],
-                                           collections[d["detector"]], d, labels, seconds)
-                for d in data_ids}
+            return Gen3Outputs(self.root, scenario, {}, error=message)
+        return Gen3Outputs(self.root, scenario, collections,
+                           seconds=(time.monotonic() - started) / len(data_ids))
 
     def _execute(self, scenario, data_ids, override_file, engine):
         """Run the pipeline; returns the output collection of each detector."""
@@ -157,24 +154,64 @@ class Gen3Backend:
                      parsl=engine.parsl)
         return output
 
-    @staticmethod
-    def _read(scenario, butler, collection, data_id, labels, seconds):
-        where = PIPELINE_OUTPUTS[scenario.gen3_pipeline]
+
+class Gen3Outputs:
+    """What one scenario's pipeline wrote, read back per data ID; pickles small.
+
+    Parameters
+    ----------
+    root : `pathlib.Path`
+        The repository.
+    scenario : `validation.campaign.scenarios.Scenario`
+    collections : `dict` [`int`, `str`]
+        Each detector's output collection.
+    seconds : `float`, optional
+        The run's wall time per data ID.
+    error : `str`, optional
+        Why the run failed (every data ID then fails with it).
+    """
+
+    def __init__(self, root, scenario, collections, seconds=None, error=None):
+        self.root, self.collections = root, collections
+        self.seconds, self.error = seconds, error
+        self.products = tuple(scenario.products)
+        self.where = PIPELINE_OUTPUTS[scenario.gen3_pipeline]
+        self.group = (str(scenario.template_visit) if self.where.keyed_by_template else None)
+        self.labels = (() if error else
+                       tuple(load_pipeline(scenario.gen3_pipeline).task_labels))
+        self._butlers = {}
+        """Output collection -> its butler, opened once per collection (opening one costs)."""
+
+    def __getstate__(self):
+        return {**self.__dict__, "_butlers": {}}  # opened again where they are read
+
+    def _butler(self, collection):
+        if collection not in self._butlers:
+            self._butlers[collection] = Butler.from_config(str(self.root),
+                                                           collections=[collection])
+        return self._butlers[collection]
+
+    def read(self, data_id):
+        """One data ID's `validation.campaign.outputs.BackendOutput`."""
+        if self.error:
+            return BackendOutput(error=self.error)
+        collection = self.collections[data_id["detector"]]
+        butler = self._butler(collection)
         key = {"instrument": INSTRUMENT, "visit": data_id["visit"],
                "detector": data_id["detector"]}
-        if where.keyed_by_template:
-            key["group"] = str(scenario.template_visit)
-        result = BackendOutput(seconds=seconds)
-        for product in scenario.products:
-            found = _get(butler, f"{where.prefix}_{product}", key)
+        if self.group is not None:
+            key["group"] = self.group
+        result = BackendOutput(seconds=self.seconds)
+        for product in self.products:
+            found = _get(butler, f"{self.where.prefix}_{product}", key)
             if found is not None:
                 result.outputs[product] = found
-        for label in labels:
+        for label in self.labels:
             metadata = _get(butler, f"{label}_metadata", key)
             if metadata is not None:
                 result.metadata[label] = metadata.to_dict()
         if not result.outputs:
-            result.error = f"no {where.prefix}_* outputs in {collection}"
+            result.error = f"no {self.where.prefix}_* outputs in {collection}"
         return result
 
 

@@ -4,10 +4,10 @@ Order of work: field files (cached), the engine started (`engine`), a fresh
 gen2 repo and a fresh gen3 repo ingested from the field files, then per
 scenario: write its gen2 override file, run gen2's ``imageDifference.py`` and
 gen3's pipeline (their data IDs where the engine puts them; on Parsl both at
-once), compare per data ID here, record the scenario in the database in one
-transaction (a scenario is either stored whole or not at all) and print a
-progress line. The campaign's own override files and gen3 pipelines are then
-audited, and the run is closed.
+once), read back and compare per data ID (there too), record the scenario in
+the database in one transaction (a scenario is either stored whole or not at
+all) and print a progress line. The campaign's own override files and gen3
+pipelines are then audited, and the run is closed.
 """
 from __future__ import annotations
 
@@ -177,12 +177,12 @@ def run_scenario(scenario, data_ids, backends, run_dir, engine):
     return ScenarioResult(
         name=scenario.name, features=list(scenario.features), description=scenario.description,
         template_mode=scenario.template, definition=scenario.definition(),
-        data_ids=compare_backends(scenario, data_ids, gen2, gen3, run_dir / "artifacts"),
+        data_ids=compare_backends(scenario, data_ids, gen2, gen3, run_dir / "artifacts", engine),
         expected_reason=scenario.expected_reason)
 
 
 def _run_backends(backends, scenario, data_ids, override_file, engine):
-    """Each backend's outputs of ``scenario`` (`Gen2Backend.run`, `Gen3Backend.run`), in order.
+    """What each backend wrote for ``scenario`` (`Gen2Backend.run`, `Gen3Backend.run`), in order.
 
     On the ``parsl`` engine the first backend runs in a thread of its own
     while this one runs the second: both middlewares' apps then wait in one
