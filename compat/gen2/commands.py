@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from diffim.cli.main import keep_freed_memory
+
 from .image_difference import ImageDifferenceCmdLineTask, Winter2013ImageDifferenceCmdLineTask
 from .log_format import install_gen2_log_handler
 
@@ -51,9 +53,14 @@ def run_image_difference(argv, taskClass=ImageDifferenceCmdLineTask):
 
 
 def image_difference_main(argv=None, taskClass=ImageDifferenceCmdLineTask):
-    """The ``imageDifference.py`` console script: log as gen2 did, run, return the exit status."""
+    """The ``imageDifference.py`` console script: log as gen2 did, run, return the exit status.
+
+    Freed image-sized blocks are reused (`diffim.cli.main.keep_freed_memory`), as in the
+    ``diffim`` command.
+    """
     logging.getLogger().setLevel(logging.INFO)
     install_gen2_log_handler()
+    keep_freed_memory()
     return run_image_difference(sys.argv[1:] if argv is None else argv, taskClass=taskClass)
 
 

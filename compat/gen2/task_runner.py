@@ -19,6 +19,7 @@ import functools
 import logging
 import multiprocessing
 
+from diffim.cli.main import keep_freed_memory
 from diffim.task import Struct
 
 from .config_overrides import first_line
@@ -97,8 +98,9 @@ class TaskRunner:
             return [self(target) for target in targetList]
         run = functools.partial(run_target_logged, self,
                                 root_level=logging.getLogger().getEffectiveLevel())
-        # spawn, not fork: a forked child of a process that has used OpenMP can hang.
-        with _SPAWN.Pool(self.numProcesses) as pool:
+        # spawn, not fork: a forked child of a process that has used OpenMP can hang. Each
+        # worker reuses its freed image-sized blocks, as the diffim command does.
+        with _SPAWN.Pool(self.numProcesses, initializer=keep_freed_memory) as pool:
             outcomes = pool.map_async(run, targetList, chunksize=1).get(self.timeout)
         return [log_again(target, outcome) for target, outcome in zip(targetList, outcomes)]
 

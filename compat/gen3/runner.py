@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from lsst.daf.butler import Butler, CollectionType
-from lsst.pipe.base import Pipeline, TaskFactory
+from lsst.pipe.base import Instrument, Pipeline, TaskFactory
 from lsst.pipe.base.all_dimensions_quantum_graph_builder import AllDimensionsQuantumGraphBuilder
 from lsst.pipe.base.mp_graph_executor import MPGraphExecutor
 from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
@@ -69,7 +69,8 @@ def load_pipeline(pipeline, config=None, config_files=None):
 
 
 def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_files=None,
-                 register_dataset_types=True, extend_run=False, jobs=1, parsl=False):
+                 register_dataset_types=True, extend_run=False, jobs=1, parsl=False,
+                 butler=None):
     """Build the quantum graph of a pipeline and execute it here.
 
     Parameters
@@ -97,6 +98,11 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     parsl : `bool`
         Run the quanta as Parsl apps on the Parsl configuration the caller
         loaded (`compat.gen3.parsl_executor`); ``jobs`` is then ignored.
+    butler : `lsst.daf.butler.Butler`, optional
+        A writeable butler already open on ``repo``: the run's butler is a
+        clone of it (sharing its registry connection and caches) instead of
+        a new client of the repository (0.07 CPU s per run, more on
+        PostgreSQL). Not for ``extend_run``.
 
     Returns
     -------
@@ -118,9 +124,11 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     loaded = load_pipeline(pipeline, config, config_files)
     if extend_run:
         butler, skip_existing_in = _extended_butler(str(repo), output), [output]
-    else:
+    elif butler is None:
         butler, skip_existing_in = SimplePipelineExecutor.prep_butler(
             str(repo), inputs=list(inputs), output=output), []
+    else:
+        butler, skip_existing_in = _output_butler(butler, inputs, output), []
     graph = loaded.to_graph()
     builder = AllDimensionsQuantumGraphBuilder(graph, butler, where=where, output_run=butler.run,
                                                skip_existing_in=skip_existing_in)
@@ -161,6 +169,16 @@ def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl)
     return [executor.execute(nodes[quantum_id]["pipeline_node"], nodes[quantum_id]["quantum"],
                              quantum_id)[0]
             for quantum_id in predicted]
+
+
+def _output_butler(butler, inputs, output):
+    """``SimplePipelineExecutor.prep_butler`` on a clone of ``butler``: a new timestamped RUN
+    and the CHAINED ``output`` of it and ``inputs``, the defaults of the butler returned."""
+    run = f"{output}/{Instrument.makeCollectionTimestamp()}"
+    butler.registry.registerCollection(run, CollectionType.RUN)
+    butler.registry.registerCollection(output, CollectionType.CHAINED)
+    butler.registry.setCollectionChain(output, [run, *inputs])
+    return butler.clone(collections=[output], run=run)
 
 
 def _extended_butler(root, output):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from diffim.cli.main import keep_freed_memory
+
 from ..audit import summarize_run
 from ..db import ResultsDB
 from ..model import Verdict
@@ -74,6 +76,8 @@ def run(args):
         return 2
     baseline = read_results_json(args.baseline)[0] if args.baseline else None
     db_url = args.db or str(args.workdir / "results.sqlite3")
+    # The local engine runs both middlewares here: freed image-sized blocks are reused.
+    keep_freed_memory()
     out = args.out or args.workdir / "report"
     done = run_campaign(campaign, args.workdir, db_url, engine=args.engine, workers=args.workers,
                         progress=lambda line: print(line, flush=True),

@@ -27,6 +27,8 @@ from parsl.executors import HighThroughputExecutor
 from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
 from parsl.providers import LocalProvider
 
+from diffim.cli.main import keep_freed_memory
+
 from ..errors import ValidationError
 
 __all__ = ["ENGINES", "Engine", "parsl_config", "start_engine"]
@@ -110,14 +112,17 @@ def start_engine(name, workers, run_dir):
 
 
 def _warm_up(workers):
-    """One app per worker importing `_WORKER_IMPORTS`, not waited for: the workers import
-    while this process ingests the field, not at their first data ID."""
-    app = parsl.python_app(_import_modules)
+    """One app per worker preparing it (`_prepare_worker`), not waited for: the workers
+    import while this process ingests the field, not at their first data ID."""
+    app = parsl.python_app(_prepare_worker)
     for _ in range(workers):
         app(_WORKER_IMPORTS)
 
 
-def _import_modules(names):
+def _prepare_worker(names):
+    """Import ``names``; keep freed image-sized blocks for reuse, as the ``diffim`` command
+    does (`diffim.cli.main.keep_freed_memory`): a worker runs many data IDs."""
+    keep_freed_memory()
     for name in names:
         importlib.import_module(name)
 

@@ -62,6 +62,8 @@ class Gen3Backend:
     def __init__(self, directory, registry_db=None):
         self.root = Path(directory) / "repo"
         self.registry_db = registry_db
+        self.butler = None
+        """A writeable butler on the repository, once ingested: each run's butler is a clone."""
 
     def ingest(self, files):
         """Make the repository from `diffim.sim.field_files.FieldFiles`.
@@ -74,7 +76,8 @@ class Gen3Backend:
         if self.registry_db is not None:
             digest = hashlib.sha256(str(self.root.absolute()).encode()).hexdigest()[:12]
             namespace = f"diffim_{digest}"
-        ingest_field_files(make_repo(self.root, self.registry_db, namespace), files)
+        self.butler = make_repo(self.root, self.registry_db, namespace)
+        ingest_field_files(self.butler, files)
 
     @staticmethod
     def output_collection(scenario):
@@ -112,7 +115,8 @@ class Gen3Backend:
             message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             return Gen3Outputs(self.root, scenario, {}, error=message)
         return Gen3Outputs(self.root, scenario, collections,
-                           seconds=(time.monotonic() - started) / len(data_ids))
+                           seconds=(time.monotonic() - started) / len(data_ids),
+                           butler=self.butler)
 
     def _execute(self, scenario, data_ids, override_file, engine):
         """Run the pipeline; returns the output collection of each detector."""
@@ -137,7 +141,8 @@ class Gen3Backend:
         if scenario.builds_on:
             inputs.insert(0, f"validation/{scenario.builds_on}")
         run_pipeline(self.root, scenario.gen3_pipeline, inputs, output, where, config=config,
-                     config_files=config_files, jobs=engine.jobs, parsl=engine.parsl)
+                     config_files=config_files, jobs=engine.jobs, parsl=engine.parsl,
+                     butler=self.butler)
         return {detector: output for detector in detectors}
 
     def _one_calexp_coadd(self, scenario, visits, detector, engine):
@@ -145,13 +150,13 @@ class Gen3Backend:
         coadds = f"validation/{scenario.name}/coadd-d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#makeTemplate", [INPUT_RUN],
                      coadds, f"instrument='{INSTRUMENT}' AND visit={scenario.template_visit} "
-                             f"AND detector={detector}", parsl=engine.parsl)
+                             f"AND detector={detector}", parsl=engine.parsl, butler=self.butler)
         output = f"validation/{scenario.name}/d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#difference",
                      [coadds, INPUT_RUN], output,
                      f"instrument='{INSTRUMENT}' AND visit IN ({_ids(visits)}) "
                      f"AND detector={detector}", config=scenario.gen3_config, jobs=engine.jobs,
-                     parsl=engine.parsl)
+                     parsl=engine.parsl, butler=self.butler)
         return output
 
 
@@ -169,9 +174,12 @@ class Gen3Outputs:
         The run's wall time per data ID.
     error : `str`, optional
         Why the run failed (every data ID then fails with it).
+    butler : `lsst.daf.butler.Butler`, optional
+        A butler open on ``root`` in this process, cloned for reading
+        (unpickled elsewhere, the reader opens its own).
     """
 
-    def __init__(self, root, scenario, collections, seconds=None, error=None):
+    def __init__(self, root, scenario, collections, seconds=None, error=None, butler=None):
         self.root, self.collections = root, collections
         self.seconds, self.error = seconds, error
         self.products = tuple(scenario.products)
@@ -179,16 +187,17 @@ class Gen3Outputs:
         self.group = (str(scenario.template_visit) if self.where.keyed_by_template else None)
         self.labels = (() if error else
                        tuple(load_pipeline(scenario.gen3_pipeline).task_labels))
-        self._butlers = {}
-        """Output collection -> its butler, opened once per collection (opening one costs)."""
+        self._open, self._butlers = butler, {}
+        """A butler on the repository, and a clone of it per output collection read."""
 
     def __getstate__(self):
-        return {**self.__dict__, "_butlers": {}}  # opened again where they are read
+        return {**self.__dict__, "_open": None, "_butlers": {}}  # opened where they are read
 
     def _butler(self, collection):
+        if self._open is None:
+            self._open = Butler.from_config(str(self.root))
         if collection not in self._butlers:
-            self._butlers[collection] = Butler.from_config(str(self.root),
-                                                           collections=[collection])
+            self._butlers[collection] = self._open.clone(collections=[collection], run=None)
         return self._butlers[collection]
 
     def read(self, data_id):
