@@ -1,8 +1,9 @@
 """Middleware overhead per data ID: the diffim monolith direct, under gen2 and under gen3.
 
-One science visit of a one-detector 1024 x 1024 SimCam field, differenced
-against a template assembled from the coadd patches (the default
-``getTemplate``), three ways:
+One science visit of a one-detector SimCam field, 1024 x 1024 and 4096 x 4096
+(an LSST detector; ``-k 1k`` or ``-k 4k`` picks one), differenced against a
+template assembled from the coadd patches (the default ``getTemplate``),
+three ways:
 
 - ``direct``: `diffim.template.get_template.GetCoaddAsTemplateTask` and
   `diffim.image_difference.ImageDifferenceTask` on inputs already in memory
@@ -17,8 +18,8 @@ gen2 the repository lookups, FITS reads of the inputs and writes of the
 outputs, config and metadata persistence; for gen3 also the registry
 queries, the quantum-graph build and the provenance (configs, packages).
 It is ``median(gen2) - median(direct)`` and ``median(gen3) - median(direct)``,
-in ``extra_info`` of the middleware benchmarks and in one line printed when
-the module's benchmarks are done, e.g.
+in ``extra_info`` of the middleware benchmarks and in one line per size printed
+when the module's benchmarks are done, e.g.
 ``middleware overhead per data ID: gen2 +0.21 s (+12 %), gen3 +1.4 s (+80 %)``.
 Each benchmark has one warm-up round (the first gen3 call imports the task
 and loads the pipeline).
@@ -37,76 +38,82 @@ from diffim.sim import PairConfig
 from diffim.sim.field import FieldConfig, simulate_field
 from diffim.sim.field_files import write_field_files
 
-SIZE = 1024
+SIZES = {"1k": 1024, "4k": 4096}
 DETECTOR = 0
-ROUNDS = 5
+ROUNDS = {1024: 5, 4096: 3}
 
 MEDIANS = {}
-"""Median seconds per data ID of each way that has run: ``direct``, ``gen2``, ``gen3``."""
+"""``(size, way)`` -> median seconds per data ID of each way that has run: ``direct``,
+``gen2``, ``gen3``."""
 
 
-@pytest.fixture(scope="module")
-def field(tmp_path_factory):
+@pytest.fixture(scope="module", params=list(SIZES.values()), ids=list(SIZES))
+def field(request, tmp_path_factory):
     """The field's source files, ingested into a gen2 and a gen3 repository.
 
     Returns
     -------
     field : `dict`
         ``files`` (`diffim.sim.field_files.FieldFiles`), ``gen2`` and ``gen3``
-        (repository roots) and ``visit`` (the science visit differenced).
+        (repository roots), ``visit`` (the science visit differenced) and
+        ``size`` (of the detector, in pixels).
     """
-    root = tmp_path_factory.mktemp("middleware")
+    size = request.param
+    root = tmp_path_factory.mktemp(f"middleware{size}")
     files = write_field_files(
-        simulate_field(FieldConfig(sky=PairConfig(size=SIZE, seed=3), detectors=(1, 1))),
+        simulate_field(FieldConfig(sky=PairConfig(size=size, seed=3), detectors=(1, 1))),
         root / "files")
     ingest_gen2(files, root / "gen2")
     ingest_gen3(root / "gen3", files)
     return {"files": files, "gen2": root / "gen2", "gen3": root / "gen3",
-            "visit": files.visits_with_role("science")[0]}
+            "visit": files.visits_with_role("science")[0], "size": size}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def overhead_report(request):
-    """Print the overhead line once the module's benchmarks are done (not captured)."""
+    """Print the overhead lines once the module's benchmarks are done (not captured)."""
     yield
-    line = overhead_line()
-    if line:
+    lines = [line for line in map(overhead_line, SIZES.values()) if line]
+    if lines:
         plugins = request.config.pluginmanager
         with plugins.getplugin("capturemanager").global_and_fixture_disabled():
-            plugins.getplugin("terminalreporter").write_line(line)
+            for line in lines:
+                plugins.getplugin("terminalreporter").write_line(line)
 
 
-def overhead(way):
+def overhead(size, way):
     """``way``'s median minus the direct median, in seconds and as a fraction of it.
 
     Returns
     -------
     overhead : `tuple` [`float`, `float`] or `None`
-        `None` unless both ``way`` and ``direct`` have run.
+        `None` unless both ``way`` and ``direct`` have run at ``size``.
     """
-    if way not in MEDIANS or "direct" not in MEDIANS:
+    if (size, way) not in MEDIANS or (size, "direct") not in MEDIANS:
         return None
-    seconds = MEDIANS[way] - MEDIANS["direct"]
-    return seconds, seconds / MEDIANS["direct"]
+    seconds = MEDIANS[size, way] - MEDIANS[size, "direct"]
+    return seconds, seconds / MEDIANS[size, "direct"]
 
 
-def overhead_line():
-    """``"middleware overhead per data ID: gen2 +0.21 s (+12 %), ..."``, or "" if none is known."""
+def overhead_line(size):
+    """``"middleware overhead per data ID: gen2 +0.21 s (+12 %), ..."`` at ``size``, or "" if
+    none is known."""
     parts = []
     for way in ("gen2", "gen3"):
-        known = overhead(way)
+        known = overhead(size, way)
         if known is not None:
             parts.append(f"{way} {known[0]:+.2f} s ({100 * known[1]:+.0f} %)")
     if not parts:
         return ""
     return (f"middleware overhead per data ID: {', '.join(parts)} "
-            f"(direct {MEDIANS['direct']:.2f} s, {SIZE} x {SIZE} px, coadd template)")
+            f"(direct {MEDIANS[size, 'direct']:.2f} s, {size} x {size} px, coadd template)")
 
 
-def record(benchmark, way):
+def record(benchmark, field, way):
     """Keep ``way``'s median; for gen2 and gen3 put the overhead over direct in ``extra_info``."""
-    MEDIANS[way] = benchmark.stats.stats.median
-    known = None if way == "direct" else overhead(way)
+    size = field["size"]
+    MEDIANS[size, way] = benchmark.stats.stats.median
+    known = None if way == "direct" else overhead(size, way)
     if known is not None:
         benchmark.extra_info["overhead_s"] = round(known[0], 3)
         benchmark.extra_info["overhead_fraction_of_direct"] = round(known[1], 3)
@@ -130,8 +137,9 @@ def test_direct(benchmark, field):
         return task.run(science, template.exposure, scienceSources=science_sources,
                         templateSources=template.sources)
 
-    result = benchmark.pedantic(difference, setup=fresh_inputs, rounds=ROUNDS, warmup_rounds=1)
-    record(benchmark, "direct")
+    result = benchmark.pedantic(difference, setup=fresh_inputs, rounds=ROUNDS[field["size"]],
+                                warmup_rounds=1)
+    record(benchmark, field, "direct")
     benchmark.extra_info["dia_sources"] = len(result.diaSources)
     assert len(result.diaSources) > 0
 
@@ -144,8 +152,8 @@ def test_gen2(benchmark, field):
         return run_image_difference([str(field["gen2"]), "--id", f"visit={field['visit']}",
                                      f"ccd={DETECTOR}", "--rerun", next(reruns), "--doraise"])
 
-    status = benchmark.pedantic(image_difference, rounds=ROUNDS, warmup_rounds=1)
-    record(benchmark, "gen2")
+    status = benchmark.pedantic(image_difference, rounds=ROUNDS[field["size"]], warmup_rounds=1)
+    record(benchmark, field, "gen2")
     assert status == 0
 
 
@@ -157,6 +165,6 @@ def test_gen3(benchmark, field):
     def pipeline():
         return run_pipeline(field["gen3"], "image_difference", [INPUT_RUN], next(outputs), where)
 
-    quanta = benchmark.pedantic(pipeline, rounds=ROUNDS, warmup_rounds=1)
-    record(benchmark, "gen3")
+    quanta = benchmark.pedantic(pipeline, rounds=ROUNDS[field["size"]], warmup_rounds=1)
+    record(benchmark, field, "gen3")
     assert len(quanta) == 1
