@@ -364,6 +364,12 @@ def _scaled(exposure, scale):
     return scaled
 
 
+_CUTOUT_PIXELS = 128 * 128
+"""Images at most this large (alert stamps are 30-63 px across) hold one or two
+isolated stars: their PSF is measured from as few as one. A real ZTF alert stamp
+holds 0-1 (51 of the first 60 then measure both PSFs, none did with three)."""
+
+
 def _with_psf(exposure, label):
     """``exposure`` itself if it has a PSF, else a view of it with a measured one;
     and the measurement's ``(peaks, background)`` pass over the image (None if not measured).
@@ -379,7 +385,8 @@ def _with_psf(exposure, label):
     bad = exposure.mask.get([p for p in ("SAT", "BAD", "NO_DATA", "CR", "EDGE")
                              if p in exposure.mask.planes])
     try:
-        measured = measure_psf(exposure.image, exposure.variance, bad, exposure.xy0)
+        measured = measure_psf(exposure.image, exposure.variance, bad, exposure.xy0,
+                               min_stars=1 if exposure.image.size <= _CUTOUT_PIXELS else 3)
     except DiffimError as error:
         raise type(error)(f"{label} has no PSF and none can be measured: {error}") from None
     view.psf = measured.psf
