@@ -29,7 +29,7 @@ from diffim.psf.base import SIGMA_TO_FWHM
 from diffim.psfmatch import convolve_exposure
 from diffim.psfmatch.make_kernel import MakeKernelTask
 from diffim.sim import PairConfig, simulate_pair
-from diffim.sources.kernel_sources import select_kernel_sources
+from diffim.sources.kernel_sources import SignalToNoiseConfig, select_kernel_sources
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 from diffim.subtract.background import refine_background
 from diffim.subtract.decorrelate import decorrelate, mean_variance
@@ -109,14 +109,15 @@ def test_psf_estimate(benchmark, read_pair, role):
 
 def test_kernel_sources(benchmark, with_psfs):
     sources = benchmark.pedantic(select_kernel_sources,
-                                 args=(with_psfs["science"], with_psfs["template"]), rounds=3)
+                                 args=(with_psfs["science"], with_psfs["template"]),
+                                 kwargs={"signal_to_noise": SignalToNoiseConfig()}, rounds=3)
     benchmark.extra_info["kernel_sources"] = len(sources)
 
 
 def test_fit_and_convolution(benchmark, with_psfs):
     """Kernel fit, convolution of the template with variance and mask, difference."""
     science, template = with_psfs["science"], with_psfs["template"]
-    sources = select_kernel_sources(science, template)
+    sources = select_kernel_sources(science, template, signal_to_noise=SignalToNoiseConfig())
 
     def fit_and_convolve():
         fit = MakeKernelTask().run(template, science, sources)
@@ -132,7 +133,8 @@ def test_fit_and_convolution(benchmark, with_psfs):
 def test_background_refit(benchmark, with_psfs):
     """The differential background refitted on the residual's clipped cell medians."""
     science, template = with_psfs["science"], with_psfs["template"]
-    fit = MakeKernelTask().run(template, science, select_kernel_sources(science, template))
+    sources = select_kernel_sources(science, template, signal_to_noise=SignalToNoiseConfig())
+    fit = MakeKernelTask().run(template, science, sources)
     matched = convolve_exposure(template, fit.psfMatchingKernel,
                                 bad_mask_planes=["NO_DATA", "BAD", "SAT", "EDGE"])
     usable = ~matched.mask.get(["NO_DATA", "BAD", "SAT", "EDGE"])
@@ -142,7 +144,8 @@ def test_background_refit(benchmark, with_psfs):
 
 def test_decorrelation(benchmark, with_psfs):
     science, template = with_psfs["science"], with_psfs["template"]
-    fit = MakeKernelTask().run(template, science, select_kernel_sources(science, template))
+    sources = select_kernel_sources(science, template, signal_to_noise=SignalToNoiseConfig())
+    fit = MakeKernelTask().run(template, science, sources)
     kernel = fit.psfMatchingKernel
     matched = convolve_exposure(template, kernel, bad_mask_planes=["NO_DATA", "BAD", "SAT", "EDGE"])
     image = science.image - matched.image

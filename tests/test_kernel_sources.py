@@ -10,11 +10,15 @@ from diffim.measure.photometry import psf_flux
 from diffim.measure.stamps import psf_models
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sources.kernel_sources import (
+    SignalToNoiseConfig,
     TooFewKernelSourcesError,
     detect_kernel_sources,
     psf_photometry,
     select_kernel_sources,
 )
+
+
+SNR = SignalToNoiseConfig()
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,7 @@ def truth_match(pair, sources):
 
 
 def test_detected_sources_are_real_unsaturated_and_in_range(pair):
-    sources = select_kernel_sources(pair.science, pair.template)
+    sources = select_kernel_sources(pair.science, pair.template, signal_to_noise=SNR)
     assert isinstance(sources, np.recarray) and sources.dtype.names == ("x", "y", "flux", "snr")
     sources = pd.DataFrame(sources)
     assert len(sources) >= 10
@@ -45,13 +49,15 @@ def test_detected_sources_are_real_unsaturated_and_in_range(pair):
 
 
 def test_limits_and_catalog_input(pair):
-    assert len(select_kernel_sources(pair.science, pair.template, max_sources=5)) == 5
+    assert len(select_kernel_sources(pair.science, pair.template, signal_to_noise=SNR,
+                                     max_sources=5)) == 5
     stars = pair.truth[(pair.truth["kind"] == "star") & ~pair.truth["saturated"]
                        & pair.truth["is_isolated"]]
     catalog = pd.DataFrame({"x": stars["x"], "y": stars["y"], "flux": stars["science_flux"],
                             "flux_err": np.sqrt(stars["science_flux"]),
                             "bad_flag": np.arange(len(stars)) % 2 == 0})
-    chosen = pd.DataFrame(select_kernel_sources(pair.science, pair.template, catalog))
+    chosen = pd.DataFrame(select_kernel_sources(pair.science, pair.template, catalog,
+                                                signal_to_noise=SNR))
     flagged = catalog[catalog["bad_flag"]]
     distance, _ = cKDTree(flagged[["x", "y"]].to_numpy()).query(chosen[["x", "y"]].to_numpy())
     assert distance.min() > 0  # no flagged source was kept
@@ -70,7 +76,7 @@ def test_variable_stars_are_not_kernel_sources():
                           & detected["snr"].between(10, 500)]
     _, matched = truth_match(pair, candidates)
     assert (matched["kind"] == "variable").sum() >= 5
-    chosen = pd.DataFrame(select_kernel_sources(pair.science, pair.template))
+    chosen = pd.DataFrame(select_kernel_sources(pair.science, pair.template, signal_to_noise=SNR))
     distance, matched = truth_match(pair, chosen)
     assert distance.max() < 1.0
     variable = (matched["kind"] == "variable").to_numpy()
@@ -80,12 +86,36 @@ def test_variable_stars_are_not_kernel_sources():
     assert (matched["kind"] == "star").sum() >= 20
 
 
+def test_the_snr_range_comes_from_the_callers_config(pair):
+    """One home for the S/N defaults: the subtraction's and ZOGY's configs each hold a
+    SignalToNoiseConfig, and the selection has no default of its own."""
+    from diffim.subtract import AlardLuptonSubtractConfig
+    from diffim.zogy import ZogyConfig
+
+    for config in (AlardLuptonSubtractConfig().sourceSelector.signalToNoise,
+                   ZogyConfig().signalToNoise):
+        assert isinstance(config, SignalToNoiseConfig)
+        assert (config.minimum, config.maximum) == (10.0, 10000.0)
+    with pytest.raises(TypeError, match="signal_to_noise"):
+        select_kernel_sources(pair.science, pair.template)
+    narrow = SignalToNoiseConfig()
+    narrow.maximum = 100.0
+    chosen = pd.DataFrame(select_kernel_sources(pair.science, pair.template,
+                                                signal_to_noise=narrow))
+    assert chosen["snr"].between(10, 100).all() and len(chosen) >= 3
+    with pytest.raises(TooFewKernelSourcesError, match=r"S/N in \[10, 100\]"):
+        select_kernel_sources(pair.science, pair.template, signal_to_noise=narrow,
+                              min_sources=len(chosen) + 1)
+
+
 def test_too_few_sources_names_the_cuts(pair):
     with pytest.raises(TooFewKernelSourcesError,
                        match=r"too few kernel sources \(\d+ < minKernelSources=5000\).*S/N in"):
-        select_kernel_sources(pair.science, pair.template, min_sources=5000)
+        select_kernel_sources(pair.science, pair.template, signal_to_noise=SNR,
+                              min_sources=5000)
     with pytest.raises(DiffimError, match="needs columns x and y"):
-        select_kernel_sources(pair.science, pair.template, pd.DataFrame({"ra": [1.0]}))
+        select_kernel_sources(pair.science, pair.template, pd.DataFrame({"ra": [1.0]}),
+                              signal_to_noise=SNR)
 
 
 def test_src_and_dia_source_psf_fluxes_are_one_measurement():

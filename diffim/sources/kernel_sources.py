@@ -12,6 +12,7 @@ image itself.
 """
 from __future__ import annotations
 
+import lsst.pex.config as pexConfig
 import numpy as np
 
 from ..errors import DiffimError
@@ -20,7 +21,8 @@ from ..image.stats import robust_median_sigma
 from ..image.peaks import find_peaks
 from ..measure.photometry import psf_amplitude
 
-__all__ = ["TooFewKernelSourcesError", "detect_kernel_sources", "select_kernel_sources"]
+__all__ = ["SignalToNoiseConfig", "TooFewKernelSourcesError", "detect_kernel_sources",
+           "select_kernel_sources"]
 
 _DETECTION_SNR = 5.0
 """Threshold for peaks that count as neighbours when judging isolation."""
@@ -32,12 +34,28 @@ _PRECISE_RATIO = 0.02
 """Flux ratios with a smaller statistical error measure the common scatter (`_variable`)."""
 
 
+class SignalToNoiseConfig(pexConfig.Config):
+    """S/N limits of kernel sources (the stack's ``sourceSelector.signalToNoise``).
+
+    The one home of these defaults: the subtraction's ``sourceSelector`` and
+    ZOGY's flux scale from the stars each hold one, and `select_kernel_sources`
+    takes it.
+    """
+
+    minimum = pexConfig.Field(dtype=float, default=10.0, doc="Lowest S/N of a kernel source.")
+    # Not the stack's 500: the brightest unsaturated stars (saturated ones are
+    # excluded by their SAT pixels) are what constrains the kernel's wings;
+    # without them bright stars leave wing residuals (2048 px simulated pair:
+    # 8 false detections -> 0; DECam pairs: near-bright std 3.3-4.5 -> 1.1-1.8).
+    maximum = pexConfig.Field(dtype=float, default=10000.0, doc="Highest S/N of a kernel source.")
+
+
 class TooFewKernelSourcesError(DiffimError):
     """Fewer usable kernel sources than ``minKernelSources``."""
 
 
-def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=10.0,
-                          max_snr=10000.0, max_sources=1000, min_sources=3, isolation_radius=None,
+def select_kernel_sources(science, template, catalog=None, *, signal_to_noise, psf=None,
+                          max_sources=1000, min_sources=3, isolation_radius=None,
                           bad_mask_planes=("NO_DATA", "SAT", "BAD", "EDGE", "CR", "SUSPECT"),
                           peaks=None):
     """Kernel sources from a catalogue, or detected on the science image.
@@ -51,11 +69,11 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
         ``psfFlux``) and ``flux_err`` (S/N cut) or ``snr``, and boolean ``flags`` columns
         named ``*_flag`` (any True rejects). Detected on the science image
         when omitted.
+    signal_to_noise : `SignalToNoiseConfig`
+        Accepted S/N range, ``minimum`` to ``maximum`` (the caller's config).
     psf : `diffim.psf.Psf`, optional
         PSF of the science image for PSF-weighted fluxes and the
         resolved-source test; ``science.psf`` when omitted.
-    min_snr, max_snr : `float`
-        Accepted S/N range.
     max_sources, min_sources : `int`
         At most this many (the highest S/N), at least this many or an error.
     isolation_radius : `float`, optional
@@ -80,6 +98,7 @@ def select_kernel_sources(science, template, catalog=None, *, psf=None, min_snr=
     TooFewKernelSourcesError
         If fewer than ``min_sources`` remain; the message gives the counts.
     """
+    min_snr, max_snr = signal_to_noise.minimum, signal_to_noise.maximum
     psf = psf if psf is not None else science.psf
     if psf is None:
         raise DiffimError("kernel-source selection needs a science PSF (give one, or a FWHM)")

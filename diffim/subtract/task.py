@@ -32,7 +32,8 @@ from ..exposure import Exposure
 from ..psf import measure_psf
 from ..psfmatch import NoKernelCandidatesError, convolve_exposure
 from ..psfmatch.make_kernel import MakeKernelTask
-from ..sources.kernel_sources import TooFewKernelSourcesError, select_kernel_sources
+from ..sources.kernel_sources import (SignalToNoiseConfig, TooFewKernelSourcesError,
+                                      select_kernel_sources)
 from ..task import Struct, Task
 from .background import refine_background
 from .bad_pixels import mask_bad_pixels
@@ -46,17 +47,6 @@ __all__ = ["AlardLuptonSubtractConfig", "AlardLuptonSubtractTask", "NoTemplateCo
 
 class NoTemplateCoverageError(DiffimError):
     """The template covers less of the science image than ``requiredTemplateFraction``."""
-
-
-class SignalToNoiseConfig(pexConfig.Config):
-    """S/N limits of kernel sources (the stack's ``sourceSelector.signalToNoise``)."""
-
-    minimum = pexConfig.Field(dtype=float, default=10.0, doc="Lowest S/N of a kernel source.")
-    # Not the stack's 500: the brightest unsaturated stars (saturated ones are
-    # excluded by their SAT pixels) are what constrains the kernel's wings;
-    # without them bright stars leave wing residuals (2048 px simulated pair:
-    # 8 false detections -> 0; DECam pairs: near-bright std 3.3-4.5 -> 1.1-1.8).
-    maximum = pexConfig.Field(dtype=float, default=10000.0, doc="Highest S/N of a kernel source.")
 
 
 class SourceSelectorConfig(pexConfig.Config):
@@ -223,8 +213,7 @@ class AlardLuptonSubtractTask(Task):
         try:
             return select_kernel_sources(
                 science, template, sources,
-                min_snr=self.config.sourceSelector.signalToNoise.minimum,
-                max_snr=self.config.sourceSelector.signalToNoise.maximum,
+                signal_to_noise=self.config.sourceSelector.signalToNoise,
                 max_sources=self.config.maxKernelSources,
                 min_sources=self.config.minKernelSources,
                 isolation_radius=self.config.sourceSelector.isolationRadius,

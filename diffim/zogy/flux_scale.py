@@ -25,13 +25,15 @@ from ..sources.kernel_sources import TooFewKernelSourcesError, select_kernel_sou
 __all__ = ["star_flux_ratio"]
 
 
-def star_flux_ratio(template, science):
+def star_flux_ratio(template, science, signal_to_noise):
     """``F_r`` and the number of stars it rests on.
 
     Parameters
     ----------
     template, science : `diffim.Exposure`
         The pair on one pixel grid, both with PSFs.
+    signal_to_noise : `diffim.sources.kernel_sources.SignalToNoiseConfig`
+        S/N range of the stars (``ZogyConfig.signalToNoise``).
 
     Returns
     -------
@@ -46,7 +48,7 @@ def star_flux_ratio(template, science):
         Too few usable stars, or a kernel without positive sum.
     """
     try:
-        sources = select_kernel_sources(science, template)
+        sources = select_kernel_sources(science, template, signal_to_noise=signal_to_noise)
     except TooFewKernelSourcesError as error:
         raise DiffimError(f"ZOGY flux scale from stars: {error} (give the photometric "
                           "calibrations or templateFluxScaling/scienceFluxScaling)") from None

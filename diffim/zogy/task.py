@@ -35,6 +35,7 @@ from ..errors import DiffimError
 from ..exposure import Exposure
 from ..image.stats import clipped_mean_std
 from ..psf import InterpolatedPsf, PixelPsf
+from ..sources.kernel_sources import SignalToNoiseConfig
 from ..subtract.decorrelate import mean_variance
 from ..subtract.task import _with_psf
 from ..task import Struct, Task
@@ -49,7 +50,8 @@ __all__ = ["ZogyConfig", "ZogyTask"]
 
 
 class ZogyConfig(pexConfig.Config):
-    """Configuration of `ZogyTask`: the stack's ``ZogyConfig`` fields and defaults, plus two."""
+    """Configuration of `ZogyTask`: the stack's ``ZogyConfig`` fields and defaults, plus this
+    package's own (their docs start "(this package)")."""
 
     templateFluxScaling = pexConfig.Field(
         dtype=float, default=1.0,
@@ -101,6 +103,10 @@ class ZogyConfig(pexConfig.Config):
         doc="(this package) With scaleByCalibration and an exposure without photometric "
             "calibration (plain FITS), take F_r from the stars found in both images instead "
             "of stopping.")
+    signalToNoise = pexConfig.ConfigField(
+        dtype=SignalToNoiseConfig,
+        doc="(this package) S/N range of the stars that give F_r (fluxScaleFromStars), as the "
+            "Alard-Lupton subtraction's sourceSelector.signalToNoise.")
     astrometricNoise = pexConfig.Field(
         dtype=float, default=0.0,
         doc="(this package) RMS registration error along each axis, pixels: the astrometric "
@@ -238,7 +244,7 @@ class ZogyTask(Task):
                                   "calibrations of both exposures (or fluxScaleFromStars=True, "
                                   "or scaleByCalibration=False and the "
                                   "templateFluxScaling/scienceFluxScaling factors)")
-            ratio, n_stars = star_flux_ratio(template, science)
+            ratio, n_stars = star_flux_ratio(template, science, self.config.signalToNoise)
             self.metadata.update(fluxScaleSource="stars", nFluxScaleStars=n_stars)
             return ratio
         self.metadata["fluxScaleSource"] = "calibration"
