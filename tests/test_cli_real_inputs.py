@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from conftest import NIRCAM_DIR
 from diffim.cli.main import main
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sim.noise import sky_plane
@@ -138,3 +139,29 @@ def test_a_63_pixel_stamp_subtracts_with_a_kernel_from_the_psf_models(plain_pair
     # ... and the transient stands out at its flux.
     core = image[27:36, 27:36].sum()
     assert core > 10 * np.sqrt(variance[27:36, 27:36].sum())
+
+
+def test_noise_maps_are_squared_and_a_noise_map_given_as_variance_is_named(tmp_path, capsys):
+    # JWST ships 1-sigma ERR maps; HOTPANTS takes noise images. As --*-noise they are
+    # squared; as --*-variance they are the user trap the error message now names.
+    science, template = (NIRCAM_DIR / f"a2744-{program}-f200w" for program in ("2561", "1324"))
+    images = ["--science", f"{science}.sci.fits", "--template", f"{template}.sci.fits"]
+    output = ["--output", str(tmp_path / "diff.fits")]
+    assert main(["subtract", *images, *output, "--science-noise", f"{science}.err.fits",
+                 "--template-noise", f"{template}.err.fits"]) == 0
+    fields = summary_fields(capsys.readouterr().out)
+    assert 0.8 < float(fields["variance_scale"]) < 1.3
+    assert fields["science_masked"] == "BAD:1"  # the one sigma <= 0 pixel
+    assert main(["subtract", *images, "--output", str(tmp_path / "trap.fits"),
+                 "--science-variance", f"{science}.err.fits",
+                 "--template-variance", f"{template}.err.fits"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "variance scaling factor" in error and "sigma rather than sigma^2" in error
+    with pytest.raises(SystemExit) as usage:
+        main(["subtract", *images, "--output", str(tmp_path / "both.fits"),
+              "--science-variance", f"{science}.err.fits",
+              "--science-noise", f"{science}.err.fits"])
+    assert usage.value.code == 2
+    assert "--science-noise: not allowed with argument --science-variance" in capsys.readouterr().err
+

@@ -49,8 +49,14 @@ def add_parser(commands):
                         help="which image to convolve, or preconvolve for a score image "
                              "(config field 'mode')")
     for role in ("science", "template"):
-        parser.add_argument(f"--{role}-variance", metavar="V",
-                            help=f"{role} variance: a FITS image or a constant (plain images)")
+        variance = parser.add_mutually_exclusive_group()
+        variance.add_argument(f"--{role}-variance", metavar="V",
+                              help=f"{role} variance (sigma^2): a FITS image or a constant "
+                                   "(plain images)")
+        variance.add_argument(f"--{role}-noise", metavar="SIGMA",
+                              help=f"{role} noise (1-sigma, as HOTPANTS's noise images and "
+                                   "JWST's ERR maps): a FITS image or a constant, squared into "
+                                   "the variance; pixels with sigma <= 0 are masked")
         parser.add_argument(f"--{role}-fwhm", type=float, metavar="PX",
                             help=f"{role} PSF FWHM in pixels (a Gaussian PSF) when the file has "
                                  "no PSF; otherwise it is measured from stars")
@@ -79,8 +85,8 @@ def add_parser(commands):
 def run(args):
     """Read, subtract, write; print one summary line; fail on a bad subtraction."""
     inputs = (args.science, args.template, *(Path(value) for value in (
-        args.science_variance, args.template_variance, args.science_mask, args.template_mask)
-        if value is not None))
+        args.science_variance, args.template_variance, args.science_noise, args.template_noise,
+        args.science_mask, args.template_mask) if value is not None))
     check_output(args.output, inputs)
     if args.catalog is not None:
         check_output(args.catalog, (*inputs, args.output), "--catalog")
@@ -189,9 +195,11 @@ def _read(args, role):
     path = getattr(args, role)
     options = {name: getattr(args, f"{role}_{name}") for name in ("gain", "read_noise", "saturation")
                if getattr(args, f"{role}_{name}", None) is not None}
-    variance = getattr(args, f"{role}_variance")
+    variance, noise = getattr(args, f"{role}_variance"), getattr(args, f"{role}_noise")
     if variance is not None:
         options["variance"] = _variance(variance)
+    elif noise is not None:
+        options["variance"] = _squared_noise(_variance(noise), f"--{role}-noise")
     exposure = read_exposure(path, **options)
     mask_path = getattr(args, f"{role}_mask", None)
     if mask_path is not None:
@@ -237,6 +245,15 @@ def _variance(value):
         return float(value)
     except ValueError:
         return read_plain_image(value)
+
+
+def _squared_noise(sigma, option):
+    """The variance of a noise (sigma) map or constant; sigma <= 0 gives 0 (masked BAD)."""
+    if isinstance(sigma, float):
+        if not sigma > 0:
+            raise DiffimError(f"{option} must be > 0, got {sigma}")
+        return sigma * sigma
+    return np.where(sigma > 0, sigma * sigma, np.float32(0.0))
 
 
 def _run_zogy(args):

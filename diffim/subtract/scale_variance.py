@@ -69,6 +69,23 @@ class ScaleVarianceTask(Task):
         factor = robust_median_sigma(image[good] / np.sqrt(variance[good]))[1] ** 2
         if not 1.0 / self.config.limit <= factor <= self.config.limit:
             raise DiffimError(f"variance scaling factor {factor:.3g} is beyond limit="
-                              f"{self.config.limit}: the variance plane does not describe the image")
+                              f"{self.config.limit}: the variance plane does not describe the image"
+                              + _noise_map_hint(factor, variance[good]))
         self.metadata.update(factor=factor, nPixels=n_pixels)
         return Struct(factor=float(factor), nPixels=n_pixels)
+
+
+def _noise_map_hint(factor, variance):
+    """A hint when the variance plane holds sigma rather than sigma^2, else ''.
+
+    Given sigma as the variance, image / sqrt(variance) has a variance of about
+    sigma^2 / sigma = sigma, so the factor comes out near the plane's median;
+    on a difference whose planes were both sigma, the plane holds about
+    sigma_1 + sigma_2 and the factor is (sigma_1^2 + sigma_2^2) / (sigma_1 +
+    sigma_2): half the plane's median or more.
+    """
+    typical = float(np.median(variance))
+    if not 0.25 < factor / typical < 2.0:
+        return ""
+    return (f" (the factor is of the order of the plane's median, {typical:.3g}, as when it holds "
+            "sigma rather than sigma^2: diffim subtract takes noise maps as --*-noise)")
