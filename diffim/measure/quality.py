@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import DiffimError
 from ..image.pixel_medians import abs_median, z_statistics
+from ..table import column_names
 
 __all__ = ["BadSubtractionError", "check_subtraction", "footprint_ratios",
            "kernel_source_ratios", "residual_summary"]
@@ -159,9 +160,7 @@ def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):
     if kernel_sources is None or not len(kernel_sources):
         return np.array([])
     x, y = (np.asarray(kernel_sources[name], dtype=float) for name in ("x", "y"))
-    names = (kernel_sources.dtype.names if isinstance(kernel_sources, np.ndarray)
-             else kernel_sources.columns)
-    if "used" in names:
+    if "used" in column_names(kernel_sources):
         used = np.asarray(kernel_sources["used"], dtype=bool)
         x, y = x[used], y[used]
     radius = 2.0 * float(difference.psf.computeFwhm(*difference.bbox.center))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..image.stats import clipped_mean_std
+from ..table import column_names
 from ..task import single_threaded_blas
 from .basis import make_basis, regularization_matrix
 from .candidates import BAD, GOOD, check_planes, cut_stamps, reason_counts, select_per_cell
@@ -211,7 +212,7 @@ def _stamp_half_width(basis, config, template_fwhm, science_fwhm):
 
 
 def _positions(candidates, fluxes):
-    names = _column_names(candidates)
+    names = column_names(candidates)
     if names is not None:
         if fluxes is None and "flux" in names:
             fluxes = np.asarray(candidates["flux"], dtype=float)
@@ -223,14 +224,6 @@ def _positions(candidates, fluxes):
     if fluxes is not None and len(fluxes) != len(positions):
         raise PsfMatchInputError(f"{len(fluxes)} fluxes for {len(positions)} candidates")
     return positions, fluxes
-
-
-def _column_names(candidates):
-    """The column names of a DataFrame or record array; None for plain positions."""
-    if isinstance(candidates, np.ndarray):
-        return candidates.dtype.names
-    columns = getattr(candidates, "columns", None)  # a DataFrame, without importing pandas
-    return None if columns is None else list(columns)
 
 
 def _store(table, rows, **columns):

@@ -20,6 +20,7 @@ from ..image.background import background_grid
 from ..image.stats import robust_median_sigma
 from ..image.peaks import find_peaks
 from ..measure.photometry import psf_amplitude
+from ..table import column_names
 
 __all__ = ["SignalToNoiseConfig", "TooFewKernelSourcesError", "detect_kernel_sources",
            "select_kernel_sources"]
@@ -339,7 +340,7 @@ def _resolved(table):
 
 def _from_catalog(catalog):
     """``x``, ``y``, ``flux``, ``snr`` of the unflagged rows of a DataFrame or record array."""
-    names = list(catalog.dtype.names if isinstance(catalog, np.ndarray) else catalog.columns)
+    names = list(column_names(catalog))
     if not {"x", "y"} <= set(names):
         raise DiffimError(f"kernel-source catalogue needs columns x and y, has {names}")
 
