@@ -1,9 +1,11 @@
-"""FITS I/O of an LSST-detector-sized exposure (4k x 4k): write and read back."""
+"""FITS I/O of an LSST-detector-sized exposure (4k x 4k) with a pixel PSF, as a calexp or a
+difference image: write and read back (checksums written and verified)."""
 import numpy as np
 import pytest
 
 from diffim import Exposure
 from diffim.io.exposure_fits import read_exposure, write_exposure
+from diffim.psf import GaussianPsf, PixelPsf
 
 SIZE = 4096
 
@@ -12,7 +14,8 @@ SIZE = 4096
 def detector_exposure():
     rng = np.random.default_rng(0)
     image = rng.normal(0.0, 10.0, (SIZE, SIZE)).astype(np.float32)
-    return Exposure(image, np.full((SIZE, SIZE), 100.0, np.float32))
+    psf = PixelPsf(GaussianPsf(2.0, size=41).computeKernelImage(0.0, 0.0))
+    return Exposure(image, np.full((SIZE, SIZE), 100.0, np.float32), psf=psf)
 
 
 def test_write_4k(benchmark, detector_exposure, tmp_path):

@@ -76,7 +76,10 @@ def psf_to_hdu(psf):
         shapes.append(array.shape)
         columns.append(fits.Column(name=name, format=f"{max(array.size, 1)}D",
                                    array=array.reshape(1, -1)))
-    hdu = fits.BinTableHDU.from_columns(columns)
+    # Set as data, not passed to the constructor (nor to from_columns), which
+    # imports astropy.table (0.1 s) only to check whether it was given a Table.
+    hdu = fits.BinTableHDU()
+    hdu.data = fits.FITS_rec.from_columns(columns)
     hdu.header["EXTNAME"] = EXTNAME
     hdu.header["PSFCLASS"] = (type(psf).__name__, "diffim.psf class")
     for index, shape in enumerate(shapes, start=1):
