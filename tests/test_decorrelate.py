@@ -75,3 +75,21 @@ def test_bad_inputs_raise():
         decorrelate(bad, np.ones((64, 64)), kernel, 1.0, 1.0)
     with pytest.raises(DiffimError, match="no unmasked pixel"):
         mean_variance(np.ones((4, 4)), np.zeros((4, 4), bool))
+
+
+@pytest.mark.parametrize("shape", [(96, 130), (128, 128)])
+def test_in_place_decorrelation_gives_the_same_bits(shape):
+    rng = np.random.default_rng(7)
+    kernel = matching_kernel()
+    difference = rng.normal(size=shape).astype(np.float32)
+    variance = np.full(shape, 2.0, np.float32)
+    new = decorrelate(difference, variance, kernel, 1.0, 1.5)
+    # scipy's own irfft2 of the same spectrum, for reference bits
+    phi = correction_spectrum(kernel, 1.0, 1.5, shape)
+    expected = scipy.fft.irfft2(scipy.fft.rfft2(difference) * phi, s=shape)
+    assert np.array_equal(new.image, expected)
+    image, plane = difference.copy(), variance.copy()
+    in_place = decorrelate(image, plane, kernel, 1.0, 1.5, overwrite=True)
+    assert in_place.image is image and in_place.variance is plane
+    assert np.array_equal(image, new.image) and np.array_equal(plane, new.variance)
+    assert np.array_equal(in_place.correction_kernel, new.correction_kernel)

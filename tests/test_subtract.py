@@ -159,6 +159,25 @@ def test_convolve_science_and_auto_mode():
     assert 4.0 < result.difference.psf.computeFwhm(256, 256) < 5.2
 
 
+@pytest.mark.parametrize("mode", ["convolveTemplate", "convolveScience"])
+def test_consumed_template_gives_the_same_outputs(mode):
+    pair = simulate_pair(PairConfig(size=256, seed=6, star_density=3000, flux_ratio=FLUX_RATIO))
+    expected = make_task(mode=mode).run(pair.template, pair.science)
+    science = pair.science.copy()
+    handed_over = pair.template.copy()
+    result = make_task(mode=mode).run(handed_over, science, consumeTemplate=True)
+    for name in ("difference", "matchedTemplate", "matchedScience"):
+        for plane in ("image", "variance"):
+            assert np.array_equal(getattr(getattr(result, name), plane),
+                                  getattr(getattr(expected, name), plane)), (name, plane)
+        assert np.array_equal(getattr(result, name).mask.array,
+                              getattr(expected, name).mask.array), name
+    assert np.array_equal(science.image, pair.science.image)  # never consumed
+    # The template's planes now hold an output, not the template.
+    outputs = (result.difference if mode == "convolveTemplate" else result.matchedTemplate)
+    assert np.shares_memory(handed_over.image, outputs.image)
+
+
 def test_equal_images_difference_is_sqrt2_noise():
     rng = np.random.default_rng(9)
     pair = simulate_pair(PairConfig(size=512, seed=2, star_density=1200, flux_ratio=1.0,

@@ -109,7 +109,8 @@ def run(args):
     science = _read(args, "science")
     template = _on_science_grid(_read(args, "template"), science)
     task = AlardLuptonSubtractTask(config=config)
-    result = task.run(template, science)
+    # The template is not read again: its planes may hold the difference.
+    result = task.run(template, science, consumeTemplate=True)
     metadata = task.metadata
     cards = {"KERNSUM": (metadata["kernelSum"], "PSF-matching kernel sum at the image centre"),
              "NKSRC": (metadata["nKernelSources"], "kernel candidates used in the solution"),

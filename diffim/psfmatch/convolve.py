@@ -85,7 +85,7 @@ def convolve_variance(variance, kernel, xy0=(0, 0)):
     return _run(variance, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain)
 
 
-def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
+def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",), in_place=False):
     """Convolve the image, variance and mask of an `Exposure` with ``kernel``.
 
     Parameters
@@ -97,6 +97,11 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
         Pixels with any of these planes (among those the mask knows) are set
         to 0 in image and variance before convolving; their bits spread to
         every output pixel they reach, so the damage stays flagged.
+    in_place : `bool`
+        Zero those pixels in the exposure's own (float32, contiguous) planes
+        while convolving, and put them back after, instead of in copies: two
+        image planes less at the peak memory. Nothing may read the planes
+        meanwhile.
 
     Returns
     -------
@@ -110,9 +115,16 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
     PsfMatchInputError
         If the image or variance is NaN/inf at pixels not in ``bad_mask_planes``.
     """
-    bits = exposure.mask.bitmask([name for name in bad_mask_planes if name in exposure.mask.planes])
-    image = _cleaned(exposure.image, exposure.mask.array, bits, "image")
-    variance = _cleaned(exposure.variance, exposure.mask.array, bits, "variance")
+    names = [name for name in bad_mask_planes if name in exposure.mask.planes]
+    bits = exposure.mask.bitmask(names)
+    saved = []
+    if in_place:
+        flagged = np.flatnonzero(exposure.mask.get(names))
+        saved = [(plane.reshape(-1), plane.reshape(-1)[flagged])
+                 for plane in (exposure.image, exposure.variance)
+                 if _writable_float32(plane)]
+    image = _cleaned(exposure.image, exposure.mask.array, bits, "image", in_place)
+    variance = _cleaned(exposure.variance, exposure.mask.array, bits, "variance", in_place)
 
     half = kernel.size // 2
     mask_array = np.empty(exposure.shape, dtype=np.uint32)
@@ -123,18 +135,27 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
                    np.s_[:, mask_array.shape[1] - half:]):
         mask_array[border] |= edge
 
-    return Exposure(convolve_image(image, kernel, exposure.xy0),
-                    convolve_variance(variance, kernel, exposure.xy0), mask,
-                    xy0=exposure.xy0, wcs=exposure.wcs, photo_calib=exposure.photo_calib,
-                    visit_info=exposure.visit_info, metadata=exposure.metadata)
+    convolved = Exposure(convolve_image(image, kernel, exposure.xy0),
+                         convolve_variance(variance, kernel, exposure.xy0), mask,
+                         xy0=exposure.xy0, wcs=exposure.wcs, photo_calib=exposure.photo_calib,
+                         visit_info=exposure.visit_info, metadata=exposure.metadata)
+    for flat, values in saved:
+        flat[flagged] = values
+    return convolved
 
 
-def _cleaned(plane, mask, bits, name):
+def _writable_float32(plane):
+    return plane.dtype == np.float32 and plane.flags.c_contiguous and plane.flags.writeable
+
+
+def _cleaned(plane, mask, bits, name, in_place=False):
     """``plane`` (float32) with pixels of ``mask & bits`` zeroed; error on other non-finite pixels.
 
-    One pass that writes the copy and counts: no image-sized boolean temporaries.
+    One pass that writes the copy (``plane`` itself with ``in_place``, when
+    `_writable_float32`) and counts: no image-sized boolean temporaries.
     """
-    cleaned = np.empty(plane.shape, dtype=np.float32)
+    cleaned = (plane if in_place and _writable_float32(plane)
+               else np.empty(plane.shape, dtype=np.float32))
     unexplained = _planes.zeroed_copy(np.asarray(plane, dtype=np.float32), mask, bits, cleaned)
     if unexplained:
         raise PsfMatchInputError(

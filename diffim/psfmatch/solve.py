@@ -28,6 +28,8 @@ __all__ = ["StampSystems", "build_stamp_systems", "solve_systems", "SpatialLayou
 _PINV_RCOND = 1e-12
 # Reciprocal condition number under which an LU solution is not trusted.
 _MIN_RCOND = 1e-14
+# Stamps whose pair images are made at once in `build_stamp_systems`.
+_STAMP_BLOCK = 64
 
 
 @dataclass
@@ -79,16 +81,21 @@ def build_stamp_systems(basis, template, science, variance, fit_background,
     n_stamps, size, _ = template.shape
     half = basis.half_width
     fit = size - 2 * half
-    pair_images = np.empty((n_stamps, len(basis.pairs), fit, fit))
-    _al_convolve.stamp_pair_convolutions(
-        np.ascontiguousarray(template), np.ascontiguousarray(basis.x_vectors),
-        np.ascontiguousarray(basis.y_vectors), np.ascontiguousarray(basis.pairs, dtype=np.intp),
-        pair_images)
     n_basis = len(basis)
     columns = np.empty((n_stamps, n_basis + int(fit_background), fit * fit))
-    # Written in place: no temporary as large as the columns (~100 MB at 4k).
-    np.matmul(basis.transform, pair_images.reshape(n_stamps, len(basis.pairs), -1),
-              out=columns[:, :n_basis])
+    template = np.ascontiguousarray(template)
+    vectors = (np.ascontiguousarray(basis.x_vectors), np.ascontiguousarray(basis.y_vectors),
+               np.ascontiguousarray(basis.pairs, dtype=np.intp))
+    # A block of stamps at a time: the pair images of all of them would be as
+    # large as the columns (~180 MB at 4k), on top of them at the peak memory.
+    pair_images = np.empty((min(n_stamps, _STAMP_BLOCK), len(basis.pairs), fit, fit))
+    for start in range(0, n_stamps, _STAMP_BLOCK):
+        stop = min(start + _STAMP_BLOCK, n_stamps)
+        block = pair_images[:stop - start]
+        _al_convolve.stamp_pair_convolutions(template[start:stop], *vectors, block)
+        # Written in place: no temporary as large as the columns.
+        np.matmul(basis.transform, block.reshape(stop - start, len(basis.pairs), -1),
+                  out=columns[start:stop, :n_basis])
     del pair_images
     if fit_background:
         columns[:, n_basis] = 1.0

@@ -47,6 +47,7 @@ from ..image.stats import clipped_mean_std
 __all__ = ["DecorrelationResult", "correction_spectrum", "decorrelate", "mean_variance"]
 
 _FFT_WORKERS = -1
+_ROW_BLOCK = 64
 
 
 @dataclass
@@ -98,18 +99,45 @@ def mean_variance(variance, good):
 def _kernel_transform(kernel_image, shape):
     """Real FFT (single precision) of a centred kernel image placed with its centre at (0, 0).
 
-    Single precision keeps the 4k x 4k temporaries at half size; the spectrum
-    of a unit-sum kernel needs no more than seven digits.
+    As ``scipy.fft.rfft2`` of the padded kernel, without the padded plane:
+    only the rows that hold the kernel are transformed along x (the others
+    transform to zero), then the columns in place. Single precision keeps the
+    4k x 4k plane at half size; the spectrum of a unit-sum kernel needs no
+    more than seven digits.
     """
-    padded = np.zeros(shape, dtype=np.float32)
     height, width = kernel_image.shape
     if height > shape[0] or width > shape[1]:
         raise DiffimError(f"kernel of {width}x{height} px is larger than the image {shape[::-1]}")
     # Placed wrapped around the corners directly (np.roll would copy the plane).
     rows = (np.arange(height) - height // 2) % shape[0]
     cols = (np.arange(width) - width // 2) % shape[1]
-    padded[np.ix_(rows, cols)] = kernel_image
-    return scipy.fft.rfft2(padded, workers=_FFT_WORKERS)
+    strip = np.zeros((height, shape[1]), dtype=np.float32)
+    strip[:, cols] = kernel_image
+    spectrum = np.zeros((shape[0], shape[1] // 2 + 1), dtype=np.complex64)
+    spectrum[rows] = scipy.fft.rfft(strip, axis=1, workers=_FFT_WORKERS)
+    return scipy.fft.fft(spectrum, axis=0, overwrite_x=True, workers=_FFT_WORKERS)
+
+
+def _inverse_real_fft(spectrum, shape, out, rows=None):
+    """``scipy.fft.irfft2(spectrum, s=shape)`` (the same bits) into ``out``, overwriting
+    ``spectrum``; only the ``rows`` given (all by default).
+
+    scipy's irfft2 transforms the columns into a second complex plane and
+    returns a new real plane; here the columns are transformed in place and
+    the rows `_ROW_BLOCK` at a time into ``out``, so a 4k inverse holds one
+    complex plane. The 1/N normalisation is applied last, as irfft2 does.
+    """
+    spectrum = scipy.fft.ifft(spectrum, axis=0, norm="forward", overwrite_x=True,
+                              workers=_FFT_WORKERS)
+    scale = 1.0 / (shape[0] * shape[1])
+    count = shape[0] if rows is None else len(rows)
+    for start in range(0, count, _ROW_BLOCK):
+        block = slice(start, min(start + _ROW_BLOCK, count))
+        lines = scipy.fft.irfft(spectrum[block] if rows is None else spectrum[rows[block]],
+                                n=shape[1], axis=1, norm="forward", workers=_FFT_WORKERS)
+        lines *= lines.dtype.type(scale)
+        out[block] = lines
+    return out
 
 
 def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, shape,
@@ -156,7 +184,7 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
 
 
 def decorrelate(difference, variance, kernel_image, unconvolved_variance, convolved_variance,
-                preconvolution_kernel=None):
+                preconvolution_kernel=None, overwrite=False):
     """Convolve a difference image with the decorrelation correction.
 
     Parameters
@@ -172,6 +200,10 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
         For a score image: the PSF P the science image was pre-convolved
         with. ``unconvolved_variance`` is then the level of the pre-convolved
         science image's variance plane, ``svar sum(P^2)``.
+    overwrite : `bool`
+        Write the results into ``difference`` and ``variance`` (float32
+        planes the caller owns) instead of new planes: two fewer image planes
+        at the peak memory of a subtraction.
 
     Returns
     -------
@@ -187,7 +219,9 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
     both levels carry the pre-convolution's gain ``g = sum(P^2)``: ``svar g +
     tvar sum(K^2)`` before, ``(svar + tvar kappa^2) g`` after.
     """
-    if not np.isfinite(difference).all():
+    finite = (_planes.all_finite(difference) if difference.dtype == np.float32
+              and difference.ndim == 2 else np.isfinite(difference).all())
+    if not finite:
         raise DiffimError("decorrelation input has non-finite pixels")
     gain = 1.0 if preconvolution_kernel is None else float((preconvolution_kernel ** 2).sum())
     unconvolved_variance = unconvolved_variance / gain
@@ -199,29 +233,38 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
     spectrum = scipy.fft.rfft2(difference.astype(np.float32, copy=False), workers=_FFT_WORKERS)
     spectrum *= phi
     del phi
-    image = scipy.fft.irfft2(spectrum, s=difference.shape, workers=_FFT_WORKERS)
+    image = _inverse_real_fft(spectrum, difference.shape,
+                              difference if overwrite else np.empty(difference.shape, np.float32))
     del spectrum
     kernel_sum = float(kernel_image.sum())
     correlated = (unconvolved_variance * gain
                   + convolved_variance * float((kernel_image ** 2).sum()))
     white = (unconvolved_variance + convolved_variance * kernel_sum ** 2) * gain
     factor = white / correlated
-    return DecorrelationResult(image.astype(np.float32, copy=False),
-                               (variance * np.float32(factor)).astype(np.float32, copy=False),
-                               correction, factor)
+    if overwrite:
+        variance *= np.float32(factor)
+    else:
+        variance = (variance * np.float32(factor)).astype(np.float32, copy=False)
+    return DecorrelationResult(image, variance, correction, factor)
 
 
 def _real_space_stamp(spectrum, shape, half_size):
     """The centred ``(2 half_size + 1)^2`` stamp of a real, symmetric spectrum, sum 1.
 
     phi(0) = 1, so the full kernel sums to one; the stamp is renormalised for
-    the little that falls outside it.
+    the little that falls outside it. Only the stamp's rows are taken after
+    the column transforms, so the full real-space plane is never made.
     """
-    full = scipy.fft.irfft2(spectrum, s=shape, workers=_FFT_WORKERS)
     half = min(half_size, shape[0] // 2 - 1, shape[1] // 2 - 1)
     # The centre is at (0, 0): the stamp wraps around the corners (indexed,
     # not fftshift-ed, which would copy the whole plane).
     offsets = np.arange(-half, half + 1)
-    stamp = full[np.ix_(offsets % shape[0], offsets % shape[1])]
+    # Whole blocks of _ROW_BLOCK rows at both ends: the row transforms then run
+    # in the same SIMD groups as in a full irfft2, which gives the same bits.
+    block = -(-(half + 1) // _ROW_BLOCK) * _ROW_BLOCK
+    rows = (np.arange(shape[0]) if 2 * block >= shape[0]
+            else np.concatenate([np.arange(block), np.arange(shape[0] - block, shape[0])]))
+    lines = _inverse_real_fft(spectrum.astype(np.complex64), shape,
+                              np.empty((len(rows), shape[1]), np.float32), rows)
+    stamp = lines[np.ix_(np.searchsorted(rows, offsets % shape[0]), offsets % shape[1])]
     return stamp / stamp.sum()
-

@@ -29,6 +29,7 @@ import numpy as np
 from .._core import _planes
 from ..errors import DiffimError
 from ..exposure import Exposure
+from ..mask import Mask
 from ..psf import measure_psf
 from ..psfmatch import NoKernelCandidatesError, convolve_exposure
 from ..psfmatch.make_kernel import MakeKernelTask
@@ -133,7 +134,7 @@ class AlardLuptonSubtractTask(Task):
         self.makeSubtask("makeKernel")
         self.makeSubtask("scaleVariance")
 
-    def run(self, template, science, sources=None):
+    def run(self, template, science, sources=None, *, consumeTemplate=False):
         """PSF-match, subtract, decorrelate.
 
         Parameters
@@ -151,6 +152,12 @@ class AlardLuptonSubtractTask(Task):
             NO_DATA or BAD, counted in the metadata; with too few kernel
             sources the kernel comes from the PSF models
             (``doPsfModelFallback``; ``metadata["kernelSource"]`` says which).
+        consumeTemplate : `bool`
+            The caller hands the template over and will not read it again:
+            its planes are reused for the difference (convolved template) or
+            scaled in place as the matched template (convolved science), which
+            saves up to three image planes at the peak memory. Off by default:
+            the inputs are then not modified.
 
         Returns
         -------
@@ -181,9 +188,10 @@ class AlardLuptonSubtractTask(Task):
         if self.config.mode == "preconvolve":
             preconvolved = preconvolve(science, self.config.badMaskPlanes)
             result = self._subtract(template, preconvolved.exposure, kernel_sources, True,
-                                    preconvolved.kernelImage)
+                                    preconvolved.kernelImage, consumeTemplate)
         else:
-            result = self._subtract(template, science, kernel_sources, convolve_template)
+            result = self._subtract(template, science, kernel_sources, convolve_template,
+                                    consume_template=consumeTemplate)
         self.metadata.update(
             mode=("preconvolve" if self.config.mode == "preconvolve"
                   else "convolveTemplate" if convolve_template else "convolveScience"),
@@ -244,7 +252,7 @@ class AlardLuptonSubtractTask(Task):
         return t_xx <= s_xx or t_yy <= s_yy
 
     def _subtract(self, template, science, sources, convolve_template,
-                  preconvolution_kernel=None):
+                  preconvolution_kernel=None, consume_template=False):
         """Fit the kernel, convolve, and form the (decorrelated) difference.
 
         With ``C`` the convolved image, ``R`` the other, ``K`` the kernel
@@ -253,7 +261,9 @@ class AlardLuptonSubtractTask(Task):
         ``matched = s (K (x) C [+ bg])`` and the difference is science minus
         template, ``+-(s R - matched)``, with variance ``s^2 (var_R + var_matched)``.
         In ``preconvolve`` mode ``science`` is the pre-convolved science image
-        and ``preconvolution_kernel`` the PSF it was convolved with.
+        and ``preconvolution_kernel`` the PSF it was convolved with. With
+        ``consume_template`` the template's planes hold the difference (when
+        it is the convolved image) or the scaled template (when it is not).
         """
         convolved, reference = (template, science) if convolve_template else (science, template)
         fit = None
@@ -273,7 +283,10 @@ class AlardLuptonSubtractTask(Task):
         scale = 1.0 if convolve_template else 1.0 / kernel_sum
         sign = 1.0 if convolve_template else -1.0
 
-        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes))
+        # Once convolved, the template's planes are free: the difference goes there.
+        planes = template if consume_template and convolve_template else None
+        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes),
+                                    in_place=planes is not None)
         background = fit.backgroundModel
         if self.config.doSubtractBackground:
             usable = ~matched.mask.get([p for p in (*self.config.badMaskPlanes, "EDGE")
@@ -287,25 +300,29 @@ class AlardLuptonSubtractTask(Task):
             matched.image *= scale
             matched.variance *= scale ** 2
         matched.psf = reference.psf
-        other = _scaled(reference, scale)
-        image = np.subtract(other.image, matched.image)
-        if sign != 1.0:
-            np.negative(image, out=image)
-        variance = np.add(other.variance, matched.variance)
-        psf = reference.psf
+        other = _scaled(reference, scale, in_place=consume_template and not convolve_template)
         science_mask, template_mask = ((science.mask, matched.mask) if convolve_template
                                        else (matched.mask, template.mask))
-        mask = self._difference_mask(science_mask, template_mask, matched.mask)
-
+        mask = self._difference_mask(science_mask, template_mask, matched.mask,
+                                     None if planes is None else planes.mask.array)
         if self.config.doDecorrelation:
             usable = ~mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
-            centre = bbox.center
+            levels = (mean_variance(other.variance, usable),
+                      mean_variance(convolved.variance, usable))
+            del usable
+        image = np.subtract(other.image, matched.image,
+                            out=None if planes is None else planes.image)
+        if sign != 1.0:
+            np.negative(image, out=image)
+        variance = np.add(other.variance, matched.variance,
+                          out=None if planes is None else planes.variance)
+        psf = reference.psf
+
+        if self.config.doDecorrelation:
             corrected = decorrelate(
-                image, variance, scale * kernel.image(*centre),
-                unconvolved_variance=mean_variance(other.variance, usable),
-                convolved_variance=mean_variance(convolved.variance, usable),
-                preconvolution_kernel=preconvolution_kernel)
-            image, variance = corrected.image, corrected.variance
+                image, variance, scale * kernel.image(*bbox.center),
+                unconvolved_variance=levels[0], convolved_variance=levels[1],
+                preconvolution_kernel=preconvolution_kernel, overwrite=True)
             psf = convolved_psf(psf, corrected.correction_kernel, bbox)
             self.metadata["decorrelationVarianceFactor"] = corrected.variance_factor
         difference = Exposure(image, variance, mask, xy0=bbox.xy0, psf=psf, wcs=science.wcs,
@@ -325,14 +342,19 @@ class AlardLuptonSubtractTask(Task):
                       localKernelCoefficients=fit.localKernelCoefficients, kernelSum=kernel_sum,
                       kernelSource=fit.metadata.get("kernelSource", "stars"))
 
-    def _difference_mask(self, science_mask, template_mask, convolved_mask):
+    def _difference_mask(self, science_mask, template_mask, convolved_mask, out=None):
         """The science-side mask plus the template planes the config carries over.
 
         ``preserveTemplateMask`` planes keep their names, ``renameTemplateMask``
         planes get ``_TEMPLATE`` appended, and EDGE (where the kernel does not
-        fit) comes from the convolved image whichever it was.
+        fit) comes from the convolved image whichever it was. ``out`` is a
+        mask array to write it into, not read before.
         """
-        mask = science_mask.copy()
+        if out is None:
+            mask = science_mask.copy()
+        else:
+            np.copyto(out, science_mask.array)
+            mask = Mask(out, science_mask.planes.copy())
         for name in self.config.preserveTemplateMask:
             if name in template_mask.planes:
                 mask.set(name, template_mask.get(name))
@@ -343,11 +365,12 @@ class AlardLuptonSubtractTask(Task):
         return mask
 
 
-def _scaled(exposure, scale):
-    """``exposure`` with image x scale and variance x scale^2 (a copy unless scale is 1)."""
+def _scaled(exposure, scale, in_place=False):
+    """``exposure`` with image x scale and variance x scale^2 (a copy unless scale is 1 or
+    ``in_place``)."""
     if scale == 1.0:
         return exposure
-    scaled = exposure.copy()
+    scaled = exposure if in_place else exposure.copy()
     scaled.image *= np.float32(scale)
     scaled.variance *= np.float32(scale ** 2)
     return scaled
