@@ -1,4 +1,4 @@
-"""CHECKSUM/DATASUM cards in one pass per plane (diffim.io.checksum)."""
+"""CHECKSUM/DATASUM cards in one pass per plane (diffim.io.checksum) and the one-pass writer."""
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -42,3 +42,20 @@ def test_corrupt_header_fails_checksum(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(FitsFormatError, match="header.fits: checksum mismatch in HDU"):
         read_exposure(path)
+
+
+def test_writer_gives_astropys_bytes(tmp_path):
+    from diffim.io.exposure_fits import exposure_to_hdulist
+    from diffim.io.hdu_writer import write_hdus
+    from diffim.psf import GaussianPsf, PixelPsf
+
+    exposure = random_exposure(shape=(300, 517),
+                               psf=PixelPsf(GaussianPsf(2.0, size=11).computeKernelImage(0, 0)))
+    exposure.mask.array[:] = np.random.default_rng(9).integers(
+        0, 2**32, exposure.shape, dtype=np.uint64).astype(np.uint32)
+    hdus = exposure_to_hdulist(exposure)
+    for hdu in hdus:
+        hdu.add_checksum(when="a comment")
+    write_hdus(tmp_path / "ours.fits", hdus)
+    hdus.writeto(tmp_path / "astropy.fits")
+    assert (tmp_path / "ours.fits").read_bytes() == (tmp_path / "astropy.fits").read_bytes()

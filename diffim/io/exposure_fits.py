@@ -30,8 +30,9 @@ from ..errors import FitsFormatError
 from ..exposure import Exposure, PhotoCalib
 from ..mask import Mask, MaskPlanes
 from ..psf import psf_from_hdu, psf_to_hdu
-from .atomic import write_fits
+from .atomic import write_atomically
 from .checksum import add_checksum_cards, hdu_sums_to_minus_zero, plane_datasum, read_plane
+from .hdu_writer import write_hdus
 from .header import (
     open_fits,
     read_visit_info,
@@ -72,7 +73,7 @@ def write_exposure(exposure, path, header_cards=None):
             add_checksum_cards(hdu, plane_datasum(hdu.data), _CHECKSUM_COMMENT)
         else:
             hdu.add_checksum(when=_CHECKSUM_COMMENT)
-    write_fits(path, hdus)
+    write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
 
 
 def exposure_to_hdulist(exposure):
@@ -141,9 +142,9 @@ def _exposure_from_hdulist(hdus, path):
         if name not in names:
             raise FitsFormatError(f"{path}: missing {name} extension (has {', '.join(names)})")
     planes = {}
-    for index, hdu in enumerate(hdus):
+    for hdu in hdus:
         if hdu.name in _PLANE_HDUS and hdu.name not in planes and hdu.data is not None:
-            planes[hdu.name] = _verified_plane(hdus, index, path)
+            planes[hdu.name] = _verified_plane(hdu, path)
         elif hdu.verify_datasum() == 0 or hdu.verify_checksum() == 0:
             raise FitsFormatError(f"{path}: checksum mismatch in HDU {hdu.name}: file is corrupt")
     planes = {name: planes.get(name) for name in _PLANE_HDUS}
@@ -182,14 +183,13 @@ def _origin_card(header, key, path):
     return int(value)
 
 
-def _verified_plane(hdus, index, path):
-    """HDU ``index``'s data in native byte order, its DATASUM and CHECKSUM verified.
+def _verified_plane(hdu, path):
+    """The data of ``hdu`` in native byte order, its DATASUM and CHECKSUM verified.
 
     Big-endian planes are swapped where they lie and summed in the same pass
     (`diffim.io.checksum`): no second copy of a 4k x 4k plane, one pass
     instead of astropy's two verifications.
     """
-    hdu = hdus[index]
     fast = read_plane(hdu.data)
     if fast is None:
         if hdu.verify_datasum() == 0 or hdu.verify_checksum() == 0:
@@ -199,10 +199,8 @@ def _verified_plane(hdus, index, path):
     header = hdu.header
     intact = "DATASUM" not in header or int(header["DATASUM"]) == datasum
     if intact and "CHECKSUM" in header:
-        info = hdus.fileinfo(index)
-        with open(path, "rb") as stream:
-            stream.seek(info["hdrLoc"])
-            intact = hdu_sums_to_minus_zero(stream.read(info["datLoc"] - info["hdrLoc"]), datasum)
+        # The header as read, card images unchanged (what astropy verifies too).
+        intact = hdu_sums_to_minus_zero(header.tostring().encode("ascii"), datasum)
     if not intact:
         raise FitsFormatError(f"{path}: checksum mismatch in HDU {hdu.name}: file is corrupt")
     return data
