@@ -3,10 +3,10 @@
 Order of work: field files (cached), the engine started (`engine`), a fresh
 gen2 repo and a fresh gen3 repo ingested from the field files, then per
 scenario: write its gen2 override file, run gen2's ``imageDifference.py`` and
-gen3's pipeline (their data IDs where the engine puts them; on Parsl both at
-once), read back and compare per data ID (there too), record the scenario in
-the database in one transaction (a scenario is either stored whole or not at
-all) and print a progress line. The campaign's own override files and gen3
+gen3's pipeline (their data IDs where the engine puts them; on Parsl without
+a barrier between scenarios: `schedule`), read back and compare per data ID
+(there too), record the scenario in the database in one transaction (a
+scenario is either stored whole or not at all) and print a progress line. The campaign's own override files and gen3
 pipelines are then audited, and the run is closed.
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ import os
 import platform
 import shutil
 import subprocess
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,14 +27,13 @@ from pathlib import Path
 from ..audit import audit_paths
 from ..db import ResultsDB
 from ..errors import ValidationError
-from ..model import RunInfo, RunStatus, ScenarioResult, now_iso
-from .compare_backends import compare_backends
+from ..model import RunInfo, RunStatus, now_iso
 from .dataset import prepare_dataset
 from .engine import start_engine
 from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
-from .overrides import write_override_file
 from .progress import CampaignProgress
+from .schedule import scenario_results
 
 __all__ = ["CampaignRun", "campaign_data_ids", "run_campaign", "workdir_lock"]
 
@@ -148,10 +146,9 @@ def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_
 def _run_scenarios(campaign, data_ids, backends, run_dir, engine, db, run_id, progress):
     """Every scenario, recorded as it ends, then the audit; the audited paths."""
     counts = CampaignProgress(len(campaign.scenarios), len(data_ids))
-    for scenario in campaign.scenarios:
-        result = run_scenario(scenario, data_ids, backends, run_dir, engine)
+    for result in scenario_results(campaign.scenarios, data_ids, backends, run_dir, engine):
         db.record_scenario(run_id, result)
-        progress(counts.scenario_done(scenario.name, result.verdict.value))
+        progress(counts.scenario_done(result.name, result.verdict.value))
     users = sorted({s.override_file for s in campaign.scenarios if s.override_file})
     audited = [run_dir / "overrides", *users, *backends[1].pipeline_files(campaign.scenarios)]
     db.record_audit(run_id, audit_paths(audited))
@@ -168,59 +165,6 @@ def _record_end(db, run_id, status):
         db.finish_run(run_id, now_iso(), status.value)
     except ValidationError:
         pass
-
-
-def run_scenario(scenario, data_ids, backends, run_dir, engine):
-    """Both backends on one scenario, compared: a `validation.model.ScenarioResult`."""
-    override_file = write_override_file(scenario, run_dir / "overrides")
-    gen2, gen3 = _run_backends(backends, scenario, data_ids, override_file, engine)
-    return ScenarioResult(
-        name=scenario.name, features=list(scenario.features), description=scenario.description,
-        template_mode=scenario.template, definition=scenario.definition(),
-        data_ids=compare_backends(scenario, data_ids, gen2, gen3, run_dir / "artifacts", engine),
-        expected_reason=scenario.expected_reason)
-
-
-def _run_backends(backends, scenario, data_ids, override_file, engine):
-    """What each backend wrote for ``scenario`` (`Gen2Backend.run`, `Gen3Backend.run`), in order.
-
-    On the ``parsl`` engine the first backend runs in a thread of its own
-    while this one runs the second: both middlewares' apps then wait in one
-    queue, and the workers run one's while this process does the other's
-    serial part (parsing, graph building, reading back) instead of waiting
-    for it. Elsewhere, one after the other.
-    """
-    if not engine.parsl:
-        return [backend.run(scenario, data_ids, override_file, engine) for backend in backends]
-    first, *others = backends
-    thread = _ResultThread(first.run, scenario, data_ids, override_file, engine)
-    thread.start()
-    outputs = [backend.run(scenario, data_ids, override_file, engine) for backend in others]
-    return [thread.result(), *outputs]
-
-
-class _ResultThread(threading.Thread):
-    """``function(*args)`` in a daemon thread (a stopped campaign does not wait for it)."""
-
-    def __init__(self, function, *args):
-        super().__init__(name="campaign-backend", daemon=True)
-        self._call = function, args
-        self._outcome = None
-
-    def run(self):
-        function, args = self._call
-        try:
-            self._outcome = True, function(*args)
-        except BaseException as error:  # handed to the campaign's thread, which raises it
-            self._outcome = False, error
-
-    def result(self):
-        """What the function returned, once it has; what it raised is raised here."""
-        self.join()
-        succeeded, value = self._outcome
-        if not succeeded:
-            raise value
-        return value
 
 
 def run_info(campaign):
