@@ -16,6 +16,7 @@ from _gen3_data import (
     small_field,
 )
 from lsst.daf.butler import Butler
+from lsst.utils.packages import Packages
 
 from compat.gen3 import (
     INPUT_RUN,
@@ -167,6 +168,15 @@ def test_runner_extend_run_skips_what_exists(repo, split):
                           f"instrument='{INSTRUMENT}' AND visit={SCIENCE_VISIT}",
                           config={"subtractImages": MONOLITH_KERNEL}, extend_run=True)
     assert sorted({quantum.dataId["detector"] for quantum in quanta}) == [1]
+
+
+def test_runs_record_this_process_package_versions(repo, split, monolith):
+    # Each new RUN holds the versions of the packages imported when it ran, as pipetask's do.
+    now = Packages.fromSystem()
+    for _, butler in (split, monolith):
+        stored = butler.get("packages")
+        assert {"python", "numpy", "astropy", "daf_butler", "pipe_base", "diffim"} <= set(stored)
+        assert {name: now[name] for name in stored} == dict(stored)
 
 
 def test_monolith_equals_split(split, monolith):
