@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core import _planes
-from .stats import clipped_row_medians, clipped_stats
+from .stats import cell_clipped_medians, clipped_row_medians, clipped_stats
 
 __all__ = ["BackgroundGrid", "background_grid", "estimate_background"]
 
@@ -92,11 +92,8 @@ def background_grid(image, good, cell=64, samples=16):
     rows = row_samples[:, np.newaxis, :, np.newaxis]
     cols = col_samples[np.newaxis, :, np.newaxis, :]
     usable = good(rows, cols) if callable(good) else good[rows, cols]
-    values = np.where(usable, image[rows, cols], np.nan)
-    n_cells = values.shape[0] * values.shape[1]
-    values = values.reshape(n_cells, -1)
-    grid = clipped_row_medians(values)
-    grid[np.isnan(values).mean(axis=1) > 0.9] = np.nan
+    grid = _sample_medians(image[rows, cols], usable)
+    grid[(~usable).reshape(grid.size, -1).mean(axis=1) > 0.9] = np.nan
     grid = grid.reshape(len(row_samples), len(col_samples))
     if np.isnan(grid).all():
         everywhere = (good(np.arange(n_rows)[:, np.newaxis], np.arange(n_cols)) if callable(good)
@@ -110,6 +107,25 @@ def background_grid(image, good, cell=64, samples=16):
     return BackgroundGrid(grid.astype(np.float32), row_lo.astype(np.intc), row_hi.astype(np.intc),
                           row_frac.astype(np.float32), col_lo.astype(np.intc),
                           col_hi.astype(np.intc), col_frac.astype(np.float32))
+
+
+def _sample_medians(samples, usable):
+    """Clipped median of the usable samples of each cell (NaN without any), flat.
+
+    ``samples`` and ``usable`` are ``(cell rows, cell columns, k, k)``. A
+    float32 image's samples go through the compiled `cell_clipped_medians`
+    (the same bits as `clipped_row_medians`, several times faster); others
+    through `clipped_row_medians`.
+    """
+    n_rows, n_cols, k_rows, k_cols = samples.shape
+    if samples.dtype != np.float32:
+        return clipped_row_medians(np.where(usable, samples, np.nan).reshape(n_rows * n_cols, -1))
+    # Cell (i, j) as the block [i k_rows:(i + 1) k_rows, j k_cols:(j + 1) k_cols].
+    image = samples.transpose(0, 2, 1, 3).reshape(n_rows * k_rows, n_cols * k_cols)
+    good = usable.transpose(0, 2, 1, 3).reshape(image.shape)
+    rows = np.split(np.arange(image.shape[0]), n_rows)
+    cols = np.split(np.arange(image.shape[1]), n_cols)
+    return cell_clipped_medians(image, good, rows, cols, 0.0)[0].reshape(-1)
 
 
 def _cell_samples(edges, samples):
