@@ -5,7 +5,7 @@ import pytest
 from diffim.psfmatch import (PsfMatchConfig, PsfMatchConfigError, alard_lupton_widths,
                              make_alard_lupton_basis, make_delta_function_basis,
                              regularization_matrix)
-from diffim.psfmatch.basis import FWHM_PER_SIGMA
+from diffim.psfmatch.basis import FWHM_PER_SIGMA, SUPPORT_TOLERANCE
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,28 @@ def test_alard_lupton_has_27_renormalised_bases(basis):
 
 
 def test_first_basis_is_the_narrowest_gaussian(basis):
+    """Within its support: exp(-0.5 (3 / 0.7)^2) = 1.0e-4 is kept, (4 / 0.7) = 8e-8 is not."""
     offsets = np.arange(-10, 11)
-    gaussian = np.exp(-0.5 * (offsets / 0.7) ** 2)
+    gaussian = np.exp(-0.5 * (offsets / 0.7) ** 2) * (np.abs(offsets) <= 3)
     expected = np.outer(gaussian, gaussian)
     np.testing.assert_allclose(basis.images[0], expected / expected.sum(), atol=1e-15)
+
+
+def test_vectors_are_trimmed_to_their_own_support():
+    """Taps below SUPPORT_TOLERANCE of a vector's peak are zero: a narrow Gaussian
+    of a wide kernel spans a few sigma, the widest the whole kernel; what is
+    dropped is below 1e-5 of each vector's L1 norm."""
+    basis = make_alard_lupton_basis(35, [0.76, 1.5, 3.0, 6.1], [4, 2, 2, 0])
+    offsets = np.arange(-17, 18)
+    widths = [np.count_nonzero(vector) for vector in basis.x_vectors]
+    assert widths[0] == 7 and widths[5] == 15 and widths[-1] == 35
+    for vector, sigma, power in zip(basis.x_vectors, [0.76] * 5 + [1.5] * 3 + [3.0] * 3 + [6.1],
+                                    [0, 1, 2, 3, 4, 0, 1, 2, 0, 1, 2, 0]):
+        full = np.exp(-0.5 * (offsets / sigma) ** 2) * (offsets / 17) ** power
+        kept = vector != 0
+        np.testing.assert_array_equal(vector[kept], full[kept])
+        assert np.abs(full[~kept]).max(initial=0) < SUPPORT_TOLERANCE * np.abs(full).max()
+        assert np.abs(full[~kept]).sum() < 1e-5 * np.abs(full).sum()
 
 
 def test_separable_terms_reproduce_the_images(basis):

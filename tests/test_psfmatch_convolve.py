@@ -45,6 +45,22 @@ def test_spatially_varying_kernel_equals_direct_sum():
         assert result[y, x] == pytest.approx(brute_force(image, kernel, x, y), rel=1e-5)
 
 
+def test_wide_kernel_of_narrow_and_wide_vectors_equals_direct_sum():
+    """The default basis's shape (35 px, four Gaussians trimmed to 7-35 taps):
+    the passes over each vector's own taps give the direct 2-D sum."""
+    basis = make_alard_lupton_basis(35, [0.76, 1.5, 3.0, 6.1], [4, 2, 2, 0])
+    rng = np.random.default_rng(9)
+    image = rng.normal(100.0, 10.0, size=(90, 130)).astype(np.float32)
+    spatial = SpatialFunction("chebyshev1", 2, Box(0, 0, 130, 90))
+    coefficients = rng.normal(scale=0.1, size=(len(basis), spatial.n_terms))
+    coefficients[0] = 0.0
+    coefficients[0, 0] = 1.0
+    kernel = SpatialKernel(basis, spatial, coefficients)
+    result = convolve_image(image, kernel)
+    for x, y in [(0, 0), (17, 17), (64, 45), (129, 89), (100, 3)]:
+        assert result[y, x] == pytest.approx(brute_force(image, kernel, x, y), rel=1e-5)
+
+
 def test_variance_equals_brute_force_for_constant_kernel():
     rng = np.random.default_rng(3)
     variance = rng.uniform(50.0, 150.0, size=(120, 160)).astype(np.float32)

@@ -22,8 +22,11 @@ vector and the spatial terms by x power ``k``,
 
 with ``beta[p, k](y)`` the y factor of the terms of x power ``k``. So each
 image row is filtered once per distinct x vector (the x pass), and each
-output row is one weighted sum of ``n_x * K`` filtered rows per x power (the
-y pass), whose weights are recomputed for every row.
+output row is one weighted sum of filtered rows per x power (the y pass),
+whose weights are recomputed for every row. Both passes run over non-zero
+taps only: the x pass over each vector's support (vectors of similar support
+filtered together), the y pass over the rows ``(xi, j)`` whose weight can be
+non-zero, so a narrow Gaussian costs its own few sigma in a wide kernel.
 
 The image is cut into vertical strips of ``block_cols`` columns and
 ``block_rows`` rows, shared among OpenMP threads. A strip is walked top to
@@ -218,12 +221,23 @@ cdef inline void _basis_values(double t, int order, int chebyshev, double* out) 
             out[k] = t * out[k - 1]
 
 
+def _support(vectors):
+    """``(first, last)``: each row's non-zero taps lie in ``[first, last)`` (0, 0 if none)."""
+    nonzero = np.asarray(vectors) != 0.0
+    width = nonzero.shape[1]
+    first = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), 0)
+    last = np.where(nonzero.any(axis=1), width - np.argmax(nonzero[:, ::-1], axis=1), 0)
+    return np.ascontiguousarray(first, np.intc), np.ascontiguousarray(last, np.intc)
+
+
 def stamp_pair_convolutions(const double[:, :, ::1] stamps, const double[:, ::1] x_vectors,
                             const double[:, ::1] y_vectors, const Py_ssize_t[:, ::1] pairs,
                             double[:, :, :, ::1] out):
     """Convolve each stamp with every separable pair, keeping only full-overlap pixels.
 
     ``stamps`` is ``(n, S, S)``; ``out`` is ``(n, n_pairs, S - K + 1, S - K + 1)``.
+    Each 1-D pass runs over its vector's non-zero taps only (a narrow
+    Gaussian of a wide kernel, one tap of a delta-function vector).
     """
     cdef Py_ssize_t n_stamps = stamps.shape[0]
     cdef Py_ssize_t size = stamps.shape[1]
@@ -231,20 +245,29 @@ def stamp_pair_convolutions(const double[:, :, ::1] stamps, const double[:, ::1]
     cdef Py_ssize_t n_x = x_vectors.shape[0]
     cdef Py_ssize_t n_pairs = pairs.shape[0]
     cdef Py_ssize_t fit = size - ksize + 1
-    cdef Py_ssize_t s, r, p, xi
+    cdef Py_ssize_t s, r, p, xi, yi
     cdef double* x_pass = NULL
+    x_first_np, x_last_np = _support(x_vectors)
+    y_first_np, y_last_np = _support(y_vectors)
+    cdef const int[::1] x_first = x_first_np
+    cdef const int[::1] x_last = x_last_np
+    cdef const int[::1] y_first = y_first_np
+    cdef const int[::1] y_last = y_last_np
     with nogil, parallel():
         x_pass = <double*> malloc(n_x * size * fit * sizeof(double))
         for s in prange(n_stamps, schedule="dynamic"):
             for xi in range(n_x):
                 for r in range(size):
-                    al_taps_double(x_pass + (xi * size + r) * fit, &stamps[s, r, 0], 1,
-                                   &x_vectors[xi, 0], <int> ksize, fit)
+                    al_taps_double(x_pass + (xi * size + r) * fit,
+                                   &stamps[s, r, ksize - x_last[xi]], 1,
+                                   &x_vectors[xi, x_first[xi]], x_last[xi] - x_first[xi], fit)
             for p in range(n_pairs):
                 xi = pairs[p, 0]
+                yi = pairs[p, 1]
                 for r in range(fit):
-                    al_taps_double(&out[s, p, r, 0], x_pass + (xi * size + r) * fit, fit,
-                                   &y_vectors[pairs[p, 1], 0], <int> ksize, fit)
+                    al_taps_double(&out[s, p, r, 0],
+                                   x_pass + (xi * size + r + ksize - y_last[yi]) * fit, fit,
+                                   &y_vectors[yi, y_first[yi]], y_last[yi] - y_first[yi], fit)
         free(x_pass)
 
 
@@ -278,29 +301,57 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     # (one, for the spatially constant variance kernel).
     used = np.any(np.asarray(coeffs) != 0.0, axis=0)
     cdef Py_ssize_t n_k = int(np.max(x_power_array[used], initial=0)) + 1
+    # One slot more than the kernel height: two output rows need ksize + 1 input rows.
+    cdef Py_ssize_t ring_rows = ksize + 1
+    # The x vectors sorted by their support, so that each group of three
+    # filtered together spans few taps beyond its own (a narrow Gaussian of a
+    # wide kernel is not filtered over the wide one's taps).
+    pair_array = np.asarray(pairs)
+    first_np, last_np = _support(x_vectors)
+    order_np = np.lexsort((first_np, last_np - first_np))
+    x_sorted = np.asarray(x_vectors)[order_np]
+    pair_x = np.argsort(order_np)[pair_array[:, 0]]
     # weight_poly[l, m, k]: coefficient of T_l(y') in the weight W[k, xi, j]
     # of filtered row m = (xi, j); only rows with a non-zero weight are kept.
     term_powers = np.zeros((n_terms, n_k, n_orders))
     term_powers[np.arange(n_terms)[used], x_power_array[used], y_power_array[used]] = 1.0
-    pair_array = np.asarray(pairs)
     per_pair = np.einsum("ps,skl,pj->pjkl", np.asarray(coeffs), term_powers,
                          np.asarray(y_vectors)[pair_array[:, 1]])
     dense = np.zeros((n_x, ksize, n_k, n_orders))
-    np.add.at(dense, pair_array[:, 0], per_pair)
+    np.add.at(dense, pair_x, per_pair)
     row_x_np, row_j_np = np.nonzero(np.any(dense != 0.0, axis=(2, 3)))
     weight_poly_np = np.ascontiguousarray(dense[row_x_np, row_j_np].transpose(2, 0, 1))
     cdef const double[:, :, ::1] weight_poly = weight_poly_np
-    cdef const Py_ssize_t[::1] row_x = np.ascontiguousarray(row_x_np, dtype=np.intp)
-    cdef const Py_ssize_t[::1] row_j = np.ascontiguousarray(row_j_np, dtype=np.intp)
-    cdef Py_ssize_t n_rows = row_x.shape[0]
+    cdef Py_ssize_t n_rows = row_x_np.shape[0]
+    # The y pass reads, for each x vector, only the ring slots d (input row
+    # y - half + d) that carry a weight for output row y (tap j = 2 half - d)
+    # or y + 1 (j = 2 half + 1 - d): slot_index numbers them compactly, and
+    # row_slot[m, t] is where row m's weight for output row y + t goes.
+    j_low = np.full(n_x, ksize)
+    j_high = np.full(n_x, -1)
+    np.minimum.at(j_low, row_x_np, row_j_np)
+    np.maximum.at(j_high, row_x_np, row_j_np)
+    slot_x, slot_d = [], []
+    for vector in range(n_x):
+        for offset in range(2 * half - j_high[vector], 2 * half + 2 - j_low[vector]):
+            slot_x.append(vector)
+            slot_d.append(offset)
+    slot_index = np.full((n_x, ring_rows), -1, dtype=np.intp)
+    slot_index[slot_x, slot_d] = np.arange(len(slot_x))
+    cdef Py_ssize_t n_slots = len(slot_x)
+    cdef const Py_ssize_t[::1] slot_ring = np.ascontiguousarray(
+        np.asarray(slot_x, dtype=np.intp) * ring_rows, dtype=np.intp)
+    cdef const Py_ssize_t[::1] slot_offset = np.ascontiguousarray(slot_d, dtype=np.intp)
+    cdef const Py_ssize_t[:, ::1] row_slot = np.ascontiguousarray(np.stack(
+        [slot_index[row_x_np, 2 * half + step - row_j_np] for step in range(2)], axis=1))
     # The x pass filters with three x vectors at a time, over the taps where
     # any of the three is non-zero.
-    nonzero = np.asarray(x_vectors) != 0.0
+    nonzero = x_sorted != 0.0
     nonzero = np.logical_or.reduceat(nonzero, np.arange(0, n_x, 3), axis=0)
     cdef const int[::1] tap_first = np.ascontiguousarray(np.argmax(nonzero, axis=1), np.intc)
     cdef const int[::1] tap_last = np.ascontiguousarray(
         ksize - np.argmax(nonzero[:, ::-1], axis=1), np.intc)
-    cdef const float[:, ::1] x_taps = np.ascontiguousarray(x_vectors, dtype=np.float32)
+    cdef const float[:, ::1] x_taps = np.ascontiguousarray(x_sorted, dtype=np.float32)
     # The gain is sum_{k <= l} G[k, l](y') T_k(x') T_l(x'); gain_index[s, t]
     # is the (k, l) slot that gain[s, t] contributes to.
     k_index, l_index = np.triu_indices(n_orders)
@@ -312,8 +363,6 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef const Py_ssize_t[::1] gain_l = np.ascontiguousarray(l_index, dtype=np.intp)
     cdef int n_gain = k_index.size if use_gain else 0
 
-    # One slot more than the kernel height: two output rows need ksize + 1 input rows.
-    cdef Py_ssize_t ring_rows = ksize + 1
     cdef Py_ssize_t cols_buffer = (block_cols + AL_BLOCK - 1) // AL_BLOCK * AL_BLOCK
     cdef Py_ssize_t src_length = cols_buffer + ksize - 1 + AL_BLOCK
     cdef Py_ssize_t strips_x = (width + block_cols - 1) // block_cols
@@ -347,9 +396,9 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
         gain_table = <float*> al_alloc(max(n_gain, 1) * cols_buffer * sizeof(float))
         gain_weights = <float*> al_alloc(2 * max(n_gain, 1) * sizeof(float))
         scratch = <float*> al_alloc(cols_buffer * sizeof(float))
-        weights = <float*> al_alloc(n_x * ring_rows * 2 * n_k * sizeof(float))
+        weights = <float*> al_alloc(max(n_slots, 1) * 2 * n_k * sizeof(float))
         row_weights = <float*> al_alloc(n_rows * n_k * sizeof(float))
-        row_pointers = <const float**> malloc(n_x * ring_rows * sizeof(float*))
+        row_pointers = <const float**> malloc(max(n_slots, 1) * sizeof(float*))
         y_table = <double*> malloc(n_orders * sizeof(double))
         weight_scratch = <double*> malloc(n_rows * n_k * sizeof(double))
         x_dst = <float**> malloc(3 * sizeof(float*))
@@ -395,15 +444,15 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
                 # Filtered row (xi, d) is input row y - half + d, in slot
                 # (y - row0 + d) % ring_rows; it enters row y with tap
                 # j = 2 half - d and row y + 1 with tap j = 2 half + 1 - d.
-                memset(weights, 0, n_x * ring_rows * 2 * n_k * sizeof(float))
+                memset(weights, 0, n_slots * 2 * n_k * sizeof(float))
                 for t in range(2):
                     _basis_values((y0 + y + t - y_offset) * y_scale, order, chebyshev, y_table)
                     al_row_weights(row_weights, weight_scratch, &weight_poly[0, 0, 0], y_table,
                                    <int> n_orders, n_rows * n_k)
                     for m in range(n_rows):
                         for k in range(n_k):
-                            weights[((row_x[m] * ring_rows + 2 * half + t - row_j[m]) * 2 + t)
-                                    * n_k + k] = row_weights[m * n_k + k]
+                            weights[(row_slot[m, t] * 2 + t) * n_k + k] = row_weights[
+                                m * n_k + k]
                     if n_gain:
                         for k in range(n_gain):
                             gain_weights[t * n_gain + k] = 0.0
@@ -411,15 +460,14 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
                             for m in range(n_terms):
                                 gain_weights[t * n_gain + gain_index[s, m]] += <float> (
                                     gain[s, m] * y_table[y_powers[s]] * y_table[y_powers[m]])
-                for xi in range(n_x):
-                    for m in range(ring_rows):
-                        t = (y - row0 + m) % ring_rows
-                        row_pointers[xi * ring_rows + m] = ring + (xi * ring_rows + t) * cols_buffer
+                for m in range(n_slots):
+                    row_pointers[m] = ring + (slot_ring[m] + (y - row0 + slot_offset[m])
+                                              % ring_rows) * cols_buffer
                 for k0 in range(0, n_k, 3):
                     y_dst[0] = y_out + k0 * cols_buffer
                     y_dst[1] = y_out + (n_k + k0) * cols_buffer
                     al_y_pass(y_dst, cols_buffer, row_pointers, weights + k0, 2 * n_k, n_k,
-                              n_x * ring_rows, <int> min(3, n_k - k0), cols_buffer)
+                              n_slots, <int> min(3, n_k - k0), cols_buffer)
                 for t in range(min(2, row0 + rows - y)):
                     al_finish_row(&out[y + t, col0], y_out + t * n_k * cols_buffer, x_table,
                                   cols_buffer, <int> n_k, gain_table, gain_weights + t * n_gain,
