@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from diffim.psfmatch import (PsfMatchConfig, PsfMatchConfigError, alard_lupton_widths,
-                             make_alard_lupton_basis, make_delta_function_basis,
+                             make_alard_lupton_basis, make_basis, make_delta_function_basis,
                              regularization_matrix)
 from diffim.psfmatch.basis import FWHM_PER_SIGMA, SUPPORT_TOLERANCE
 
@@ -108,6 +108,26 @@ def test_widths_follow_the_config():
     np.testing.assert_allclose(sigmas, [0.8, 2.0])
     assert size == 11          # int(4 * 2.0) = 8, made odd (9), raised to kernelSizeMin
     assert alard_lupton_widths(2.0, 3.0, config.replace(scaleByFwhm=False)) == ([1.0, 2.0], 21)
+
+
+def test_widths_bounded_by_the_image():
+    """With the task's basis (four Gaussians, a kernel of 4 sigmas of the widest): on
+    images smaller than 12 kernels the kernel is the largest odd size within 1/12 of
+    the shorter side, at least kernelSizeMin, and Gaussians it cuts inside 4 sigmas
+    are left out; explicit sizes (no FWHMs) are not bounded."""
+    from diffim.psfmatch.make_kernel import MakeKernelConfig, to_psf_match_config
+
+    config = to_psf_match_config(MakeKernelConfig().kernel.active)
+    fwhms = (1.5 * FWHM_PER_SIGMA, 2.5 * FWHM_PER_SIGMA)         # kernel sigma 2.0
+    assert alard_lupton_widths(*fwhms, config) == ([1.0, 2.0, 4.0, 8.0], 33)
+    assert alard_lupton_widths(*fwhms, config, 1024) == ([1.0, 2.0, 4.0, 8.0], 33)
+    assert alard_lupton_widths(*fwhms, config, 384) == ([1.0, 2.0, 4.0], 31)
+    assert alard_lupton_widths(*fwhms, config, 256) == ([1.0, 2.0, 4.0], 21)
+    assert alard_lupton_widths(*fwhms, config, 63) == ([1.0, 2.0, 4.0], 21)
+    assert alard_lupton_widths(None, 3.0, config, 63) == (config.alardSigGauss, 21)
+    basis = make_basis(config, *fwhms, image_size=256)
+    assert (basis.size, len(basis)) == (21, 27)
+    assert len(make_basis(config, *fwhms, image_size=1024)) == 28
 
 
 def test_pex_config_fields_take_default_and_doc_from_the_dataclass():

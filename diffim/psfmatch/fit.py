@@ -126,7 +126,7 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
     if science_fwhm is None and science.psf is not None:
         science_fwhm = float(science.psf.computeFwhm(*centre))
 
-    basis = make_basis(config, template_fwhm, science_fwhm)
+    basis = make_basis(config, template_fwhm, science_fwhm, min(template.bbox.shape))
     stamps = cut_stamps(template, science, positions, fluxes, basis.size, config,
                         _stamp_half_width(basis, config, template_fwhm, science_fwhm))
     regularization = None

@@ -80,7 +80,7 @@ def fit_psf_model_kernel(convolved, reference, config, bad_mask_planes):
     centre = bbox.center
     convolved_fwhm = float(convolved.psf.computeFwhm(*centre))
     reference_fwhm = float(reference.psf.computeFwhm(*centre))
-    basis = make_basis(config, convolved_fwhm, reference_fwhm)
+    basis = make_basis(config, convolved_fwhm, reference_fwhm, min(bbox.shape))
     shape = _kernel_shape(basis, convolved.psf.computeKernelImage(*centre),
                           reference.psf.computeKernelImage(*centre), config)
     constant = SpatialFunction(config.spatialModelType, 0, bbox)
