@@ -30,6 +30,7 @@ __all__ = [
     "make_delta_function_basis",
     "make_basis",
     "regularization_matrix",
+    "trimmed",
 ]
 
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -222,7 +223,7 @@ def make_alard_lupton_basis(kernel_size, sigmas, degrees):
     for sigma, degree in zip(sigmas, degrees):
         gaussian = np.exp(-0.5 * (offsets / sigma) ** 2)
         first = len(vectors)
-        vectors.extend(_trimmed(gaussian * scaled**power) for power in range(degree + 1))
+        vectors.extend(trimmed(gaussian * scaled**power) for power in range(degree + 1))
         for total in range(degree + 1):
             for y_power in range(total + 1):
                 pairs.append((first + total - y_power, first + y_power))
@@ -325,13 +326,27 @@ def _stencil_operator(size, stencil):
     return operator
 
 
-def _trimmed(vector):
-    """``vector`` with the taps beyond its last above `SUPPORT_TOLERANCE` of its peak set to 0."""
-    kept = np.abs(vector) >= SUPPORT_TOLERANCE * np.abs(vector).max()
+def trimmed(vector, tolerance=SUPPORT_TOLERANCE):
+    """``vector`` with the taps outside those above ``tolerance`` of its peak set to 0.
+
+    Parameters
+    ----------
+    vector : `numpy.ndarray`
+        1-D taps.
+    tolerance : `float`, optional
+        Fraction of the largest ``|tap|``; `SUPPORT_TOLERANCE` by default.
+
+    Returns
+    -------
+    trimmed : `numpy.ndarray`
+        A copy, zero before the first and after the last tap at or above
+        the tolerance.
+    """
+    kept = np.abs(vector) >= tolerance * np.abs(vector).max()
     first, last = int(np.argmax(kept)), len(vector) - int(np.argmax(kept[::-1]))
-    trimmed = np.zeros_like(vector)
-    trimmed[first:last] = vector[first:last]
-    return trimmed
+    out = np.zeros_like(vector)
+    out[first:last] = vector[first:last]
+    return out
 
 
 def _odd(width):

@@ -12,6 +12,7 @@ import numpy as np
 from .._core import _al_convolve, _planes
 from ..exposure import Exposure
 from ..mask import Mask
+from .basis import trimmed
 from .errors import PsfMatchInputError
 
 __all__ = ["convolve_exposure", "convolve_image", "convolve_variance"]
@@ -23,6 +24,9 @@ BLOCK_COLS = 256
 # kernel (the gain is exact): 1e-5 keeps even a white-noise variance plane
 # within 1e-5 of brute force, with about 8 terms where 1e-6 needs 10.
 _VARIANCE_RANK_TOLERANCE = 1e-5
+
+_VARIANCE_TRIM = 1e-6
+"""Taps of the squared kernel's separable factors below this fraction of their peak are zero."""
 
 
 def convolve_image(image, kernel, xy0=(0, 0)):
@@ -74,8 +78,12 @@ def convolve_variance(variance, kernel, xy0=(0, 0)):
     u, singular, vt = np.linalg.svd(squared)
     residual = np.sqrt(np.cumsum((singular**2)[::-1])[::-1])
     rank = max(1, int(np.count_nonzero(residual > _VARIANCE_RANK_TOLERANCE * residual[0])))
-    x_vectors = singular[:rank, None] * vt[:rank]
-    y_vectors = np.ascontiguousarray(u[:, :rank].T)
+    # Trimmed (as the basis vectors are, 10x tighter) so that the passes
+    # cover the squared kernel's own support, narrower than the kernel's:
+    # a 33 px kernel at 4k, 0.34 -> 0.25 CPU s; the plane moves by <= 1e-6.
+    x_vectors = np.array([trimmed(vector, _VARIANCE_TRIM)
+                          for vector in singular[:rank, None] * vt[:rank]])
+    y_vectors = np.array([trimmed(vector, _VARIANCE_TRIM) for vector in u[:, :rank].T])
     pairs = np.repeat(np.arange(rank, dtype=np.intp)[:, None], 2, axis=1)
     coefficients = np.zeros((rank, kernel.spatial.n_terms))
     coefficients[:, 0] = 1.0
