@@ -306,6 +306,16 @@ def test_directories_are_searched_for_config_names(tmp_path):
                                                    "override.txt"]
 
 
+def test_path_objects_are_audited_as_their_strings(tmp_path):
+    config = write(tmp_path, "deepDiff_config.py", "config.doDecorrelation = False\n")
+    pipeline = write(tmp_path, "p.yaml", "description: empty\ntasks: {}\n")
+    by_path = audit_paths([config, pipeline])
+    by_string = audit_paths([str(config), str(pipeline)])
+    assert [(record.path, record.kind, record.features) for record in by_path] == \
+        [(record.path, record.kind, record.features) for record in by_string]
+    assert [record.path for record in by_path] == [str(config), str(pipeline)]
+
+
 def test_missing_path_is_one_line_error(tmp_path):
     missing = tmp_path / "nowhere.py"
     with pytest.raises(ValidationError, match=f"^audit: no such file or directory: {missing}$"):

@@ -27,7 +27,7 @@ def find_audited_files(paths):
 
     Parameters
     ----------
-    paths : iterable of `str`
+    paths : iterable of `str` or `os.PathLike`
         Files (audited whatever their name) and directories.
 
     Returns
@@ -41,7 +41,7 @@ def find_audited_files(paths):
         A path does not exist.
     """
     files = []
-    for path in paths:
+    for path in map(os.fspath, paths):
         if os.path.isdir(path):
             for directory, subdirectories, names in os.walk(path):
                 # Hidden directories and byte-code caches hold no configs of the user's.
@@ -61,7 +61,7 @@ def audit_paths(paths, era=None):
 
     Parameters
     ----------
-    paths : iterable of `str`
+    paths : iterable of `str` or `os.PathLike`
         Files and directories (searched for `AUDITED_PATTERNS`).
     era : `str`, optional
         ISO date of the stack the config files were written for (``--era``);
