@@ -5,8 +5,10 @@ import subprocess
 import pytest
 
 from validation.audit import audit_paths
+from validation.audit import cli
 from validation.audit.cli import format_report
 from validation.audit.era import file_era, parse_era
+from validation.audit.era_findings import FINDING_KINDS
 from validation.audit.history import ConfigHistory, canonical_path
 from validation.audit.summary import summarize
 from validation.errors import ValidationError
@@ -214,3 +216,7 @@ def test_report_shows_each_file_era_and_findings(real_records):
     html = render_html(report)
     assert "relied on doSelectSources=True (the default on 2016-11-13)" in html
     assert "relied on doDecorrelation=False (the default on 2020-02-26)" in html
+
+
+def test_the_kinds_that_stop_a_load_are_finding_kinds():
+    assert set(cli._BLOCKING) <= set(FINDING_KINDS)

@@ -11,6 +11,7 @@ duration of a complete run measured first.
 import json
 import random
 import resource
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -111,7 +112,9 @@ def test_a_campaign_stopped_anywhere_never_reports_pass(campaign, tmp_path, caps
         out, err = process.communicate(timeout=900)
         assert "Traceback" not in err, err
         if fault == signal.SIGTERM and process.returncode == 128 + signal.SIGTERM:
-            assert err.strip().splitlines()[-1] == "diffim-validate run: interrupted (SIGTERM)"
+            # Alone, or naming the complete run and its report command (the test above).
+            assert err.strip().splitlines()[-1].startswith(
+                "diffim-validate run: interrupted (SIGTERM)"), err
         # The limit binds only writes past FULL_DISK_BYTES: landing after the run's last large
         # write (the report), it leaves a complete run, which then rightly reports PASS.
         disk_full_in_time = fault == "full disk" and landed and process.returncode != 0
@@ -144,6 +147,53 @@ def test_a_campaign_stopped_anywhere_never_reports_pass(campaign, tmp_path, caps
         assert status == 1 and not headline.startswith("PASS"), (fault, headline)
     # The stopping points fall inside the runs: this is not testing nothing.
     assert stopped_runs >= 1
+
+
+def wait_until_complete(database, before, process):
+    """The id of the first run not in ``before`` once the database says it is complete, or
+    `None` if ``process`` ended first."""
+    while process.poll() is None:
+        connection = sqlite3.connect(database)
+        try:
+            rows = connection.execute("SELECT run_id, status FROM runs").fetchall()
+        except sqlite3.OperationalError:  # not created yet
+            rows = []
+        finally:
+            connection.close()
+        done = [run_id for run_id, status in rows if run_id not in before and status == "complete"]
+        if done:
+            return done[0]
+        time.sleep(0.005)
+    return None
+
+
+@pytest.mark.parametrize("fault", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_after_the_run_is_complete_says_how_to_write_its_report(campaign, capsys,
+                                                                         fault):
+    """Stopped once its run is recorded complete (while it writes its report), the campaign
+    says so and which command writes the report; that command does, and the run passes."""
+    path, workdir, database = campaign
+    for _ in range(3):  # the run's report takes a second or more; a slow poll may miss it
+        before = run_ids(database) if database.exists() else []
+        process = start(campaign)
+        run_id = wait_until_complete(database, before, process)
+        if run_id is not None:
+            process.send_signal(fault)
+        out, err = process.communicate(timeout=900)
+        if process.returncode == 128 + fault:
+            break
+    assert process.returncode == 128 + fault, err
+    command = ["diffim-validate", "report", "--db", str(database), "--run", str(run_id),
+               "--out", str(workdir / "report")]
+    assert err.strip().splitlines()[-1] == (
+        f"diffim-validate run: interrupted ({fault.name}); run {run_id} is complete; "
+        f"`{shlex.join(command)}` writes its report")
+    with ResultsDB(database) as db:
+        assert db.run_status(run_id) == "complete"
+    assert main(command[1:]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("PASS")
+    for name in ("report.html", "summary.md", "junit.xml", "results.json"):
+        assert (workdir / "report" / name).exists(), name
 
 
 def test_sigterm_during_a_garbage_collector_callback_is_not_lost():

@@ -42,8 +42,10 @@ def main(argv=None):
     """Run ``diffim-validate``; returns the exit code.
 
     2 for bad input or a file that cannot be read or written (one line on
-    stderr), 130 after Ctrl-C and 143 after SIGTERM (one line; a campaign
-    records its run as interrupted), else the subcommand's status.
+    stderr), 130 after Ctrl-C and 143 after SIGTERM (one line, with the
+    interrupt's notes: a campaign records its run as interrupted, or, stopped
+    after recording it complete, says how to write its report), else the
+    subcommand's status.
     """
     args = build_parser().parse_args(argv)
     prefix = f"diffim-validate {args.command}"
@@ -58,7 +60,8 @@ def main(argv=None):
         print(f"{prefix}: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
-        print(f"{prefix}: interrupted ({str(interrupt) or 'SIGINT'})", file=sys.stderr)
+        notes = "".join(f"; {note}" for note in getattr(interrupt, "__notes__", ()))
+        print(f"{prefix}: interrupted ({str(interrupt) or 'SIGINT'}){notes}", file=sys.stderr)
         return exit_status(interrupt)
 
 

@@ -1,20 +1,17 @@
-"""``diffim-validate run``: a campaign end to end, ending in the database and the reports."""
+"""``diffim-validate run``: a campaign end to end, ending in the database and the reports.
+
+The campaign's machinery (the science's configs, the middlewares, the
+database layer) is imported when the command runs, not when
+``diffim-validate`` builds its parser.
+"""
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
-from diffim.cli.main import keep_freed_memory
-
-from ..audit import summarize_run
-from ..db import ResultsDB
 from ..model import Verdict
-from ..report import read_results_json, regression_exit_code, write_reports
-from ..report.summary import exit_status, status_line
-from .baseline import write_baseline
 from .engine import ENGINES
-from .run import run_campaign
-from .scenarios import load_campaign
 
 __all__ = ["add_parser", "verdict_table"]
 
@@ -62,7 +59,12 @@ def run(args):
 
     0 when the run passed (`validation.report.summary.run_verdict`) and,
     with ``--regression``, did not regress against ``--baseline``; else 1.
+    A `KeyboardInterrupt` (Ctrl-C, SIGTERM) that lands after the run was
+    recorded complete carries a note naming the run and the ``report``
+    command that writes what this one did not.
     """
+    from .scenarios import load_campaign
+
     campaign = load_campaign(args.campaign)
     if args.scenario:
         campaign = campaign.select(args.scenario)
@@ -74,14 +76,36 @@ def run(args):
         print(f"diffim-validate run: error: --workers must be >= 1, got {args.workers}",
               file=sys.stderr)
         return 2
-    baseline = read_results_json(args.baseline)[0] if args.baseline else None
     db_url = args.db or str(args.workdir / "results.sqlite3")
+    out = args.out or args.workdir / "report"
+    complete = []
+    try:
+        return _run_and_report(args, campaign, db_url, out, complete.append)
+    except KeyboardInterrupt as interrupt:
+        if complete:
+            command = shlex.join(["diffim-validate", "report", "--db", db_url,
+                                  "--run", str(complete[0]), "--out", str(out)])
+            interrupt.add_note(f"run {complete[0]} is complete; `{command}` writes its report")
+        raise
+
+
+def _run_and_report(args, campaign, db_url, out, on_complete):
+    """`run` once the arguments are checked: the campaign, its reports, the verdict table."""
+    from diffim.cli.main import keep_freed_memory
+
+    from ..audit import summarize_run
+    from ..db import ResultsDB
+    from ..report import read_results_json, regression_exit_code, write_reports
+    from ..report.summary import exit_status, status_line
+    from .baseline import write_baseline
+    from .run import run_campaign
+
+    baseline = read_results_json(args.baseline)[0] if args.baseline else None
     # The local engine runs both middlewares here: freed image-sized blocks are reused.
     keep_freed_memory()
-    out = args.out or args.workdir / "report"
     done = run_campaign(campaign, args.workdir, db_url, engine=args.engine, workers=args.workers,
                         progress=lambda line: print(line, flush=True),
-                        registry_db=args.registry_db)
+                        registry_db=args.registry_db, on_complete=on_complete)
     with ResultsDB(db_url) as db:
         report = db.load_run(done.run_id)
         trend = db.trend(campaign.name)

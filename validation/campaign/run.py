@@ -61,7 +61,7 @@ def campaign_data_ids(campaign, files):
 
 
 def run_campaign(campaign, workdir, db_url, engine="local", workers=1, progress=None,
-                 registry_db=None):
+                 registry_db=None, on_complete=None):
     """Run every scenario of ``campaign`` through both backends and record the results.
 
     Parameters
@@ -81,6 +81,9 @@ def run_campaign(campaign, workdir, db_url, engine="local", workers=1, progress=
     registry_db : `str`, optional
         URL of the gen3 registry's database (PostgreSQL); SQLite in the
         repository when omitted.
+    on_complete : callable, optional
+        Called with the run's id once the database holds the run as
+        complete (before the engine stops).
 
     Returns
     -------
@@ -90,7 +93,7 @@ def run_campaign(campaign, workdir, db_url, engine="local", workers=1, progress=
     workdir = Path(workdir)
     with workdir_lock(workdir):
         return _run_campaign(campaign, workdir, db_url, (engine, workers), progress,
-                             registry_db)
+                             registry_db, on_complete or (lambda run_id: None))
 
 
 @contextmanager
@@ -112,7 +115,8 @@ def workdir_lock(workdir):
         yield
 
 
-def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_db):
+def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_db,
+                  on_complete):
     started = time.monotonic()
     with ResultsDB(db_url) as db:
         files = prepare_dataset(campaign.dataset, workdir / "field")
@@ -140,6 +144,7 @@ def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_
                             if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED)
                 raise
             db.finish_run(run_id, now_iso(), RunStatus.COMPLETE.value)
+            on_complete(run_id)
     return CampaignRun(run_id, audited)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 
-from ..db import ResultsDB
 from ..model import RunStatus, Verdict
 from .progress import format_duration, remaining_seconds
 
@@ -35,6 +34,9 @@ def add_parser(subparsers):
 
 def status(args):
     """Print the runs table, or one run's scenarios; returns 0."""
+    # Imported here: the database layer is not needed to build the parser.
+    from ..db import ResultsDB
+
     with ResultsDB(args.db) as db:
         if args.run is not None:
             print(run_detail(db.load_run(args.run)))

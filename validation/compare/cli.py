@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ..errors import ValidationError
 from ..model import Verdict
-from .files import compare_files
 from .tolerances import Tolerances
 
 __all__ = ["add_parser", "format_comparison", "parse_tolerances", "run_compare_command"]
@@ -41,6 +40,9 @@ def add_parser(subparsers):
 
 def run_compare_command(args):
     """Compare ``args.path_a`` with ``args.path_b``, print the result, return the exit code."""
+    # Imported here: the readers (astropy, pandas) are not needed to build the parser.
+    from .files import compare_files
+
     comparison = compare_files(args.path_a, args.path_b, tolerances=parse_tolerances(args.tolerance),
                                reason=args.reason, artifact_dir=args.artifacts)
     if args.json:
