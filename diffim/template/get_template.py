@@ -20,10 +20,11 @@ import lsst.pex.config as pexConfig
 import numpy as np
 
 from ..errors import DiffimError
-from ..exposure import Exposure
+from ..exposure import IMAGE_DTYPE, Exposure
+from ..geom import Box
 from ..image.background import estimate_background
 from ..image.stats import clipped_stats
-from ..mask import Mask
+from ..mask import MASK_DTYPE, Mask
 from ..task import Struct, Task
 from ..warp.warper import Warper, WarperConfig, WarpError
 
@@ -205,44 +206,87 @@ def _union(boxes):
     return union
 
 
+_BLOCK_PIXELS = 1 << 17
+"""Pixels merged at a time (whole rows): the float64 sums of a block are 1 MB each and
+reused from block to block, where sums over the whole image were fresh memory (at 4k,
+three 128 MB planes and their temporaries, a page fault per 4 kB)."""
+
+
 def _merge(exposures, bbox):
     """Weighted merge of exposures on one pixel frame (weights variance^-1/2, as the stack).
 
     Pixels that no input covers (all NO_DATA) hold image 0 and variance 0 and
     are flagged NO_DATA: finite values, so no NaN or inf reaches later sums.
-    Other mask planes are OR-ed over the contributing inputs.
+    Other mask planes are OR-ed over the contributing inputs. The sums are
+    float64, made a block of rows at a time (`_merge_rows`), and rounded once
+    to the float32 planes.
     """
     planes = exposures[0].mask.planes.copy()
-    total = np.zeros(bbox.shape)
-    weight_sum = np.zeros(bbox.shape)
-    variance_sum = np.zeros(bbox.shape)
-    mask = np.zeros(bbox.shape, np.uint32)
+    inputs = []
     for exposure in exposures:
         inner = exposure.bbox.intersection(bbox)
-        if inner.is_empty():
+        if not inner.is_empty():
+            inputs.append((exposure, inner, _plane_moves(exposure.mask.planes, planes)))
+    no_data = MASK_DTYPE(1 << planes.add("NO_DATA"))
+    image = np.empty(bbox.shape, IMAGE_DTYPE)
+    variance = np.empty(bbox.shape, IMAGE_DTYPE)
+    mask = np.zeros(bbox.shape, MASK_DTYPE)
+    step = max(1, _BLOCK_PIXELS // max(bbox.width, 1))
+    for y0 in range(bbox.y0, bbox.y_end, step):
+        rows = Box(bbox.x0, y0, bbox.width, min(step, bbox.y_end - y0))
+        target = rows.slices_in(bbox)
+        _merge_rows(inputs, rows, image[target], variance[target], mask[target], no_data)
+    return Exposure(image, variance, Mask(mask, planes), xy0=bbox.xy0,
+                    photo_calib=exposures[0].photo_calib, visit_info=exposures[0].visit_info,
+                    metadata=exposures[0].metadata)
+
+
+def _merge_rows(inputs, rows, image, variance, mask, no_data):
+    """`_merge` over box ``rows``, into its views ``image``, ``variance`` and ``mask``."""
+    total = np.zeros(rows.shape)
+    weight_sum = np.zeros(rows.shape)
+    variance_sum = np.zeros(rows.shape)
+    for exposure, inner, moves in inputs:
+        part = inner.intersection(rows)
+        if part.is_empty():
             continue
-        target, source = inner.slices_in(bbox), inner.slices_in(exposure.bbox)
-        no_data = exposure.mask[source].get("NO_DATA")
-        variance = exposure.variance[source].astype(float)
-        usable = ~no_data & np.isfinite(variance) & (variance > 0) \
-            & np.isfinite(exposure.image[source])
-        weight = np.where(usable, 1.0 / np.sqrt(np.where(usable, variance, 1.0)), 0.0)
-        total[target] += weight * np.where(usable, exposure.image[source], 0.0)
-        variance_sum[target] += weight ** 2 * np.where(usable, variance, 0.0)
+        target, source = part.slices_in(rows), part.slices_in(exposure.bbox)
+        pixels = exposure.image[source]
+        variances = exposure.variance[source].astype(float)
+        usable = ~exposure.mask[source].get("NO_DATA") & np.isfinite(variances) \
+            & (variances > 0) & np.isfinite(pixels)
+        weight = np.where(usable, 1.0 / np.sqrt(np.where(usable, variances, 1.0)), 0.0)
+        total[target] += weight * np.where(usable, pixels, 0.0)
+        variance_sum[target] += weight ** 2 * np.where(usable, variances, 0.0)
         weight_sum[target] += weight
-        for name in exposure.mask.planes:
-            if name == "NO_DATA":
-                continue
-            bit = np.uint32(1 << planes.add(name))
-            mask[target] |= np.where(usable & exposure.mask[source].get(name), bit, np.uint32(0))
+        bits = exposure.mask.array[source]
+        moved = np.zeros(bits.shape, MASK_DTYPE)
+        for shift, selected in moves:
+            moved |= (bits & selected) << shift if shift >= 0 else (bits & selected) >> -shift
+        np.bitwise_or(mask[target], moved, out=mask[target], where=usable)
     covered = weight_sum > 0
-    image = np.where(covered, total / np.where(covered, weight_sum, 1.0), 0.0)
-    variance = np.where(covered, variance_sum / np.where(covered, weight_sum, 1.0) ** 2, 0.0)
-    merged = Exposure(image, variance, Mask(mask, planes), xy0=bbox.xy0,
-                      photo_calib=exposures[0].photo_calib, visit_info=exposures[0].visit_info,
-                      metadata=exposures[0].metadata)
-    merged.mask.set("NO_DATA", ~covered)
-    return merged
+    image[...] = np.where(covered, total / np.where(covered, weight_sum, 1.0), 0.0)
+    variance[...] = np.where(covered, variance_sum / np.where(covered, weight_sum, 1.0) ** 2, 0.0)
+    np.bitwise_or(mask, no_data, out=mask, where=~covered)
+
+
+def _plane_moves(source, target):
+    """How an input's mask bits move onto the merged planes (adding its planes there).
+
+    Returns
+    -------
+    moves : `list` [`tuple` [`int`, `numpy.uint32`]]
+        ``(shift, bits)``: the input's ``bits`` land ``shift`` bits higher (lower
+        when negative). NO_DATA is left out: the merge sets it where nothing
+        contributes.
+    """
+    shifts = {}
+    for name in source:
+        if name != "NO_DATA":
+            bit = source.bit(name)
+            shift = target.add(name) - bit
+            shifts[shift] = shifts.get(shift, 0) | (1 << bit)
+    return [(shift, MASK_DTYPE(bits)) for shift, bits in shifts.items()]
 
 
 def _psf_at(exposures, x, y):
