@@ -17,7 +17,7 @@ written to a temporary name and renamed, so a crash never leaves a half file
 under the final name.
 
 `read_exposure` also reads plain single-image FITS files from other surveys
-(see `read_plain_fits`).
+(`diffim.io.plain_fits`).
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ from .header import (
     wcs_header,
     write_visit_info,
 )
-from .plain_fits import exposure_from_plain_hdulist
+from .plain_fits import exposure_from_plain_image, plain_image_hdu
+from .simple_fits import read_simple_image
 
 __all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure"]
 
@@ -110,8 +111,10 @@ def read_exposure(path, **plain_options):
     path : `str` or `pathlib.Path`
         Our multi-extension format, or a plain FITS image.
     **plain_options
-        Passed to `read_plain_fits` when the file is a plain image (gain,
-        read noise, sky, saturation, variance, hdu).
+        For a plain image: ``hdu`` (which HDU holds it) and the options of
+        `diffim.io.plain_fits.exposure_from_plain_image` (gain, read noise,
+        sky, saturation, variance). A plain image in the primary HDU of a
+        simple file is read without astropy (`diffim.io.simple_fits`).
 
     Returns
     -------
@@ -123,13 +126,19 @@ def read_exposure(path, **plain_options):
         If the file is missing, not FITS, truncated, corrupt (checksum), or its
         planes are missing or of inconsistent shapes.
     """
+    hdu = plain_options.pop("hdu", None)
+    simple = read_simple_image(path) if hdu is None else None
+    if simple is not None and "DIFFIMFT" not in simple[1]:
+        return exposure_from_plain_image(*simple, path, **plain_options)
     with open_fits(path) as hdus:
         if "DIFFIMFT" in hdus[0].header:
-            if plain_options:
-                raise FitsFormatError(f"{path}: options {sorted(plain_options)} only apply to "
+            if plain_options or hdu is not None:
+                given = sorted([*plain_options, *(["hdu"] if hdu is not None else [])])
+                raise FitsFormatError(f"{path}: options {given} only apply to "
                                       "plain FITS images, not to a diffim exposure file")
             return _exposure_from_hdulist(hdus, path)
-        return exposure_from_plain_hdulist(hdus, path, **plain_options)
+        image_hdu = plain_image_hdu(hdus, hdu, path)
+        return exposure_from_plain_image(image_hdu.data, image_hdu.header, path, **plain_options)
 
 
 def _exposure_from_hdulist(hdus, path):

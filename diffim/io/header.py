@@ -9,8 +9,6 @@ import math
 import warnings
 from pathlib import Path
 
-from astropy.io import fits
-
 from ..errors import DiffimError, FitsFormatError
 from ..exposure import VisitInfo
 
@@ -47,6 +45,10 @@ class open_fits:
         self.path = Path(path)
 
     def __enter__(self):
+        # Imported here: astropy.io.fits costs 0.3 s, and simple plain images
+        # are read without it (diffim.io.simple_fits).
+        from astropy.io import fits
+
         if not self.path.is_file():
             raise FitsFormatError(f"{self.path}: no such file")
         try:
@@ -90,7 +92,10 @@ def wcs_header(wcs, xy0):
 def wcs_from_header(header, xy0, path):
     """The parent-frame WCS of an image whose first pixel is ``xy0``, or None.
 
-    Distortions astropy understands (SIP, TPV) are kept.
+    ``header`` is an `astropy.io.fits.Header` or a
+    `diffim.io.simple_fits.SimpleHeader` (whose ``copy`` is the astropy
+    header of the same cards). Distortions astropy understands (SIP, TPV)
+    are kept.
     """
     if "CTYPE1" not in header:
         return None

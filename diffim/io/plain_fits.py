@@ -29,9 +29,10 @@ from ..exposure import Exposure, PhotoCalib
 from ..image.stats import robust_median_sigma
 from ..mask import Mask
 from .header import open_fits, read_visit_info, wcs_from_header
+from .simple_fits import read_simple_image
 
-__all__ = ["BLANK_MAGNITUDE", "HEADER_KEYWORDS", "as_float32", "exposure_from_plain_hdulist", "read_bad_pixel_mask",
-           "read_plain_image"]
+__all__ = ["BLANK_MAGNITUDE", "HEADER_KEYWORDS", "as_float32", "exposure_from_plain_image",
+           "plain_image_hdu", "read_bad_pixel_mask", "read_plain_image"]
 
 BLANK_MAGNITUDE = 1e30
 """Pixel values at least this large in magnitude are blanks, not data: ZTF's alert
@@ -47,17 +48,18 @@ HEADER_KEYWORDS = {
 }
 
 
-def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=None, sky=None,
-                                saturation=None, variance=None):
-    """Make an exposure from an opened plain FITS file.
+def exposure_from_plain_image(image, header, path, *, gain=None, read_noise=None, sky=None,
+                              saturation=None, variance=None):
+    """Make an exposure from the image and header of a plain FITS file.
 
     Parameters
     ----------
-    hdus : `astropy.io.fits.HDUList`
+    image : `numpy.ndarray`
+        The 2-D image as read (any numeric type; used in place when it is a
+        writeable native float32 array).
+    header : `astropy.io.fits.Header` or `diffim.io.simple_fits.SimpleHeader`
     path : `str` or `pathlib.Path`
         File name, for messages.
-    hdu : `int` or `str`, optional
-        HDU holding the image; the first HDU with 2-D data when omitted.
     gain, read_noise, sky, saturation : `float`, optional
         Override the header keywords (gain in e-/ADU, read noise in e-, sky and
         saturation in ADU).
@@ -71,12 +73,9 @@ def exposure_from_plain_hdulist(hdus, path, *, hdu=None, gain=None, read_noise=N
     Raises
     ------
     FitsFormatError
-        If there is no 2-D image, an option is not positive, or the variance
-        has the wrong shape.
+        If an option is not positive, or the variance has the wrong shape.
     """
-    image_hdu = _image_hdu(hdus, hdu, path)
-    header = image_hdu.header
-    image = as_float32(image_hdu.data)
+    image = as_float32(image)
     gain = _value("gain", gain, header, path)
     read_noise = _value("read_noise", read_noise, header, path, allow_zero=True) or 0.0
     sky = _value("sky", sky, header, path, allow_zero=True) or 0.0
@@ -146,8 +145,18 @@ def read_plain_image(path, hdu=None):
     FitsFormatError
         If the file cannot be read or holds no 2-D image.
     """
+    return as_float32(_plain_image_and_header(path, hdu)[0])
+
+
+def _plain_image_and_header(path, hdu):
+    """``(image, header)`` of a plain file: without astropy when `read_simple_image` can."""
+    if hdu is None:
+        simple = read_simple_image(path)
+        if simple is not None:
+            return simple
     with open_fits(path) as hdus:
-        return as_float32(_image_hdu(hdus, hdu, path).data)
+        chosen = plain_image_hdu(hdus, hdu, path)
+        return chosen.data, chosen.header
 
 
 def read_bad_pixel_mask(path, shape):
@@ -166,7 +175,14 @@ def read_bad_pixel_mask(path, shape):
         return ~np.isfinite(data) | (data != 0)
 
 
-def _image_hdu(hdus, which, path):
+def plain_image_hdu(hdus, which, path):
+    """The HDU ``which`` of an opened file, or the first one with a 2-D image.
+
+    Raises
+    ------
+    FitsFormatError
+        If there is no such HDU or it holds no 2-D image.
+    """
     if which is not None:
         try:
             chosen = hdus[which]
