@@ -107,14 +107,16 @@ def test_other_files_are_left_to_astropy(tmp_path, case):
     assert read_simple_image(path) is None
 
 
-def test_plain_subtraction_imports_no_astropy(tmp_path):
-    """`diffim subtract` on simple plain images without a WCS never imports astropy."""
-    rng = np.random.default_rng(1)
-    for name in ("sci", "tmpl"):
-        image = rng.normal(100.0, 5.0, (64, 64)).astype(np.float32)
-        _write(tmp_path / f"{name}.fits", image, [("GAIN", 1.0), ("SATURATE", 1e5)])
-    code = ("import sys\nfrom diffim.io.exposure_fits import read_exposure\n"
-            f"read_exposure({str(tmp_path / 'sci.fits')!r})\n"
+def test_plain_image_read_and_written_without_astropy(tmp_path):
+    """A simple plain image without a WCS is read, and written with a PSF, without astropy."""
+    image = np.random.default_rng(1).normal(100.0, 5.0, (64, 64)).astype(np.float32)
+    _write(tmp_path / "sci.fits", image, [("GAIN", 1.0), ("SATURATE", 1e5)])
+    code = ("import sys\nfrom diffim.io.exposure_fits import read_exposure, write_exposure\n"
+            "from diffim.psf import GaussianPsf\n"
+            f"exposure = read_exposure({str(tmp_path / 'sci.fits')!r})\n"
+            "exposure.psf = GaussianPsf(2.0)\n"
+            f"write_exposure(exposure, {str(tmp_path / 'out.fits')!r})\n"
             "print(sorted(m for m in sys.modules if m.startswith('astropy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    assert read_exposure(tmp_path / "out.fits").image.tobytes() == image.tobytes()

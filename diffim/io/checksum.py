@@ -6,16 +6,18 @@ the whole HDU, header included, sums to minus zero (all bits set). astropy
 computes a plane's sum in several numpy passes and its reader verifies each
 plane twice (``verify_datasum``, ``verify_checksum``); here each plane is
 summed once, in a compiled parallel loop, fused with the byte swap on read.
-The cards written are the same bytes as astropy's ``add_checksum``.
+The cards written are the same bytes as astropy's ``add_checksum``
+(`checksum_cards`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._core import _checksum
+from .fits_cards import card, header_bytes
 
-__all__ = ["add_checksum_cards", "fold", "hdu_sums_to_minus_zero", "plane_datasum",
-           "read_plane"]
+__all__ = ["checksum_cards", "fold", "hdu_sums_to_minus_zero", "plane_datasum",
+           "read_plane", "table_datasum"]
 
 _MINUS_ZERO = 0xFFFFFFFF
 _UINT32_OFFSET = 0x80000000
@@ -45,6 +47,11 @@ def plane_datasum(plane):
     if plane.dtype == np.uint32:
         return fold(_checksum.native_word_sum(plane, _UINT32_OFFSET))
     raise TypeError(f"no fast DATASUM for {plane.dtype} planes")
+
+
+def table_datasum(data):
+    """DATASUM of a data unit given as its bytes (a binary table's rows)."""
+    return fold(_byte_sum(data))
 
 
 def read_plane(data):
@@ -89,16 +96,16 @@ def _encoded(value):
     return bytes(text[-1:] + text[:-1]).decode("ascii")
 
 
-def add_checksum_cards(hdu, datasum, comment):
-    """Set the DATASUM and CHECKSUM cards of ``hdu`` for a data unit of sum ``datasum``.
+def checksum_cards(cards, datasum, comment):
+    """``cards`` followed by the CHECKSUM and DATASUM cards of a data unit of sum ``datasum``.
 
-    The cards and their order are those of astropy's ``hdu.add_checksum(when=comment)``.
+    The cards, their order and the CHECKSUM value are those of astropy's
+    ``hdu.add_checksum(when=comment)`` on a header of ``cards``.
     """
-    header = hdu.header
-    header["DATASUM"] = (str(datasum), comment)
-    header.set("CHECKSUM", "0" * 16, comment, before="DATASUM")
-    total = fold(_byte_sum(header.tostring().encode("ascii")) + datasum)
-    header["CHECKSUM"] = _encoded(~total & _MINUS_ZERO)
+    datasum_card = card("DATASUM", str(datasum), comment)
+    placeholder = card("CHECKSUM", "0" * 16, comment)
+    total = fold(_byte_sum(header_bytes([*cards, placeholder, datasum_card])) + datasum)
+    return [*cards, card("CHECKSUM", _encoded(~total & _MINUS_ZERO), comment), datasum_card]
 
 
 def hdu_sums_to_minus_zero(header_bytes, datasum):

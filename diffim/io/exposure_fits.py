@@ -24,21 +24,27 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from astropy.io import fits
 
 from ..errors import FitsFormatError
 from ..exposure import Exposure, PhotoCalib
 from ..mask import Mask, MaskPlanes
-from ..psf import psf_from_hdu, psf_to_hdu
+from ..psf.persistence import psf_from_hdu, psf_table
 from .atomic import write_atomically
-from .checksum import add_checksum_cards, hdu_sums_to_minus_zero, plane_datasum, read_plane
-from .hdu_writer import write_hdus
+from .checksum import (
+    checksum_cards,
+    hdu_sums_to_minus_zero,
+    plane_datasum,
+    read_plane,
+    table_datasum,
+)
+from .fits_cards import card, header_bytes
+from .hdu_writer import image_cards, psf_table_hdu, write_hdus
 from .header import (
     open_fits,
     read_visit_info,
+    visit_info_cards,
     wcs_from_header,
     wcs_header,
-    write_visit_info,
 )
 from .plain_fits import exposure_from_plain_image, plain_image_hdu
 from .simple_fits import read_simple_image
@@ -63,44 +69,47 @@ def write_exposure(exposure, path, header_cards=None):
     header_cards : `dict`, optional
         Extra primary-header cards, keyword -> value or (value, comment),
         e.g. the summary numbers of the step that made the exposure.
+
+    Notes
+    -----
+    The bytes are those astropy writes for the same HDUs (headers rendered by
+    `diffim.io.fits_cards`, planes by `diffim.io.hdu_writer`); astropy is
+    imported only for the WCS cards, when the exposure has a WCS.
     """
-    hdus = exposure_to_hdulist(exposure)
-    for keyword, card in (header_cards or {}).items():
-        hdus[0].header[keyword] = card
-    for hdu in hdus:
-        # A fixed comment instead of astropy's time stamp: the same exposure
-        # always gives the same bytes, so files from two middlewares compare.
-        if hdu.name in _PLANE_HDUS:
-            add_checksum_cards(hdu, plane_datasum(hdu.data), _CHECKSUM_COMMENT)
-        else:
-            hdu.add_checksum(when=_CHECKSUM_COMMENT)
-    write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
-
-
-def exposure_to_hdulist(exposure):
-    """The `astropy.io.fits.HDUList` that `write_exposure` writes."""
-    primary = fits.PrimaryHDU()
-    header = primary.header
-    header["DIFFIMFT"] = (FORMAT_VERSION, "diffim exposure format version")
-    header["LTV1"] = (-exposure.xy0[0], "minus x0: parent x = file x - LTV1")
-    header["LTV2"] = (-exposure.xy0[1], "minus y0: parent y = file y - LTV2")
+    primary = {"DIFFIMFT": (FORMAT_VERSION, "diffim exposure format version"),
+               "LTV1": (-exposure.xy0[0], "minus x0: parent x = file x - LTV1"),
+               "LTV2": (-exposure.xy0[1], "minus y0: parent y = file y - LTV2")}
     if exposure.photo_calib is not None:
-        header["MAGZERO"] = (exposure.photo_calib.zero_point, "AB mag of 1 count")
-        header["MAGZERR"] = exposure.photo_calib.zero_point_err
-    write_visit_info(header, exposure.visit_info)
+        primary["MAGZERO"] = (exposure.photo_calib.zero_point, "AB mag of 1 count")
+        primary["MAGZERR"] = (exposure.photo_calib.zero_point_err, None)
+    primary.update(visit_info_cards(exposure.visit_info))
     if exposure.metadata:
-        header["DIFFMETA"] = (json.dumps(exposure.metadata, sort_keys=True), "metadata, JSON")
-
-    image_header = wcs_header(exposure.wcs, exposure.xy0) if exposure.wcs is not None else None
-    image = fits.ImageHDU(exposure.image, header=image_header, name="IMAGE")
-    mask = fits.ImageHDU(exposure.mask.array, name="MASK")
-    for name, bit in exposure.mask.planes.as_dict().items():
-        mask.header[f"HIERARCH {_PLANE_PREFIX}{name}"] = bit
-    variance = fits.ImageHDU(exposure.variance, name="VARIANCE")
-    hdus = [primary, image, mask, variance]
+        primary["DIFFMETA"] = (json.dumps(exposure.metadata, sort_keys=True), "metadata, JSON")
+    for keyword, value in (header_cards or {}).items():
+        # A bare value keeps the comment of the card it replaces (as astropy's header does).
+        primary[keyword] = (value if isinstance(value, tuple)
+                            else (value, primary.get(keyword, (None, None))[1]))
+    cards = [card("SIMPLE", True, "conforms to FITS standard"), card("BITPIX", 8, "array data type"),
+             card("NAXIS", 0, "number of array dimensions"), card("EXTEND", True)]
+    cards += [card(keyword, value, comment) for keyword, (value, comment) in primary.items()]
+    # A fixed checksum comment instead of astropy's time stamp: the same
+    # exposure always gives the same bytes, so files from two middlewares compare.
+    hdus = [(header_bytes(checksum_cards(cards, 0, _CHECKSUM_COMMENT)), None)]
+    wcs_cards = (wcs_header(exposure.wcs, exposure.xy0).cards if exposure.wcs is not None else ())
+    mask_cards = [card(f"HIERARCH {_PLANE_PREFIX}{name}", bit)
+                  for name, bit in exposure.mask.planes.as_dict().items()]
+    for name, plane, before, after in (("IMAGE", exposure.image, [c.image for c in wcs_cards], []),
+                                       ("MASK", exposure.mask.array, [], mask_cards),
+                                       ("VARIANCE", exposure.variance, [], [])):
+        plane = np.ascontiguousarray(plane)
+        cards = [*image_cards(plane), *before, card("EXTNAME", name, "extension name"), *after]
+        hdus.append((header_bytes(checksum_cards(cards, plane_datasum(plane), _CHECKSUM_COMMENT)),
+                     plane))
     if exposure.psf is not None:
-        hdus.append(psf_to_hdu(exposure.psf))
-    return fits.HDUList(hdus)
+        cards, table = psf_table_hdu(*psf_table(exposure.psf))
+        hdus.append((header_bytes(checksum_cards(cards, table_datasum(table), _CHECKSUM_COMMENT)),
+                     table))
+    write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
 
 
 def read_exposure(path, **plain_options):

@@ -1,31 +1,78 @@
-"""Write a list of HDUs in one pass over each plane, with the bytes astropy would write.
+"""Write header and data units in one pass over each plane, with the bytes astropy would write.
 
 astropy writes a little-endian plane by swapping it in place, writing it and
 swapping it back, and a uint32 plane (stored as int32 with BZERO = 2^31) by
 making two full-size offset copies first: at 4k, 128 MB more at the peak
 memory of a subtraction and two extra passes per plane. Here each plane is
 converted a block of rows at a time into a small big-endian buffer and
-written. Headers are astropy's own rendering (``Header.tostring``), data units
-are padded with zeros to the FITS block, so the file is the same.
+written. The structural cards of image and table extensions are astropy's
+(`image_cards`, `psf_table_hdu`), data units are padded with zeros to the
+FITS block, so the file is the same.
 """
 from __future__ import annotations
 
 import numpy as np
-from astropy.io import fits
 
-__all__ = ["write_hdus"]
+from .fits_cards import BLOCK, card
 
-_BLOCK = 2880
-"""FITS record length: every header and data unit is padded to a multiple of it."""
+__all__ = ["image_cards", "psf_table_hdu", "write_hdus"]
 
 _ROWS = 256
 """Rows converted at once (4 MB of a 4k float32 plane)."""
 
 _UINT32_OFFSET = np.uint32(0x80000000)
+_BITPIX = {np.dtype(np.float32): -32, np.dtype(np.uint32): 32}
+_PSF_EXTNAME = "PSF"
+
+
+def image_cards(plane):
+    """The cards an image extension of a 2-D float32 or uint32 plane starts with (astropy's)."""
+    rows, columns = plane.shape
+    cards = [card("XTENSION", "IMAGE", "Image extension"),
+             card("BITPIX", _BITPIX[plane.dtype], "array data type"),
+             card("NAXIS", 2, "number of array dimensions"),
+             card("NAXIS1", columns), card("NAXIS2", rows),
+             card("PCOUNT", 0, "number of parameters"), card("GCOUNT", 1, "number of groups")]
+    if plane.dtype == np.uint32:  # stored as int32 plus 2^31
+        cards += [card("BSCALE", 1), card("BZERO", 2**31)]
+    return cards
+
+
+def psf_table_hdu(columns, extra_cards):
+    """Cards and data of a one-row binary table of float64 cells (``diffim.psf.psf_table``).
+
+    Parameters
+    ----------
+    columns : `list` [`tuple` [`str`, `numpy.ndarray`]]
+        Name and flat float64 cell of each column.
+    extra_cards : `list` [`tuple` [`str`, `object`, `str` or `None`]]
+        Keyword, value and comment of the cards after ``EXTNAME``.
+
+    Returns
+    -------
+    cards : `list` [`str`]
+        Card images, without CHECKSUM/DATASUM.
+    data : `bytes`
+        The row, big-endian.
+    """
+    data = b"".join(cell.astype(">f8").tobytes() for _, cell in columns)
+    cards = [card("XTENSION", "BINTABLE", "binary table extension"),
+             card("BITPIX", 8, "array data type"),
+             card("NAXIS", 2, "number of array dimensions"),
+             card("NAXIS1", len(data), "length of dimension 1"),
+             card("NAXIS2", 1, "length of dimension 2"),
+             card("PCOUNT", 0, "number of group parameters"),
+             card("GCOUNT", 1, "number of groups"),
+             card("TFIELDS", len(columns), "number of table fields")]
+    for index, (name, cell) in enumerate(columns, start=1):
+        cards += [card(f"TTYPE{index}", name), card(f"TFORM{index}", f"{cell.size}D")]
+    cards.append(card("EXTNAME", _PSF_EXTNAME))
+    cards += [card(keyword, value, comment) for keyword, value, comment in extra_cards]
+    return cards, data
 
 
 def _padding(size):
-    return b"\0" * (-size % _BLOCK)
+    return b"\0" * (-size % BLOCK)
 
 
 def _write_plane(stream, plane):
@@ -39,20 +86,22 @@ def _write_plane(stream, plane):
 
 
 def write_hdus(path, hdus):
-    """Write ``hdus`` (an `astropy.io.fits.HDUList`, headers complete) to ``path``.
+    """Write header and data units to ``path``.
 
-    The data of each HDU must be none, a 2-D native float32 or uint32 plane
-    (image HDUs, written block by block) or a table without a heap.
+    Parameters
+    ----------
+    path : `str` or `pathlib.Path`
+    hdus : `list` [`tuple` [`bytes`, `object`]]
+        Each header (`diffim.io.fits_cards.header_bytes`) and its data: `None`,
+        a 2-D native float32 or uint32 plane (written block by block) or the
+        data unit's `bytes`.
     """
     with open(path, "wb") as stream:
-        for hdu in hdus:
-            stream.write(hdu.header.tostring().encode("ascii"))
-            data = hdu.data
+        for header, data in hdus:
+            stream.write(header)
             if data is None:
                 continue
-            if isinstance(hdu, fits.BinTableHDU):
-                records = data.view(np.ndarray)
-                raw = records.astype(records.dtype.newbyteorder(">")).tobytes()
-                stream.write(raw + _padding(len(raw)))
+            if isinstance(data, bytes):
+                stream.write(data + _padding(len(data)))
             else:
                 _write_plane(stream, np.ascontiguousarray(data))

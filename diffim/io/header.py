@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import DiffimError, FitsFormatError
 from ..exposure import VisitInfo
 
-__all__ = ["open_fits", "read_visit_info", "wcs_from_header", "wcs_header", "write_visit_info"]
+__all__ = ["open_fits", "read_visit_info", "wcs_from_header", "visit_info_cards", "wcs_header"]
 
 _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError)
 """What astropy raises on unreadable data: bad bytes, short reads, shapes that do
@@ -114,16 +114,18 @@ def wcs_from_header(header, xy0, path):
     return wcs if wcs.has_celestial else None
 
 
-def write_visit_info(header, visit_info):
-    """Write the known fields of a `VisitInfo` as header cards.
+def visit_info_cards(visit_info):
+    """``{keyword: (value, comment)}`` of the known fields of a `VisitInfo`.
 
     FITS headers cannot hold NaN, so an unknown value is an absent card.
     """
+    cards = {}
     for field, key, comment in _VISIT_CARDS:
         value = getattr(visit_info, field)
         if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
             continue
-        header[key] = (value, comment)
+        cards[key] = (value, comment)
+    return cards
 
 
 def read_visit_info(header):

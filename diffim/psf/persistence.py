@@ -12,12 +12,13 @@ bit for bit:
 
 Each column is stored flat, its shape in the header card ``SHAPE<n>`` (``n``
 the column number, e.g. ``"3,3"``; empty for a scalar), so shapes such as a
-1 x 1 coefficient array come back exactly.
+1 x 1 coefficient array come back exactly. `psf_table` gives the columns and
+cards (what our exposure writer writes without astropy), `psf_to_hdu` the
+astropy table of them.
 """
 from __future__ import annotations
 
 import numpy as np
-from astropy.io import fits
 
 from ..errors import GeometryError, PsfError
 from ..geom import Box
@@ -26,7 +27,7 @@ from .interpolated import InterpolatedPsf
 from .pixel import PixelPsf
 from .varying import VaryingPsf
 
-__all__ = ["psf_to_hdu", "psf_from_hdu"]
+__all__ = ["EXTNAME", "psf_from_hdu", "psf_table", "psf_to_hdu"]
 
 EXTNAME = "PSF"
 _ANALYTIC = {cls.__name__: cls for cls in (GaussianPsf, DoubleGaussianPsf, MoffatPsf)}
@@ -50,14 +51,45 @@ def _columns_and_cards(psf):
     raise PsfError(f"cannot persist a PSF of class {type(psf).__name__}")
 
 
-def psf_to_hdu(psf):
-    """Describe a PSF model as a FITS binary table.
+def psf_table(psf):
+    """The columns and header cards of the table that persists ``psf``.
 
     Parameters
     ----------
     psf : `Psf`
         A `GaussianPsf`, `DoubleGaussianPsf`, `MoffatPsf`, `PixelPsf`,
         `InterpolatedPsf` or `VaryingPsf`.
+
+    Returns
+    -------
+    columns : `list` [`tuple` [`str`, `numpy.ndarray`]]
+        Column name and its one cell, flat float64 (at least one value).
+    cards : `list` [`tuple` [`str`, `object`, `str` or `None`]]
+        Keyword, value and comment of each header card after ``EXTNAME``.
+
+    Raises
+    ------
+    PsfError
+        If the class cannot be persisted.
+    """
+    arrays, extra = _columns_and_cards(psf)
+    columns, cards = [], [("PSFCLASS", type(psf).__name__, "diffim.psf class")]
+    for index, (name, value) in enumerate(arrays.items(), start=1):
+        array = np.asarray(value, dtype=np.float64)
+        columns.append((name, array.reshape(-1) if array.size else np.zeros(1)))
+        cards.append((f"SHAPE{index}", ",".join(str(n) for n in array.shape),
+                      f"shape of column {index}"))
+    cards.extend((key, value, None) for key, value in extra.items())
+    return columns, cards
+
+
+def psf_to_hdu(psf):
+    """Describe a PSF model as a FITS binary table.
+
+    Parameters
+    ----------
+    psf : `Psf`
+        Any class `psf_table` persists.
 
     Returns
     -------
@@ -69,23 +101,18 @@ def psf_to_hdu(psf):
     PsfError
         If the class cannot be persisted.
     """
-    arrays, cards = _columns_and_cards(psf)
-    columns, shapes = [], []
-    for name, value in arrays.items():
-        array = np.asarray(value, dtype=np.float64)
-        shapes.append(array.shape)
-        columns.append(fits.Column(name=name, format=f"{max(array.size, 1)}D",
-                                   array=array.reshape(1, -1)))
+    from astropy.io import fits
+
+    columns, cards = psf_table(psf)
     # Set as data, not passed to the constructor (nor to from_columns), which
     # imports astropy.table (0.1 s) only to check whether it was given a Table.
     hdu = fits.BinTableHDU()
-    hdu.data = fits.FITS_rec.from_columns(columns)
+    hdu.data = fits.FITS_rec.from_columns([
+        fits.Column(name=name, format=f"{cell.size}D", array=cell.reshape(1, -1))
+        for name, cell in columns])
     hdu.header["EXTNAME"] = EXTNAME
-    hdu.header["PSFCLASS"] = (type(psf).__name__, "diffim.psf class")
-    for index, shape in enumerate(shapes, start=1):
-        hdu.header[f"SHAPE{index}"] = (",".join(str(n) for n in shape), f"shape of column {index}")
-    for key, value in cards.items():
-        hdu.header[key] = value
+    for key, value, comment in cards:
+        hdu.header[key] = (value, comment)
     return hdu
 
 
@@ -140,6 +167,8 @@ def psf_from_hdu(hdu):
     PsfError
         If the class is unknown or the table is malformed.
     """
+    from astropy.io import fits
+
     if not isinstance(hdu, fits.BinTableHDU):
         raise PsfError(f"PSF must be stored in a binary table, got {type(hdu).__name__}")
     class_name = hdu.header.get("PSFCLASS")
