@@ -27,3 +27,18 @@ def test_read_4k(benchmark, detector_exposure, tmp_path):
     write_exposure(detector_exposure, path)
     back = benchmark.pedantic(read_exposure, args=(path,), rounds=3)
     assert np.array_equal(back.image, detector_exposure.image)
+
+
+def test_read_plain_4k(benchmark, detector_exposure, tmp_path):
+    """A plain survey image (one float32 primary HDU, no WCS) with its variance image, read
+    as `diffim subtract` reads its inputs: without astropy (`diffim.io.simple_fits`)."""
+    from astropy.io import fits
+
+    from diffim.io.plain_fits import read_plain_image
+
+    image, variance = tmp_path / "image.fits", tmp_path / "variance.fits"
+    fits.PrimaryHDU(detector_exposure.image, header=fits.Header({"GAIN": 1.0})).writeto(image)
+    fits.PrimaryHDU(detector_exposure.variance).writeto(variance)
+    back = benchmark.pedantic(lambda: read_exposure(image, variance=read_plain_image(variance)),
+                              rounds=3)
+    assert np.array_equal(back.image, detector_exposure.image)
