@@ -63,6 +63,8 @@ def test_round_trip_with_tpv_wcs_and_pixel_psf(tmp_path, decam_dir):
 def test_missing_and_non_fits_files(tmp_path):
     with pytest.raises(FitsFormatError, match="nowhere.fits: no such file"):
         read_exposure(tmp_path / "nowhere.fits")
+    with pytest.raises(FitsFormatError, match=f"^{tmp_path}: is a directory, not a FITS file$"):
+        read_exposure(tmp_path)
     junk = tmp_path / "junk.fits"
     junk.write_bytes(b"definitely not FITS " * 200)
     with pytest.raises(FitsFormatError, match="junk.fits: not a readable FITS file"):

@@ -49,6 +49,8 @@ class open_fits:
         # are read without it (diffim.io.simple_fits).
         from astropy.io import fits
 
+        if self.path.is_dir():
+            raise FitsFormatError(f"{self.path}: is a directory, not a FITS file")
         if not self.path.is_file():
             raise FitsFormatError(f"{self.path}: no such file")
         try:
