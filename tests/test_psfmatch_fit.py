@@ -133,6 +133,38 @@ def test_too_few_candidates_for_spatial_order_lower_the_order():
     assert result.kernel.kernel_sum(64, 64) == pytest.approx(1.0, abs=1e-3)
 
 
+def test_faint_candidates_do_not_choose_a_spatial_order_for_their_noise():
+    """Six faint stars of one kernel could carry a quadratic kernel (six terms) but only
+    fit their noise into it: the fit one order lower is as good within Akaike's
+    criterion, down to a constant. The same stars bright and with a kernel that widens
+    across the image keep the order their residuals ask for."""
+    shape = (256, 256)
+    positions = np.array([[50.0, 50.0], [128.0, 60.0], [206.0, 50.0],
+                          [50.0, 206.0], [128.0, 196.0], [206.0, 206.0]])
+    rng = np.random.default_rng(11)
+    noise = 10.0
+    template = star_field(shape, positions, [3e3] * 6, 1.5)
+    science = star_field(shape, positions, [3e3] * 6, 2.0)
+    faint = fit_psf_matching_kernel(
+        exposure(template + rng.normal(0, noise, shape), 2 * noise**2),
+        exposure(science + rng.normal(0, noise, shape), 2 * noise**2), positions,
+        fitForBackground=True)
+    assert faint.metadata["spatialKernelOrderUsed"] == 0
+    # What the template's noise is multiplied by: the true kernel's sum of squares,
+    # 1 / (4 pi sigma^2) (sigma^2 = 2^2 - 1.5^2); fitted quadratic, 0.05-0.07 at the
+    # stars and up to 0.18 between them.
+    for x, y in [*positions, (10.0, 128.0), (128.0, 128.0)]:
+        power = (faint.kernel.image(x, y) ** 2).sum()
+        assert power == pytest.approx(1 / (4 * np.pi * 1.75), rel=0.05)
+
+    widening = star_field(shape, positions, [3e5] * 6, lambda x, y: 1.6 + 0.8 * x / 255.0)
+    bright = fit_psf_matching_kernel(
+        exposure(100 * template + rng.normal(0, noise, shape), 2 * noise**2),
+        exposure(widening + rng.normal(0, noise, shape), 2 * noise**2), positions,
+        fitForBackground=True)
+    assert bright.metadata["spatialKernelOrderUsed"] >= 1
+
+
 def test_singular_single_kernel_systems_fall_back_to_pseudo_inverse():
     """A blank template gives all-zero kernel columns: solved by pseudo-inverse, not NaN."""
     shape = (128, 128)
