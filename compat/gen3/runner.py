@@ -22,7 +22,6 @@ from lsst.utils.packages import Packages
 from ..error_log import ErrorLines
 from ..names import path_name_problem
 from .errors import Gen3Error
-from .parsl_executor import execute_on_parsl
 from .pipelines import pipeline_path
 
 __all__ = ["load_pipeline", "run_pipeline"]
@@ -168,6 +167,8 @@ def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl)
         # As pipetask does: workers must not share the parent's connections.
         butler.registry.resetConnectionPool()
     if parsl:
+        from .parsl_executor import execute_on_parsl  # Parsl only when asked for
+
         return execute_on_parsl(predicted, executor)
     if jobs > 1:
         MPGraphExecutor(num_proc=jobs, timeout=_MP_TIMEOUT_SECONDS, quantum_executor=executor,

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import parsl
-
 from compat.pickled import Pickled
 
 from ..compare import compare_catalogs, compare_exposures
@@ -47,6 +45,8 @@ def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir, engine):
     if not engine.parsl:
         return [compare_data_id(scenario, data_id, gen2, gen3, artifact_dir)
                 for data_id in data_ids]
+    import parsl  # only on its engine
+
     app = parsl.python_app(_compare_in_worker)
     # Unpickled once per worker: its butlers are then opened once per worker, not per data ID.
     shared = Pickled((scenario, gen2, gen3, artifact_dir))

@@ -19,10 +19,6 @@ from compat.gen2.image_difference import (
     Winter2013ImageDifferenceCmdLineTask,
 )
 from compat.gen2.ingest import ingest_field_files
-from compat.gen2.parsl_runner import (
-    ParslImageDifferenceCmdLineTask,
-    ParslWinter2013ImageDifferenceCmdLineTask,
-)
 
 from .outputs import BackendOutput, data_id_key
 
@@ -30,8 +26,6 @@ __all__ = ["Gen2Backend", "Gen2Outputs", "gen2_arguments"]
 
 _COMMAND_TASKS = {"ImageDifferenceTask": ImageDifferenceCmdLineTask,
                   "Winter2013ImageDifferenceTask": Winter2013ImageDifferenceCmdLineTask}
-_PARSL_COMMAND_TASKS = {"ImageDifferenceTask": ParslImageDifferenceCmdLineTask,
-                        "Winter2013ImageDifferenceTask": ParslWinter2013ImageDifferenceCmdLineTask}
 
 
 def gen2_arguments(root, scenario, data_ids, override_file, jobs=1):
@@ -74,13 +68,26 @@ class Gen2Backend:
         outputs : `Gen2Outputs`
         """
         arguments = gen2_arguments(self.root, scenario, data_ids, override_file, engine.jobs)
-        commands = _PARSL_COMMAND_TASKS if engine.parsl else _COMMAND_TASKS
         with ErrorLines() as errors:
             started = time.monotonic()
-            run_image_difference(arguments, taskClass=commands[scenario.task])
+            run_image_difference(arguments, taskClass=_command_task(scenario.task, engine))
             seconds = (time.monotonic() - started) / len(data_ids)
         return Gen2Outputs(self.root / "rerun" / scenario.name, tuple(scenario.products), seconds,
                            tuple(errors.lines))
+
+
+def _command_task(task, engine):
+    """The command class running ``task``: its data references as Parsl apps on that engine
+    (Parsl imported only then)."""
+    if not engine.parsl:
+        return _COMMAND_TASKS[task]
+    from compat.gen2.parsl_runner import (
+        ParslImageDifferenceCmdLineTask,
+        ParslWinter2013ImageDifferenceCmdLineTask,
+    )
+
+    return {"ImageDifferenceTask": ParslImageDifferenceCmdLineTask,
+            "Winter2013ImageDifferenceTask": ParslWinter2013ImageDifferenceCmdLineTask}[task]
 
 
 class Gen2Outputs:
