@@ -16,9 +16,9 @@ import pickle
 
 __all__ = ["Pickled"]
 
-_KEPT = 4
-"""Objects a worker keeps (a campaign's scenario uses a runner, an executor and the readers
-of its outputs at a time)."""
+_KEPT = 8
+"""Objects a worker keeps (a campaign on Parsl has a few scenarios in flight at once, each
+with a gen2 runner, a gen3 executor and task nodes, and the readers of its outputs)."""
 
 
 class Pickled:
