@@ -22,7 +22,10 @@ in ``extra_info`` of the middleware benchmarks and in one line per size printed
 when the module's benchmarks are done, e.g.
 ``middleware overhead per data ID: gen2 +0.21 s (+12 %), gen3 +1.4 s (+80 %)``.
 Each benchmark has one warm-up round (the first gen3 call imports the task
-and loads the pipeline).
+and loads the pipeline). All three ways keep freed image-sized blocks for
+reuse (`diffim.cli.main.keep_freed_memory`), as the processes that run them
+do: ``imageDifference.py``, ``diffim-validate run`` and the Parsl workers
+(without it, each fresh 4k plane costs a page fault per 4 kB).
 """
 import itertools
 
@@ -33,6 +36,7 @@ from compat.gen2.ingest import ingest_field_files as ingest_gen2
 from compat.gen3 import INPUT_RUN, INSTRUMENT
 from compat.gen3.ingest import ingest_field_files as ingest_gen3
 from compat.gen3.runner import run_pipeline
+from diffim.cli.main import keep_freed_memory
 from diffim.image_difference import ImageDifferenceTask
 from diffim.sim import PairConfig
 from diffim.sim.field import FieldConfig, simulate_field
@@ -45,6 +49,13 @@ ROUNDS = {1024: 5, 4096: 3}
 MEDIANS = {}
 """``(size, way)`` -> median seconds per data ID of each way that has run: ``direct``,
 ``gen2``, ``gen3``."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def freed_memory_kept():
+    """Freed blocks reused from the start, not only from gen2's first command on (it sets
+    this for the process: the benchmarks after this module run with it too, as they did)."""
+    keep_freed_memory()
 
 
 @pytest.fixture(scope="module", params=list(SIZES.values()), ids=list(SIZES))
