@@ -13,7 +13,7 @@ import pytest
 
 from diffim import Exposure
 from diffim.measure import DetectAndMeasureTask
-from diffim.psf import GaussianPsf
+from diffim.psf import GaussianPsf, InterpolatedPsf
 
 SIZE = 4096
 N_SOURCES = 1000
@@ -53,6 +53,19 @@ def test_detect_and_measure_4k(benchmark, difference):
     assert task.metadata["nDiaSources"] >= 0.9 * (N_SOURCES + N_DIPOLES)
     assert task.metadata["nDipoles"] >= 0.9 * N_DIPOLES
     assert len(result.diaSources) == task.metadata["nDiaSources"]
+
+
+def test_detect_and_measure_4k_interpolated_psf(benchmark, difference):
+    """The same difference with the kind of PSF a subtraction gives it: kernel images on a
+    5 x 5 grid (`InterpolatedPsf`), whose FWHM is a Moffat fit and whose images are
+    interpolated and shifted at every dipole-fit step."""
+    psf = InterpolatedPsf.from_model(lambda x, y: GaussianPsf(2.0 + 1e-5 * (x + y)),
+                                     difference.bbox, 5, 5)
+    with_grid = Exposure(difference.image, difference.variance, psf=psf)
+    task = DetectAndMeasureTask()
+    benchmark.pedantic(task.run, args=(with_grid, noise(3), with_grid), rounds=3,
+                       warmup_rounds=1)
+    assert task.metadata["nDipoles"] >= 0.9 * N_DIPOLES
 
 
 def test_false_detections_4k_noise(benchmark):

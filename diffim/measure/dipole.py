@@ -104,10 +104,19 @@ def fit_dipole(image, variance, usable, bbox, psf, footprint_box, pos_start, neg
     inverse_sigma = np.where(ok, 1.0 / np.sqrt(np.where(ok, var, 1.0)), 0.0)
     weighted_data = (data * inverse_sigma).ravel()
 
+    weighted_psfs = {}
+
+    def weighted_psf(x, y):
+        # The numerical Jacobian moves one lobe at a time: the other lobe's
+        # PSF is the one already drawn (a third of the PSFs a fit draws).
+        key = (float(x), float(y))
+        if key not in weighted_psfs:
+            weighted_psfs[key] = (_psf_on(psf, x, y, box) * inverse_sigma).ravel()
+        return weighted_psfs[key]
+
     def design(positions):
         xp, yp, xn, yn = positions
-        columns = (_psf_on(psf, xp, yp, box), -_psf_on(psf, xn, yn, box))
-        return np.stack([(column * inverse_sigma).ravel() for column in columns], axis=1)
+        return np.stack([weighted_psf(xp, yp), -weighted_psf(xn, yn)], axis=1)
 
     def residuals(positions):
         matrix = design(positions)
