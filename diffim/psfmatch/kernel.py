@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.io import fits
 
 from .._core._planes import add_outer
 from ..errors import FitsFormatError
@@ -71,6 +70,9 @@ class SpatialKernel:
 
     def to_hdu(self):
         """A `astropy.io.fits.BinTableHDU` holding the whole kernel."""
+        # Imported here: a subtraction that does not persist its kernel never loads astropy.
+        from astropy.io import fits
+
         basis = self.basis
         n_basis, n_pairs = len(basis), len(basis.pairs)
         n_x, n_y = len(basis.x_vectors), len(basis.y_vectors)
