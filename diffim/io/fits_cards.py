@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK", "card", "header_bytes"]
+__all__ = ["BLOCK", "CARD", "card", "header_bytes"]
 
 BLOCK = 2880
 """FITS record length: every header and data unit is padded to a multiple of it."""
 
-_CARD = 80
+CARD = 80
+"""FITS card length."""
 _KEYWORD = 8
 _HIERARCH = "HIERARCH "
 _CONTINUE = "CONTINUE  "
@@ -79,13 +80,13 @@ def card(keyword, value, comment=None):
     comment = comment if comment and comment.rstrip() else None
     tail = f" / {comment}" if comment else ""
     # A HIERARCH card one character too long gives up the blank before '='.
-    short = hierarch and len(head) + 2 + len(text) == _CARD + 1
+    short = hierarch and len(head) + 2 + len(text) == CARD + 1
     image = f"{head[:-1] if short else head}= {text}{tail}"
-    if len(image) <= _CARD:
-        return f"{image:{_CARD}}"
-    if isinstance(value, str) and len(text) > _CARD - len(head) - 2:
+    if len(image) <= CARD:
+        return f"{image:{CARD}}"
+    if isinstance(value, str) and len(text) > CARD - len(head) - 2:
         return _long_string(head, value, comment and comment.rstrip())
-    return image[:_CARD]
+    return image[:CARD]
 
 
 def _pieces(text, width, first_width):
@@ -116,16 +117,16 @@ def _long_string(head, value, comment):
     for index, piece in enumerate(pieces):
         start = f"{head}= " if index == 0 else _CONTINUE
         end = "'" if index == len(pieces) - 1 and not comment else "&'"
-        images.append(f"{start}'{piece}{end}".ljust(_CARD))
+        images.append(f"{start}'{piece}{end}".ljust(CARD))
     if comment:
         parts = _pieces(comment, _LONG_COMMENT, _LONG_COMMENT)
         for index, part in enumerate(parts):
             more = "" if index == len(parts) - 1 else "&"
-            images.append(f"{_CONTINUE}'{more}' / {part}".ljust(_CARD))
+            images.append(f"{_CONTINUE}'{more}' / {part}".ljust(CARD))
     return "".join(images)
 
 
 def header_bytes(cards):
     """A header unit: the card images, ``END`` and blank padding to the FITS block."""
-    text = "".join(cards) + f"{'END':{_CARD}}"
+    text = "".join(cards) + f"{'END':{CARD}}"
     return (text + " " * (-len(text) % BLOCK)).encode("ascii")

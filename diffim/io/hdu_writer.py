@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..psf.persistence import EXTNAME as PSF_EXTNAME
 from .fits_cards import BLOCK, card
 
 __all__ = ["image_cards", "psf_table_hdu", "write_hdus"]
@@ -22,7 +23,6 @@ _ROWS = 256
 
 _UINT32_OFFSET = np.uint32(0x80000000)
 _BITPIX = {np.dtype(np.float32): -32, np.dtype(np.uint32): 32}
-_PSF_EXTNAME = "PSF"
 
 
 def image_cards(plane):
@@ -66,7 +66,7 @@ def psf_table_hdu(columns, extra_cards):
              card("TFIELDS", len(columns), "number of table fields")]
     for index, (name, cell) in enumerate(columns, start=1):
         cards += [card(f"TTYPE{index}", name), card(f"TFORM{index}", f"{cell.size}D")]
-    cards.append(card("EXTNAME", _PSF_EXTNAME))
+    cards.append(card("EXTNAME", PSF_EXTNAME))
     cards += [card(keyword, value, comment) for keyword, value, comment in extra_cards]
     return cards, data
 

@@ -1,7 +1,9 @@
 """Plain FITS images read without astropy: the primary header and its 2-D image.
 
 ``import astropy.io.fits`` alone costs about 0.3 s, as long as a whole
-subtraction of small images. Most plain images (a survey's calexp cutout, a
+subtraction of small images. The saving holds for images without a WCS: a
+header with one is parsed by `astropy.wcs`, which imports astropy.io.fits
+(as writing an exposure with a WCS does). Most plain images (a survey's calexp cutout, a
 variance or noise map) are one primary HDU holding an uncompressed 2-D
 image: those are read here with numpy. `read_simple_image` returns `None`
 for any file it does not handle (compressed, extensions, scaled or blanked
@@ -20,10 +22,10 @@ import re
 
 import numpy as np
 
+from .fits_cards import BLOCK, CARD
+
 __all__ = ["SimpleHeader", "read_simple_image"]
 
-_BLOCK = 2880
-_CARD = 80
 _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 """BITPIX -> the big-endian dtype of the stored pixels, for the pixel types read here."""
 
@@ -52,8 +54,8 @@ class SimpleHeader:
 
     def __init__(self, raw):
         self.raw = raw
-        self._cards = [raw[start:start + _CARD].decode("ascii", "replace")
-                       for start in range(0, len(raw), _CARD)]
+        self._cards = [raw[start:start + CARD].decode("ascii", "replace")
+                       for start in range(0, len(raw), CARD)]
         self._index = {}
         for index, card in enumerate(self._cards):
             keyword = card[:8].strip().upper()
@@ -114,13 +116,13 @@ def _read_header(stream):
     """The header bytes up to the block holding ``END``, or None when not a FITS header."""
     blocks = []
     while True:
-        block = stream.read(_BLOCK)
-        if len(block) < _BLOCK:
+        block = stream.read(BLOCK)
+        if len(block) < BLOCK:
             return None
         blocks.append(block)
-        for start in range(0, _BLOCK, _CARD):
+        for start in range(0, BLOCK, CARD):
             if block[start:start + 8] == b"END     ":
-                return b"".join(blocks)[:(len(blocks) - 1) * _BLOCK + start + _CARD]
+                return b"".join(blocks)[:(len(blocks) - 1) * BLOCK + start + CARD]
 
 
 def read_simple_image(path):
@@ -153,8 +155,8 @@ def read_simple_image(path):
             return None
         dtype = np.dtype(_DTYPES[header["BITPIX"]])
         data_size = shape[0] * shape[1] * dtype.itemsize
-        header_size = -(-len(raw) // _BLOCK) * _BLOCK
-        if os.fstat(stream.fileno()).st_size != header_size + -(-data_size // _BLOCK) * _BLOCK:
+        header_size = -(-len(raw) // BLOCK) * BLOCK
+        if os.fstat(stream.fileno()).st_size != header_size + -(-data_size // BLOCK) * BLOCK:
             return None
         # Read into a native-order array and swap there: no second copy of the plane.
         native = dtype.newbyteorder("=")
