@@ -15,13 +15,14 @@ import numpy as np
 from ..image.stats import clipped_mean_std
 from ..table import column_names
 from ..task import single_threaded_blas
-from .basis import make_basis, regularization_matrix
+from .basis import KernelBasis, make_basis, regularization_matrix
 from .candidates import BAD, GOOD, check_planes, cut_stamps, reason_counts, select_per_cell
 from .config import PsfMatchConfig
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 from .kernel import SpatialBackground, SpatialKernel
 from .solve import (
     SpatialLayout,
+    StampSystems,
     build_stamp_systems,
     residual_statistics,
     solve_systems,
@@ -283,14 +284,13 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     leaves those offsets in the residuals, which then reject good candidates
     (3 of 5 left, kernel sum 0.869 for 0.93 on a 256 px calexp pair).
     """
+    stamps = _UsedStamps.gather(table, used, index, systems, basis, config)
     kernel_spatial = _supported(kernel_spatial, int(used.sum()))
-    fit = _spatial_fit_of_order(table, used, index, systems, basis, config, kernel_spatial,
-                                background_spatial)
+    fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial)
     while kernel_spatial.order > 0:
         lower = SpatialFunction(kernel_spatial.model_type, kernel_spatial.order - 1,
                                 kernel_spatial.domain)
-        lower_fit = _spatial_fit_of_order(table, used, index, systems, basis, config, lower,
-                                          background_spatial)
+        lower_fit = _spatial_fit_of_order(stamps, basis, config, lower, background_spatial)
         dropped = fit["n_unknowns"] - lower_fit["n_unknowns"]
         if _chi2(lower_fit["stats"]) - _chi2(fit["stats"]) > 2 * dropped:
             break
@@ -305,32 +305,61 @@ def _chi2(stats):
     return float(((count - 1.0) * stats[:, 1] ** 2 + count * stats[:, 0] ** 2).sum())
 
 
-def _spatial_fit_of_order(table, used, index, systems, basis, config, kernel_spatial,
-                          background_spatial):
+@dataclass
+class _UsedStamps:
+    """The used candidates' stamps as every spatial order's fit takes them.
+
+    Attributes
+    ----------
+    x, y : `numpy.ndarray`
+        Candidate positions.
+    systems : `StampSystems`
+        Their columns, targets and weights in the separable basis, and their
+        normal equations in ``fit_basis``.
+    fit_basis : `KernelBasis`
+        The basis of the spatial fit: the separable one, or its PCA
+        recombination.
+    recombination : `numpy.ndarray` or `None`
+        ``(n_basis, n_pca)`` from the separable basis to ``fit_basis`` when
+        ``usePcaForSpatialKernel``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    systems: StampSystems
+    fit_basis: KernelBasis
+    recombination: np.ndarray = None
+
+    @classmethod
+    def gather(cls, table, used, index, systems, basis, config):
+        """The ``used`` rows of ``table`` and their stamps in ``systems``."""
+        stamp_index = index[used]
+        matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
+        fit_basis, recombination = basis, None
+        if config.usePcaForSpatialKernel:
+            recombination = _pca_recombination(matrix, vector, basis, config)
+            fit_basis = basis.recombined(recombination, "pca")
+            extended = _extended(recombination, config.fitForBackground)
+            matrix = extended.T @ matrix @ extended
+            vector = vector @ extended
+        selected = StampSystems(systems.columns[stamp_index], systems.target[stamp_index],
+                                systems.inverse_sigma[stamp_index], matrix, vector)
+        return cls(table["x"][used], table["y"][used], selected, fit_basis, recombination)
+
+
+def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial):
     """`_spatial_fit` with the kernel's spatial terms ``kernel_spatial``."""
-    stamp_index = index[used]
-    x = table["x"][used]
-    y = table["y"][used]
-    matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
-    fit_basis, recombination = basis, None
-    if config.usePcaForSpatialKernel:
-        recombination = _pca_recombination(table, used, index, systems, basis, config)
-        fit_basis = basis.recombined(recombination, "pca")
-        extended = _extended(recombination, config.fitForBackground)
-        matrix = extended.T @ matrix @ extended
-        vector = vector @ extended
-    layout = SpatialLayout(len(fit_basis), fit_basis.constant_first_term,
+    x, y, recombination = stamps.x, stamps.y, stamps.recombination
+    layout = SpatialLayout(len(stamps.fit_basis), stamps.fit_basis.constant_first_term,
                            config.fitForBackground, kernel_spatial, background_spatial)
-    theta, pseudo = layout.solve(matrix, vector, x, y)
+    theta, pseudo = layout.solve(stamps.systems.matrix, stamps.systems.vector, x, y)
     coefficients = layout.coefficients_at(theta, x, y)
     kernel_coefficients = layout.kernel_coefficients(theta)
     if recombination is not None:
         # Back to the separable basis: the PCA basis is a fixed recombination of it.
         coefficients = coefficients @ _extended(recombination, config.fitForBackground).T
         kernel_coefficients = recombination @ kernel_coefficients
-    selected = systems.__class__(systems.columns[stamp_index], systems.target[stamp_index],
-                                 systems.inverse_sigma[stamp_index], matrix, vector)
-    stats = residual_statistics(selected, coefficients)
+    stats = residual_statistics(stamps.systems, coefficients)
     return {"basis": basis, "kernel_coefficients": kernel_coefficients,
             "background_coefficients": layout.background_coefficients(theta),
             "stats": stats, "pseudo_inverse": pseudo, "n_unknowns": layout.n_unknowns,
@@ -359,21 +388,20 @@ def _extended(recombination, fit_background):
     return out
 
 
-def _pca_recombination(table, used, index, systems, basis, config):
+def _pca_recombination(matrix, vector, basis, config):
     """``(n_basis, 1 + n_components)``: mean normalised kernel, then principal components.
 
-    PCA runs on the single-kernel coefficient vectors divided by their kernel
+    PCA runs on the single-kernel coefficient vectors (the solutions of the
+    used stamps' systems ``matrix``, ``vector``) divided by their kernel
     sums. Each normalised kernel has the same sum, so the components have
     zero sum and the mean carries it: the first PCA basis stays the only
     spatially constant one, as with the Alard-Lupton basis.
     """
     n_basis = len(basis)
-    stamp_index = index[used]
-    local, _ = solve_systems(systems.matrix[stamp_index], systems.vector[stamp_index])
+    local, _ = solve_systems(matrix, vector)
     sums = local[:, :n_basis] @ basis.images.sum(axis=(1, 2))
     normalised = local[:, :n_basis] / sums[:, None]
     mean = normalised.mean(axis=0)
     _, _, components = np.linalg.svd(normalised - mean, full_matrices=False)
     n_components = min(config.numPrincipalComponents, components.shape[0])
     return np.column_stack([mean, components[:n_components].T])
-
