@@ -10,7 +10,9 @@ def lazy_exports(namespace, exports):
     """A module ``__getattr__`` that imports ``exports[name]`` (a module path) on first access.
 
     The value is stored in ``namespace`` (the package's ``globals()``), so the
-    next access is an ordinary attribute lookup.
+    next access is an ordinary attribute lookup. A module ``__dir__`` is put
+    in ``namespace`` too: ``dir(package)`` lists the names not loaded yet, as
+    it would if they were imported at the top (completion in a shell, `help`).
     """
     package = namespace["__name__"]
 
@@ -22,4 +24,8 @@ def lazy_exports(namespace, exports):
         namespace[name] = value
         return value
 
+    def __dir__():
+        return sorted(namespace.keys() | exports.keys())
+
+    namespace["__dir__"] = __dir__
     return __getattr__

@@ -11,7 +11,7 @@ import numpy as np
 from ._core import _mask
 from .errors import MaskPlaneError
 
-__all__ = ["DEFAULT_MASK_PLANES", "MASK_DTYPE", "Mask", "MaskPlanes"]
+__all__ = ["DEFAULT_MASK_PLANES", "MASK_DTYPE", "Mask", "MaskPlanes", "move_bits", "plane_moves"]
 
 MASK_DTYPE = np.uint32
 
@@ -200,3 +200,38 @@ class Mask:
         counts = {name: self.count(name) for name in self.planes}
         set_planes = ", ".join(f"{name}={n}" for name, n in counts.items() if n)
         return f"Mask(shape={self.shape}, set: {set_planes or 'none'})"
+
+
+def plane_moves(source, target, exclude=()):
+    """How bits in plane table ``source`` move onto table ``target`` (planes added there).
+
+    Planes that move by the same number of bits are grouped, so re-encoding
+    a mask (`move_bits`) costs one pass per distinct shift, not one per plane.
+
+    Parameters
+    ----------
+    source, target : `MaskPlanes`
+        ``source``'s planes are added to ``target`` in bit order, as needed.
+    exclude : iterable of `str`, optional
+        Planes left out (neither moved nor added).
+
+    Returns
+    -------
+    moves : `list` [`tuple` [`int`, `numpy.uint32`]]
+        ``(shift, bits)``: the source's ``bits`` land ``shift`` bits higher
+        (lower when negative).
+    """
+    shifts = {}
+    for name, bit in source.as_dict().items():
+        if name not in exclude:
+            shift = target.add(name) - bit
+            shifts[shift] = shifts.get(shift, 0) | (1 << bit)
+    return [(shift, MASK_DTYPE(bits)) for shift, bits in shifts.items()]
+
+
+def move_bits(array, moves):
+    """A new mask array: ``array``'s bits moved by ``moves`` (`plane_moves`), others cleared."""
+    moved = np.zeros(array.shape, MASK_DTYPE)
+    for shift, bits in moves:
+        moved |= (array & bits) << shift if shift >= 0 else (array & bits) >> -shift
+    return moved

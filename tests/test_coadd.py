@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from diffim import Exposure, PhotoCalib, VisitInfo
+from diffim import DEFAULT_MASK_PLANES, Exposure, Mask, MaskPlanes, PhotoCalib, VisitInfo
 from diffim.coadd import (
     CoaddError,
     CoaddInputError,
@@ -13,7 +13,9 @@ from diffim.coadd import (
     MakeCoaddTask,
     NoCoaddInputsError,
 )
+from diffim.coadd.patch import _translated_mask
 from diffim.geom import Box
+from diffim.mask import MASK_DTYPE
 from diffim.psf import GaussianPsf, measure_psf
 from diffim.sim import pointing_wcs, render_sources
 from diffim.sky.skymap import SkyMap, SkyMapConfig, simulated_skymap
@@ -276,3 +278,17 @@ def test_errors(calexps, skymap):
         with pytest.raises(CoaddError, match=f"unknown {field} '{value}'") as error:
             MakeCoaddTask(config)
         assert one_line(error)
+
+
+def test_input_masks_are_reencoded_in_the_coadd_planes():
+    # An input whose plane table is not the coadd's: each plane keeps its pixels.
+    source = MaskPlanes({"SAT": 0, "BAD": 1, "NO_DATA": 2, "CR": 4, "STREAK": 9})
+    array = np.random.default_rng(1).integers(0, 2 ** 10, (16, 24), dtype=np.uint32)
+    planes = MaskPlanes()
+    translated = Mask(_translated_mask(Mask(array, source), planes), planes)
+    assert planes.bit("STREAK") == len(DEFAULT_MASK_PLANES)
+    for name in source:
+        assert np.array_equal(translated.get(name), Mask(array, source).get(name))
+    assert not (translated.array & ~MASK_DTYPE(planes.bitmask(list(source)))).any()
+    same = Mask(array, planes)
+    assert _translated_mask(same, planes) is array

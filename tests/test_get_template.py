@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from diffim import DEFAULT_MASK_PLANES, Exposure, Mask, MaskPlanes
+from diffim.geom import Box
 from diffim.image.stats import robust_median_sigma
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sky.skymap import simulated_skymap
@@ -11,6 +13,7 @@ from diffim.template import (
     GetCoaddAsTemplateTask,
     NoTemplateError,
 )
+from diffim.template.get_template import _merge
 from diffim.warp.warper import WarpError, warp_exposure
 
 
@@ -131,3 +134,25 @@ def test_calexp_template_is_warped_with_its_sources():
     good = ~difference.mask.get(["NO_DATA", "EDGE", "SAT", "SAT_TEMPLATE", "BAD"])
     normalised = difference.image[good] / np.sqrt(difference.variance[good])
     assert 0.9 < robust_median_sigma(normalised)[1] < 1.1
+
+
+def test_merge_reencodes_each_inputs_planes_where_it_is_usable():
+    # Two inputs on one frame with different plane tables; the second is 4 px to the right.
+    left = Exposure(np.ones((6, 8), np.float32), np.ones((6, 8), np.float32))
+    right_planes = MaskPlanes({"SAT": 0, "BAD": 1, "NO_DATA": 2, "STREAK": 3})
+    right = Exposure(np.ones((6, 8), np.float32), np.ones((6, 8), np.float32),
+                     Mask.zeros((6, 8), right_planes), xy0=(4, 0))
+    left.mask.set("SAT", np.s_[1, 5])
+    right.mask.set("SAT", np.s_[2, 2])           # frame x = 6
+    right.mask.set("STREAK", np.s_[3, 0:8])      # frame x = 4..11
+    right.mask.set("NO_DATA", np.s_[3, 0:6])     # unusable there: its STREAK is not carried
+    right.mask.set("BAD", np.s_[0, 7])           # frame x = 11
+    merged = _merge([left, right], Box(0, 0, 12, 6)).mask
+    expected = {name: np.zeros((6, 12), bool) for name in ("SAT", "BAD", "STREAK", "NO_DATA")}
+    expected["SAT"][1, 5] = expected["SAT"][2, 6] = True
+    expected["STREAK"][3, 10:12] = True
+    expected["BAD"][0, 11] = True
+    expected["NO_DATA"][3, 8:10] = True          # nothing else covers those two pixels
+    for name, where in expected.items():
+        assert np.array_equal(merged.get(name), where), name
+    assert merged.planes.bit("STREAK") == len(DEFAULT_MASK_PLANES)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from diffim import DEFAULT_MASK_PLANES, Mask, MaskPlaneError
+from diffim import DEFAULT_MASK_PLANES, Mask, MaskPlaneError, MaskPlanes
+from diffim.mask import move_bits, plane_moves
 
 
 def test_default_planes_in_afw_order():
@@ -48,3 +49,20 @@ def test_errors_name_the_plane():
         mask.add_plane("ONE_TOO_MANY")
     with pytest.raises(MaskPlaneError, match="fit in 32"):
         Mask(np.array([[-1, 0]]))
+
+
+def test_plane_moves_reencode_a_mask_in_another_table():
+    source = MaskPlanes({"BAD": 0, "SAT": 1, "CR": 3, "EDGE": 5, "NO_DATA": 8, "FOO": 31})
+    target = MaskPlanes({"SAT": 0, "BAD": 1, "NO_DATA": 2, "EDGE": 5})
+    array = np.random.default_rng(3).integers(0, 2 ** 32, (20, 30), dtype=np.uint32)
+    moves = plane_moves(source, target, exclude=("NO_DATA",))
+    # New planes land on the lowest free bits, in the source's bit order.
+    assert target.as_dict() == {"SAT": 0, "BAD": 1, "NO_DATA": 2, "CR": 3, "FOO": 4, "EDGE": 5}
+    # One move per shift: BAD up 1, SAT down 1, CR and EDGE stay, FOO down 27.
+    assert sorted((shift, int(bits)) for shift, bits in moves) == [
+        (-27, 1 << 31), (-1, 0b10), (0, 0b101000), (1, 0b1)]
+    moved = Mask(move_bits(array, moves), target)
+    for name in ("BAD", "SAT", "CR", "EDGE", "FOO"):
+        assert np.array_equal(moved.get(name), Mask(array, source).get(name))
+    assert not moved.get("NO_DATA").any()
+    assert not (moved.array >> 6).any()  # bits no plane names are not carried

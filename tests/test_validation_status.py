@@ -10,6 +10,7 @@ from validation.cli import main
 from validation.db import ResultsDB
 from validation.model import (Comparison, DataIdResult, RunInfo, RunStatus, ScenarioResult,
                               Verdict)
+from validation.report.summary import status_line
 
 STARTED = "2026-01-01T00:00:00+00:00"
 
@@ -86,3 +87,24 @@ def test_progress_counts_and_eta():
     assert remaining_seconds(10.0, 0, 3) is None
     assert [format_duration(s) for s in (None, 4.4, 61, 3599, 7620)] == [
         "?", "4s", "1m01s", "59m59s", "2h07m"]
+
+
+def test_a_run_without_its_plan_shows_the_count_alone(tmp_path):
+    # Runs recorded before schema 6 have planned_json NULL: no "2/0" nor "2 of 0".
+    path = tmp_path / "results.sqlite3"
+    with ResultsDB(path) as db:
+        run_id = start(db, ["a", "b"])
+        db.record_scenario(run_id, scenario("a"))
+        db.record_scenario(run_id, scenario("b", Verdict.DIFFERENT))
+        db.finish_run(run_id, "2026-01-01T00:10:00+00:00", RunStatus.INTERRUPTED.value)
+        with db._engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE runs SET planned_json = NULL")
+        report = db.load_run(run_id)
+    assert report.run.planned_scenarios == []
+    assert runs_table([report]).splitlines()[1].split()[:4] == ["1", "survey", "interrupted", "2"]
+    assert run_detail(report).splitlines() == [
+        f"run 1 (survey): interrupted, 2 scenario(s) recorded, started {STARTED}, "
+        "finished 2026-01-01T00:10:00+00:00",
+        "  a: done, identical (2 data IDs)", "  b: done, different (2 data IDs)"]
+    assert status_line(report) == ("INCOMPLETE: run interrupted, 2 scenario(s) recorded; 0 failed "
+                                   "and 2 unexplained difference(s) in 4 checks (data ID × product)")

@@ -206,6 +206,12 @@ class RunReport:
         """The worst verdict over all scenarios."""
         return worst_verdict(s.verdict for s in self.scenarios)
 
+    def recorded_of_planned(self, separator=" of "):
+        """``3 of 20``: scenarios recorded, ``separator``, scenarios planned; ``3`` alone for a
+        run recorded before runs kept their plan (``planned_json`` NULL, schema < 6)."""
+        recorded, planned = len(self.scenarios), len(self.run.planned_scenarios)
+        return f"{recorded}{separator}{planned}" if planned else str(recorded)
+
 
 @dataclass
 class TrendPoint:

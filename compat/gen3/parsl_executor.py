@@ -46,8 +46,7 @@ def execute_on_parsl(predicted, executor):
     xgraph = predicted.quantum_only_xgraph
     app = parsl.python_app(_execute_quantum)
     executor = Pickled(executor)
-    tasks = Pickled({node["pipeline_node"].label: node["pipeline_node"]
-                     for node in xgraph.nodes.values()})
+    tasks = Pickled(dict(predicted.pipeline_graph.tasks))
     futures = {}
     for quantum_id in predicted:
         node = xgraph.nodes[quantum_id]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..exposure import Exposure, PhotoCalib, VisitInfo
-from ..mask import MASK_DTYPE, Mask, MaskPlanes
+from ..mask import MASK_DTYPE, Mask, MaskPlanes, move_bits, plane_moves
 from ..sky.skymap import PatchInfo
 from ..warp.warper import WarpError
 from .coadd_psf import coadd_psf
@@ -57,11 +57,7 @@ def _translated_mask(mask, planes):
     """``mask`` re-encoded in the plane table ``planes`` (planes added there as needed)."""
     if mask.planes == planes:
         return mask.array
-    out = np.zeros(mask.shape, MASK_DTYPE)
-    for name, bit in mask.planes.as_dict().items():
-        target = planes.add(name)
-        out |= ((mask.array >> MASK_DTYPE(bit)) & MASK_DTYPE(1)) << MASK_DTYPE(target)
-    return out
+    return move_bits(mask.array, plane_moves(mask.planes, planes))
 
 
 def _warped_inputs(warper, inputs, tract, patch, bad_mask_planes):

@@ -24,7 +24,7 @@ from ..exposure import IMAGE_DTYPE, Exposure
 from ..geom import Box
 from ..image.background import estimate_background
 from ..image.stats import clipped_stats
-from ..mask import MASK_DTYPE, Mask
+from ..mask import MASK_DTYPE, Mask, move_bits, plane_moves
 from ..task import Struct, Task
 from ..warp.warper import Warper, WarperConfig, WarpError
 
@@ -226,7 +226,9 @@ def _merge(exposures, bbox):
     for exposure in exposures:
         inner = exposure.bbox.intersection(bbox)
         if not inner.is_empty():
-            inputs.append((exposure, inner, _plane_moves(exposure.mask.planes, planes)))
+            # NO_DATA is not carried over: the merge sets it where nothing contributes.
+            inputs.append((exposure, inner, plane_moves(exposure.mask.planes, planes,
+                                                        exclude=("NO_DATA",))))
     no_data = MASK_DTYPE(1 << planes.add("NO_DATA"))
     image = np.empty(bbox.shape, IMAGE_DTYPE)
     variance = np.empty(bbox.shape, IMAGE_DTYPE)
@@ -259,34 +261,12 @@ def _merge_rows(inputs, rows, image, variance, mask, no_data):
         total[target] += weight * np.where(usable, pixels, 0.0)
         variance_sum[target] += weight ** 2 * np.where(usable, variances, 0.0)
         weight_sum[target] += weight
-        bits = exposure.mask.array[source]
-        moved = np.zeros(bits.shape, MASK_DTYPE)
-        for shift, selected in moves:
-            moved |= (bits & selected) << shift if shift >= 0 else (bits & selected) >> -shift
+        moved = move_bits(exposure.mask.array[source], moves)
         np.bitwise_or(mask[target], moved, out=mask[target], where=usable)
     covered = weight_sum > 0
     image[...] = np.where(covered, total / np.where(covered, weight_sum, 1.0), 0.0)
     variance[...] = np.where(covered, variance_sum / np.where(covered, weight_sum, 1.0) ** 2, 0.0)
     np.bitwise_or(mask, no_data, out=mask, where=~covered)
-
-
-def _plane_moves(source, target):
-    """How an input's mask bits move onto the merged planes (adding its planes there).
-
-    Returns
-    -------
-    moves : `list` [`tuple` [`int`, `numpy.uint32`]]
-        ``(shift, bits)``: the input's ``bits`` land ``shift`` bits higher (lower
-        when negative). NO_DATA is left out: the merge sets it where nothing
-        contributes.
-    """
-    shifts = {}
-    for name in source:
-        if name != "NO_DATA":
-            bit = source.bit(name)
-            shift = target.add(name) - bit
-            shifts[shift] = shifts.get(shift, 0) | (1 << bit)
-    return [(shift, MASK_DTYPE(bits)) for shift, bits in shifts.items()]
 
 
 def _psf_at(exposures, x, y):

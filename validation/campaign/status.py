@@ -59,7 +59,7 @@ def runs_table(reports, now=None):
     for report in reports:
         info = report.run
         rows.append((str(info.run_id), info.campaign, info.status,
-                     f"{len(report.scenarios)}/{len(info.planned_scenarios)}",
+                     report.recorded_of_planned("/"),
                      _verdict_counts(report.scenarios), info.started,
                      _progress(report, now) if info.status == RunStatus.RUNNING.value else ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -81,12 +81,12 @@ def run_detail(report, now=None):
     """
     info = report.run
     lines = [f"run {info.run_id} ({info.campaign}): {info.status}, "
-             f"{len(report.scenarios)} of {len(info.planned_scenarios)} scenario(s) recorded, "
+             f"{report.recorded_of_planned()} scenario(s) recorded, "
              f"started {info.started}" + (f", finished {info.finished}" if info.finished else "")
              + (f"; {_progress(report, now)}" if info.status == RunStatus.RUNNING.value else "")]
     recorded = {scenario.name: scenario for scenario in report.scenarios}
     waiting = "running" if info.status == RunStatus.RUNNING.value else "not run"
-    for name in info.planned_scenarios:
+    for name in info.planned_scenarios or recorded:
         scenario = recorded.get(name)
         if scenario is None:
             lines.append(f"  {name}: {waiting}")

@@ -128,9 +128,7 @@ def status_line(report):
                f"in {n_checks} checks (data ID × product)")
     verdict = run_verdict(report)
     if verdict in ("INCOMPLETE", "FAILED"):
-        missing = missing_scenarios(report)
-        planned = len(report.run.planned_scenarios)
-        return (f"{verdict}: run {report.run.status}, {planned - len(missing)} of {planned} "
+        return (f"{verdict}: run {report.run.status}, {report.recorded_of_planned()} "
                 f"scenario(s) recorded; {checked}")
     if verdict == "FAIL":
         return f"FAIL: {checked}"
