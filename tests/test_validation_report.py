@@ -11,6 +11,7 @@ import pytest
 from astropy.io import fits
 from conftest import DATA_DIR, random_exposure
 from lxml import etree
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from validation.errors import ValidationError
 from validation.model import (AuditRecord, Comparison, DataIdResult, RunInfo, RunReport,
@@ -22,7 +23,8 @@ from validation.report.cli import add_parser
 from validation.report.artifacts import read_cutouts
 from validation.report.figures import PLOTS_SHOWN
 from validation.report.junit import class_name, render_junit
-from validation.report.plots import column_figure, difference_image_figure, svg_markup, trend_figure
+from validation.report.plots import (column_figure, cutout_figure, difference_image_figure,
+                                     svg_markup, trend_figure)
 from validation.report.style import MIN_CONTRAST, MUTED, OUTCOME_COLOURS, contrast_ratio
 
 EDGE_REASON = "template patch set differs at the detector edge"
@@ -464,6 +466,31 @@ def test_difference_image_labels_axes_and_colour_scale():
     image_axes, colourbar_axes = figure.axes
     assert (image_axes.get_xlabel(), image_axes.get_ylabel()) == ("x (pixel)", "y (pixel)")
     assert colourbar_axes.get_ylabel() == "gen2 − gen3 (counts)"
+
+
+def test_fixed_margins_hold_every_label_inside_its_figure():
+    # Margins are fixed (no layout engine fits them at each save): wide tick labels, long
+    # titles and the trend's legend must still fall inside the figure, not be cut off.
+    pixels = np.zeros((4096, 4096))
+    pixels[4000, 3] = -1.5e-7
+    pixels[7, 4090] = np.nan
+    cutout = np.full((41, 41), 123456.0)
+    trend = [TrendPoint(run_id, f"2025-11-{run_id:02d}", "v", {"identical": 9, "failed": 1})
+             for run_id in range(1, 4)]
+    figures = [difference_image_figure(pixels, "visit=10 detector=0 differenceExp", mark=(3, 4000)),
+               cutout_figure(cutout, cutout - 0.25, (4000, 3980), mark=(4010, 4000)),
+               column_figure(np.array([1.5e-5, -2.5e-4, np.nan]), np.array([1.0, 2000.0, 4090.0]),
+                             "ip_diffim_forced_template_PsfFlux_instFlux", "sigma", 1e-4,
+                             "source x on the detector (pixel)"),
+               trend_figure(trend)]
+    for figure in figures:
+        assert figure.get_layout_engine() is None
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        drawn = figure.get_tightbbox(canvas.get_renderer())  # every artist drawn, in inches
+        width, height = figure.get_size_inches()
+        assert (drawn.x0 >= 0 and drawn.y0 >= 0 and drawn.x1 <= width and drawn.y1 <= height), \
+            (figure.axes[0].get_title(), drawn, (width, height))
 
 
 def test_figures_stay_small():
