@@ -124,7 +124,7 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
 
 def _worker_cpu_seconds(directory):
     """User + system CPU seconds of the Parsl worker pools started under ``directory`` and of
-    their worker processes (none on the local engine)."""
+    their processes (fork server and workers; none on the local engine)."""
     stats, commands = {}, {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -137,7 +137,7 @@ def _worker_cpu_seconds(directory):
             fields = stat[stat.rindex(")") + 2:].split()
             stats[int(entry.name)] = int(fields[1]), int(fields[11]) + int(fields[12])
     pools = {pid for pid, command in commands.items()
-             if b"process_worker_pool" in command and str(directory).encode() in command}
+             if b"worker_pool" in command and str(directory).encode() in command}
     members, grown = set(pools), True
     while grown:
         children = {pid for pid, (parent, _) in stats.items() if parent in members} - members

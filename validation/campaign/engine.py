@@ -13,28 +13,21 @@ The engine decides where work runs, never what it computes: each data ID
 is the same task on the same inputs, so every output is the same file
 whatever the engine and the number of workers. Parsl is imported only when
 its engine starts (about 0.6 s): the local engine and the harness's other
-commands never import it.
+commands never import it. Parsl's workers here are forked from a server
+that imported the middlewares once (`validation.campaign.worker_pool`).
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from diffim.cli.main import keep_freed_memory
 
 from ..errors import ValidationError
 
 __all__ = ["ENGINES", "Engine", "parsl_config", "start_engine"]
 
 ENGINES = ("local", "parsl")
-
-_WORKER_IMPORTS = ("lsst.pipe.base.single_quantum_executor", "compat.gen2.image_difference",
-                   "compat.gen3.tasks", "validation.campaign.compare_backends")
-"""What a worker's first data ID would import (the middlewares, the tasks and the
-comparison: 3-4 CPU s)."""
 
 _STRATEGY_PERIOD_SECONDS = 0.5
 """How often Parsl looks at its blocks. The first block starts at the first look after the
@@ -105,30 +98,16 @@ def start_engine(name, workers, run_dir):
 
     # The DataFlowKernel's exit cleans up: workers and interchange stopped, config unloaded.
     with parsl.load(parsl_config(workers, Path(run_dir) / "parsl")):
-        _warm_up(parsl.python_app(_prepare_worker), workers)
         yield Engine(name, workers)
-
-
-def _warm_up(app, workers):
-    """One call of ``app`` (`_prepare_worker` as a Parsl app) per worker, not waited for:
-    the workers import while this process ingests the field, not at their first data ID."""
-    for _ in range(workers):
-        app(_WORKER_IMPORTS)
-
-
-def _prepare_worker(names):
-    """Import ``names``; keep freed image-sized blocks for reuse, as the ``diffim`` command
-    does (`diffim.cli.main.keep_freed_memory`): a worker runs many data IDs."""
-    keep_freed_memory()
-    for name in names:
-        importlib.import_module(name)
 
 
 def parsl_config(workers, run_dir):
     """A Parsl configuration of ``workers`` single-core workers on this machine.
 
     The interchange and the workers run this interpreter (this environment's
-    packages, whatever ``PATH`` holds); each worker is one core, so its
+    packages, whatever ``PATH`` holds); the workers are forked from a server
+    that imported what the campaign's apps run (`validation.campaign.worker_pool`:
+    the imports are paid once, not once per worker); each worker is one core, so its
     OpenMP kernels use one thread. The interchange dies with this process
     (``setpriv --pdeathsig``), and the workers soon after it.
 
@@ -147,7 +126,7 @@ def parsl_config(workers, run_dir):
     from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
     from parsl.providers import LocalProvider
 
-    worker_pool = f"{sys.executable} -m parsl.executors.high_throughput.process_worker_pool"
+    worker_pool = f"{sys.executable} -m validation.campaign.worker_pool"
     executor = HighThroughputExecutor(
         label="diffim-workers", address="127.0.0.1", max_workers_per_node=workers,
         cores_per_worker=1,
