@@ -228,8 +228,13 @@ def test_parsl_workers_run_this_interpreter_and_are_unloaded_after(tmp_path):
         assert (engine.parsl, engine.jobs, engine.workers) == (True, 1, 1)
         # eval, not a function of this module: the workers cannot import the tests.
         interpreter = parsl.python_app(eval)(
-            "__import__('sys').executable, __import__('os').environ['OMP_NUM_THREADS']")
-        assert interpreter.result() == (sys.executable, "1")
+            "__import__('sys').executable, __import__('os').environ['OMP_NUM_THREADS'], "
+            "sorted(set(__import__('sys').modules) & {'compat.gen2.parsl_runner', "
+            "'compat.gen3.parsl_executor', 'compat.gen3.tasks', 'lsst.daf.butler'})")
+        # Forked from the server that imported what the apps run: ready at its first app.
+        assert interpreter.result() == (sys.executable, "1", [
+            "compat.gen2.parsl_runner", "compat.gen3.parsl_executor", "compat.gen3.tasks",
+            "lsst.daf.butler"])
     with pytest.raises(NoDataFlowKernelError):
         parsl.dfk()
     with start_engine("local", 3, tmp_path) as engine:
