@@ -49,8 +49,8 @@ def test_corrupt_header_fails_checksum(tmp_path):
 
 def _astropy_exposure_file(exposure, path, header_cards):
     """Our exposure format written by astropy itself: the reference the writer's bytes must equal."""
-    from diffim.io.header import visit_info_cards, wcs_header
-    from diffim.psf import psf_to_hdu
+    from diffim.io.header import visit_info_cards, wcs_cards
+    from diffim.psf.persistence import psf_table
 
     primary = fits.PrimaryHDU()
     header = primary.header
@@ -66,14 +66,22 @@ def _astropy_exposure_file(exposure, path, header_cards):
         header["DIFFMETA"] = (json.dumps(exposure.metadata, sort_keys=True), "metadata, JSON")
     for keyword, value in header_cards.items():
         header[keyword] = value
-    image_header = wcs_header(exposure.wcs, exposure.xy0) if exposure.wcs is not None else None
+    image_header = (fits.Header.fromstring("".join(wcs_cards(exposure.wcs, exposure.xy0)))
+                    if exposure.wcs is not None else None)
     mask = fits.ImageHDU(exposure.mask.array, name="MASK")
     for name, bit in exposure.mask.planes.as_dict().items():
         mask.header[f"HIERARCH MP_{name}"] = bit
     hdus = [primary, fits.ImageHDU(exposure.image, header=image_header, name="IMAGE"), mask,
             fits.ImageHDU(exposure.variance, name="VARIANCE")]
     if exposure.psf is not None:
-        hdus.append(psf_to_hdu(exposure.psf))
+        columns, cards = psf_table(exposure.psf)
+        table = fits.BinTableHDU.from_columns([
+            fits.Column(name=name, format=f"{cell.size}D", array=cell.reshape(1, -1))
+            for name, cell in columns])
+        table.header["EXTNAME"] = "PSF"
+        for key, value, comment in cards:
+            table.header[key] = (value, comment)
+        hdus.append(table)
     for hdu in hdus:
         hdu.add_checksum(when="diffim exposure checksum")
     fits.HDUList(hdus).writeto(path)

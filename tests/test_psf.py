@@ -8,8 +8,12 @@ from scipy import integrate
 
 from diffim.errors import PsfError
 from diffim.geom import Box
+from diffim.io.fits_cards import BLOCK, header_bytes
+from diffim.io.hdu_writer import psf_table_hdu
 from diffim.psf import (DoubleGaussianPsf, GaussianPsf, InterpolatedPsf, MoffatPsf, PixelPsf,
-                        VaryingPsf, psf_from_hdu, psf_to_hdu)
+                        VaryingPsf, psf_from_hdu)
+from diffim.psf.fitting import fit_moffat
+from diffim.psf.persistence import psf_table
 from diffim.psf.pixel import shift_image, shift_images
 
 SIGMA_TO_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -266,6 +270,31 @@ def test_pixel_psf_shape_and_fwhm_match_the_continuous_profile(truth):
         assert psf.computeSigma(0, 0) == pytest.approx(truth.computeSigma(0, 0), rel=1e-4)
 
 
+@pytest.mark.parametrize("guess", [2.5, 5.0])
+def test_moffat_fit_of_a_gaussian_reaches_its_fwhm_from_a_wrong_guess(guess):
+    truth = GaussianPsf(2.0, 1.6, 0.4)
+    fit = fit_moffat(truth.computeKernelImage(0, 0), fwhm_guess=guess, fit_background=False)
+    assert fit.success and fit.beta == pytest.approx(1e6)
+    assert fit.fwhm == pytest.approx(truth.computeFwhm(0, 0), rel=1e-6)
+
+
+@pytest.mark.parametrize("radius", [3.0, 4.0])
+def test_moffat_fit_converges_on_the_gaussian_bound(radius):
+    # Wings cut off: the best Moffat is the Gaussian limit, with the FWHM
+    # below the Gaussian's. A step that moved beta beyond its bound and was
+    # clipped used to crawl along it and stop after 350 evaluations, unconverged.
+    gaussian = GaussianPsf(2.0, size=35).computeKernelImage(0, 0)
+    offsets = np.arange(-17, 18)
+    cut = np.where(np.hypot(offsets[:, None], offsets[None, :]) <= radius, gaussian, 0.0)
+    fit = fit_moffat(cut, fwhm_guess=4.7, fit_background=False)
+    assert fit.success and fit.beta == pytest.approx(1e6)
+    assert fit.fwhm < 2.0 * SIGMA_TO_FWHM
+    # The same minimum from other starts.
+    for guess in (3.0, 4.0):
+        other = fit_moffat(cut, fwhm_guess=guess, fit_background=False)
+        assert other.fwhm == pytest.approx(fit.fwhm, rel=1e-4)
+        assert other.reduced_chi2 == pytest.approx(fit.reduced_chi2, rel=1e-6)
+
 def _grid_psf():
     widths = [[1.5, 2.0], [2.5, 3.0]]   # [row (y node), column (x node)]
     images = [[GaussianPsf(width, size=25).computeKernelImage(0, 0) for width in row]
@@ -344,6 +373,12 @@ ALL_PSFS = ANALYTIC + [
     VaryingPsf(DoubleGaussianPsf, {"sigma1": [[1.1]], "sigma2": [[2.9]], "ratio": [[0.1]]},
                Box(0, 0, 64, 64), size=25),
 ]
+
+
+def psf_to_hdu(psf):
+    """The PSF table as our exposure writer renders it, read by astropy."""
+    cards, data = psf_table_hdu(*psf_table(psf))
+    return fits.BinTableHDU.fromstring(header_bytes(cards) + data + b"\0" * (-len(data) % BLOCK))
 
 
 @pytest.mark.parametrize("psf", ALL_PSFS, ids=lambda psf: type(psf).__name__)

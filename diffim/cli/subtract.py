@@ -232,6 +232,13 @@ def _on_science_grid(template, science):
 def _same_wcs(template, science):
     if template.wcs is None or science.wcs is None:
         return template.wcs is None and science.wcs is None
+    from ..io.wcs_cards import CardWcs, same_grid
+
+    if isinstance(template.wcs, CardWcs) and isinstance(science.wcs, CardWcs):
+        # Equal card values are one mapping: no WCS evaluation (nor astropy) needed.
+        same = same_grid(template.wcs, science.wcs)
+        if same is not None:
+            return same
     bbox = science.bbox
     xs = np.array([bbox.x0, bbox.x_end - 1, bbox.x0, bbox.x_end - 1], float)
     ys = np.array([bbox.y0, bbox.y0, bbox.y_end - 1, bbox.y_end - 1], float)

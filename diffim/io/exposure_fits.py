@@ -43,11 +43,11 @@ from .header import (
     open_fits,
     read_visit_info,
     visit_info_cards,
+    wcs_cards,
     wcs_from_header,
-    wcs_header,
 )
-from .plain_fits import exposure_from_plain_image, plain_image_hdu
-from .simple_fits import read_simple_image
+from .plain_fits import exposure_from_plain_image, plain_image_and_header
+from .simple_fits import read_primary_header
 
 __all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure"]
 
@@ -74,7 +74,9 @@ def write_exposure(exposure, path, header_cards=None):
     -----
     The bytes are those astropy writes for the same HDUs (headers rendered by
     `diffim.io.fits_cards`, planes by `diffim.io.hdu_writer`); astropy is
-    imported only for the WCS cards, when the exposure has a WCS.
+    imported only for the cards of an `astropy.wcs.WCS`: a WCS read from a
+    plain image (`diffim.io.wcs_cards.CardWcs`) is written as the cards it
+    was read with.
     """
     primary = {"DIFFIMFT": (FORMAT_VERSION, "diffim exposure format version"),
                "LTV1": (-exposure.xy0[0], "minus x0: parent x = file x - LTV1"),
@@ -95,10 +97,10 @@ def write_exposure(exposure, path, header_cards=None):
     # A fixed checksum comment instead of astropy's time stamp: the same
     # exposure always gives the same bytes, so files from two middlewares compare.
     hdus = [(header_bytes(checksum_cards(cards, 0, _CHECKSUM_COMMENT)), None)]
-    wcs_cards = (wcs_header(exposure.wcs, exposure.xy0).cards if exposure.wcs is not None else ())
+    wcs_images = wcs_cards(exposure.wcs, exposure.xy0) if exposure.wcs is not None else []
     mask_cards = [card(f"HIERARCH {_PLANE_PREFIX}{name}", bit)
                   for name, bit in exposure.mask.planes.as_dict().items()]
-    for name, plane, before, after in (("IMAGE", exposure.image, [c.image for c in wcs_cards], []),
+    for name, plane, before, after in (("IMAGE", exposure.image, wcs_images, []),
                                        ("MASK", exposure.mask.array, [], mask_cards),
                                        ("VARIANCE", exposure.variance, [], [])):
         plane = np.ascontiguousarray(plane)
@@ -136,18 +138,16 @@ def read_exposure(path, **plain_options):
         planes are missing or of inconsistent shapes.
     """
     hdu = plain_options.pop("hdu", None)
-    simple = read_simple_image(path) if hdu is None else None
-    if simple is not None and "DIFFIMFT" not in simple[1]:
-        return exposure_from_plain_image(*simple, path, **plain_options)
+    primary = read_primary_header(path)
+    if primary is None or "DIFFIMFT" not in primary:
+        return exposure_from_plain_image(*plain_image_and_header(path, hdu), path,
+                                         **plain_options)
+    if plain_options or hdu is not None:
+        given = sorted([*plain_options, *(["hdu"] if hdu is not None else [])])
+        raise FitsFormatError(f"{path}: options {given} only apply to "
+                              "plain FITS images, not to a diffim exposure file")
     with open_fits(path) as hdus:
-        if "DIFFIMFT" in hdus[0].header:
-            if plain_options or hdu is not None:
-                given = sorted([*plain_options, *(["hdu"] if hdu is not None else [])])
-                raise FitsFormatError(f"{path}: options {given} only apply to "
-                                      "plain FITS images, not to a diffim exposure file")
-            return _exposure_from_hdulist(hdus, path)
-        image_hdu = plain_image_hdu(hdus, hdu, path)
-        return exposure_from_plain_image(image_hdu.data, image_hdu.header, path, **plain_options)
+        return _exposure_from_hdulist(hdus, path)
 
 
 def _exposure_from_hdulist(hdus, path):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ..errors import DiffimError, FitsFormatError
 from ..exposure import VisitInfo
+from .wcs_cards import CardWcs
 
-__all__ = ["open_fits", "read_visit_info", "wcs_from_header", "visit_info_cards", "wcs_header"]
+__all__ = ["open_fits", "read_visit_info", "wcs_from_header", "visit_info_cards", "wcs_cards"]
 
 _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError)
 """What astropy raises on unreadable data: bad bytes, short reads, shapes that do
@@ -83,12 +84,18 @@ def one_line(error):
     return " ".join(str(error).split())
 
 
-def wcs_header(wcs, xy0):
-    """FITS cards of a parent-frame WCS, expressed in a file whose first pixel is ``xy0``."""
+def wcs_cards(wcs, xy0):
+    """Card images of a parent-frame WCS, expressed in a file whose first pixel is ``xy0``.
+
+    A `diffim.io.wcs_cards.CardWcs` gives the cards it was read with (no
+    astropy); an `astropy.wcs.WCS` those of its ``to_header``.
+    """
+    if isinstance(wcs, CardWcs):
+        return wcs.header_cards(xy0)
     header = wcs.to_header(relax=True)
     header["CRPIX1"] -= xy0[0]
     header["CRPIX2"] -= xy0[1]
-    return header
+    return [header_card.image for header_card in header.cards]
 
 
 def wcs_from_header(header, xy0, path):

@@ -30,9 +30,10 @@ from ..image.stats import robust_median_sigma
 from ..mask import Mask
 from .header import open_fits, read_visit_info, wcs_from_header
 from .simple_fits import read_simple_image
+from .wcs_cards import CardWcs, wcs_card_images
 
 __all__ = ["BLANK_MAGNITUDE", "HEADER_KEYWORDS", "as_float32", "exposure_from_plain_image",
-           "plain_image_hdu", "read_bad_pixel_mask", "read_plain_image"]
+           "plain_image_and_header", "plain_image_hdu", "read_bad_pixel_mask", "read_plain_image"]
 
 BLANK_MAGNITUDE = 1e30
 """Pixel values at least this large in magnitude are blanks, not data: ZTF's alert
@@ -119,9 +120,17 @@ def exposure_from_plain_image(image, header, path, *, gain=None, read_noise=None
     zero_point = _value("zero_point", None, header, path)
     xy0 = (0, 0)
     return Exposure(image, variance, mask, xy0=xy0,
-                    wcs=wcs_from_header(header, xy0, path),
+                    wcs=_plain_wcs(header, xy0, path),
                     photo_calib=PhotoCalib(zero_point) if zero_point is not None else None,
                     visit_info=read_visit_info(header), metadata=metadata)
+
+
+def _plain_wcs(header, xy0, path):
+    """The image's celestial WCS as its cards (`CardWcs`, no astropy), else as astropy
+    reads it (any other WCS), or None."""
+    if "CTYPE1" in header and CardWcs.is_celestial(header):
+        return CardWcs(wcs_card_images(header), xy0, path)
+    return wcs_from_header(header, xy0, path)
 
 
 def as_float32(data):
@@ -145,11 +154,28 @@ def read_plain_image(path, hdu=None):
     FitsFormatError
         If the file cannot be read or holds no 2-D image.
     """
-    return as_float32(_plain_image_and_header(path, hdu)[0])
+    return as_float32(plain_image_and_header(path, hdu)[0])
 
 
-def _plain_image_and_header(path, hdu):
-    """``(image, header)`` of a plain file: without astropy when `read_simple_image` can."""
+def plain_image_and_header(path, hdu=None):
+    """``(image, header)`` of a plain file: without astropy when `read_simple_image` can.
+
+    Parameters
+    ----------
+    path : `str` or `pathlib.Path`
+    hdu : `int` or `str`, optional
+        The HDU that holds the image; default the first with a 2-D image.
+
+    Returns
+    -------
+    image : `numpy.ndarray`
+    header : `diffim.io.simple_fits.SimpleHeader` or `astropy.io.fits.Header`
+
+    Raises
+    ------
+    FitsFormatError
+        If the file cannot be read or holds no such image.
+    """
     if hdu is None:
         simple = read_simple_image(path)
         if simple is not None:

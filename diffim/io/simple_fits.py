@@ -1,9 +1,8 @@
 """Plain FITS images read without astropy: the primary header and its 2-D image.
 
 ``import astropy.io.fits`` alone costs about 0.3 s, as long as a whole
-subtraction of small images. The saving holds for images without a WCS: a
-header with one is parsed by `astropy.wcs`, which imports astropy.io.fits
-(as writing an exposure with a WCS does). Most plain images (a survey's calexp cutout, a
+subtraction of small images. A celestial WCS in the header is kept as its
+cards (`diffim.io.wcs_cards`), not parsed by astropy. Most plain images (a survey's calexp cutout, a
 variance or noise map) are one primary HDU holding an uncompressed 2-D
 image: those are read here with numpy. `read_simple_image` returns `None`
 for any file it does not handle (compressed, extensions, scaled or blanked
@@ -24,13 +23,16 @@ import numpy as np
 
 from .fits_cards import BLOCK, CARD
 
-__all__ = ["SimpleHeader", "read_simple_image"]
+__all__ = ["SimpleHeader", "read_primary_header", "read_simple_image"]
 
 _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 """BITPIX -> the big-endian dtype of the stored pixels, for the pixel types read here."""
 
 _UNHANDLED_KEYWORDS = ("BSCALE", "BZERO", "BLANK", "GROUPS", "ZIMAGE")
 """Keywords that change what the pixels mean: such files are left to astropy."""
+
+_SIMPLE = b"SIMPLE  =                    T"
+"""How a FITS file that follows the standard starts."""
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([EeDd][+-]?\d+)?")
@@ -125,6 +127,30 @@ def _read_header(stream):
                 return b"".join(blocks)[:(len(blocks) - 1) * BLOCK + start + CARD]
 
 
+def read_primary_header(path):
+    """The primary header of a FITS file, or None when the file is missing or not FITS.
+
+    Parameters
+    ----------
+    path : `str` or `pathlib.Path`
+
+    Returns
+    -------
+    header : `SimpleHeader` or `None`
+    """
+    try:
+        with open(path, "rb") as stream:
+            return _primary_header(stream)
+    except OSError:
+        return None
+
+
+def _primary_header(stream):
+    """The header at the start of ``stream``, or None when it is not a FITS primary header."""
+    raw = _read_header(stream)
+    return SimpleHeader(raw) if raw is not None and raw.startswith(_SIMPLE) else None
+
+
 def read_simple_image(path):
     """The primary 2-D image and header of a simple FITS file, or None for astropy to read.
 
@@ -146,16 +172,13 @@ def read_simple_image(path):
     except OSError:
         return None
     with stream:
-        raw = _read_header(stream)
-        if raw is None or not raw.startswith(b"SIMPLE  =                    T"):
-            return None
-        header = SimpleHeader(raw)
-        shape = _image_shape(header)
+        header = _primary_header(stream)
+        shape = None if header is None else _image_shape(header)
         if shape is None:
             return None
         dtype = np.dtype(_DTYPES[header["BITPIX"]])
         data_size = shape[0] * shape[1] * dtype.itemsize
-        header_size = -(-len(raw) // BLOCK) * BLOCK
+        header_size = -(-len(header.raw) // BLOCK) * BLOCK
         if os.fstat(stream.fileno()).st_size != header_size + -(-data_size // BLOCK) * BLOCK:
             return None
         # Read into a native-order array and swap there: no second copy of the plane.

@@ -4,14 +4,14 @@ Models (method names as the Rubin stack's ``afw.detection.Psf``):
 `GaussianPsf`, `DoubleGaussianPsf`, `MoffatPsf` (analytic, pixel-integrated),
 `PixelPsf` (a kernel image), `InterpolatedPsf` (kernel images on a grid of
 positions) and `VaryingPsf` (an analytic PSF with polynomial parameters).
-`psf_to_hdu` / `psf_from_hdu` persist any of them as a FITS table;
+`psf_from_hdu` reads any of them back from the FITS table our exposures store;
 `measure_psf` measures the PSF of an image that has none.
 """
 from .analytic import DoubleGaussianPsf, GaussianPsf, MoffatPsf
 from .base import Psf
 from .interpolated import InterpolatedPsf
 from .measure import PsfMeasurement, measure_psf
-from .persistence import psf_from_hdu, psf_to_hdu
+from .persistence import psf_from_hdu
 from .pixel import PixelPsf
 from .varying import VaryingPsf
 
@@ -26,5 +26,4 @@ __all__ = [
     "VaryingPsf",
     "measure_psf",
     "psf_from_hdu",
-    "psf_to_hdu",
 ]

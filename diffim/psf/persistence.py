@@ -13,8 +13,8 @@ bit for bit:
 Each column is stored flat, its shape in the header card ``SHAPE<n>`` (``n``
 the column number, e.g. ``"3,3"``; empty for a scalar), so shapes such as a
 1 x 1 coefficient array come back exactly. `psf_table` gives the columns and
-cards (what our exposure writer writes without astropy), `psf_to_hdu` the
-astropy table of them.
+cards, which our exposure writer renders as the table's bytes
+(`diffim.io.hdu_writer.psf_table_hdu`, without astropy).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .interpolated import InterpolatedPsf
 from .pixel import PixelPsf
 from .varying import VaryingPsf
 
-__all__ = ["EXTNAME", "psf_from_hdu", "psf_table", "psf_to_hdu"]
+__all__ = ["EXTNAME", "psf_from_hdu", "psf_table"]
 
 EXTNAME = "PSF"
 _ANALYTIC = {cls.__name__: cls for cls in (GaussianPsf, DoubleGaussianPsf, MoffatPsf)}
@@ -83,39 +83,6 @@ def psf_table(psf):
     return columns, cards
 
 
-def psf_to_hdu(psf):
-    """Describe a PSF model as a FITS binary table.
-
-    Parameters
-    ----------
-    psf : `Psf`
-        Any class `psf_table` persists.
-
-    Returns
-    -------
-    hdu : `astropy.io.fits.BinTableHDU`
-        One-row table, EXTNAME ``PSF``; `psf_from_hdu` rebuilds an equal PSF.
-
-    Raises
-    ------
-    PsfError
-        If the class cannot be persisted.
-    """
-    from astropy.io import fits
-
-    columns, cards = psf_table(psf)
-    # Set as data, not passed to the constructor (nor to from_columns), which
-    # imports astropy.table (0.1 s) only to check whether it was given a Table.
-    hdu = fits.BinTableHDU()
-    hdu.data = fits.FITS_rec.from_columns([
-        fits.Column(name=name, format=f"{cell.size}D", array=cell.reshape(1, -1))
-        for name, cell in columns])
-    hdu.header["EXTNAME"] = EXTNAME
-    for key, value, comment in cards:
-        hdu.header[key] = (value, comment)
-    return hdu
-
-
 def _read_arrays(hdu, class_name):
     data = hdu.data
     if data is None or len(data) != 1:
@@ -150,7 +117,7 @@ def _need(arrays, names, class_name):
 
 
 def psf_from_hdu(hdu):
-    """Rebuild a PSF model from a table written by `psf_to_hdu`.
+    """Rebuild a PSF model from its table (`psf_table`) as astropy reads it.
 
     Parameters
     ----------
