@@ -4,7 +4,8 @@ import pytest
 
 from _measure_data import add_point, match, noise_exposure
 from diffim.measure import DetectAndMeasureConfig, DetectAndMeasureTask
-from diffim.measure.dipole import classify_dipoles
+from diffim.geom import Box
+from diffim.measure.dipole import classify_dipoles, fit_dipole
 
 P = "ip_diffim_DipoleFit_"
 SIZE = 512
@@ -120,3 +121,28 @@ def test_classification_rules():
     neg = np.array([900.0, 100.0, 1000.0, 30.0])
     err = np.array([10.0, 10.0, 10.0, 10.0])
     assert classify_dipoles(pos, err, neg, err, 7.07, 0.65).tolist() == [True, False, True, False]
+
+
+def test_fit_does_not_depend_on_where_the_image_lies():
+    """The same pixels at parent origin (0, 0) and (4000, 3000) give the same fit, shifted.
+
+    scipy's finite-difference step is relative to the parameters: on parent
+    positions it was 1e-3 of the coordinate (4 px at x = 4000), on the lobes'
+    offsets from their starts it is 1e-3 px wherever the image lies.
+    """
+    exposure = noise_exposure(64, seed=5)
+    add_point(exposure, 31.5, 30.2, FLUX)
+    add_point(exposure, 28.7, 31.9, -FLUX)
+    usable = np.ones(exposure.shape, bool)
+    fits = []
+    for x0, y0 in ((0, 0), (4000, 3000)):
+        bbox = Box(x0, y0, 64, 64)
+        fits.append(fit_dipole(exposure.image, exposure.variance, usable, bbox, exposure.psf,
+                               Box(x0 + 24, y0 + 25, 12, 12), (x0 + 31.0, y0 + 30.0),
+                               (x0 + 29.0, y0 + 32.0), 5))
+    near, far = fits
+    assert far.pos_flux == pytest.approx(near.pos_flux, rel=1e-6)
+    assert far.neg_flux == pytest.approx(near.neg_flux, rel=1e-6)
+    assert far.pos_x - 4000 == pytest.approx(near.pos_x, abs=1e-6)
+    assert far.neg_y - 3000 == pytest.approx(near.neg_y, abs=1e-6)
+    assert near.separation == pytest.approx(np.hypot(2.8, 1.7), abs=0.2)

@@ -40,8 +40,10 @@ def peak_centroids(smoothed, ix, iy, sign):
     """
     if len(ix) == 0:
         return np.zeros(0), np.zeros(0)
-    values, inside = gather(smoothed.astype(np.float64, copy=False), ix, iy, 1)
-    values = values * np.asarray(sign, float)[:, None, None]
+    # The 3x3 stamps are made float64, not the image: a 4k float32 image
+    # would be copied whole (128 MB) for a few thousand stamps.
+    values, inside = gather(smoothed, ix, iy, 1)
+    values = values.astype(np.float64) * np.asarray(sign, float)[:, None, None]
     # Outside the image, mirror the centre so the quadratic stays flat there.
     values = np.where(inside, values, values[:, 1:2, 1:2])
     b = 0.5 * (values[:, 1, 2] - values[:, 1, 0])

@@ -6,8 +6,10 @@ positive and a negative lobe a few pixels apart. The model is
     D(x, y) = f_pos P(x - x_pos, y - y_pos) - f_neg P(x - x_neg, y - y_neg)
 
 fitted by least squares, weighted by the inverse noise, over the
-footprint's bounding box padded by one FWHM (of the PSF at the image centre). The four positions are the
-non-linear parameters (scipy ``least_squares``); for given positions the
+footprint's bounding box padded by one FWHM (of the PSF at the image centre). The four
+positions are the non-linear parameters (scipy ``least_squares``, as offsets
+from the starting lobe positions, so that its relative finite-difference step
+is a thousandth of a pixel wherever the image lies); for given positions the
 two fluxes are a weighted linear fit (variable projection), which keeps the
 non-linear problem small and well conditioned. Flux errors come from the
 full six-parameter Jacobian at the solution, so they include the
@@ -118,21 +120,25 @@ def fit_dipole(image, variance, usable, bbox, psf, footprint_box, pos_start, neg
         xp, yp, xn, yn = positions
         return np.stack([weighted_psf(xp, yp), -weighted_psf(xn, yn)], axis=1)
 
-    def residuals(positions):
-        matrix = design(positions)
-        fluxes = np.linalg.lstsq(matrix, weighted_data, rcond=None)[0]
-        return matrix @ fluxes - weighted_data
-
     start = np.array([*pos_start, *neg_start], float)
     lower = np.array([box.x0, box.y0, box.x0, box.y0], float) - 0.5
     upper = np.array([box.x_end, box.y_end, box.x_end, box.y_end], float) - 0.5
     start = np.clip(start, lower + 1e-3, upper - 1e-3)
+
+    def residuals(offsets):
+        matrix = design(start + offsets)
+        fluxes = np.linalg.lstsq(matrix, weighted_data, rcond=None)[0]
+        return matrix @ fluxes - weighted_data
+
+    # The fit moves the lobes from their starts: scipy's finite-difference
+    # step is relative to the parameters, 1e-3 of an offset of a pixel or
+    # less, where 1e-3 of a parent coordinate was pixels.
     try:
-        solution = least_squares(residuals, start, bounds=(lower, upper), x_scale=1.0,
-                                 diff_step=1e-3, max_nfev=200)
+        solution = least_squares(residuals, np.zeros(4), bounds=(lower - start, upper - start),
+                                 x_scale=1.0, diff_step=1e-3, max_nfev=200)
     except (ValueError, np.linalg.LinAlgError):
         return None
-    positions = solution.x
+    positions = start + solution.x
     matrix = design(positions)
     fluxes = np.linalg.lstsq(matrix, weighted_data, rcond=None)[0]
     chi2 = float(((matrix @ fluxes - weighted_data) ** 2).sum())
@@ -204,6 +210,12 @@ def footprint_boxes(footprints, bbox, shape):
             for x0, y0, x1, y1 in zip(x_min, y_min, x_max, y_max)]
 
 
+_FIT_KEYS = ("pos_instFlux", "pos_instFluxErr", "neg_instFlux", "neg_instFluxErr",
+             "pos_centroid_x", "pos_centroid_y", "neg_centroid_x", "neg_centroid_y",
+             "orientation", "separation", "chi2dof")
+"""The dipole columns a fit fills, in `DipoleFit`'s order."""
+
+
 def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flux_ratio):
     """Dipole-fit the footprints with both polarities; returns how many were fitted.
 
@@ -240,20 +252,21 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
     # difference's interpolated PSF), once per dipole before.
     pad = int(math.ceil(exposure.psf.computeFwhm(*exposure.bbox.center)))
     columns = DIPOLE_COLUMNS
+    # Filled as arrays and stored once: a pandas cell assignment costs more than a fit's step.
+    values = {key: catalog[columns[key]].to_numpy(copy=True) for key in (*_FIT_KEYS, "flag")}
     for k, index in enumerate(both):
         fit = fit_dipole(exposure.image, exposure.variance, usable, exposure.bbox, exposure.psf,
                          boxes[index], (starts["pos"][0][k], starts["pos"][1][k]),
                          (starts["neg"][0][k], starts["neg"][1][k]), pad)
         if fit is None:
-            catalog.loc[index, columns["flag"]] = True
+            values["flag"][index] = True
             continue
-        for key, value in (("pos_instFlux", fit.pos_flux), ("pos_instFluxErr", fit.pos_flux_err),
-                           ("neg_instFlux", fit.neg_flux), ("neg_instFluxErr", fit.neg_flux_err),
-                           ("pos_centroid_x", fit.pos_x), ("pos_centroid_y", fit.pos_y),
-                           ("neg_centroid_x", fit.neg_x), ("neg_centroid_y", fit.neg_y),
-                           ("orientation", fit.orientation), ("separation", fit.separation),
-                           ("chi2dof", fit.chi2dof)):
-            catalog.loc[index, columns[key]] = value
+        for key, value in zip(_FIT_KEYS, (
+                fit.pos_flux, fit.pos_flux_err, fit.neg_flux, fit.neg_flux_err, fit.pos_x,
+                fit.pos_y, fit.neg_x, fit.neg_y, fit.orientation, fit.separation, fit.chi2dof)):
+            values[key][index] = value
+    for key, column in values.items():
+        catalog[columns[key]] = column
     classified = classify_dipoles(
         catalog[columns["pos_instFlux"]].to_numpy(), catalog[columns["pos_instFluxErr"]].to_numpy(),
         catalog[columns["neg_instFlux"]].to_numpy(), catalog[columns["neg_instFluxErr"]].to_numpy(),
