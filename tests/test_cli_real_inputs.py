@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from conftest import NIRCAM_DIR
+from conftest import DECAM_DIR, NIRCAM_DIR
 from diffim.cli.main import main
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sim.noise import sky_plane
@@ -165,3 +165,20 @@ def test_noise_maps_are_squared_and_a_noise_map_given_as_variance_is_named(tmp_p
     assert usage.value.code == 2
     assert "--science-noise: not allowed with argument --science-variance" in capsys.readouterr().err
 
+
+
+def test_a_psf_without_width_is_a_one_line_error(tmp_path, capsys):
+    """DECam OBS18a as the science: its measured PSF image is too noisy for moments.
+
+    Its unweighted second moments at the centre (ixx 4.63, iyy 8.87, ixy 10.4) have a
+    negative determinant; detection needs the PSF's width, so ``--catalog`` stops with
+    one line naming it, and no catalogue is written.
+    """
+    catalog = tmp_path / "diasources.fits"
+    assert main(["subtract", "--science", str(DECAM_DIR / "DEC-OBS18a.mini.fits"),
+                 "--template", str(DECAM_DIR / "DEC-OBS04a.mini.fits"),
+                 "--output", str(tmp_path / "diff.fits"), "--catalog", str(catalog)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error
+    assert error.startswith("diffim subtract: error: the PSF at (127.5, 127.5) has no width: ")
+    assert not catalog.exists()

@@ -432,3 +432,19 @@ def test_shift_of_a_point_spreads_it_over_the_lanczos_taps():
     edge[0, 0] = 1.0
     kept = lanczos_weights(0.4)[5:].sum()  # taps j >= 0: the others fall off the image
     assert shift_image(edge, 0.4, 0.4).sum() == pytest.approx(kept ** 2, rel=1e-12)
+
+
+def test_a_psf_image_whose_moments_have_no_width_is_a_psf_error():
+    # Positive pixels on the diagonal and negative ones on the anti-diagonal, 3 px out: the
+    # moments are ixx = iyy = 9 (2a - 2b) / S and ixy = 9 (2a + 2b) / S, so ixy > ixx and the
+    # determinant is negative (a noisy measured PSF's negative wings can do this).
+    image = np.zeros((11, 11))
+    image[5, 5] = 1.0
+    image[2, 2] = image[8, 8] = 0.3
+    image[2, 8] = image[8, 2] = -0.1
+    psf = PixelPsf(image)
+    ixx, iyy, ixy = psf.computeShape(5.0, 5.0)
+    assert ixy ** 2 > ixx * iyy
+    with pytest.raises(PsfError, match=r"PSF at \(5\.0, 5\.0\) has no width: .*determinant"):
+        psf.computeSigma(5.0, 5.0)
+    assert GaussianPsf(2.0).computeSigma(0.0, 0.0) == pytest.approx(2.0, rel=1e-3)

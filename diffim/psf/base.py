@@ -162,6 +162,19 @@ class Psf(abc.ABC):
         """
 
     def computeSigma(self, x, y):
-        """Determinant radius ``(ixx iyy - ixy^2)^(1/4)`` at ``(x, y)``, in pixels."""
+        """Determinant radius ``(ixx iyy - ixy^2)^(1/4)`` at ``(x, y)``, in pixels.
+
+        Raises
+        ------
+        diffim.errors.PsfError
+            If the moments have no positive determinant: a PSF image whose
+            negative pixels (a noisy measured PSF) outweigh its core has no
+            width.
+        """
         ixx, iyy, ixy = self.computeShape(x, y)
-        return float((ixx * iyy - ixy ** 2) ** 0.25)
+        determinant = ixx * iyy - ixy ** 2
+        if not determinant > 0:
+            raise PsfError(f"the PSF at ({x:.1f}, {y:.1f}) has no width: its second moments "
+                           f"ixx={ixx:.3g}, iyy={iyy:.3g}, ixy={ixy:.3g} have determinant "
+                           f"{determinant:.3g} <= 0 (a noisy or badly measured PSF image)")
+        return float(determinant ** 0.25)
