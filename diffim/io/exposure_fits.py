@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import FitsFormatError
 from ..exposure import Exposure, PhotoCalib
 from ..mask import Mask, MaskPlanes
-from ..psf.persistence import psf_from_hdu, psf_table
+from ..psf.persistence import EXTNAME as PSF_EXTNAME, psf_from_hdu, psf_table
 from .atomic import write_atomically
 from .checksum import (
     checksum_cards,
@@ -182,7 +182,7 @@ def _exposure_from_hdulist(hdus, path):
         planes["VARIANCE"].astype(np.float32, copy=False),
         Mask(planes["MASK"].astype(np.uint32, copy=False), mask_planes),
         xy0=xy0,
-        psf=psf_from_hdu(hdus["PSF"]) if "PSF" in names else None,
+        psf=psf_from_hdu(hdus[PSF_EXTNAME]) if PSF_EXTNAME in names else None,
         wcs=wcs_from_header(hdus["IMAGE"].header, xy0, path),
         photo_calib=(PhotoCalib(primary["MAGZERO"], primary.get("MAGZERR", 0.0))
                      if "MAGZERO" in primary else None),

@@ -128,7 +128,7 @@ def exposure_from_plain_image(image, header, path, *, gain=None, read_noise=None
 def _plain_wcs(header, xy0, path):
     """The image's celestial WCS as its cards (`CardWcs`, no astropy), else as astropy
     reads it (any other WCS), or None."""
-    if "CTYPE1" in header and CardWcs.is_celestial(header):
+    if CardWcs.is_celestial(header):
         return CardWcs(wcs_card_images(header), xy0, path)
     return wcs_from_header(header, xy0, path)
 

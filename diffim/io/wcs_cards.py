@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 
-from .fits_cards import card
+from .fits_cards import CARD, card
 from .simple_fits import SimpleHeader
 
 __all__ = ["CardWcs", "same_grid", "wcs_card_images"]
@@ -58,8 +58,8 @@ def wcs_card_images(header):
         80-character cards.
     """
     if isinstance(header, SimpleHeader):
-        images = [header.raw[start:start + 80].decode("ascii", "replace")
-                  for start in range(0, len(header.raw), 80)]
+        images = [header.raw[start:start + CARD].decode("ascii", "replace")
+                  for start in range(0, len(header.raw), CARD)]
     else:
         images = [header_card.image for header_card in header.cards]
     return [image for image in images
@@ -116,12 +116,9 @@ class CardWcs:
     def astropy(self):
         """The `astropy.wcs.WCS` of these cards, in the parent frame (made once)."""
         if self._astropy is None:
-            from astropy.io import fits
-
             from .header import wcs_from_header
 
-            header = fits.Header.fromstring("".join(self.images))
-            self._astropy = wcs_from_header(header, self.origin, self.path)
+            self._astropy = wcs_from_header(self._values.copy(), self.origin, self.path)
         return self._astropy
 
     def __getattr__(self, name):
