@@ -288,8 +288,7 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     kernel_spatial = _supported(kernel_spatial, int(used.sum()))
     fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial)
     while kernel_spatial.order > 0:
-        lower = SpatialFunction(kernel_spatial.model_type, kernel_spatial.order - 1,
-                                kernel_spatial.domain)
+        lower = _with_order(kernel_spatial, kernel_spatial.order - 1)
         lower_fit = _spatial_fit_of_order(stamps, basis, config, lower, background_spatial)
         dropped = fit["n_unknowns"] - lower_fit["n_unknowns"]
         if _chi2(lower_fit["stats"]) - _chi2(fit["stats"]) > 2 * dropped:
@@ -322,6 +321,8 @@ class _UsedStamps:
     recombination : `numpy.ndarray` or `None`
         ``(n_basis, n_pca)`` from the separable basis to ``fit_basis`` when
         ``usePcaForSpatialKernel``.
+    extended : `numpy.ndarray` or `None`
+        ``recombination`` acting on (basis, background) coefficient vectors.
     """
 
     x: np.ndarray
@@ -329,13 +330,14 @@ class _UsedStamps:
     systems: StampSystems
     fit_basis: KernelBasis
     recombination: np.ndarray = None
+    extended: np.ndarray = None
 
     @classmethod
     def gather(cls, table, used, index, systems, basis, config):
         """The ``used`` rows of ``table`` and their stamps in ``systems``."""
         stamp_index = index[used]
         matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
-        fit_basis, recombination = basis, None
+        fit_basis, recombination, extended = basis, None, None
         if config.usePcaForSpatialKernel:
             recombination = _pca_recombination(matrix, vector, basis, config)
             fit_basis = basis.recombined(recombination, "pca")
@@ -344,7 +346,8 @@ class _UsedStamps:
             vector = vector @ extended
         selected = StampSystems(systems.columns[stamp_index], systems.target[stamp_index],
                                 systems.inverse_sigma[stamp_index], matrix, vector)
-        return cls(table["x"][used], table["y"][used], selected, fit_basis, recombination)
+        return cls(table["x"][used], table["y"][used], selected, fit_basis, recombination,
+                   extended)
 
 
 def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial):
@@ -357,7 +360,7 @@ def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spat
     kernel_coefficients = layout.kernel_coefficients(theta)
     if recombination is not None:
         # Back to the separable basis: the PCA basis is a fixed recombination of it.
-        coefficients = coefficients @ _extended(recombination, config.fitForBackground).T
+        coefficients = coefficients @ stamps.extended.T
         kernel_coefficients = recombination @ kernel_coefficients
     stats = residual_statistics(stamps.systems, coefficients)
     return {"basis": basis, "kernel_coefficients": kernel_coefficients,
@@ -372,8 +375,11 @@ def _supported(spatial, n_candidates):
     order = spatial.order
     while order > 0 and (order + 1) * (order + 2) // 2 > n_candidates:
         order -= 1
-    if order == spatial.order:
-        return spatial
+    return spatial if order == spatial.order else _with_order(spatial, order)
+
+
+def _with_order(spatial, order):
+    """``spatial`` (a `SpatialFunction`) with spatial order ``order``."""
     return SpatialFunction(spatial.model_type, order, spatial.domain)
 
 
