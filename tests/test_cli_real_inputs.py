@@ -167,18 +167,27 @@ def test_noise_maps_are_squared_and_a_noise_map_given_as_variance_is_named(tmp_p
 
 
 
-def test_a_psf_without_width_is_a_one_line_error(tmp_path, capsys):
-    """DECam OBS18a as the science: its measured PSF image is too noisy for moments.
+def test_a_noisy_measured_psf_has_a_width_for_detection(tmp_path, capsys):
+    """DECam OBS18a (FWHM 3.5 px) as the science, OBS04a (4.8 px) as the template.
 
-    Its unweighted second moments at the centre (ixx 4.63, iyy 8.87, ixy 10.4) have a
-    negative determinant; detection needs the PSF's width, so ``--catalog`` stops with
-    one line naming it, and no catalogue is written.
+    Its difference's measured PSF image is noisy: unweighted second moments at the
+    centre of ixx 4.63, iyy 8.87, ixy 10.4 (a negative determinant) stopped
+    ``--catalog`` with a PsfError. Adaptive moments give it a width, and the catalogue
+    is written when the sharper science image is the one convolved (``--mode auto``);
+    the default convolves the wider template, which no kernel can sharpen: a one-line
+    bad-subtraction error, as it should be.
     """
-    catalog = tmp_path / "diasources.fits"
-    assert main(["subtract", "--science", str(DECAM_DIR / "DEC-OBS18a.mini.fits"),
-                 "--template", str(DECAM_DIR / "DEC-OBS04a.mini.fits"),
-                 "--output", str(tmp_path / "diff.fits"), "--catalog", str(catalog)]) == 1
+    from diffim.io.exposure_fits import read_exposure
+
+    catalog, output = tmp_path / "diasources.fits", tmp_path / "diff.fits"
+    images = ["--science", str(DECAM_DIR / "DEC-OBS18a.mini.fits"),
+              "--template", str(DECAM_DIR / "DEC-OBS04a.mini.fits")]
+    assert main(["subtract", *images, "--mode", "auto", "--output", str(output),
+                 "--catalog", str(catalog)]) == 0
+    assert "mode=convolveScience" in capsys.readouterr().out
+    assert catalog.exists()
+    assert 1.5 < read_exposure(output).psf.computeSigma(127.5, 127.5) < 2.5
+    assert main(["subtract", *images, "--output", str(tmp_path / "default.fits"),
+                 "--catalog", str(tmp_path / "default.cat.fits")]) == 1
     error = capsys.readouterr().err.strip()
-    assert "\n" not in error
-    assert error.startswith("diffim subtract: error: the PSF at (127.5, 127.5) has no width: ")
-    assert not catalog.exists()
+    assert "\n" not in error and error.startswith("diffim subtract: error: bad subtraction: ")

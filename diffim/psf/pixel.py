@@ -12,7 +12,7 @@ import numpy as np
 
 from .._core import _shift
 from ..errors import PsfError
-from .base import SIGMA_TO_FWHM, Psf, check_position, image_moments, stamp_box
+from .base import SIGMA_TO_FWHM, Psf, adaptive_moments, check_position, stamp_box
 from .fitting import fit_moffat
 
 __all__ = ["PixelModelPsf", "PixelPsf", "check_kernel_image", "shift_image", "shift_images"]
@@ -109,8 +109,19 @@ class PixelModelPsf(Psf):
         return image / image.sum(), box
 
     def computeShape(self, x, y):
-        """Moments of the kernel image, minus 1/12 px^2 for pixel integration."""
-        _, _, ixx, iyy, ixy = image_moments(self.computeKernelImage(x, y))
+        """Adaptive moments of the kernel image, minus 1/12 px^2 for pixel integration.
+
+        Gaussian-weighted (`diffim.psf.base.adaptive_moments`), as the stack
+        measures a pixel PSF's shape: a measured PSF image carries its stars'
+        noise, and unweighted moments sum it over the whole stamp (DECam
+        OBS18a's: ixx 4.63, iyy 8.87, ixy 10.4, no width at all). For a
+        Gaussian PSF they are its moments; for a Moffat, those of the Gaussian
+        that matches its core.
+        """
+        try:
+            _, _, ixx, iyy, ixy = adaptive_moments(self.computeKernelImage(x, y))
+        except PsfError as error:
+            raise PsfError(f"the PSF at ({x:.1f}, {y:.1f}) has no width: {error}") from None
         return ixx - 1.0 / 12.0, iyy - 1.0 / 12.0, ixy
 
     def computeFwhm(self, x, y):
