@@ -3,13 +3,16 @@
 The inputs are what users bring from other surveys: plain single-image FITS
 files with separate variance images and no PSF (a simulated pair with
 Gaussian PSFs, sigma 2.0 and 1.4 px, gain 1, read noise 5, 300 stars per
-million pixels; the true kernel sum is 0.9). Stages, as the command runs
+million pixels; the true kernel sum is 0.9), as
+`side_by_side.write_simulated_pair` writes it. Stages, as the command runs
 them: reading both images and variances, the PSF estimate of each image,
 kernel-source selection, the kernel fit with the convolution, variance and
-mask, the differential background's refit on the whole image, decorrelation,
-writing, and the statistics of the summary line. The whole process runs in a child interpreter that reports its
-own peak resident memory (VmHWM) and its CPU time (user + system, the figure
-that stays honest on a loaded machine) in ``extra_info``. Benchmarks assert
+mask, the differential background's refit on the whole image,
+decorrelation, writing, and the statistics of the summary line. The whole
+process runs in a child interpreter that reports its own peak resident
+memory (VmHWM) and its CPU time (user + system, the figure that stays
+honest on a loaded machine) in ``extra_info``. Side by side with HOTPANTS:
+``benchmarks/side_by_side.py``. Benchmarks assert
 quality (kernel sum), never time.
 """
 import resource
@@ -21,23 +24,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from side_by_side import TRUE_KERNEL_SUM, write_simulated_pair
 
 from diffim.io.exposure_fits import read_exposure, write_exposure
 from diffim.measure.quality import residual_summary
 from diffim.io.plain_fits import read_plain_image
 from diffim.psf import measure_psf
-from diffim.psf.base import SIGMA_TO_FWHM
 from diffim.psfmatch import convolve_exposure
 from diffim.psfmatch.make_kernel import MakeKernelTask
-from diffim.sim import PairConfig, simulate_pair
 from diffim.sources.kernel_sources import SignalToNoiseConfig, select_kernel_sources
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 from diffim.subtract.background import refine_background
 from diffim.subtract.decorrelate import decorrelate, mean_variance
 
-TRUE_KERNEL_SUM = 0.9
-STAR_DENSITY = 300.0
-"""Stars per million pixels: enough kernel sources at 1k for a kernel sum within 1 %."""
 BAD_FOR_PSF = ("SAT", "BAD", "NO_DATA", "CR", "EDGE")
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
@@ -55,20 +54,7 @@ sys.exit(status)
 @pytest.fixture(scope="module", params=[1024, 2048, 4096], ids=lambda size: f"{size}px")
 def plain_pair(request, tmp_path_factory):
     """Paths of science, template and their variance images, as plain FITS files."""
-    config = PairConfig(size=request.param, seed=1, star_density=STAR_DENSITY,
-                        psf_model="gaussian", science_fwhm=2.0 * SIGMA_TO_FWHM,
-                        template_fwhm=1.4 * SIGMA_TO_FWHM, gain=1.0, read_noise=5.0)
-    pair = simulate_pair(config)
-    directory = tmp_path_factory.mktemp(f"plain{request.param}")
-    paths = {}
-    for role, exposure in (("science", pair.science), ("template", pair.template)):
-        header = fits.Header()
-        header["SATURATE"] = config.saturation
-        header["AVSKY"] = getattr(config, f"{role}_sky")
-        fits.PrimaryHDU(exposure.image, header=header).writeto(directory / f"{role}.fits")
-        fits.PrimaryHDU(exposure.variance).writeto(directory / f"{role}_var.fits")
-        paths[role] = (directory / f"{role}.fits", directory / f"{role}_var.fits")
-    return paths
+    return write_simulated_pair(request.param, tmp_path_factory.mktemp(f"plain{request.param}"))
 
 
 def read_plain_pair(plain_pair):
