@@ -6,7 +6,8 @@
 Private module; call it through `diffim.image.peaks.find_peaks`, which checks
 and converts the arguments.
 
-The image is processed in strips of rows, in parallel. For each strip the
+The image is processed in strips of rows (128: each strip also smooths the
+12 + 4 rows of its margins), in parallel. For each strip the
 background-subtracted image (zero at bad pixels, the background bilinear
 between the nodes of a coarse grid) and the variance (zero at bad pixels) are
 correlated with a separable kernel, rows first then columns, in buffers the
@@ -247,7 +248,7 @@ def smoothed_peaks(const float[:, ::1] image, const float[:, ::1] variance,
                    const float[:, ::1] grid, const int[::1] row_lo, const int[::1] row_hi,
                    const float[::1] row_frac, const int[::1] col_lo, const int[::1] col_hi,
                    const float[::1] col_frac, const float[::1] kernel, double power,
-                   double threshold, Py_ssize_t strip_rows=64):
+                   double threshold, Py_ssize_t strip_rows=128):
     """Peaks of the smoothed significance image: ``(row, col, smoothed value, significance)``.
 
     Arrays in row-major scan order. ``mask & bad_bits`` marks unusable pixels;

@@ -344,8 +344,9 @@ class _UsedStamps:
             extended = _extended(recombination, config.fitForBackground)
             matrix = extended.T @ matrix @ extended
             vector = vector @ extended
-        selected = StampSystems(systems.columns[stamp_index], systems.target[stamp_index],
-                                systems.inverse_sigma[stamp_index], matrix, vector)
+        # The pixel arrays shared, not copied: their columns are ~180 MB at 4k.
+        selected = StampSystems(systems.columns, systems.target, systems.inverse_sigma, matrix,
+                                vector, rows=stamp_index)
         return cls(table["x"][used], table["y"][used], selected, fit_basis, recombination,
                    extended)
 
