@@ -27,6 +27,9 @@ def test_background_plane_and_pixels_are_numpys_float32_bit_for_bit():
     assert np.array_equal(grid.at(np.arange(n_rows)[:, None], np.arange(n_cols)[None, :]), plane)
     rows, cols = rng.integers(0, n_rows, (7, 5, 3)), rng.integers(0, n_cols, (7, 5, 3))
     assert np.array_equal(grid.at(rows, cols), plane[rows, cols])
+    # From 2**20 points the gather is split between threads: the same bits.
+    rows, cols = rng.integers(0, n_rows, 1 << 21), rng.integers(0, n_cols, 1 << 21)
+    assert np.array_equal(grid.at(rows, cols), plane[rows, cols])
     assert grid.at(np.zeros(0, int), np.zeros(0, int)).shape == (0,)
     with pytest.raises(IndexError):
         grid.at(np.array([n_rows]), np.array([0]))
