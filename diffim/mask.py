@@ -11,7 +11,8 @@ import numpy as np
 from ._core import _mask
 from .errors import MaskPlaneError
 
-__all__ = ["DEFAULT_MASK_PLANES", "MASK_DTYPE", "Mask", "MaskPlanes", "move_bits", "plane_moves"]
+__all__ = ["DEFAULT_MASK_PLANES", "MASK_DTYPE", "Mask", "MaskPlanes", "bit_moves", "move_bits",
+           "plane_moves"]
 
 MASK_DTYPE = np.uint32
 
@@ -221,16 +222,31 @@ def plane_moves(source, target, exclude=()):
         ``(shift, bits)``: the source's ``bits`` land ``shift`` bits higher
         (lower when negative).
     """
+    return bit_moves((bit, target.add(name)) for name, bit in source.as_dict().items()
+                     if name not in exclude)
+
+
+def bit_moves(pairs):
+    """``(shift, bits)`` moves (as `plane_moves`) taking each bit ``old`` of ``pairs`` to ``new``.
+
+    Parameters
+    ----------
+    pairs : iterable of `tuple` [`int`, `int`]
+        ``(old, new)`` bit numbers; bits moving by the same shift are grouped.
+
+    Returns
+    -------
+    moves : `list` [`tuple` [`int`, `numpy.uint32`]]
+    """
     shifts = {}
-    for name, bit in source.as_dict().items():
-        if name not in exclude:
-            shift = target.add(name) - bit
-            shifts[shift] = shifts.get(shift, 0) | (1 << bit)
+    for old, new in pairs:
+        shifts[new - old] = shifts.get(new - old, 0) | (1 << old)
     return [(shift, MASK_DTYPE(bits)) for shift, bits in shifts.items()]
 
 
 def move_bits(array, moves):
-    """A new mask array: ``array``'s bits moved by ``moves`` (`plane_moves`), others cleared."""
+    """A new mask array: ``array``'s bits moved by ``moves`` (`plane_moves`, `bit_moves`),
+    others cleared."""
     moved = np.zeros(array.shape, MASK_DTYPE)
     for shift, bits in moves:
         moved |= (array & bits) << shift if shift >= 0 else (array & bits) >> -shift

@@ -15,6 +15,7 @@ from diffim.coadd import (
 )
 from diffim.coadd.patch import _translated_mask
 from diffim.geom import Box
+from diffim.io.wcs_cards import CardWcs, wcs_card_images
 from diffim.mask import MASK_DTYPE
 from diffim.psf import GaussianPsf, measure_psf
 from diffim.sim import pointing_wcs, render_sources
@@ -278,6 +279,28 @@ def test_errors(calexps, skymap):
         with pytest.raises(CoaddError, match=f"unknown {field} '{value}'") as error:
             MakeCoaddTask(config)
         assert one_line(error)
+
+
+def test_inputs_with_the_cards_of_a_wcs_coadd_as_with_its_astropy_wcs(calexps, skymap):
+    # A plain image's WCS is its cards (CardWcs): the same coadd as with the WCS they make.
+    def with_wcs(calexp, wcs):
+        copy = calexp.copy()
+        copy.wcs = wcs
+        return copy
+
+    cards = [CardWcs(wcs_card_images(calexp.wcs.to_header()), (0, 0), f"calexp {index}")
+             for index, calexp in enumerate(calexps)]
+    task = MakeCoaddTask(threads=2)
+    expected = task.run([with_wcs(c, w.astropy) for c, w in zip(calexps, cards)], skymap, 0,
+                        FULL_PATCH).coadds[patch_key(skymap, FULL_PATCH)]
+    found = task.run([with_wcs(c, w) for c, w in zip(calexps, cards)], skymap, 0,
+                     FULL_PATCH).coadds[patch_key(skymap, FULL_PATCH)]
+    for plane in ("image", "variance"):
+        assert np.array_equal(getattr(found, plane), getattr(expected, plane), equal_nan=True)
+    assert np.array_equal(found.mask.array, expected.mask.array)
+    with pytest.raises(CoaddInputError, match="calexp 0 .*: WCS must be an astropy WCS or a "
+                                              "CardWcs, not str$"):
+        task.run([with_wcs(calexps[0], "TAN"), *calexps[1:]], skymap, 0, FULL_PATCH)
 
 
 def test_input_masks_are_reencoded_in_the_coadd_planes():

@@ -1,7 +1,9 @@
 """What the middlewares' workers share with the command's process: an argument pickled once
-(`compat.pickled`), and the ERROR lines of one command among two running at once
-(`compat.error_log`)."""
+(`compat.pickled`), the ERROR lines of one command among two running at once
+(`compat.error_log`), and the server their local pools fork from (`compat.worker_server`)."""
 import logging
+import subprocess
+import sys
 import threading
 
 from compat.error_log import ErrorLines
@@ -32,3 +34,33 @@ def test_error_lines_are_the_entering_threads_only():
         thread.join()
         log.warning("not an error")
     assert errors.lines == ["gen2: Failed on dataId=visit=10 ccd=0"]
+
+
+_FORKED = """
+import os, sys
+from compat.worker_server import worker_context
+
+def imported(_):
+    return os.getppid(), "compat.gen3.tasks" in sys.modules, "lsst.daf.butler" in sys.modules
+
+if __name__ == "__main__":
+    context = worker_context(["compat.gen3.tasks"])
+    with context.Pool(2) as pool:
+        found = pool.map(imported, range(4), chunksize=1)
+    assert len({parent for parent, *_ in found}) == 1, found  # one server, not this process
+    assert {parent for parent, *_ in found} != {os.getpid()}, found
+    assert {tuple(modules) for _, *modules in found} == {(True, True)}, found
+    assert "compat.gen3.tasks" not in sys.modules
+    assert worker_context(["json"]) is context  # started once: later pools reuse it
+    print("ok")
+"""
+
+
+def test_local_workers_are_forked_from_one_server_with_the_modules_imported(tmp_path):
+    # In a process of its own: the server is started once per process, with the modules
+    # asked for first.
+    script = tmp_path / "forked.py"
+    script.write_text(_FORKED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout == "ok\n", done.stderr

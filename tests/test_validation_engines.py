@@ -1,6 +1,7 @@
-"""One small campaign on the local engine, on 1 and 2 Parsl workers, and on 2 Parsl workers
-with its results in PostgreSQL: the same verdicts, the same database rows (apart from timings,
-host names and process ids) and the same output files, byte for byte."""
+"""One small campaign on the local engine with 1 and 2 workers (the middlewares' own pools),
+on 1 Parsl worker, and on 2 Parsl workers with its results in PostgreSQL: the same verdicts, the
+same database rows (apart from timings, host names and process ids) and the same output files,
+byte for byte."""
 import contextlib
 import hashlib
 import io
@@ -37,7 +38,8 @@ SCENARIOS = [
     {"name": "no_such_template", "features": ["calexp_template"], "template": "calexp",
      "template_visit": 4},
 ]
-ENGINES = [("local", 1, "sqlite"), ("parsl", 1, "sqlite"), ("parsl", 2, "postgresql")]
+ENGINES = [("local", 1, "sqlite"), ("local", 2, "sqlite"), ("parsl", 1, "sqlite"),
+           ("parsl", 2, "postgresql")]
 _RUN_STAMP = re.compile(r"\d{8}T\d{6}Z")
 
 
@@ -125,16 +127,16 @@ def test_every_engine_gives_the_expected_verdicts(campaigns):
             "NoResults: No locations for get: datasetType:calexp")
 
 
-@pytest.mark.parametrize("engine, workers", [("parsl", 1), ("parsl", 2)])
-def test_parsl_stores_what_local_stores(campaigns, engine, workers):
+@pytest.mark.parametrize("engine, workers", [("local", 2), ("parsl", 1), ("parsl", 2)])
+def test_every_engine_stores_what_one_local_worker_stores(campaigns, engine, workers):
     expected = campaigns["local", 1].rows
     found = campaigns[engine, workers].rows
     for table in expected:
         assert found[table] == expected[table], table
 
 
-@pytest.mark.parametrize("engine, workers", [("parsl", 1), ("parsl", 2)])
-def test_parsl_writes_the_same_bits(campaigns, engine, workers):
+@pytest.mark.parametrize("engine, workers", [("local", 2), ("parsl", 1), ("parsl", 2)])
+def test_every_engine_writes_the_same_bits(campaigns, engine, workers):
     expected = campaigns["local", 1].digests
     assert len(expected) > 20
     assert campaigns[engine, workers].digests == expected

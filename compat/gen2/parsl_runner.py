@@ -28,10 +28,10 @@ from .image_difference import (
     Winter2013ImageDifferenceCmdLineTask,
 )
 from .task_runner import TaskRunner
-from .worker_logs import log_again, run_target_logged
+from .worker_logs import log_again, run_pickled_target
 
-__all__ = ["ParslImageDifferenceCmdLineTask", "ParslImageDifferenceTaskRunner", "ParslTaskRunner",
-           "ParslWinter2013ImageDifferenceCmdLineTask"]
+__all__ = ["PARSL_COMMANDS", "ParslImageDifferenceCmdLineTask", "ParslImageDifferenceTaskRunner",
+           "ParslTaskRunner", "ParslWinter2013ImageDifferenceCmdLineTask"]
 
 
 class ParslTaskRunner(TaskRunner):
@@ -43,7 +43,7 @@ class ParslTaskRunner(TaskRunner):
 
     def mapTargets(self, targetList):
         """``self(target)`` for each target as a Parsl app; results in target order."""
-        app = parsl.python_app(_run_target)
+        app = parsl.python_app(run_pickled_target)
         runner, root_level = Pickled(self), logging.getLogger().getEffectiveLevel()
         futures = [app(runner, target, root_level) for target in targetList]
         return [log_again(target, future.result()) for target, future in zip(targetList, futures)]
@@ -65,6 +65,6 @@ class ParslWinter2013ImageDifferenceCmdLineTask(Winter2013ImageDifferenceCmdLine
     RunnerClass = ParslImageDifferenceTaskRunner
 
 
-def _run_target(runner, target, root_level):
-    """`run_target_logged` in a worker, with the runner this worker unpickled once."""
-    return run_target_logged(runner.load(), target, root_level)
+PARSL_COMMANDS = {command.__bases__[0]: command for command in
+                  (ParslImageDifferenceCmdLineTask, ParslWinter2013ImageDifferenceCmdLineTask)}
+"""gen2's command class -> the same command with its data references as Parsl apps."""

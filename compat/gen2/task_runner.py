@@ -6,9 +6,11 @@ is there already. Then each target ``(dataRef, kwargs)`` gets a fresh task
 and ``task.runDataRef(dataRef, **kwargs)``. A failure is logged in one line
 with its data ID and counted (or raised, with ``--doraise``), and the
 task's metadata is written for every data reference, failed or not.
-With ``-j N`` the targets run in a pool of N processes; results come back
-in target order, each with the log records its task emitted, logged again
-here (`compat.gen2.worker_logs`). ``--profile FILE`` runs the targets under cProfile (in
+With ``-j N`` the targets run in a pool of N processes, forked from a
+server that imported the task's module once (`compat.worker_server`), with
+the runner (and the command's config) unpickled once per worker
+(`compat.pickled`); results come back in target order, each with the log
+records its task emitted, logged again here (`compat.gen2.worker_logs`). ``--profile FILE`` runs the targets under cProfile (in
 this process: with ``-j`` that is the pool's dispatching, as in gen2).
 """
 from __future__ import annotations
@@ -17,19 +19,18 @@ import contextlib
 import cProfile
 import functools
 import logging
-import multiprocessing
 
 from diffim.cli.main import keep_freed_memory
 from diffim.task import Struct
 
+from ..pickled import Pickled
+from ..worker_server import worker_context
 from .config_overrides import first_line
 from .errors import format_data_id
 from .log_format import data_id_label
-from .worker_logs import log_again, run_target_logged
+from .worker_logs import log_again, run_pickled_target
 
 __all__ = ["TaskRunner"]
-
-_SPAWN = multiprocessing.get_context("spawn")
 
 
 class TaskRunner:
@@ -96,11 +97,12 @@ class TaskRunner:
         """``self(target)`` for each target, in target order: here, or in a pool of ``-j``."""
         if self.numProcesses == 1:
             return [self(target) for target in targetList]
-        run = functools.partial(run_target_logged, self,
+        run = functools.partial(run_pickled_target, Pickled(self),
                                 root_level=logging.getLogger().getEffectiveLevel())
-        # spawn, not fork: a forked child of a process that has used OpenMP can hang. Each
-        # worker reuses its freed image-sized blocks, as the diffim command does.
-        with _SPAWN.Pool(self.numProcesses, initializer=keep_freed_memory) as pool:
+        # Forked from a server, not from here: a fork of a process that has used OpenMP can
+        # hang. Each worker reuses its freed image-sized blocks, as the diffim command does.
+        context = worker_context([self.TaskClass.__module__, __name__])
+        with context.Pool(self.numProcesses, initializer=keep_freed_memory) as pool:
             outcomes = pool.map_async(run, targetList, chunksize=1).get(self.timeout)
         return [log_again(target, outcome) for target, outcome in zip(targetList, outcomes)]
 

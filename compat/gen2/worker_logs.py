@@ -13,7 +13,7 @@ import logging
 from .config_overrides import LOG_LEVELS
 from .log_format import data_id_label
 
-__all__ = ["log_again", "run_target_logged", "set_log_levels"]
+__all__ = ["log_again", "run_pickled_target", "run_target_logged", "set_log_levels"]
 
 
 class _RecordCollector(logging.Handler):
@@ -55,6 +55,11 @@ def run_target_logged(runner, target, root_level):
         return runner(target), collector.records
     finally:
         root.removeHandler(collector)
+
+
+def run_pickled_target(runner, target, root_level):
+    """`run_target_logged` with a `compat.pickled.Pickled` runner, unpickled once per worker."""
+    return run_target_logged(runner.load(), target, root_level)
 
 
 def log_again(target, outcome):

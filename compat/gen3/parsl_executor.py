@@ -17,6 +17,7 @@ from __future__ import annotations
 import parsl
 
 from ..pickled import Pickled
+from .runner import execute_quantum
 
 __all__ = ["execute_on_parsl"]
 
@@ -44,7 +45,7 @@ def execute_on_parsl(predicted, executor):
     """
     predicted.build_execution_quanta()
     xgraph = predicted.quantum_only_xgraph
-    app = parsl.python_app(_execute_quantum)
+    app = parsl.python_app(execute_quantum)
     executor = Pickled(executor)
     tasks = Pickled(dict(predicted.pipeline_graph.tasks))
     futures = {}
@@ -60,14 +61,4 @@ def execute_on_parsl(predicted, executor):
     if first is not None:
         raise first
     return [future.result() for future in futures.values()]
-
-
-def _execute_quantum(executor, tasks, label, quantum, quantum_id, *upstream):
-    """One quantum of task ``label`` in a worker; ``upstream`` are its predecessors' results
-    (only waited for).
-
-    ``executor`` is a `compat.pickled.Pickled` `SingleQuantumExecutor`, ``tasks`` one of the
-    graph's task nodes by label.
-    """
-    return executor.load().execute(tasks.load()[label], quantum, quantum_id)[0]
 

@@ -3,36 +3,48 @@
 One process serves every data ID: the middleware and our tasks are imported
 once, the quantum graph is built once, and each quantum runs through the
 same ``SingleQuantumExecutor`` that ``pipetask run`` uses, so outputs are
-bit-identical to the command's.
+bit-identical to the command's. With ``jobs > 1`` the quanta run in a pool
+of that many processes, as with ``pipetask run -j``; unlike the
+middleware's multiprocess executor, which starts a spawned interpreter per
+quantum and sends it the executor (whose butler is opened again) and the
+task's config (executed again), the pool's workers are forked from a server
+that imported the middleware and the tasks once (`compat.worker_server`),
+run many quanta each, and unpickle the executor and the graph's task nodes
+once per run (`compat.pickled`).
 """
 from __future__ import annotations
 
 import functools
 import logging
 import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from lsst.daf.butler import Butler, CollectionType
 from lsst.pipe.base import Instrument, Pipeline, TaskFactory
 from lsst.pipe.base.all_dimensions_quantum_graph_builder import AllDimensionsQuantumGraphBuilder
-from lsst.pipe.base.mp_graph_executor import MPGraphExecutor
 from lsst.pipe.base.simple_pipeline_executor import SimplePipelineExecutor
 from lsst.pipe.base.single_quantum_executor import SingleQuantumExecutor
 from lsst.utils.packages import Packages
 
+from diffim.cli.main import keep_freed_memory
+
 from ..error_log import ErrorLines
 from ..names import path_name_problem
+from ..pickled import Pickled
+from ..worker_server import worker_context
 from .errors import Gen3Error
 from .pipelines import pipeline_path
 
-__all__ = ["load_pipeline", "run_pipeline"]
+__all__ = ["WORKER_MODULES", "execute_quantum", "load_pipeline", "run_pipeline"]
 
 # Installed from PyPI, the stack has no EUPS: the middleware records package versions
 # from Python's metadata and says "Unable to import eups" on every run, which a user
 # reads as a problem. It is none here.
 logging.getLogger("lsst.utils.packages").setLevel(logging.ERROR)
 
-_MP_TIMEOUT_SECONDS = 7 * 24 * 3600
-"""How long a worker may run a quantum (``pipetask --timeout``'s default is as generous)."""
+WORKER_MODULES = ("compat.gen3.runner", "compat.gen3.tasks")
+"""What the workers of ``jobs > 1`` run: this module's `execute_quantum` and the shipped
+pipelines' tasks."""
 
 
 def load_pipeline(pipeline, config=None, config_files=None):
@@ -95,8 +107,9 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
         quanta whose outputs are there (``--extend-run --skip-existing``).
     jobs : `int`
         Processes for the quanta (``pipetask run -j``): more than one runs
-        them in spawned workers through the middleware's multiprocess
-        executor, so the caller's main module must be importable.
+        them in a pool of worker processes forked from a server that
+        imported `WORKER_MODULES` and the tasks' modules
+        (`compat.worker_server`).
     parsl : `bool`
         Run the quanta as Parsl apps on the Parsl configuration the caller
         loaded (`compat.gen3.parsl_executor`); ``jobs`` is then ignored.
@@ -109,8 +122,7 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     Returns
     -------
     quanta : `list` [`lsst.daf.butler.Quantum`]
-        The quanta executed (with ``jobs > 1``: the quanta of the graph,
-        all of which ran, or an error was raised).
+        The quanta executed.
 
     Raises
     ------
@@ -170,15 +182,62 @@ def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl)
         from .parsl_executor import execute_on_parsl  # Parsl only when asked for
 
         return execute_on_parsl(predicted, executor)
-    if jobs > 1:
-        MPGraphExecutor(num_proc=jobs, timeout=_MP_TIMEOUT_SECONDS, quantum_executor=executor,
-                        start_method="spawn", fail_fast=True).execute(predicted)
-        return [node["quantum"] for node in predicted.quantum_only_xgraph.nodes.values()]
     predicted.build_execution_quanta()
+    if jobs > 1:
+        return _execute_in_pool(predicted, executor, jobs)
     nodes = predicted.quantum_only_xgraph.nodes
     return [executor.execute(nodes[quantum_id]["pipeline_node"], nodes[quantum_id]["quantum"],
                              quantum_id)[0]
             for quantum_id in predicted]
+
+
+def _execute_in_pool(predicted, executor, jobs):
+    """Every quantum of ``predicted`` in a pool of ``jobs`` processes, each once the quanta it
+    depends on are done; the executed quanta in the graph's order.
+
+    After a quantum fails no other one starts; the error of the first failed quantum in
+    the graph's order is raised once the running ones are done, as on Parsl
+    (`compat.gen3.parsl_executor`).
+    """
+    xgraph = predicted.quantum_only_xgraph
+    shared = (Pickled(executor), Pickled(dict(predicted.pipeline_graph.tasks)))
+    waiting = {quantum_id: set(xgraph.predecessors(quantum_id)) for quantum_id in predicted}
+    futures, running, finished, failed = {}, {}, set(), False
+    # Forked from a server, not from here: a fork of a process that has used OpenMP can hang.
+    context = worker_context({*WORKER_MODULES, *(node.task_class.__module__ for node in
+                                                 predicted.pipeline_graph.tasks.values())})
+    with ProcessPoolExecutor(min(jobs, len(waiting)), mp_context=context,
+                             initializer=keep_freed_memory) as pool:
+        while True:
+            ready = [] if failed else [quantum_id for quantum_id, before in waiting.items()
+                                       if before <= finished]
+            for quantum_id in ready:
+                del waiting[quantum_id]
+                node = xgraph.nodes[quantum_id]
+                future = pool.submit(execute_quantum, *shared, node["pipeline_node"].label,
+                                     node["quantum"], quantum_id)
+                futures[quantum_id], running[future] = future, quantum_id
+            if not running:
+                break
+            ended, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in ended:
+                finished.add(running.pop(future))
+                failed = failed or future.exception() is not None
+    errors = [futures[quantum_id].exception() for quantum_id in predicted if quantum_id in futures]
+    first = next((error for error in errors if error is not None), None)
+    if first is not None:
+        raise first
+    return [futures[quantum_id].result() for quantum_id in predicted]
+
+
+def execute_quantum(executor, tasks, label, quantum, quantum_id, *upstream):
+    """One quantum of task ``label`` in a worker process; ``upstream`` are its predecessors'
+    results (only waited for, by Parsl).
+
+    ``executor`` is a `compat.pickled.Pickled` `SingleQuantumExecutor` and ``tasks`` one of
+    the graph's task nodes by label: each unpickled once per worker.
+    """
+    return executor.load().execute(tasks.load()[label], quantum, quantum_id)[0]
 
 
 @functools.lru_cache(maxsize=1)

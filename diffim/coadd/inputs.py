@@ -14,6 +14,7 @@ import numpy as np
 from astropy.wcs import WCS
 
 from ..exposure import Exposure
+from ..io.wcs_cards import CardWcs
 from ..mask import MASK_DTYPE
 from ..sky.refcat import sky_polygon
 from .errors import CoaddInputError
@@ -96,8 +97,9 @@ def describe_input(index, calexp, config):
     Raises
     ------
     CoaddInputError
-        The calexp lacks a PSF, WCS or PhotoCalib, its WCS is not an
-        astropy WCS, or it has no usable pixel.
+        The calexp lacks a PSF, WCS or PhotoCalib, its WCS is neither an
+        astropy WCS nor the cards of one (`diffim.io.wcs_cards.CardWcs`, a
+        plain image's), or it has no usable pixel.
     """
     label = input_label(index, calexp)
     missing = [name for name, value in (("PSF", calexp.psf), ("WCS", calexp.wcs),
@@ -106,8 +108,9 @@ def describe_input(index, calexp, config):
     if missing:
         raise CoaddInputError(f"{label} has no {' and no '.join(missing)}: a coadd input "
                               "needs a PSF, a WCS and a PhotoCalib")
-    if not isinstance(calexp.wcs, WCS):
-        raise CoaddInputError(f"{label}: WCS must be an astropy WCS")
+    if not isinstance(calexp.wcs, (WCS, CardWcs)):
+        raise CoaddInputError(f"{label}: WCS must be an astropy WCS or a CardWcs, "
+                              f"not {type(calexp.wcs).__name__}")
     scale = 10.0 ** ((config.coaddZeroPoint - calexp.photo_calib.zero_point) / 2.5)
     bad_bits = MASK_DTYPE(calexp.mask.bitmask(
         [name for name in config.badMaskPlanes if name in calexp.mask.planes]))

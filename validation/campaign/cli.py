@@ -42,10 +42,9 @@ def add_parser(subparsers):
                              "(local), or Parsl workers (parsl); the results are the same "
                              "(default: local)")
     parser.add_argument("--workers", "-j", "--jobs", type=int, default=1, metavar="N",
-                        help="data IDs running at once (default: 1); with the local engine each "
-                             "scenario starts the middlewares' own process pools, fresh "
-                             "interpreters that import everything again, so on small "
-                             "campaigns --engine parsl is the faster way to use N cores")
+                        help="data IDs running at once (default: 1); with the local engine, "
+                             "in the middlewares' own process pools, whose workers are forked "
+                             "from one server that imported both middlewares once")
     parser.add_argument("--baseline", type=Path,
                         help="results.json of an earlier run; with --regression, fail on worse "
                              "verdicts or drifting metrics")

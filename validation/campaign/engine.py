@@ -2,7 +2,9 @@
 
 - ``local``: this process; with N > 1 workers, gen2's own ``-j N`` pool and
   gen3's multiprocess executor (``pipetask run -j N``), as on one machine
-  before workflow engines.
+  before workflow engines. Their workers are forked from one server
+  (`compat.worker_server`), started here with what both middlewares' workers
+  run, so that it imports while the field is ingested.
 - ``parsl``: N Parsl workers on this machine (a ``HighThroughputExecutor``
   with a ``LocalProvider``): gen2's data references
   (`compat.gen2.parsl_runner`) and gen3's quanta
@@ -33,6 +35,9 @@ _STRATEGY_PERIOD_SECONDS = 0.5
 """How often Parsl looks at its blocks. The first block starts at the first look after the
 executor is added, which at Parsl's default (5 s) came after the field was ingested: the
 workers could not import while it was."""
+
+_GEN2_WORKER_MODULES = ("compat.gen2.image_difference", "compat.gen2.task_runner")
+"""What the workers of gen2's ``-j`` pool run: the campaign's command classes and their runner."""
 
 _HEARTBEAT_PERIOD_SECONDS = 3
 _HEARTBEAT_THRESHOLD_SECONDS = 15
@@ -92,6 +97,8 @@ def start_engine(name, workers, run_dir):
     if workers < 1:
         raise ValidationError(f"workers must be >= 1, got {workers}")
     if name == "local":
+        if workers > 1:
+            _start_local_worker_server()
         yield Engine(name, workers)
         return
     import parsl
@@ -99,6 +106,15 @@ def start_engine(name, workers, run_dir):
     # The DataFlowKernel's exit cleans up: workers and interchange stopped, config unloaded.
     with parsl.load(parsl_config(workers, Path(run_dir) / "parsl")):
         yield Engine(name, workers)
+
+
+def _start_local_worker_server():
+    """Start the server the middlewares' pools fork their workers from (`compat.worker_server`),
+    importing what the workers of both run."""
+    from compat.gen3.runner import WORKER_MODULES
+    from compat.worker_server import worker_context
+
+    worker_context([*_GEN2_WORKER_MODULES, *WORKER_MODULES])
 
 
 def parsl_config(workers, run_dir):

@@ -81,13 +81,9 @@ def _command_task(task, engine):
     (Parsl imported only then)."""
     if not engine.parsl:
         return _COMMAND_TASKS[task]
-    from compat.gen2.parsl_runner import (
-        ParslImageDifferenceCmdLineTask,
-        ParslWinter2013ImageDifferenceCmdLineTask,
-    )
+    from compat.gen2.parsl_runner import PARSL_COMMANDS
 
-    return {"ImageDifferenceTask": ParslImageDifferenceCmdLineTask,
-            "Winter2013ImageDifferenceTask": ParslWinter2013ImageDifferenceCmdLineTask}[task]
+    return PARSL_COMMANDS[_COMMAND_TASKS[task]]
 
 
 class Gen2Outputs:

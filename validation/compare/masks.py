@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffim.mask import MASK_DTYPE
+from diffim.mask import MASK_DTYPE, bit_moves, move_bits
 
 from .blocks import Extent, row_blocks
 
@@ -67,6 +67,7 @@ def mask_difference(mask_a, mask_b, xy0):
     bits_a, bits_b = mask_a.planes.as_dict(), mask_b.planes.as_dict()
     common = [name for name in bits_a if name in bits_b]
     moved = {name: [bits_a[name], bits_b[name]] for name in common if bits_a[name] != bits_b[name]}
+    to_a = bit_moves((bits_b[name], bits_a[name]) for name in common)
     common_bits = MASK_DTYPE(mask_a.planes.bitmask(common))
     unnamed_a = ~MASK_DTYPE(mask_a.planes.bitmask(list(bits_a)))
     unnamed_b = ~MASK_DTYPE(mask_b.planes.bitmask(list(bits_b)))
@@ -78,7 +79,7 @@ def mask_difference(mask_a, mask_b, xy0):
         # Equal raw bits mean equal planes only when the layouts agree.
         if not moved and np.array_equal(block_a, block_b):
             continue
-        b_as_a = _translate(block_b, common, bits_b, bits_a) if moved else block_b
+        b_as_a = move_bits(block_b, to_a) if moved else block_b
         changed_bits = (block_a ^ b_as_a) & common_bits
         unnamed_differs = (block_a & unnamed_a) != (block_b & unnamed_b)
         n_differing += int(np.count_nonzero((changed_bits != 0) | unnamed_differs))
@@ -101,11 +102,3 @@ def mask_difference(mask_a, mask_b, xy0):
         only_in_b={name: mask_b.count(name) for name in bits_b if name not in bits_a},
         moved_planes=moved)
 
-
-def _translate(block, names, bits_from, bits_to):
-    """The planes ``names`` of ``block`` moved from layout ``bits_from`` to ``bits_to``."""
-    translated = np.zeros_like(block)
-    for name in names:
-        translated |= ((block >> MASK_DTYPE(bits_from[name])) & MASK_DTYPE(1)) << MASK_DTYPE(
-            bits_to[name])
-    return translated
