@@ -2,9 +2,10 @@
 
 - ``local``: this process; with N > 1 workers, gen2's own ``-j N`` pool and
   gen3's multiprocess executor (``pipetask run -j N``), as on one machine
-  before workflow engines. Their workers are forked from one server
-  (`compat.worker_server`), started here with what both middlewares' workers
-  run, so that it imports while the field is ingested.
+  before workflow engines; each data ID's comparison in a pool of N
+  processes too. Their workers are forked from one server
+  (`compat.worker_server`), started here with what all of them run, so
+  that it imports while the field is ingested.
 - ``parsl``: N Parsl workers on this machine (a ``HighThroughputExecutor``
   with a ``LocalProvider``): gen2's data references
   (`compat.gen2.parsl_runner`) and gen3's quanta
@@ -38,6 +39,9 @@ workers could not import while it was."""
 
 _GEN2_WORKER_MODULES = ("compat.gen2.image_difference", "compat.gen2.task_runner")
 """What the workers of gen2's ``-j`` pool run: the campaign's command classes and their runner."""
+
+_COMPARE_MODULE = "validation.campaign.compare_backends"
+"""Where the comparison of each data ID runs in a worker."""
 
 _HEARTBEAT_PERIOD_SECONDS = 3
 _HEARTBEAT_THRESHOLD_SECONDS = 15
@@ -114,7 +118,7 @@ def _start_local_worker_server():
     from compat.gen3.runner import WORKER_MODULES
     from compat.worker_server import worker_context
 
-    worker_context([*_GEN2_WORKER_MODULES, *WORKER_MODULES])
+    worker_context([*_GEN2_WORKER_MODULES, *WORKER_MODULES, _COMPARE_MODULE])
 
 
 def parsl_config(workers, run_dir):
