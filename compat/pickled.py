@@ -7,12 +7,16 @@ pickles a config as its saved text, executed again on loading: 0.1-0.3 CPU s
 for the image-difference config) and gen3's quantum executor holds a butler
 (opened again on loading: about 0.07 CPU s). `Pickled` pickles such an
 object once, where the apps are submitted; a worker process unpickles it at
-its first app and keeps it for the next ones.
+its first app and keeps it for the next ones, found by the pickle's digest
+(each app's copy of the bytes is a new object: a cache keyed on the bytes
+hashed them whole at every app and kept every copy it was keyed on).
 """
 from __future__ import annotations
 
-import functools
+import collections
+import hashlib
 import pickle
+import threading
 
 __all__ = ["Pickled"]
 
@@ -32,12 +36,24 @@ class Pickled:
 
     def __init__(self, value):
         self.data = pickle.dumps(value)
+        self.digest = hashlib.blake2b(self.data, digest_size=16).digest()
 
     def load(self):
         """The value: unpickled at the first call in this process, kept for the next ones."""
-        return _loads(self.data)
+        with _LOCK:
+            if self.digest in _LOADED:
+                _LOADED.move_to_end(self.digest)
+                return _LOADED[self.digest]
+        value = pickle.loads(self.data)
+        with _LOCK:
+            # Another thread may have loaded it meanwhile: every caller gets the first.
+            value = _LOADED.setdefault(self.digest, value)
+            _LOADED.move_to_end(self.digest)
+            while len(_LOADED) > _KEPT:
+                _LOADED.popitem(last=False)
+        return value
 
 
-@functools.lru_cache(maxsize=_KEPT)
-def _loads(data):
-    return pickle.loads(data)
+_LOADED = collections.OrderedDict()
+"""Digest -> value, the least recently loaded first."""
+_LOCK = threading.Lock()

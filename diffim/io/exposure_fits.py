@@ -39,6 +39,7 @@ from .checksum import (
 )
 from .fits_cards import card, header_bytes
 from .hdu_writer import image_cards, psf_table_hdu, write_hdus
+from .hdu_reader import read_hdus, read_header
 from .header import (
     open_fits,
     read_visit_info,
@@ -47,7 +48,6 @@ from .header import (
     wcs_from_header,
 )
 from .plain_fits import exposure_from_plain_image, plain_image_and_header
-from .simple_fits import read_primary_header
 
 __all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure"]
 
@@ -136,9 +136,15 @@ def read_exposure(path, **plain_options):
     FitsFormatError
         If the file is missing, not FITS, truncated, corrupt (checksum), or its
         planes are missing or of inconsistent shapes.
+
+    Notes
+    -----
+    A file of the layout `write_exposure` writes is read without astropy
+    (`diffim.io.hdu_reader`), its headers and planes once each; any other
+    layout of our format is read by astropy, with the same result.
     """
     hdu = plain_options.pop("hdu", None)
-    primary = read_primary_header(path)
+    primary, hdus = _read_our_file(path)
     if primary is None or "DIFFIMFT" not in primary:
         return exposure_from_plain_image(*plain_image_and_header(path, hdu), path,
                                          **plain_options)
@@ -146,15 +152,55 @@ def read_exposure(path, **plain_options):
         given = sorted([*plain_options, *(["hdu"] if hdu is not None else [])])
         raise FitsFormatError(f"{path}: options {given} only apply to "
                               "plain FITS images, not to a diffim exposure file")
+    if primary["DIFFIMFT"] > FORMAT_VERSION:
+        raise FitsFormatError(f"{path}: format version {primary['DIFFIMFT']} is newer than "
+                              f"this code reads ({FORMAT_VERSION})")
+    if hdus is not None:
+        return _exposure_from_raw_hdus(hdus, path)
     with open_fits(path) as hdus:
         return _exposure_from_hdulist(hdus, path)
 
 
+def _read_our_file(path):
+    """``(primary header, HDUs)`` of a file; the HDUs (`diffim.io.hdu_reader.RawHdu`) only
+    for our format in the layout `read_hdus` reads, ``(None, None)`` when not FITS."""
+    try:
+        stream = open(path, "rb")
+    except OSError:
+        return None, None
+    with stream:
+        primary = read_header(stream)
+        if primary is None or "DIFFIMFT" not in primary:
+            return primary, None
+        return primary, read_hdus(stream, primary)
+
+
+def _exposure_from_raw_hdus(hdus, path):
+    """The exposure of the HDUs `read_hdus` read, or of astropy's read of a file of
+    another arrangement."""
+    names = [hdu.name for hdu in hdus]
+    dtypes = [getattr(hdu.data, "dtype", None) for hdu in hdus[1:4]]
+    if names[1:4] != list(_PLANE_HDUS) or names[4:] not in ([], [PSF_EXTNAME]) \
+            or dtypes != [np.float32, np.uint32, np.float32]:
+        with open_fits(path) as astropy_hdus:
+            return _exposure_from_hdulist(astropy_hdus, path)
+    for hdu in hdus:
+        _check_sums(hdu.name, hdu.header, hdu.header.raw, hdu.datasum, path)
+    mask_planes = {}
+    for image in hdus[2].card_images():
+        if image.startswith(f"HIERARCH {_PLANE_PREFIX}"):
+            keyword, _, value = image[len("HIERARCH "):].partition("=")
+            mask_planes[keyword.strip()[len(_PLANE_PREFIX):]] = int(value.split("/")[0])
+    psf = None
+    if len(hdus) == 5:
+        from astropy.io import fits
+
+        psf = psf_from_hdu(fits.BinTableHDU.fromstring(hdus[4].header.raw + hdus[4].data))
+    planes = {name: hdu.data for name, hdu in zip(_PLANE_HDUS, hdus[1:4])}
+    return _exposure(hdus[0].header, planes, mask_planes, psf, hdus[1].header, path)
+
+
 def _exposure_from_hdulist(hdus, path):
-    primary = hdus[0].header
-    if primary["DIFFIMFT"] > FORMAT_VERSION:
-        raise FitsFormatError(f"{path}: format version {primary['DIFFIMFT']} is newer than "
-                              f"this code reads ({FORMAT_VERSION})")
     names = [hdu.name for hdu in hdus]
     for name in _PLANE_HDUS:
         if name not in names:
@@ -166,6 +212,27 @@ def _exposure_from_hdulist(hdus, path):
         elif hdu.verify_datasum() == 0 or hdu.verify_checksum() == 0:
             raise FitsFormatError(f"{path}: checksum mismatch in HDU {hdu.name}: file is corrupt")
     planes = {name: planes.get(name) for name in _PLANE_HDUS}
+    mask_header = hdus["MASK"].header
+    mask_planes = {key[len(_PLANE_PREFIX):]: mask_header[key]
+                   for key in mask_header if key.startswith(_PLANE_PREFIX)}
+    psf = psf_from_hdu(hdus[PSF_EXTNAME]) if PSF_EXTNAME in names else None
+    return _exposure(hdus[0].header, planes, mask_planes, psf, hdus["IMAGE"].header, path)
+
+
+def _exposure(primary, planes, mask_planes, psf, image_header, path):
+    """The exposure of the headers and planes of either reader, checked for consistency.
+
+    Parameters
+    ----------
+    primary, image_header : `astropy.io.fits.Header` or `diffim.io.simple_fits.SimpleHeader`
+    planes : `dict` [`str`, `numpy.ndarray` or `None`]
+        The data of the IMAGE, MASK and VARIANCE extensions, native byte order.
+    mask_planes : `dict` [`str`, `int`]
+        The MASK extension's plane bits.
+    psf : `diffim.psf.Psf` or `None`
+    path : `str` or `pathlib.Path`
+        For messages.
+    """
     for name, data in planes.items():
         if data is None or data.ndim != 2:
             shape = None if data is None else data.shape
@@ -174,16 +241,13 @@ def _exposure_from_hdulist(hdus, path):
         raise FitsFormatError(f"{path}: plane shapes differ: "
                               + ", ".join(f"{n} {d.shape}" for n, d in planes.items()))
     xy0 = (-_origin_card(primary, "LTV1", path), -_origin_card(primary, "LTV2", path))
-    mask_header = hdus["MASK"].header
-    mask_planes = MaskPlanes({key[len(_PLANE_PREFIX):]: mask_header[key]
-                              for key in mask_header if key.startswith(_PLANE_PREFIX)})
     return Exposure(
         planes["IMAGE"].astype(np.float32, copy=False),
         planes["VARIANCE"].astype(np.float32, copy=False),
-        Mask(planes["MASK"].astype(np.uint32, copy=False), mask_planes),
+        Mask(planes["MASK"].astype(np.uint32, copy=False), MaskPlanes(mask_planes)),
         xy0=xy0,
-        psf=psf_from_hdu(hdus[PSF_EXTNAME]) if PSF_EXTNAME in names else None,
-        wcs=wcs_from_header(hdus["IMAGE"].header, xy0, path),
+        psf=psf,
+        wcs=wcs_from_header(image_header, xy0, path),
         photo_calib=(PhotoCalib(primary["MAGZERO"], primary.get("MAGZERR", 0.0))
                      if "MAGZERO" in primary else None),
         visit_info=read_visit_info(primary),
@@ -201,8 +265,20 @@ def _origin_card(header, key, path):
     return int(value)
 
 
+def _check_sums(name, header, header_bytes, datasum, path):
+    """Raise unless the HDU's DATASUM and CHECKSUM (where present) match its bytes.
+
+    ``header_bytes`` is the header as the file holds it (what astropy verifies too).
+    """
+    intact = "DATASUM" not in header or int(header["DATASUM"]) == datasum
+    if intact and "CHECKSUM" in header:
+        intact = hdu_sums_to_minus_zero(header_bytes, datasum)
+    if not intact:
+        raise FitsFormatError(f"{path}: checksum mismatch in HDU {name}: file is corrupt")
+
+
 def _verified_plane(hdu, path):
-    """The data of ``hdu`` in native byte order, its DATASUM and CHECKSUM verified.
+    """The data of an astropy ``hdu`` in native byte order, its DATASUM and CHECKSUM verified.
 
     Big-endian planes are swapped where they lie and summed in the same pass
     (`diffim.io.checksum`): no second copy of a 4k x 4k plane, one pass
@@ -214,11 +290,5 @@ def _verified_plane(hdu, path):
             raise FitsFormatError(f"{path}: checksum mismatch in HDU {hdu.name}: file is corrupt")
         return hdu.data.astype(hdu.data.dtype.newbyteorder("="), copy=False)
     data, datasum = fast
-    header = hdu.header
-    intact = "DATASUM" not in header or int(header["DATASUM"]) == datasum
-    if intact and "CHECKSUM" in header:
-        # The header as read, card images unchanged (what astropy verifies too).
-        intact = hdu_sums_to_minus_zero(header.tostring().encode("ascii"), datasum)
-    if not intact:
-        raise FitsFormatError(f"{path}: checksum mismatch in HDU {hdu.name}: file is corrupt")
+    _check_sums(hdu.name, hdu.header, hdu.header.tostring().encode("ascii"), datasum, path)
     return data
