@@ -13,6 +13,8 @@ comment.
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 __all__ = ["BLOCK", "CARD", "card", "header_bytes"]
@@ -99,8 +101,8 @@ def _pieces(text, width, first_width):
     blanks = [index for index, char in enumerate(text) if char == " "] + [len(text)]
     pieces, start, limit = [], 0, first_width
     while True:
-        before = [blank for blank in blanks if blank < start + limit]
-        end = before[-1] + 1 if before else -1
+        before = bisect.bisect_left(blanks, start + limit)  # blanks[:before] are < start + limit
+        end = blanks[before - 1] + 1 if before else -1
         if end <= start:
             end = min(start + limit, len(text))
         pieces.append(text[start:end])
