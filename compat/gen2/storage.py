@@ -23,7 +23,10 @@ from astropy.table import Table
 from diffim.errors import DiffimError
 from diffim.geom import Box
 from diffim.io.atomic import write_atomically, write_fits, write_parquet, write_text
+from diffim.io.checksum import checksum_cards, table_datasum
 from diffim.io.exposure_fits import read_exposure, write_exposure
+from diffim.io.fits_cards import header_bytes
+from diffim.io.hdu_writer import catalog_table_hdu, primary_cards, write_hdus
 from diffim.io.header import open_fits
 
 from .errors import Gen2Error
@@ -151,12 +154,25 @@ def _require(storage, storages, path, what):
 
 
 def _write_fits_catalog(catalog, path):
-    """Any DataFrame of numeric and boolean columns as one FITS binary table."""
-    table = Table({name: _column(catalog[name]) for name in catalog.columns})
-    hdus = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(table, name=_CATALOG_HDU)])
-    for hdu in hdus:
-        hdu.add_checksum(when=_CHECKSUM_COMMENT)
-    write_fits(path, hdus)
+    """Any DataFrame of numeric and boolean columns as one FITS binary table.
+
+    The bytes are astropy's for a `Table` of the columns; columns of the
+    common types are written without astropy (`diffim.io.hdu_writer`), others
+    (which astropy writes with scaling cards) through it.
+    """
+    columns = {name: _column(catalog[name]) for name in catalog.columns}
+    try:
+        cards, data = catalog_table_hdu(columns, _CATALOG_HDU)
+    except TypeError:
+        hdus = fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(Table(columns),
+                                                                 name=_CATALOG_HDU)])
+        for hdu in hdus:
+            hdu.add_checksum(when=_CHECKSUM_COMMENT)
+        write_fits(path, hdus)
+        return
+    hdus = [(header_bytes(checksum_cards(primary_cards(), 0, _CHECKSUM_COMMENT)), None),
+            (header_bytes(checksum_cards(cards, table_datasum(data), _CHECKSUM_COMMENT)), data)]
+    write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
 
 
 def _column(series):

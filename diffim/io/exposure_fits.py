@@ -38,7 +38,7 @@ from .checksum import (
     table_datasum,
 )
 from .fits_cards import card, header_bytes
-from .hdu_writer import image_cards, psf_table_hdu, write_hdus
+from .hdu_writer import image_cards, primary_cards, psf_table_hdu, write_hdus
 from .hdu_reader import read_hdus, read_header
 from .header import (
     open_fits,
@@ -91,9 +91,8 @@ def write_exposure(exposure, path, header_cards=None):
         # A bare value keeps the comment of the card it replaces (as astropy's header does).
         primary[keyword] = (value if isinstance(value, tuple)
                             else (value, primary.get(keyword, (None, None))[1]))
-    cards = [card("SIMPLE", True, "conforms to FITS standard"), card("BITPIX", 8, "array data type"),
-             card("NAXIS", 0, "number of array dimensions"), card("EXTEND", True)]
-    cards += [card(keyword, value, comment) for keyword, (value, comment) in primary.items()]
+    cards = primary_cards() + [card(keyword, value, comment)
+                               for keyword, (value, comment) in primary.items()]
     # A fixed checksum comment instead of astropy's time stamp: the same
     # exposure always gives the same bytes, so files from two middlewares compare.
     hdus = [(header_bytes(checksum_cards(cards, 0, _CHECKSUM_COMMENT)), None)]

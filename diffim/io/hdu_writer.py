@@ -16,13 +16,22 @@ import numpy as np
 from ..psf.persistence import EXTNAME as PSF_EXTNAME
 from .fits_cards import BLOCK, card
 
-__all__ = ["image_cards", "psf_table_hdu", "write_hdus"]
+__all__ = ["catalog_table_hdu", "image_cards", "primary_cards", "psf_table_hdu", "write_hdus"]
 
 _ROWS = 256
 """Rows converted at once (4 MB of a 4k float32 plane)."""
 
 _UINT32_OFFSET = np.uint32(0x80000000)
 _BITPIX = {np.dtype(np.float32): -32, np.dtype(np.uint32): 32}
+_TABLE_FORMS = {np.dtype(np.bool_): "L", np.dtype(np.int16): "I", np.dtype(np.int32): "J",
+                np.dtype(np.int64): "K", np.dtype(np.float32): "E", np.dtype(np.float64): "D"}
+"""Binary-table column format of each numpy type written without scaling cards."""
+
+
+def primary_cards():
+    """The cards of a primary HDU without data (astropy's), before any of the caller's."""
+    return [card("SIMPLE", True, "conforms to FITS standard"), card("BITPIX", 8, "array data type"),
+            card("NAXIS", 0, "number of array dimensions"), card("EXTEND", True)]
 
 
 def image_cards(plane):
@@ -56,19 +65,63 @@ def psf_table_hdu(columns, extra_cards):
         The row, big-endian.
     """
     data = b"".join(cell.astype(">f8").tobytes() for _, cell in columns)
-    cards = [card("XTENSION", "BINTABLE", "binary table extension"),
-             card("BITPIX", 8, "array data type"),
-             card("NAXIS", 2, "number of array dimensions"),
-             card("NAXIS1", len(data), "length of dimension 1"),
-             card("NAXIS2", 1, "length of dimension 2"),
-             card("PCOUNT", 0, "number of group parameters"),
-             card("GCOUNT", 1, "number of groups"),
-             card("TFIELDS", len(columns), "number of table fields")]
-    for index, (name, cell) in enumerate(columns, start=1):
-        cards += [card(f"TTYPE{index}", name), card(f"TFORM{index}", f"{cell.size}D")]
+    cards = _table_cards(len(data), 1, [(name, f"{cell.size}D") for name, cell in columns])
     cards.append(card("EXTNAME", PSF_EXTNAME))
     cards += [card(keyword, value, comment) for keyword, value, comment in extra_cards]
     return cards, data
+
+
+def catalog_table_hdu(columns, extname):
+    """Cards and data of a binary table of scalar columns, as astropy writes a `Table` of them.
+
+    Parameters
+    ----------
+    columns : `dict` [`str`, `numpy.ndarray`]
+        Name -> 1-D values, all of one length; bool, int16, int32, int64,
+        float32 or float64.
+    extname : `str`
+
+    Returns
+    -------
+    cards : `list` [`str`]
+        Card images, without CHECKSUM/DATASUM.
+    data : `bytes`
+        The rows, big-endian; logical values as ``T``/``F``.
+
+    Raises
+    ------
+    TypeError
+        If a column is of another type (astropy adds scaling cards for those).
+    """
+    rows = len(next(iter(columns.values()))) if columns else 0
+    fields = []
+    for name, values in columns.items():
+        if values.dtype not in _TABLE_FORMS:
+            raise TypeError(f"no binary-table writer for column {name!r} of {values.dtype}")
+        fields.append((name, values.dtype.newbyteorder(">") if values.dtype != np.bool_ else "S1"))
+    table = np.empty(rows, dtype=np.dtype({"names": list(columns), "formats": [
+        dtype for _, dtype in fields]}))
+    for name, values in columns.items():
+        table[name] = np.where(values, b"T", b"F") if values.dtype == np.bool_ else values
+    cards = _table_cards(table.dtype.itemsize, rows,
+                         [(name, _TABLE_FORMS[values.dtype]) for name, values in columns.items()])
+    cards.append(card("EXTNAME", extname, "extension name"))
+    return cards, table.tobytes()
+
+
+def _table_cards(row_bytes, rows, forms):
+    """The cards a binary table starts with (astropy's), up to its last ``TFORMn``."""
+    cards = [card("XTENSION", "BINTABLE", "binary table extension"),
+             card("BITPIX", 8, "array data type"),
+             card("NAXIS", 2, "number of array dimensions"),
+             card("NAXIS1", row_bytes, "length of dimension 1"),
+             card("NAXIS2", rows, "length of dimension 2"),
+             card("PCOUNT", 0, "number of group parameters"),
+             card("GCOUNT", 1, "number of groups"),
+             card("TFIELDS", len(forms), "number of table fields")]
+    for index, (name, form) in enumerate(forms, start=1):
+        cards += [card(f"TTYPE{index}", name), card(f"TFORM{index}", form)]
+    return cards
 
 
 def _padding(size):
