@@ -21,11 +21,10 @@ import numpy as np
 
 from .checksum import read_plane, table_datasum
 from .fits_cards import BLOCK, CARD
-from .simple_fits import SimpleHeader
+from .simple_fits import SimpleHeader, read_header_blocks
 
 __all__ = ["RawHdu", "read_hdus", "read_header"]
 
-_END = b"END" + b" " * (CARD - 3)
 _SIMPLE = b"SIMPLE  =                    T"
 _UINT32_OFFSET = np.uint32(0x80000000)
 _SCALING = ("BSCALE", "BZERO", "BLANK")
@@ -70,14 +69,8 @@ def read_header(stream):
     header : `diffim.io.simple_fits.SimpleHeader` or `None`
         `None` at the end of the file or when no END card comes before it.
     """
-    blocks = []
-    while True:
-        block = stream.read(BLOCK)
-        if len(block) < BLOCK:
-            return None
-        blocks.append(block)
-        if any(block[start:start + CARD] == _END for start in range(0, BLOCK, CARD)):
-            return SimpleHeader(b"".join(blocks))
+    raw = read_header_blocks(stream)
+    return None if raw is None else SimpleHeader(raw)
 
 
 def read_hdus(stream, primary):

@@ -23,7 +23,7 @@ import numpy as np
 
 from .fits_cards import BLOCK, CARD
 
-__all__ = ["SimpleHeader", "read_primary_header", "read_simple_image"]
+__all__ = ["SimpleHeader", "read_header_blocks", "read_primary_header", "read_simple_image"]
 
 _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 """BITPIX -> the big-endian dtype of the stored pixels, for the pixel types read here."""
@@ -51,7 +51,8 @@ class SimpleHeader:
     Parameters
     ----------
     raw : `bytes`
-        The header's cards, up to and including ``END``.
+        The header's cards, up to and including ``END`` (blank cards after it,
+        the padding of its last block, are allowed).
     """
 
     def __init__(self, raw):
@@ -114,17 +115,17 @@ def _parse_value(field):
     return token, False
 
 
-def _read_header(stream):
-    """The header bytes up to the block holding ``END``, or None when not a FITS header."""
+def read_header_blocks(stream):
+    """The blocks of the header at the stream's position, up to the one holding ``END``
+    (its padding included: what CHECKSUM covers), or None when not a FITS header."""
     blocks = []
     while True:
         block = stream.read(BLOCK)
         if len(block) < BLOCK:
             return None
         blocks.append(block)
-        for start in range(0, BLOCK, CARD):
-            if block[start:start + 8] == b"END     ":
-                return b"".join(blocks)[:(len(blocks) - 1) * BLOCK + start + CARD]
+        if any(block[start:start + 8] == b"END     " for start in range(0, BLOCK, CARD)):
+            return b"".join(blocks)
 
 
 def read_primary_header(path):
@@ -147,7 +148,7 @@ def read_primary_header(path):
 
 def _primary_header(stream):
     """The header at the start of ``stream``, or None when it is not a FITS primary header."""
-    raw = _read_header(stream)
+    raw = read_header_blocks(stream)
     return SimpleHeader(raw) if raw is not None and raw.startswith(_SIMPLE) else None
 
 
