@@ -39,8 +39,8 @@ column), and the inputs are
 prepared (the pair simulated, the headers read) by a child interpreter
 (``--prepare CASE``). The commands run ``diffim`` from whatever
 ``sys.executable`` imports, so ``PYTHONPATH=OTHER_TREE python
-benchmarks/side_by_side.py`` measures another build (the table's first line
-says which).
+benchmarks/side_by_side.py`` measures another build (the line after the
+table says which).
 """
 from __future__ import annotations
 
@@ -170,7 +170,12 @@ def run_process(command):
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen([str(part) for part in command], stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C: no 4k run left behind
+            process.kill()
+            process.wait()
+            raise
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -216,14 +221,23 @@ def prepare(case, size, workdir):
 
 
 def _prepared(case, size, workdir):
-    """`prepare` run by a child interpreter, so that this process stays small."""
+    """`prepare` run by a child interpreter, so that this process stays small.
+
+    Raises
+    ------
+    RuntimeError
+        If the child fails (its standard error's last line says why).
+    """
     finished = subprocess.run([sys.executable, __file__, "--prepare", case, "--size", str(size),
-                               "--workdir", str(workdir)], check=True, capture_output=True,
-                              text=True)
+                               "--workdir", str(workdir)], capture_output=True, text=True)
+    if finished.returncode != 0:
+        last = finished.stderr.strip().splitlines()
+        raise RuntimeError(f"preparing {case} failed: {last[-1] if last else finished.returncode}")
     return json.loads(finished.stdout)
 
 
 def main(argv=None):
+    """Parse ``argv`` and print the table (or, with ``--prepare``, one case's arguments)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hotpants", default=os.environ.get("HOTPANTS"),
                         help="the hotpants executable (default: $HOTPANTS)")
@@ -238,7 +252,8 @@ def main(argv=None):
     if args.prepare:
         print(json.dumps(prepare(args.prepare, args.size, args.workdir)))
         return
-    if not args.hotpants or not os.access(args.hotpants, os.X_OK):
+    if not (args.hotpants and os.path.isfile(args.hotpants)
+            and os.access(args.hotpants, os.X_OK)):
         parser.exit(1, f"side_by_side.py: error: no HOTPANTS executable "
                        f"({args.hotpants or 'give --hotpants PATH or set $HOTPANTS'})\n")
     with tempfile.TemporaryDirectory() as scratch:
@@ -248,6 +263,7 @@ def main(argv=None):
 
 
 def _report(args, workdir):
+    """Print the header, one pair of rows per case, and the summary lines."""
     print(f"python {sys.executable}; hotpants {args.hotpants}; {args.rounds} rounds, medians")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'case':<8} {'command':<9} {'wall s':>7} {'CPU s':>7} {'peak MB':>8} "

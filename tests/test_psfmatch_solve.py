@@ -36,7 +36,7 @@ def test_residual_statistics_known_answer():
 
 
 def test_residual_statistics_of_a_subset_equal_those_of_its_copy():
-    """``rows`` (more than one block of stamps, unordered gaps) gives the same bits as the
+    """``rows`` (more than one block of stamps, with gaps) gives the same bits as the
     subset's arrays copied out."""
     systems, truth = _systems()
     rows = np.flatnonzero(np.arange(150) % 3 != 1)
