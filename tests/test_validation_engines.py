@@ -251,3 +251,12 @@ def test_an_unknown_engine_or_no_worker_is_one_line(campaign_file, tmp_path, cap
     assert capsys.readouterr().err == "diffim-validate run: error: --workers must be >= 1, got 0\n"
     with pytest.raises(SystemExit):
         main(["run", str(campaign_file), "--engine", "dask"])
+
+
+def test_no_data_id_compares_to_nothing_on_a_pool():
+    """A scenario whose data IDs are all gone asks a local pool of 2 for nothing: no
+    ``max_workers=0`` error from the pool, as with one worker."""
+    from validation.campaign.compare_backends import compare_backends
+    from validation.campaign.engine import Engine
+
+    assert compare_backends(None, [], None, None, None, Engine("local", 2)) == []

@@ -195,10 +195,13 @@ def _execute_in_pool(predicted, executor, jobs):
     """Every quantum of ``predicted`` in a pool of ``jobs`` processes, each once the quanta it
     depends on are done; the executed quanta in the graph's order.
 
-    After a quantum fails no other one starts; the error of the first failed quantum in
-    the graph's order is raised once the running ones are done, as on Parsl
-    (`compat.gen3.parsl_executor`).
+    At most ``jobs`` quanta are submitted at a time, so that after a quantum fails no
+    other one starts; the error of the first failed quantum in the graph's order is
+    raised once the running ones are done, as on Parsl (`compat.gen3.parsl_executor`).
+    Unlike the middleware's ``MPGraphExecutor`` there is no per-quantum timeout.
     """
+    if not predicted:
+        return []
     xgraph = predicted.quantum_only_xgraph
     shared = (Pickled(executor), Pickled(dict(predicted.pipeline_graph.tasks)))
     waiting = {quantum_id: set(xgraph.predecessors(quantum_id)) for quantum_id in predicted}
@@ -210,7 +213,7 @@ def _execute_in_pool(predicted, executor, jobs):
                              initializer=keep_freed_memory) as pool:
         while True:
             ready = [] if failed else [quantum_id for quantum_id, before in waiting.items()
-                                       if before <= finished]
+                                       if before <= finished][:jobs - len(running)]
             for quantum_id in ready:
                 del waiting[quantum_id]
                 node = xgraph.nodes[quantum_id]

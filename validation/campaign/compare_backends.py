@@ -49,6 +49,8 @@ def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir, engine):
     -------
     results : `list` [`validation.model.DataIdResult`]
     """
+    if not data_ids:
+        return []
     if engine.workers == 1 and not engine.parsl:
         return [compare_data_id(scenario, data_id, gen2, gen3, artifact_dir)
                 for data_id in data_ids]
@@ -58,7 +60,11 @@ def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir, engine):
         with ProcessPoolExecutor(min(engine.workers, len(data_ids)),
                                  mp_context=worker_context([__name__]),
                                  initializer=keep_freed_memory) as pool:
-            return list(pool.map(_compare_in_worker, itertools.repeat(shared), data_ids))
+            try:
+                return list(pool.map(_compare_in_worker, itertools.repeat(shared), data_ids))
+            except BaseException:  # a failed data ID or Ctrl-C: the queued ones do not start
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     import parsl  # only on its engine
 
     app = parsl.python_app(_compare_in_worker)
