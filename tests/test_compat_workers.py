@@ -51,7 +51,8 @@ if __name__ == "__main__":
     assert {parent for parent, *_ in found} != {os.getpid()}, found
     assert {tuple(modules) for _, *modules in found} == {(True, True)}, found
     assert "compat.gen3.tasks" not in sys.modules
-    assert worker_context(["json"]) is context  # started once: later pools reuse it
+    with worker_context(["json"]).Pool(1) as pool:  # started once: later pools reuse it
+        assert {parent for parent, *_ in pool.map(imported, [0])} == {found[0][0]}
     print("ok")
 """
 

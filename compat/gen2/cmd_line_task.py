@@ -46,6 +46,12 @@ def package_versions():
 
 @functools.lru_cache(maxsize=1)
 def _installed_versions():
+    """Python's and `PACKAGES`' installed versions, looked up once per process.
+
+    Returns
+    -------
+    versions : `dict` [`str`, `str`]
+    """
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
         try:

@@ -180,7 +180,8 @@ def _exposure_from_raw_hdus(hdus, path):
     names = [hdu.name for hdu in hdus]
     dtypes = [getattr(hdu.data, "dtype", None) for hdu in hdus[1:4]]
     if names[1:4] != list(_PLANE_HDUS) or names[4:] not in ([], [PSF_EXTNAME]) \
-            or dtypes != [np.float32, np.uint32, np.float32]:
+            or dtypes != [np.float32, np.uint32, np.float32] \
+            or not all(isinstance(hdu.data, bytes) for hdu in hdus[4:]):
         with open_fits(path) as astropy_hdus:
             return _exposure_from_hdulist(astropy_hdus, path)
     for hdu in hdus:

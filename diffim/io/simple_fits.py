@@ -23,7 +23,7 @@ import numpy as np
 
 from .fits_cards import BLOCK, CARD
 
-__all__ = ["SimpleHeader", "read_header_blocks", "read_primary_header", "read_simple_image"]
+__all__ = ["SimpleHeader", "read_header_blocks", "read_simple_image"]
 
 _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 """BITPIX -> the big-endian dtype of the stored pixels, for the pixel types read here."""
@@ -126,24 +126,6 @@ def read_header_blocks(stream):
         blocks.append(block)
         if any(block[start:start + 8] == b"END     " for start in range(0, BLOCK, CARD)):
             return b"".join(blocks)
-
-
-def read_primary_header(path):
-    """The primary header of a FITS file, or None when the file is missing or not FITS.
-
-    Parameters
-    ----------
-    path : `str` or `pathlib.Path`
-
-    Returns
-    -------
-    header : `SimpleHeader` or `None`
-    """
-    try:
-        with open(path, "rb") as stream:
-            return _primary_header(stream)
-    except OSError:
-        return None
 
 
 def _primary_header(stream):
