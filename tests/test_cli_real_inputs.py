@@ -173,21 +173,35 @@ def test_a_noisy_measured_psf_has_a_width_for_detection(tmp_path, capsys):
     Its difference's measured PSF image is noisy: unweighted second moments at the
     centre of ixx 4.63, iyy 8.87, ixy 10.4 (a negative determinant) stopped
     ``--catalog`` with a PsfError. Adaptive moments give it a width, and the catalogue
-    is written when the sharper science image is the one convolved (``--mode auto``);
-    the default convolves the wider template, which no kernel can sharpen: a one-line
-    bad-subtraction error, as it should be.
+    is written when the sharper science image is the one convolved (the command's
+    default, ``--mode auto``); convolving the wider template, which no kernel can
+    sharpen, is a one-line bad-subtraction error, as it should be.
     """
     from diffim.io.exposure_fits import read_exposure
 
     catalog, output = tmp_path / "diasources.fits", tmp_path / "diff.fits"
     images = ["--science", str(DECAM_DIR / "DEC-OBS18a.mini.fits"),
               "--template", str(DECAM_DIR / "DEC-OBS04a.mini.fits")]
-    assert main(["subtract", *images, "--mode", "auto", "--output", str(output),
-                 "--catalog", str(catalog)]) == 0
+    assert main(["subtract", *images, "--output", str(output), "--catalog", str(catalog)]) == 0
     assert "mode=convolveScience" in capsys.readouterr().out
     assert catalog.exists()
     assert 1.5 < read_exposure(output).psf.computeSigma(127.5, 127.5) < 2.5
-    assert main(["subtract", *images, "--output", str(tmp_path / "default.fits"),
-                 "--catalog", str(tmp_path / "default.cat.fits")]) == 1
+    assert main(["subtract", *images, "--mode", "convolveTemplate", "--output",
+                 str(tmp_path / "template.fits"), "--catalog", str(tmp_path / "t.cat.fits")]) == 1
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and error.startswith("diffim subtract: error: bad subtraction: ")
+
+
+def test_a_sharper_science_image_is_the_one_convolved_by_default(tmp_path, capsys):
+    """DECam OBS18c as the science against OBS04c: convolving the wider template is a
+    deconvolution that passes every check (kernel sum 0.47, robust std 1.0); the command
+    convolves the sharper image by default, as HOTPANTS does, and ``-c mode=`` still rules."""
+    images = ["--science", str(DECAM_DIR / "DEC-OBS18c.mini.fits"),
+              "--template", str(DECAM_DIR / "DEC-OBS04c.mini.fits")]
+    assert main(["subtract", *images, "--output", str(tmp_path / "auto.fits")]) == 0
+    fields = summary_fields(capsys.readouterr().out)
+    assert fields["mode"] == "convolveScience"
+    assert float(fields["kernel_sum"]) == pytest.approx(1.0, abs=0.03)
+    assert main(["subtract", *images, "--output", str(tmp_path / "forced.fits"),
+                 "-c", "mode=preconvolve"]) == 0
+    assert summary_fields(capsys.readouterr().out)["mode"] == "preconvolve"

@@ -47,7 +47,9 @@ def add_parser(commands):
                              "score image)")
     parser.add_argument("--mode", choices=list(MODES),
                         help="which image to convolve, or preconvolve for a score image "
-                             "(config field 'mode')")
+                             "(config field 'mode'; default auto: the image with the narrower "
+                             "PSF is convolved, as HOTPANTS chooses, where the task's config "
+                             "keeps the stack's convolveTemplate)")
     for role in ("science", "template"):
         variance = parser.add_mutually_exclusive_group()
         variance.add_argument(f"--{role}-variance", metavar="V",
@@ -97,7 +99,10 @@ def run(args):
     from .detect import detection_config
 
     config = AlardLuptonSubtractConfig()
-    overrides = list(args.overrides)
+    # auto first, so that -c/-C mode=... still chooses: convolving the template of a sharper
+    # science image is a deconvolution that can pass every check (DECam OBS18c against OBS04c:
+    # kernel sum 0.47, robust std 1.0).
+    overrides = [("set", "mode=auto"), *args.overrides]
     if args.mode:
         overrides.append(("set", f"mode={args.mode}"))
     apply_overrides(config, overrides)
