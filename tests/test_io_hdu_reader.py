@@ -7,7 +7,8 @@ from conftest import random_exposure, sip_wcs
 from diffim import FitsFormatError
 from diffim.io import exposure_fits
 from diffim.io.exposure_fits import read_exposure, write_exposure
-from diffim.io.hdu_reader import read_hdus, read_header
+from diffim.io.hdu_reader import read_hdus
+from diffim.io.simple_fits import read_header
 from diffim.psf import GaussianPsf
 
 

@@ -39,7 +39,8 @@ from .checksum import (
 )
 from .fits_cards import card, header_bytes
 from .hdu_writer import image_cards, primary_cards, psf_table_hdu, write_hdus
-from .hdu_reader import read_hdus, read_header
+from .hdu_reader import read_hdus
+from .simple_fits import read_header
 from .header import (
     open_fits,
     read_visit_info,

@@ -21,11 +21,10 @@ import numpy as np
 
 from .checksum import read_plane, table_datasum
 from .fits_cards import BLOCK, CARD
-from .simple_fits import SimpleHeader, read_header_blocks
+from .simple_fits import SIMPLE_CARD, SimpleHeader, read_header
 
-__all__ = ["RawHdu", "read_hdus", "read_header"]
+__all__ = ["RawHdu", "read_hdus"]
 
-_SIMPLE = b"SIMPLE  =                    T"
 _UINT32_OFFSET = np.uint32(0x80000000)
 _SCALING = ("BSCALE", "BZERO", "BLANK")
 
@@ -61,18 +60,6 @@ class RawHdu:
                 for start in range(0, len(raw), CARD)]
 
 
-def read_header(stream):
-    """The header at the stream's position, its blocks read whole, or None.
-
-    Returns
-    -------
-    header : `diffim.io.simple_fits.SimpleHeader` or `None`
-        `None` at the end of the file or when no END card comes before it.
-    """
-    raw = read_header_blocks(stream)
-    return None if raw is None else SimpleHeader(raw)
-
-
 def read_hdus(stream, primary):
     """Every HDU of a file whose primary header (without data) was just read, or None.
 
@@ -81,7 +68,7 @@ def read_hdus(stream, primary):
     stream : binary file
         Positioned after the primary header.
     primary : `diffim.io.simple_fits.SimpleHeader`
-        What `read_header` gave for it.
+        What `diffim.io.simple_fits.read_header` gave for it.
 
     Returns
     -------
@@ -89,7 +76,7 @@ def read_hdus(stream, primary):
         The primary HDU first. `None` when the file is not of the layout
         read here, or shorter or longer than its headers say.
     """
-    if not primary.raw.startswith(_SIMPLE) or primary.get("NAXIS") != 0:
+    if not primary.raw.startswith(SIMPLE_CARD) or primary.get("NAXIS") != 0:
         return None
     size = os.fstat(stream.fileno()).st_size
     hdus = [RawHdu(primary, None, 0)]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .fits_cards import BLOCK, CARD
 
-__all__ = ["SimpleHeader", "read_header_blocks", "read_simple_image"]
+__all__ = ["SIMPLE_CARD", "SimpleHeader", "read_header", "read_header_blocks", "read_simple_image"]
 
 _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 """BITPIX -> the big-endian dtype of the stored pixels, for the pixel types read here."""
@@ -31,7 +31,7 @@ _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 _UNHANDLED_KEYWORDS = ("BSCALE", "BZERO", "BLANK", "GROUPS", "ZIMAGE")
 """Keywords that change what the pixels mean: such files are left to astropy."""
 
-_SIMPLE = b"SIMPLE  =                    T"
+SIMPLE_CARD = b"SIMPLE  =                    T"
 """How a FITS file that follows the standard starts."""
 
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -128,10 +128,22 @@ def read_header_blocks(stream):
             return b"".join(blocks)
 
 
+def read_header(stream):
+    """The header at the stream's position, its blocks read whole, or None.
+
+    Returns
+    -------
+    header : `SimpleHeader` or `None`
+        `None` at the end of the file or when no END card comes before it.
+    """
+    raw = read_header_blocks(stream)
+    return None if raw is None else SimpleHeader(raw)
+
+
 def _primary_header(stream):
     """The header at the start of ``stream``, or None when it is not a FITS primary header."""
-    raw = read_header_blocks(stream)
-    return SimpleHeader(raw) if raw is not None and raw.startswith(_SIMPLE) else None
+    header = read_header(stream)
+    return header if header is not None and header.raw.startswith(SIMPLE_CARD) else None
 
 
 def read_simple_image(path):

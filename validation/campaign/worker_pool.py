@@ -14,9 +14,9 @@ command of `validation.campaign.engine.parsl_config`.
 """
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.forkserver
 import runpy
+
+from compat.worker_server import worker_context
 
 __all__ = ["POOL_MODULE", "PRELOAD", "main"]
 
@@ -26,9 +26,7 @@ PRELOAD = "validation.campaign.worker_preload"
 
 def main():
     """Start the fork server (it imports `PRELOAD`), then run Parsl's pool on it."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([PRELOAD])
-    multiprocessing.forkserver.ensure_running()  # imports in the background from here
+    context = worker_context([PRELOAD])  # the server imports in the background from here
     # Imported after the server started, so that both import at once (parsl: about 0.5 s).
     import parsl.multiprocessing
 
