@@ -46,8 +46,10 @@ chromium:
 	  { $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The suite runs in one worker process per core (at most 4), a test file per worker at a time
+# (--dist loadfile keeps a module's fixtures in one process); the slowest tests are listed at the end.
 test: build postgresql-server chromium
-	$(PY) -m pytest -p no:cacheprovider tests
+	$(PY) -m pytest -p no:cacheprovider -n auto --maxprocesses 4 --dist loadfile --durations 15 tests
 
 benchmark: build
 	$(PY) -m pytest -p no:cacheprovider -o python_files='bench_*.py' benchmarks --benchmark-only --benchmark-columns=median,min,max,rounds
