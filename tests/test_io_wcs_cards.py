@@ -94,3 +94,32 @@ def test_subtraction_of_plain_images_with_wcs_never_imports_astropy(decam_dir, t
     assert out.stdout.strip().splitlines()[-1] == "0 []"
     written = fits.getheader(tmp_path / "diff.fits", "IMAGE")
     assert written["CTYPE1"] == "RA---TPV" and written["CRPIX2"] == -6954.66700000001
+
+
+_REAL_HEADERS = sorted([*DECAM_DIR.glob("*.fits"), *NIRCAM_DIR.glob("*.fits")])
+
+
+@pytest.mark.parametrize("path", [*_REAL_HEADERS, "sip"], ids=lambda p: getattr(p, "name", p))
+def test_sky_coordinates_without_astropy_agree_with_astropy(path, tmp_path):
+    # DECam's TPV, NIRCam's TAN and a TAN-SIP header are evaluated from their cards,
+    # at parent pixels of an image that starts away from (0, 0).
+    path = _sip_file(tmp_path) if path == "sip" else path
+    wcs = read_exposure(path).wcs
+    moved = CardWcs(wcs.images, (-40, 25), path)
+    assert moved._gnomonic() is not None
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-40.0, 600.0, 500), rng.uniform(25.0, 600.0, 500)
+    ra, dec = moved.pixel_to_world_values(x, y)
+    expected_ra, expected_dec = moved.astropy.pixel_to_world_values(x, y)
+    separation = np.hypot((ra - expected_ra + 180.0) % 360.0 - 180.0, dec - expected_dec)
+    assert separation.max() * 3600.0 < 1e-6
+
+
+def test_sky_coordinates_of_other_projections_from_astropy():
+    cards = [f"{key:8}= {value:>20}".ljust(80) for key, value in (
+        ("CTYPE1", "'RA---SIN'"), ("CTYPE2", "'DEC--SIN'"), ("CRPIX1", 10.0), ("CRPIX2", 20.0),
+        ("CRVAL1", 30.0), ("CRVAL2", -40.0), ("CDELT1", -1e-4), ("CDELT2", 1e-4))]
+    wcs = CardWcs(cards, (0, 0), "sin")
+    assert wcs._gnomonic() is None
+    expected = wcs.astropy.pixel_to_world_values([0.0, 300.0], [5.0, -70.0])
+    assert np.array_equal(wcs.pixel_to_world_values([0.0, 300.0], [5.0, -70.0]), expected)

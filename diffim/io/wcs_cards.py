@@ -6,15 +6,20 @@ images), yet a subtraction on one pixel grid never needs a sky coordinate:
 the difference carries the science image's WCS. `CardWcs` keeps the WCS
 cards of the file (every distortion card: TPV ``PVi_m``, SIP ``A_p_q`` ...)
 and writes them back as they were, with ``CRPIXn`` moved when the output
-starts at another pixel. Any attribute of `astropy.wcs.WCS` asked of it
-(``pixel_to_world_values``, ``to_header`` ...) is answered by the astropy
-WCS of the same cards, made on first use. `same_grid` tells whether two
-such WCSs describe one mapping from their card values, without astropy.
+starts at another pixel. ``pixel_to_world_values`` of the gnomonic WCSs
+survey images carry (TAN, TAN-SIP as ZTF and HST, TPV as DECam, equatorial
+axes in that order) is evaluated here (a catalogue's sky coordinates); any
+other attribute of `astropy.wcs.WCS` asked of it (``world_to_pixel_values``,
+``to_header`` ...), and any other projection, is answered by the astropy WCS
+of the same cards, made on first use. `same_grid` tells whether two such
+WCSs describe one mapping from their card values, without astropy.
 """
 from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 
 from .fits_cards import CARD, card
 from .simple_fits import SimpleHeader
@@ -43,6 +48,23 @@ _MATRIX = ("CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2
            "CDELT1", "CDELT2")
 _SAME_NUMBER = 1e-12
 """Relative difference below which two card values are one number (decimal renderings)."""
+
+_GNOMONIC = {("RA---TAN", "DEC--TAN"), ("RA---TAN-SIP", "DEC--TAN-SIP"), ("RA---TPV", "DEC--TPV")}
+"""Axis types whose pixel-to-sky mapping `CardWcs` evaluates itself."""
+
+
+def _tpv_powers():
+    """``(u, v, r)`` powers of TPV's terms 0-39: by degree the monomials ``u^(d-k) v^k``,
+    then ``r^d`` for odd ``d`` (the TPV convention: PV1_3 is r, PV1_11 r^3 ...)."""
+    powers = []
+    for degree in range(8):
+        powers += [(degree - k, k, 0) for k in range(degree + 1)]
+        if degree % 2:
+            powers.append((0, 0, degree))
+    return tuple(powers)
+
+
+_TPV_POWERS = _tpv_powers()
 
 
 def wcs_card_images(header):
@@ -121,6 +143,29 @@ class CardWcs:
             self._astropy = wcs_from_header(self._values.copy(), self.origin, self.path)
         return self._astropy
 
+    def pixel_to_world_values(self, x, y):
+        """Sky coordinates (degrees, the frame of the cards) of parent pixels ``(x, y)``.
+
+        Evaluated from the cards for TAN, TAN-SIP and TPV (FITS WCS paper II;
+        SIP and TPV as wcslib applies them), by astropy otherwise.
+        """
+        model = self._gnomonic()
+        if model is None:
+            return self.astropy.pixel_to_world_values(x, y)
+        return model(x, y)
+
+    def _gnomonic(self):
+        """The mapping of a TAN, TAN-SIP or TPV WCS (`_Gnomonic`), or None for any other."""
+        if "_model" not in self.__dict__:
+            values = self.parameters()
+            supported = (values is not None
+                         and (values["CTYPE1"], values["CTYPE2"]) in _GNOMONIC
+                         and values["CUNIT1"] == values["CUNIT2"] == "deg"
+                         and values.get("LONPOLE") == 180.0
+                         and _distortion_supported(values))
+            self._model = _Gnomonic(values, self.origin) if supported else None
+        return self._model
+
     def __getattr__(self, name):
         # Only public names: pickling and copying look up private ones on
         # instances that have no attributes yet.
@@ -197,3 +242,80 @@ def _same_value(a, b):
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=_SAME_NUMBER, abs_tol=0.0)
     return a == b
+
+
+def _distortion_supported(values):
+    """Whether the projection parameters are TPV's terms 0-39 with both linear terms given
+    (wcslib's defaults for absent ones are not restated here), or there are none (TAN)."""
+    parameters = [key for key in values if key.startswith(("PV", "PS"))]
+    if not values["CTYPE1"].endswith("TPV"):
+        return not parameters
+    return ("PV1_1" in values and "PV2_1" in values
+            and all(re.fullmatch(r"PV[12]_([0-9]|[1-3][0-9])", key) for key in parameters))
+
+
+class _Gnomonic:
+    """Pixel to sky of a gnomonic (TAN) WCS with SIP or TPV distortions, in numpy.
+
+    Parameters
+    ----------
+    values : `dict`
+        `CardWcs.parameters` of the cards.
+    origin : `tuple` [`int`, `int`]
+        Parent coordinates of the file's first pixel.
+    """
+
+    def __init__(self, values, origin):
+        self.crpix = (values["CRPIX1"] + origin[0] - 1.0, values["CRPIX2"] + origin[1] - 1.0)
+        self.matrix = values["matrix"]
+        self.ra0, self.dec0 = math.radians(values["CRVAL1"]), math.radians(values["CRVAL2"])
+        self.sip = None
+        if values["CTYPE1"].endswith("-SIP"):
+            self.sip = tuple(
+                [(int(match[1]), int(match[2]), float(values[key])) for key in values
+                 for match in [re.fullmatch(f"{axis}_(\\d+)_(\\d+)", key)] if match]
+                for axis in ("A", "B"))
+        self.tpv = None
+        if values["CTYPE1"].endswith("TPV"):
+            self.tpv = tuple({int(key[4:]): float(values[key]) for key in values
+                              if key.startswith(f"PV{axis}_")} for axis in (1, 2))
+
+    def __call__(self, x, y):
+        u = np.asarray(x, float) - self.crpix[0]  # pixel offsets from CRPIX
+        v = np.asarray(y, float) - self.crpix[1]
+        if self.sip is not None:
+            u, v = (u + _polynomial(self.sip[0], u, v), v + _polynomial(self.sip[1], u, v))
+        (m11, m12), (m21, m22) = self.matrix
+        xi, eta = m11 * u + m12 * v, m21 * u + m22 * v  # degrees in the tangent plane
+        if self.tpv is not None:
+            xi, eta = _tpv(self.tpv[0], xi, eta), _tpv(self.tpv[1], eta, xi)
+        # TAN: native longitude phi, latitude theta; then rotated to the sky with the
+        # reference point at the native pole and LONPOLE 180.
+        phi = np.arctan2(xi, -eta)
+        theta = np.arctan2(1.0, np.radians(np.hypot(xi, eta)))
+        sin_t, cos_t = np.sin(theta), np.cos(theta)
+        delta_phi = phi - math.pi
+        sin_d0, cos_d0 = math.sin(self.dec0), math.cos(self.dec0)
+        ra = self.ra0 + np.arctan2(-cos_t * np.sin(delta_phi),
+                                   sin_t * cos_d0 - cos_t * sin_d0 * np.cos(delta_phi))
+        dec = np.arcsin(np.clip(sin_t * sin_d0 + cos_t * cos_d0 * np.cos(delta_phi), -1.0, 1.0))
+        return np.degrees(ra) % 360.0, np.degrees(dec)
+
+
+def _polynomial(terms, u, v):
+    """``sum c u^p v^q`` over SIP terms ``(p, q, c)``."""
+    total = np.zeros_like(u)
+    for p, q, coefficient in terms:
+        total += coefficient * u ** p * v ** q
+    return total
+
+
+def _tpv(coefficients, u, v):
+    """One TPV axis: ``sum PV_k u^a v^b r^c`` (u the axis's own coordinate)."""
+    total = np.zeros_like(u)
+    r = np.hypot(u, v) if any(_TPV_POWERS[k][2] for k in coefficients if k < 40) else None
+    for k, coefficient in coefficients.items():
+        a, b, c = _TPV_POWERS[k]
+        term = u ** a * v ** b
+        total += coefficient * (term * r ** c if c else term)
+    return total
