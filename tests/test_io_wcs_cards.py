@@ -85,13 +85,18 @@ def test_same_grid_from_card_values(decam_dir):
 
 
 def test_subtraction_of_plain_images_with_wcs_never_imports_astropy(decam_dir, tmp_path):
+    # With a FITS catalogue too: its sky coordinates come from the cards, its table
+    # is written without astropy or pandas.
     code = ("import sys\nfrom diffim.cli.main import main\n"
             f"rc = main(['subtract', '--science', {str(decam_dir / 'DEC-OBS04a.mini.fits')!r}, "
             f"'--template', {str(decam_dir / 'DEC-OBS18a.mini.fits')!r}, "
-            f"'--output', {str(tmp_path / 'diff.fits')!r}])\n"
-            "print(rc, sorted(m for m in sys.modules if m.startswith('astropy')))")
+            f"'--output', {str(tmp_path / 'diff.fits')!r}, "
+            f"'--catalog', {str(tmp_path / 'dia.fits')!r}])\n"
+            "print(rc, sorted(m for m in sys.modules if m.startswith(('astropy', 'pandas'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 []"
+    sources = fits.getdata(tmp_path / "dia.fits", "DIASOURCES")
+    assert len(sources) and np.isfinite(sources["coord_ra"]).all()
     written = fits.getheader(tmp_path / "diff.fits", "IMAGE")
     assert written["CTYPE1"] == "RA---TPV" and written["CRPIX2"] == -6954.66700000001
 

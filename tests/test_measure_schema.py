@@ -7,8 +7,7 @@ from diffim.measure import COLUMNS, CatalogFormatError, DetectAndMeasureTask, re
 from diffim.measure.schema import empty_catalog
 
 
-@pytest.fixture(scope="module")
-def catalog():
+def _measured(**options):
     """A real catalogue: point sources, a dipole (NaNs elsewhere) and sky sources."""
     from diffim.measure import DetectAndMeasureConfig
 
@@ -21,7 +20,12 @@ def catalog():
     config.doSkySources = True
     config.skySources.nSources = 5
     return DetectAndMeasureTask(config=config).run(
-        difference, noise_exposure(256, seed=42), difference).diaSources
+        difference, noise_exposure(256, seed=42), difference, **options).diaSources
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return _measured()
 
 
 def test_schema_is_documented_and_matches_the_catalogue(catalog):
@@ -69,3 +73,48 @@ def test_bad_files_are_one_line_errors(tmp_path, catalog):
     write_catalog(catalog[["id", "slot_Centroid_x"]], tmp_path / "partial.parquet")
     with pytest.raises(CatalogFormatError, match="missing catalogue columns slot_Centroid_y"):
         read_catalog(tmp_path / "partial.parquet")
+
+
+def _astropy_fits(catalog, path):
+    """The catalogue as astropy writes a `Table` of it (the writer before ours)."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    table = Table({name: catalog[name].to_numpy() for name in catalog.columns})
+    for column in COLUMNS:
+        if column.unit:
+            table[column.name].unit = column.unit
+    hdu = fits.BinTableHDU(table, name="DIASOURCES")
+    hdu.header["NSOURCES"] = (len(catalog), "rows in the catalogue")
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, checksum=True)
+
+
+def _without_checksums(path):
+    """The file's bytes with the CHECKSUM and DATASUM cards blanked."""
+    data = bytearray(path.read_bytes())
+    for start in range(0, len(data), 80):
+        if data[start:start + 8] in (b"CHECKSUM", b"DATASUM "):
+            data[start:start + 80] = b" " * 80
+    return bytes(data)
+
+
+def test_fits_catalogue_has_astropys_bytes_without_astropy(catalog, tmp_path):
+    from astropy.io import fits
+
+    _astropy_fits(catalog, tmp_path / "astropy.fits")
+    records = np.asarray(catalog.to_records(index=False))
+    for name, table in (("frame", catalog), ("records", records)):
+        write_catalog(table, tmp_path / f"{name}.fits")
+        assert _without_checksums(tmp_path / f"{name}.fits") == \
+            _without_checksums(tmp_path / "astropy.fits")
+        with fits.open(tmp_path / f"{name}.fits", checksum=True) as hdus:
+            assert hdus[1].verify_checksum() == 1 and hdus[0].verify_checksum() == 1
+            assert hdus[1].header["TUNIT2"] == "pix" and hdus[1].header["NSOURCES"] == len(catalog)
+
+
+def test_records_and_dataframe_are_one_catalogue(catalog):
+    records = _measured(asRecords=True)
+    assert isinstance(records, np.ndarray) and records.dtype.names == tuple(catalog.columns)
+    assert catalog["ip_diffim_DipoleFit_classification"].any() and catalog["sky_source"].any()
+    for name in catalog.columns:
+        assert catalog[name].to_numpy().tobytes() == np.ascontiguousarray(records[name]).tobytes()

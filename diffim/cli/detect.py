@@ -44,7 +44,7 @@ def run(args):
     science = read_exposure(args.science)
     matched = read_exposure(args.matched)
     task = DetectAndMeasureTask(config=config)
-    result = task.run(science, matched, difference)
+    result = task.run(science, matched, difference, asRecords=True)  # no pandas for FITS
     write_catalog(result.diaSources, args.output)
     print(summary_line(args.output, task.metadata))
 

@@ -130,8 +130,9 @@ def run(args):
     from .detect import summary_line as detection_summary
 
     detect = DetectAndMeasureTask(config=detect_config)
+    # A record array: a FITS catalogue is written without pandas (0.65 CPU s to import).
     detected = detect.run(science, result.matchedTemplate, result.difference,
-                          kernelSources=result.kernelSources)
+                          kernelSources=result.kernelSources, asRecords=True)
     write_catalog(detected.diaSources, args.catalog)
     print(detection_summary(args.catalog, detect.metadata))
 
@@ -314,6 +315,7 @@ def _run_zogy(args):
           f"robust_std(S_corr)={robust_median_sigma(score, np.float32)[1]:.4f}")
     if detect_config is not None:
         detect = DetectAndMeasureTask(config=detect_config)
-        detected = detect.run(science, result.matchedTemplate, difference, score=result.score)
+        detected = detect.run(science, result.matchedTemplate, difference, score=result.score,
+                              asRecords=True)
         write_catalog(detected.diaSources, args.catalog)
         print(detection_summary(args.catalog, detect.metadata))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .centroid import peak_centroids
-from .schema import CENTROID_X, CENTROID_Y, empty_catalog
+from .schema import CENTROID_X, CENTROID_Y, empty_records
 
 __all__ = ["add_sky_coordinates", "detection_catalog"]
 
@@ -26,10 +26,11 @@ def detection_catalog(exposure, footprints):
 
     Returns
     -------
-    catalog : `pandas.DataFrame`
-        Schema of `diffim.measure.schema`; ids from 1 in footprint order.
+    catalog : `numpy.ndarray`
+        A record array of the schema (`diffim.measure.schema.empty_records`); ids
+        from 1 in footprint order.
     """
-    catalog = empty_catalog(footprints.count)
+    catalog = empty_records(footprints.count)
     catalog["id"] = np.arange(1, footprints.count + 1, dtype=np.int64)
     pos_sig = np.nan_to_num(footprints.positive_significance, nan=-np.inf)
     neg_sig = np.nan_to_num(-footprints.negative_significance, nan=-np.inf)
@@ -54,10 +55,10 @@ def add_sky_coordinates(wcs, catalog):
     ----------
     wcs : `astropy.wcs.WCS` or None
         Parent pixel coordinates to sky; nothing is done without one.
-    catalog : `pandas.DataFrame`
+    catalog : `numpy.ndarray`
+        A record array of the schema.
     """
     if wcs is None or not len(catalog):
         return
-    ra, dec = wcs.pixel_to_world_values(catalog[CENTROID_X].to_numpy(),
-                                        catalog[CENTROID_Y].to_numpy())
+    ra, dec = wcs.pixel_to_world_values(catalog[CENTROID_X].copy(), catalog[CENTROID_Y].copy())
     catalog["coord_ra"], catalog["coord_dec"] = np.asarray(ra, float), np.asarray(dec, float)

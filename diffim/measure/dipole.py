@@ -226,8 +226,8 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
     usable : `numpy.ndarray` [`bool`]
         Pixels the fit may use.
     footprints : `diffim.measure.footprints.Footprints`
-    catalog : `pandas.DataFrame`
-        One row per footprint (then any others); the dipole columns of
+    catalog : `numpy.ndarray`
+        A record array of the schema, one row per footprint (then any others); the dipole columns of
         `diffim.measure.schema` are written in place, and a dipole's
         ``x``, ``y`` moved between its lobes.
     min_sn, max_flux_ratio : `float`
@@ -252,8 +252,7 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
     # difference's interpolated PSF), once per dipole before.
     pad = int(math.ceil(exposure.psf.computeFwhm(*exposure.bbox.center)))
     columns = DIPOLE_COLUMNS
-    # Filled as arrays and stored once: a pandas cell assignment costs more than a fit's step.
-    values = {key: catalog[columns[key]].to_numpy(copy=True) for key in (*_FIT_KEYS, "flag")}
+    values = {key: catalog[columns[key]].copy() for key in (*_FIT_KEYS, "flag")}
     for k, index in enumerate(both):
         fit = fit_dipole(exposure.image, exposure.variance, usable, exposure.bbox, exposure.psf,
                          boxes[index], (starts["pos"][0][k], starts["pos"][1][k]),
@@ -268,13 +267,11 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
     for key, column in values.items():
         catalog[columns[key]] = column
     classified = classify_dipoles(
-        catalog[columns["pos_instFlux"]].to_numpy(), catalog[columns["pos_instFluxErr"]].to_numpy(),
-        catalog[columns["neg_instFlux"]].to_numpy(), catalog[columns["neg_instFluxErr"]].to_numpy(),
-        min_sn, max_flux_ratio)
+        values["pos_instFlux"], values["pos_instFluxErr"], values["neg_instFlux"],
+        values["neg_instFluxErr"], min_sn, max_flux_ratio)
     catalog[columns["classification"]] = classified
     # A dipole's position is between its lobes, not at its brighter peak.
     for axis, centroid in (("x", CENTROID_X), ("y", CENTROID_Y)):
-        catalog.loc[classified, centroid] = 0.5 * (
-            catalog.loc[classified, columns[f"pos_centroid_{axis}"]]
-            + catalog.loc[classified, columns[f"neg_centroid_{axis}"]])
+        catalog[centroid][classified] = 0.5 * (values[f"pos_centroid_{axis}"][classified]
+                                               + values[f"neg_centroid_{axis}"][classified])
     return len(both)

@@ -31,8 +31,8 @@ def measure_sources(exposure, usable, catalog, footprint_bits, psf_sigma, models
         The difference image, with its detection planes.
     usable : `numpy.ndarray` [`bool`]
         Pixels the photometry and moments may use.
-    catalog : `pandas.DataFrame`
-        Rows to measure (``x``, ``y``, ``is_negative``).
+    catalog : `numpy.ndarray`
+        A record array of the schema: the rows to measure (``x``, ``y``, ``is_negative``).
     footprint_bits : `numpy.ndarray`
         Per row, see `diffim.measure.flags.pixel_flags`.
     psf_sigma : `float`
@@ -43,7 +43,7 @@ def measure_sources(exposure, usable, catalog, footprint_bits, psf_sigma, models
     aperture_radius : `float`
         Pixels.
     """
-    x, y = catalog[CENTROID_X].to_numpy(), catalog[CENTROID_Y].to_numpy()
+    x, y = catalog[CENTROID_X].copy(), catalog[CENTROID_Y].copy()
     bbox = exposure.bbox
     flux, flux_err = psf_flux(exposure.image, exposure.variance, usable, bbox, models, x, y)
     catalog["base_PsfFlux_instFlux"], catalog["base_PsfFlux_instFluxErr"] = flux, flux_err
@@ -54,7 +54,7 @@ def measure_sources(exposure, usable, catalog, footprint_bits, psf_sigma, models
     aperture = "base_CircularApertureFlux_12_0_instFlux"
     catalog[aperture], catalog[f"{aperture}Err"] = aperture_flux(
         exposure.image, exposure.variance, usable, bbox, x, y, aperture_radius)
-    sign = np.where(catalog["is_negative"].to_numpy(), -1.0, 1.0)
+    sign = np.where(catalog["is_negative"], -1.0, 1.0)
     ixx, iyy, ixy = second_moments(exposure.image, usable, bbox, x, y, sign, psf_sigma)
     catalog["slot_Shape_xx"], catalog["slot_Shape_yy"], catalog["slot_Shape_xy"] = ixx, iyy, ixy
     catalog["slot_Shape_flag"] = ~np.isfinite(ixx)
@@ -78,14 +78,14 @@ def forced_photometry(difference, science, matched_template, catalog, difference
     science : `diffim.Exposure`
     matched_template : `diffim.Exposure` or `None`
         Without one, the template columns are NaN.
-    catalog : `pandas.DataFrame`
-        Gains the columns, in place.
+    catalog : `numpy.ndarray`
+        A record array of the schema; its columns are set in place.
     difference_models : `numpy.ndarray`
         PSF model stamps of the difference at the catalogue positions.
     exclude_planes : iterable of `str`
         Mask planes left out of the photometry.
     """
-    x, y = catalog[CENTROID_X].to_numpy(), catalog[CENTROID_Y].to_numpy()
+    x, y = catalog[CENTROID_X].copy(), catalog[CENTROID_Y].copy()
     for prefix, image in (("ip_diffim_forced", science),
                           ("ip_diffim_forced_template", matched_template)):
         if image is None:

@@ -31,14 +31,19 @@ import numpy as np
 
 from ..errors import DiffimError
 
-# pandas and astropy (fits, table) are imported by the functions that make,
-# write and read catalogues: the subtraction reads the column names here
-# (DetectAndMeasureConfig checks its flags against them) without their 0.5 s.
-from ..io.atomic import write_fits, write_parquet
+# pandas and astropy (fits, table) are imported by the functions that need
+# them: the subtraction reads the column names here (DetectAndMeasureConfig
+# checks its flags against them) without their 0.5 s, and a FITS catalogue of
+# schema columns is written without either.
+from ..io.atomic import write_atomically, write_fits, write_parquet
+from ..io.checksum import checksum_cards, table_datasum
+from ..io.fits_cards import card, header_bytes
+from ..io.hdu_writer import catalog_table_hdu, primary_cards, write_hdus
+from ..table import column_names
 
 __all__ = ["CENTROID_X", "CENTROID_Y", "COLUMNS", "Column", "DIPOLE_COLUMNS", "DIPOLE_PREFIX", "PIXEL_FLAGS", "PIXEL_FLAG_PREFIX",
-           "TEMPLATE_PIXEL_FLAGS",
-           "CatalogFormatError", "catalog_format", "empty_catalog", "read_catalog", "read_fits", "read_parquet",
+           "RECORD_DTYPE", "TEMPLATE_PIXEL_FLAGS",
+           "CatalogFormatError", "as_dataframe", "catalog_format", "empty_catalog", "empty_records", "read_catalog", "read_fits", "read_parquet",
            "to_fits", "to_parquet", "write_catalog"]
 
 
@@ -160,36 +165,82 @@ DIPOLE_COLUMNS = {column.name[len(DIPOLE_PREFIX):]: column.name for column in CO
 """Dipole column stem (e.g. ``"pos_instFlux"``) -> full column name."""
 
 
+RECORD_DTYPE = np.dtype([(column.name, column.dtype) for column in COLUMNS])
+"""The catalogue as a numpy record: every column, in catalogue order."""
+
+
+def empty_records(n_rows=0):
+    """A catalogue of ``n_rows`` rows as a record array: NaN floats, False flags, zero integers.
+
+    `DetectAndMeasureTask` fills one of these (no pandas needed to measure nor
+    to write FITS); `empty_catalog` is its `pandas.DataFrame`.
+    """
+    records = np.zeros(n_rows, RECORD_DTYPE)
+    for column in COLUMNS:
+        if column.dtype.startswith("float"):
+            records[column.name] = np.nan
+    return records
+
+
 def empty_catalog(n_rows=0):
     """A catalogue of ``n_rows`` rows: NaN floats, False flags, zero integers."""
-    data = {}
-    for column in COLUMNS:
-        if column.dtype == "bool":
-            data[column.name] = np.zeros(n_rows, bool)
-        elif column.dtype.startswith("int"):
-            data[column.name] = np.zeros(n_rows, column.dtype)
-        else:
-            data[column.name] = np.full(n_rows, np.nan, column.dtype)
+    return as_dataframe(empty_records(n_rows))
+
+
+def as_dataframe(records):
+    """The `pandas.DataFrame` of a catalogue record array (columns in order, index 0..n-1)."""
     import pandas as pd
 
-    return pd.DataFrame(data)
+    return pd.DataFrame(records)
+
+
+_FITS_UNITS = {"pixel": "pix", "pixel^2": "pix2"}
+"""Schema units as astropy writes them in ``TUNITn`` (others unchanged)."""
+_CHECKSUM_COMMENT = "DIA-source catalogue checksum"
 
 
 def to_fits(catalog, path):
-    """Write ``catalog`` as a FITS binary table (atomically), units in the header."""
+    """Write ``catalog`` as a FITS binary table (atomically), units in the header.
+
+    ``catalog`` is a `pandas.DataFrame` or a record array (`empty_records`).
+    Columns of bool, int16/32/64 and float32/64 (every schema column) are
+    written here, with the cards astropy writes for a `Table` of them and
+    CHECKSUM/DATASUM; a catalogue with a column of another type goes through
+    astropy.
+    """
+    names = column_names(catalog)
+    columns = {name: _plain_array(catalog[name], name) for name in names}
+    try:
+        cards, data = catalog_table_hdu(columns, "DIASOURCES")
+    except TypeError:
+        _to_fits_astropy(columns, path)
+        return
+    units = {f"TFORM{index}": _BY_NAME[name].unit for index, name in enumerate(names, start=1)
+             if name in _BY_NAME and _BY_NAME[name].unit}
+    header = []
+    for image in cards:  # each TUNITn follows its TFORMn, as astropy writes them
+        header.append(image)
+        unit = units.get(image[:8].rstrip())
+        if unit:
+            header.append(card(f"TUNIT{image[5:8].rstrip()}", _FITS_UNITS.get(unit, unit)))
+    header.append(card("NSOURCES", len(catalog), "rows in the catalogue"))
+    hdus = [(header_bytes(checksum_cards(primary_cards(), 0, _CHECKSUM_COMMENT)), None),
+            (header_bytes(checksum_cards(header, table_datasum(data), _CHECKSUM_COMMENT)), data)]
+    write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
+
+
+def _to_fits_astropy(columns, path):
+    """`to_fits` through astropy, for column types `catalog_table_hdu` does not write."""
     from astropy.io import fits
     from astropy.table import Table
 
-    table = Table({name: _plain_array(catalog[name]) for name in catalog.columns})
-    for name in catalog.columns:
+    table = Table(columns)
+    for name in columns:
         if name in _BY_NAME and _BY_NAME[name].unit:
             table[name].unit = _BY_NAME[name].unit
-        if name in _BY_NAME:
-            table[name].description = _BY_NAME[name].doc
     hdu = fits.BinTableHDU(table, name="DIASOURCES")
-    hdu.header["NSOURCES"] = (len(catalog), "rows in the catalogue")
-    hdus = fits.HDUList([fits.PrimaryHDU(), hdu])
-    write_fits(path, hdus, checksum=True)
+    hdu.header["NSOURCES"] = (len(table), "rows in the catalogue")
+    write_fits(path, fits.HDUList([fits.PrimaryHDU(), hdu]), checksum=True)
 
 
 def read_fits(path):
@@ -208,8 +259,9 @@ def read_fits(path):
 
 
 def to_parquet(catalog, path):
-    """Write ``catalog`` as Parquet (atomically), without the index."""
-    write_parquet(path, catalog)
+    """Write ``catalog`` (a `pandas.DataFrame` or a record array) as Parquet (atomically),
+    without the index."""
+    write_parquet(path, as_dataframe(catalog) if isinstance(catalog, np.ndarray) else catalog)
 
 
 def read_parquet(path):
@@ -255,10 +307,10 @@ def read_catalog(path):
     return reader(path)
 
 
-def _plain_array(series):
-    values = series.to_numpy()
+def _plain_array(column, name):
+    values = np.ascontiguousarray(column)
     if values.dtype == object:
-        raise CatalogFormatError(f"column {series.name!r} is not numeric or boolean")
+        raise CatalogFormatError(f"column {name!r} is not numeric or boolean")
     return values
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .flags import plane_mask
-from .schema import CENTROID_X, CENTROID_Y, empty_catalog
+from .schema import CENTROID_X, CENTROID_Y, empty_records
 
 __all__ = ["append_sky_sources", "place_sky_sources"]
 
@@ -62,23 +62,21 @@ def append_sky_sources(exposure, catalog, config):
     ----------
     exposure : `diffim.Exposure`
         The difference image, with its detection planes set.
-    catalog : `pandas.DataFrame`
-        The DIA-source catalogue so far.
+    catalog : `numpy.ndarray`
+        The DIA-source catalogue so far (a record array of the schema).
     config : `diffim.measure.task.SkySourcesConfig`
         ``nSources``, ``sourceRadius``, ``seed``, ``avoidMask``.
 
     Returns
     -------
-    catalog : `pandas.DataFrame`
+    catalog : `numpy.ndarray`
         A new catalogue; sky sources have ``sky_source`` set.
     """
     avoid = plane_mask(exposure, config.avoidMask)
     x, y = place_sky_sources(avoid, config.nSources, config.sourceRadius, config.seed)
-    sky = empty_catalog(len(x))
+    sky = empty_records(len(x))
     sky["id"] = np.arange(len(catalog) + 1, len(catalog) + len(x) + 1, dtype=np.int64)
     sky[CENTROID_X] = x + exposure.bbox.x0
     sky[CENTROID_Y] = y + exposure.bbox.y0
     sky["sky_source"] = True
-    import pandas as pd  # here, as in .schema: importing the detection config stays cheap
-
-    return pd.concat([catalog, sky], ignore_index=True)
+    return np.concatenate([catalog, sky])

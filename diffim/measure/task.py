@@ -25,7 +25,7 @@ from .dipole import fit_footprint_dipoles
 from .flags import footprint_mask_bits, plane_mask
 from .measurement import forced_photometry, measure_sources
 from .quality import check_subtraction, kernel_source_ratios
-from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS
+from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS, as_dataframe
 from .sky_sources import append_sky_sources
 from .stamps import gather, psf_models
 
@@ -150,7 +150,8 @@ class DetectAndMeasureTask(Task):
         super().__init__(**kwargs)
         self.makeSubtask("detection")
 
-    def run(self, science, matchedTemplate, difference, kernelSources=None, score=None):
+    def run(self, science, matchedTemplate, difference, kernelSources=None, score=None,
+            asRecords=False):
         """Detect, merge, add sky sources, measure.
 
         Parameters
@@ -172,6 +173,10 @@ class DetectAndMeasureTask(Task):
             difference (its ``image / sqrt(variance)``; set
             ``detection.doSmooth = False``, it is matched-filtered already),
             the footprints then measured on the difference.
+        asRecords : `bool`, optional
+            Return ``diaSources`` as a numpy record array of the same columns
+            (`diffim.measure.schema.RECORD_DTYPE`) instead of a DataFrame:
+            nothing imports pandas (``diffim subtract --catalog`` writing FITS).
 
         Returns
         -------
@@ -221,8 +226,8 @@ class DetectAndMeasureTask(Task):
             catalog = append_sky_sources(exposure, catalog, self.config.skySources)
         models = None
         if self.config.doMeasurement or self.config.doForcedMeasurement:
-            models = psf_models(exposure.psf, catalog[CENTROID_X].to_numpy(),
-                                catalog[CENTROID_Y].to_numpy())
+            models = psf_models(exposure.psf, catalog[CENTROID_X].copy(),
+                                catalog[CENTROID_Y].copy())
         if self.config.doMeasurement:
             bits = np.zeros(len(catalog), np.uint64)
             bits[:footprints.count] = footprint_mask_bits(exposure.mask, footprints, exposure.shape)
@@ -243,7 +248,8 @@ class DetectAndMeasureTask(Task):
             nDipoleFits=dipoles,
             nDipoles=int(catalog[DIPOLE_COLUMNS["classification"]].sum()),
             nSkySources=int(catalog["sky_source"].sum()))
-        return Struct(diaSources=catalog, subtractedMeasuredExposure=exposure)
+        return Struct(diaSources=catalog if asRecords else as_dataframe(catalog),
+                      subtractedMeasuredExposure=exposure)
 
     @staticmethod
     def _check_inputs(science, matched_template, difference, score):
@@ -278,23 +284,25 @@ class DetectAndMeasureTask(Task):
         """Drop rows with any ``badSourceFlags`` set; ids are kept (they may then skip)."""
         if not self.config.badSourceFlags or not len(catalog):
             return catalog
-        bad = catalog[list(self.config.badSourceFlags)].to_numpy(bool).any(axis=1)
+        bad = np.zeros(len(catalog), bool)
+        for flag in self.config.badSourceFlags:
+            bad |= catalog[flag].astype(bool)
         self.metadata["nRemovedBadFlags"] = int(bad.sum())
-        return catalog[~bad].reset_index(drop=True)
+        return catalog[~bad]
 
     def _remove_saturated_centres(self, exposure, catalog):
         """Drop detections whose 3x3 centre pixels all carry one of ``saturatedCentrePlanes``."""
         planes = [p for p in self.config.saturatedCentrePlanes if p in exposure.mask.planes]
         if not planes or not len(catalog):
             return catalog
-        ix = np.rint(catalog[CENTROID_X].to_numpy(float)).astype(int) - exposure.bbox.x0
-        iy = np.rint(catalog[CENTROID_Y].to_numpy(float)).astype(int) - exposure.bbox.y0
+        ix = np.rint(catalog[CENTROID_X]).astype(int) - exposure.bbox.x0
+        iy = np.rint(catalog[CENTROID_Y]).astype(int) - exposure.bbox.y0
         centres, _ = gather(exposure.mask.array, ix, iy, 1)
         centres = centres.reshape(len(catalog), 9)
         saturated = np.zeros(len(catalog), bool)
         for plane in planes:
             bit = exposure.mask.array.dtype.type(exposure.mask.bitmask(plane))
             saturated |= ((centres & bit) != 0).all(axis=1)
-        saturated &= ~catalog["sky_source"].to_numpy(bool)
+        saturated &= ~catalog["sky_source"]
         self.metadata["nRemovedSaturatedCentres"] = int(saturated.sum())
-        return catalog[~saturated].reset_index(drop=True)
+        return catalog[~saturated]
