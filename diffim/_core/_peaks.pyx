@@ -1,5 +1,6 @@
-# distutils: extra_compile_args = -O3 -fopenmp -fno-math-errno
-# (setup.py's flags, and sqrtf without errno so that the significance loop is vectorised:
+# distutils: extra_compile_args = -O3 -fopenmp -fno-math-errno -ffp-contract=off
+# (setup.py's flags; sqrtf without errno so that the significance loop is vectorised, and
+# no fused multiply-adds, so that every ISA's clone of the smoothing sums rounds alike:
 # the same values.)
 """Peaks of a smoothed significance image in one pass: the inner loop of ``diffim.image.peaks``.
 
@@ -61,30 +62,44 @@ cdef void _background_row(const float[:, ::1] grid, Py_ssize_t r, const int[::1]
         out[c] = top * (1 - fy) + bottom * fy
 
 
-cdef void _accumulate(float *acc, const float **sources, const float *weights,
-                      Py_ssize_t count, Py_ssize_t n) noexcept nogil:
-    """``acc[i] = acc[i] + weights[k] * sources[k][i]`` for ``k = 0 .. count - 1`` in turn.
-
-    Four sources per sweep over ``acc`` (one load and store of it instead of
-    four); the additions keep their order, so the result is the same to the bit.
+cdef extern from *:
     """
-    cdef Py_ssize_t k = 0, i
-    cdef const float *a
-    cdef const float *b
-    cdef const float *c
-    cdef const float *d
-    cdef float wa, wb, wc, wd
-    while k + 4 <= count:
-        a, b, c, d = sources[k], sources[k + 1], sources[k + 2], sources[k + 3]
-        wa, wb, wc, wd = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
-        for i in range(n):
-            acc[i] = (((acc[i] + wa * a[i]) + wb * b[i]) + wc * c[i]) + wd * d[i]
-        k += 4
-    while k < count:
-        a, wa = sources[k], weights[k]
-        for i in range(n):
-            acc[i] = acc[i] + wa * a[i]
-        k += 1
+    /* The smoothing sums are compiled for AVX2 and the baseline ISA (SSE2); the
+       loader picks one by CPU features. Without contraction (-ffp-contract=off)
+       both round every product and sum alike: the same bits, twice the lanes. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define PEAKS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+    #else
+    #define PEAKS_CLONES
+    #endif
+
+    /* acc[i] = acc[i] + weights[k] * sources[k][i] for k = 0 .. count - 1 in turn.
+       Four sources per sweep over acc (one load and store of it instead of four);
+       the additions keep their order, so the result is the same to the bit. */
+    PEAKS_CLONES
+    static void peaks_accumulate(float *restrict acc, const float **sources,
+                                 const float *weights, Py_ssize_t count, Py_ssize_t n)
+    {
+        Py_ssize_t k = 0, i;
+        while (k + 4 <= count) {
+            const float *restrict a = sources[k], *restrict b = sources[k + 1];
+            const float *restrict c = sources[k + 2], *restrict d = sources[k + 3];
+            const float wa = weights[k], wb = weights[k + 1];
+            const float wc = weights[k + 2], wd = weights[k + 3];
+            for (i = 0; i < n; i++)
+                acc[i] = (((acc[i] + wa * a[i]) + wb * b[i]) + wc * c[i]) + wd * d[i];
+            k += 4;
+        }
+        for (; k < count; k++) {
+            const float *restrict a = sources[k];
+            const float wa = weights[k];
+            for (i = 0; i < n; i++)
+                acc[i] = acc[i] + wa * a[i];
+        }
+    }
+    """
+    void _accumulate "peaks_accumulate" (float *acc, const float **sources, const float *weights,
+                                         Py_ssize_t count, Py_ssize_t n) noexcept nogil
 
 
 cdef int _strip(const float[:, ::1] image, const float[:, ::1] variance,
