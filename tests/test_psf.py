@@ -364,6 +364,16 @@ def test_varying_psf_rejects_bad_fields(model, fields):
         VaryingPsf(model, fields, Box(0, 0, 100, 100))
 
 
+def test_varying_psf_names_the_first_invalid_grid_point():
+    # sigma_x = 1 + 2 u is negative for u < -0.5: first at x = 0 (u = -1) of the bottom row.
+    with pytest.raises(PsfError, match=r"invalid at \(0, 0\)"):
+        VaryingPsf(GaussianPsf, {"sigma_x": [[1.0], [2.0]]}, Box(0, 0, 100, 100))
+    # sigma_y = 1 - 2 v is 0 from v = 0.5: y = 74.25, the 13th of 17 rows from 0 to 99.
+    with pytest.raises(PsfError, match=r"invalid at \(0, 74\.25\)"):
+        VaryingPsf(GaussianPsf, {"sigma_x": [[1.0]], "sigma_y": [[1.0, -2.0]]},
+                   Box(0, 0, 100, 100))
+
+
 # ---- persistence --------------------------------------------------------------------------------
 
 ALL_PSFS = ANALYTIC + [
