@@ -11,6 +11,8 @@ The cards written are the same bytes as astropy's ``add_checksum``
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._core import _checksum
@@ -23,6 +25,9 @@ _MINUS_ZERO = 0xFFFFFFFF
 _UINT32_OFFSET = 0x80000000
 """FITS stores uint32 as int32 with BZERO = 2^31: each word is the value with its top bit flipped."""
 _PUNCTUATION = frozenset(b":;<=>?@[\\]^_`")
+_PARALLEL_WORDS = 1 << 20
+"""Planes of fewer words are summed on one thread: a campaign's 384 x 384 planes took
+0.1 ms on one and up to 16 ms on two at a load of 7 (the second thread's wake-up)."""
 
 
 def fold(total):
@@ -39,13 +44,18 @@ def _byte_sum(data):
     return int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64))
 
 
+def _threads(words):
+    """OpenMP threads for summing a plane of ``words``: all CPUs for a large plane, else one."""
+    return max(1, len(os.sched_getaffinity(0))) if words.size >= _PARALLEL_WORDS else 1
+
+
 def plane_datasum(plane):
     """DATASUM of a native-endian 2-D float32 or uint32 plane as astropy writes it."""
     plane = np.ascontiguousarray(plane)
     if plane.dtype == np.float32:
-        return fold(_checksum.native_word_sum(plane.view(np.uint32), 0))
+        return fold(_checksum.native_word_sum(plane.view(np.uint32), 0, _threads(plane)))
     if plane.dtype == np.uint32:
-        return fold(_checksum.native_word_sum(plane, _UINT32_OFFSET))
+        return fold(_checksum.native_word_sum(plane, _UINT32_OFFSET, _threads(plane)))
     raise TypeError(f"no fast DATASUM for {plane.dtype} planes")
 
 
@@ -67,7 +77,7 @@ def read_plane(data):
     if data.dtype.itemsize != 4 or data.dtype.byteorder != ">" or not data.flags.writeable:
         return None
     words = data.view(np.uint32)  # the file's bytes; swapped to native by the pass
-    total = _checksum.swap_in_place_word_sum(words)
+    total = _checksum.swap_in_place_word_sum(words, _threads(words))
     return words.view(data.dtype.newbyteorder("=")), fold(total)
 
 

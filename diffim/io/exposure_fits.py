@@ -49,6 +49,7 @@ from .header import (
     wcs_from_header,
 )
 from .plain_fits import exposure_from_plain_image, plain_image_and_header
+from .read_cache import cached
 
 __all__ = ["FORMAT_VERSION", "read_exposure", "write_exposure"]
 
@@ -141,8 +142,17 @@ def read_exposure(path, **plain_options):
     -----
     A file of the layout `write_exposure` writes is read without astropy
     (`diffim.io.hdu_reader`), its headers and planes once each; any other
-    layout of our format is read by astropy, with the same result.
+    layout of our format is read by astropy, with the same result. Where the
+    process asked to keep what it reads (`diffim.io.read_cache`), a file read
+    before and unchanged since is not read again.
     """
+    if plain_options:
+        return _read_exposure(path, plain_options)
+    return cached(path, lambda path: _read_exposure(path, {}))
+
+
+def _read_exposure(path, plain_options):
+    """`read_exposure` of the file itself."""
     hdu = plain_options.pop("hdu", None)
     primary, hdus = _read_our_file(path)
     if primary is None or "DIFFIMFT" not in primary:

@@ -1,0 +1,54 @@
+"""Exposure files read again in a process that keeps them (`diffim.io.read_cache`)."""
+import numpy as np
+import pytest
+from conftest import random_exposure
+
+from diffim.io import exposure_fits, read_cache
+from diffim.io.exposure_fits import read_exposure, write_exposure
+
+
+@pytest.fixture
+def keeping():
+    read_cache.keep_read_exposures(64 * 2**20)
+    yield
+    read_cache.keep_read_exposures(0)
+
+
+def counted(reads):
+    """A reader of the file itself that counts its calls."""
+    def read(path):
+        reads.append(path)
+        return exposure_fits._read_exposure(path, {})
+    return read
+
+
+def test_a_file_is_read_twice_then_copied_and_each_copy_is_its_own(tmp_path, keeping):
+    path = tmp_path / "calexp.fits"
+    write_exposure(random_exposure(seed=3), path)
+    reads = []
+    first, second, third = (read_cache.cached(path, counted(reads)) for _ in range(3))
+    assert reads == [path, path]  # kept at its second read, not read a third time
+    for exposure in (second, third):
+        np.testing.assert_array_equal(exposure.image, first.image)
+        np.testing.assert_array_equal(exposure.variance, first.variance)
+        np.testing.assert_array_equal(exposure.mask.array, first.mask.array)
+    third.image[0, 0] += 1.0  # a caller's change is not what the next read gives
+    fourth = read_cache.cached(path, counted(reads))
+    assert fourth.image[0, 0] == first.image[0, 0] and fourth.image is not third.image
+
+
+def test_a_rewritten_file_is_read_anew(tmp_path, keeping):
+    path = tmp_path / "calexp.fits"
+    write_exposure(random_exposure(seed=3), path)
+    read_exposure(path), read_exposure(path)
+    write_exposure(random_exposure(seed=4), path)
+    np.testing.assert_array_equal(read_exposure(path).image, random_exposure(seed=4).image)
+
+
+def test_nothing_is_kept_by_default(tmp_path):
+    path = tmp_path / "calexp.fits"
+    write_exposure(random_exposure(seed=3), path)
+    reads = []
+    for _ in range(3):
+        read_cache.cached(path, counted(reads))
+    assert len(reads) == 3
