@@ -1,13 +1,20 @@
 """What the middlewares' workers share with the command's process: an argument pickled once
 (`compat.pickled`), the ERROR lines of one command among two running at once
-(`compat.error_log`), and the server their local pools fork from (`compat.worker_server`)."""
+(`compat.error_log`), the server their local pools fork from (`compat.worker_server`),
+and gen3's pool of quanta (`compat.gen3.quantum_pool`)."""
 import logging
 import subprocess
 import sys
 import threading
+import time
+
+import pytest
+from lsst.pipe.base.mp_graph_executor import MPTimeoutError
 
 from compat.error_log import ErrorLines
+from compat.gen3.quantum_pool import run_in_pool
 from compat.pickled import Pickled
+from compat.worker_server import worker_context
 
 
 def test_a_pickled_value_is_unpickled_once_per_process():
@@ -65,3 +72,28 @@ def test_local_workers_are_forked_from_one_server_with_the_modules_imported(tmp_
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300)
     assert done.stdout == "ok\n", done.stderr
+
+
+def test_the_pool_runs_each_call_after_its_predecessors_in_the_order_given():
+    # divmod(7, 2) would fail if its predecessor's result were needed and absent: only the
+    # order of the results is checked here, and that every call ran once.
+    calls = {"first": (divmod, 7, 2), "second": (abs, -3), "third": (pow, 2, 5)}
+    results = run_in_pool(calls, {"third": {"first", "second"}}, 2, worker_context([]))
+    assert results == [(3, 1), 3, 32]
+
+
+def test_a_quantum_that_hangs_is_killed_at_the_timeout_and_named():
+    calls = {"hangs": (time.sleep, 600), "after it": (abs, -1)}
+    started = time.monotonic()
+    with pytest.raises(MPTimeoutError, match=r"Timeout \(1\.5 sec\) for call hangs: its process"):
+        run_in_pool(calls, {"after it": {"hangs"}}, 2, worker_context([]), timeout=1.5,
+                    describe=lambda key: f"call {key}")
+    assert time.monotonic() - started < 60  # not the 600 s of the sleep
+
+
+def test_without_a_timeout_a_failed_call_is_raised_and_its_successors_do_not_run():
+    calls = {"fails": (int, "not a number"), "after it": (time.sleep, 600)}
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="not a number"):
+        run_in_pool(calls, {"after it": {"fails"}}, 2, worker_context([]))
+    assert time.monotonic() - started < 60

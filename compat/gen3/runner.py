@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from lsst.daf.butler import Butler, CollectionType
 from lsst.pipe.base import Instrument, Pipeline, TaskFactory
@@ -34,6 +33,7 @@ from ..pickled import Pickled
 from ..worker_server import worker_context
 from .errors import Gen3Error
 from .pipelines import pipeline_path
+from .quantum_pool import run_in_pool
 
 __all__ = ["WORKER_MODULES", "execute_quantum", "load_pipeline", "run_pipeline"]
 
@@ -84,7 +84,7 @@ def load_pipeline(pipeline, config=None, config_files=None):
 
 def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_files=None,
                  register_dataset_types=True, extend_run=False, jobs=1, parsl=False,
-                 butler=None):
+                 butler=None, timeout=None):
     """Build the quantum graph of a pipeline and execute it here.
 
     Parameters
@@ -118,6 +118,10 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
         clone of it (sharing its registry connection and caches) instead of
         a new client of the repository (0.07 CPU s per run, more on
         PostgreSQL). Not for ``extend_run``.
+    timeout : `float`, optional
+        With ``jobs > 1``, the seconds a quantum may run before its process
+        is killed and the run fails with the middleware's ``MPTimeoutError``
+        (``pipetask run --timeout``); no limit when omitted.
 
     Returns
     -------
@@ -152,10 +156,10 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
             "data_query": where}, attach_datastore_records=False).assemble()
     if errors.lines and not predicted.quantum_only_xgraph.nodes:
         raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: {errors.lines[0]}")
-    return _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl)
+    return _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl, timeout)
 
 
-def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl):
+def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl, timeout):
     """Write the init outputs, then run every quantum in order.
 
     This is `SimplePipelineExecutor.run`, except that an extended run
@@ -184,53 +188,41 @@ def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl)
         return execute_on_parsl(predicted, executor)
     predicted.build_execution_quanta()
     if jobs > 1:
-        return _execute_in_pool(predicted, executor, jobs)
+        return _execute_in_pool(predicted, executor, jobs, timeout)
     nodes = predicted.quantum_only_xgraph.nodes
     return [executor.execute(nodes[quantum_id]["pipeline_node"], nodes[quantum_id]["quantum"],
                              quantum_id)[0]
             for quantum_id in predicted]
 
 
-def _execute_in_pool(predicted, executor, jobs):
+def _execute_in_pool(predicted, executor, jobs, timeout):
     """Every quantum of ``predicted`` in a pool of ``jobs`` processes, each once the quanta it
-    depends on are done; the executed quanta in the graph's order.
+    depends on are done (`compat.gen3.quantum_pool`); the executed quanta in the graph's order.
 
-    At most ``jobs`` quanta are submitted at a time, so that after a quantum fails no
-    other one starts; the error of the first failed quantum in the graph's order is
-    raised once the running ones are done, as on Parsl (`compat.gen3.parsl_executor`).
-    Unlike the middleware's ``MPGraphExecutor`` there is no per-quantum timeout.
+    The pool's processes are forked from the server of `compat.worker_server`,
+    which imports the modules asked for by the first caller in the process
+    only: a campaign's engine starts it with the shipped tasks' modules, a
+    pipeline of other tasks has its workers import them at their first quantum.
     """
     if not predicted:
         return []
-    xgraph = predicted.quantum_only_xgraph
+    nodes = predicted.quantum_only_xgraph.nodes
     shared = (Pickled(executor), Pickled(dict(predicted.pipeline_graph.tasks)))
-    waiting = {quantum_id: set(xgraph.predecessors(quantum_id)) for quantum_id in predicted}
-    futures, running, finished, failed = {}, {}, set(), False
+    calls = {quantum_id: (execute_quantum, *shared, nodes[quantum_id]["pipeline_node"].label,
+                          nodes[quantum_id]["quantum"], quantum_id)
+             for quantum_id in predicted}
+    predecessors = {quantum_id: set(predicted.quantum_only_xgraph.predecessors(quantum_id))
+                    for quantum_id in predicted}
     # Forked from a server, not from here: a fork of a process that has used OpenMP can hang.
     context = worker_context({*WORKER_MODULES, *(node.task_class.__module__ for node in
                                                  predicted.pipeline_graph.tasks.values())})
-    with ProcessPoolExecutor(min(jobs, len(waiting)), mp_context=context,
-                             initializer=keep_freed_memory) as pool:
-        while True:
-            ready = [] if failed else [quantum_id for quantum_id, before in waiting.items()
-                                       if before <= finished][:jobs - len(running)]
-            for quantum_id in ready:
-                del waiting[quantum_id]
-                node = xgraph.nodes[quantum_id]
-                future = pool.submit(execute_quantum, *shared, node["pipeline_node"].label,
-                                     node["quantum"], quantum_id)
-                futures[quantum_id], running[future] = future, quantum_id
-            if not running:
-                break
-            ended, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in ended:
-                finished.add(running.pop(future))
-                failed = failed or future.exception() is not None
-    errors = [futures[quantum_id].exception() for quantum_id in predicted if quantum_id in futures]
-    first = next((error for error in errors if error is not None), None)
-    if first is not None:
-        raise first
-    return [futures[quantum_id].result() for quantum_id in predicted]
+    return run_in_pool(calls, predecessors, jobs, context, initializer=keep_freed_memory,
+                       timeout=timeout, describe=lambda quantum_id: _describe(nodes[quantum_id]))
+
+
+def _describe(node):
+    """A quantum as a message names it: its task label and data ID."""
+    return f"quantum {node['pipeline_node'].label} {node['quantum'].dataId}"
 
 
 def execute_quantum(executor, tasks, label, quantum, quantum_id, *upstream):
