@@ -120,3 +120,19 @@ def test_plain_image_read_and_written_without_astropy(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert read_exposure(tmp_path / "out.fits").image.tobytes() == image.tobytes()
+
+
+def test_read_exposure_reads_a_plain_files_first_header_once(monkeypatch):
+    from diffim.io import exposure_fits, simple_fits
+
+    reads = []
+
+    def counted(stream):
+        reads.append(stream.tell())
+        return SimpleHeader(simple_fits.read_header_blocks(stream))
+
+    monkeypatch.setattr(exposure_fits, "read_header", counted)
+    monkeypatch.setattr(simple_fits, "read_header", counted)
+    exposure = read_exposure(REAL_FILES[0])
+    assert reads == [0]  # the layout check's read serves the plain image too
+    assert np.array_equal(exposure.image, read_simple_image(REAL_FILES[0])[0], equal_nan=True)

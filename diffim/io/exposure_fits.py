@@ -40,7 +40,7 @@ from .checksum import (
 from .fits_cards import card, header_bytes
 from .hdu_writer import image_cards, primary_cards, psf_table_hdu, write_hdus
 from .hdu_reader import read_hdus
-from .simple_fits import read_header
+from .simple_fits import read_header, simple_image_after
 from .header import (
     open_fits,
     read_visit_info,
@@ -154,9 +154,9 @@ def read_exposure(path, **plain_options):
 def _read_exposure(path, plain_options):
     """`read_exposure` of the file itself."""
     hdu = plain_options.pop("hdu", None)
-    primary, hdus = _read_our_file(path)
+    primary, hdus = _read_file(path, plain=hdu is None)
     if primary is None or "DIFFIMFT" not in primary:
-        return exposure_from_plain_image(*plain_image_and_header(path, hdu), path,
+        return exposure_from_plain_image(*(hdus or plain_image_and_header(path, hdu)), path,
                                          **plain_options)
     if plain_options or hdu is not None:
         given = sorted([*plain_options, *(["hdu"] if hdu is not None else [])])
@@ -171,17 +171,24 @@ def _read_exposure(path, plain_options):
         return _exposure_from_hdulist(hdus, path)
 
 
-def _read_our_file(path):
-    """``(primary header, HDUs)`` of a file; the HDUs (`diffim.io.hdu_reader.RawHdu`) only
-    for our format in the layout `read_hdus` reads, ``(None, None)`` when not FITS."""
+def _read_file(path, plain):
+    """``(primary header, contents)`` of a file, its first header read once.
+
+    The contents are our format's HDUs (`diffim.io.hdu_reader.RawHdu`) in the
+    layout `read_hdus` reads, or, with ``plain``, a plain image's ``(image,
+    header)`` when `diffim.io.simple_fits` reads it; else `None` (astropy
+    reads the file). ``(None, None)`` when it is not FITS.
+    """
     try:
         stream = open(path, "rb")
     except OSError:
         return None, None
     with stream:
         primary = read_header(stream)
-        if primary is None or "DIFFIMFT" not in primary:
-            return primary, None
+        if primary is None:
+            return None, None
+        if "DIFFIMFT" not in primary:
+            return primary, simple_image_after(stream, primary) if plain else None
         return primary, read_hdus(stream, primary)
 
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from .fits_cards import BLOCK, CARD
 
-__all__ = ["SIMPLE_CARD", "SimpleHeader", "read_header", "read_header_blocks", "read_simple_image"]
+__all__ = ["SIMPLE_CARD", "SimpleHeader", "read_header", "read_header_blocks", "read_simple_image",
+           "simple_image_after"]
 
 _DTYPES = {-32: ">f4", -64: ">f8", 16: ">i2", 32: ">i4"}
 """BITPIX -> the big-endian dtype of the stored pixels, for the pixel types read here."""
@@ -140,12 +141,6 @@ def read_header(stream):
     return None if raw is None else SimpleHeader(raw)
 
 
-def _primary_header(stream):
-    """The header at the start of ``stream``, or None when it is not a FITS primary header."""
-    header = read_header(stream)
-    return header if header is not None and header.raw.startswith(SIMPLE_CARD) else None
-
-
 def read_simple_image(path):
     """The primary 2-D image and header of a simple FITS file, or None for astropy to read.
 
@@ -167,22 +162,36 @@ def read_simple_image(path):
     except OSError:
         return None
     with stream:
-        header = _primary_header(stream)
-        shape = None if header is None else _image_shape(header)
-        if shape is None:
-            return None
-        dtype = np.dtype(_DTYPES[header["BITPIX"]])
-        data_size = shape[0] * shape[1] * dtype.itemsize
-        header_size = -(-len(header.raw) // BLOCK) * BLOCK
-        if os.fstat(stream.fileno()).st_size != header_size + -(-data_size // BLOCK) * BLOCK:
-            return None
-        # Read into a native-order array and swap there: no second copy of the plane.
-        native = dtype.newbyteorder("=")
-        data = np.empty(shape, dtype=native)
-        if stream.readinto(data.view(np.uint8).reshape(-1)) != data_size:
-            return None
-        if not dtype.isnative:
-            data.byteswap(inplace=True)
+        return simple_image_after(stream, read_header(stream))
+
+
+def simple_image_after(stream, header):
+    """`read_simple_image` of a file whose first header was just read from ``stream``.
+
+    Parameters
+    ----------
+    stream : binary file
+        Positioned after ``header``.
+    header : `SimpleHeader` or `None`
+        What `read_header` gave for the start of the file.
+    """
+    if header is None or not header.raw.startswith(SIMPLE_CARD):
+        return None
+    shape = _image_shape(header)
+    if shape is None:
+        return None
+    dtype = np.dtype(_DTYPES[header["BITPIX"]])
+    data_size = shape[0] * shape[1] * dtype.itemsize
+    header_size = -(-len(header.raw) // BLOCK) * BLOCK
+    if os.fstat(stream.fileno()).st_size != header_size + -(-data_size // BLOCK) * BLOCK:
+        return None
+    # Read into a native-order array and swap there: no second copy of the plane.
+    native = dtype.newbyteorder("=")
+    data = np.empty(shape, dtype=native)
+    if stream.readinto(data.view(np.uint8).reshape(-1)) != data_size:
+        return None
+    if not dtype.isnative:
+        data.byteswap(inplace=True)
     return data, header
 
 
