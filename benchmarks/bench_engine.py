@@ -13,7 +13,8 @@ medians over the rounds of
   ``scenario_seconds_rounds``), and ``data_ids_per_second`` over it;
 - ``main_cpu_seconds_per_data_id`` and ``worker_cpu_seconds_per_data_id``: CPU
   time of this process (graph building, reading back, comparing, recording:
-  the serial part) and of the Parsl workers over the same span;
+  the serial part) and of the Parsl worker pools over the same span (their
+  start and imports, while the field is ingested, are not in it);
 - ``load_average``: the machine's 1-minute load average before and after
   (this machine's cores are shared: read the numbers beside it).
 
@@ -105,8 +106,9 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
     def run():
         done = run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
                             engine=engine, workers=workers, progress=progress)
-        (start, (main_start, _)), (end, (main_end, worker_cpu)) = marks["ingested"], marks["last"]
-        rounds.append((end - start, main_end - main_start, worker_cpu))
+        (start, (main_start, workers_start)), (end, (main_end, workers_end)) = (
+            marks["ingested"], marks["last"])
+        rounds.append((end - start, main_end - main_start, workers_end - workers_start))
         return done
 
     load_before = os.getloadavg()[0]

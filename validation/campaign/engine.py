@@ -37,11 +37,13 @@ _STRATEGY_PERIOD_SECONDS = 0.5
 executor is added, which at Parsl's default (5 s) came after the field was ingested: the
 workers could not import while it was."""
 
-_GEN2_WORKER_MODULES = ("compat.gen2.image_difference", "compat.gen2.task_runner")
-"""What the workers of gen2's ``-j`` pool run: the campaign's command classes and their runner."""
+_WORKER_PRELOAD = "validation.campaign.worker_preload"
+"""What the workers of both engines import once, in the server they are forked from."""
 
-_COMPARE_MODULE = "validation.campaign.compare_backends"
-"""Where the comparison of each data ID runs in a worker."""
+_POLL_PERIOD_MS = 200
+"""How long Parsl's interchange and this process's result thread wait for a message before
+looking again (Parsl's default: 10 ms). A message wakes them at once; the shorter period only
+had the interchange loop 100 times a second beside the two workers on a 2-core machine."""
 
 _HEARTBEAT_PERIOD_SECONDS = 3
 _HEARTBEAT_THRESHOLD_SECONDS = 15
@@ -115,10 +117,9 @@ def start_engine(name, workers, run_dir):
 def _start_local_worker_server():
     """Start the server the middlewares' pools fork their workers from (`compat.worker_server`),
     importing what the workers of both run."""
-    from compat.gen3.runner import WORKER_MODULES
     from compat.worker_server import worker_context
 
-    worker_context([*_GEN2_WORKER_MODULES, *WORKER_MODULES, _COMPARE_MODULE])
+    worker_context([_WORKER_PRELOAD])
 
 
 def parsl_config(workers, run_dir):
@@ -154,7 +155,7 @@ def parsl_config(workers, run_dir):
         interchange_launch_cmd=["setpriv", "--pdeathsig", "TERM", "--", sys.executable, "-m",
                                 "parsl.executors.high_throughput.interchange"],
         heartbeat_period=_HEARTBEAT_PERIOD_SECONDS,
-        heartbeat_threshold=_HEARTBEAT_THRESHOLD_SECONDS,
+        heartbeat_threshold=_HEARTBEAT_THRESHOLD_SECONDS, poll_period=_POLL_PERIOD_MS,
         provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
                                worker_init="export OMP_NUM_THREADS=1"))
     return Config(executors=[executor], run_dir=str(run_dir), strategy="none",

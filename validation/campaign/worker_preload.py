@@ -1,18 +1,28 @@
-"""What every Parsl worker of a campaign starts with, imported once by the pool's fork server.
+"""What every worker of a campaign starts with, imported once by the fork server of its pool.
 
-`validation.campaign.worker_pool` has its fork server import this module;
-the workers forked from it inherit the modules that the apps of a campaign
-run (gen2's data references, gen3's quanta with the middleware's executor,
-the comparison of each data ID) and the memory policy of the ``diffim``
-command: freed image-sized blocks are kept for reuse
-(`diffim.cli.main.keep_freed_memory`), since a worker runs many data IDs.
+The local engine's server (`compat.worker_server`, started by
+`validation.campaign.engine`) and the fork server of each Parsl worker pool
+(`validation.campaign.worker_pool`, which adds the Parsl apps' modules)
+import this module: its `MODULES` are what the workers run (gen2's data
+references, gen3's quanta with the middleware's executor and the shipped
+tasks, the comparison of each data ID), and the workers forked from the
+server inherit them and the policy set here: freed image-sized blocks are
+kept for reuse (`diffim.cli.main.keep_freed_memory`) and exposure files
+read again are kept (`diffim.io.read_cache`), since a worker runs many data
+IDs on the same inputs.
 """
-import lsst.pipe.base.single_quantum_executor  # noqa: F401
+import importlib
 
-import compat.gen2.parsl_runner  # noqa: F401
-import compat.gen3.parsl_executor  # noqa: F401
-import compat.gen3.tasks  # noqa: F401
-import validation.campaign.compare_backends  # noqa: F401
 from diffim.cli.main import keep_freed_memory
+from diffim.io.read_cache import keep_read_exposures
 
+from .run import KEPT_EXPOSURE_BYTES
+
+MODULES = ("lsst.pipe.base.single_quantum_executor", "compat.gen2.image_difference",
+           "compat.gen2.task_runner", "compat.gen3.runner", "compat.gen3.tasks",
+           "validation.campaign.compare_backends")
+
+for _module in MODULES:
+    importlib.import_module(_module)
 keep_freed_memory()
+keep_read_exposures(KEPT_EXPOSURE_BYTES)
