@@ -1,6 +1,7 @@
 """A small campaign end to end: one field into a gen2 and a gen3 repo, scenarios through both,
 verdicts in the database and the reports, a regression against a baseline failing the command."""
 import json
+import sqlite3
 
 import pytest
 from _campaigns import scenario, write_campaign
@@ -44,6 +45,14 @@ def test_the_campaign_runs_and_reports(campaign, capsys):
                              "split_undecorrelated"}
     for name in ("report.html", "summary.md", "junit.xml", "results.json"):
         assert (workdir / "report" / name).stat().st_size > 0
+
+
+def test_the_gen3_registry_commits_through_a_write_ahead_log(campaign):
+    _, workdir, _ = campaign
+    registry = workdir / "run" / "gen3" / "repo" / "gen3.sqlite3"
+    with sqlite3.connect(registry) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("SELECT COUNT(*) FROM file_datastore_records").fetchone()[0] > 0
 
 
 def test_same_logic_under_both_middlewares_is_bit_identical(campaign):

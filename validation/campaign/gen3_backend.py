@@ -16,7 +16,9 @@ comparison runs.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ __all__ = ["Gen3Backend", "Gen3Outputs", "PIPELINE_OUTPUTS"]
 
 MONOLITH_LABEL = "imageDifference"
 MONOLITH_PIPELINES = ("image_difference", "winter2013")
+REGISTRY_FILE = "gen3.sqlite3"
+"""The registry's SQLite file in a repository made without a registry URL."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Gen3Backend:
             digest = hashlib.sha256(str(self.root.absolute()).encode()).hexdigest()[:12]
             namespace = f"diffim_{digest}"
         self.butler = make_repo(self.root, self.registry_db, namespace)
+        if self.registry_db is None:
+            _write_ahead_log(self.root / REGISTRY_FILE)
         ingest_field_files(self.butler, files)
 
     @staticmethod
@@ -222,6 +228,19 @@ class Gen3Outputs:
         if not result.outputs:
             result.error = f"no {self.where.prefix}_* outputs in {collection}"
         return result
+
+
+def _write_ahead_log(path):
+    """Switch the SQLite registry at ``path`` to write-ahead logging (it stays so in the file).
+
+    The butler commits each dataset it writes or ingests (about 2300 commits in
+    the default campaign): with SQLite's default rollback journal each commit
+    synced the journal, the database and the directory (16.7 ms per commit on
+    this machine), with the log one file (3.9 ms). Readers and the writer of
+    the campaign's processes still see each other's commits.
+    """
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _get(butler, dataset_type, data_id):
