@@ -8,10 +8,11 @@ from diffim.io.exposure_fits import read_exposure, write_exposure
 
 
 @pytest.fixture
-def keeping():
-    read_cache.keep_read_exposures(64 * 2**20)
-    yield
-    read_cache.keep_read_exposures(0)
+def keeping(monkeypatch):
+    """Files kept from their second read, however recently written (the tests' files are)."""
+    monkeypatch.setattr(read_cache, "_SETTLED_NS", 0)
+    with read_cache.read_exposures_kept(64 * 2**20):
+        yield
 
 
 def counted(reads):
@@ -52,3 +53,19 @@ def test_nothing_is_kept_by_default(tmp_path):
     for _ in range(3):
         read_cache.cached(path, counted(reads))
     assert len(reads) == 3
+
+
+def test_a_file_changed_in_the_last_second_is_not_kept(tmp_path):
+    path = tmp_path / "calexp.fits"
+    write_exposure(random_exposure(seed=3), path)
+    reads = []
+    with read_cache.read_exposures_kept(64 * 2**20):
+        for _ in range(3):
+            read_cache.cached(path, counted(reads))
+    assert len(reads) == 3
+
+
+def test_the_budget_is_restored_after_the_block():
+    with read_cache.read_exposures_kept(2**20):
+        assert read_cache.keep_read_exposures(2**20) == 2**20
+    assert read_cache.keep_read_exposures(0) == 0

@@ -9,15 +9,23 @@ second time, by the file's identity and version (device, inode, size,
 modification and change times: an atomic rewrite is a new inode), and a
 later read of the same, unchanged file is a copy of the planes
 (`diffim.Exposure.copy`): the same values as a new read, not verified again.
-Files read once (a campaign's outputs, compared once) are never kept. Off by
-default: a command that reads each file once would only hold the memory.
+Files read once (a campaign's outputs, compared once) are never kept, nor
+files changed in the last second (a file's times are kept in ticks of a few
+milliseconds: a change in place within the tick of the previous one would not
+show). Off by default: a command that reads each file once would only hold
+the memory.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
+import time
 
-__all__ = ["cached", "keep_read_exposures"]
+__all__ = ["cached", "keep_read_exposures", "read_exposures_kept"]
+
+_SETTLED_NS = 10**9
+"""A file last changed longer ago than this is kept: its times tell any later change."""
 
 _KEPT = collections.OrderedDict()
 """File identity -> exposure, least recently used first."""
@@ -30,9 +38,26 @@ def keep_read_exposures(max_bytes):
     """Keep exposures read again from here on in this process, their planes up to ``max_bytes``.
 
     The least recently read are dropped first; ``0`` keeps none (the default).
+
+    Returns
+    -------
+    previous : `int`
+        The budget until now.
     """
+    previous = _budget["bytes"]
     _budget["bytes"] = int(max_bytes)
     _evict()
+    return previous
+
+
+@contextlib.contextmanager
+def read_exposures_kept(max_bytes):
+    """`keep_read_exposures` for the length of a ``with`` block, then the budget as it was."""
+    previous = keep_read_exposures(max_bytes)
+    try:
+        yield
+    finally:
+        keep_read_exposures(previous)
 
 
 def cached(path, read):
@@ -49,6 +74,8 @@ def cached(path, read):
         _KEPT.move_to_end(key)
         return _KEPT[key].copy()
     exposure = read(path)
+    if time.time_ns() - status.st_ctime_ns < _SETTLED_NS:
+        return exposure
     if key not in _READ_ONCE:
         _READ_ONCE.add(key)
         return exposure
@@ -68,3 +95,4 @@ def _evict():
     while _KEPT and _budget["used"] > _budget["bytes"]:
         _, exposure = _KEPT.popitem(last=False)
         _budget["used"] -= _plane_bytes(exposure)
+

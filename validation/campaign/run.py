@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffim.io.read_cache import keep_read_exposures
+from diffim.io.read_cache import read_exposures_kept
 
 from ..audit import audit_paths
 from ..db import ResultsDB
@@ -124,8 +124,7 @@ def workdir_lock(workdir):
 def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_db,
                   on_complete):
     started = time.monotonic()
-    keep_read_exposures(KEPT_EXPOSURE_BYTES)
-    with ResultsDB(db_url) as db:
+    with read_exposures_kept(KEPT_EXPOSURE_BYTES), ResultsDB(db_url) as db:
         files = prepare_dataset(campaign.dataset, workdir / "field")
         data_ids = campaign_data_ids(campaign, files)
         progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
