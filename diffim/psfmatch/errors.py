@@ -5,12 +5,16 @@ with the rest of the package's input errors.
 """
 from ..errors import DiffimError
 
-__all__ = ["NoKernelCandidatesError", "PsfMatchConfigError", "PsfMatchInputError",
-           "SingularSystemError"]
+__all__ = ["BadKernelMatchError", "NoKernelCandidatesError", "PsfMatchConfigError",
+           "PsfMatchInputError", "SingularSystemError"]
 
 
 class NoKernelCandidatesError(DiffimError):
     """No kernel candidate is left to constrain the PSF-matching kernel."""
+
+
+class BadKernelMatchError(DiffimError):
+    """The fitted kernel does not match the kernel sources' flux or width (a deconvolution)."""
 
 
 class SingularSystemError(DiffimError):
