@@ -541,3 +541,34 @@ def test_a_psf_image_without_a_positive_core_is_a_psf_error():
     image[0, 0] = image[0, 20] = image[20, 0] = image[20, 20] = 2.0
     with pytest.raises(PsfError, match=r"PSF at \(5\.0, 5\.0\) has no width: .*weighted flux"):
         PixelPsf(image).computeSigma(5.0, 5.0)
+
+
+def test_every_pixel_psf_source_takes_the_pixel_width_off_once():
+    """computeShape's 1/12 px^2 assumes a pixel-integrated image: true of each source of
+    PixelPsfs. The simulator and the analytic models draw pixel-integrated profiles, so a
+    PSF measured from simulated stars, shifted (warped) or coadded comes back as the
+    continuous one; a discrete convolution (decorrelation, pre-convolution) adds the
+    kernel's moments, pixel width included, as its filter does to the image. At sigma
+    1 px a point-sampled image, or the pixel term counted twice, would be 8 % off."""
+    from diffim.coadd.coadd_psf import coadd_psf
+    from diffim.psf.measure import measure_psf
+    from diffim.sim import PairConfig, simulate_pair
+    from diffim.subtract.preconvolve import convolved_psf
+    from diffim.warp.psf import translated_psf
+
+    round_ = dict(science_fwhm_variation=0.0, science_ellipticity=0.0,
+                  science_ellipticity_variation=0.0)
+    pair = simulate_pair(PairConfig(size=512, seed=3, psf_model="gaussian",
+                                    science_fwhm=2.0 * math.sqrt(2.0 * math.log(2.0)), **round_))
+    science = pair.science
+    measured = measure_psf(science.image, science.variance, xy0=science.xy0).psf
+    ixx, iyy, ixy = measured.computeShape(*science.bbox.center)
+    assert (ixx, iyy, ixy) == pytest.approx((1.0, 1.0, 0.0), abs=0.015)
+    pixel = PixelPsf(GaussianPsf(1.0).computeKernelImage(0, 0))
+    box = Box(0, 0, 64, 64)
+    for psf in (translated_psf(pixel, 0.3, -0.4),
+                coadd_psf([pixel, pixel], [1.0, 2.0], [np.ones((64, 64), bool)] * 2, box, 3)):
+        assert psf.computeShape(32, 32) == pytest.approx((1.0, 1.0, 0.0), abs=1e-4)
+    kernel = GaussianPsf(1.5).computeKernelImage(0, 0)
+    convolved = convolved_psf(GaussianPsf(1.0), kernel, box, mode="full")
+    assert convolved.computeShape(32, 32)[0] == pytest.approx(1.0 + 2.25 + 1.0 / 12.0, rel=1e-3)
