@@ -17,9 +17,10 @@ SIZE = 1024
 FLUX_RATIO = 0.9
 
 
-def make_task(**fields):
+def make_task(kernel_match_check=True, **fields):
     config = AlardLuptonSubtractConfig()
     config.doScaleVariance = False  # judge the propagated variance, not a rescaled one
+    config.makeKernel.raiseOnBadKernelMatch = kernel_match_check
     for name, value in fields.items():
         setattr(config, name, value)
     return AlardLuptonSubtractTask(config=config)
@@ -162,10 +163,12 @@ def test_convolve_science_and_auto_mode():
 @pytest.mark.parametrize("mode", ["convolveTemplate", "convolveScience"])
 def test_consumed_template_gives_the_same_outputs(mode):
     pair = simulate_pair(PairConfig(size=256, seed=6, star_density=3000, flux_ratio=FLUX_RATIO))
-    expected = make_task(mode=mode).run(pair.template, pair.science)
+    # The science PSF is the wider: convolveScience is a deconvolution, which the
+    # kernel-match check stops; this test is about the planes either mode writes.
+    expected = make_task(False, mode=mode).run(pair.template, pair.science)
     science = pair.science.copy()
     handed_over = pair.template.copy()
-    result = make_task(mode=mode).run(handed_over, science, consumeTemplate=True)
+    result = make_task(False, mode=mode).run(handed_over, science, consumeTemplate=True)
     for name in ("difference", "matchedTemplate", "matchedScience"):
         for plane in ("image", "variance"):
             assert np.array_equal(getattr(getattr(result, name), plane),

@@ -177,8 +177,9 @@ class ImageDifferenceConfig(OverrideFileConfig):
         self.detection.thresholdType = "pixel_stdev"
         # The legacy task had no bad-subtraction error (convolveTemplate=False on a
         # science image wider than the template is a poor subtraction that it ran
-        # through): the ratio is still measured and recorded in the metadata.
+        # through): the ratios are still measured and recorded in the metadata.
         self.detectAndMeasure.raiseOnBadSubtractionRatio = False
+        self.subtract["al"].makeKernel.raiseOnBadKernelMatch = False
         self.measurement.plugins.names |= ["base_PeakLikelihoodFlux", "ext_trailedSources_Naive",
                                            "base_LocalPhotoCalib", "base_LocalWcs"]
         self.forcedMeasurement.plugins = ["base_TransformedCentroid", "base_PsfFlux"]
