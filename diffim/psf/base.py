@@ -112,7 +112,7 @@ ADAPTIVE_MAX_ITERATIONS = 200
 """Iterations after which adaptive moments that still move are an error."""
 
 
-def adaptive_moments(image):
+def adaptive_moments(image, tolerance=ADAPTIVE_TOLERANCE):
     """Gaussian-weighted (adaptive) centroid and second moments of an image.
 
     The moments of ``image`` under the elliptical Gaussian weight that has
@@ -124,6 +124,9 @@ def adaptive_moments(image):
     image : `numpy.ndarray`
         2-D image, the object near its middle pixel; it may be noisy (with
         negative pixels) as long as its core is positive.
+    tolerance : `float`
+        Relative change of the moments at which the iteration stops (each
+        step divides the error by about 2).
 
     Returns
     -------
@@ -184,7 +187,7 @@ def adaptive_moments(image):
         change = max(abs(new[0] - ixx), abs(new[1] - iyy), abs(new[2] - ixy),
                      abs(2.0 * x_mean), abs(2.0 * y_mean))
         ixx, iyy, ixy = new
-        if change <= ADAPTIVE_TOLERANCE * math.sqrt(ixx * iyy):
+        if change <= tolerance * math.sqrt(ixx * iyy):
             return float(x_centre), float(y_centre), float(ixx), float(iyy), float(ixy)
     raise PsfError(f"adaptive moments did not converge in {ADAPTIVE_MAX_ITERATIONS} iterations "
                    f"(last ixx={ixx:.3g}, iyy={iyy:.3g}, ixy={ixy:.3g})")

@@ -71,7 +71,7 @@ class MakeKernelConfig(pexConfig.Config):
         dtype=float, default=0.2, min=0.0, inclusiveMin=False,
         doc=f"Largest |predicted / measured - 1| of the kernel sources' flux, in apertures of "
             f"{APERTURE_FWHMS:g} FWHMs of the wider PSF (pairs subtracted the right way: within "
-            "0.03; DECam OBS18c with the wider OBS04c convolved onto it: 0.48).")
+            "0.03; DECam OBS18c with the wider OBS04c convolved onto it: 0.49).")
     badKernelWidthThreshold = pexConfig.RangeField(
         dtype=float, default=0.08, min=0.0, inclusiveMin=False,
         doc="Largest excess over 1 of the median width ratio of the matched kernel sources to "

@@ -15,7 +15,7 @@ independently of the fit and of the PSF models:
 Both are 1 for a kernel that matches. When the convolved image has the wider
 PSF, matching is a deconvolution, which a kernel of Gaussians cannot do: the
 fit either trades flux for shape (DECam OBS18c as science against OBS04c,
-template convolved: kernel sum 0.466, flux ratio 0.48) or leaves the matched
+template convolved: kernel sum 0.466, flux ratio 0.49) or leaves the matched
 stars wider than the reference's (simulated pairs with the science PSF 5 px
 against 3.5 px, science convolved: width ratio 1.13-1.20, flux 0.92-0.95),
 while the residual statistics and the footprint ratio of
@@ -40,10 +40,16 @@ __all__ = ["APERTURE_FWHMS", "WIDTH_SOURCES", "aperture_fluxes", "check_kernel_m
 APERTURE_FWHMS = 2.0
 """Aperture radius in FWHMs of the wider PSF: two PSFs' fluxes in it agree to ~2 %."""
 
-WIDTH_SOURCES = 50
+WIDTH_SOURCES = 25
 """The width ratio is the median over at most this many of the brightest sources."""
 
-_STAMP_FWHMS = 3.0
+_WIDTH_TOLERANCE = 1e-5
+"""Adaptive moments to this relative precision: the width ratio needs 1e-3."""
+
+_SKY_CELL = 128
+"""Cell of the sky grid, px: a smooth sky under 2-FWHM apertures (a 4k image: 1024 cells)."""
+
+_STAMP_FWHMS = 2.0
 """Half-width of the width stamps in FWHMs of the wider PSF."""
 
 _UNUSABLE_PLANES = ("NO_DATA", "BAD", "SAT", "EDGE")
@@ -58,7 +64,8 @@ class _Sky:
         self.exposure = exposure
         self.mask, self.bits = exposure.mask.array, exposure.mask.bitmask(planes)
         self.background = background_grid(
-            exposure.image, lambda rows, cols: (self.mask[rows, cols] & self.bits) == 0)
+            exposure.image, lambda rows, cols: (self.mask[rows, cols] & self.bits) == 0,
+            cell=_SKY_CELL)
 
     def stamps(self, ix, iy, half):
         """Sky-subtracted stamps ``(n, 2 half + 1, 2 half + 1)`` at array indices, and
@@ -138,7 +145,7 @@ def matched_width_ratio(convolved_sky, reference_sky, kernel, x, y, half):
 
 
 def _width(image):
-    _, _, ixx, iyy, ixy = adaptive_moments(image)
+    _, _, ixx, iyy, ixy = adaptive_moments(image, _WIDTH_TOLERANCE)
     return (ixx * iyy - ixy * ixy) ** 0.25
 
 
