@@ -77,7 +77,7 @@ def sky_pair():
 def _subtract(pair, **fields):
     config = AlardLuptonSubtractConfig()
     for name, value in fields.items():
-        setattr(config.makeKernel if name != "mode" else config, name, value)
+        setattr(config.makeKernel.kernel.active if name != "mode" else config, name, value)
     task = AlardLuptonSubtractTask(config=config)
     task.run(pair.template, pair.science)
     return task.getFullMetadata()["makeKernel"]
@@ -116,4 +116,4 @@ def test_the_real_deconvolution_that_passed_every_check_stops(tmp_path, capsys):
     assert "kernel (sum 0.466) predicts 0.49 of the flux" in error
     assert "a deconvolution, convolve the other image (mode=auto)" in error
     assert main(["subtract", *images, "--output", str(output), "--mode", "convolveTemplate",
-                 "-c", "makeKernel.raiseOnBadKernelMatch=False"]) == 0
+                 "-c", "makeKernel.kernel.active.raiseOnBadKernelMatch=False"]) == 0

@@ -20,7 +20,7 @@ FLUX_RATIO = 0.9
 def make_task(kernel_match_check=True, **fields):
     config = AlardLuptonSubtractConfig()
     config.doScaleVariance = False  # judge the propagated variance, not a rescaled one
-    config.makeKernel.raiseOnBadKernelMatch = kernel_match_check
+    config.makeKernel.kernel.active.raiseOnBadKernelMatch = kernel_match_check
     for name, value in fields.items():
         setattr(config, name, value)
     return AlardLuptonSubtractTask(config=config)

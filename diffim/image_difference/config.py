@@ -179,7 +179,8 @@ class ImageDifferenceConfig(OverrideFileConfig):
         # science image wider than the template is a poor subtraction that it ran
         # through): the ratios are still measured and recorded in the metadata.
         self.detectAndMeasure.raiseOnBadSubtractionRatio = False
-        self.subtract["al"].makeKernel.raiseOnBadKernelMatch = False
+        for basis in ("AL", "DF"):
+            kernel[basis].raiseOnBadKernelMatch = False
         self.measurement.plugins.names |= ["base_PeakLikelihoodFlux", "ext_trailedSources_Naive",
                                            "base_LocalPhotoCalib", "base_LocalWcs"]
         self.forcedMeasurement.plugins = ["base_TransformedCentroid", "base_PsfFlux"]

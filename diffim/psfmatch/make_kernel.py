@@ -19,7 +19,7 @@ import lsst.pex.config as pexConfig
 from ..task import Struct, Task
 from . import PsfMatchConfig, fit_psf_matching_kernel
 from .config import field_default, field_doc
-from .match_check import APERTURE_FWHMS, check_kernel_match, measure_kernel_match
+from .match_check import check_kernel_match, measure_kernel_match
 from .psf_model import fit_psf_model_kernel
 
 __all__ = ["MakeKernelConfig", "MakeKernelTask", "PsfMatchConfigAL", "PsfMatchConfigDF",
@@ -60,23 +60,6 @@ class MakeKernelConfig(pexConfig.Config):
         typemap={"AL": PsfMatchConfigAL, "DF": PsfMatchConfigDF},
         default="AL",
     )
-    raiseOnBadKernelMatch = pexConfig.Field(
-        dtype=bool, default=True,
-        doc="Fail with a one-line error when the kernel does not match the used kernel "
-            "sources (diffim.psfmatch.match_check): the flux it predicts, or the width of the "
-            "matched stars, off the other image's beyond badKernelFluxThreshold or "
-            "badKernelWidthThreshold (a deconvolution). The ratios are recorded in the "
-            "metadata (kernelFluxRatio, kernelWidthRatio) either way.")
-    badKernelFluxThreshold = pexConfig.RangeField(
-        dtype=float, default=0.2, min=0.0, inclusiveMin=False,
-        doc=f"Largest |predicted / measured - 1| of the kernel sources' flux, in apertures of "
-            f"{APERTURE_FWHMS:g} FWHMs of the wider PSF (pairs subtracted the right way: within "
-            "0.03; DECam OBS18c with the wider OBS04c convolved onto it: 0.49).")
-    badKernelWidthThreshold = pexConfig.RangeField(
-        dtype=float, default=0.08, min=0.0, inclusiveMin=False,
-        doc="Largest excess over 1 of the median width ratio of the matched kernel sources to "
-            "the other image's (adaptive moments; pairs subtracted the right way: within "
-            "0.022; simulated pairs with the 5 px science PSF convolved onto 3.5 px: 0.13-0.20).")
 
     def setDefaults(self):
         # As the stack: always fit the differential background with the
@@ -153,10 +136,10 @@ class MakeKernelTask(Task):
         for key, name in (("flux", "Flux"), ("width", "Width")):
             if match[f"{key}_sources"]:
                 fit.metadata[f"kernel{name}Ratio"] = match[f"{key}_ratio"]
-        if self.config.raiseOnBadKernelMatch:
+        active = self.config.kernel.active
+        if active.raiseOnBadKernelMatch:
             check_kernel_match(match, float(fit.kernel.kernel_sum(*reference.bbox.center)),
-                               self.config.badKernelFluxThreshold,
-                               self.config.badKernelWidthThreshold)
+                               active.badKernelFluxThreshold, active.badKernelWidthThreshold)
 
     def _result(self, fit):
         self.metadata.update(fit.metadata)
