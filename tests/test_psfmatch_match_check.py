@@ -9,8 +9,6 @@ from diffim.cli.main import main
 from diffim.psf import GaussianPsf
 from diffim.psfmatch.errors import BadKernelMatchError
 from diffim.psfmatch.match_check import _Sky, aperture_fluxes, check_kernel_match
-from diffim.sim import PairConfig, simulate_pair
-from diffim.sim.noise import sky_plane
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 
 
@@ -64,14 +62,9 @@ def test_check_names_the_numbers_and_the_deconvolution():
 @pytest.fixture(scope="module")
 def sky_pair():
     """The issue's pair with sky at 512 px: science PSF 5 px, template 3.5 px, flux ratio 0.9."""
-    config = PairConfig(size=512, seed=1, n_transients=30, transient_flux_min=3000.0,
-                        flux_ratio=0.9, science_sky=1200.0, template_sky=1000.0,
-                        science_sky_gradient=(0.05, -0.03), template_sky_gradient=(0.02, 0.02))
-    pair = simulate_pair(config)
-    for role, exposure in (("science", pair.science), ("template", pair.template)):
-        exposure.image += sky_plane(exposure.bbox, getattr(config, f"{role}_sky"),
-                                    getattr(config, f"{role}_sky_gradient")).astype(np.float32)
-    return pair
+    from test_subtract_sky import simulate_sky_pair
+
+    return simulate_sky_pair(512, seed=1)
 
 
 def _subtract(pair, **fields):

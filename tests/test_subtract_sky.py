@@ -21,9 +21,9 @@ FLUX_RATIO = 0.9
 EXCLUDED = ["NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE"]
 
 
-def simulate_sky_pair(size):
+def simulate_sky_pair(size, seed=16):
     """The issue's pair: 30 transients, sky 1200 and 1000 with gradients, transparency 0.9."""
-    config = PairConfig(size=size, seed=16, n_transients=30, transient_flux_min=3000.0,
+    config = PairConfig(size=size, seed=seed, n_transients=30, transient_flux_min=3000.0,
                         flux_ratio=FLUX_RATIO, science_sky=1200.0, template_sky=1000.0,
                         science_sky_gradient=(0.05, -0.03), template_sky_gradient=(0.02, 0.02))
     pair = simulate_pair(config)
