@@ -194,8 +194,9 @@ def test_a_noisy_measured_psf_has_a_width_for_detection(tmp_path, capsys):
 
 def test_a_sharper_science_image_is_the_one_convolved_by_default(tmp_path, capsys):
     """DECam OBS18c as the science against OBS04c: convolving the wider template is a
-    deconvolution that passes every check (kernel sum 0.47, robust std 1.0); the command
-    convolves the sharper image by default, as HOTPANTS does, and ``-c mode=`` still rules."""
+    deconvolution (kernel sum 0.47, robust std 1.0, which only the kernel-match check
+    stops); the command convolves the sharper image by default, as HOTPANTS does, and
+    ``-c mode=`` still rules."""
     images = ["--science", str(DECAM_DIR / "DEC-OBS18c.mini.fits"),
               "--template", str(DECAM_DIR / "DEC-OBS04c.mini.fits")]
     assert main(["subtract", *images, "--output", str(tmp_path / "auto.fits")]) == 0

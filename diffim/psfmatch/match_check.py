@@ -21,7 +21,9 @@ against 3.5 px, science convolved: width ratio 1.12-1.20, flux 0.93-1.02),
 while the residual statistics and the footprint ratio of
 `diffim.measure.quality` look healthy. Pairs subtracted the right way give
 flux ratios within 0.07 of 1 and width ratios within 0.04 (tests/data/README.md,
-seventh pass).
+seventh pass); some of the validation campaign's simulated pairs give width
+ratios of 1.11 from 7 sources, so only the flux ratio fails a subtraction by
+default.
 """
 from __future__ import annotations
 
@@ -186,9 +188,9 @@ def check_kernel_match(match, kernel_sum, flux_threshold, width_threshold):
     """Raise `BadKernelMatchError` when a `measure_kernel_match` ratio is off.
 
     The flux ratio fails beyond ``1 +- flux_threshold``, the width ratio
-    beyond ``1 + width_threshold`` (or below its inverse); NaN passes
-    (nothing measured). ``kernel_sum`` (at the image centre) is named in the
-    message.
+    beyond ``1 + width_threshold`` (or below its inverse; a threshold of 0
+    does not check it); NaN passes (nothing measured). ``kernel_sum`` (at the
+    image centre) is named in the message.
     """
     convolved_fwhm, reference_fwhm = match["fwhms"]
     cause = (f"; the convolved image's PSF (FWHM {convolved_fwhm:.2f} px) is wider than the "
@@ -200,7 +202,7 @@ def check_kernel_match(match, kernel_sum, flux_threshold, width_threshold):
             f"bad subtraction: the kernel (sum {kernel_sum:.3f}) predicts {flux_ratio:.2f} of the "
             f"flux measured at {match['flux_sources']} kernel sources in "
             f"{match['radius']:.1f} px apertures{cause} (badKernelFluxThreshold={flux_threshold})")
-    if max(width_ratio, 1.0 / width_ratio) > 1.0 + width_threshold:
+    if width_threshold > 0 and max(width_ratio, 1.0 / width_ratio) > 1.0 + width_threshold:
         raise BadKernelMatchError(
             f"bad subtraction: the matched kernel sources are {width_ratio:.2f} times as wide as "
             f"on the other image (median of {match['width_sources']}; kernel sum "
