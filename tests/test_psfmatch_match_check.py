@@ -8,7 +8,7 @@ from diffim import Exposure
 from diffim.cli.main import main
 from diffim.psf import GaussianPsf
 from diffim.psfmatch.errors import BadKernelMatchError
-from diffim.psfmatch.match_check import _Sky, aperture_fluxes, check_kernel_match
+from diffim.psfmatch.match_check import _Sky, _convolve_valid, aperture_fluxes, check_kernel_match
 from diffim.subtract import AlardLuptonSubtractConfig, AlardLuptonSubtractTask
 
 
@@ -23,6 +23,15 @@ def _star_field(sigma=1.5, flux=1e4, sky=100.0, positions=((40, 40), (5, 60), (7
         image[rows, cols] += flux * stamp[rows.start - box.y0:rows.stop - box.y0,
                                           cols.start - box.x0:cols.stop - box.x0]
     return Exposure(image.astype(np.float32), np.ones((96, 96), np.float32), psf=psf)
+
+
+def test_the_stamp_convolution_is_scipys_valid_convolution():
+    from scipy.signal import convolve2d
+
+    rng = np.random.default_rng(3)
+    image, kernel = rng.normal(size=(41, 37)), rng.normal(size=(21, 15))
+    np.testing.assert_allclose(_convolve_valid(image, kernel),
+                               convolve2d(image, kernel, mode="valid"), rtol=1e-12, atol=1e-12)
 
 
 def test_aperture_fluxes_are_the_stars_fluxes_less_the_sky():

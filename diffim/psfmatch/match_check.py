@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from ..errors import PsfError
 from ..image.background import background_grid
@@ -139,12 +138,23 @@ def matched_width_ratio(convolved_sky, reference_sky, kernel, x, y, half):
         target, target_clean = reference_sky.stamps(ix[i:i + 1], iy[i:i + 1], half)
         if not (source_clean.all() and target_clean.all()):
             continue
-        matched = fftconvolve(source[0], kernel.image(x[i], y[i]), mode="valid")
+        matched = _convolve_valid(source[0], kernel.image(x[i], y[i]))
         try:
             ratios.append(_width(matched) / _width(target[0]))
         except PsfError:
             continue
     return (float(np.median(ratios)) if ratios else math.nan), len(ratios)
+
+
+def _convolve_valid(image, kernel):
+    """``image (x) kernel`` where the kernel lies wholly inside the image (``mode="valid"``).
+
+    Direct sums over the stamp's windows: a stamp is a few kernels wide, and
+    ``scipy.signal`` would add 0.6 CPU s of imports (``scipy.stats``) to every
+    subtraction.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+    return np.tensordot(windows, kernel[::-1, ::-1], axes=((2, 3), (0, 1)))
 
 
 def _width(image):
