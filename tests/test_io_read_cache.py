@@ -1,4 +1,6 @@
 """Exposure files read again in a process that keeps them (`diffim.io.read_cache`)."""
+import threading
+
 import numpy as np
 import pytest
 from conftest import random_exposure
@@ -69,3 +71,25 @@ def test_the_budget_is_restored_after_the_block():
     with read_cache.read_exposures_kept(2**20):
         assert read_cache.keep_read_exposures(2**20) == 2**20
     assert read_cache.keep_read_exposures(0) == 0
+
+
+def test_two_threads_reading_one_file_keep_it_once(tmp_path, keeping):
+    """A read that ends after another thread kept the file does not keep (and count) it again."""
+    path = tmp_path / "calexp.fits"
+    write_exposure(random_exposure(seed=5), path)
+    reads = []
+    read_cache.cached(path, counted(reads))  # its first read
+    other_done = threading.Event()
+
+    def slow(path):
+        other_done.wait(10)  # this read ends only after the other thread kept the file
+        return counted(reads)(path)
+
+    slow_thread = threading.Thread(target=read_cache.cached, args=(path, slow))
+    slow_thread.start()
+    read_cache.cached(path, counted(reads))  # the second read: kept
+    other_done.set()
+    slow_thread.join(10)
+    kept = list(read_cache._KEPT.values())
+    assert len(reads) == 3 and len(kept) == 1
+    assert read_cache._budget["used"] == read_cache._plane_bytes(kept[0])

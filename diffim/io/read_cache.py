@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import threading
 import time
 
 __all__ = ["cached", "keep_read_exposures", "read_exposures_kept"]
@@ -32,6 +33,8 @@ _KEPT = collections.OrderedDict()
 _READ_ONCE = set()
 """Identities of the files read once so far."""
 _budget = {"bytes": 0, "used": 0}
+_LOCK = threading.Lock()
+"""Guards the three above: a campaign's gen2 and gen3 lanes run in threads of one process."""
 
 
 def keep_read_exposures(max_bytes):
@@ -44,9 +47,10 @@ def keep_read_exposures(max_bytes):
     previous : `int`
         The budget until now.
     """
-    previous = _budget["bytes"]
-    _budget["bytes"] = int(max_bytes)
-    _evict()
+    with _LOCK:
+        previous = _budget["bytes"]
+        _budget["bytes"] = int(max_bytes)
+        _evict()
     return previous
 
 
@@ -70,20 +74,24 @@ def cached(path, read):
     except OSError:
         return read(path)
     key = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
-    if key in _KEPT:
-        _KEPT.move_to_end(key)
-        return _KEPT[key].copy()
+    with _LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+    if kept is not None:  # never changed once kept: copied outside the lock
+        return kept.copy()
     exposure = read(path)
     if time.time_ns() - status.st_ctime_ns < _SETTLED_NS:
         return exposure
-    if key not in _READ_ONCE:
-        _READ_ONCE.add(key)
-        return exposure
-    size = _plane_bytes(exposure)
-    if size <= _budget["bytes"]:
-        _KEPT[key] = exposure.copy()
-        _budget["used"] += size
-        _evict()
+    with _LOCK:
+        if key not in _READ_ONCE:
+            _READ_ONCE.add(key)
+            return exposure
+        size = _plane_bytes(exposure)
+        if key not in _KEPT and size <= _budget["bytes"]:
+            _KEPT[key] = exposure.copy()
+            _budget["used"] += size
+            _evict()
     return exposure
 
 
