@@ -79,14 +79,16 @@ def test_two_threads_reading_one_file_keep_it_once(tmp_path, keeping):
     write_exposure(random_exposure(seed=5), path)
     reads = []
     read_cache.cached(path, counted(reads))  # its first read
-    other_done = threading.Event()
+    slow_started, other_done = threading.Event(), threading.Event()
 
     def slow(path):
+        slow_started.set()  # past the look-up: the file was not kept yet
         other_done.wait(10)  # this read ends only after the other thread kept the file
         return counted(reads)(path)
 
     slow_thread = threading.Thread(target=read_cache.cached, args=(path, slow))
     slow_thread.start()
+    assert slow_started.wait(10)
     read_cache.cached(path, counted(reads))  # the second read: kept
     other_done.set()
     slow_thread.join(10)
