@@ -21,13 +21,20 @@ medians over the rounds of
 When the module is done one line compares them, e.g.
 ``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1 (...); parsl x1
 +0.31 s per data ID over local x1; CPU per data ID: main 0.4 s, workers 3.1 s
-(2 workers on free cores: at most 1.79x); load 0.9-2.3``: the speed-up of two
+(x2: 3.3 s; 2 workers on free cores: at most 1.79x); load 0.9-2.3; this
+machine now: two copies of a worker's work at once 1.90x one``: the speed-up of two
 Parsl workers over one, the engine's overhead per data ID (Parsl with one
 worker against the same work in this process), and the bound the serial part
-puts on the speed-up whatever else runs on the machine.
+puts on the speed-up whatever else runs on the machine. Last, the machine's
+own ceiling (`test_machine_ceiling`): two single-core processes of a worker's
+kind of work at once against one, measured right after the engines (this
+machine's two virtual cores gave 1.1x-2.0x from one sitting to the next, and
+no engine can do better than the machine).
 """
 import os
 import statistics
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -56,7 +63,7 @@ scenarios:
 """
 
 RESULTS = {}
-"""(engine, workers) -> the run's ``extra_info``."""
+"""(engine, workers) -> the run's ``extra_info``; ``"machine"`` -> `test_machine_ceiling`'s."""
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +85,19 @@ def comparison_line(request):
         one, two, local = RESULTS["parsl", 1], RESULTS["parsl", 2], RESULTS["local", 1]
         overhead = (one["scenario_seconds"] - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
         main, workers = one["main_cpu_seconds_per_data_id"], one["worker_cpu_seconds_per_data_id"]
+        runs = [RESULTS[key] for key in (("local", 1), ("parsl", 1), ("parsl", 2))]
         line = (f"engines ({DATA_IDS} data IDs x {SCENARIOS} scenarios): parsl x2 "
                 f"{one['scenario_seconds'] / two['scenario_seconds']:.2f}x parsl x1 "
                 f"({one['data_ids_per_second']:.3f} -> {two['data_ids_per_second']:.3f} "
                 f"data IDs/s); parsl x1 {overhead:+.2f} s per data ID over local x1; "
-                f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (2 workers on "
-                f"free cores: at most {(main + workers) / (main + workers / 2):.2f}x); load "
-                f"{min(r['load_average'][0] for r in RESULTS.values()):.1f}-"
-                f"{max(r['load_average'][1] for r in RESULTS.values()):.1f}")
+                f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (x2: "
+                f"{two['worker_cpu_seconds_per_data_id']:.2f} s; 2 workers on free cores: at "
+                f"most {(main + workers) / (main + workers / 2):.2f}x); load "
+                f"{min(r['load_average'][0] for r in runs):.1f}-"
+                f"{max(r['load_average'][1] for r in runs):.1f}")
+        if "machine" in RESULTS:
+            line += (f"; this machine now: two copies of a worker's work at once "
+                     f"{RESULTS['machine']['two_copies_speedup']:.2f}x one")
         plugins = request.config.pluginmanager
         with plugins.getplugin("capturemanager").global_and_fixture_disabled():
             plugins.getplugin("terminalreporter").write_line(line)
@@ -146,3 +158,35 @@ def _worker_cpu_seconds(directory):
         members |= children
         grown = bool(children)
     return sum(stats[pid][1] for pid in members if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def test_machine_ceiling(benchmark):
+    """Two copies of a worker's kind of work at once against one copy (`one_core_work`): how
+    much two single-core workers can gain on this machine now, whatever the engine; the sum of
+    the copies' rates over one copy's rate (median of the rounds) in ``extra_info``."""
+    speedups = []
+
+    def run():
+        (solo,) = _copies_seconds(1)
+        speedups.append(sum(solo / seconds for seconds in _copies_seconds(2)))
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    benchmark.extra_info["two_copies_speedup"] = round(statistics.median(speedups), 3)
+    RESULTS["machine"] = benchmark.extra_info
+
+
+def _copies_seconds(copies, repeats=12):
+    """Seconds each of ``copies`` processes of `one_core_work` took, started together."""
+    script = Path(__file__).with_name("one_core_work.py")
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    processes = [subprocess.Popen([sys.executable, str(script), str(repeats)], env=environment,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                 for _ in range(copies)]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    seconds = [float(process.communicate()[0]) for process in processes]
+    assert all(process.returncode == 0 for process in processes)
+    return seconds
