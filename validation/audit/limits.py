@@ -10,20 +10,23 @@ The audit reads files it did not write, from anywhere. Each is bounded:
   `MAX_YAML_DEPTH` (a 600-byte "billion laughs" document expands to 10^9);
 - Python nested too deeply for the parser (`RecursionError`,
   `MemoryError` from its stack) is reported, not raised;
-- parsing a file may take at most `MAX_SECONDS` of CPU time (in the main
-  thread, where a timer signal can interrupt it; elsewhere the size limit
-  bounds it). CPU time, not wall time, so that a loaded machine does not
-  turn a slow but good file into a "not parsed" one (the verdicts must not
-  depend on what else runs).
+- parsing a file may take at most `MAX_SECONDS` of the parsing thread's CPU
+  time (in the main thread, where it can be interrupted; elsewhere the size
+  limit bounds it). That thread's CPU time, not wall time nor the process's,
+  so that neither a loaded machine nor other busy threads turn a slow but
+  good file into a "not parsed" one (the verdicts must not depend on what
+  else runs).
 
 `LIMIT_ERRORS` are what a file over a bound raises; `describe` words them.
 """
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import stat
 import threading
+import time
 from contextlib import contextmanager
 
 import yaml
@@ -41,7 +44,7 @@ MAX_YAML_DEPTH = 100
 """Deepest nesting of YAML collections."""
 
 MAX_SECONDS = 10.0
-"""Most CPU seconds (user + system, this process) a file's parsing may take."""
+"""Most CPU seconds (user + system, of the parsing thread) a file's parsing may take."""
 
 
 class LimitExceeded(Exception):
@@ -123,26 +126,49 @@ def _expanded_size(node, sizes, depth):
 
 @contextmanager
 def time_limit(seconds=MAX_SECONDS):
-    """Raise `LimitExceeded` in the block when it uses more than ``seconds`` of CPU.
+    """Raise `LimitExceeded` in the block when the main thread uses more than ``seconds`` of CPU
+    in it.
 
-    Uses the profiling interval timer (``ITIMER_PROF``: this process's user
-    and system time, so waiting for the CPU on a loaded machine does not
-    count), hence only in the main thread and only when no other such timer
-    is running (whose owner it would disturb); otherwise the block runs
-    unbounded.
+    The main thread's own CPU clock (user and system time of that thread only:
+    neither waiting for the CPU on a loaded machine nor other busy threads of
+    this process count) is read every `_WATCH_SECONDS` by a watcher thread,
+    which then interrupts the main thread (`_thread.interrupt_main`). Only in
+    the main thread, where the interrupt is delivered, and only when no
+    handler of `_SIGNAL` is installed (whose owner it would disturb);
+    otherwise the block runs unbounded.
     """
     if (threading.current_thread() is not threading.main_thread()
-            or signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0)):
+            or signal.getsignal(_SIGNAL) not in (signal.SIG_DFL, signal.SIG_IGN)):
         yield
         return
+    clock = time.pthread_getcpuclockid(threading.get_ident())
+    deadline = time.clock_gettime(clock) + seconds
+    inside, finished = [True], threading.Event()
 
     def expired(signal_number, frame):
-        raise LimitExceeded(f"parsing took more than {seconds:g} CPU s")
+        if inside[0]:  # an interrupt arriving as the block ends is dropped
+            raise LimitExceeded(f"parsing took more than {seconds:g} CPU s")
 
-    previous = signal.signal(signal.SIGPROF, expired)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
+    def watch():
+        while not finished.wait(_WATCH_SECONDS):
+            if time.clock_gettime(clock) > deadline:
+                _thread.interrupt_main(_SIGNAL)
+                return
+
+    previous = signal.signal(_SIGNAL, expired)
+    watcher = threading.Thread(target=watch, name="audit-time-limit", daemon=True)
+    watcher.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
+        inside[0] = False
+        finished.set()
+        watcher.join()
+        signal.signal(_SIGNAL, previous)
+
+
+_SIGNAL = signal.SIGPROF
+"""The signal whose handler raises `LimitExceeded` (raised in the main thread, never sent)."""
+
+_WATCH_SECONDS = 0.05
+"""How often the watcher reads the main thread's CPU clock."""
