@@ -55,18 +55,22 @@ def normal_equations(const double[:, :, ::1] columns, const double[:, ::1] weigh
 
 def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] coefficients,
                         const double[:, ::1] target, const double[:, ::1] inverse_sigma,
-                        double[:, ::1] out):
+                        const Py_ssize_t[::1] rows, double[:, ::1] out):
     """Mean, standard deviation and count of ``(s - C a) / sigma`` per candidate.
 
-    Pixels with ``inverse_sigma == 0`` are skipped. ``out`` is ``(n, 3)``;
-    a candidate with fewer than two pixels gets a NaN standard deviation.
+    Row ``k`` of ``coefficients`` and ``out`` belongs to stamp ``rows[k]`` of
+    ``columns``, ``target`` and ``inverse_sigma``: a subset of the stamps is
+    read where it lies, not gathered into a copy first. Pixels with
+    ``inverse_sigma == 0`` are skipped. ``out`` is ``(len(rows), 3)``; a
+    candidate with fewer than two pixels gets a NaN standard deviation.
     """
-    cdef Py_ssize_t n_cand = columns.shape[0]
+    cdef Py_ssize_t n_out = rows.shape[0]
     cdef Py_ssize_t n_cols = columns.shape[1]
     cdef Py_ssize_t n_pix = columns.shape[2]
-    cdef Py_ssize_t n, i, q
+    cdef Py_ssize_t k, n, i, q
     cdef double model, resid, total, total_sq, count, mean
-    for n in prange(n_cand, nogil=True, schedule="dynamic"):
+    for k in prange(n_out, nogil=True, schedule="dynamic"):
+        n = rows[k]
         total = 0.0
         total_sq = 0.0
         count = 0.0
@@ -75,12 +79,12 @@ def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] co
                 continue
             model = 0.0
             for i in range(n_cols):
-                model = model + coefficients[n, i] * columns[n, i, q]
+                model = model + coefficients[k, i] * columns[n, i, q]
             resid = (target[n, q] - model) * inverse_sigma[n, q]
             total = total + resid
             total_sq = total_sq + resid * resid
             count = count + 1.0
         mean = total / count if count > 0 else 0.0
-        out[n, 0] = mean
-        out[n, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
-        out[n, 2] = count
+        out[k, 0] = mean
+        out[k, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
+        out[k, 2] = count

@@ -33,7 +33,7 @@ _M_MMAP_THRESHOLD = -3
 
 
 def keep_freed_memory():
-    """Let this process reuse the memory of freed image-sized arrays (glibc only).
+    """Let this process reuse the memory of freed image-sized arrays (glibc), on 4 kB pages.
 
     By default glibc maps every block over 32 MB (a 4k float32 plane is 64 MB)
     with its own ``mmap`` and unmaps it when freed, and returns the top of the
@@ -43,7 +43,17 @@ def keep_freed_memory():
     to 1 GB come from the heap and freed ones are reused; memory is returned
     when the process ends, which for a command is soon. The peak resident
     memory is unchanged (the freed blocks are reused, not added).
+
+    numpy's advice to back arrays of 4 MB and more with transparent huge
+    pages is switched off: where the kernel compacts memory to find each
+    2 MB page (``defrag=madvise``, this machine's and a common default) the
+    faults cost more than the 4 kB ones they save. A 4k ``diffim subtract``:
+    1.5-2.3 -> 0.8-0.9 s of system time, user time unchanged, peak RSS
+    780 -> 750 MB (load 2-4).
     """
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    _set_madvise_hugepage(False)
     try:
         libc = ctypes.CDLL("libc.so.6")
         mallopt = libc.mallopt

@@ -143,22 +143,14 @@ def solve_systems(matrix, vector):
 def residual_statistics(systems, coefficients):
     """``(n, 3)``: mean, standard deviation and pixel count of ``(S - C a) / sigma``.
 
-    For a subset (``systems.rows``) the stamps are gathered `_STAMP_BLOCK` at
-    a time: each stamp's statistics are its own, so the values are those of
-    the whole subset gathered at once, without its copy of the columns.
+    For a subset (``systems.rows``) the kernel reads those stamps in place.
     """
     coefficients = np.ascontiguousarray(coefficients)
+    rows = (np.arange(coefficients.shape[0]) if systems.rows is None
+            else np.ascontiguousarray(systems.rows, dtype=np.intp))
     out = np.empty((coefficients.shape[0], 3))
-    if systems.rows is None:
-        _al_solve.residual_statistics(systems.columns, coefficients, systems.target,
-                                      systems.inverse_sigma, out)
-        return out
-    for start in range(0, len(systems.rows), _STAMP_BLOCK):
-        block = slice(start, start + _STAMP_BLOCK)
-        rows = systems.rows[block]
-        _al_solve.residual_statistics(systems.columns[rows], coefficients[block],
-                                      systems.target[rows], systems.inverse_sigma[rows],
-                                      out[block])
+    _al_solve.residual_statistics(systems.columns, coefficients, systems.target,
+                                  systems.inverse_sigma, rows, out)
     return out
 
 
