@@ -14,7 +14,9 @@ from diffim.psfmatch import (
 )
 from diffim.psfmatch.candidates import GOOD
 from diffim.psfmatch.config import PsfMatchConfig
-from diffim.psfmatch.fit import _clip_kernel_sums
+from diffim.geom import Box
+from diffim.psfmatch.fit import MAX_SPATIAL_LEVERAGE, _clip_kernel_sums, spatial_leverage
+from diffim.psfmatch.spatial import SpatialFunction
 
 
 def test_delta_function_template_recovers_elliptical_gaussian():
@@ -163,6 +165,50 @@ def test_faint_candidates_do_not_choose_a_spatial_order_for_their_noise():
         exposure(widening + rng.normal(0, noise, shape), 2 * noise**2), positions,
         fitForBackground=True)
     assert bright.metadata["spatialKernelOrderUsed"] >= 1
+
+
+def test_spatial_leverage_known_answers():
+    """The largest variance of a spatial fit over the domain, in units of one candidate's."""
+    box = Box(0, 0, 101, 101)
+    x, y = (c.ravel() for c in np.meshgrid([0.0, 50.0, 100.0], [0.0, 50.0, 100.0]))
+    # Constant: the mean of n candidates.
+    assert spatial_leverage(SpatialFunction("chebyshev1", 0, box), x, y) == pytest.approx(1 / 9)
+    # Plane through a 3 x 3 grid spanning the box: (F^T F)^-1 = diag(1/9, 1/6, 1/6), largest at
+    # a corner, 1/9 + 1/6 + 1/6; plain polynomials span the same space.
+    for model in ("chebyshev1", "polynomial"):
+        assert spatial_leverage(SpatialFunction(model, 1, box), x, y) == pytest.approx(4 / 9)
+    # Three candidates on a line do not determine a plane; five, a quadratic.
+    line = SpatialFunction("chebyshev1", 1, box)
+    on_a_line = np.array([10.0, 50.0, 90.0]), np.array([20.0, 50.0, 80.0])
+    assert spatial_leverage(line, *on_a_line) == np.inf
+    assert spatial_leverage(SpatialFunction("chebyshev1", 2, box), x[:5], y[:5]) == np.inf
+
+
+def test_six_stars_two_of_them_close_do_not_make_a_quadratic_kernel():
+    """DECam OBS18e's six kernel sources (two 12 px apart), each star's kernel a little
+    different: a quadratic goes through the six kernels (Akaike's criterion keeps it), and
+    between them it is an interpolation with leverage 8e6: at the image centre its
+    absolute sum was 80 times its sum. The order is lowered to one the stars constrain
+    (a plane: 1.06 at the corner (0, 0), where it extrapolates)."""
+    shape = (256, 256)
+    positions = np.array([[57.2, 180.2], [100.3, 73.0], [104.3, 233.2], [178.3, 202.2],
+                          [227.8, 215.3], [215.9, 212.1]])
+    widths = dict(zip(map(tuple, positions), 2.0 + 0.1 * np.array([-1, 1, 0, -0.5, 1, -1])))
+    template = star_field(shape, positions, [3e4] * 6, 1.5)
+    science = star_field(shape, positions, [3e4] * 6, lambda x, y: widths[(x, y)])
+    rng = np.random.default_rng(1)
+    noise = 10.0
+    fit = fit_psf_matching_kernel(
+        exposure(template + rng.normal(0, noise, shape), 2 * noise**2),
+        exposure(science + rng.normal(0, noise, shape), 2 * noise**2), positions,
+        fitForBackground=True)
+    assert spatial_leverage(SpatialFunction("chebyshev1", 2, Box(0, 0, 256, 256)),
+                            positions[:, 0], positions[:, 1]) > 1e6
+    assert fit.metadata["spatialKernelOrderUsed"] == 1
+    assert fit.metadata["spatialKernelLeverage"] <= MAX_SPATIAL_LEVERAGE
+    for x, y in [(128.0, 128.0), (0.0, 0.0), (255.0, 255.0)]:
+        kernel = fit.kernel.image(x, y)
+        assert np.abs(kernel).sum() < 1.1 * kernel.sum()
 
 
 def test_singular_single_kernel_systems_fall_back_to_pseudo_inverse():

@@ -29,7 +29,23 @@ from .solve import (
 )
 from .spatial import SpatialFunction
 
-__all__ = ["PsfMatchResult", "fit_psf_matching_kernel"]
+__all__ = ["MAX_SPATIAL_LEVERAGE", "PsfMatchResult", "fit_psf_matching_kernel",
+           "spatial_leverage"]
+
+MAX_SPATIAL_LEVERAGE = 100.0
+"""Highest `spatial_leverage` of the kernel's spatial order: its kernel is nowhere more than
+10 times as noisy (std) as one candidate's. Six DECam stars, two of them 12 px apart, made a
+quadratic kernel with leverage 8e3-1e7 that Akaike's criterion kept (each star's own kernel,
+interpolated): at the image centre its negative lobes were 0.82-0.98 of its positive sum,
+and the subtraction kept 0.23-0.67 of the stars' signal (tests/data/README.md, eighth pass).
+The orders kept on real and simulated pairs have 0.2-15 (NIRCam's quadratic from 45 sources:
+5.4; the campaign's linear kernels from 4-20 sources: up to 15)."""
+
+_LEVERAGE_GRID = 17
+"""Grid positions per side of the domain where `spatial_leverage` looks for its largest value."""
+
+_SINGULAR = 1e-10
+"""Design matrices with a smaller singular-value ratio do not determine their terms."""
 
 
 @dataclass
@@ -193,6 +209,8 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
         "spatialPseudoInverse": fit["pseudo_inverse"],
         "kernelSumCentre": float(kernel.kernel_sum(*domain.center)),
         "spatialKernelOrderUsed": kernel.spatial.order,
+        "spatialKernelLeverage": spatial_leverage(kernel.spatial, table["x"][used],
+                                                  table["y"][used]),
         "spatialBgOrderUsed": background.spatial.order,
         "nUnknowns": fit["n_unknowns"]})
     local_coefficients = np.full((len(table), local.shape[1]), np.nan)
@@ -269,9 +287,11 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
                  background_spatial):
     """Spatial solution from the ``used`` candidates, assessed at each of them.
 
-    The kernel's spatial order is the highest the candidates call for. Fewer
-    candidates than its spatial terms (a cutout with a handful of stars) lower
-    it to the highest they constrain; then, down to a constant kernel, each
+    The kernel's spatial order is the highest the candidates call for. An
+    order they do not constrain everywhere in the image (`spatial_leverage`
+    above `MAX_SPATIAL_LEVERAGE`: fewer candidates than its spatial terms, as
+    on a cutout with a handful of stars, or as many with two close together)
+    is lowered to the highest they constrain; then, down to a constant kernel, each
     order is kept only if the fit one order lower leaves a chi^2 larger by
     more than twice the unknowns it drops (Akaike's criterion). Six faint
     candidates for the six terms of a quadratic kernel otherwise fit their
@@ -285,7 +305,7 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     (3 of 5 left, kernel sum 0.869 for 0.93 on a 256 px calexp pair).
     """
     stamps = _UsedStamps.gather(table, used, index, systems, basis, config)
-    kernel_spatial = _supported(kernel_spatial, int(used.sum()))
+    kernel_spatial = _supported(kernel_spatial, stamps.x, stamps.y)
     fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial)
     while kernel_spatial.order > 0:
         lower = _with_order(kernel_spatial, kernel_spatial.order - 1)
@@ -371,12 +391,36 @@ def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spat
             "kernel_sum": coefficients[:, :len(basis)] @ basis.images.sum(axis=(1, 2))}
 
 
-def _supported(spatial, n_candidates):
-    """``spatial`` with its order lowered until it has no more terms than candidates."""
-    order = spatial.order
-    while order > 0 and (order + 1) * (order + 2) // 2 > n_candidates:
-        order -= 1
-    return spatial if order == spatial.order else _with_order(spatial, order)
+def _supported(spatial, x, y):
+    """``spatial`` with its order lowered until the candidates at ``(x, y)`` constrain it
+    everywhere in its domain: `spatial_leverage` at most `MAX_SPATIAL_LEVERAGE`."""
+    while spatial.order > 0 and not spatial_leverage(spatial, x, y) <= MAX_SPATIAL_LEVERAGE:
+        spatial = _with_order(spatial, spatial.order - 1)
+    return spatial
+
+
+def spatial_leverage(spatial, x, y):
+    """Largest variance, over the domain, of a spatial fit through candidates at ``(x, y)``.
+
+    In units of one candidate's: the largest ``f(z)^T (F^T F)^-1 f(z)`` over a
+    grid of `_LEVERAGE_GRID` x `_LEVERAGE_GRID` positions ``z`` spanning the
+    domain (its corners included), ``F`` the spatial terms at the candidates
+    and ``f(z)`` at ``z`` (the leverage of least squares). ``1 / n`` for a
+    constant; infinite when the candidates cannot determine the terms (fewer
+    candidates than terms, or on a line for a linear model). It does not
+    depend on the terms' type (Chebyshev or plain), which span one space.
+    """
+    design = spatial.terms(x, y)
+    if design.shape[0] < design.shape[1]:
+        return np.inf
+    _, singular, right = np.linalg.svd(design, full_matrices=False)
+    if not singular[-1] > _SINGULAR * singular[0]:
+        return np.inf
+    domain = spatial.domain
+    grid_x, grid_y = np.meshgrid(np.linspace(domain.x0, domain.x_end - 1, _LEVERAGE_GRID),
+                                 np.linspace(domain.y0, domain.y_end - 1, _LEVERAGE_GRID))
+    projected = (spatial.terms(grid_x.ravel(), grid_y.ravel()) @ right.T) / singular
+    return float((projected ** 2).sum(axis=1).max())
 
 
 def _with_order(spatial, order):
