@@ -66,7 +66,7 @@ def test_alard_lupton_subtraction(benchmark, size):
 
 
 @pytest.mark.parametrize("part", ["fit", "convolve_image", "convolve_variance", "mask",
-                                  "kernel_match"])
+                                  "kernel_match", "kernel_match_widths"])
 def test_parts_4k(benchmark, part):
     """Where the time goes at 4k."""
     from diffim.psf import GaussianPsf
@@ -87,8 +87,12 @@ def test_parts_4k(benchmark, part):
         "mask": lambda: _al_convolve.dilate_mask(
             np.pad(template.mask.array, kernel.size // 2), np.empty_like(template.mask.array),
             kernel.size),
-        # MakeKernelTask's check after each fit, at the used kernel sources.
+        # MakeKernelTask's check after each fit, at the used kernel sources: the flux
+        # ratio by default, the widths too when badKernelWidthThreshold is set.
         "kernel_match": lambda: measure_kernel_match(
+            template, science, kernel, *positions[result.candidates["used"]].T,
+            fluxes[result.candidates["used"]], widths=False),
+        "kernel_match_widths": lambda: measure_kernel_match(
             template, science, kernel, *positions[result.candidates["used"]].T,
             fluxes[result.candidates["used"]]),
     }

@@ -174,8 +174,12 @@ def test_a_noisy_measured_psf_has_a_width_for_detection(tmp_path, capsys):
     centre of ixx 4.63, iyy 8.87, ixy 10.4 (a negative determinant) stopped
     ``--catalog`` with a PsfError. Adaptive moments give it a width, and the catalogue
     is written when the sharper science image is the one convolved (the command's
-    default, ``--mode auto``); convolving the wider template, which no kernel can
-    sharpen, is a one-line bad-subtraction error, as it should be.
+    default, ``--mode auto``). Convolving the wider template, which no kernel can
+    sharpen, keeps 0.91 of the stars' flux in a kernel with negative lobes of 0.71 of its
+    positive sum, and leaves the matched stars 1.05 times as wide: a one-line
+    bad-subtraction error when the width is checked (before the spatial order was
+    bounded by its leverage, a quadratic kernel through 7 stars, leverage 4e4, failed
+    the footprint ratio instead).
     """
     from diffim.io.exposure_fits import read_exposure
 
@@ -187,9 +191,11 @@ def test_a_noisy_measured_psf_has_a_width_for_detection(tmp_path, capsys):
     assert catalog.exists()
     assert 1.5 < read_exposure(output).psf.computeSigma(127.5, 127.5) < 2.5
     assert main(["subtract", *images, "--mode", "convolveTemplate", "--output",
-                 str(tmp_path / "template.fits"), "--catalog", str(tmp_path / "t.cat.fits")]) == 1
+                 str(tmp_path / "template.fits"), "--catalog", str(tmp_path / "t.cat.fits"),
+                 "-c", "makeKernel.kernel.active.badKernelWidthThreshold=0.04"]) == 1
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and error.startswith("diffim subtract: error: bad subtraction: ")
+    assert "1.05 times as wide" in error and "a deconvolution" in error
 
 
 def test_a_sharper_science_image_is_the_one_convolved_by_default(tmp_path, capsys):

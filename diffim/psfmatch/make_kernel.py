@@ -131,12 +131,13 @@ class MakeKernelTask(Task):
         if convolved.psf is None or reference.psf is None:
             return
         used = fit.candidates["used"].astype(bool)
+        active = self.config.kernel.active
         match = measure_kernel_match(convolved, reference, fit.kernel, fit.candidates["x"][used],
-                                     fit.candidates["y"][used], fit.candidates["flux"][used])
+                                     fit.candidates["y"][used], fit.candidates["flux"][used],
+                                     widths=active.badKernelWidthThreshold > 0)
         for key, name in (("flux", "Flux"), ("width", "Width")):
             if match[f"{key}_sources"]:
                 fit.metadata[f"kernel{name}Ratio"] = match[f"{key}_ratio"]
-        active = self.config.kernel.active
         if active.raiseOnBadKernelMatch:
             check_kernel_match(match, float(fit.kernel.kernel_sum(*reference.bbox.center)),
                                active.badKernelFluxThreshold, active.badKernelWidthThreshold)
