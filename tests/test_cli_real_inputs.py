@@ -176,10 +176,11 @@ def test_a_noisy_measured_psf_has_a_width_for_detection(tmp_path, capsys):
     is written when the sharper science image is the one convolved (the command's
     default, ``--mode auto``). Convolving the wider template, which no kernel can
     sharpen, keeps 0.91 of the stars' flux in a kernel with negative lobes of 0.71 of its
-    positive sum, and leaves the matched stars 1.05 times as wide: a one-line
-    bad-subtraction error when the width is checked (before the spatial order was
-    bounded by its leverage, a quadratic kernel through 7 stars, leverage 4e4, failed
-    the footprint ratio instead).
+    positive sum, and leaves the matched stars 1.05 times as wide: within the default
+    badKernelWidthThreshold (0.06, set above NIRCam's 1.03 subtracted the right way), a
+    one-line bad-subtraction error at 0.04 (before the spatial order was bounded by its
+    leverage, a quadratic kernel through 7 stars, leverage 4e4, failed the footprint
+    ratio instead).
     """
     from diffim.io.exposure_fits import read_exposure
 

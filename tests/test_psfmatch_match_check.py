@@ -69,7 +69,7 @@ def test_check_names_the_numbers_and_the_deconvolution():
         check_kernel_match(_match(0.48), 0.466, 0.2, 0.08)
     with pytest.raises(BadKernelMatchError, match=r"1\.12 times as wide.*badKernelWidthThreshold"):
         check_kernel_match(_match(1.0, 1.12), 1.0, 0.2, 0.08)
-    check_kernel_match(_match(1.0, 1.5), 1.0, 0.2, 0.0)  # width not checked by default
+    check_kernel_match(_match(1.0, 1.5), 1.0, 0.2, 0.0)  # a threshold of 0: not checked
     with pytest.raises(BadKernelMatchError) as narrower:
         check_kernel_match(_match(1.0, 0.9, fwhms=(3.0, 4.0)), 1.0, 0.2, 0.08)
     assert "deconvolution" not in str(narrower.value)
@@ -95,9 +95,8 @@ def _subtract(pair, **fields):
 def test_the_right_direction_matches_flux_and_width(sky_pair):
     metadata = _subtract(sky_pair)  # the template (3.5 px) convolved: no error
     assert metadata["kernelFluxRatio"] == pytest.approx(1.0, abs=0.05)
-    assert "kernelWidthRatio" not in metadata  # not checked: not measured
-    metadata = _subtract(sky_pair, badKernelWidthThreshold=0.08)
     assert metadata["kernelWidthRatio"] == pytest.approx(1.0, abs=0.03)
+    assert "kernelWidthRatio" not in _subtract(sky_pair, badKernelWidthThreshold=0.0)
 
 
 def test_the_width_ratio_sums_the_stars_each_on_its_own_sky():
@@ -128,15 +127,13 @@ def test_the_width_ratio_sums_the_stars_each_on_its_own_sky():
 
 def test_a_forced_deconvolution_is_a_bad_subtraction(sky_pair):
     # Convolving the 5 px science image towards the 3.5 px template: the kernel
-    # sheds flux (0.56) and the matched stars stay wider (1.18; checked when asked).
+    # sheds flux (0.56) and the matched stars stay wider (checked by default).
     with pytest.raises(BadKernelMatchError, match="a deconvolution") as error:
         _subtract(sky_pair, mode="convolveScience")
     assert "badKernelFluxThreshold" in str(error.value) and "\n" not in str(error.value)
     with pytest.raises(BadKernelMatchError, match="times as wide"):
-        _subtract(sky_pair, mode="convolveScience", badKernelFluxThreshold=0.9,
-                  badKernelWidthThreshold=0.08)
-    metadata = _subtract(sky_pair, mode="convolveScience", raiseOnBadKernelMatch=False,
-                         badKernelWidthThreshold=0.08)
+        _subtract(sky_pair, mode="convolveScience", badKernelFluxThreshold=0.9)
+    metadata = _subtract(sky_pair, mode="convolveScience", raiseOnBadKernelMatch=False)
     assert metadata["kernelFluxRatio"] < 0.8 and metadata["kernelWidthRatio"] > 1.1
 
 
