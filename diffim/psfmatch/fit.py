@@ -38,8 +38,9 @@ MAX_SPATIAL_LEVERAGE = 100.0
 quadratic kernel with leverage 8e3-1e7 that Akaike's criterion kept (each star's own kernel,
 interpolated): at the image centre its negative lobes were 0.82-0.98 of its positive sum,
 and the subtraction kept 0.23-0.67 of the stars' signal (tests/data/README.md, eighth pass).
-The orders kept on real and simulated pairs have 0.2-15 (NIRCam's quadratic from 45 sources:
-5.4; the campaign's linear kernels from 4-20 sources: up to 15)."""
+The orders kept elsewhere have at most 46 (the validation campaign's constant and linear
+kernels from 4-27 sources; DECam's planes 3-10, NIRCam's quadratic from 45 sources 5.4,
+simulated 1024 px pairs 0.04-1)."""
 
 _LEVERAGE_GRID = 17
 """Grid positions per side of the domain where `spatial_leverage` looks for its largest value."""
