@@ -117,7 +117,7 @@ class PsfMatchConfig:
         0.06, "Largest excess over 1 (or below its inverse) of the width ratio of the summed "
               "matched kernel sources to the other image's (adaptive moments); 0: not measured, "
               "not checked. Pairs subtracted the right way give at most 0.03 (NIRCam's nearly "
-              "equal PSFs; the validation campaign 0.007, its forced deconvolutions 0.021), "
+              "equal PSFs; the validation campaign 0.009, its forced deconvolutions 0.021), "
               "simulated pairs with the 5 px science PSF convolved onto 3.5 px 0.10-0.14, DECam "
               "OBS04c convolved onto OBS18c 0.10-0.13 (tests/data/README.md, eighth pass).")
 

@@ -133,7 +133,7 @@ def matched_width_ratio(convolved_sky, reference_sky, kernel, x, y, half):
     1.11 on a simulated coadd-template pair subtracted the right way: its faint
     sources sat on local sky offsets of 2-14 counts the 128 px grid does not
     follow, and made 5 of its 7 ratios (1.11-1.58); summed with their ring skies,
-    1.014. Sources too near the edge or with an unusable pixel are left out.
+    1.020. Sources too near the edge or with an unusable pixel are left out.
     Returns the ratio (NaN when none is left or the moments fail) and the number of
     sources summed.
     """
