@@ -70,6 +70,7 @@ def test_check_names_the_numbers_and_the_deconvolution():
     with pytest.raises(BadKernelMatchError, match=r"1\.12 times as wide.*badKernelWidthThreshold"):
         check_kernel_match(_match(1.0, 1.12), 1.0, 0.2, 0.08)
     check_kernel_match(_match(1.0, 1.5), 1.0, 0.2, 0.0)  # a threshold of 0: not checked
+    check_kernel_match({**_match(1.0, 1.5), "width_sources": 2}, 1.0, 0.2, 0.08)  # too few
     with pytest.raises(BadKernelMatchError) as narrower:
         check_kernel_match(_match(1.0, 0.9, fwhms=(3.0, 4.0)), 1.0, 0.2, 0.08)
     assert "deconvolution" not in str(narrower.value)
