@@ -45,10 +45,14 @@ def campaign(tmp_path_factory):
 
 
 def start(campaign):
+    """The campaign's ``run`` command, with SIGINT at its default as in a terminal's foreground
+    (a shell's background job, such as a CI runner's, starts with it ignored, and Python
+    then installs no handler for it: Ctrl-C could not have reached the command)."""
     path, workdir, database = campaign
     return subprocess.Popen([sys.executable, "-m", "validation.cli", "run", str(path),
                              "--workdir", str(workdir), "--db", str(database)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def stop(process, after, fault):
