@@ -3,11 +3,15 @@ verdicts in the database and the reports, a regression against a baseline failin
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 from _campaigns import scenario, write_campaign
+from threadpoolctl import threadpool_info
+
+from diffim import Exposure
 
 from validation.campaign import load_campaign, run_campaign
-from validation.campaign.run import workdir_lock
+from validation.campaign.run import openmp_threads_for, workdir_lock
 from validation.cli import main
 from validation.db import ResultsDB
 from validation.model import Verdict
@@ -188,3 +192,30 @@ def test_a_second_campaign_in_the_same_work_directory_is_refused(campaign, capsy
     with workdir_lock(workdir):
         assert main(["run", str(path), "--workdir", str(workdir)]) == 2
     assert "another campaign is running in this work directory" in capsys.readouterr().err
+
+
+class _Field:
+    """Field files whose calexps are ``side`` pixels square (only what the thread rule reads)."""
+
+    def __init__(self, side):
+        self.calexps = {(11, 1): None, (10, 0): None}
+        self.side = side
+
+    def read_calexp(self, key):
+        assert key == (10, 0)
+        return Exposure(np.zeros((self.side, self.side), np.float32))
+
+
+def _openmp_threads():
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"}
+
+
+@pytest.mark.parametrize("side, threads_inside", [(384, {1}), (1024, None)])
+def test_a_small_field_runs_on_one_openmp_thread(side, threads_inside):
+    import diffim._core._checksum  # noqa: F401  (loads the compiled loops' OpenMP runtime)
+
+    outside = _openmp_threads()
+    assert outside
+    with openmp_threads_for(_Field(side)):
+        assert _openmp_threads() == (threads_inside or outside)
+    assert _openmp_threads() == outside
