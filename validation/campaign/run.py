@@ -49,8 +49,9 @@ KEPT_EXPOSURE_BYTES = 128 * 2**20
 default campaign's are 2 x 28 files of 1.8 MB, one copy in each repository)."""
 ONE_THREAD_PIXELS = 2**20
 """Detectors below this many pixels run on one OpenMP thread in the campaign's process
-(`openmp_threads_for`): the default campaign's 384 x 384 on 2 cores took 29.8 CPU s with two
-threads, 20.5 with one (2 scenarios, load 3-4), the same bytes."""
+(`openmp_threads_for`): 2 scenarios of the default campaign (384 x 384, 2 cores) took 29.8 CPU
+s with two spinning threads, 20.5 with one (load 3-4); with threads that sleep between
+regions (`diffim._core`), 22.1 and 19.9 (medians of 4, load 1-3); the same bytes."""
 _PACKAGES = ("diffim-migration", "numpy", "scipy", "astropy", "lsst-daf-butler", "lsst-pipe-base",
              "lsst-pex-config", "SQLAlchemy")
 
