@@ -151,3 +151,21 @@ def test_src_and_dia_source_psf_fluxes_are_one_measurement():
     np.testing.assert_array_equal(src["flux"], flux)
     np.testing.assert_array_equal(src["snr"], flux / flux_err)
     np.testing.assert_allclose(flux, [3000.0, 800.0, 20000.0], atol=5 * flux_err.max())
+
+
+@pytest.mark.parametrize("pair_block", [1 << 20, 7, 1])
+@pytest.mark.parametrize("count, size, radius", [(3000, 1024, 12.0), (400, 128, 6.5),
+                                                 (5, 100, 3.0), (30, 10, 0.0)])
+def test_isolation_matches_every_pair_compared(monkeypatch, pair_block, count, size, radius):
+    import diffim.sources.kernel_sources as kernel_sources
+
+    monkeypatch.setattr(kernel_sources, "_PAIR_BLOCK", pair_block)
+    rng = np.random.default_rng(count)
+    x = rng.integers(0, size, count).astype(float)
+    y = rng.integers(0, size, count).astype(float)
+    x[:3], y[:3] = x[0], y[0]  # a peak found three times
+    distance2 = (x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2
+    expected = (distance2 < radius ** 2).sum(axis=1) == 1
+    isolated = kernel_sources._isolated(x, y, radius)
+    assert np.array_equal(isolated, expected)
+    assert 0 < expected.sum() < count or radius == 0.0

@@ -182,3 +182,26 @@ def test_fwhm_of_the_real_nircam_cluster_pair():
         measurement = measure_psf(np.where(bad, 0.0, image), np.where(bad, 1.0, variance), bad)
         assert measurement.fwhm == pytest.approx(2.2, rel=0.1), name
         assert measurement.n_stars >= 3
+
+
+@pytest.mark.parametrize("with_variance, with_bad", [(True, True), (True, False), (False, True),
+                                                     (False, False)])
+def test_unusable_pixels_are_those_numpy_finds(with_variance, with_bad):
+    from diffim.psf.measure import _check_planes
+
+    rng = np.random.default_rng(5)
+    image = rng.normal(size=(37, 53)).astype(np.float32)
+    variance = rng.uniform(0.5, 2.0, size=image.shape).astype(np.float32)
+    image[3, 4], image[5, 6], image[7, 8] = np.nan, np.inf, -np.inf
+    variance[9, 10], variance[11, 12], variance[13, 14], variance[15, 16] = 0.0, -1.0, np.inf, np.nan
+    # A strided view: the pixels to avoid need not be a contiguous array.
+    bad = np.zeros((37, 106), bool)[:, ::2]
+    bad[17, 18] = bad[0, 52] = True
+    expected = ~np.isfinite(image)
+    if with_variance:
+        expected |= ~(variance > 0) | (variance == np.inf)
+    if with_bad:
+        expected |= bad
+    _, _, unusable = _check_planes(image, variance if with_variance else None,
+                                   bad if with_bad else None)
+    assert np.array_equal(unusable, expected)

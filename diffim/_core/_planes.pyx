@@ -96,27 +96,32 @@ def flag_plain_image(float[:, :] image, unsigned int[:, :] mask, unsigned int no
     return no_data
 
 
-def unusable_for_psf(const float[:, :] image, const float[:, :] variance,
-                     const unsigned char[:, :] bad, bint has_variance, bint has_bad,
+cdef inline Py_ssize_t _unusable_row(const float *image, const float *variance,
+                                     const unsigned char *bad, bint has_variance, bint has_bad,
+                                     unsigned char *out, Py_ssize_t n) noexcept nogil:
+    """`unusable_for_psf` over one row, without branches; returns its usable count."""
+    cdef Py_ssize_t c, usable = 0
+    cdef bint unusable
+    cdef float v
+    for c in range(n):
+        v = variance[c]
+        unusable = (not isfinite(image[c]) or (has_bad and bad[c] != 0)
+                    or (has_variance and (not (v > 0) or v == INFINITY)))
+        out[c] = unusable
+        usable += not unusable
+    return usable
+
+
+def unusable_for_psf(const float[:, ::1] image, const float[:, ::1] variance,
+                     const unsigned char[:, ::1] bad, bint has_variance, bint has_bad,
                      unsigned char[:, ::1] out):
     """``out`` = image not finite, or ``bad``, or variance not > 0 or infinite; returns
     the number of usable pixels."""
-    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r, c
+    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r
     cdef Py_ssize_t usable = 0
-    cdef float v
-    cdef bint unusable
     for r in prange(n_rows, nogil=True, schedule="static"):
-        for c in range(n_cols):
-            unusable = not isfinite(image[r, c])
-            if has_bad and bad[r, c]:
-                unusable = True
-            if has_variance:
-                v = variance[r, c]
-                if not (v > 0) or v == INFINITY:
-                    unusable = True
-            out[r, c] = unusable
-            if not unusable:
-                usable += 1
+        usable += _unusable_row(&image[r, 0], &variance[r, 0], &bad[r, 0], has_variance,
+                                has_bad, &out[r, 0], n_cols)
     return usable
 
 

@@ -92,7 +92,7 @@ def _check_planes(image, variance, bad_pixels):
         raise PsfError(f"measure_psf needs a 2-D image, got shape {image.shape}")
     image = np.ascontiguousarray(image, dtype=np.float32)
     if bad_pixels is not None:
-        bad_pixels = np.asarray(bad_pixels)
+        bad_pixels = np.ascontiguousarray(bad_pixels)
         if bad_pixels.shape != image.shape or bad_pixels.dtype != bool:
             raise PsfError(f"bad_pixels must be a boolean array of shape {image.shape}")
     if variance is not None:

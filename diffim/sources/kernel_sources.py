@@ -310,19 +310,41 @@ def _variable(sources, template_photometry, candidates):
         return usable & (np.abs(deviation) > _RATIO_CLIP * np.hypot(statistical, floor))
 
 
+_PAIR_BLOCK = 1 << 20
+"""Most candidate pairs `_isolated` compares at once (bounds its memory on crowded fields)."""
+
+
 def _isolated(x, y, radius):
-    """True for peaks with no other peak within ``radius`` pixels."""
+    """True for peaks with no other peak within ``radius`` pixels.
+
+    Peaks sorted by x; each is compared with the later ones within ``radius``
+    in x, all pairs at once (`_PAIR_BLOCK` at a time), and a near pair counts
+    for both: a 4k image's ~9000 peaks took ~0.1 s one peak at a time.
+    """
     if len(x) < 2:
         return np.ones(len(x), bool)
     order = np.argsort(x)
     xs, ys = x[order], y[order]
-    isolated_sorted = np.ones(len(x), bool)
-    for i in range(len(xs)):
-        lo, hi = np.searchsorted(xs, [xs[i] - radius, xs[i] + radius])
-        near = (xs[lo:hi] - xs[i]) ** 2 + (ys[lo:hi] - ys[i]) ** 2 < radius ** 2
-        isolated_sorted[i] = near.sum() == 1
+    first = np.arange(1, len(xs) + 1)
+    widths = np.maximum(np.searchsorted(xs, xs + radius) - first, 0)
+    ends = np.cumsum(widths)
+    # Itself, as a peak at distance 0 (none when radius is 0).
+    neighbours = np.full(len(xs), int(radius > 0), np.intp)
+    start = 0
+    while start < len(xs):
+        base = ends[start] - widths[start]  # pairs before this block
+        stop = max(start + 1, int(np.searchsorted(ends, base + _PAIR_BLOCK, side="right")))
+        block_widths = widths[start:stop]
+        i = np.repeat(np.arange(start, stop), block_widths)
+        # The k-th pair of peak i is (i, i + 1 + k).
+        j = i + 1 + np.arange(len(i)) - (np.repeat(ends[start:stop] - block_widths, block_widths)
+                                         - base)
+        near = (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 < radius ** 2
+        neighbours += np.bincount(i[near], minlength=len(xs))
+        neighbours += np.bincount(j[near], minlength=len(xs))
+        start = stop
     isolated = np.empty(len(x), bool)
-    isolated[order] = isolated_sorted
+    isolated[order] = neighbours == 1
     return isolated
 
 
