@@ -22,7 +22,7 @@ while the residual statistics and the footprint ratio of
 `diffim.measure.quality` look healthy. Pairs subtracted the right way give
 flux ratios within 0.07 of 1 (tests/data/README.md, seventh pass) and width
 ratios within 0.03 (eighth pass); forced deconvolutions of simulated pairs
-width ratios of 1.10-1.14. The widths are measured only when they are checked
+give width ratios of 1.10-1.14. The widths are measured only when they are checked
 (``badKernelWidthThreshold`` > 0, the default).
 """
 from __future__ import annotations
