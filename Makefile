@@ -17,10 +17,12 @@ BASELINE ?= reports/baseline.json
 
 .PHONY: run test benchmark build clean postgresql-server chromium
 
+# pip runs with -qq: errors only. Machines whose pip.conf lists extra package indexes without
+# every package (this project's CI) otherwise print a warning per package it looked up there.
 $(DEPS_STAMP): $(CONSTRAINTS) setup.cfg pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c $(CONSTRAINTS) pip setuptools wheel cython numpy
-	$(PY) -m pip install -q -c $(CONSTRAINTS) --no-build-isolation -e '.[test,gen3]'
+	$(PY) -m pip install -qq -c $(CONSTRAINTS) pip setuptools wheel cython numpy
+	$(PY) -m pip install -qq -c $(CONSTRAINTS) --no-build-isolation -e '.[test,gen3]'
 	touch $@
 
 $(BUILD_STAMP): $(DEPS_STAMP) $(PYX) setup.py
