@@ -289,12 +289,12 @@ class AlardLuptonSubtractTask(Task):
                                     in_place=planes is not None)
         background = fit.backgroundModel
         if self.config.doSubtractBackground:
-            usable = ~matched.mask.get([p for p in (*self.config.badMaskPlanes, "EDGE")
-                                        if p in matched.mask.planes])
-            usable &= ~reference.mask.get([p for p in self.config.badMaskPlanes
-                                           if p in reference.mask.planes])
-            background = refine_background(background, reference.image - matched.image,
-                                           usable, bbox)
+            unusable = [(exposure.mask.array, exposure.mask.bitmask(
+                [p for p in names if p in exposure.mask.planes])) for exposure, names in (
+                    (matched, (*self.config.badMaskPlanes, "EDGE")),
+                    (reference, self.config.badMaskPlanes))]
+            background = refine_background(background, reference.image, matched.image,
+                                           unusable, bbox)
             matched.image += background.image(bbox)
         if scale != 1.0:  # x * 1.0 is x: a pass over two planes saved
             matched.image *= scale
