@@ -184,6 +184,8 @@ class Mask:
 
     def count(self, name):
         """Number of pixels with plane ``name`` set."""
+        if self.array.ndim == 2:
+            return int(_mask.count_any_bits(self.array, MASK_DTYPE(self.bitmask(name))))
         return int(np.count_nonzero(self.get(name)))
 
     def copy(self):

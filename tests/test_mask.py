@@ -39,6 +39,18 @@ def test_sub_mask_shares_plane_table_and_pixels():
     assert "ONLY_IN_COPY" not in mask.planes
 
 
+def test_count_matches_numpy_on_a_whole_and_a_strided_mask():
+    rng = np.random.default_rng(7)
+    mask = Mask.zeros((61, 47))
+    mask.set("SAT", rng.random(mask.shape) < 0.3)
+    mask.set("BAD", rng.random(mask.shape) < 0.2)
+    sat = (mask.array & mask.bitmask("SAT")) != 0
+    assert mask.count("SAT") == np.count_nonzero(sat) > 0
+    assert mask[::3, 1::2].count("SAT") == np.count_nonzero(sat[::3, 1::2])
+    assert mask.count(["SAT", "BAD"]) == np.count_nonzero(
+        mask.array & mask.bitmask(["SAT", "BAD"]))
+
+
 def test_errors_name_the_plane():
     mask = Mask.zeros((2, 2))
     with pytest.raises(MaskPlaneError, match="unknown mask plane 'NOPE'"):

@@ -1,6 +1,6 @@
 """Mask-plane tests and updates in one pass: the inner loops of `diffim.mask.Mask`.
 
-Private module; call it through `Mask.get` and `Mask.set`. numpy's
+Private module; call it through `Mask.get`, `Mask.set` and `Mask.count`. numpy's
 ``(array & bits) != 0`` makes an image-sized uint32 temporary before the
 boolean (80 MB and two passes for a 4k mask); these loops write the result
 directly. They are memory-bound: one thread is as fast as two, and costs
@@ -29,3 +29,34 @@ def set_bits(unsigned int[:, :] array, unsigned int bits, const unsigned char[:,
             for c in range(n_cols):
                 if where[r, c]:
                     array[r, c] = array[r, c] | bits
+
+
+cdef extern from *:
+    """
+    /* Pixels of a contiguous row with any of bits set: branch-free, so vectorised. */
+    static Py_ssize_t mask_count_row(const unsigned int *row, unsigned int bits, Py_ssize_t n)
+    {
+        Py_ssize_t i;
+        unsigned int count = 0;
+        for (i = 0; i < n; i++)
+            count += (row[i] & bits) != 0;
+        return count;
+    }
+    """
+    Py_ssize_t _count_row "mask_count_row" (const unsigned int *row, unsigned int bits,
+                                            Py_ssize_t n) noexcept nogil
+
+
+def count_any_bits(const unsigned int[:, :] array, unsigned int bits):
+    """Number of elements of ``array`` with any of ``bits`` set (no boolean plane made)."""
+    cdef Py_ssize_t n_rows = array.shape[0]
+    cdef Py_ssize_t n_cols = array.shape[1]
+    cdef Py_ssize_t r, c, count = 0
+    with nogil:
+        for r in range(n_rows):
+            if array.strides[1] == sizeof(unsigned int):
+                count += _count_row(&array[r, 0], bits, n_cols)
+            else:
+                for c in range(n_cols):
+                    count += (array[r, c] & bits) != 0
+    return count

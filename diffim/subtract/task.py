@@ -236,8 +236,8 @@ class AlardLuptonSubtractTask(Task):
         if template.bbox != science.bbox:
             raise DiffimError(f"template {template.bbox} and science {science.bbox} are not on "
                               "the same pixel grid (warp the template first)")
-        covered = 1.0 - template.mask.get("NO_DATA").mean() if "NO_DATA" in template.mask.planes \
-            else 1.0
+        covered = (1.0 - template.mask.count("NO_DATA") / template.mask.array.size
+                   if "NO_DATA" in template.mask.planes else 1.0)
         if covered < self.config.requiredTemplateFraction:
             raise NoTemplateCoverageError(
                 f"template covers {100 * covered:.1f}% of the science image, less than "
