@@ -28,9 +28,14 @@ from pathlib import Path
 
 from ..errors import ValidationError
 
-__all__ = ["ENGINES", "Engine", "parsl_config", "start_engine"]
+__all__ = ["ENGINES", "KEPT_EXPOSURE_BYTES", "Engine", "parsl_config", "start_engine"]
 
 ENGINES = ("local", "parsl")
+
+KEPT_EXPOSURE_BYTES = 128 * 2**20
+"""Planes of the exposure files the campaign's process and each of its workers keep once read
+again (`diffim.io.read_cache`): every scenario of both middlewares reads the same inputs (the
+default campaign's are 2 x 28 files of 1.8 MB, one copy in each repository)."""
 
 _STRATEGY_PERIOD_SECONDS = 0.5
 """How often Parsl looks at its blocks. The first block starts at the first look after the

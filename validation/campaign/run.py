@@ -33,7 +33,7 @@ from ..db import ResultsDB
 from ..errors import ValidationError
 from ..model import RunInfo, RunStatus, now_iso
 from .dataset import prepare_dataset
-from .engine import start_engine
+from .engine import KEPT_EXPOSURE_BYTES, start_engine
 from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
 from .progress import CampaignProgress
@@ -43,10 +43,6 @@ __all__ = ["KEPT_EXPOSURE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun", "campaign_
            "openmp_threads_for", "run_campaign", "workdir_lock"]
 
 _LOCK_FILE = ".campaign.lock"
-KEPT_EXPOSURE_BYTES = 128 * 2**20
-"""Planes of the exposure files a campaign process keeps once read again
-(`diffim.io.read_cache`): every scenario of both middlewares reads the same inputs (the
-default campaign's are 2 x 28 files of 1.8 MB, one copy in each repository)."""
 ONE_THREAD_PIXELS = 2**20
 """Detectors below this many pixels run on one OpenMP thread in the campaign's process
 (`openmp_threads_for`): 2 scenarios of the default campaign (384 x 384, 2 cores) took 29.8 CPU

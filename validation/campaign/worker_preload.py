@@ -16,7 +16,7 @@ import importlib
 from diffim.cli.main import keep_freed_memory
 from diffim.io.read_cache import keep_read_exposures
 
-from .run import KEPT_EXPOSURE_BYTES
+from .engine import KEPT_EXPOSURE_BYTES
 
 MODULES = ("lsst.pipe.base.single_quantum_executor", "compat.gen2.image_difference",
            "compat.gen2.task_runner", "compat.gen3.runner", "compat.gen3.tasks",
