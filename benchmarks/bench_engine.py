@@ -15,22 +15,28 @@ medians over the rounds of
   time of this process (graph building, reading back, comparing, recording:
   the serial part) and of the Parsl worker pools over the same span (their
   start and imports, while the field is ingested, are not in it);
+- ``start_up_seconds``: from the end of the ingest to the first app in a Parsl
+  worker (the workers' logs; 0 on the local engine): the part of the engine's
+  overhead paid once per campaign, not per data ID;
 - ``load_average``: the machine's 1-minute load average before and after
   (this machine's cores are shared: read the numbers beside it).
 
 When the module is done one line compares them, e.g.
 ``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1 (...); parsl x1
-+0.31 s per data ID over local x1; CPU per data ID: main 0.4 s, workers 3.1 s
++0.31 s per data ID over local x1 (workers ready 3.5 s after the ingest with 1, 3.4 s
+with 2; then +0.09 s per data ID); CPU per data ID: main 0.4 s, workers 3.1 s
 (x2: 3.3 s; 2 workers on free cores: at most 1.79x); load 0.9-2.3; this
 machine now: two copies of a worker's work at once 1.90x one``: the speed-up of two
 Parsl workers over one, the engine's overhead per data ID (Parsl with one
-worker against the same work in this process), and the bound the serial part
+worker against the same work in this process; the workers' start-up, once per campaign,
+apart), and the bound the serial part
 puts on the speed-up whatever else runs on the machine. Last, the machine's
 own ceiling (`test_machine_ceiling`): two single-core processes of a worker's
 kind of work at once against one, measured right after the engines (this
 machine's two virtual cores gave 1.1x-2.0x from one sitting to the next, and
 no engine can do better than the machine).
 """
+import datetime
 import os
 import statistics
 import subprocess
@@ -84,12 +90,16 @@ def comparison_line(request):
     if ("parsl", 1) in RESULTS and ("parsl", 2) in RESULTS and ("local", 1) in RESULTS:
         one, two, local = RESULTS["parsl", 1], RESULTS["parsl", 2], RESULTS["local", 1]
         overhead = (one["scenario_seconds"] - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
+        per_app = ((one["scenario_seconds"] - one["start_up_seconds"] - local["scenario_seconds"])
+                   / (SCENARIOS * DATA_IDS))
         main, workers = one["main_cpu_seconds_per_data_id"], one["worker_cpu_seconds_per_data_id"]
         runs = [RESULTS[key] for key in (("local", 1), ("parsl", 1), ("parsl", 2))]
         line = (f"engines ({DATA_IDS} data IDs x {SCENARIOS} scenarios): parsl x2 "
                 f"{one['scenario_seconds'] / two['scenario_seconds']:.2f}x parsl x1 "
                 f"({one['data_ids_per_second']:.3f} -> {two['data_ids_per_second']:.3f} "
-                f"data IDs/s); parsl x1 {overhead:+.2f} s per data ID over local x1; "
+                f"data IDs/s); parsl x1 {overhead:+.2f} s per data ID over local x1 (workers "
+                f"ready {one['start_up_seconds']:.1f} s after the ingest with 1, "
+                f"{two['start_up_seconds']:.1f} s with 2; then {per_app:+.2f} s per data ID); "
                 f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (x2: "
                 f"{two['worker_cpu_seconds_per_data_id']:.2f} s; 2 workers on free cores: at "
                 f"most {(main + workers) / (main + workers / 2):.2f}x); load "
@@ -113,27 +123,39 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
         # CPU seconds so far: this process's (all its threads) and the Parsl workers' (alive
         # until the engine stops, so read at each scenario's end).
         cpu = (time.process_time(), _worker_cpu_seconds(tmp_path))
-        marks["ingested" if line.startswith("ingested") else "last"] = time.monotonic(), cpu
+        marks["ingested" if line.startswith("ingested") else "last"] = time.time(), cpu
 
     def run():
         done = run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
                             engine=engine, workers=workers, progress=progress)
         (start, (main_start, workers_start)), (end, (main_end, workers_end)) = (
             marks["ingested"], marks["last"])
-        rounds.append((end - start, main_end - main_start, workers_end - workers_start))
+        first_app = _first_app_time(tmp_path / "work" / "run" / "parsl")
+        rounds.append((end - start, main_end - main_start, workers_end - workers_start,
+                       0.0 if first_app is None else first_app - start))
         return done
 
     load_before = os.getloadavg()[0]
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    seconds, main, worker_cpu = (statistics.median(values) for values in zip(*rounds))
+    seconds, main, worker_cpu, start_up = (statistics.median(values) for values in zip(*rounds))
     info = {"scenario_seconds": round(seconds, 2),
             "scenario_seconds_rounds": [round(values[0], 2) for values in rounds],
+            "start_up_seconds": round(start_up, 2),
             "data_ids_per_second": round(SCENARIOS * DATA_IDS / seconds, 4),
             "main_cpu_seconds_per_data_id": round(main / SCENARIOS / DATA_IDS, 3),
             "worker_cpu_seconds_per_data_id": round(worker_cpu / SCENARIOS / DATA_IDS, 3),
             "load_average": (load_before, os.getloadavg()[0])}
     benchmark.extra_info.update(info)
     RESULTS[engine, workers] = info
+
+
+def _first_app_time(parsl_dir):
+    """When the first app started in a Parsl worker (seconds since the epoch, from the workers'
+    logs under ``parsl_dir``); `None` without Parsl."""
+    starts = [datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+              for log in parsl_dir.rglob("worker_*.log") for line in log.open()
+              if "Received executor task" in line]
+    return min(starts, default=None)
 
 
 def _worker_cpu_seconds(directory):
