@@ -1,6 +1,8 @@
 """Peaks of the smoothed significance image against a float64 numpy reference."""
 import numpy as np
+import pytest
 
+from diffim.image.background import background_grid
 from diffim.image.peaks import find_peaks, smoothing_kernel
 
 
@@ -25,21 +27,32 @@ def _reference_significance(image, variance, bad):
     return smoothed, smoothed / np.sqrt(power * smooth(variance, "edge"))
 
 
-def test_peaks_are_the_reference_maxima():
+@pytest.mark.parametrize("shape, stars, sky", [
     # 300 rows: three strips of the parallel loop, stars across their seams and at edges.
+    ((300, 257), [(40.3, 50.7), (127.6, 128.2), (128.4, 200.1), (255.5, 3.2), (298.0, 250.0)],
+     False),
+    # 1100 columns: three column blocks of the smoothing (512) and a partial threshold block
+    # (64); stars across their seams, on a sloping sky that the background grid removes.
+    ((300, 1100), [(60.2, 511.6), (127.6, 512.4), (200.1, 1023.8), (150.0, 1096.7),
+                   (10.0, 63.6), (290.0, 640.2)], True),
+])
+def test_peaks_are_the_reference_maxima(shape, stars, sky):
     rng = np.random.default_rng(11)
-    shape = (300, 257)
     variance = rng.uniform(80.0, 120.0, shape).astype(np.float32)
     image = rng.normal(0.0, 10.0, shape).astype(np.float32)
     yy, xx = np.mgrid[:shape[0], :shape[1]]
-    stars = [(40.3, 50.7), (127.6, 128.2), (128.4, 200.1), (255.5, 3.2), (298.0, 250.0)]
     for y, x in stars:
         image += (3000.0 * np.exp(-0.5 * ((yy - y) ** 2 + (xx - x) ** 2) / 1.6 ** 2)).astype(
             np.float32)
     bad = np.zeros(shape, bool)
     bad[200:204, 100:140] = True
-    peaks = find_peaks(image, variance, bad, 5.0)
-    smoothed, significance = _reference_significance(image, variance, bad)
+    background = None
+    if sky:
+        image += (200.0 + 0.05 * xx - 0.1 * yy).astype(np.float32)
+        background = background_grid(image, ~bad, 64)
+    peaks = find_peaks(image, variance, bad, 5.0, background)
+    smoothed, significance = _reference_significance(
+        image if background is None else image - background.image(), variance, bad)
     assert np.allclose(peaks.snr, significance[peaks.y, peaks.x], rtol=2e-5)
     assert np.allclose(peaks.value, smoothed[peaks.y, peaks.x], rtol=2e-5, atol=1e-3)
     # Every star is found where it is, brightest first; no peak on a bad pixel.
