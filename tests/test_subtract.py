@@ -249,3 +249,34 @@ def test_unknown_psf_is_measured_or_refused(pair):
     blank = Exposure(np.random.default_rng(0).normal(0, 1, (256, 256)), np.ones((256, 256)))
     with pytest.raises(PsfError, match="science has no PSF and none can be measured"):
         task.run(blank.copy(), blank)
+
+
+@pytest.mark.parametrize("strided, given_out", [(False, False), (True, True), (False, True)])
+def test_difference_mask_carries_the_configured_template_planes(strided, given_out):
+    """The one-pass mask equals the plane-by-plane recipe: science planes, template NO_DATA
+    and BAD as they are, template SAT and INJECTED as *_TEMPLATE, EDGE of the convolved
+    image; masks cut from larger arrays (not contiguous) and a given output plane too."""
+    from diffim import Mask
+
+    rng = np.random.default_rng(5)
+    shape = (40, 70)
+    big = (80, 140) if strided else shape
+    masks = []
+    for planes in (("SAT", "EDGE"), ("NO_DATA", "BAD", "SAT", "INJECTED", "CR"), ("EDGE", "BAD")):
+        mask = Mask.zeros(big)
+        for plane in planes:
+            mask.set(plane, rng.random(big) < 0.2)
+        masks.append(mask[::2, ::2] if strided else mask)
+    science, template, convolved = masks
+    out = np.full(shape, 0xFFFFFFFF, dtype=np.uint32) if given_out else None
+    result = AlardLuptonSubtractTask()._difference_mask(science, template, convolved, out)
+
+    expected = science.copy()
+    for name in ("NO_DATA", "BAD"):
+        expected.set(name, template.get(name))
+    for name in ("SAT", "INJECTED"):
+        expected.set(f"{name}_TEMPLATE", template.get(name))
+    expected.set("EDGE", convolved.get("EDGE"))
+    assert result.planes == expected.planes
+    assert np.array_equal(result.array, expected.array)
+    assert (result.array is out) == given_out

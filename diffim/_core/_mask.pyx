@@ -42,8 +42,20 @@ cdef extern from *:
             count += (row[i] & bits) != 0;
         return count;
     }
+
+    /* out[i] |= to where source[i] & from, for a contiguous row: branch-free, vectorised. */
+    static void mask_or_where_row(unsigned int *out, const unsigned int *source,
+                                  unsigned int from, unsigned int to, Py_ssize_t n)
+    {
+        Py_ssize_t i;
+        for (i = 0; i < n; i++)
+            out[i] |= (0u - (unsigned int) ((source[i] & from) != 0)) & to;
+    }
     """
     Py_ssize_t _count_row "mask_count_row" (const unsigned int *row, unsigned int bits,
+                                            Py_ssize_t n) noexcept nogil
+    void _or_where_row "mask_or_where_row" (unsigned int *out, const unsigned int *source,
+                                            unsigned int from_bits, unsigned int to_bits,
                                             Py_ssize_t n) noexcept nogil
 
 
@@ -60,3 +72,27 @@ def count_any_bits(const unsigned int[:, :] array, unsigned int bits):
                 for c in range(n_cols):
                     count += (array[r, c] & bits) != 0
     return count
+
+
+def or_moved_bits(unsigned int[:, ::1] out, const unsigned int[:, :] base,
+                  const unsigned int[:, ::1] first, const unsigned int[::1] first_from,
+                  const unsigned int[::1] first_to, const unsigned int[:, ::1] second,
+                  const unsigned int[::1] second_from, const unsigned int[::1] second_to):
+    """``out = base``, plus bit ``first_to[k]`` where ``first & first_from[k]``, likewise for
+    ``second``: planes of two masks copied onto a third under their new bits, in one pass
+    over the rows (each row's moves run over it while it is in cache).
+
+    ``out`` may be ``base``; all are the same shape.
+    """
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t n_cols = out.shape[1]
+    cdef Py_ssize_t r, c, k
+    with nogil:
+        for r in range(n_rows):
+            if &out[r, 0] != &base[r, 0]:
+                for c in range(n_cols):
+                    out[r, c] = base[r, c]
+            for k in range(first_from.shape[0]):
+                _or_where_row(&out[r, 0], &first[r, 0], first_from[k], first_to[k], n_cols)
+            for k in range(second_from.shape[0]):
+                _or_where_row(&out[r, 0], &second[r, 0], second_from[k], second_to[k], n_cols)

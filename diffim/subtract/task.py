@@ -26,7 +26,7 @@ from __future__ import annotations
 import lsst.pex.config as pexConfig
 import numpy as np
 
-from .._core import _planes
+from .._core import _mask, _planes
 from ..errors import DiffimError
 from ..exposure import Exposure
 from ..mask import Mask
@@ -350,19 +350,28 @@ class AlardLuptonSubtractTask(Task):
         fit) comes from the convolved image whichever it was. ``out`` is a
         mask array to write it into, not read before.
         """
-        if out is None:
-            mask = science_mask.copy()
-        else:
-            np.copyto(out, science_mask.array)
-            mask = Mask(out, science_mask.planes.copy())
-        for name in self.config.preserveTemplateMask:
-            if name in template_mask.planes:
-                mask.set(name, template_mask.get(name))
-        for name in self.config.renameTemplateMask:
-            if name in template_mask.planes:
-                mask.set(f"{name}_TEMPLATE", template_mask.get(name))
-        mask.set("EDGE", convolved_mask.get("EDGE"))
-        return mask
+        planes = science_mask.planes.copy()
+        # Planes added in the order of the per-plane set() calls this pass replaced: same bits.
+        moves = [(template_mask.bitmask(name), 1 << planes.add(name))
+                 for name in self.config.preserveTemplateMask if name in template_mask.planes]
+        moves += [(template_mask.bitmask(name), 1 << planes.add(f"{name}_TEMPLATE"))
+                  for name in self.config.renameTemplateMask if name in template_mask.planes]
+        edge = [(convolved_mask.bitmask("EDGE"), 1 << planes.add("EDGE"))]
+        target = (out if out is not None and out.flags.c_contiguous
+                  else np.empty(science_mask.shape, dtype=science_mask.array.dtype))
+        _mask.or_moved_bits(target, science_mask.array,
+                            np.ascontiguousarray(template_mask.array), *_bit_table(moves),
+                            np.ascontiguousarray(convolved_mask.array), *_bit_table(edge))
+        if out is not None and target is not out:
+            np.copyto(out, target)
+            target = out
+        return Mask(target, planes)
+
+
+def _bit_table(moves):
+    """``(from, to)``: uint32 arrays of the ``(source bits, target bit)`` pairs of ``moves``."""
+    table = np.array(moves, dtype=np.uint32).reshape(-1, 2)
+    return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
 
 
 def _scaled(exposure, scale, in_place=False):
