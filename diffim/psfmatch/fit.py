@@ -30,7 +30,7 @@ from .solve import (
 from .spatial import SpatialFunction
 
 __all__ = ["MAX_SPATIAL_LEVERAGE", "PsfMatchResult", "fit_psf_matching_kernel",
-           "spatial_leverage"]
+           "spatial_leverage", "stamp_half_width"]
 
 MAX_SPATIAL_LEVERAGE = 100.0
 """Highest `spatial_leverage` of the kernel's spatial order: its kernel is nowhere more than
@@ -146,7 +146,7 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
 
     basis = make_basis(config, template_fwhm, science_fwhm, min(template.bbox.shape))
     stamps = cut_stamps(template, science, positions, fluxes, basis.size, config,
-                        _stamp_half_width(basis, config, template_fwhm, science_fwhm))
+                        stamp_half_width(basis, config, template_fwhm, science_fwhm))
     regularization = None
     if config.kernelBasisSet == "delta-function" and config.useRegularization:
         regularization = regularization_matrix(basis.size, config)
@@ -219,7 +219,7 @@ def _fit(template, science, candidates, config, fluxes, template_fwhm, science_f
     return PsfMatchResult(kernel, background, table, metadata, config, local_coefficients)
 
 
-def _stamp_half_width(basis, config, template_fwhm, science_fwhm):
+def stamp_half_width(basis, config, template_fwhm, science_fwhm):
     """Half-width of the candidate stamps: the fit region's plus the kernel's.
 
     The fit region reaches ``stampFwhmScaling`` FWHMs of the wider PSF from the

@@ -15,10 +15,15 @@ from __future__ import annotations
 import dataclasses
 
 import lsst.pex.config as pexConfig
+import numpy as np
 
 from ..task import Struct, Task
 from . import PsfMatchConfig, fit_psf_matching_kernel
 from .config import field_default, field_doc
+from .errors import NoKernelCandidatesError, SingularSystemError
+from .fit import stamp_half_width
+from .held_out import (MIN_HELD_OUT_GAIN, MIN_HELD_OUT_SOURCES, bright_held_out_sources,
+                       choose_basis, excess_over_noise, held_out_chi2)
 from .match_check import check_kernel_match, measure_kernel_match
 from .psf_model import fit_psf_model_kernel
 
@@ -60,6 +65,14 @@ class MakeKernelConfig(pexConfig.Config):
         typemap={"AL": PsfMatchConfigAL, "DF": PsfMatchConfigDF},
         default="AL",
     )
+    doChooseBasis = pexConfig.Field(
+        dtype=bool, default=False,
+        doc="With kernel.name 'AL': also fit the delta-function basis (kernel['DF']) on the "
+            "same kernel sources and keep it when it predicts the bright sources' pixels that no "
+            "fit used better: chi^2 lower by a factor 1.2 or more, over 2 standard errors "
+            "(diffim.psfmatch.held_out), as where nearly equal PSFs differ by a structure "
+            "that Gaussians x polynomials do not span (JWST NIRCam). Off: the stack's one basis "
+            "(the validation campaign); on in `diffim subtract`.")
 
     def setDefaults(self):
         # As the stack: always fit the differential background with the
@@ -111,10 +124,45 @@ class MakeKernelTask(Task):
             (`numpy.ndarray`, each candidate's single-kernel solution),
             ``metadata`` (`dict`).
         """
-        fit = fit_psf_matching_kernel(convolved, reference, sources,
-                                      to_psf_match_config(self.config.kernel.active))
+        fit = self._fit(convolved, reference, sources)
         self._check_match(convolved, reference, fit)
         return self._result(fit)
+
+    def _fit(self, convolved, reference, sources):
+        """The fit of the active basis, or of the basis that predicts held-out bright
+        sources better (``doChooseBasis``); its metadata say which (``basis``) and why.
+
+        The delta-function basis is fitted only when the Alard-Lupton kernel's
+        held-out residuals exceed their noise by `MIN_HELD_OUT_GAIN` or more
+        (``heldOutExcessAL``): otherwise no kernel could gain that much on them.
+        """
+        active = to_psf_match_config(self.config.kernel.active)
+        fit = fit_psf_matching_kernel(convolved, reference, sources, active)
+        if not (self.config.doChooseBasis and self.config.kernel.name == "AL"):
+            return fit
+        margin = fit.kernel.size // 2
+        labels, n_sources = bright_held_out_sources(convolved, reference, active.badMaskPlanes,
+                                                    _fit_boxes(fit), margin)
+        excess = excess_over_noise(*held_out_chi2(convolved, reference, fit.kernel,
+                                                  fit.background, labels, n_sources))
+        fit.metadata.update(heldOutSources=n_sources, heldOutExcessAL=excess)
+        if n_sources < MIN_HELD_OUT_SOURCES or excess < MIN_HELD_OUT_GAIN:
+            return fit
+        try:
+            other = fit_psf_matching_kernel(convolved, reference, sources,
+                                            to_psf_match_config(self.config.kernel["DF"]))
+        except (NoKernelCandidatesError, SingularSystemError):
+            return fit
+        labels, n_sources = bright_held_out_sources(
+            convolved, reference, active.badMaskPlanes,
+            np.concatenate([_fit_boxes(each) for each in (fit, other)]),
+            max(margin, other.kernel.size // 2))
+        chi2 = [held_out_chi2(convolved, reference, each.kernel, each.background, labels,
+                              n_sources)[0] for each in (fit, other)]
+        choice, statistics = choose_basis(*chi2)
+        chosen = other if choice == other.kernel.basis.name else fit
+        chosen.metadata.update(statistics, heldOutExcessAL=excess)
+        return chosen
 
     def runPsfModel(self, convolved, reference, badMaskPlanes):
         """Kernel shape from the two PSF models; flux scale and background from the pixels.
@@ -131,7 +179,7 @@ class MakeKernelTask(Task):
         if convolved.psf is None or reference.psf is None:
             return
         used = fit.candidates["used"].astype(bool)
-        active = self.config.kernel.active
+        active = fit.config
         match = measure_kernel_match(convolved, reference, fit.kernel, fit.candidates["x"][used],
                                      fit.candidates["y"][used], fit.candidates["flux"][used],
                                      widths=active.badKernelWidthThreshold > 0)
@@ -147,3 +195,13 @@ class MakeKernelTask(Task):
         return Struct(psfMatchingKernel=fit.kernel, backgroundModel=fit.background,
                       kernelCandidates=fit.candidates,
                       localKernelCoefficients=fit.local_coefficients, metadata=fit.metadata)
+
+
+def _fit_boxes(fit):
+    """``(n, 4)`` parent ``x0, y0, x1, y1`` of the pixels ``fit``'s solution used: the fit
+    regions of its used kernel sources."""
+    half = stamp_half_width(fit.kernel.basis, fit.config, fit.metadata["templateFwhm"],
+                            fit.metadata["scienceFwhm"]) - fit.kernel.size // 2
+    used = fit.candidates["used"].astype(bool)
+    centres = np.rint(np.column_stack([fit.candidates["x"][used], fit.candidates["y"][used]]))
+    return np.column_stack([centres - half, centres + half]).astype(np.int64)

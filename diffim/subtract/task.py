@@ -198,7 +198,8 @@ class AlardLuptonSubtractTask(Task):
             kernelSum=result.kernelSum,
             nKernelSources=int(result.kernelSources["used"].sum()),
             nKernelCandidates=len(result.kernelSources),
-            kernelSource=result.kernelSource)
+            kernelSource=result.kernelSource,
+            kernelBasis=result.psfMatchingKernel.basis.name)
         return result
 
     def _mask_bad_pixels(self, science, template):
