@@ -37,7 +37,11 @@ def add_parser(commands):
                     + " Unusable input pixels (non-finite or blank (|value| >= 1e30) values, "
                     "non-finite or <= 0 variance, saturation, --*-mask) are masked and counted, "
                     "not fatal. With too few kernel stars (a cutout) the kernel comes from the "
-                    "two PSF models (KSOURCE=psf-model). A bad subtraction is an error.")
+                    "two PSF models (KSOURCE=psf-model). The kernel's basis is the one that "
+                    "predicts the bright sources no fit used better: Gaussians (AL), or free "
+                    "pixels (DF) where nearly equal PSFs differ by a structure the Gaussians "
+                    "miss (KBASIS; -c makeKernel.doChooseBasis=False keeps AL). A bad "
+                    "subtraction is an error.")
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
