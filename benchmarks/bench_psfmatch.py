@@ -106,7 +106,7 @@ def test_parts_4k(benchmark, part):
     sources = pd.DataFrame({"x": positions[:, 0], "y": positions[:, 1], "flux": fluxes})
     for name, choose in (("make_kernel", False), ("make_kernel_choose_basis", True)):
         config = MakeKernelConfig()
-        config.doChooseBasis = choose
+        config.kernel["AL"].doChooseBasis = choose
         calls[name] = (lambda task: lambda: task.run(template, science, sources))(
             MakeKernelTask(config=config))
     template.psf, science.psf = GaussianPsf(TEMPLATE_SIGMA), GaussianPsf(SCIENCE_SIGMA)

@@ -144,7 +144,7 @@ def test_make_kernel_keeps_the_delta_function_basis_only_where_the_gaussians_mis
         config = MakeKernelConfig()
         config.kernel["AL"].spatialKernelOrder = 0
         config.kernel["DF"].spatialKernelOrder = 0
-        config.doChooseBasis = choose
+        config.kernel["AL"].doChooseBasis = choose
         fits[choose] = MakeKernelTask(config=config).run(template, science, sources)
     fixed, chosen = fits[False], fits[True]
     assert fixed.metadata["basis"] == "alard-lupton" and "heldOutSources" not in fixed.metadata

@@ -158,7 +158,7 @@ def test_jwst_cluster_pair_near_its_bright_sources(tmp_path):
     spreads, bases = {}, {}
     for choose in (True, False):
         output = tmp_path / f"diff_{choose}.fits"
-        assert main(["subtract", *args, "-c", f"makeKernel.doChooseBasis={choose}",
+        assert main(["subtract", *args, "-c", f"makeKernel.kernel['AL'].doChooseBasis={choose}",
                      "--output", str(output)]) == 0
         bases[choose] = fits.getheader(output)["KBASIS"]
         difference = read(output)

@@ -40,8 +40,8 @@ def add_parser(commands):
                     "two PSF models (KSOURCE=psf-model). The kernel's basis is the one that "
                     "predicts the bright sources no fit used better: Gaussians (AL), or free "
                     "pixels (DF) where nearly equal PSFs differ by a structure the Gaussians "
-                    "miss (KBASIS; -c makeKernel.doChooseBasis=False keeps AL). A bad "
-                    "subtraction is an error.")
+                    "miss (KBASIS; -c \"makeKernel.kernel['AL'].doChooseBasis=False\" keeps "
+                    "AL). A bad subtraction is an error.")
     parser.add_argument("--science", required=True, type=Path, help="science image (FITS)")
     parser.add_argument("--template", required=True, type=Path, help="template image (FITS)")
     parser.add_argument("--output", required=True, type=Path, help="difference image to write")
@@ -108,7 +108,7 @@ def run(args):
     # kernel sum 0.47, robust std 1.0).
     # The basis chosen by held-out bright sources (diffim.psfmatch.held_out): the Gaussians
     # cannot span nearly equal, structured PSFs (NIRCam: near-bright std 2.85 -> 1.16).
-    overrides = [("set", "mode=auto"), ("set", "makeKernel.doChooseBasis=True"),
+    overrides = [("set", "mode=auto"), ("set", "makeKernel.kernel['AL'].doChooseBasis=True"),
                  *args.overrides]
     if args.mode:
         overrides.append(("set", f"mode={args.mode}"))
@@ -127,7 +127,7 @@ def run(args):
     cards = {"KERNSUM": (metadata["kernelSum"], "PSF-matching kernel sum at the image centre"),
              "NKSRC": (metadata["nKernelSources"], "kernel candidates used in the solution"),
              "KSOURCE": (metadata["kernelSource"], "kernel from: stars or psf-model"),
-             "KBASIS": (metadata["kernelBasis"], "kernel basis (makeKernel.doChooseBasis)"),
+             "KBASIS": (metadata["kernelBasis"], "kernel basis (doChooseBasis)"),
              "DIFMODE": (metadata["mode"], "which image was convolved")}
     write_exposure(result.difference, args.output, header_cards=cards)
     print(summary_line(args.output, result.difference, metadata))

@@ -113,6 +113,13 @@ class PsfMatchConfig:
         0.2, "Largest |predicted / measured - 1| of the kernel sources' flux, in apertures of "
              "2 FWHMs of the wider PSF (pairs subtracted the right way: within 0.07; DECam "
              "OBS18c with the wider OBS04c convolved onto it: 0.49).")
+    doChooseBasis: bool = _field(
+        False, "Alard-Lupton basis only: also fit the delta-function basis (the kernel['DF'] "
+               "config) on the same kernel sources and keep it when it predicts the bright "
+               "sources' pixels that no fit used better: chi^2 lower by a factor 1.2 or more, "
+               "over 2 standard errors (diffim.psfmatch.held_out), as where nearly equal PSFs "
+               "differ by a structure that Gaussians x polynomials do not span (JWST NIRCam). "
+               "Off: the stack's one basis (the validation campaign); on in `diffim subtract`.")
     badKernelWidthThreshold: float = _field(
         0.06, "Largest excess over 1 (or below its inverse) of the width ratio of the summed "
               "matched kernel sources to the other image's (adaptive moments); 0: not measured, "

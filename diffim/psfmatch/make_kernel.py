@@ -65,14 +65,6 @@ class MakeKernelConfig(pexConfig.Config):
         typemap={"AL": PsfMatchConfigAL, "DF": PsfMatchConfigDF},
         default="AL",
     )
-    doChooseBasis = pexConfig.Field(
-        dtype=bool, default=False,
-        doc="With kernel.name 'AL': also fit the delta-function basis (kernel['DF']) on the "
-            "same kernel sources and keep it when it predicts the bright sources' pixels that no "
-            "fit used better: chi^2 lower by a factor 1.2 or more, over 2 standard errors "
-            "(diffim.psfmatch.held_out), as where nearly equal PSFs differ by a structure "
-            "that Gaussians x polynomials do not span (JWST NIRCam). Off: the stack's one basis "
-            "(the validation campaign); on in `diffim subtract`.")
 
     def setDefaults(self):
         # As the stack: always fit the differential background with the
@@ -130,7 +122,8 @@ class MakeKernelTask(Task):
 
     def _fit(self, convolved, reference, sources):
         """The fit of the active basis, or of the basis that predicts held-out bright
-        sources better (``doChooseBasis``); its metadata say which (``basis``) and why.
+        sources better (the AL config's ``doChooseBasis``); its metadata say which
+        (``basis``) and why.
 
         The delta-function basis is fitted only when the Alard-Lupton kernel's
         held-out residuals exceed their noise by `MIN_HELD_OUT_GAIN` or more
@@ -138,7 +131,7 @@ class MakeKernelTask(Task):
         """
         active = to_psf_match_config(self.config.kernel.active)
         fit = fit_psf_matching_kernel(convolved, reference, sources, active)
-        if not (self.config.doChooseBasis and self.config.kernel.name == "AL"):
+        if not (self.config.kernel.name == "AL" and active.doChooseBasis):
             return fit
         margin = fit.kernel.size // 2
         labels, n_sources = bright_held_out_sources(convolved, reference, active.badMaskPlanes,
