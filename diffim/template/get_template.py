@@ -27,6 +27,7 @@ from ..image.stats import clipped_stats
 from ..mask import MASK_DTYPE, Mask, move_bits, plane_moves
 from ..task import Struct, Task
 from ..warp.warper import Warper, WarperConfig, WarpError
+from .kept import kept_template, template_key
 
 __all__ = ["GetCalexpAsTemplateConfig", "GetCalexpAsTemplateTask", "GetCoaddAsTemplateConfig",
            "GetCoaddAsTemplateTask", "NoTemplateError"]
@@ -111,9 +112,43 @@ class GetCoaddAsTemplateTask(Task):
         NoTemplateError
             No overlapping patch is available, or coverage is below
             ``requiredTemplateFraction``.
+
+        Notes
+        -----
+        Where `diffim.template.kept.keep_templates` allows, a template built
+        before from the same inputs is copied instead of built again.
+        """
+        built = kept_template(template_key(self.config, coadds, skymap, bbox, wcs),
+                              lambda: self._build(coadds, skymap, bbox, wcs))
+        for tract_id in built.unreached:
+            # Patches found through the grown border may not reach the box itself.
+            self.log.info("tract %d does not reach %s", tract_id, bbox)
+        if built.exposure is None:
+            raise NoTemplateError(f"no {self.config.coaddName}Coadd patch overlaps the science "
+                                  f"image {bbox}")
+        template = built.exposure
+        template.wcs = wcs
+        if visit_info is not None:
+            template.visit_info = visit_info
+        self.metadata.update(nPatches=len(built.patches), coverage=built.coverage)
+        if built.coverage < self.config.requiredTemplateFraction:
+            raise NoTemplateError(
+                f"template covers {100 * built.coverage:.1f}% of the science image, less than "
+                f"requiredTemplateFraction={self.config.requiredTemplateFraction}")
+        return Struct(exposure=template, sources=None, patches=list(built.patches))
+
+    def _build(self, coadds, skymap, bbox, wcs):
+        """The template of `run` (without its WCS and visit info) and what `run` reports of it.
+
+        Returns
+        -------
+        built : `Struct`
+            ``exposure`` (None when no tract reaches ``bbox``), ``patches``
+            (the keys used), ``unreached`` (ids of tracts that do not reach
+            ``bbox``) and ``coverage`` (the fraction of ``bbox`` covered).
         """
         warper = Warper(self.config.warp)
-        warped, used = [], []
+        warped, used, unreached = [], [], []
         for tract, patches in self.overlapping_patches(skymap, bbox, wcs):
             keys = [(tract.tract_id, patch.sequential_index) for patch in patches]
             available = [coadds[key] for key in keys if key in coadds]
@@ -128,24 +163,16 @@ class GetCoaddAsTemplateTask(Task):
             try:
                 warped.append(warper.warpExposure(wcs, merged, bbox))
             except WarpError:
-                # Patches found through the grown border may not reach the box itself.
-                self.log.info("tract %d does not reach %s", tract.tract_id, bbox)
+                unreached.append(tract.tract_id)
         if not warped:
-            raise NoTemplateError(f"no {self.config.coaddName}Coadd patch overlaps the science "
-                                  f"image {bbox}")
+            return Struct(exposure=None, patches=tuple(used), unreached=tuple(unreached),
+                          coverage=0.0)
         template = _merge(warped, bbox)
-        template.wcs = wcs
         template.psf = _psf_at(warped, *bbox.center)
-        if visit_info is not None:
-            template.visit_info = visit_info
         self._flag_high_variance(template)
         covered = 1.0 - template.mask.get("NO_DATA").mean()
-        self.metadata.update(nPatches=len(used), coverage=covered)
-        if covered < self.config.requiredTemplateFraction:
-            raise NoTemplateError(
-                f"template covers {100 * covered:.1f}% of the science image, less than "
-                f"requiredTemplateFraction={self.config.requiredTemplateFraction}")
-        return Struct(exposure=template, sources=None, patches=used)
+        return Struct(exposure=template, patches=tuple(used), unreached=tuple(unreached),
+                      coverage=covered)
 
     def _flag_high_variance(self, template):
         good = ~template.mask.get("NO_DATA")

@@ -27,6 +27,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from diffim.io.read_cache import read_exposures_kept
+from diffim.template.kept import templates_kept
 
 from ..audit import audit_paths
 from ..db import ResultsDB
@@ -39,10 +40,14 @@ from .gen3_backend import Gen3Backend
 from .progress import CampaignProgress
 from .schedule import scenario_results
 
-__all__ = ["KEPT_EXPOSURE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun", "campaign_data_ids",
+__all__ = ["KEPT_EXPOSURE_BYTES", "KEPT_TEMPLATE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun", "campaign_data_ids",
            "openmp_threads_for", "run_campaign", "workdir_lock"]
 
 _LOCK_FILE = ".campaign.lock"
+KEPT_TEMPLATE_BYTES = 64 * 2**20
+"""Planes of the coadd templates a campaign process keeps once built (`diffim.template.kept`):
+the coadd-template scenarios of both middlewares warp the same patches onto the same
+detectors (the default campaign's 4 templates of 1.8 MB were built about 120 times)."""
 ONE_THREAD_PIXELS = 2**20
 """Detectors below this many pixels run on one OpenMP thread in the campaign's process
 (`openmp_threads_for`): 2 scenarios of the default campaign (384 x 384, 2 cores) took 29.8 CPU
@@ -128,7 +133,8 @@ def workdir_lock(workdir):
 def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_db,
                   on_complete):
     started = time.monotonic()
-    with read_exposures_kept(KEPT_EXPOSURE_BYTES), ResultsDB(db_url) as db:
+    with read_exposures_kept(KEPT_EXPOSURE_BYTES), templates_kept(KEPT_TEMPLATE_BYTES), \
+            ResultsDB(db_url) as db:
         files = prepare_dataset(campaign.dataset, workdir / "field")
         data_ids = campaign_data_ids(campaign, files)
         progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
