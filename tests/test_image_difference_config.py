@@ -248,3 +248,25 @@ def test_dash_c_takes_every_path_a_file_can_set(root):
     assert config.subtract["al"].kernel.name == "DF"
     with pytest.raises(ValidationError, match="scenario x: unknown config field 'subtract.nam'"):
         apply_scenario_overrides(config, {"subtract.nam": "al"}, where="scenario x")
+
+
+def test_sub_task_configs_carry_the_monolith_switches_without_touching_its_config():
+    default = ImageDifferenceTask()
+    # The defaults agree: the sub-tasks run on the monolith's own (frozen) sub-configs.
+    assert default.subtract.config is default.config.subtract.active
+    assert default.detectAndMeasure.config is default.config.detectAndMeasure.value
+    config = ImageDifferenceConfig()
+    config.convolveTemplate = False
+    config.doDecorrelation = False
+    config.doSkySources = True
+    config.doMeasurement = False
+    switched = ImageDifferenceTask(config=config)
+    assert switched.subtract.config.mode == "convolveScience"
+    assert not switched.subtract.config.doDecorrelation
+    assert switched.detectAndMeasure.config.doSkySources
+    assert not switched.detectAndMeasure.config.doMeasurement
+    assert not switched.detectAndMeasure.config.doDipoleFitting  # fitted by the measurement
+    assert config.subtract.active.mode == "convolveTemplate"
+    assert config.subtract.active.doDecorrelation
+    assert not config.detectAndMeasure.value.doSkySources
+    assert config.detectAndMeasure.value.doMeasurement

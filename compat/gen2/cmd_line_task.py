@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from diffim.config.fresh import fresh_config
 from diffim.task import Struct
 
 from .argument_parser import ArgumentParser
@@ -103,7 +104,7 @@ class CmdLineTask:
         """
         args = sys.argv[1:] if args is None else list(args)
         parser = cls._makeArgumentParser()
-        parsedCmd = parser.parse_args(config=config or cls.ConfigClass(), args=args, log=log,
+        parsedCmd = parser.parse_args(config=config or fresh_config(cls.ConfigClass), args=args, log=log,
                                       override=cls.applyOverrides)
         parsedCmd.log.info("Running: %s %s", cls._DefaultName, " ".join(args))
         runner = cls.RunnerClass(TaskClass=cls, parsedCmd=parsedCmd,

@@ -8,6 +8,7 @@ missing here.
 """
 from __future__ import annotations
 
+from diffim.config.fresh import fresh_config
 from diffim.config.not_applied import not_applied
 from diffim.config.paths import ConfigPathError, set_path
 from diffim.image_difference import ImageDifferenceConfig
@@ -23,7 +24,7 @@ def not_applied_here(settings, name):
     A setting our config refuses is left out (the other findings name it);
     so are references to other fields, whose values the file computes.
     """
-    config = ImageDifferenceConfig()
+    config = fresh_config(ImageDifferenceConfig)
     where = {}
     for path, setting in settings.items():
         if isinstance(setting.value, FieldReference):

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from compat.names import name_problem
+from diffim.config.fresh import fresh_config
 from diffim.config.paths import ConfigValueError, UnknownConfigFieldError, set_path
 from diffim.image_difference import (
     ImageDifferenceTask,
@@ -107,7 +108,7 @@ class Scenario:
 
     def make_config(self):
         """The task config with this scenario's overrides applied (validated)."""
-        config = TASKS[self.task].ConfigClass()
+        config = fresh_config(TASKS[self.task].ConfigClass)
         if self.template == "calexp":
             config.getTemplate.retarget(GetCalexpAsTemplateTask)
         if self.override_file:

@@ -1,0 +1,26 @@
+"""Fresh configs as copies of one per class: the defaults of a new config, independent of each other."""
+from diffim.config.fresh import fresh_config
+from diffim.image_difference import ImageDifferenceConfig, Winter2013ImageDifferenceConfig
+from diffim.template import GetCalexpAsTemplateTask
+
+
+def test_fresh_config_saves_as_a_new_one():
+    for config_class in (ImageDifferenceConfig, Winter2013ImageDifferenceConfig):
+        fresh = fresh_config(config_class)
+        assert type(fresh) is config_class
+        assert fresh.saveToString() == config_class().saveToString()
+
+
+def test_fresh_configs_are_independent_and_not_frozen():
+    changed = fresh_config(ImageDifferenceConfig)
+    changed.doDecorrelation = not changed.doDecorrelation
+    changed.getTemplate.retarget(GetCalexpAsTemplateTask)
+    changed.subtract.name = "zogy"
+    changed.subtract["al"].scaleVariance.maskPlanes.append("CR")
+    changed.validate()
+    again = fresh_config(ImageDifferenceConfig)
+    default = ImageDifferenceConfig()
+    assert again.saveToString() == default.saveToString() != changed.saveToString()
+    assert again.getTemplate.target is default.getTemplate.target
+    assert list(again.subtract["al"].scaleVariance.maskPlanes) == \
+        list(default.subtract["al"].scaleVariance.maskPlanes)
