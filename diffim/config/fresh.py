@@ -1,23 +1,25 @@
-"""New configs with their defaults as copies of one made per class and process.
+"""Configs with their class's defaults, made once per class and process.
 
 Making a config runs every field's default through pex_config, which records
 the call stack at each value it sets (every element of a list field, every
 registry entry): a new `diffim.image_difference.ImageDifferenceConfig` takes
 0.25-0.45 CPU s, its `lsst.pex.config.Config.copy` 0.05 s. A validation
-campaign makes one per scenario and middleware, and one per audited file.
-`fresh_config` makes the first of a class and keeps it frozen; each call
-returns a copy: the same values (and saved text) as ``config_class()``,
-not frozen.
+campaign makes one per scenario and middleware and one per audited file, and
+`diffim.config.not_applied` compares every task's config with the defaults.
+`default_config` is the one config of a class that they share (only read);
+`fresh_config` is a copy of it: the same values and saved text as
+``config_class()``, changed by its caller alone.
 """
 from __future__ import annotations
 
 import functools
 import threading
 
-__all__ = ["fresh_config"]
+__all__ = ["DEFAULTS_LOCK", "default_config", "fresh_config"]
 
-_LOCK = threading.Lock()
-"""Makes each class's first config once when threads ask at the same time."""
+DEFAULTS_LOCK = threading.RLock()
+"""Held while a `default_config` is read: reading a registry entry it has not made yet
+makes it, and a copy made meanwhile in another thread would see its entries change."""
 
 
 def fresh_config(config_class):
@@ -30,15 +32,15 @@ def fresh_config(config_class):
     Returns
     -------
     config : `lsst.pex.config.Config`
-        Not frozen; changing it changes no other config.
+        Not frozen; changing it changes no other config. Registry entries
+        registered later are choices of it, as of a new config.
     """
-    with _LOCK:
-        first = _first(config_class)
-    return first.copy()
+    with DEFAULTS_LOCK:
+        return default_config(config_class).copy()
 
 
 @functools.cache
-def _first(config_class):
-    config = config_class()
-    config.freeze()
-    return config
+def default_config(config_class):
+    """The config of ``config_class`` with its defaults shared in this process: only read,
+    holding `DEFAULTS_LOCK`."""
+    return config_class()

@@ -8,11 +8,11 @@ whose value differs from a default config, as
 from __future__ import annotations
 
 import collections.abc
-import functools
 
 from lsst.pex.config import Config, ConfigurableInstance
 from lsst.pex.config.configChoiceField import ConfigInstanceDict
 
+from .fresh import DEFAULTS_LOCK, default_config
 from .paths import ConfigPathError, get_path
 
 __all__ = ["not_applied"]
@@ -34,31 +34,23 @@ def not_applied(config, table):
     lines : `list` [`str`]
         In table order, then field order.
     """
-    default = _default(type(config))
     lines = []
-    for path, reason in table.items():
-        if callable(reason):
-            reason = reason(config)
-        if reason is None:
-            continue
-        try:
-            value, default_value = get_path(config, path), get_path(default, path)
-        except ConfigPathError:  # not in this config (a retargeted sub-task has other fields)
-            continue
-        for where, value in _differences(path, value, default_value):
-            lines.append(f"{where}={value!r} is accepted but not applied: {reason}")
+    # Made once per process (a task is made per data ID); the entries of a registry
+    # it makes on first reading are defaults too.
+    with DEFAULTS_LOCK:
+        default = default_config(type(config))
+        for path, reason in table.items():
+            if callable(reason):
+                reason = reason(config)
+            if reason is None:
+                continue
+            try:
+                value, default_value = get_path(config, path), get_path(default, path)
+            except ConfigPathError:  # not in this config (a retargeted sub-task has other fields)
+                continue
+            for where, value in _differences(path, value, default_value):
+                lines.append(f"{where}={value!r} is accepted but not applied: {reason}")
     return lines
-
-
-@functools.cache
-def _default(config_class):
-    """A config of ``config_class`` with its defaults, made once per process.
-
-    Making one costs more than the comparison (pex_config records the call
-    stack of every field it sets), and a task is made per data ID. Only read:
-    the entries of a registry it makes on first reading are defaults too.
-    """
-    return config_class()
 
 
 def _differences(path, value, default):
