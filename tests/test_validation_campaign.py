@@ -6,11 +6,14 @@ import sqlite3
 import numpy as np
 import pytest
 from _campaigns import scenario, write_campaign
+from lsst.daf.butler import Butler
 from threadpoolctl import threadpool_info
 
+from compat.gen3 import INSTRUMENT
 from diffim import Exposure
 
 from validation.campaign import load_campaign, run_campaign
+from validation.campaign.gen3_backend import Gen3Backend, Gen3Outputs
 from validation.campaign.run import openmp_threads_for, workdir_lock
 from validation.cli import main
 from validation.db import ResultsDB
@@ -101,6 +104,37 @@ def test_science_metrics_are_stored_for_both_backends(campaign):
         assert metric[("calexp_template", 10, backend, "kernel_sum")] == pytest.approx(0.90, rel=0.01)
         assert metric[("calexp_template", 11, backend, "kernel_sum")] == pytest.approx(0.93, rel=0.01)
         assert metric[("coadd_template", 10, backend, "n_dia_sources")] > 0
+
+
+def test_gen3_outputs_found_in_one_query_per_dataset_type_are_each_data_ids(campaign):
+    path, workdir, _ = campaign
+    root = workdir / "run" / "gen3" / "repo"
+    butler = Butler.from_config(str(root))
+    with ResultsDB(workdir / "results.sqlite3") as db:
+        report = db.load_run(db.latest_run_id(campaign="small"))
+    data_ids = [result.data_id for result in report.scenarios[0].data_ids]
+    for scenario in load_campaign(path).scenarios:
+        collection = Gen3Backend.output_collection(scenario)
+        outputs = Gen3Outputs(root, scenario, {d["detector"]: collection for d in data_ids},
+                              butler=butler)
+        for data_id in data_ids:
+            read = outputs.read(data_id)
+            key = {"instrument": INSTRUMENT, **data_id}
+            if outputs.group is not None:
+                key["group"] = outputs.group
+            for product, found in read.outputs.items():
+                expected = butler.get(f"{outputs.where.prefix}_{product}", key,
+                                      collections=[collection])
+                if isinstance(found, Exposure):
+                    assert found.image.tobytes() == expected.image.tobytes()
+                else:
+                    assert found.equals(expected)
+            assert set(read.outputs) == set(scenario.products)
+            assert set(read.metadata) == set(outputs.labels)
+        # Found by one query per dataset type, not by data ID.
+        assert all(refs is not None and len(refs) == len(data_ids)
+                   for (_, dataset_type), refs in outputs._found.items()
+                   if dataset_type.endswith("_differenceExp"))
 
 
 def test_the_campaign_audits_its_own_configs(campaign):

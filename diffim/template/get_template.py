@@ -118,8 +118,11 @@ class GetCoaddAsTemplateTask(Task):
         Where `diffim.template.kept.keep_templates` allows, a template built
         before from the same inputs is copied instead of built again.
         """
-        built = kept_template(template_key(self.config, coadds, skymap, bbox, wcs),
-                              lambda: self._build(coadds, skymap, bbox, wcs))
+        overlaps = [(tract, [(tract.tract_id, patch.sequential_index) for patch in patches])
+                    for tract, patches in self.overlapping_patches(skymap, bbox, wcs)]
+        read = {key: coadds[key] for _, keys in overlaps for key in keys if key in coadds}
+        built = kept_template(template_key(self.config, read, skymap, bbox, wcs),
+                              lambda: self._build(overlaps, read, bbox, wcs))
         for tract_id in built.unreached:
             # Patches found through the grown border may not reach the box itself.
             self.log.info("tract %d does not reach %s", tract_id, bbox)
@@ -137,8 +140,17 @@ class GetCoaddAsTemplateTask(Task):
                 f"requiredTemplateFraction={self.config.requiredTemplateFraction}")
         return Struct(exposure=template, sources=None, patches=list(built.patches))
 
-    def _build(self, coadds, skymap, bbox, wcs):
+    def _build(self, overlaps, coadds, bbox, wcs):
         """The template of `run` (without its WCS and visit info) and what `run` reports of it.
+
+        Parameters
+        ----------
+        overlaps : `list` [`tuple` [`TractInfo`, `list` [`tuple` [`int`, `int`]]]]
+            The tracts overlapping ``bbox`` and their patches' keys.
+        coadds : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`]
+            The patches given among them.
+        bbox, wcs
+            The science box and WCS.
 
         Returns
         -------
@@ -149,8 +161,7 @@ class GetCoaddAsTemplateTask(Task):
         """
         warper = Warper(self.config.warp)
         warped, used, unreached = [], [], []
-        for tract, patches in self.overlapping_patches(skymap, bbox, wcs):
-            keys = [(tract.tract_id, patch.sequential_index) for patch in patches]
+        for tract, keys in overlaps:
             available = [coadds[key] for key in keys if key in coadds]
             if not available:
                 continue

@@ -194,11 +194,13 @@ class Gen3Outputs:
         self.group = (str(scenario.template_visit) if self.where.keyed_by_template else None)
         self.labels = (() if error else
                        tuple(load_pipeline(scenario.gen3_pipeline).task_labels))
-        self._open, self._butlers = butler, {}
-        """A butler on the repository, and a clone of it per output collection read."""
+        self._open, self._butlers, self._found = butler, {}, {}
+        """A butler on the repository, a clone of it per output collection read, and the
+        datasets found per collection and dataset type (`_find`)."""
 
     def __getstate__(self):
-        return {**self.__dict__, "_open": None, "_butlers": {}}  # opened where they are read
+        # Opened and queried where they are read.
+        return {**self.__dict__, "_open": None, "_butlers": {}, "_found": {}}
 
     def _butler(self, collection):
         if self._open is None:
@@ -220,16 +222,50 @@ class Gen3Outputs:
             key["group"] = self.group
         result = BackendOutput(seconds=self.seconds)
         for product in self.products:
-            found = _get(butler, f"{self.where.prefix}_{product}", key)
+            found = self._get(butler, collection, f"{self.where.prefix}_{product}", key)
             if found is not None:
                 result.outputs[product] = found
         for label in self.labels:
-            metadata = _get(butler, f"{label}_metadata", key)
+            metadata = self._get(butler, collection, f"{label}_metadata", key)
             if metadata is not None:
                 result.metadata[label] = metadata.to_dict()
         if not result.outputs:
             result.error = f"no {self.where.prefix}_* outputs in {collection}"
         return result
+
+    def _get(self, butler, collection, dataset_type, key):
+        """The dataset of ``dataset_type`` with data ID ``key`` in ``collection``, or `None`.
+
+        A dataset type whose data IDs have the keys of ``key`` is looked up in
+        one query for every data ID of the collection (`_find`): a registry
+        query per dataset and data ID was 2.6 % of the default campaign's
+        samples. Any other is looked up by ``key`` alone, as before.
+        """
+        found = self._find(butler, collection, dataset_type, frozenset(key))
+        if found is None:
+            return _get(butler, dataset_type, key)
+        ref = found.get(tuple(key[name] for name in sorted(key)))
+        return butler.get(ref) if ref is not None else None
+
+    def _find(self, butler, collection, dataset_type, names):
+        """The datasets of ``dataset_type`` in ``collection`` (first found along its chain, as
+        ``butler.get`` finds them) by their data IDs' values in the order of sorted ``names``;
+        `None` when the type's data IDs have other keys than ``names``."""
+        if (collection, dataset_type) not in self._found:
+            try:
+                dimensions = set(butler.get_dataset_type(dataset_type).dimensions.required)
+            except LookupError:  # not registered: nothing to find
+                dimensions = set(names)
+            refs = None
+            if dimensions == names:
+                try:
+                    refs = butler.query_datasets(dataset_type, collections=[collection],
+                                                 find_first=True, explain=False, limit=None)
+                except LookupError:
+                    refs = []
+                refs = {tuple(ref.dataId[name] for name in sorted(names)): ref for ref in refs}
+            self._found[(collection, dataset_type)] = refs
+        return self._found[(collection, dataset_type)]
 
 
 @functools.lru_cache(maxsize=4)
