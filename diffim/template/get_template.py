@@ -115,7 +115,7 @@ class GetCoaddAsTemplateTask(Task):
 
         Notes
         -----
-        Where `diffim.template.kept.keep_templates` allows, a template built
+        Within `diffim.template.kept.templates_kept`, a template built
         before from the same inputs is copied instead of built again.
         """
         overlaps = [(tract, [(tract.tract_id, patch.sequential_index) for patch in patches])

@@ -3,8 +3,8 @@
 A validation campaign runs dozens of pipelines of both middlewares in one
 process, and every coadd-template scenario warped and merged the same
 patches onto the same science detectors again (the default campaign built
-its 4 templates about 120 times, 18 % of its CPU time). Once
-`keep_templates` is called, `kept_template` keeps what
+its 4 templates about 120 times, 18 % of its CPU time). Within
+`templates_kept`, `kept_template` keeps what
 `GetCoaddAsTemplateTask` builds under a digest of everything the build reads
 (`template_key`): the task's whole config, the skymap, the science box and
 WCS, and every patch it reads (its key, box, planes' bytes, mask
@@ -24,7 +24,7 @@ import threading
 from ..io.header import wcs_cards
 from ..io.wcs_cards import CardWcs
 
-__all__ = ["keep_templates", "kept_template", "template_key", "templates_kept"]
+__all__ = ["kept_template", "template_key", "templates_kept"]
 
 _KEPT = collections.OrderedDict()
 """Content digest -> built template, least recently used first."""
@@ -35,31 +35,25 @@ _LOOKUP_TABLES = ("cpdis1", "cpdis2", "det2im1", "det2im2")
 """Distortions of an `astropy.wcs.WCS` that its header cards do not hold."""
 
 
-def keep_templates(max_bytes):
-    """Keep built templates from here on in this process, their planes up to ``max_bytes``.
-
-    The least recently used are dropped first; ``0`` keeps none (the default).
-
-    Returns
-    -------
-    previous : `int`
-        The budget until now.
-    """
-    with _LOCK:
-        previous = _budget["bytes"]
-        _budget["bytes"] = int(max_bytes)
-        _evict()
-    return previous
-
-
 @contextlib.contextmanager
 def templates_kept(max_bytes):
-    """`keep_templates` for the length of a ``with`` block, then the budget as it was."""
-    previous = keep_templates(max_bytes)
+    """Keep built templates in this process for the length of a ``with`` block.
+
+    Their planes are kept up to ``max_bytes``, the least recently used dropped
+    first; the budget is back as it was after the block (``0``, none, by default).
+    """
+    previous = _set_budget(max_bytes)
     try:
         yield
     finally:
-        keep_templates(previous)
+        _set_budget(previous)
+
+
+def _set_budget(max_bytes):
+    with _LOCK:
+        previous, _budget["bytes"] = _budget["bytes"], int(max_bytes)
+        _evict()
+    return previous
 
 
 def template_key(config, coadds, skymap, bbox, wcs):

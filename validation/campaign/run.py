@@ -40,14 +40,10 @@ from .gen3_backend import Gen3Backend
 from .progress import CampaignProgress
 from .schedule import scenario_results
 
-__all__ = ["KEPT_EXPOSURE_BYTES", "KEPT_TEMPLATE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun", "campaign_data_ids",
-           "openmp_threads_for", "run_campaign", "workdir_lock"]
+__all__ = ["KEPT_EXPOSURE_BYTES", "KEPT_TEMPLATE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun",
+           "campaign_data_ids", "openmp_threads_for", "run_campaign", "workdir_lock"]
 
 _LOCK_FILE = ".campaign.lock"
-KEPT_TEMPLATE_BYTES = 64 * 2**20
-"""Planes of the coadd templates a campaign process keeps once built (`diffim.template.kept`):
-the coadd-template scenarios of both middlewares warp the same patches onto the same
-detectors (the default campaign's 4 templates of 1.8 MB were built about 120 times)."""
 ONE_THREAD_PIXELS = 2**20
 """Detectors below this many pixels run on one OpenMP thread in the campaign's process
 (`openmp_threads_for`): 2 scenarios of the default campaign (384 x 384, 2 cores) took 29.8 CPU
@@ -55,6 +51,10 @@ s with two spinning threads, 20.5 with one (load 3-4); with threads that sleep b
 regions (`diffim._core`), 22.1 and 19.9 (medians of 4, load 1-3); the same bytes."""
 _PACKAGES = ("diffim-migration", "numpy", "scipy", "astropy", "lsst-daf-butler", "lsst-pipe-base",
              "lsst-pex-config", "SQLAlchemy")
+KEPT_TEMPLATE_BYTES = 64 * 2**20
+"""Planes of the coadd templates a campaign process keeps once built (`diffim.template.kept`):
+the coadd-template scenarios of both middlewares warp the same patches onto the same
+detectors (the default campaign's 4 templates of 1.8 MB were built about 120 times)."""
 
 
 @dataclass
