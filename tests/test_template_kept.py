@@ -130,3 +130,20 @@ def test_budget_keeps_the_most_recent(field, builds):
         assert builds["builds"] == 2
         run(GetCoaddAsTemplateTask(), science, skymap, coadds)
         assert builds["builds"] == 3
+
+
+def test_a_patch_psf_that_does_not_pickle_is_built_every_time(field, builds):
+    science, skymap, coadds = field
+    key, _, _ = patch_pixel_at(science, skymap, coadds)
+    odd = dict(coadds)
+    odd[key] = coadds[key].copy()
+    odd[key].psf.unpicklable = lambda: None  # a copy shares the PSF: only this test's
+    try:
+        with templates_kept(2**26):
+            assert template_key(GetCoaddAsTemplateTask().config, odd, skymap, science.bbox,
+                                science.wcs) is None
+            run(GetCoaddAsTemplateTask(), science, skymap, odd)
+            run(GetCoaddAsTemplateTask(), science, skymap, odd)
+        assert builds["builds"] == 2
+    finally:
+        del odd[key].psf.unpicklable

@@ -61,8 +61,8 @@ def template_key(config, coadds, skymap, bbox, wcs):
     is kept.
 
     None too when the WCS is not fully described by its header cards (an
-    astropy WCS with lookup-table distortions): such a template is built
-    every time.
+    astropy WCS with lookup-table distortions) or a patch's PSF does not
+    pickle: such a template is built every time.
 
     Parameters
     ----------
@@ -94,8 +94,12 @@ def template_key(config, coadds, skymap, bbox, wcs):
                             exposure.variance.dtype.str, exposure.mask.array.dtype.str)).encode())
         for plane in (exposure.image, exposure.variance, exposure.mask.array):
             digest.update(plane.tobytes() if not plane.flags.c_contiguous else plane)
-        digest.update(pickle.dumps((exposure.mask.planes, exposure.psf, exposure.photo_calib,
-                                    exposure.visit_info, exposure.metadata)))
+        try:
+            digest.update(pickle.dumps((exposure.mask.planes, exposure.psf,
+                                        exposure.photo_calib, exposure.visit_info,
+                                        exposure.metadata)))
+        except (pickle.PicklingError, TypeError, AttributeError):  # a PSF of no known state
+            return None
     return digest.digest()
 
 
