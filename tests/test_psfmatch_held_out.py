@@ -9,6 +9,7 @@ from diffim.psf import GaussianPsf
 from diffim.psfmatch import SpatialBackground, SpatialFunction, SpatialKernel
 from diffim.psfmatch.basis import make_delta_function_basis
 from diffim.psfmatch.held_out import (
+    MAX_HELD_OUT_SOURCES,
     MIN_HELD_OUT_SOURCES,
     bright_held_out_sources,
     choose_basis,
@@ -68,6 +69,23 @@ def test_held_out_sources_are_the_bright_ones_outside_the_fit_and_the_bad_pixels
     noise = Exposure(rng.normal(100.0, 1.0, (80, 80)).astype(np.float32),
                      np.ones((80, 80), np.float32))
     assert bright_held_out_sources(noise, noise, [], np.empty((0, 4)), 5)[1] == 0
+
+
+def test_a_crowded_field_compares_every_kth_of_its_sources(monkeypatch):
+    # 400 stars 34 px apart, about 5 pixels each in the top 0.5 % of 680^2 pixels.
+    positions = [(x, y) for y in range(17, 680, 34) for x in range(17, 680, 34)]
+    fluxes = np.linspace(1e5, 1.1e5, len(positions))
+    image = star_field((680, 680), positions, fluxes, 1.5) + 10.0
+    field = Exposure(image.astype(np.float32), np.ones((680, 680), np.float32))
+    capped, n_capped = bright_held_out_sources(field, field, [], np.empty((0, 4)), 5)
+    monkeypatch.setattr("diffim.psfmatch.held_out.MAX_HELD_OUT_SOURCES", 10 ** 6)
+    every, n_every = bright_held_out_sources(field, field, [], np.empty((0, 4)), 5)
+    assert n_every > MAX_HELD_OUT_SOURCES >= n_capped
+    step = -(-n_every // MAX_HELD_OUT_SOURCES)
+    assert n_capped == len(range(1, n_every + 1, step))
+    # Kept source i is source 1 + (i - 1) * step of all, pixel for pixel.
+    for label in range(1, n_capped + 1):
+        assert ((capped == label) == (every == 1 + (label - 1) * step)).all()
 
 
 def _kernel(image):
