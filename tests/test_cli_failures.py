@@ -155,3 +155,23 @@ def test_ctrl_c_is_one_line_and_exit_130(pair, tmp_path):
     assert (finished.returncode, finished.stderr) == (128 + signal.SIGINT,
                                                       "diffim subtract: interrupted\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_same_file_as_science_and_template_is_refused(pair, capsys):
+    science = pair / "science.fits"
+    assert main(["subtract", "--science", str(science), "--template", str(pair / "." / "science.fits"),
+                 "--output", str(pair / "self.fits")]) == 1
+    assert last_error(capsys) == (f"diffim subtract: error: --science {science} and --template "
+                                  f"{pair / 'science.fits'} are the same file; give two epochs")
+    assert not (pair / "self.fits").exists()
+
+
+def test_a_wcs_on_one_side_only_names_the_side_without(pair, tmp_path, capsys):
+    with fits.open(pair / "template.fits") as hdus:
+        image = hdus[1].data if hdus[0].data is None else hdus[0].data
+    fits.PrimaryHDU(np.asarray(image, np.float32)).writeto(tmp_path / "bare.fits")
+    assert main(["subtract", "--science", str(pair / "science.fits"), "--template",
+                 str(tmp_path / "bare.fits"), "--output", str(tmp_path / "diff.fits")]) == 1
+    assert last_error(capsys) == ("diffim subtract: error: the template has no WCS and the science "
+                                  "has one: whether they share a pixel grid cannot be checked (give "
+                                  "both a WCS, or neither)")

@@ -1,6 +1,7 @@
 """``diffim subtract``: Alard-Lupton subtraction of two exposures on one pixel grid."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,7 @@ def run(args):
         args.science_variance, args.template_variance, args.science_noise, args.template_noise,
         args.science_mask, args.template_mask) if value is not None))
     check_output(args.output, inputs)
+    _check_distinct_images(args.science, args.template)
     if args.catalog is not None:
         check_output(args.catalog, (*inputs, args.output), "--catalog")
     if args.algorithm == "zogy":
@@ -228,6 +230,18 @@ def _read(args, role):
     return exposure
 
 
+def _check_distinct_images(science, template):
+    """Raise `DiffimError` if ``science`` and ``template`` name the same file.
+
+    An image minus itself is zero everywhere: the variance check would then
+    fail with a factor that points nowhere near the cause.
+    """
+    science, template = Path(science), Path(template)
+    if science.exists() and template.exists() and os.path.samefile(science, template):
+        raise DiffimError(f"--science {science} and --template {template} are the same file; "
+                          "give two epochs")
+
+
 def _on_science_grid(template, science):
     """The template itself when it is on the science pixel grid, else warped onto it.
 
@@ -236,6 +250,10 @@ def _on_science_grid(template, science):
     """
     if template.bbox == science.bbox and _same_wcs(template, science):
         return template
+    if template.bbox == science.bbox and (template.wcs is None) != (science.wcs is None):
+        has, lacks = ("science", "template") if template.wcs is None else ("template", "science")
+        raise DiffimError(f"the {lacks} has no WCS and the {has} has one: whether they share a "
+                          "pixel grid cannot be checked (give both a WCS, or neither)")
     if template.wcs is None or science.wcs is None:
         raise DiffimError(f"template {template.bbox} and science {science.bbox} are not on the "
                           "same pixel grid and lack the WCSs needed to warp one onto the other")
