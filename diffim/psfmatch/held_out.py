@@ -16,8 +16,8 @@ its chi^2 is lower by a mean factor over the sources of at least
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from .._core import _labels
 from ..image.stats import robust_median_sigma
 from .convolve import convolve_image
 
@@ -90,8 +90,12 @@ def bright_held_out_sources(convolved, reference, bad_mask_planes, fit_boxes, ma
     bad = convolved.mask.get(planes) | reference.mask.get(
         [name for name in bad_mask_planes if name in reference.mask.planes])
     bad |= ~(np.isfinite(convolved.image) & np.isfinite(reference.image))
-    # The kernel's square support: a separable maximum filter.
-    excluded = ndimage.maximum_filter(bad, size=2 * margin + 1) if bad.any() else bad
+    # The kernel's square support.
+    excluded = bad
+    if bad.any():
+        excluded = np.empty_like(bad)
+        _labels.dilate_square(np.ascontiguousarray(bad).view(np.uint8), margin,
+                              excluded.view(np.uint8))
     excluded[:margin] = excluded[-margin:] = True
     excluded[:, :margin] = excluded[:, -margin:] = True
     x0, y0 = convolved.xy0
@@ -113,7 +117,9 @@ def bright_held_out_sources(convolved, reference, bad_mask_planes, fit_boxes, ma
         for dx in range(-reach, reach + 1):
             footprints[np.clip(rows + dy, 0, footprints.shape[0] - 1),
                        np.clip(cols + dx, 0, footprints.shape[1] - 1)] = True
-    labels, n_sources = ndimage.label(footprints & ~excluded)
+    footprints &= ~excluded
+    labels = np.empty(footprints.shape, np.int32)
+    n_sources = _labels.label_4(footprints.view(np.uint8), labels)
     if n_sources > MAX_HELD_OUT_SOURCES:
         kept = np.arange(1, n_sources + 1, -(-n_sources // MAX_HELD_OUT_SOURCES))
         relabel = np.zeros(n_sources + 1, np.int32)
@@ -148,11 +154,12 @@ def held_out_chi2(convolved, reference, kernel, background, labels, n_sources):
     half = kernel.size // 2
     x0, y0 = convolved.xy0
     height, width = convolved.shape
-    for label, box in enumerate(ndimage.find_objects(labels), start=1):
-        if box is None:
+    boxes = _labels.label_boxes(np.ascontiguousarray(labels, dtype=np.int32), n_sources)
+    for label, (row_start, row_stop, col_start, col_stop) in enumerate(boxes.tolist(), start=1):
+        if row_stop == 0:
             continue
-        rows = slice(max(box[0].start - half, 0), min(box[0].stop + half, height))
-        cols = slice(max(box[1].start - half, 0), min(box[1].stop + half, width))
+        rows = slice(max(row_start - half, 0), min(row_stop + half, height))
+        cols = slice(max(col_start - half, 0), min(col_stop + half, width))
         image = np.asarray(convolved.image[rows, cols], dtype=np.float64)
         predicted = convolve_image(image, kernel, (x0 + cols.start, y0 + rows.start))
         inside = labels[rows, cols] == label
