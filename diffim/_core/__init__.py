@@ -1,14 +1,25 @@
 """Private Cython kernels of ``diffim`` (OpenMP); never imported by users.
 
 OpenMP threads that finish a parallel region sleep instead of spinning
-(``OMP_WAIT_POLICY=passive``, unless the environment already sets it): GNU
-OpenMP's default keeps each idle thread busy-waiting for the next region, and
-between regions this package runs Python (stamp gathering, numpy), so on two
-cores shared with other processes the spinning cost a ``diffim subtract`` at
-4k about a fifth of its CPU time. libgomp reads the setting when it is loaded,
-which is when the first kernel module that uses OpenMP is imported: after
-this package's ``__init__``.
+(``OMP_WAIT_POLICY=passive``, unless the environment sets the policy): GNU
+OpenMP's default keeps each idle thread busy-waiting for a while after each
+region, and between regions this package runs Python (stamp gathering,
+numpy), so on two cores shared with other processes a 4k ``diffim subtract``
+spent 8.7 instead of 6.0 CPU s (load 6-7, 3 runs each). libgomp reads the
+setting once, when it is loaded: this ``__init__`` loads it (through
+`_checksum`, a small OpenMP module) with the setting in the environment and
+takes the setting out again, so the user's environment, and that of the
+processes they start, stays as it was. Where another package loaded the
+OpenMP runtime first, its settings stand.
 """
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+_POLICY = "OMP_WAIT_POLICY"
+_set_here = _POLICY not in os.environ
+if _set_here:
+    os.environ[_POLICY] = "passive"
+try:
+    from . import _checksum  # noqa: F401  (loads the OpenMP runtime)
+finally:
+    if _set_here:
+        del os.environ[_POLICY]
