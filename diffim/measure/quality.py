@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import DiffimError
 from ..image.pixel_medians import abs_median, z_statistics
@@ -135,20 +136,37 @@ def footprint_ratios(science, difference, x, y, radius, excluded_planes):
         return ratios
     noise = abs_median(difference.image, ~bad)
     x0, y0 = difference.xy0
-    for i, (xc, yc) in enumerate(zip(np.rint(x).astype(int) - x0, np.rint(y).astype(int) - y0)):
-        if not (half <= xc < difference.shape[1] - half and half <= yc < difference.shape[0] - half):
-            continue
-        window = (slice(yc - half, yc + half + 1), slice(xc - half, xc + half + 1))
-        usable = ~bad[window]
-        inner, outer = disc & usable, annulus & usable
-        if not inner.any() or not outer.any():
-            continue
-        image = science.image[window].astype(float)
-        science_level = np.abs(image[inner] - np.median(image[outer])).mean()
-        residual = np.abs(difference.image[window][inner].astype(float)).mean()
+    xc, yc = np.rint(x).astype(int) - x0, np.rint(y).astype(int) - y0
+    whole = np.flatnonzero((half <= xc) & (xc < difference.shape[1] - half)
+                           & (half <= yc) & (yc < difference.shape[0] - half))
+    # Every window at once (one fancy index of a strided view per plane); each
+    # source's own means below, over its values in the order one source at a time took.
+    size, corners = (2 * half + 1,) * 2, (yc[whole] - half, xc[whole] - half)
+    usable = ~sliding_window_view(bad, size)[corners]
+    images = sliding_window_view(science.image, size)[corners].astype(float)
+    residuals = sliding_window_view(difference.image, size)[corners]
+    inner, outer = disc & usable, annulus & usable
+    found = inner.any(axis=(1, 2)) & outer.any(axis=(1, 2))
+    skies = _medians(images[found], outer[found])
+    for i, image, residual, inner_i, sky in zip(whole[found], images[found], residuals[found],
+                                                 inner[found], skies):
+        science_level = np.abs(image[inner_i] - sky).mean()
         if science_level > 0:
-            ratios[i] = abs(residual - noise) / science_level
+            ratios[i] = abs(np.abs(residual[inner_i].astype(float)).mean() - noise) / science_level
     return ratios
+
+
+def _medians(stamps, where):
+    """Per stamp, ``numpy.median(stamp[where])`` (each ``where`` has a pixel): the middle
+    one or two of its sorted values, as numpy takes them."""
+    values = np.where(where, stamps, np.inf).reshape(len(stamps), -1)
+    values.sort(axis=1)
+    counts = where.reshape(len(stamps), -1).sum(axis=1)
+    rows = np.arange(len(stamps))
+    low, high = values[rows, (counts - 1) // 2], values[rows, counts // 2]
+    medians = np.where(counts % 2 == 1, low, (low + high) / 2)
+    # numpy's median of values with a NaN (sorted last, with the padding) is NaN.
+    return np.where(np.isnan(values).any(axis=1), np.nan, medians)
 
 
 def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):
