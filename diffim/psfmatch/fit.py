@@ -310,10 +310,11 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     stamps = _UsedStamps.gather(table, used, index, systems, basis, config)
     kernel_spatial = _supported(kernel_spatial, stamps.x, stamps.y)
     factored = None
-    if stamps.fit_basis.name == "delta-function":
+    if stamps.matrix_rows is not None:
         factored = FactoredSpatialSystem(
             _layout(stamps, config, kernel_spatial, background_spatial),
-            stamps.systems.matrix, stamps.systems.vector, stamps.x, stamps.y)
+            stamps.systems.matrix, stamps.systems.vector, stamps.x, stamps.y,
+            stamps.matrix_rows)
     fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial,
                                 factored)
     while kernel_spatial.order > 0:
@@ -353,6 +354,10 @@ class _UsedStamps:
         ``usePcaForSpatialKernel``.
     extended : `numpy.ndarray` or `None`
         ``recombination`` acting on (basis, background) coefficient vectors.
+    matrix_rows : `numpy.ndarray` or `None`
+        Which of ``systems.matrix`` and ``systems.vector`` are the used candidates'
+        (a delta-function basis: its matrices, 1.6 MB a stamp for a 21 px kernel, are
+        read in place by `FactoredSpatialSystem`); None when they are gathered.
     """
 
     x: np.ndarray
@@ -361,11 +366,16 @@ class _UsedStamps:
     fit_basis: KernelBasis
     recombination: np.ndarray = None
     extended: np.ndarray = None
+    matrix_rows: np.ndarray = None
 
     @classmethod
     def gather(cls, table, used, index, systems, basis, config):
         """The ``used`` rows of ``table`` and their stamps in ``systems``."""
         stamp_index = index[used]
+        x, y = table["x"][used], table["y"][used]
+        if basis.name == "delta-function" and not config.usePcaForSpatialKernel:
+            return cls(x, y, dataclasses.replace(systems, rows=stamp_index), basis,
+                       matrix_rows=stamp_index)
         matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
         fit_basis, recombination, extended = basis, None, None
         if config.usePcaForSpatialKernel:
@@ -376,8 +386,7 @@ class _UsedStamps:
             vector = vector @ extended
         # The pixel arrays shared, not copied: their columns are ~180 MB at 4k.
         selected = dataclasses.replace(systems, matrix=matrix, vector=vector, rows=stamp_index)
-        return cls(table["x"][used], table["y"][used], selected, fit_basis, recombination,
-                   extended)
+        return cls(x, y, selected, fit_basis, recombination, extended)
 
 
 def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial,
