@@ -111,9 +111,10 @@ def test_subtract_plain_images_with_given_fwhm_and_variance(tmp_path, capsys):
 
 
 def test_subtract_errors_are_one_line(tmp_path, capsys):
-    path = tmp_path / "e.fits"
+    path, other = tmp_path / "e.fits", tmp_path / "f.fits"
     write_exposure(random_exposure(), path)
-    assert main(["subtract", "--science", str(path), "--template", str(path),
+    write_exposure(random_exposure(), other)
+    assert main(["subtract", "--science", str(path), "--template", str(other),
                  "--output", str(tmp_path / "d.fits"), "-c", "noSuchField=1"]) == 1
     error = capsys.readouterr().err.strip()
     assert error == "diffim subtract: error: unknown config field 'noSuchField'"
