@@ -90,6 +90,35 @@ def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] co
         out[k, 2] = count
 
 
+cdef inline void _summed_area_table(const double *first, const double *second,
+                                    Py_ssize_t row_stride, Py_ssize_t height, Py_ssize_t width,
+                                    long double *table) noexcept nogil:
+    """``table[(y + 1) * (width + 1) + x + 1]``: the sum of ``first * second`` (``first``
+    alone when ``second`` is NULL) over rows ``<= y`` and columns ``<= x`` of two
+    ``height x width`` blocks ``row_stride`` apart from row to row; row and column 0 hold 0."""
+    cdef Py_ssize_t stride = width + 1
+    cdef Py_ssize_t x, y
+    cdef long double row
+    for x in range(stride):
+        table[x] = 0.0
+    for y in range(height):
+        row = 0.0
+        table[(y + 1) * stride] = 0.0
+        for x in range(width):
+            if second == NULL:
+                row = row + first[y * row_stride + x]
+            else:
+                row = row + (<long double> first[y * row_stride + x]) * second[y * row_stride + x]
+            table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row
+
+
+cdef inline long double _window_sum(const long double *table, Py_ssize_t stride, Py_ssize_t top,
+                                    Py_ssize_t left, Py_ssize_t fit) noexcept nogil:
+    """The sum over the ``fit x fit`` window at ``(top, left)`` of a `_summed_area_table`."""
+    return (table[(top + fit) * stride + left + fit] - table[top * stride + left + fit]
+            - table[(top + fit) * stride + left] + table[top * stride + left])
+
+
 def delta_function_normal_equations(const double[:, :, ::1] template,
                                     const double[:, ::1] target, const double[::1] weights,
                                     Py_ssize_t kernel_size, bint fit_background,
@@ -114,9 +143,8 @@ def delta_function_normal_equations(const double[:, :, ::1] template,
     cdef Py_ssize_t fit = size - kernel_size + 1
     cdef Py_ssize_t n_kernel = kernel_size * kernel_size
     cdef Py_ssize_t last = n_kernel - 1
-    cdef Py_ssize_t n, dy, dx, y, x, ay, ax, x_first, x_stop, height, width, stride
-    cdef Py_ssize_t k_a, k_b, top, bottom, left, right
-    cdef long double row, total
+    cdef Py_ssize_t n, dy, dx, y, x, ay, ax, x_first, width, stride, k_a, k_b
+    cdef long double total
     cdef double weight, value
     cdef long double *table = NULL
     with nogil, parallel():
@@ -129,28 +157,14 @@ def delta_function_normal_equations(const double[:, :, ::1] template,
                         continue
                     # Products T(p) T(p + d) over the rows and columns a window can reach.
                     x_first = -dx if dx < 0 else 0
-                    x_stop = size - dx if dx > 0 else size
-                    height = size - dy
-                    width = x_stop - x_first
+                    width = (size - dx if dx > 0 else size) - x_first
                     stride = width + 1
-                    for x in range(stride):
-                        table[x] = 0.0
-                    for y in range(height):
-                        row = 0.0
-                        table[(y + 1) * stride] = 0.0
-                        for x in range(width):
-                            row = row + (<long double> template[n, y, x_first + x]) * template[
-                                n, y + dy, x_first + x + dx]
-                            table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row
+                    _summed_area_table(&template[n, 0, x_first], &template[n, dy, x_first + dx],
+                                       size, size - dy, width, table)
                     for ay in range(kernel_size - dy):
                         for ax in range(x_first, kernel_size - (dx if dx > 0 else 0)):
-                            top = ay * stride
-                            bottom = (ay + fit) * stride
-                            left = ax - x_first
-                            right = left + fit
-                            total = (table[bottom + right] - table[top + right]
-                                     - table[bottom + left] + table[top + left])
-                            value = weight * <double> total
+                            value = weight * <double> _window_sum(table, stride, ay,
+                                                                  ax - x_first, fit)
                             k_a = last - (ay * kernel_size + ax)
                             k_b = last - ((ay + dy) * kernel_size + ax + dx)
                             matrix[n, k_a, k_b] = value
@@ -165,23 +179,13 @@ def delta_function_normal_equations(const double[:, :, ::1] template,
                     vector[n, last - (ay * kernel_size + ax)] = weight * <double> total
             if fit_background:
                 # Window sums of the stamp (the background column against each shift).
-                stride = size + 1
-                for x in range(stride):
-                    table[x] = 0.0
-                for y in range(size):
-                    row = 0.0
-                    table[(y + 1) * stride] = 0.0
-                    for x in range(size):
-                        row = row + template[n, y, x]
-                        table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row
+                _summed_area_table(&template[n, 0, 0], NULL, size, size, size, table)
                 for ay in range(kernel_size):
                     for ax in range(kernel_size):
-                        total = (table[(ay + fit) * stride + ax + fit]
-                                 - table[ay * stride + ax + fit]
-                                 - table[(ay + fit) * stride + ax] + table[ay * stride + ax])
+                        value = weight * <double> _window_sum(table, size + 1, ay, ax, fit)
                         k_a = last - (ay * kernel_size + ax)
-                        matrix[n, k_a, n_kernel] = weight * <double> total
-                        matrix[n, n_kernel, k_a] = weight * <double> total
+                        matrix[n, k_a, n_kernel] = value
+                        matrix[n, n_kernel, k_a] = value
                 matrix[n, n_kernel, n_kernel] = weight * fit * fit
                 total = 0.0
                 for x in range(fit * fit):
