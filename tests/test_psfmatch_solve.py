@@ -1,8 +1,16 @@
 """Tests of diffim/psfmatch/solve.py: the candidates' normal equations and residual statistics."""
+import dataclasses
+
 import numpy as np
 import pytest
 
-from diffim.psfmatch.solve import StampSystems, residual_statistics, solve_systems
+from diffim.psfmatch.basis import make_delta_function_basis
+from diffim.psfmatch.solve import (
+    StampSystems,
+    build_stamp_systems,
+    residual_statistics,
+    solve_systems,
+)
 
 
 def _systems(n_stamps=150, n_columns=4, n_pixels=49, seed=3):
@@ -47,3 +55,40 @@ def test_residual_statistics_of_a_subset_equal_those_of_its_copy():
                           systems.inverse_sigma[rows], systems.matrix[rows], systems.vector[rows])
     assert np.array_equal(residual_statistics(shared, coefficients),
                           residual_statistics(copied, coefficients))
+
+
+def _delta_function_stamps(n_stamps=12, kernel_size=7, fit=9, seed=5):
+    """Template stamps (a star on sky, noise), science stamps, and one variance per stamp."""
+    rng = np.random.default_rng(seed)
+    size = fit + kernel_size - 1
+    yy, xx = np.mgrid[:size, :size] - size // 2
+    star = np.exp(-0.5 * (xx ** 2 + yy ** 2) / 1.5 ** 2)
+    template = (rng.uniform(100, 1000, (n_stamps, 1, 1)) * star
+                + rng.normal(size=(n_stamps, size, size)) + rng.uniform(-5, 5, (n_stamps, 1, 1)))
+    science = 0.9 * template + rng.normal(size=template.shape)
+    variance = np.broadcast_to(rng.uniform(1, 4, (n_stamps, 1, 1)), template.shape).copy()
+    return template, science, variance
+
+
+@pytest.mark.parametrize("fit_background", [True, False])
+def test_delta_function_systems_from_autocorrelations_equal_the_column_products(fit_background):
+    """One weight per stamp: the windowed autocorrelations give the column path's normal
+    equations to rounding without making the columns, and the same residual statistics."""
+    template, science, variance = _delta_function_stamps()
+    basis = make_delta_function_basis(7)
+    fast = build_stamp_systems(basis, template, science, variance, fit_background, True)
+    # Per-pixel weights of a constant variance: the same weights, through the columns.
+    slow = build_stamp_systems(basis, template, science, variance, fit_background, False)
+    assert fast.columns is None and slow.columns is not None
+    scale = np.abs(slow.matrix).max(axis=(1, 2))[:, None, None]
+    assert np.abs(fast.matrix - slow.matrix).max() / scale.min() < 1e-13
+    assert np.abs(fast.vector - slow.vector).max() / np.abs(slow.vector).max() < 1e-13
+    assert np.array_equal(fast.matrix, fast.matrix.transpose(0, 2, 1))
+    coefficients = np.random.default_rng(1).normal(0.0, 0.05, fast.vector.shape)
+    assert residual_statistics(fast, coefficients) == pytest.approx(
+        residual_statistics(slow, coefficients), rel=1e-12)
+    rows = np.array([1, 4, 5, 11])
+    subset = dataclasses.replace(fast, matrix=fast.matrix[rows], vector=fast.vector[rows],
+                                 rows=rows)
+    assert np.array_equal(residual_statistics(subset, coefficients[rows]),
+                          residual_statistics(fast, coefficients)[rows])

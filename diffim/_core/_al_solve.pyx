@@ -88,3 +88,162 @@ def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] co
         out[k, 0] = mean
         out[k, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
         out[k, 2] = count
+
+
+cdef inline void _summed_area_table(const double *first, const double *second,
+                                    Py_ssize_t row_stride, Py_ssize_t height, Py_ssize_t width,
+                                    long double *table) noexcept nogil:
+    """``table[(y + 1) * (width + 1) + x + 1]``: the sum of ``first * second`` (``first``
+    alone when ``second`` is NULL) over rows ``<= y`` and columns ``<= x`` of two
+    ``height x width`` blocks ``row_stride`` apart from row to row; row and column 0 hold 0."""
+    cdef Py_ssize_t stride = width + 1
+    cdef Py_ssize_t x, y
+    cdef long double row
+    for x in range(stride):
+        table[x] = 0.0
+    for y in range(height):
+        row = 0.0
+        table[(y + 1) * stride] = 0.0
+        for x in range(width):
+            if second == NULL:
+                row = row + first[y * row_stride + x]
+            else:
+                row = row + (<long double> first[y * row_stride + x]) * second[y * row_stride + x]
+            table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row
+
+
+cdef inline long double _window_sum(const long double *table, Py_ssize_t stride, Py_ssize_t top,
+                                    Py_ssize_t left, Py_ssize_t fit) noexcept nogil:
+    """The sum over the ``fit x fit`` window at ``(top, left)`` of a `_summed_area_table`."""
+    return (table[(top + fit) * stride + left + fit] - table[top * stride + left + fit]
+            - table[(top + fit) * stride + left] + table[top * stride + left])
+
+
+def delta_function_normal_equations(const double[:, :, ::1] template,
+                                    const double[:, ::1] target, const double[::1] weights,
+                                    Py_ssize_t kernel_size, bint fit_background,
+                                    double[:, :, ::1] matrix, double[:, ::1] vector):
+    """Normal equations of a delta-function basis with one weight per stamp.
+
+    ``template`` is ``(n, S, S)``; column ``k`` of a stamp is its window
+    ``template[n, A:A + F, B:B + F]`` with ``A * K + B = K^2 - 1 - k``
+    (``K = kernel_size``, ``F = S - K + 1``), then a column of ones when
+    ``fit_background``. ``target`` is ``(n, F * F)``, ``weights`` ``(n,)``.
+
+    ``M[a, a + d] = w sum_{p in window a} T(p) T(p + d)``: for each offset
+    difference ``d`` (half of them: ``M`` is symmetric) the products
+    ``T(p) T(p + d)`` are summed once into a summed-area table, and every
+    window is four look-ups, ``~(2K)^2 S^2 / 2`` operations per stamp instead of
+    the ``K^4 F^2 / 2`` of the per-pixel outer products. The tables and the
+    right-hand side accumulate in long double (64-bit mantissa), so the
+    differences of large partial sums lose nothing a double sum keeps.
+    """
+    cdef Py_ssize_t n_stamps = template.shape[0]
+    cdef Py_ssize_t size = template.shape[1]
+    cdef Py_ssize_t fit = size - kernel_size + 1
+    cdef Py_ssize_t n_kernel = kernel_size * kernel_size
+    cdef Py_ssize_t last = n_kernel - 1
+    cdef Py_ssize_t n, dy, dx, y, x, ay, ax, x_first, width, stride, k_a, k_b
+    cdef long double total
+    cdef double weight, value
+    cdef long double *table = NULL
+    with nogil, parallel():
+        table = <long double *> malloc((size + 1) * (size + 1) * sizeof(long double))
+        for n in prange(n_stamps, schedule="dynamic"):
+            weight = weights[n]
+            for dy in range(kernel_size):
+                for dx in range(1 - kernel_size, kernel_size):
+                    if dy == 0 and dx < 0:
+                        continue
+                    # Products T(p) T(p + d) over the rows and columns a window can reach.
+                    x_first = -dx if dx < 0 else 0
+                    width = (size - dx if dx > 0 else size) - x_first
+                    stride = width + 1
+                    _summed_area_table(&template[n, 0, x_first], &template[n, dy, x_first + dx],
+                                       size, size - dy, width, table)
+                    for ay in range(kernel_size - dy):
+                        for ax in range(x_first, kernel_size - (dx if dx > 0 else 0)):
+                            value = weight * <double> _window_sum(table, stride, ay,
+                                                                  ax - x_first, fit)
+                            k_a = last - (ay * kernel_size + ax)
+                            k_b = last - ((ay + dy) * kernel_size + ax + dx)
+                            matrix[n, k_a, k_b] = value
+                            matrix[n, k_b, k_a] = value
+            for ay in range(kernel_size):
+                for ax in range(kernel_size):
+                    total = 0.0
+                    for y in range(fit):
+                        for x in range(fit):
+                            total = total + (<long double> template[n, ay + y, ax + x]) * target[
+                                n, y * fit + x]
+                    vector[n, last - (ay * kernel_size + ax)] = weight * <double> total
+            if fit_background:
+                # Window sums of the stamp (the background column against each shift).
+                _summed_area_table(&template[n, 0, 0], NULL, size, size, size, table)
+                for ay in range(kernel_size):
+                    for ax in range(kernel_size):
+                        value = weight * <double> _window_sum(table, size + 1, ay, ax, fit)
+                        k_a = last - (ay * kernel_size + ax)
+                        matrix[n, k_a, n_kernel] = value
+                        matrix[n, n_kernel, k_a] = value
+                matrix[n, n_kernel, n_kernel] = weight * fit * fit
+                total = 0.0
+                for x in range(fit * fit):
+                    total = total + target[n, x]
+                vector[n, n_kernel] = weight * <double> total
+        free(table)
+
+
+def delta_function_residual_statistics(const double[:, :, ::1] template,
+                                       const double[:, ::1] coefficients,
+                                       const double[:, ::1] target,
+                                       const double[:, ::1] inverse_sigma,
+                                       const Py_ssize_t[::1] rows, Py_ssize_t kernel_size,
+                                       double[:, ::1] out):
+    """`residual_statistics` of a delta-function basis, from the template stamps.
+
+    Column ``k`` of stamp ``n`` is the window of ``template[n]`` that
+    `delta_function_normal_equations` describes (``K^2`` columns, then the
+    background's when ``coefficients`` has ``K^2 + 1``): the model is the
+    stamp convolved with the coefficients, made a coefficient at a time over
+    the whole fit region without the columns themselves.
+    """
+    cdef Py_ssize_t n_out = rows.shape[0]
+    cdef Py_ssize_t size = template.shape[1]
+    cdef Py_ssize_t n_pix = target.shape[1]
+    cdef Py_ssize_t n_cols = coefficients.shape[1]
+    cdef Py_ssize_t fit = size - kernel_size + 1
+    cdef Py_ssize_t n_kernel = kernel_size * kernel_size
+    cdef Py_ssize_t k, n, i, y, x, ay, ax, q
+    cdef double coefficient, resid, total, total_sq, count, mean, background
+    cdef double *model = NULL
+    with nogil, parallel():
+        model = <double *> malloc(n_pix * sizeof(double))
+        for k in prange(n_out, schedule="dynamic"):
+            n = rows[k]
+            background = coefficients[k, n_kernel] if n_cols > n_kernel else 0.0
+            for q in range(n_pix):
+                model[q] = background
+            for i in range(n_kernel):
+                coefficient = coefficients[k, i]
+                ay = (n_kernel - 1 - i) // kernel_size
+                ax = (n_kernel - 1 - i) % kernel_size
+                for y in range(fit):
+                    for x in range(fit):
+                        model[y * fit + x] = model[y * fit + x] + coefficient * template[
+                            n, ay + y, ax + x]
+            total = 0.0
+            total_sq = 0.0
+            count = 0.0
+            for q in range(n_pix):
+                if inverse_sigma[n, q] == 0.0:
+                    continue
+                resid = (target[n, q] - model[q]) * inverse_sigma[n, q]
+                total = total + resid
+                total_sq = total_sq + resid * resid
+                count = count + 1.0
+            mean = total / count if count > 0 else 0.0
+            out[k, 0] = mean
+            out[k, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
+            out[k, 2] = count
+        free(model)

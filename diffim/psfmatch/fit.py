@@ -7,6 +7,7 @@ repeated up to ``maxSpatialIterations`` times, then a final refit.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from .basis import KernelBasis, make_basis, regularization_matrix
 from .candidates import BAD, GOOD, check_planes, cut_stamps, reason_counts, select_per_cell
 from .config import PsfMatchConfig
 from .errors import NoKernelCandidatesError, PsfMatchInputError
+from .factored import FactoredSpatialSystem
 from .kernel import SpatialBackground, SpatialKernel
 from .solve import (
     SpatialLayout,
@@ -307,10 +309,18 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     """
     stamps = _UsedStamps.gather(table, used, index, systems, basis, config)
     kernel_spatial = _supported(kernel_spatial, stamps.x, stamps.y)
-    fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial)
+    factored = None
+    if stamps.matrix_rows is not None:
+        factored = FactoredSpatialSystem(
+            _layout(stamps, config, kernel_spatial, background_spatial),
+            stamps.systems.matrix, stamps.systems.vector, stamps.x, stamps.y,
+            stamps.matrix_rows)
+    fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial,
+                                factored)
     while kernel_spatial.order > 0:
         lower = _with_order(kernel_spatial, kernel_spatial.order - 1)
-        lower_fit = _spatial_fit_of_order(stamps, basis, config, lower, background_spatial)
+        lower_fit = _spatial_fit_of_order(stamps, basis, config, lower, background_spatial,
+                                          factored)
         dropped = fit["n_unknowns"] - lower_fit["n_unknowns"]
         if _chi2(lower_fit["stats"]) - _chi2(fit["stats"]) > 2 * dropped:
             break
@@ -344,6 +354,10 @@ class _UsedStamps:
         ``usePcaForSpatialKernel``.
     extended : `numpy.ndarray` or `None`
         ``recombination`` acting on (basis, background) coefficient vectors.
+    matrix_rows : `numpy.ndarray` or `None`
+        Which of ``systems.matrix`` and ``systems.vector`` are the used candidates'
+        (a delta-function basis: its matrices, 1.6 MB a stamp for a 21 px kernel, are
+        read in place by `FactoredSpatialSystem`); None when they are gathered.
     """
 
     x: np.ndarray
@@ -352,11 +366,16 @@ class _UsedStamps:
     fit_basis: KernelBasis
     recombination: np.ndarray = None
     extended: np.ndarray = None
+    matrix_rows: np.ndarray = None
 
     @classmethod
     def gather(cls, table, used, index, systems, basis, config):
         """The ``used`` rows of ``table`` and their stamps in ``systems``."""
         stamp_index = index[used]
+        x, y = table["x"][used], table["y"][used]
+        if basis.name == "delta-function" and not config.usePcaForSpatialKernel:
+            return cls(x, y, dataclasses.replace(systems, rows=stamp_index), basis,
+                       matrix_rows=stamp_index)
         matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
         fit_basis, recombination, extended = basis, None, None
         if config.usePcaForSpatialKernel:
@@ -366,18 +385,20 @@ class _UsedStamps:
             matrix = extended.T @ matrix @ extended
             vector = vector @ extended
         # The pixel arrays shared, not copied: their columns are ~180 MB at 4k.
-        selected = StampSystems(systems.columns, systems.target, systems.inverse_sigma, matrix,
-                                vector, rows=stamp_index)
-        return cls(table["x"][used], table["y"][used], selected, fit_basis, recombination,
-                   extended)
+        selected = dataclasses.replace(systems, matrix=matrix, vector=vector, rows=stamp_index)
+        return cls(x, y, selected, fit_basis, recombination, extended)
 
 
-def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial):
-    """`_spatial_fit` with the kernel's spatial terms ``kernel_spatial``."""
+def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial,
+                          factored=None):
+    """`_spatial_fit` with the kernel's spatial terms ``kernel_spatial``; solved from
+    ``factored`` (a `FactoredSpatialSystem` of a higher or the same order) when given."""
     x, y, recombination = stamps.x, stamps.y, stamps.recombination
-    layout = SpatialLayout(len(stamps.fit_basis), stamps.fit_basis.constant_first_term,
-                           config.fitForBackground, kernel_spatial, background_spatial)
-    theta, pseudo = layout.solve(stamps.systems.matrix, stamps.systems.vector, x, y)
+    layout = _layout(stamps, config, kernel_spatial, background_spatial)
+    if factored is None:
+        theta, pseudo = layout.solve(stamps.systems.matrix, stamps.systems.vector, x, y)
+    else:
+        theta, pseudo = factored.solve(layout)
     coefficients = layout.coefficients_at(theta, x, y)
     kernel_coefficients = layout.kernel_coefficients(theta)
     if recombination is not None:
@@ -390,6 +411,12 @@ def _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spat
             "stats": stats, "pseudo_inverse": pseudo, "n_unknowns": layout.n_unknowns,
             "kernel_spatial": kernel_spatial, "background_spatial": background_spatial,
             "kernel_sum": coefficients[:, :len(basis)] @ basis.images.sum(axis=(1, 2))}
+
+
+def _layout(stamps, config, kernel_spatial, background_spatial):
+    """The `SpatialLayout` of ``stamps``' fit basis with these spatial terms."""
+    return SpatialLayout(len(stamps.fit_basis), stamps.fit_basis.constant_first_term,
+                         config.fitForBackground, kernel_spatial, background_spatial)
 
 
 def _supported(spatial, x, y):
