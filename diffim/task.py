@@ -9,10 +9,12 @@ adapters in ``compat`` wrap these tasks.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 
 import lsst.pex.config as pexConfig
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["Struct", "Task", "single_threaded_blas"]
 
@@ -24,8 +26,19 @@ def single_threaded_blas():
     to another with a different thread count; results that must be
     bit-identical whatever runs them (gen2, gen3, a test) use this around
     their solves. The matrices involved are small, so nothing is lost.
+
+    The libraries are looked up again only when modules were imported since
+    the last call (`_thread_pools`): a look-up walks every loaded shared
+    library (about 3 ms, and the campaign's tasks enter this a few hundred times).
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return _thread_pools(frozenset(sys.modules)).limit(limits=1, user_api="blas")
+
+
+@functools.lru_cache(maxsize=1)
+def _thread_pools(modules):
+    """The thread pools of the shared libraries loaded while ``modules`` were imported: a BLAS
+    is loaded by importing the extension module linked to it."""
+    return ThreadpoolController()
 
 
 class Struct:

@@ -1,5 +1,6 @@
 """Tests of the PSF models in `diffim.psf` against known answers."""
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from diffim.psf import (DoubleGaussianPsf, GaussianPsf, InterpolatedPsf, MoffatP
                         VaryingPsf, psf_from_hdu)
 from diffim.psf.fitting import fit_moffat
 from diffim.psf.persistence import psf_table
-from diffim.psf.pixel import shift_image, shift_images
+from diffim.psf.pixel import PixelModelPsf, shift_image, shift_images
 
 SIGMA_TO_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
@@ -572,3 +573,19 @@ def test_every_pixel_psf_source_takes_the_pixel_width_off_once():
     kernel = GaussianPsf(1.5).computeKernelImage(0, 0)
     convolved = convolved_psf(GaussianPsf(1.0), kernel, box, mode="full")
     assert convolved.computeShape(32, 32)[0] == pytest.approx(1.0 + 2.25 + 1.0 / 12.0, rel=1e-3)
+
+
+def test_interpolated_psf_fits_its_width_once_per_position(monkeypatch):
+    psf = InterpolatedPsf.from_model(lambda x, y: MoffatPsf(3.0 + x / 100, beta=2.5),
+                                     Box(0, 0, 101, 101), 2, 2)
+    before = pickle.dumps(psf)
+    fitted = []
+    fit = PixelModelPsf.computeFwhm
+    monkeypatch.setattr(PixelModelPsf, "computeFwhm",
+                        lambda self, x, y: fitted.append((x, y)) or fit(self, x, y))
+    widths = [psf.computeFwhm(50, 50), psf.computeFwhm(50.0, 50.0), psf.computeFwhm(0, 100)]
+    assert fitted == [(50.0, 50.0), (0.0, 100.0)]
+    assert widths[0] == widths[1] == fit(InterpolatedPsf(psf.kernel_images, psf.x_nodes,
+                                                         psf.y_nodes), 50, 50)
+    assert widths[2] != widths[0]
+    assert pickle.dumps(psf) == before

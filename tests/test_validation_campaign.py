@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_info
 
 from compat.gen3 import INSTRUMENT
 from diffim import Exposure
+from diffim.io import write_exposure
 
 from validation.campaign import load_campaign, run_campaign
 from validation.campaign.gen3_backend import Gen3Backend, Gen3Outputs
@@ -229,15 +230,12 @@ def test_a_second_campaign_in_the_same_work_directory_is_refused(campaign, capsy
 
 
 class _Field:
-    """Field files whose calexps are ``side`` pixels square (only what the thread rule reads)."""
+    """Field files whose calexps are ``side`` pixels square (only what the thread rule reads:
+    the first calexp's header; the other file does not exist)."""
 
-    def __init__(self, side):
-        self.calexps = {(11, 1): None, (10, 0): None}
-        self.side = side
-
-    def read_calexp(self, key):
-        assert key == (10, 0)
-        return Exposure(np.zeros((self.side, self.side), np.float32))
+    def __init__(self, side, directory):
+        self.calexps = {(11, 1): directory / "missing.fits", (10, 0): directory / "calexp.fits"}
+        write_exposure(Exposure(np.zeros((side, side), np.float32)), self.calexps[10, 0])
 
 
 def _openmp_threads():
@@ -245,11 +243,11 @@ def _openmp_threads():
 
 
 @pytest.mark.parametrize("side, threads_inside", [(384, {1}), (1024, None)])
-def test_a_small_field_runs_on_one_openmp_thread(side, threads_inside):
+def test_a_small_field_runs_on_one_openmp_thread(side, threads_inside, tmp_path):
     import diffim._core._checksum  # noqa: F401  (loads the compiled loops' OpenMP runtime)
 
     outside = _openmp_threads()
     assert outside
-    with openmp_threads_for(_Field(side)):
+    with openmp_threads_for(_Field(side, tmp_path)):
         assert _openmp_threads() == (threads_inside or outside)
     assert _openmp_threads() == outside

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from astropy.io import fits
 from threadpoolctl import threadpool_limits
 
 from diffim.io.read_cache import read_exposures_kept
@@ -175,9 +176,10 @@ def openmp_threads_for(files):
     integer counts and checksums (the default campaign's files and rows are the
     same bytes). Only this process is limited: Parsl's workers run with
     ``OMP_NUM_THREADS=1`` already, the local pools' workers keep two threads.
+    The size is read from the first calexp's image header, not its planes.
     """
-    first = min(files.calexps)
-    if files.read_calexp(first).image.size >= ONE_THREAD_PIXELS:
+    header = fits.getheader(files.calexps[min(files.calexps)], extname="IMAGE")
+    if header["NAXIS1"] * header["NAXIS2"] >= ONE_THREAD_PIXELS:
         yield
         return
     with threadpool_limits(limits=1, user_api="openmp"):

@@ -1,0 +1,54 @@
+"""gen2's FITS catalogues read without astropy: the frame astropy's read gives."""
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+
+from compat.gen2 import storage
+from compat.gen2.errors import Gen2Error
+
+_COLUMNS = {"id": np.array([3, -2, 2**40], np.int64), "flux": np.array([1.5, np.nan, -0.0]),
+            "x": np.array([0.25, 1e30, -7], np.float32), "n": np.array([1, -5, 7], np.int32),
+            "short": np.array([-3, 0, 300], np.int16), "flag": np.array([True, False, True])}
+
+
+def _astropys_read(path):
+    with fits.open(path, checksum=True) as hdus:
+        data = hdus["CATALOG"].data
+        return pd.DataFrame({name: np.asarray(data[name]).astype(data[name].dtype.newbyteorder("="))
+                             for name in data.columns.names})
+
+
+@pytest.mark.parametrize("rows", [3, 1, 0])
+def test_catalogue_reads_as_astropy_reads_it(tmp_path, rows):
+    frame = pd.DataFrame({name: values[:rows] for name, values in _COLUMNS.items()})
+    path = tmp_path / "cat.fits"
+    storage.write("FitsCatalog", "pandas.DataFrame", frame, path)
+    read = storage.read("FitsCatalog", "pandas.DataFrame", path)
+    pd.testing.assert_frame_equal(read, _astropys_read(path))
+    pd.testing.assert_frame_equal(read, frame)
+    for name in frame.columns:
+        assert read[name].to_numpy().tobytes() == frame[name].to_numpy().tobytes()
+    # Rows without astropy; an empty table (no data unit) through it.
+    assert (storage._table_columns(path) is None) == (rows == 0)
+
+
+def test_scaled_columns_are_left_to_astropy(tmp_path):
+    frame = pd.DataFrame({"small": np.arange(4, dtype=np.uint16)})
+    path = tmp_path / "cat.fits"
+    storage.write("FitsCatalog", "pandas.DataFrame", frame, path)
+    assert storage._table_columns(path) is None
+    pd.testing.assert_frame_equal(storage.read("FitsCatalog", "pandas.DataFrame", path), frame)
+
+
+@pytest.mark.parametrize("where", ["rows", "table header"])
+def test_a_changed_byte_is_a_corrupt_catalogue(tmp_path, where):
+    path = tmp_path / "cat.fits"
+    storage.write("FitsCatalog", "pandas.DataFrame", pd.DataFrame(_COLUMNS), path)
+    data = bytearray(path.read_bytes())
+    # The table's header starts at the second block; its TTYPE1 value is a name to change.
+    offset = -20 if where == "rows" else data.index(b"'id", 2880) + 1
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(Gen2Error, match=f"^{path}: checksum mismatch: catalogue file is corrupt$"):
+        storage.read("FitsCatalog", "pandas.DataFrame", path)
