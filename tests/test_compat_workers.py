@@ -91,6 +91,19 @@ def test_a_quantum_that_hangs_is_killed_at_the_timeout_and_named():
     assert time.monotonic() - started < 60  # not the 600 s of the sleep
 
 
+def _slow_start():
+    time.sleep(3)
+
+
+def test_a_call_waiting_for_its_process_to_start_is_not_timed_out():
+    # Each process takes 3 s to start (as when the fork server still imports the tasks): the
+    # calls run 0.2 s each, within their 1.5 s once started, and both finish.
+    calls = {"first": (time.sleep, 0.2), "second": (abs, -2)}
+    results = run_in_pool(calls, {}, 2, worker_context([]), initializer=_slow_start,
+                          timeout=1.5)
+    assert results == [None, 2]
+
+
 def test_without_a_timeout_a_failed_call_is_raised_and_its_successors_do_not_run():
     calls = {"fails": (int, "not a number"), "after it": (time.sleep, 600)}
     started = time.monotonic()

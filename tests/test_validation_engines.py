@@ -303,6 +303,31 @@ def test_workers_read_every_scenario_through_one_butler_per_repository(tmp_path)
     assert gen3_backend._opened_butler.cache_info().misses == opened + 2
 
 
+_KEPT_IN_WORKERS = """
+import gc
+import numpy as np
+import validation.campaign.worker_preload
+from diffim import Exposure
+from diffim.task import Struct
+from diffim.template.kept import kept_template
+
+gc.collect()  # nothing the preload entered is left to the collector
+builds = []
+def build():
+    builds.append(1)
+    return Struct(exposure=Exposure(np.zeros((8, 8), np.float32)))
+first, again = kept_template(b"key", build), kept_template(b"key", build)
+print(len(builds), first.exposure is not again.exposure)
+"""
+
+
+def test_the_workers_keep_the_templates_they_build():
+    """As the campaign's process does: a worker builds a template once and copies it after."""
+    done = subprocess.run([sys.executable, "-c", _KEPT_IN_WORKERS], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.split() == ["1", "True"]
+
+
 def test_the_workers_preload_leaves_out_what_only_the_campaign_process_runs():
     """The fork server imports what the apps run, not the database, the audit or the simulator's
     campaign set-up (about 0.3 CPU s before the first app)."""

@@ -4,7 +4,10 @@ This is how ``pipetask run -j N`` orders a quantum graph (`compat.gen3.runner`),
 with the middleware's ``MPGraphExecutor``'s rules: at most ``jobs`` calls
 at once, none started after one failed, and a call running longer than the
 timeout killed (its worker process terminated) with the middleware's
-``MPTimeoutError``.
+``MPTimeoutError``. A call's clock starts when it starts in its process, not
+when it is submitted: a pool's first calls wait for their processes to start
+(the fork server importing the tasks, seconds on a busy machine), and that
+wait is not the quantum's.
 """
 from __future__ import annotations
 
@@ -53,28 +56,33 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
     if not calls:
         return []
     waiting = {key: set(predecessors.get(key, ())) for key in calls}
-    futures, running, finished, failed = {}, {}, set(), False
+    futures, running, starts, finished, failed = {}, {}, {}, set(), False
+    started = context.SimpleQueue()
     with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=context,
-                             initializer=initializer) as pool:
+                             initializer=_start_process, initargs=(started, initializer)) as pool:
         while True:
             ready = [] if failed else [key for key, before in waiting.items()
                                        if before <= finished][:jobs - len(running)]
             for key in ready:
                 del waiting[key]
-                function, *arguments = calls[key]
-                future = pool.submit(function, *arguments)
-                futures[key], running[future] = future, (key, time.monotonic())
+                future = pool.submit(_run_call, key, *calls[key])
+                futures[key], running[future] = future, key
             if not running:
                 break
             ended, _ = wait(running, return_when=FIRST_COMPLETED,
-                            timeout=None if timeout is None else _left(running, timeout))
-            overdue = [] if ended else _overdue(running, timeout)
+                            timeout=None if timeout is None else _left(running, starts, timeout))
+            # Drained at every turn: at most ``jobs`` calls start between two turns, so the
+            # pipe never fills and no worker waits on it.
+            while not started.empty():
+                key, start = started.get()
+                starts[key] = start
+            overdue = [] if ended else _overdue(running, starts, timeout)
             if overdue:
                 _terminate(pool)
                 raise MPTimeoutError(f"Timeout ({timeout} sec) for {describe(overdue[0])}: "
                                      "its process is killed")
             for future in ended:
-                finished.add(running.pop(future)[0])
+                finished.add(running.pop(future))
                 failed = failed or future.exception() is not None
     errors = [futures[key].exception() for key in calls if key in futures]
     first = next((error for error in errors if error is not None), None)
@@ -83,15 +91,35 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
     return [futures[key].result() for key in calls]
 
 
-def _left(running, timeout):
-    """Seconds until the first of the ``running`` calls reaches ``timeout``."""
-    return max(0.0, min(start for _, start in running.values()) + timeout - time.monotonic())
+_STARTED = None
+"""In a pool's process: the queue its calls' starts go to (`_start_process`)."""
 
 
-def _overdue(running, timeout):
-    """The keys of the ``running`` calls started more than ``timeout`` seconds ago."""
+def _start_process(started, initializer):
+    """A pool process's start: keep the queue of starts, then run the caller's initializer."""
+    global _STARTED
+    _STARTED = started
+    if initializer is not None:
+        initializer()
+
+
+def _run_call(key, function, *arguments):
+    """``function(*arguments)``, its start (the machine's monotonic clock) sent first."""
+    _STARTED.put((key, time.monotonic()))
+    return function(*arguments)
+
+
+def _left(running, starts, timeout):
+    """Seconds until the first of the ``running`` calls can reach ``timeout`` (one that has
+    not started yet no earlier than ``timeout`` from now)."""
     now = time.monotonic()
-    return [key for key, start in running.values() if now - start >= timeout]
+    return max(0.0, min(starts.get(key, now) for key in running.values()) + timeout - now)
+
+
+def _overdue(running, starts, timeout):
+    """The keys of the ``running`` calls that started more than ``timeout`` seconds ago."""
+    now = time.monotonic()
+    return [key for key in running.values() if key in starts and now - starts[key] >= timeout]
 
 
 def _terminate(pool):

@@ -35,7 +35,7 @@ from ..db import ResultsDB
 from ..errors import ValidationError
 from ..model import RunInfo, RunStatus, now_iso
 from .dataset import prepare_dataset
-from .engine import KEPT_EXPOSURE_BYTES, start_engine
+from .engine import KEPT_EXPOSURE_BYTES, KEPT_TEMPLATE_BYTES, start_engine
 from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
 from .progress import CampaignProgress
@@ -52,10 +52,6 @@ s with two spinning threads, 20.5 with one (load 3-4); with threads that sleep b
 regions (`diffim._core`), 22.1 and 19.9 (medians of 4, load 1-3); the same bytes."""
 _PACKAGES = ("diffim-migration", "numpy", "scipy", "astropy", "lsst-daf-butler", "lsst-pipe-base",
              "lsst-pex-config", "SQLAlchemy")
-KEPT_TEMPLATE_BYTES = 64 * 2**20
-"""Planes of the coadd templates a campaign process keeps once built (`diffim.template.kept`):
-the coadd-template scenarios of both middlewares warp the same patches onto the same
-detectors (the default campaign's 4 templates of 1.8 MB were built about 120 times)."""
 
 
 @dataclass
