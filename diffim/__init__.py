@@ -13,13 +13,15 @@ Subpackages: `io` (files), `psf` (PSF models and their measurement),
 kernel sources), `image` (statistics, background, peaks), `sim` (the
 simulator), `cli` (the ``diffim`` command).
 """
-import os
+from ._loading import settings_while_loading
 
-# OpenBLAS's idle threads busy-wait 2^28 clock cycles (~0.1 s) after each threaded call
-# (and each thread-count change, as `diffim.task.single_threaded_blas` makes) before they
-# sleep; 2^4 makes them sleep at once: NIRCam's diffim subtract spent 0.26 CPU s in them,
-# 11 %. OpenBLAS reads it when it loads, with numpy: after this unless numpy came first.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# OpenBLAS's idle threads busy-wait 2^28 clock cycles (~0.1 s) after each threaded call (and
+# each thread-count change, as `diffim.task.single_threaded_blas` makes) before they sleep;
+# 2^4 makes them sleep at once. numpy's OpenBLAS reads it as numpy loads, here (unless numpy
+# came first): NIRCam's diffim subtract 2.45-2.54 -> 2.21-2.32 CPU s (scipy's own OpenBLAS,
+# loaded later with scipy.linalg, keeps its default: 0.03-0.1 s more).
+with settings_while_loading(OPENBLAS_THREAD_TIMEOUT="4"):
+    import numpy  # noqa: F401
 
 from . import _legacy_paths
 from ._lazy import lazy_exports

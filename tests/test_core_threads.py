@@ -1,4 +1,4 @@
-"""Process settings made for the Cython kernels (`diffim._core`) and the command's memory."""
+"""Process settings made for the native libraries (OpenMP, numpy's OpenBLAS) and the command's memory."""
 import os
 import subprocess
 import sys
@@ -11,8 +11,17 @@ _OPENMP_SPIN_COUNT = (
     "ctypes.CDLL('libgomp.so.1').omp_display_env(1)")
 
 
+# What numpy's OpenBLAS took from OPENBLAS_THREAD_TIMEOUT (0: unset, its default 2^28 cycles).
+_OPENBLAS_THREAD_TIMEOUT = (
+    "import ctypes, glob, os, {first}; import numpy; "
+    "library = glob.glob(os.path.join(os.path.dirname(numpy.__file__) + '.libs', '*openblas*'))[0]; "
+    "print(ctypes.CDLL(library).openblas_thread_timeout(), "
+    "os.environ.get('OPENBLAS_THREAD_TIMEOUT'))")
+
+
 def _run(code, **environment):
-    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
     env.update(environment)
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True)
@@ -33,6 +42,15 @@ def test_the_users_environment_is_left_as_it_was():
     code = "import os, diffim._core; print(os.environ.get('OMP_WAIT_POLICY'))"
     assert _run(code).stdout.split() == ["None"]
     assert _run(code, OMP_WAIT_POLICY="active").stdout.split() == ["active"]
+
+
+def test_openblas_threads_sleep_at_once_unless_the_user_says_otherwise():
+    assert _run(_OPENBLAS_THREAD_TIMEOUT.format(first="diffim")).stdout.split() == ["4", "None"]
+    assert _run(_OPENBLAS_THREAD_TIMEOUT.format(first="diffim"),
+                OPENBLAS_THREAD_TIMEOUT="10").stdout.split() == ["10", "10"]
+    # numpy loaded before diffim keeps what it took.
+    assert _run(_OPENBLAS_THREAD_TIMEOUT.format(first="numpy, diffim")).stdout.split() == [
+        "0", "None"]
 
 
 def test_the_command_backs_arrays_with_small_pages():

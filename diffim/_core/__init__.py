@@ -12,14 +12,7 @@ takes the setting out again, so the user's environment, and that of the
 processes they start, stays as it was. Where another package loaded the
 OpenMP runtime first, its settings stand.
 """
-import os
+from .._loading import settings_while_loading
 
-_POLICY = "OMP_WAIT_POLICY"
-_set_here = _POLICY not in os.environ
-if _set_here:
-    os.environ[_POLICY] = "passive"
-try:
+with settings_while_loading(OMP_WAIT_POLICY="passive"):
     from . import _checksum  # noqa: F401  (loads the OpenMP runtime)
-finally:
-    if _set_here:
-        del os.environ[_POLICY]

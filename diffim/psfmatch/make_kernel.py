@@ -23,6 +23,8 @@ from .basis import alard_lupton_widths
 from .config import field_default, field_doc
 from .errors import NoKernelCandidatesError, SingularSystemError
 from .fit import stamp_half_width
+from .held_out import (MIN_HELD_OUT_GAIN, MIN_HELD_OUT_SOURCES, bright_held_out_sources,
+                       choose_basis, excess_over_noise, held_out_chi2)
 from .match_check import check_kernel_match, measure_kernel_match
 from .psf_model import fit_psf_model_kernel
 
@@ -146,10 +148,6 @@ class MakeKernelTask(Task):
         fit = fit_psf_matching_kernel(convolved, reference, sources, active)
         if not (self.config.kernel.name == "AL" and active.doChooseBasis):
             return fit
-        # Here, not at the top: scipy.ndimage, 0.13 s, for the tasks that never choose.
-        from .held_out import (MIN_HELD_OUT_GAIN, MIN_HELD_OUT_SOURCES,
-                               bright_held_out_sources, choose_basis, excess_over_noise,
-                               held_out_chi2)
         margin = fit.kernel.size // 2
         labels, n_sources = bright_held_out_sources(convolved, reference, active.badMaskPlanes,
                                                     _fit_boxes(fit), margin)
