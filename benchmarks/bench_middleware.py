@@ -11,7 +11,11 @@ three ways:
 - ``gen2``: ``imageDifference.py REPO --id visit=V ccd=0 --rerun NEW`` in
   process (a new rerun each round, so the persisted config is never compared);
 - ``gen3``: `compat.gen3.runner.run_pipeline` of the shipped
-  ``image_difference`` pipeline in process (a new output collection each round).
+  ``image_difference`` pipeline in process (a new output collection each round),
+  opening the repository each round as ``pipetask run`` does;
+- ``gen3_shared``: the same on a clone of one butler opened once, as the
+  campaign runs its scenarios (`validation.campaign.gen3_backend`): what a
+  data ID costs where the repository is not opened again for it.
 
 The middleware overhead is what a data ID costs beyond the science: for
 gen2 the repository lookups, FITS reads of the inputs and writes of the
@@ -30,6 +34,7 @@ do: ``imageDifference.py``, ``diffim-validate run`` and the Parsl workers
 import itertools
 
 import pytest
+from lsst.daf.butler import Butler
 
 from compat.gen2.commands import run_image_difference
 from compat.gen2.ingest import ingest_field_files as ingest_gen2
@@ -48,7 +53,7 @@ ROUNDS = {1024: 5, 4096: 3}
 
 MEDIANS = {}
 """``(size, way)`` -> median seconds per data ID of each way that has run: ``direct``,
-``gen2``, ``gen3``."""
+``gen2``, ``gen3``, ``gen3_shared``."""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,7 +115,7 @@ def overhead_line(size):
     """``"middleware overhead per data ID: gen2 +0.21 s (+12 %), ..."`` at ``size``, or "" if
     none is known."""
     parts = []
-    for way in ("gen2", "gen3"):
+    for way in ("gen2", "gen3", "gen3_shared"):
         known = overhead(size, way)
         if known is not None:
             parts.append(f"{way} {known[0]:+.2f} s ({100 * known[1]:+.0f} %)")
@@ -170,12 +175,25 @@ def test_gen2(benchmark, field):
 
 def test_gen3(benchmark, field):
     """The ``image_difference`` pipeline for one data ID, each round a new output collection."""
-    outputs = (f"bench/middleware/{number}" for number in itertools.count())
+    benchmark_gen3(benchmark, field, "gen3")
+
+
+def test_gen3_shared(benchmark, field):
+    """As `test_gen3`, each round on a clone of one writeable butler opened before."""
+    benchmark_gen3(benchmark, field, "gen3_shared",
+                   Butler.from_config(str(field["gen3"]), writeable=True))
+
+
+def benchmark_gen3(benchmark, field, way, butler=None):
+    """`run_pipeline` of ``image_difference`` for one data ID per round, into a new output
+    collection each round, on a clone of ``butler`` if given; recorded as ``way``."""
+    outputs = (f"bench/middleware/{way}/{number}" for number in itertools.count())
     where = f"instrument='{INSTRUMENT}' AND visit={field['visit']} AND detector={DETECTOR}"
 
     def pipeline():
-        return run_pipeline(field["gen3"], "image_difference", [INPUT_RUN], next(outputs), where)
+        return run_pipeline(field["gen3"], "image_difference", [INPUT_RUN], next(outputs), where,
+                            butler=butler)
 
     quanta = benchmark.pedantic(pipeline, rounds=ROUNDS[field["size"]], warmup_rounds=1)
-    record(benchmark, field, "gen3")
+    record(benchmark, field, way)
     assert len(quanta) == 1
