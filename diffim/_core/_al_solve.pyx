@@ -68,26 +68,38 @@ def residual_statistics(const double[:, :, ::1] columns, const double[:, ::1] co
     cdef Py_ssize_t n_cols = columns.shape[1]
     cdef Py_ssize_t n_pix = columns.shape[2]
     cdef Py_ssize_t k, n, i, q
-    cdef double model, resid, total, total_sq, count, mean
-    for k in prange(n_out, nogil=True, schedule="dynamic"):
-        n = rows[k]
-        total = 0.0
-        total_sq = 0.0
-        count = 0.0
-        for q in range(n_pix):
-            if inverse_sigma[n, q] == 0.0:
-                continue
-            model = 0.0
-            for i in range(n_cols):
-                model = model + coefficients[k, i] * columns[n, i, q]
-            resid = (target[n, q] - model) * inverse_sigma[n, q]
-            total = total + resid
-            total_sq = total_sq + resid * resid
-            count = count + 1.0
-        mean = total / count if count > 0 else 0.0
-        out[k, 0] = mean
-        out[k, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
-        out[k, 2] = count
+    cdef double *model = NULL
+    with nogil, parallel():
+        model = <double *> malloc(n_pix * sizeof(double))
+        for k in prange(n_out, schedule="dynamic"):
+            n = rows[k]
+            for q in range(n_pix):
+                if inverse_sigma[n, q] != 0.0:
+                    model[q] = 0.0
+                    for i in range(n_cols):
+                        model[q] = model[q] + coefficients[k, i] * columns[n, i, q]
+            _store_statistics(&target[n, 0], &inverse_sigma[n, 0], model, n_pix, &out[k, 0])
+        free(model)
+
+
+cdef inline void _store_statistics(const double *target, const double *inverse_sigma,
+                                   const double *model, Py_ssize_t n_pix,
+                                   double *out) noexcept nogil:
+    """``out[0:3]``: mean, standard deviation and count of ``(target - model) * inverse_sigma``
+    over the pixels whose ``inverse_sigma`` is not 0 (NaN deviation below two pixels)."""
+    cdef double resid, mean, total = 0.0, total_sq = 0.0, count = 0.0
+    cdef Py_ssize_t q
+    for q in range(n_pix):
+        if inverse_sigma[q] == 0.0:
+            continue
+        resid = (target[q] - model[q]) * inverse_sigma[q]
+        total = total + resid
+        total_sq = total_sq + resid * resid
+        count = count + 1.0
+    mean = total / count if count > 0 else 0.0
+    out[0] = mean
+    out[1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
+    out[2] = count
 
 
 cdef inline void _summed_area_table(const double *first, const double *second,
@@ -215,7 +227,7 @@ def delta_function_residual_statistics(const double[:, :, ::1] template,
     cdef Py_ssize_t fit = size - kernel_size + 1
     cdef Py_ssize_t n_kernel = kernel_size * kernel_size
     cdef Py_ssize_t k, n, i, y, x, ay, ax, q
-    cdef double coefficient, resid, total, total_sq, count, mean, background
+    cdef double coefficient, background
     cdef double *model = NULL
     with nogil, parallel():
         model = <double *> malloc(n_pix * sizeof(double))
@@ -232,18 +244,5 @@ def delta_function_residual_statistics(const double[:, :, ::1] template,
                     for x in range(fit):
                         model[y * fit + x] = model[y * fit + x] + coefficient * template[
                             n, ay + y, ax + x]
-            total = 0.0
-            total_sq = 0.0
-            count = 0.0
-            for q in range(n_pix):
-                if inverse_sigma[n, q] == 0.0:
-                    continue
-                resid = (target[n, q] - model[q]) * inverse_sigma[n, q]
-                total = total + resid
-                total_sq = total_sq + resid * resid
-                count = count + 1.0
-            mean = total / count if count > 0 else 0.0
-            out[k, 0] = mean
-            out[k, 1] = sqrt(max(total_sq - count * mean * mean, 0.0) / (count - 1.0)) if count > 1 else 0.0 / 0.0
-            out[k, 2] = count
+            _store_statistics(&target[n, 0], &inverse_sigma[n, 0], model, n_pix, &out[k, 0])
         free(model)
