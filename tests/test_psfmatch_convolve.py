@@ -4,6 +4,7 @@ import pytest
 from scipy.signal import convolve2d
 
 from _psfmatch_data import exposure, grid_positions, star_field
+from diffim._core import _al_convolve
 from diffim.geom import Box
 from diffim.psfmatch import (PsfMatchInputError, SpatialFunction, SpatialKernel,
                              convolve_exposure, convolve_image, convolve_variance,
@@ -92,6 +93,27 @@ def test_masks_grow_by_the_kernel_footprint_and_edge_is_set():
     edge = result.mask.get("EDGE")
     assert edge[:10].all() and edge[-10:].all() and edge[:, :10].all() and edge[:, -10:].all()
     assert not edge[10:-10, 10:-10].any()
+
+
+@pytest.mark.parametrize("density", [0.001, 0.3], ids=["sparse-rows", "dense-rows"])
+@pytest.mark.parametrize("size", [1, 7, 21, 35])
+def test_mask_dilation_is_the_or_over_the_zero_extended_box(density, size):
+    rng = np.random.default_rng(size)
+    shape = (67, 45)
+    bits = rng.integers(1, 2 ** 32, shape, dtype=np.uint64).astype(np.uint32)
+    mask = np.where(rng.random(shape) < density, bits, np.uint32(0))
+    half = size // 2
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(mask, half), (size, size))
+    expected = np.bitwise_or.reduce(windows.reshape(*shape, -1), axis=2)
+    out = np.empty_like(mask)
+    _al_convolve.dilate_mask(mask, out, size)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_mask_dilation_needs_an_odd_box():
+    mask = np.zeros((5, 5), np.uint32)
+    with pytest.raises(ValueError, match="must be odd and positive, got 4"):
+        _al_convolve.dilate_mask(mask, np.empty_like(mask), 4)
 
 
 def test_no_data_pixels_do_not_make_nans():

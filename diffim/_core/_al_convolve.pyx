@@ -492,65 +492,118 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
         free(row_weights)
 
 
-def dilate_mask(const unsigned int[:, ::1] padded, unsigned int[:, ::1] out,
-                Py_ssize_t ksize):
-    """``out[y, x]`` = OR of ``padded[y:y + ksize, x:x + ksize]``.
+def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ssize_t ksize):
+    """``out[y, x]`` = OR of ``mask`` over the ``ksize`` x ``ksize`` box centred on
+    ``(y, x)``; pixels beyond the edges count as 0 (no padded copy is made).
 
-    Van Herk's block prefix/suffix scheme makes the cost three operations per
-    pixel and direction whatever ``ksize``: a window of ``ksize`` samples
-    spans at most two blocks of ``ksize``, so it is the suffix-OR of the first
-    block joined with the prefix-OR of the second.
+    Rows first, then columns. A row with few set pixels ORs each into its
+    output window (``ksize`` operations per set pixel); other rows and the
+    columns use van Herk's block prefix/suffix scheme, three operations per
+    pixel whatever ``ksize``: in the zero-extended line, a window of
+    ``ksize`` samples spans at most two blocks of ``ksize``, so it is the
+    suffix-OR of the first block joined with the prefix-OR of the second.
     """
-    cdef Py_ssize_t height = out.shape[0]
-    cdef Py_ssize_t width = out.shape[1]
-    cdef Py_ssize_t in_rows = padded.shape[0]
-    cdef Py_ssize_t in_cols = padded.shape[1]
+    cdef Py_ssize_t height = mask.shape[0]
+    cdef Py_ssize_t width = mask.shape[1]
+    if out.shape[0] != height or out.shape[1] != width:
+        raise ValueError(f"mask {width}x{height} and out {out.shape[1]}x{out.shape[0]} differ")
+    if ksize < 1 or ksize % 2 == 0:
+        raise ValueError(f"dilation box size must be odd and positive, got {ksize}")
     cdef Py_ssize_t strip = 64
     cdef Py_ssize_t n_strips = (width + strip - 1) // strip
-    cdef Py_ssize_t r, c, n, col0, cols
-    cdef Py_ssize_t scratch = max(in_cols, in_rows * strip)
+    cdef Py_ssize_t r, n, col0, cols
+    cdef Py_ssize_t scratch = max(width, height) + 2 * ksize
     cdef unsigned int* prefix = NULL
     cdef unsigned int* suffix = NULL
-    cdef unsigned int[:, ::1] across = np.zeros((in_rows, width), dtype=np.uint32)
+    cdef unsigned int[:, ::1] across = np.empty((height, width), dtype=np.uint32)
     with nogil, parallel():
         prefix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
         suffix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
-        for r in prange(in_rows, schedule="static"):
-            for c in range(in_cols):
-                if c % ksize == 0:
-                    prefix[c] = padded[r, c]
-                else:
-                    prefix[c] = prefix[c - 1] | padded[r, c]
-            for n in range(in_cols):
-                c = in_cols - 1 - n
-                if c % ksize == ksize - 1 or c == in_cols - 1:
-                    suffix[c] = padded[r, c]
-                else:
-                    suffix[c] = suffix[c + 1] | padded[r, c]
-            for c in range(width):
-                across[r, c] = suffix[c] | prefix[c + ksize - 1]
+        for r in prange(height, schedule="static"):
+            _dilate_row(&mask[r, 0], &across[r, 0], width, ksize, prefix, suffix)
         free(prefix)
         free(suffix)
     with nogil, parallel():
-        prefix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
-        suffix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
+        prefix = <unsigned int*> malloc(scratch * strip * sizeof(unsigned int))
+        suffix = <unsigned int*> malloc(scratch * strip * sizeof(unsigned int))
         for n in prange(n_strips, schedule="static"):
             col0 = n * strip
             cols = min(strip, width - col0)
-            for r in range(in_rows):
-                for c in range(cols):
-                    if r % ksize == 0:
-                        prefix[r * strip + c] = across[r, col0 + c]
-                    else:
-                        prefix[r * strip + c] = prefix[(r - 1) * strip + c] | across[r, col0 + c]
-            for r in range(in_rows - 1, -1, -1):
-                for c in range(cols):
-                    if r % ksize == ksize - 1 or r == in_rows - 1:
-                        suffix[r * strip + c] = across[r, col0 + c]
-                    else:
-                        suffix[r * strip + c] = suffix[(r + 1) * strip + c] | across[r, col0 + c]
-            for r in range(height):
-                for c in range(cols):
-                    out[r, col0 + c] = suffix[r * strip + c] | prefix[(r + ksize - 1) * strip + c]
+            _van_herk(&across[0, col0], width, &out[0, col0], width, height, cols, ksize,
+                      prefix, suffix)
         free(prefix)
         free(suffix)
+
+
+cdef void _dilate_row(const unsigned int* line, unsigned int* out, Py_ssize_t width,
+                      Py_ssize_t ksize, unsigned int* prefix, unsigned int* suffix) noexcept nogil:
+    """One row of `dilate_mask` (``prefix`` and ``suffix`` hold ``width + 2 ksize``)."""
+    cdef Py_ssize_t half = ksize // 2
+    cdef Py_ssize_t c, p, lo, hi, set_pixels = 0
+    cdef unsigned int value
+    for c in range(width):
+        set_pixels += line[c] != 0
+    if set_pixels * ksize < 3 * width:
+        memset(out, 0, width * sizeof(unsigned int))
+        for c in range(width):
+            value = line[c]
+            if value != 0:
+                lo = max(c - half, 0)
+                hi = min(c + half + 1, width)
+                for p in range(lo, hi):
+                    out[p] |= value
+        return
+    _van_herk(line, 1, out, 1, width, 1, ksize, prefix, suffix)
+
+
+cdef void _van_herk(const unsigned int* line, Py_ssize_t line_step, unsigned int* out,
+                    Py_ssize_t out_step, Py_ssize_t length, Py_ssize_t lanes, Py_ssize_t ksize,
+                    unsigned int* prefix, unsigned int* suffix) noexcept nogil:
+    """Box OR of ``lanes`` adjacent lines of ``length`` samples (sample ``i`` of lane
+    ``l`` at ``line[i * line_step + l]``), zero-extended by ``ksize // 2`` at both ends.
+
+    ``prefix[p * lanes + l]`` and ``suffix[...]`` are indexed by the position
+    ``p`` in the extended line; block ``b`` holds positions ``[b ksize, (b + 1) ksize)``.
+    """
+    cdef Py_ssize_t half = ksize // 2
+    cdef Py_ssize_t extended = length + 2 * half
+    cdef Py_ssize_t start, stop, p, l, i
+    cdef unsigned int* previous
+    cdef unsigned int* current
+    start = 0
+    while start < extended:
+        stop = min(start + ksize, extended)
+        for p in range(start, stop):
+            current = prefix + p * lanes
+            i = p - half
+            if i < 0 or i >= length:
+                if p == start:
+                    memset(current, 0, lanes * sizeof(unsigned int))
+                else:
+                    memcpy(current, current - lanes, lanes * sizeof(unsigned int))
+            elif p == start:
+                for l in range(lanes):
+                    current[l] = line[i * line_step + l]
+            else:
+                previous = current - lanes
+                for l in range(lanes):
+                    current[l] = previous[l] | line[i * line_step + l]
+        for p in range(stop - 1, start - 1, -1):
+            current = suffix + p * lanes
+            i = p - half
+            if i < 0 or i >= length:
+                if p == stop - 1:
+                    memset(current, 0, lanes * sizeof(unsigned int))
+                else:
+                    memcpy(current, current + lanes, lanes * sizeof(unsigned int))
+            elif p == stop - 1:
+                for l in range(lanes):
+                    current[l] = line[i * line_step + l]
+            else:
+                previous = current + lanes
+                for l in range(lanes):
+                    current[l] = previous[l] | line[i * line_step + l]
+        start = stop
+    for i in range(length):
+        for l in range(lanes):
+            out[i * out_step + l] = suffix[i * lanes + l] | prefix[(i + ksize - 1) * lanes + l]

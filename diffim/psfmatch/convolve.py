@@ -136,7 +136,7 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",), in_plac
 
     half = kernel.size // 2
     mask_array = np.empty(exposure.shape, dtype=np.uint32)
-    _al_convolve.dilate_mask(np.pad(exposure.mask.array, half), mask_array, kernel.size)
+    _al_convolve.dilate_mask(np.ascontiguousarray(exposure.mask.array), mask_array, kernel.size)
     mask = Mask(mask_array, exposure.mask.planes.copy())
     edge = mask_array.dtype.type(1 << mask.add_plane("EDGE"))
     for border in (np.s_[:half], np.s_[mask_array.shape[0] - half:], np.s_[:, :half],
