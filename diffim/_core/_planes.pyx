@@ -153,24 +153,37 @@ def bilinear_at(const float[:, ::1] grid, const int[::1] row_lo, const int[::1] 
 def strided_good_values(const float[:, ::1] plane, const unsigned char[:, ::1] good,
                         Py_ssize_t max_samples):
     """``plane[good][::step]`` with ``step = max(1, good.sum() // max_samples)``,
-    without gathering every good pixel first."""
+    without gathering every good pixel first.
+
+    Rows in parallel: each row's count of good pixels gives, by a prefix sum,
+    the index of its first good pixel in ``plane[good]``, hence its first
+    sample and where that goes; no division per pixel.
+    """
     cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
-    cdef Py_ssize_t count = 0, step, seen = 0, n = 0
+    cdef Py_ssize_t count, step, skip, n
+    row_counts = np.zeros(n_rows, dtype=np.intp)
+    cdef Py_ssize_t[::1] counts = row_counts
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
-            if good[r, c]:
-                count += 1
+            counts[r] += good[r, c] != 0
+    starts_np = np.concatenate([[0], np.cumsum(row_counts)])
+    cdef const Py_ssize_t[::1] starts = starts_np
+    count = starts[n_rows]
     step = max(1, count // max_samples)
     values = np.empty((count + step - 1) // step, dtype=np.float32)
     cdef float[::1] out = values
-    with nogil:
-        for r in range(n_rows):
-            for c in range(n_cols):
-                if good[r, c]:
-                    if seen % step == 0:
-                        out[n] = plane[r, c]
-                        n += 1
-                    seen += 1
+    for r in prange(n_rows, nogil=True, schedule="static"):
+        # Good pixels of this row before its first sample, and that sample's place.
+        skip = (step - starts[r] % step) % step
+        n = (starts[r] + step - 1) // step
+        for c in range(n_cols):
+            if good[r, c]:
+                if skip == 0:
+                    out[n] = plane[r, c]
+                    n = n + 1
+                    skip = step - 1
+                else:
+                    skip = skip - 1
     return values
 
 
