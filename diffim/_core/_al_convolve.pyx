@@ -495,10 +495,12 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
 def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ssize_t ksize):
     """``out[y, x]`` = OR of ``mask`` over the ``ksize`` x ``ksize`` box centred on
     ``(y, x)``; pixels beyond the edges count as 0 (no padded copy is made).
+    ``out`` must not overlap ``mask``.
 
-    Rows first, then columns. A row with few set pixels ORs each into its
-    output window (``ksize`` operations per set pixel); other rows and the
-    columns use van Herk's block prefix/suffix scheme, three operations per
+    Rows first, into ``out``, then its columns in place. A row with few set
+    pixels ORs each into its output window (``ksize`` operations per set
+    pixel); other rows and the columns use van Herk's block prefix/suffix
+    scheme, three operations per
     pixel whatever ``ksize``: in the zero-extended line, a window of
     ``ksize`` samples spans at most two blocks of ``ksize``, so it is the
     suffix-OR of the first block joined with the prefix-OR of the second.
@@ -515,12 +517,11 @@ def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ss
     cdef Py_ssize_t scratch = max(width, height) + 2 * ksize
     cdef unsigned int* prefix = NULL
     cdef unsigned int* suffix = NULL
-    cdef unsigned int[:, ::1] across = np.empty((height, width), dtype=np.uint32)
     with nogil, parallel():
         prefix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
         suffix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
         for r in prange(height, schedule="static"):
-            _dilate_row(&mask[r, 0], &across[r, 0], width, ksize, prefix, suffix)
+            _dilate_row(&mask[r, 0], &out[r, 0], width, ksize, prefix, suffix)
         free(prefix)
         free(suffix)
     with nogil, parallel():
@@ -529,7 +530,8 @@ def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ss
         for n in prange(n_strips, schedule="static"):
             col0 = n * strip
             cols = min(strip, width - col0)
-            _van_herk(&across[0, col0], width, &out[0, col0], width, height, cols, ksize,
+            # In place: a strip is read whole into prefix and suffix before it is written.
+            _van_herk(&out[0, col0], width, &out[0, col0], width, height, cols, ksize,
                       prefix, suffix)
         free(prefix)
         free(suffix)
