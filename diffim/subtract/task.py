@@ -307,7 +307,8 @@ class AlardLuptonSubtractTask(Task):
         mask = self._difference_mask(science_mask, template_mask, matched.mask,
                                      None if planes is None else planes.mask.array)
         if self.config.doDecorrelation:
-            usable = ~mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
+            usable = mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
+            np.logical_not(usable, out=usable)
             levels = (mean_variance(other.variance, usable),
                       mean_variance(convolved.variance, usable))
             del usable
