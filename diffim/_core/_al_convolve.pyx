@@ -157,6 +157,13 @@ cdef extern from *:
         }
     }
 
+    /* dst[c] = src[c], or 0 where mask[c] has any of bits, for c < n. */
+    AL_CLONES static void al_masked_copy(float *restrict dst, const float *restrict src,
+                                         const unsigned int *restrict mask, unsigned int bits,
+                                         Py_ssize_t n) {
+        for (Py_ssize_t c = 0; c < n; c++) dst[c] = (mask[c] & bits) ? 0.0f : src[c];
+    }
+
     /* out[i] = sum_l poly[l * n + i] * at[l] for i < n, summed in double in
        scratch: the y pass weights of one row from their polynomials in y. */
     AL_CLONES static void al_row_weights(float *restrict out, double *restrict scratch,
@@ -200,6 +207,8 @@ cdef extern from *:
                    Py_ssize_t n) noexcept nogil
     void al_taps_double(double* dst, const double* src, Py_ssize_t step, const double* taps,
                         int n_taps, Py_ssize_t n) noexcept nogil
+    void al_masked_copy(float* dst, const float* src, const unsigned int* mask, unsigned int bits,
+                        Py_ssize_t n) noexcept nogil
     void al_row_weights(float* out, double* scratch, const double* poly, const double* at,
                         int n_poly, Py_ssize_t n) noexcept nogil
     void al_finish_row(float* out, const float* y_out, const float* x_table, Py_ssize_t stride,
@@ -274,7 +283,8 @@ def stamp_pair_convolutions(const double[:, :, ::1] stamps, const double[:, ::1]
         free(x_pass)
 
 
-def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
+def convolve_spatial(const float[:, ::1] image, const unsigned int[:, ::1] mask,
+                     unsigned int bad_bits, float[:, ::1] out,
                      const double[:, ::1] x_vectors, const double[:, ::1] y_vectors,
                      const Py_ssize_t[:, ::1] pairs, const double[:, ::1] coeffs,
                      const Py_ssize_t[::1] x_powers, const Py_ssize_t[::1] y_powers,
@@ -285,7 +295,9 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     """``out = gain(x, y) * sum_p alpha_p(x, y) * (I (x) X[p] (x) Y[p])`` (see module doc).
 
     ``image`` and ``out`` are ``(H, W)``; ``(x0, y0)`` is the parent position
-    of ``out[0, 0]``. ``gain`` is a symmetric ``(n_terms, n_terms)`` matrix,
+    of ``out[0, 0]``. Pixels with any of ``bad_bits`` set in ``mask`` (an
+    ``(H, W)`` array, not read when ``bad_bits`` is 0) are read as 0, here
+    and where the edge extension repeats them. ``gain`` is a symmetric ``(n_terms, n_terms)`` matrix,
     used when ``use_gain``: ``gain(x, y) = sum_{s, t} gain[s, t] F_s F_t``.
     Negative outputs are set to 0 when ``non_negative``.
     """
@@ -297,6 +309,8 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef Py_ssize_t n_terms = coeffs.shape[1]
     if image.shape[0] != height or image.shape[1] != width:
         raise ValueError("image and out differ in shape")
+    if bad_bits and (mask.shape[0] != height or mask.shape[1] != width):
+        raise ValueError("image and mask differ in shape")
     x_power_array, y_power_array = np.asarray(x_powers), np.asarray(y_powers)
     cdef int order = max(int(x_power_array.max()), int(y_power_array.max()))
     cdef Py_ssize_t n_orders = order + 1
@@ -384,6 +398,8 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef double* y_table = NULL
     cdef double* weight_scratch = NULL
     cdef const float* image_row
+    cdef const unsigned int* mask_row
+    cdef float first, last
     cdef float** x_dst = NULL
     cdef float** y_dst = NULL
     cdef float* row_weights = NULL
@@ -423,14 +439,20 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
             for q in range(row0 - half, row0 + rows + half):
                 # Edge-extend the strip's input row into src, then x-filter it.
                 image_row = &image[min(max(q, 0), height - 1), 0]
+                mask_row = &mask[min(max(q, 0), height - 1), 0] if bad_bits else NULL
                 lo = min(max(half - col0, 0), src_length)
                 hi = max(min(width - col0 + half, src_length), lo)
+                first = 0 if bad_bits and mask_row[0] & bad_bits else image_row[0]
+                last = 0 if bad_bits and mask_row[width - 1] & bad_bits else image_row[width - 1]
                 for c in range(lo):
-                    src[c] = image_row[0]
-                if hi > lo:
+                    src[c] = first
+                if hi > lo and bad_bits:
+                    al_masked_copy(src + lo, image_row + col0 - half + lo,
+                                   mask_row + col0 - half + lo, bad_bits, hi - lo)
+                elif hi > lo:
                     memcpy(src + lo, image_row + col0 - half + lo, (hi - lo) * sizeof(float))
                 for c in range(hi, src_length):
-                    src[c] = image_row[width - 1]
+                    src[c] = last
                 r = (q - row0 + half) % ring_rows
                 for xi in range(0, n_x, 3):
                     for k in range(min(3, n_x - xi)):

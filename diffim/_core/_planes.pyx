@@ -24,22 +24,15 @@ def all_finite(const float[:, :] plane):
     return bad == 0
 
 
-def zeroed_copy(const float[:, :] plane, const unsigned int[:, :] mask, unsigned int bits,
-                float[:, ::1] out):
-    """``out = plane`` with 0 where ``mask & bits``; returns how many other pixels are not
-    finite."""
+def count_unflagged_nonfinite(const float[:, :] plane, const unsigned int[:, :] mask,
+                              unsigned int bits):
+    """How many pixels of ``plane`` are not finite without any of ``bits`` set in ``mask``."""
     cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
     cdef Py_ssize_t unexplained = 0
-    cdef float value
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
-            value = plane[r, c]
-            if mask[r, c] & bits:
-                out[r, c] = 0.0
-            else:
-                out[r, c] = value
-                if not isfinite(value):
-                    unexplained += 1
+            if not isfinite(plane[r, c]) and not (mask[r, c] & bits):
+                unexplained += 1
     return unexplained
 
 

@@ -286,8 +286,7 @@ class AlardLuptonSubtractTask(Task):
 
         # Once convolved, the template's planes are free: the difference goes there.
         planes = template if consume_template and convolve_template else None
-        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes),
-                                    in_place=planes is not None)
+        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes))
         background = fit.backgroundModel
         if self.config.doSubtractBackground:
             unusable = [(exposure.mask.array, exposure.mask.bitmask(
