@@ -3,6 +3,7 @@ import pytest
 import scipy.fft
 import scipy.signal
 
+from diffim._core import _planes
 from diffim.errors import DiffimError
 from diffim.psf import GaussianPsf
 from diffim.subtract.decorrelate import correction_spectrum, decorrelate, mean_variance
@@ -93,3 +94,14 @@ def test_in_place_decorrelation_gives_the_same_bits(shape):
     assert in_place.image is image and in_place.variance is plane
     assert np.array_equal(image, new.image) and np.array_equal(plane, new.variance)
     assert np.array_equal(in_place.correction_kernel, new.correction_kernel)
+
+
+@pytest.mark.parametrize("max_samples", [1, 7, 10 ** 6])
+def test_variance_samples_are_every_step_th_good_pixel(max_samples):
+    rng = np.random.default_rng(3)
+    variance = rng.uniform(1.0, 2.0, size=(257, 129)).astype(np.float32)
+    good = rng.random(variance.shape) < 0.7
+    values = variance[good]
+    expected = values[::max(1, values.size // max_samples)]
+    sampled = _planes.strided_good_values(variance, good.view(np.uint8), max_samples)
+    np.testing.assert_array_equal(sampled, expected)

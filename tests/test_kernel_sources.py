@@ -6,12 +6,14 @@ from scipy.spatial import cKDTree
 from _measure_data import add_point, noise_exposure
 
 from diffim.errors import DiffimError
+from diffim.image.background import background_grid
 from diffim.measure.photometry import psf_flux
 from diffim.measure.stamps import psf_models
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sim.noise import sky_plane
 from diffim.sources.kernel_sources import (
     SignalToNoiseConfig,
+    _StampPixels,
     TooFewKernelSourcesError,
     detect_kernel_sources,
     psf_photometry,
@@ -169,3 +171,27 @@ def test_isolation_matches_every_pair_compared(monkeypatch, pair_block, count, s
     isolated = kernel_sources._isolated(x, y, radius)
     assert np.array_equal(isolated, expected)
     assert 0 < expected.sum() < count or radius == 0.0
+
+
+@pytest.mark.parametrize("with_background", [False, True])
+def test_stamp_pixels_are_the_gathered_pixels_zeroed_where_unusable(with_background):
+    rng = np.random.default_rng(4)
+    shape = (50, 70)
+    image = rng.normal(100.0, 5.0, shape).astype(np.float32)
+    variance = rng.uniform(20.0, 30.0, shape).astype(np.float32)
+    mask = np.where(rng.random(shape) < 0.05, np.uint32(4), np.uint32(0))
+    mask[rng.random(shape) < 0.05] |= np.uint32(1)
+    background = background_grid(image, np.ones(shape, bool), cell=16) if with_background else None
+    rows = np.array([0, 10, 25, 49, -3, 55])  # the last two centred off the image
+    cols = np.array([0, 69, 30, 12, 5, 72])
+    size, half = 9, 4
+    stamps, variances = _StampPixels(image, variance, (mask, 4), background).around(rows, cols, size)
+    r = rows[:, None, None] + np.arange(-half, half + 1)[None, :, None]
+    c = cols[:, None, None] + np.arange(-half, half + 1)[None, None, :]
+    inside = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+    r, c = np.clip(r, 0, shape[0] - 1), np.clip(c, 0, shape[1] - 1)
+    usable = inside & ((mask[r, c] & 4) == 0)
+    expected = image[r, c] - (background.at(r, c) if with_background else 0)
+    np.testing.assert_array_equal(stamps, np.where(usable, expected, 0.0).astype(np.float32))
+    np.testing.assert_array_equal(variances, np.where(usable, variance[r, c], 0.0))
+    assert stamps.dtype == variances.dtype == np.float32

@@ -157,6 +157,13 @@ cdef extern from *:
         }
     }
 
+    /* dst[c] = src[c], or 0 where mask[c] has any of bits, for c < n. */
+    AL_CLONES static void al_masked_copy(float *restrict dst, const float *restrict src,
+                                         const unsigned int *restrict mask, unsigned int bits,
+                                         Py_ssize_t n) {
+        for (Py_ssize_t c = 0; c < n; c++) dst[c] = (mask[c] & bits) ? 0.0f : src[c];
+    }
+
     /* out[i] = sum_l poly[l * n + i] * at[l] for i < n, summed in double in
        scratch: the y pass weights of one row from their polynomials in y. */
     AL_CLONES static void al_row_weights(float *restrict out, double *restrict scratch,
@@ -200,6 +207,8 @@ cdef extern from *:
                    Py_ssize_t n) noexcept nogil
     void al_taps_double(double* dst, const double* src, Py_ssize_t step, const double* taps,
                         int n_taps, Py_ssize_t n) noexcept nogil
+    void al_masked_copy(float* dst, const float* src, const unsigned int* mask, unsigned int bits,
+                        Py_ssize_t n) noexcept nogil
     void al_row_weights(float* out, double* scratch, const double* poly, const double* at,
                         int n_poly, Py_ssize_t n) noexcept nogil
     void al_finish_row(float* out, const float* y_out, const float* x_table, Py_ssize_t stride,
@@ -274,7 +283,8 @@ def stamp_pair_convolutions(const double[:, :, ::1] stamps, const double[:, ::1]
         free(x_pass)
 
 
-def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
+def convolve_spatial(const float[:, ::1] image, const unsigned int[:, ::1] mask,
+                     unsigned int bad_bits, float[:, ::1] out,
                      const double[:, ::1] x_vectors, const double[:, ::1] y_vectors,
                      const Py_ssize_t[:, ::1] pairs, const double[:, ::1] coeffs,
                      const Py_ssize_t[::1] x_powers, const Py_ssize_t[::1] y_powers,
@@ -285,7 +295,9 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     """``out = gain(x, y) * sum_p alpha_p(x, y) * (I (x) X[p] (x) Y[p])`` (see module doc).
 
     ``image`` and ``out`` are ``(H, W)``; ``(x0, y0)`` is the parent position
-    of ``out[0, 0]``. ``gain`` is a symmetric ``(n_terms, n_terms)`` matrix,
+    of ``out[0, 0]``. Pixels with any of ``bad_bits`` set in ``mask`` (an
+    ``(H, W)`` array, not read when ``bad_bits`` is 0) are read as 0, here
+    and where the edge extension repeats them. ``gain`` is a symmetric ``(n_terms, n_terms)`` matrix,
     used when ``use_gain``: ``gain(x, y) = sum_{s, t} gain[s, t] F_s F_t``.
     Negative outputs are set to 0 when ``non_negative``.
     """
@@ -297,6 +309,8 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef Py_ssize_t n_terms = coeffs.shape[1]
     if image.shape[0] != height or image.shape[1] != width:
         raise ValueError("image and out differ in shape")
+    if bad_bits and (mask.shape[0] != height or mask.shape[1] != width):
+        raise ValueError("image and mask differ in shape")
     x_power_array, y_power_array = np.asarray(x_powers), np.asarray(y_powers)
     cdef int order = max(int(x_power_array.max()), int(y_power_array.max()))
     cdef Py_ssize_t n_orders = order + 1
@@ -384,6 +398,8 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
     cdef double* y_table = NULL
     cdef double* weight_scratch = NULL
     cdef const float* image_row
+    cdef const unsigned int* mask_row
+    cdef float first, last
     cdef float** x_dst = NULL
     cdef float** y_dst = NULL
     cdef float* row_weights = NULL
@@ -423,14 +439,20 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
             for q in range(row0 - half, row0 + rows + half):
                 # Edge-extend the strip's input row into src, then x-filter it.
                 image_row = &image[min(max(q, 0), height - 1), 0]
+                mask_row = &mask[min(max(q, 0), height - 1), 0] if bad_bits else NULL
                 lo = min(max(half - col0, 0), src_length)
                 hi = max(min(width - col0 + half, src_length), lo)
+                first = 0 if bad_bits and mask_row[0] & bad_bits else image_row[0]
+                last = 0 if bad_bits and mask_row[width - 1] & bad_bits else image_row[width - 1]
                 for c in range(lo):
-                    src[c] = image_row[0]
-                if hi > lo:
+                    src[c] = first
+                if hi > lo and bad_bits:
+                    al_masked_copy(src + lo, image_row + col0 - half + lo,
+                                   mask_row + col0 - half + lo, bad_bits, hi - lo)
+                elif hi > lo:
                     memcpy(src + lo, image_row + col0 - half + lo, (hi - lo) * sizeof(float))
                 for c in range(hi, src_length):
-                    src[c] = image_row[width - 1]
+                    src[c] = last
                 r = (q - row0 + half) % ring_rows
                 for xi in range(0, n_x, 3):
                     for k in range(min(3, n_x - xi)):
@@ -492,65 +514,120 @@ def convolve_spatial(const float[:, ::1] image, float[:, ::1] out,
         free(row_weights)
 
 
-def dilate_mask(const unsigned int[:, ::1] padded, unsigned int[:, ::1] out,
-                Py_ssize_t ksize):
-    """``out[y, x]`` = OR of ``padded[y:y + ksize, x:x + ksize]``.
+def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ssize_t ksize):
+    """``out[y, x]`` = OR of ``mask`` over the ``ksize`` x ``ksize`` box centred on
+    ``(y, x)``; pixels beyond the edges count as 0 (no padded copy is made).
+    ``out`` must not overlap ``mask``.
 
-    Van Herk's block prefix/suffix scheme makes the cost three operations per
-    pixel and direction whatever ``ksize``: a window of ``ksize`` samples
-    spans at most two blocks of ``ksize``, so it is the suffix-OR of the first
-    block joined with the prefix-OR of the second.
+    Rows first, into ``out``, then its columns in place. A row with few set
+    pixels ORs each into its output window (``ksize`` operations per set
+    pixel); other rows and the columns use van Herk's block prefix/suffix
+    scheme, three operations per
+    pixel whatever ``ksize``: in the zero-extended line, a window of
+    ``ksize`` samples spans at most two blocks of ``ksize``, so it is the
+    suffix-OR of the first block joined with the prefix-OR of the second.
     """
-    cdef Py_ssize_t height = out.shape[0]
-    cdef Py_ssize_t width = out.shape[1]
-    cdef Py_ssize_t in_rows = padded.shape[0]
-    cdef Py_ssize_t in_cols = padded.shape[1]
+    cdef Py_ssize_t height = mask.shape[0]
+    cdef Py_ssize_t width = mask.shape[1]
+    if out.shape[0] != height or out.shape[1] != width:
+        raise ValueError(f"mask {width}x{height} and out {out.shape[1]}x{out.shape[0]} differ")
+    if ksize < 1 or ksize % 2 == 0:
+        raise ValueError(f"dilation box size must be odd and positive, got {ksize}")
     cdef Py_ssize_t strip = 64
     cdef Py_ssize_t n_strips = (width + strip - 1) // strip
-    cdef Py_ssize_t r, c, n, col0, cols
-    cdef Py_ssize_t scratch = max(in_cols, in_rows * strip)
+    cdef Py_ssize_t r, n, col0, cols
+    cdef Py_ssize_t scratch = max(width, height) + 2 * ksize
     cdef unsigned int* prefix = NULL
     cdef unsigned int* suffix = NULL
-    cdef unsigned int[:, ::1] across = np.zeros((in_rows, width), dtype=np.uint32)
     with nogil, parallel():
         prefix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
         suffix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
-        for r in prange(in_rows, schedule="static"):
-            for c in range(in_cols):
-                if c % ksize == 0:
-                    prefix[c] = padded[r, c]
-                else:
-                    prefix[c] = prefix[c - 1] | padded[r, c]
-            for n in range(in_cols):
-                c = in_cols - 1 - n
-                if c % ksize == ksize - 1 or c == in_cols - 1:
-                    suffix[c] = padded[r, c]
-                else:
-                    suffix[c] = suffix[c + 1] | padded[r, c]
-            for c in range(width):
-                across[r, c] = suffix[c] | prefix[c + ksize - 1]
+        for r in prange(height, schedule="static"):
+            _dilate_row(&mask[r, 0], &out[r, 0], width, ksize, prefix, suffix)
         free(prefix)
         free(suffix)
     with nogil, parallel():
-        prefix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
-        suffix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
+        prefix = <unsigned int*> malloc(scratch * strip * sizeof(unsigned int))
+        suffix = <unsigned int*> malloc(scratch * strip * sizeof(unsigned int))
         for n in prange(n_strips, schedule="static"):
             col0 = n * strip
             cols = min(strip, width - col0)
-            for r in range(in_rows):
-                for c in range(cols):
-                    if r % ksize == 0:
-                        prefix[r * strip + c] = across[r, col0 + c]
-                    else:
-                        prefix[r * strip + c] = prefix[(r - 1) * strip + c] | across[r, col0 + c]
-            for r in range(in_rows - 1, -1, -1):
-                for c in range(cols):
-                    if r % ksize == ksize - 1 or r == in_rows - 1:
-                        suffix[r * strip + c] = across[r, col0 + c]
-                    else:
-                        suffix[r * strip + c] = suffix[(r + 1) * strip + c] | across[r, col0 + c]
-            for r in range(height):
-                for c in range(cols):
-                    out[r, col0 + c] = suffix[r * strip + c] | prefix[(r + ksize - 1) * strip + c]
+            # In place: a strip is read whole into prefix and suffix before it is written.
+            _van_herk(&out[0, col0], width, &out[0, col0], width, height, cols, ksize,
+                      prefix, suffix)
         free(prefix)
         free(suffix)
+
+
+cdef void _dilate_row(const unsigned int* line, unsigned int* out, Py_ssize_t width,
+                      Py_ssize_t ksize, unsigned int* prefix, unsigned int* suffix) noexcept nogil:
+    """One row of `dilate_mask` (``prefix`` and ``suffix`` hold ``width + 2 ksize``)."""
+    cdef Py_ssize_t half = ksize // 2
+    cdef Py_ssize_t c, p, lo, hi, set_pixels = 0
+    cdef unsigned int value
+    for c in range(width):
+        set_pixels += line[c] != 0
+    if set_pixels * ksize < 3 * width:
+        memset(out, 0, width * sizeof(unsigned int))
+        for c in range(width):
+            value = line[c]
+            if value != 0:
+                lo = max(c - half, 0)
+                hi = min(c + half + 1, width)
+                for p in range(lo, hi):
+                    out[p] |= value
+        return
+    _van_herk(line, 1, out, 1, width, 1, ksize, prefix, suffix)
+
+
+cdef void _van_herk(const unsigned int* line, Py_ssize_t line_step, unsigned int* out,
+                    Py_ssize_t out_step, Py_ssize_t length, Py_ssize_t lanes, Py_ssize_t ksize,
+                    unsigned int* prefix, unsigned int* suffix) noexcept nogil:
+    """Box OR of ``lanes`` adjacent lines of ``length`` samples (sample ``i`` of lane
+    ``l`` at ``line[i * line_step + l]``), zero-extended by ``ksize // 2`` at both ends.
+
+    ``prefix[p * lanes + l]`` and ``suffix[...]`` are indexed by the position
+    ``p`` in the extended line; block ``b`` holds positions ``[b ksize, (b + 1) ksize)``.
+    """
+    cdef Py_ssize_t half = ksize // 2
+    cdef Py_ssize_t extended = length + 2 * half
+    cdef Py_ssize_t start, stop, p, l, i
+    cdef unsigned int* previous
+    cdef unsigned int* current
+    start = 0
+    while start < extended:
+        stop = min(start + ksize, extended)
+        for p in range(start, stop):
+            current = prefix + p * lanes
+            i = p - half
+            if i < 0 or i >= length:
+                if p == start:
+                    memset(current, 0, lanes * sizeof(unsigned int))
+                else:
+                    memcpy(current, current - lanes, lanes * sizeof(unsigned int))
+            elif p == start:
+                for l in range(lanes):
+                    current[l] = line[i * line_step + l]
+            else:
+                previous = current - lanes
+                for l in range(lanes):
+                    current[l] = previous[l] | line[i * line_step + l]
+        for p in range(stop - 1, start - 1, -1):
+            current = suffix + p * lanes
+            i = p - half
+            if i < 0 or i >= length:
+                if p == stop - 1:
+                    memset(current, 0, lanes * sizeof(unsigned int))
+                else:
+                    memcpy(current, current + lanes, lanes * sizeof(unsigned int))
+            elif p == stop - 1:
+                for l in range(lanes):
+                    current[l] = line[i * line_step + l]
+            else:
+                previous = current + lanes
+                for l in range(lanes):
+                    current[l] = previous[l] | line[i * line_step + l]
+        start = stop
+    for i in range(length):
+        for l in range(lanes):
+            out[i * out_step + l] = suffix[i * lanes + l] | prefix[(i + ksize - 1) * lanes + l]

@@ -24,22 +24,15 @@ def all_finite(const float[:, :] plane):
     return bad == 0
 
 
-def zeroed_copy(const float[:, :] plane, const unsigned int[:, :] mask, unsigned int bits,
-                float[:, ::1] out):
-    """``out = plane`` with 0 where ``mask & bits``; returns how many other pixels are not
-    finite."""
+def count_unflagged_nonfinite(const float[:, :] plane, const unsigned int[:, :] mask,
+                              unsigned int bits):
+    """How many pixels of ``plane`` are not finite without any of ``bits`` set in ``mask``."""
     cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
     cdef Py_ssize_t unexplained = 0
-    cdef float value
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
-            value = plane[r, c]
-            if mask[r, c] & bits:
-                out[r, c] = 0.0
-            else:
-                out[r, c] = value
-                if not isfinite(value):
-                    unexplained += 1
+            if not isfinite(plane[r, c]) and not (mask[r, c] & bits):
+                unexplained += 1
     return unexplained
 
 
@@ -134,43 +127,96 @@ def bilinear_at(const float[:, ::1] grid, const int[::1] row_lo, const int[::1] 
                 const Py_ssize_t[::1] cols, float[::1] out):
     """``out[i]`` = the bilinear background at pixel ``(rows[i], cols[i])``, in the
     float32 operation order of `diffim.image.background.BackgroundGrid.at`."""
-    cdef Py_ssize_t n = rows.shape[0], i, r, c
-    cdef float cf, rf, top, bottom
-    cdef float one = 1  # a float: Cython writes the literal 1 - x as the double 1.0 - x
+    cdef Py_ssize_t n = rows.shape[0], i
     # A PSF estimate asks for a few stamps' worth at a time: threads started for that wait
     # longer for each other on a busy machine (13-22 ms a call at load 7) than one thread
     # takes for the whole gather.
     for i in prange(n, nogil=True, schedule="static", use_threads_if=n >= BILINEAR_THREADED):
-        r = rows[i]
-        c = cols[i]
-        cf = col_frac[c]
-        rf = row_frac[r]
-        top = grid[row_lo[r], col_lo[c]] * (one - cf) + grid[row_lo[r], col_hi[c]] * cf
-        bottom = grid[row_hi[r], col_lo[c]] * (one - cf) + grid[row_hi[r], col_hi[c]] * cf
-        out[i] = top * (one - rf) + bottom * rf
+        out[i] = _bilinear(grid, row_lo, row_hi, row_frac, col_lo, col_hi, col_frac, rows[i],
+                           cols[i])
+
+
+cdef inline float _bilinear(const float[:, ::1] grid, const int[::1] row_lo,
+                            const int[::1] row_hi, const float[::1] row_frac,
+                            const int[::1] col_lo, const int[::1] col_hi,
+                            const float[::1] col_frac, Py_ssize_t r, Py_ssize_t c) noexcept nogil:
+    """The bilinear background at pixel ``(r, c)`` (float32 operations, in this order)."""
+    cdef float one = 1  # a float: Cython writes the literal 1 - x as the double 1.0 - x
+    cdef float cf = col_frac[c], rf = row_frac[r]
+    cdef float top = grid[row_lo[r], col_lo[c]] * (one - cf) + grid[row_lo[r], col_hi[c]] * cf
+    cdef float bottom = grid[row_hi[r], col_lo[c]] * (one - cf) + grid[row_hi[r], col_hi[c]] * cf
+    return top * (one - rf) + bottom * rf
+
+
+def stamp_pixels(const float[:, ::1] image, const float[:, ::1] variance,
+                 const unsigned int[:, ::1] mask, unsigned int bits, const float[:, ::1] grid,
+                 const int[::1] row_lo, const int[::1] row_hi, const float[::1] row_frac,
+                 const int[::1] col_lo, const int[::1] col_hi, const float[::1] col_frac,
+                 int subtract_background, const Py_ssize_t[::1] rows,
+                 const Py_ssize_t[::1] cols, float[:, :, ::1] stamps,
+                 float[:, :, ::1] variances):
+    """Square stamps of the image (less the bilinear background when
+    ``subtract_background``) and of the variance, centred on ``(rows[s], cols[s])``.
+
+    Pixels off the image, or with any of ``bits`` set in ``mask`` (not read
+    when ``bits`` is 0), are 0 in both: what ``np.where(usable, ...)`` of the
+    gathered float32 pixels gives, in one pass.
+    """
+    cdef Py_ssize_t n = stamps.shape[0], size = stamps.shape[1], half = size // 2
+    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], s, i, j, r, c
+    for s in prange(n, nogil=True, schedule="static",
+                    use_threads_if=n * size * size >= BILINEAR_THREADED):
+        for i in range(size):
+            r = rows[s] + i - half
+            for j in range(size):
+                c = cols[s] + j - half
+                if (r < 0 or r >= n_rows or c < 0 or c >= n_cols
+                        or (bits != 0 and (mask[r, c] & bits) != 0)):
+                    stamps[s, i, j] = 0
+                    variances[s, i, j] = 0
+                elif subtract_background:
+                    stamps[s, i, j] = image[r, c] - _bilinear(
+                        grid, row_lo, row_hi, row_frac, col_lo, col_hi, col_frac, r, c)
+                    variances[s, i, j] = variance[r, c]
+                else:
+                    stamps[s, i, j] = image[r, c]
+                    variances[s, i, j] = variance[r, c]
 
 
 def strided_good_values(const float[:, ::1] plane, const unsigned char[:, ::1] good,
                         Py_ssize_t max_samples):
     """``plane[good][::step]`` with ``step = max(1, good.sum() // max_samples)``,
-    without gathering every good pixel first."""
+    without gathering every good pixel first.
+
+    Rows in parallel: each row's count of good pixels gives, by a prefix sum,
+    the index of its first good pixel in ``plane[good]``, hence its first
+    sample and where that goes; no division per pixel.
+    """
     cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
-    cdef Py_ssize_t count = 0, step, seen = 0, n = 0
+    cdef Py_ssize_t count, step, skip, n
+    row_counts = np.zeros(n_rows, dtype=np.intp)
+    cdef Py_ssize_t[::1] counts = row_counts
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
-            if good[r, c]:
-                count += 1
+            counts[r] += good[r, c] != 0
+    starts_np = np.concatenate([[0], np.cumsum(row_counts)])
+    cdef const Py_ssize_t[::1] starts = starts_np
+    count = starts[n_rows]
     step = max(1, count // max_samples)
     values = np.empty((count + step - 1) // step, dtype=np.float32)
     cdef float[::1] out = values
-    with nogil:
-        for r in range(n_rows):
-            for c in range(n_cols):
-                if good[r, c]:
-                    if seen % step == 0:
-                        out[n] = plane[r, c]
-                        n += 1
-                    seen += 1
+    for r in prange(n_rows, nogil=True, schedule="static"):
+        # Good pixels of this row before its first sample, and that sample's place.
+        skip = (step - starts[r] % step) % step
+        n = (starts[r] + step - 1) // step
+        for c in range(n_cols):
+            if good[r, c]:
+                if skip == 0:
+                    out[n] = plane[r, c]
+                    n = n + 1
+                    skip = step - 1
+                else:
+                    skip = skip - 1
     return values
 
 

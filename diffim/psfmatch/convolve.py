@@ -3,7 +3,8 @@
 The work is done by `diffim._core._al_convolve.convolve_spatial`, which sums
 the kernel's separable terms with per-pixel spatial weights, streaming down
 column strips shared among OpenMP threads; the image is read in place (edge
-extension happens in the kernel), so no padded copy is made.
+extension, and zeros for bad pixels, happen in the kernel), so no padded or
+cleaned copy is made.
 """
 from __future__ import annotations
 
@@ -28,18 +29,23 @@ _VARIANCE_RANK_TOLERANCE = 1e-5
 _VARIANCE_TRIM = 1e-6
 """Taps of the squared kernel's separable factors below this fraction of their peak are zero."""
 
+_NO_MASK = np.zeros((1, 1), dtype=np.uint32)
+"""The mask passed with no bad bits (not read)."""
 
-def convolve_image(image, kernel, xy0=(0, 0)):
+
+def convolve_image(image, kernel, xy0=(0, 0), *, bad=None):
     """Convolve a 2-D array with a `SpatialKernel`.
 
     Parameters
     ----------
     image : `numpy.ndarray`
-        2-D image; must be finite.
+        2-D image; must be finite (but for ``bad`` pixels).
     kernel : `SpatialKernel`
         Kernel evaluated at each output pixel's parent position.
     xy0 : `tuple` [`int`, `int`]
         Parent position of ``image[0, 0]``.
+    bad : `tuple` [`numpy.ndarray`, `int`], optional
+        ``(mask array, bits)``: pixels with any of ``bits`` set are read as 0.
 
     Returns
     -------
@@ -52,11 +58,13 @@ def convolve_image(image, kernel, xy0=(0, 0)):
     x_vectors, y_vectors, pairs = _used_vectors(kernel.basis.x_vectors, kernel.basis.y_vectors,
                                                 kernel.basis.pairs)
     return _run(image, kernel, xy0, x_vectors, y_vectors, pairs, kernel.pair_coefficients(),
-                None)
+                None, bad)
 
 
-def convolve_variance(variance, kernel, xy0=(0, 0)):
+def convolve_variance(variance, kernel, xy0=(0, 0), *, bad=None):
     """Propagate a variance plane through the convolution with ``kernel``.
+
+    ``bad`` is as for `convolve_image`.
 
     Notes
     -----
@@ -90,10 +98,10 @@ def convolve_variance(variance, kernel, xy0=(0, 0)):
     # Normalised by the sum of the factored kernel, so that the gain stays
     # exact whatever the rank: the truncation only alters the shape.
     gain = kernel.sum_squares_form() / np.sum(x_vectors.sum(axis=1) * y_vectors.sum(axis=1))
-    return _run(variance, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain)
+    return _run(variance, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain, bad)
 
 
-def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",), in_place=False):
+def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
     """Convolve the image, variance and mask of an `Exposure` with ``kernel``.
 
     Parameters
@@ -102,14 +110,9 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",), in_plac
         Input; not modified.
     kernel : `SpatialKernel`
     bad_mask_planes : sequence of `str`
-        Pixels with any of these planes (among those the mask knows) are set
-        to 0 in image and variance before convolving; their bits spread to
-        every output pixel they reach, so the damage stays flagged.
-    in_place : `bool`
-        Zero those pixels in the exposure's own (float32, contiguous) planes
-        while convolving, and put them back after, instead of in copies: two
-        image planes less at the peak memory. Nothing may read the planes
-        meanwhile.
+        Pixels with any of these planes (among those the mask knows) are read
+        as 0 in image and variance; their bits spread to every output pixel
+        they reach, so the damage stays flagged.
 
     Returns
     -------
@@ -124,52 +127,28 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",), in_plac
         If the image or variance is NaN/inf at pixels not in ``bad_mask_planes``.
     """
     names = [name for name in bad_mask_planes if name in exposure.mask.planes]
-    bits = exposure.mask.bitmask(names)
-    saved = []
-    if in_place:
-        flagged = np.flatnonzero(exposure.mask.get(names))
-        saved = [(plane.reshape(-1), plane.reshape(-1)[flagged])
-                 for plane in (exposure.image, exposure.variance)
-                 if _writable_float32(plane)]
-    image = _cleaned(exposure.image, exposure.mask.array, bits, "image", in_place)
-    variance = _cleaned(exposure.variance, exposure.mask.array, bits, "variance", in_place)
+    bad = (np.ascontiguousarray(exposure.mask.array), exposure.mask.bitmask(names))
+    for name in ("image", "variance"):
+        unexplained = _planes.count_unflagged_nonfinite(
+            np.asarray(getattr(exposure, name), dtype=np.float32), *bad)
+        if unexplained:
+            raise PsfMatchInputError(
+                f"{name} plane has {unexplained} NaN/inf pixels not flagged as bad (e.g. "
+                "NO_DATA); cannot convolve")
 
     half = kernel.size // 2
     mask_array = np.empty(exposure.shape, dtype=np.uint32)
-    _al_convolve.dilate_mask(np.pad(exposure.mask.array, half), mask_array, kernel.size)
+    _al_convolve.dilate_mask(bad[0], mask_array, kernel.size)
     mask = Mask(mask_array, exposure.mask.planes.copy())
     edge = mask_array.dtype.type(1 << mask.add_plane("EDGE"))
     for border in (np.s_[:half], np.s_[mask_array.shape[0] - half:], np.s_[:, :half],
                    np.s_[:, mask_array.shape[1] - half:]):
         mask_array[border] |= edge
 
-    convolved = Exposure(convolve_image(image, kernel, exposure.xy0),
-                         convolve_variance(variance, kernel, exposure.xy0), mask,
-                         xy0=exposure.xy0, wcs=exposure.wcs, photo_calib=exposure.photo_calib,
-                         visit_info=exposure.visit_info, metadata=exposure.metadata)
-    for flat, values in saved:
-        flat[flagged] = values
-    return convolved
-
-
-def _writable_float32(plane):
-    return plane.dtype == np.float32 and plane.flags.c_contiguous and plane.flags.writeable
-
-
-def _cleaned(plane, mask, bits, name, in_place=False):
-    """``plane`` (float32) with pixels of ``mask & bits`` zeroed; error on other non-finite pixels.
-
-    One pass that writes the copy (``plane`` itself with ``in_place``, when
-    `_writable_float32`) and counts: no image-sized boolean temporaries.
-    """
-    cleaned = (plane if in_place and _writable_float32(plane)
-               else np.empty(plane.shape, dtype=np.float32))
-    unexplained = _planes.zeroed_copy(np.asarray(plane, dtype=np.float32), mask, bits, cleaned)
-    if unexplained:
-        raise PsfMatchInputError(
-            f"{name} plane has {unexplained} NaN/inf pixels not flagged as bad (e.g. NO_DATA); "
-            "cannot convolve")
-    return cleaned
+    return Exposure(convolve_image(exposure.image, kernel, exposure.xy0, bad=bad),
+                    convolve_variance(exposure.variance, kernel, exposure.xy0, bad=bad), mask,
+                    xy0=exposure.xy0, wcs=exposure.wcs, photo_calib=exposure.photo_calib,
+                    visit_info=exposure.visit_info, metadata=exposure.metadata)
 
 
 def _used_vectors(x_vectors, y_vectors, pairs):
@@ -180,15 +159,19 @@ def _used_vectors(x_vectors, y_vectors, pairs):
             np.ascontiguousarray(np.stack([x_index, y_index], axis=1), dtype=np.intp))
 
 
-def _run(plane, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain):
+def _run(plane, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain, bad):
     """Call the kernel on ``plane`` (no copy when it is C-contiguous float32).
 
     With a ``gain`` (the sum-of-squares form) the output is a variance:
-    multiplied by the gain and clipped at 0.
+    multiplied by the gain and clipped at 0. ``bad`` is ``(mask, bits)`` or None.
     """
     plane = np.asarray(plane)
     if plane.ndim != 2:
         raise PsfMatchInputError(f"cannot convolve an array of shape {plane.shape}")
+    mask, bits = bad if bad is not None else (_NO_MASK, 0)
+    if bits and np.shape(mask) != plane.shape:
+        raise PsfMatchInputError(f"mask of shape {np.shape(mask)} for a plane of shape "
+                                 f"{plane.shape}")
     out = np.empty(plane.shape, dtype=np.float32)
     powers = kernel.spatial.powers
     x_offset, x_scale, y_offset, y_scale = kernel.spatial.scaling
@@ -196,7 +179,8 @@ def _run(plane, kernel, xy0, x_vectors, y_vectors, pairs, coefficients, gain):
     gain_matrix = (np.zeros((n_terms, n_terms)) if gain is None
                    else np.ascontiguousarray(gain, dtype=float))
     _al_convolve.convolve_spatial(
-        np.ascontiguousarray(plane, dtype=np.float32), out,
+        np.ascontiguousarray(plane, dtype=np.float32),
+        np.ascontiguousarray(mask, dtype=np.uint32), int(bits), out,
         np.ascontiguousarray(x_vectors, dtype=float), np.ascontiguousarray(y_vectors, dtype=float),
         np.ascontiguousarray(pairs, dtype=np.intp),
         np.ascontiguousarray(coefficients, dtype=float), np.ascontiguousarray(powers[:, 0]),

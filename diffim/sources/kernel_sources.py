@@ -15,8 +15,9 @@ from __future__ import annotations
 import lsst.pex.config as pexConfig
 import numpy as np
 
+from .._core import _planes
 from ..errors import DiffimError
-from ..image.background import background_grid
+from ..image.background import BackgroundGrid, background_grid
 from ..image.stats import robust_median_sigma
 from ..image.peaks import find_peaks
 from ..measure.photometry import psf_amplitude
@@ -218,27 +219,16 @@ def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad
     kernels = np.array([[psf.computeKernelImage(xn, yn) for xn in x_nodes] for yn in y_nodes])
     kernels = kernels.reshape(nodes * nodes, *kernels.shape[2:])
     half = kernels.shape[1] // 2
-    n_rows, n_cols = image.shape
     ix = np.rint(np.asarray(x) - bbox.x0).astype(int)
     iy = np.rint(np.asarray(y) - bbox.y0).astype(int)
     node = (np.abs(np.asarray(y)[:, None] - y_nodes).argmin(axis=1) * nodes
             + np.abs(np.asarray(x)[:, None] - x_nodes).argmin(axis=1))
     offsets = np.arange(-half, half + 1)
     columns = {name: np.full(len(ix), np.nan) for name in ("x", "y", "flux", "snr", "concentration")}
+    pixels = _StampPixels(image, variance, bad, background)
     for start in range(0, len(ix), chunk):
         part = slice(start, start + chunk)
-        # Only the stamps are read: no padded or background-subtracted copy of the image.
-        rows = iy[part][:, None, None] + offsets[None, :, None]
-        cols = ix[part][:, None, None] + offsets[None, None, :]
-        usable = (rows >= 0) & (rows < n_rows) & (cols >= 0) & (cols < n_cols)
-        rows, cols = np.clip(rows, 0, n_rows - 1), np.clip(cols, 0, n_cols - 1)
-        if bad is not None:
-            usable &= (bad[0][rows, cols] & bad[1]) == 0
-        stamps = image[rows, cols]
-        if background is not None:
-            stamps = stamps - background.at(rows, cols)
-        stamps = np.where(usable, stamps, 0.0)
-        var = np.where(usable, variance[rows, cols], 0.0)
+        stamps, var = pixels.around(iy[part], ix[part], kernels.shape[1])
         model = kernels[node[part]]
         # Unusable pixels are zero in image and variance but stay in the norm (src
         # fluxes have always been measured so): a source on bad pixels measures low
@@ -257,6 +247,40 @@ def psf_photometry(image, variance, psf, bbox, x, y, nodes=4, chunk=2048, *, bad
             columns["snr"][part] = np.where(flux_err > 0, flux / flux_err, np.nan)
             columns["concentration"][part] = np.where(aperture_flux > 0, flux / aperture_flux, np.nan)
     return np.rec.fromarrays(list(columns.values()), names=list(columns))
+
+
+_NO_BACKGROUND = BackgroundGrid(np.zeros((1, 1), np.float32),
+                                *[np.zeros(1, dtype) for dtype in (np.intc, np.intc, np.float32)] * 2)
+"""A grid to pass when there is no background (not read)."""
+
+
+class _StampPixels:
+    """Stamps of an image (less its background) and its variance, 0 where unusable.
+
+    Only the stamps are read: no padded or background-subtracted copy of the
+    image. Pixels beyond the edges or with any of the ``bad`` bits set are 0
+    in both (`diffim._core._planes.stamp_pixels`, one compiled pass).
+    """
+
+    def __init__(self, image, variance, bad=None, background=None):
+        self.image = np.ascontiguousarray(image, dtype=np.float32)
+        self.variance = np.ascontiguousarray(variance, dtype=np.float32)
+        mask, bits = bad if bad is not None else (np.zeros((1, 1), np.uint32), 0)
+        self.mask, self.bits = np.ascontiguousarray(mask, dtype=np.uint32), int(bits)
+        self.subtract_background = int(background is not None)
+        self.grid = background if background is not None else _NO_BACKGROUND
+
+    def around(self, rows, cols, size):
+        """``(stamps, variances)``, float32 ``(n, size, size)``, centred on the integer pixels."""
+        stamps = np.empty((len(rows), size, size), dtype=np.float32)
+        variances = np.empty_like(stamps)
+        grid = self.grid
+        _planes.stamp_pixels(self.image, self.variance, self.mask, self.bits, grid.grid,
+                             grid.row_lo, grid.row_hi, grid.row_frac, grid.col_lo, grid.col_hi,
+                             grid.col_frac, self.subtract_background,
+                             np.ascontiguousarray(rows, dtype=np.intp),
+                             np.ascontiguousarray(cols, dtype=np.intp), stamps, variances)
+        return stamps, variances
 
 
 def _photometry_at(exposure, psf, sources):

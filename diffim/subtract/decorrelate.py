@@ -96,14 +96,20 @@ def mean_variance(variance, good):
     return clipped_mean_std(values)[0]
 
 
-def _kernel_transform(kernel_image, shape):
+def _spectrum_plane(shape):
+    """An uninitialised complex64 plane for the real FFT of an image of ``shape``."""
+    return np.empty((shape[0], shape[1] // 2 + 1), dtype=np.complex64)
+
+
+def _kernel_transform(kernel_image, shape, out=None):
     """Real FFT (single precision) of a centred kernel image placed with its centre at (0, 0).
 
     As ``scipy.fft.rfft2`` of the padded kernel, without the padded plane:
     only the rows that hold the kernel are transformed along x (the others
-    transform to zero), then the columns in place. Single precision keeps the
-    4k x 4k plane at half size; the spectrum of a unit-sum kernel needs no
-    more than seven digits.
+    transform to zero), then the columns in place, in ``out`` (a
+    `_spectrum_plane`) when given. Single precision keeps the 4k x 4k plane
+    at half size; the spectrum of a unit-sum kernel needs no more than seven
+    digits.
     """
     height, width = kernel_image.shape
     if height > shape[0] or width > shape[1]:
@@ -113,9 +119,22 @@ def _kernel_transform(kernel_image, shape):
     cols = (np.arange(width) - width // 2) % shape[1]
     strip = np.zeros((height, shape[1]), dtype=np.float32)
     strip[:, cols] = kernel_image
-    spectrum = np.zeros((shape[0], shape[1] // 2 + 1), dtype=np.complex64)
+    spectrum = _spectrum_plane(shape) if out is None else out
+    spectrum.fill(0)
     spectrum[rows] = scipy.fft.rfft(strip, axis=1, workers=_FFT_WORKERS)
     return scipy.fft.fft(spectrum, axis=0, overwrite_x=True, workers=_FFT_WORKERS)
+
+
+def _forward_real_fft(image, out):
+    """``scipy.fft.rfft2(image)`` (the same bits) into ``out``, a `_spectrum_plane`.
+
+    The rows `_ROW_BLOCK` at a time, in the SIMD groups of a whole rfft2,
+    then the columns in place: no plane is allocated.
+    """
+    for start in range(0, image.shape[0], _ROW_BLOCK):
+        block = slice(start, start + _ROW_BLOCK)
+        out[block] = scipy.fft.rfft(image[block], axis=1, workers=_FFT_WORKERS)
+    return scipy.fft.fft(out, axis=0, overwrite_x=True, workers=_FFT_WORKERS)
 
 
 def _inverse_real_fft(spectrum, shape, out, rows=None):
@@ -141,7 +160,7 @@ def _inverse_real_fft(spectrum, shape, out, rows=None):
 
 
 def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, shape,
-                        preconvolution_kernel=None):
+                        preconvolution_kernel=None, *, work=None):
     """The correction's Fourier transform phi(k) on the real-FFT grid of ``shape``.
 
     Parameters
@@ -155,6 +174,9 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
     preconvolution_kernel : `numpy.ndarray`, optional
         The PSF the science image was pre-convolved with (unit sum, centred):
         the score-image correction phi_s instead of phi.
+    work : `numpy.ndarray`, optional
+        complex64 plane of the returned shape to transform the kernels in
+        (its values are lost) instead of a new one.
 
     Returns
     -------
@@ -165,13 +187,13 @@ def correction_spectrum(kernel_image, unconvolved_variance, convolved_variance, 
         raise DiffimError(f"decorrelation needs positive variances, got "
                           f"{unconvolved_variance} and {convolved_variance}")
     kernel_sum = float(kernel_image.sum())
-    power = np.abs(_kernel_transform(kernel_image, shape))
+    power = np.abs(_kernel_transform(kernel_image, shape, work))
     np.square(power, out=power)
     power *= np.float32(convolved_variance)
     if preconvolution_kernel is None:
         power += np.float32(unconvolved_variance)
     else:
-        psf_modulus = np.abs(_kernel_transform(preconvolution_kernel, shape))
+        psf_modulus = np.abs(_kernel_transform(preconvolution_kernel, shape, work))
         power += np.float32(unconvolved_variance) * psf_modulus ** 2
         # Both spectra vanish only where the score holds neither signal nor noise.
         np.maximum(power, np.finfo(np.float32).tiny, out=power)
@@ -225,12 +247,16 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
         raise DiffimError("decorrelation input has non-finite pixels")
     gain = 1.0 if preconvolution_kernel is None else float((preconvolution_kernel ** 2).sum())
     unconvolved_variance = unconvolved_variance / gain
+    # One complex plane serves, in turn, the kernels' transforms, the
+    # stamp's inverse and the image's spectrum: fresh 4k planes cost their
+    # page zeroing (67 MB each).
+    spectrum = _spectrum_plane(difference.shape)
     phi = correction_spectrum(kernel_image, unconvolved_variance, convolved_variance,
-                              difference.shape, preconvolution_kernel)
+                              difference.shape, preconvolution_kernel, work=spectrum)
     # The real-space stamp first and phi dropped once applied: fewer
     # image-sized planes alive at once (the peak memory of a subtraction).
-    correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0])
-    spectrum = scipy.fft.rfft2(difference.astype(np.float32, copy=False), workers=_FFT_WORKERS)
+    correction = _real_space_stamp(phi, difference.shape, kernel_image.shape[0], work=spectrum)
+    spectrum = _forward_real_fft(difference.astype(np.float32, copy=False), spectrum)
     spectrum *= phi
     del phi
     image = _inverse_real_fft(spectrum, difference.shape,
@@ -248,12 +274,13 @@ def decorrelate(difference, variance, kernel_image, unconvolved_variance, convol
     return DecorrelationResult(image, variance, correction, factor)
 
 
-def _real_space_stamp(spectrum, shape, half_size):
+def _real_space_stamp(spectrum, shape, half_size, work=None):
     """The centred ``(2 half_size + 1)^2`` stamp of a real, symmetric spectrum, sum 1.
 
     phi(0) = 1, so the full kernel sums to one; the stamp is renormalised for
     the little that falls outside it. Only the stamp's rows are taken after
-    the column transforms, so the full real-space plane is never made.
+    the column transforms, so the full real-space plane is never made. The
+    transform runs in ``work`` (a `_spectrum_plane`) when given.
     """
     half = min(half_size, shape[0] // 2 - 1, shape[1] // 2 - 1)
     # The centre is at (0, 0): the stamp wraps around the corners (indexed,
@@ -264,7 +291,9 @@ def _real_space_stamp(spectrum, shape, half_size):
     block = -(-(half + 1) // _ROW_BLOCK) * _ROW_BLOCK
     rows = (np.arange(shape[0]) if 2 * block >= shape[0]
             else np.concatenate([np.arange(block), np.arange(shape[0] - block, shape[0])]))
-    lines = _inverse_real_fft(spectrum.astype(np.complex64), shape,
-                              np.empty((len(rows), shape[1]), np.float32), rows)
+    if work is None:
+        work = _spectrum_plane(shape)
+    np.copyto(work, spectrum)
+    lines = _inverse_real_fft(work, shape, np.empty((len(rows), shape[1]), np.float32), rows)
     stamp = lines[np.ix_(np.searchsorted(rows, offsets % shape[0]), offsets % shape[1])]
     return stamp / stamp.sum()

@@ -286,8 +286,7 @@ class AlardLuptonSubtractTask(Task):
 
         # Once convolved, the template's planes are free: the difference goes there.
         planes = template if consume_template and convolve_template else None
-        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes),
-                                    in_place=planes is not None)
+        matched = convolve_exposure(convolved, kernel, bad_mask_planes=list(self.config.badMaskPlanes))
         background = fit.backgroundModel
         if self.config.doSubtractBackground:
             unusable = [(exposure.mask.array, exposure.mask.bitmask(
@@ -307,7 +306,8 @@ class AlardLuptonSubtractTask(Task):
         mask = self._difference_mask(science_mask, template_mask, matched.mask,
                                      None if planes is None else planes.mask.array)
         if self.config.doDecorrelation:
-            usable = ~mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
+            usable = mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
+            np.logical_not(usable, out=usable)
             levels = (mean_variance(other.variance, usable),
                       mean_variance(convolved.variance, usable))
             del usable

@@ -47,7 +47,7 @@ def difference_mask(science_mask, template_mask, half_width):
     combined = _combined(science_mask, template_mask)
     size = 2 * half_width + 1
     spread = np.empty(combined.shape, dtype=MASK_DTYPE)
-    _al_convolve.dilate_mask(np.pad(combined.array, half_width), spread, size)
+    _al_convolve.dilate_mask(np.ascontiguousarray(combined.array), spread, size)
     mask = Mask(spread, combined.planes)
     edge = MASK_DTYPE(1 << mask.add_plane("EDGE"))
     for border in (np.s_[:half_width], np.s_[spread.shape[0] - half_width:],
