@@ -1,15 +1,53 @@
-"""The significance image of detection: the inner loops of ``diffim.measure.footprints``.
+"""The full-image passes of detection: the inner loops of ``diffim.measure.footprints``.
 
-Private module; call it through `diffim.measure.footprints.significance_image`,
-which checks and converts the arguments.
+Private module; call it through `diffim.measure.footprints`, which checks
+and converts the arguments.
 
-The image is correlated with a separable kernel (zero outside the image),
-first along rows, then along columns; the column pass walks whole rows so
-the inner loop runs over contiguous memory. Both passes are parallel over
-rows. Then each usable pixel is divided by its noise ``sqrt(power * var)``.
+- `significance`: the image correlated with a separable kernel (zero outside
+  the image and on unusable pixels), first along rows, then along columns,
+  each pixel then divided by its noise ``sqrt(power * var)``. Both passes
+  run over whole rows of contiguous memory, one kernel tap at a time, and
+  are parallel over rows. Every pixel's sum takes its terms in kernel
+  order, so the result does not depend on the thread count.
+- `grow_detections`: pixels beyond a threshold, dilated by a disc, for both
+  polarities at once.
+- `label_pixels`: the pixels of each label, grouped by label in raster order.
 """
-from cython.parallel cimport prange
+cimport openmp
+from cython.parallel cimport prange, threadid
 from libc.math cimport sqrt
+from libc.string cimport memset
+import numpy as np
+
+
+cdef inline void _add_scaled(float* total, const float* values, float weight,
+                             Py_ssize_t n) noexcept nogil:
+    """``total += weight * values`` over ``n`` floats (a loop the compiler vectorises)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        total[i] = total[i] + weight * values[i]
+
+
+cdef inline void _usable_values(const float* values, const unsigned char* good, Py_ssize_t n,
+                                float* out) noexcept nogil:
+    """``out = values`` where ``good``, else 0."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i] = values[i] if good[i] else 0.0
+
+
+cdef inline void _divide_by_noise(float* values, const float* variance,
+                                  const unsigned char* good, float power,
+                                  Py_ssize_t n) noexcept nogil:
+    """``values /= sqrt(power * variance)`` where ``good`` and that is positive, else 0."""
+    cdef Py_ssize_t i
+    cdef float noise
+    for i in range(n):
+        noise = power * variance[i]
+        if good[i] and noise > 0:
+            values[i] = values[i] / sqrt(noise)
+        else:
+            values[i] = 0.0
 
 
 def significance(const float[:, ::1] image, const float[:, ::1] variance,
@@ -17,38 +55,145 @@ def significance(const float[:, ::1] image, const float[:, ::1] variance,
                  float[:, ::1] work, float[:, ::1] out):
     """Write ``(k (x) k) * (image * good) / sqrt(power * variance)`` to ``out``.
 
-    ``kernel`` has odd length; ``work`` is scratch of the image's shape.
-    Pixels that are not ``good`` or have ``variance <= 0`` get 0.
+    ``kernel`` has odd length and no negative weight; ``work`` is scratch of
+    the image's shape. Pixels that are not ``good`` or have ``variance <= 0``
+    get 0.
     """
     cdef Py_ssize_t n_rows = image.shape[0]
     cdef Py_ssize_t n_cols = image.shape[1]
     cdef Py_ssize_t half = kernel.shape[0] // 2
-    cdef Py_ssize_t r, c, k, lo, hi, source
-    cdef float total, weight, noise
+    cdef Py_ssize_t r, k, source
+    # Per thread, a row with ``half`` zeros either side and zeros on unusable
+    # pixels: adding a zero term leaves a sum as it was, so every pixel's sum
+    # is that of its usable neighbours, in kernel order.
+    padded_np = np.zeros((openmp.omp_get_max_threads(), n_cols + 2 * half), np.float32)
+    cdef float[:, ::1] padded = padded_np
+    cdef float* row
+    # The loops over a row are in functions of pointers: indexing a memoryview
+    # inside prange reloads it each time, which keeps the compiler from vectorising.
     with nogil:
         for r in prange(n_rows, schedule="static"):
-            for c in range(n_cols):
-                total = 0.0
-                lo = half - c if c < half else 0
-                hi = n_cols - c + half if c + half >= n_cols else 2 * half + 1
-                for k in range(lo, hi):
-                    source = c + k - half
-                    if good[r, source]:
-                        total = total + <float>kernel[k] * image[r, source]
-                work[r, c] = total
+            row = &padded[threadid(), 0]
+            _usable_values(&image[r, 0], &good[r, 0], n_cols, row + half)
+            memset(&work[r, 0], 0, n_cols * sizeof(float))
+            for k in range(2 * half + 1):
+                _add_scaled(&work[r, 0], row + k, <float>kernel[k], n_cols)
         for r in prange(n_rows, schedule="static"):
-            for c in range(n_cols):
-                out[r, c] = 0.0
+            memset(&out[r, 0], 0, n_cols * sizeof(float))
             for k in range(2 * half + 1):
                 source = r + k - half
                 if source < 0 or source >= n_rows:
                     continue
-                weight = <float>kernel[k]
-                for c in range(n_cols):
-                    out[r, c] = out[r, c] + weight * work[source, c]
+                _add_scaled(&out[r, 0], &work[source, 0], <float>kernel[k], n_cols)
+            _divide_by_noise(&out[r, 0], &variance[r, 0], &good[r, 0], <float>power, n_cols)
+
+
+cdef inline void _row_distances(const float* values, Py_ssize_t n, float threshold, float sign,
+                                Py_ssize_t radius, unsigned char* flags,
+                                unsigned char* distance) noexcept nogil:
+    """Per pixel, the distance along the row to the nearest ``sign * value >= threshold``
+    within ``radius`` pixels (``radius + 1`` when there is none).
+
+    ``flags`` is scratch of ``n + 2 radius`` bytes whose ``radius`` bytes at either end are 0.
+    """
+    cdef Py_ssize_t c, dx
+    cdef unsigned char cap = radius + 1
+    cdef unsigned char offset, candidate
+    for c in range(n):
+        flags[radius + c] = sign * values[c] >= threshold
+        distance[c] = cap
+    for dx in range(2 * radius + 1):
+        offset = dx - radius if dx >= radius else radius - dx
+        for c in range(n):
+            candidate = cap - flags[c + dx] * (cap - offset)
+            distance[c] = candidate if candidate < distance[c] else distance[c]
+
+
+cdef inline void _or_within(unsigned char* out, const unsigned char* distance,
+                            unsigned char reach, Py_ssize_t n) noexcept nogil:
+    """``out |= distance <= reach`` over ``n`` bytes."""
+    cdef Py_ssize_t c
+    for c in range(n):
+        out[c] = out[c] | (distance[c] <= reach)
+
+
+cdef inline void _either(const unsigned char* first, const unsigned char* second, Py_ssize_t n,
+                         unsigned char* out) noexcept nogil:
+    """``out = first | second`` over ``n`` bytes."""
+    cdef Py_ssize_t c
+    for c in range(n):
+        out[c] = first[c] | second[c]
+
+
+def grow_detections(const float[:, ::1] significance, float threshold,
+                    const unsigned char[::1] half_widths, bint positive, bint negative,
+                    unsigned char[:, ::1] positive_distance,
+                    unsigned char[:, ::1] negative_distance, unsigned char[:, ::1] positive_out,
+                    unsigned char[:, ::1] negative_out, unsigned char[:, ::1] either_out):
+    """Detections ``significance >= threshold`` and ``<= -threshold``, dilated by a disc.
+
+    The disc of radius ``R = len(half_widths) - 1`` (at most 254) reaches
+    ``half_widths[|dy|]`` pixels along the row ``dy`` rows away
+    (``half_widths[0] = R``). A polarity not asked for is left all 0.
+    ``*_distance`` are scratch of the image's shape; ``either_out`` is the
+    union of both outputs.
+    """
+    cdef Py_ssize_t n_rows = significance.shape[0]
+    cdef Py_ssize_t n_cols = significance.shape[1]
+    cdef Py_ssize_t radius = half_widths.shape[0] - 1
+    cdef Py_ssize_t r, dy, source
+    cdef unsigned char reach
+    flags_np = np.zeros((openmp.omp_get_max_threads(), n_cols + 2 * radius), np.uint8)
+    cdef unsigned char[:, ::1] flags = flags_np
+    with nogil:
+        for r in prange(n_rows, schedule="static"):
+            if positive:
+                _row_distances(&significance[r, 0], n_cols, threshold, 1.0, radius,
+                               &flags[threadid(), 0], &positive_distance[r, 0])
+            if negative:
+                _row_distances(&significance[r, 0], n_cols, threshold, -1.0, radius,
+                               &flags[threadid(), 0], &negative_distance[r, 0])
+        for r in prange(n_rows, schedule="static"):
+            memset(&positive_out[r, 0], 0, n_cols)
+            memset(&negative_out[r, 0], 0, n_cols)
+            for dy in range(-radius, radius + 1):
+                source = r + dy
+                if source < 0 or source >= n_rows:
+                    continue
+                reach = half_widths[dy if dy >= 0 else -dy]
+                if positive:
+                    _or_within(&positive_out[r, 0], &positive_distance[source, 0], reach, n_cols)
+                if negative:
+                    _or_within(&negative_out[r, 0], &negative_distance[source, 0], reach, n_cols)
+            _either(&positive_out[r, 0], &negative_out[r, 0], n_cols, &either_out[r, 0])
+
+
+def label_pixels(const int[:, ::1] labels, Py_ssize_t n_labels):
+    """Flat indices of the pixels of labels ``1..n_labels``, grouped by label, each in
+    raster order, and the ``n_labels + 1`` offsets of the groups (both int64)."""
+    offsets_np = np.zeros(n_labels + 1, np.int64)
+    cdef long long[::1] offsets = offsets_np
+    cdef Py_ssize_t n_rows = labels.shape[0]
+    cdef Py_ssize_t n_cols = labels.shape[1]
+    cdef Py_ssize_t r, c, label
+    with nogil:
+        # Counts of each label at offsets[label], then their running sum: label
+        # L's pixels go to offsets[L - 1] onwards.
+        for r in range(n_rows):
             for c in range(n_cols):
-                noise = <float>power * variance[r, c]
-                if good[r, c] and noise > 0:
-                    out[r, c] = out[r, c] / sqrt(noise)
-                else:
-                    out[r, c] = 0.0
+                label = labels[r, c]
+                if 0 < label <= n_labels:
+                    offsets[label] = offsets[label] + 1
+        for label in range(1, n_labels + 1):
+            offsets[label] = offsets[label] + offsets[label - 1]
+    pixels_np = np.empty(offsets_np[n_labels], np.int64)
+    cdef long long[::1] pixels = pixels_np
+    cdef long long[::1] cursor = offsets_np[:n_labels].copy()
+    with nogil:
+        for r in range(n_rows):
+            for c in range(n_cols):
+                label = labels[r, c]
+                if 0 < label <= n_labels:
+                    pixels[cursor[label - 1]] = r * n_cols + c
+                    cursor[label - 1] = cursor[label - 1] + 1
+    return pixels_np, offsets_np
