@@ -61,6 +61,16 @@ def test_significance_is_its_definition_to_the_bit(sigma):
     np.testing.assert_array_equal(result.view(np.uint32), expected.view(np.uint32))
 
 
+@pytest.mark.parametrize("shape", [(1, 9), (2, 1), (3, 40)])
+def test_significance_of_images_thinner_than_the_kernel(shape):
+    """Fewer rows than threads or than kernel taps: every row still made, to the bit."""
+    image, variance, good = (array[:shape[0], :shape[1]] for array in difference(seed=4))
+    result = significance_image(image, variance, good, 2.0)
+    expected = reference_significance(image, variance, good, 2.0)
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result.view(np.uint32), expected.view(np.uint32))
+
+
 def disc(radius):
     offsets = np.arange(-radius, radius + 1)
     return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius ** 2

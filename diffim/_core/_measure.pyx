@@ -6,9 +6,10 @@ and converts the arguments.
 - `significance`: the image correlated with a separable kernel (zero outside
   the image and on unusable pixels), first along rows, then along columns,
   each pixel then divided by its noise ``sqrt(power * var)``. Both passes
-  run over whole rows of contiguous memory, one kernel tap at a time, and
-  are parallel over rows. Every pixel's sum takes its terms in kernel
-  order, so the result does not depend on the thread count.
+  run over whole rows of contiguous memory, one kernel tap at a time; each
+  thread makes a band of output rows, keeping the row-filtered rows it
+  needs in a ring. Every pixel's sum takes its terms in kernel order, so
+  the result does not depend on the thread count.
 - `grow_detections`: pixels beyond a threshold, dilated by a disc, for both
   polarities at once.
 - `label_pixels`: the pixels of each label, grouped by label in raster order.
@@ -95,42 +96,69 @@ cdef inline void _usable_values(const float* values, const unsigned char* good, 
         out[i] = values[i] if good[i] else 0.0
 
 
+cdef void _significance_rows(const float* image, const float* variance,
+                             const unsigned char* good, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                             const float* kernel, Py_ssize_t half, float power,
+                             Py_ssize_t first, Py_ssize_t last, float* padded, float* ring,
+                             float* out) noexcept nogil:
+    """Rows ``first`` to ``last - 1`` of the significance, each input row filtered once.
+
+    The row-filtered rows live in ``ring`` (``2 half + 1`` rows, in L2), row
+    ``j`` in slot ``j % (2 half + 1)``; ``padded`` is a row with ``half``
+    zeros either side.
+    """
+    cdef Py_ssize_t taps = 2 * half + 1
+    cdef Py_ssize_t r, k, source, filtered = max(first - half, 0)
+    cdef float* slot
+    cdef float* row
+    for r in range(first, last):
+        while filtered <= min(r + half, n_rows - 1):
+            # Zeros on unusable pixels and beyond the edges: adding a zero term
+            # leaves a sum as it was, so every pixel's sum is that of its usable
+            # neighbours, in kernel order.
+            slot = ring + (filtered % taps) * n_cols
+            _usable_values(image + filtered * n_cols, good + filtered * n_cols, n_cols,
+                           padded + half)
+            memset(slot, 0, n_cols * sizeof(float))
+            for k in range(taps):
+                _add_scaled(slot, padded + k, kernel[k], n_cols)
+            filtered = filtered + 1
+        row = out + r * n_cols
+        memset(row, 0, n_cols * sizeof(float))
+        for k in range(taps):
+            source = r + k - half
+            if 0 <= source < n_rows:
+                _add_scaled(row, ring + (source % taps) * n_cols, kernel[k], n_cols)
+        _divide_by_noise(row, variance + r * n_cols, good + r * n_cols, power, n_cols)
+
+
 def significance(const float[:, ::1] image, const float[:, ::1] variance,
                  const unsigned char[:, ::1] good, const double[::1] kernel, double power,
-                 float[:, ::1] work, float[:, ::1] out):
+                 float[:, ::1] out):
     """Write ``(k (x) k) * (image * good) / sqrt(power * variance)`` to ``out``.
 
-    ``kernel`` has odd length and no negative weight; ``work`` is scratch of
-    the image's shape. Pixels that are not ``good`` or have ``variance <= 0``
-    get 0.
+    ``kernel`` has odd length and no negative weight. Pixels that are not
+    ``good`` or have ``variance <= 0`` get 0. Each thread makes a band of rows.
     """
     cdef Py_ssize_t n_rows = image.shape[0]
     cdef Py_ssize_t n_cols = image.shape[1]
     cdef Py_ssize_t half = kernel.shape[0] // 2
-    cdef Py_ssize_t r, k, source
-    # Per thread, a row with ``half`` zeros either side and zeros on unusable
-    # pixels: adding a zero term leaves a sum as it was, so every pixel's sum
-    # is that of its usable neighbours, in kernel order.
-    padded_np = np.zeros((openmp.omp_get_max_threads(), n_cols + 2 * half), np.float32)
+    cdef Py_ssize_t n_bands = max(min(openmp.omp_get_max_threads(), n_rows), 1)
+    cdef Py_ssize_t band
+    if n_rows == 0 or n_cols == 0:
+        return
+    weights_np = np.asarray(kernel, np.float32)
+    padded_np = np.zeros((n_bands, n_cols + 2 * half), np.float32)
+    ring_np = np.empty((n_bands, 2 * half + 1, n_cols), np.float32)
+    cdef const float[::1] weights = weights_np
     cdef float[:, ::1] padded = padded_np
-    cdef float* row
-    # The loops over a row are in functions of pointers: indexing a memoryview
-    # inside prange reloads it each time, which keeps the compiler from vectorising.
+    cdef float[:, :, ::1] ring = ring_np
     with nogil:
-        for r in prange(n_rows, schedule="static"):
-            row = &padded[threadid(), 0]
-            _usable_values(&image[r, 0], &good[r, 0], n_cols, row + half)
-            memset(&work[r, 0], 0, n_cols * sizeof(float))
-            for k in range(2 * half + 1):
-                _add_scaled(&work[r, 0], row + k, <float>kernel[k], n_cols)
-        for r in prange(n_rows, schedule="static"):
-            memset(&out[r, 0], 0, n_cols * sizeof(float))
-            for k in range(2 * half + 1):
-                source = r + k - half
-                if source < 0 or source >= n_rows:
-                    continue
-                _add_scaled(&out[r, 0], &work[source, 0], <float>kernel[k], n_cols)
-            _divide_by_noise(&out[r, 0], &variance[r, 0], &good[r, 0], <float>power, n_cols)
+        for band in prange(n_bands, schedule="static", num_threads=n_bands):
+            _significance_rows(&image[0, 0], &variance[0, 0], &good[0, 0], n_rows, n_cols,
+                               &weights[0], half, <float>power, band * n_rows // n_bands,
+                               (band + 1) * n_rows // n_bands, &padded[band, 0],
+                               &ring[band, 0, 0], &out[0, 0])
 
 
 cdef inline void _row_distances(const float* values, Py_ssize_t n, float threshold, float sign,

@@ -117,10 +117,9 @@ def significance_image(image, variance, good, sigma):
     kernel_power = float((kernel ** 2).sum() ** 2)
     image = np.ascontiguousarray(image, dtype=np.float32)
     variance = np.ascontiguousarray(variance, dtype=np.float32)
-    work = np.empty_like(image)
     out = np.empty_like(image)
     good = np.ascontiguousarray(good, dtype=bool).view(np.uint8)
-    _measure.significance(image, variance, good, kernel, kernel_power, work, out)
+    _measure.significance(image, variance, good, kernel, kernel_power, out)
     return out
 
 
