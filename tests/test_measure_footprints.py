@@ -136,3 +136,18 @@ def test_unmerged_footprints_are_positive_then_negative_labels():
     assert footprints.count == len(expected) > 10
     for part, expected_part in zip(found, expected):
         np.testing.assert_array_equal(part, expected_part)
+
+
+def test_detections_across_row_bands():
+    """Taller than a band of rows (256): footprints crossing band edges grow as one."""
+    rng = np.random.default_rng(5)
+    image = rng.normal(0.0, 1.0, (700, 31)).astype(np.float32)
+    image[250:262, 10] = image[510:515, 20] = 40.0
+    variance, good = np.ones(image.shape, np.float32), np.ones(image.shape, bool)
+    for grow in (0, 3):
+        footprints = detect_footprints(image, variance, good, 1.0, grow=grow)
+        significance = significance_image(image, variance, good, 1.0)
+        np.testing.assert_array_equal(footprints.positive_mask,
+                                      ndimage.binary_dilation(significance >= 5.0, disc(grow)))
+        np.testing.assert_array_equal(
+            significance, reference_significance(image, variance, good, 1.0))
