@@ -139,7 +139,7 @@ def test_unmerged_footprints_are_positive_then_negative_labels():
 
 
 def test_detections_across_row_bands():
-    """Taller than a band of rows (256): footprints crossing band edges grow as one."""
+    """Taller than a band of rows (256): significance and footprints across band edges."""
     rng = np.random.default_rng(5)
     image = rng.normal(0.0, 1.0, (700, 31)).astype(np.float32)
     image[250:262, 10] = image[510:515, 20] = 40.0

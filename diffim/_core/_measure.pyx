@@ -10,9 +10,8 @@ and converts the arguments.
   threads make bands of output rows, keeping the row-filtered rows a band
   needs in a ring. Every pixel's sum takes its terms in kernel order, so
   the result does not depend on the thread count.
-- `grow_detections`: pixels beyond a threshold, dilated by a disc (each
-  row's distances to the nearest detection along it, then an OR over the
-  disc's rows), for both polarities, band by band as `significance`.
+- `grow_detections`: pixels beyond a threshold, dilated by a disc, for both
+  polarities at once.
 - `label_pixels`: the pixels of each label, grouped by label in raster order.
 """
 cimport openmp
@@ -208,75 +207,48 @@ cdef inline void _either(const unsigned char* first, const unsigned char* second
         out[c] = first[c] | second[c]
 
 
-cdef void _grow_rows(const float* significance, Py_ssize_t n_rows, Py_ssize_t n_cols,
-                     float threshold, float sign, const unsigned char* half_widths,
-                     Py_ssize_t radius, Py_ssize_t first, Py_ssize_t last, unsigned char* flags,
-                     unsigned char* ring, unsigned char* out) noexcept nogil:
-    """Rows ``first`` to ``last - 1`` of one polarity's grown detections.
-
-    The row distances (`_row_distances`) live in ``ring`` (``2 radius + 1``
-    rows), row ``j`` in slot ``j % (2 radius + 1)``.
-    """
-    cdef Py_ssize_t taps = 2 * radius + 1
-    cdef Py_ssize_t r, dy, source, filled = max(first - radius, 0)
-    cdef unsigned char* row
-    for r in range(first, last):
-        while filled <= min(r + radius, n_rows - 1):
-            _row_distances(significance + filled * n_cols, n_cols, threshold, sign, radius,
-                           flags, ring + (filled % taps) * n_cols)
-            filled = filled + 1
-        row = out + r * n_cols
-        memset(row, 0, n_cols)
-        for dy in range(-radius, radius + 1):
-            source = r + dy
-            if 0 <= source < n_rows:
-                _or_within(row, ring + (source % taps) * n_cols,
-                           half_widths[dy if dy >= 0 else -dy], n_cols)
-
-
 def grow_detections(const float[:, ::1] significance, float threshold,
                     const unsigned char[::1] half_widths, bint positive, bint negative,
-                    unsigned char[:, ::1] positive_out, unsigned char[:, ::1] negative_out,
-                    unsigned char[:, ::1] either_out):
+                    unsigned char[:, ::1] positive_distance,
+                    unsigned char[:, ::1] negative_distance, unsigned char[:, ::1] positive_out,
+                    unsigned char[:, ::1] negative_out, unsigned char[:, ::1] either_out):
     """Detections ``significance >= threshold`` and ``<= -threshold``, dilated by a disc.
 
     The disc of radius ``R = len(half_widths) - 1`` (at most 254) reaches
     ``half_widths[|dy|]`` pixels along the row ``dy`` rows away
-    (``half_widths[0] = R``). A polarity not asked for is left all 0;
-    ``either_out`` is the union of both outputs.
+    (``half_widths[0] = R``). A polarity not asked for is left all 0.
+    ``*_distance`` are scratch of the image's shape; ``either_out`` is the
+    union of both outputs.
     """
     cdef Py_ssize_t n_rows = significance.shape[0]
     cdef Py_ssize_t n_cols = significance.shape[1]
     cdef Py_ssize_t radius = half_widths.shape[0] - 1
-    cdef Py_ssize_t n_bands = (n_rows + BAND_ROWS - 1) // BAND_ROWS
-    cdef Py_ssize_t band, thread, first, last, r
-    if n_rows == 0 or n_cols == 0:
-        return
-    n_threads = openmp.omp_get_max_threads()
-    flags_np = np.zeros((n_threads, n_cols + 2 * radius), np.uint8)
-    rings_np = np.empty((n_threads, 2, 2 * radius + 1, n_cols), np.uint8)
+    cdef Py_ssize_t r, dy, source
+    cdef unsigned char reach
+    flags_np = np.zeros((openmp.omp_get_max_threads(), n_cols + 2 * radius), np.uint8)
     cdef unsigned char[:, ::1] flags = flags_np
-    cdef unsigned char[:, :, :, ::1] rings = rings_np
-    # Bands of rows handed out as threads come free, as in `significance`.
+    # Chunks of rows handed out as threads come free (a shared machine).
     with nogil:
-        for band in prange(n_bands, schedule="dynamic"):
-            thread = threadid()
-            first = band * BAND_ROWS
-            last = min(first + BAND_ROWS, n_rows)
+        for r in prange(n_rows, schedule="dynamic", chunksize=64):
             if positive:
-                _grow_rows(&significance[0, 0], n_rows, n_cols, threshold, 1.0, &half_widths[0],
-                           radius, first, last, &flags[thread, 0], &rings[thread, 0, 0, 0],
-                           &positive_out[0, 0])
-            else:
-                memset(&positive_out[first, 0], 0, (last - first) * n_cols)
+                _row_distances(&significance[r, 0], n_cols, threshold, 1.0, radius,
+                               &flags[threadid(), 0], &positive_distance[r, 0])
             if negative:
-                _grow_rows(&significance[0, 0], n_rows, n_cols, threshold, -1.0, &half_widths[0],
-                           radius, first, last, &flags[thread, 0], &rings[thread, 1, 0, 0],
-                           &negative_out[0, 0])
-            else:
-                memset(&negative_out[first, 0], 0, (last - first) * n_cols)
-            for r in range(first, last):
-                _either(&positive_out[r, 0], &negative_out[r, 0], n_cols, &either_out[r, 0])
+                _row_distances(&significance[r, 0], n_cols, threshold, -1.0, radius,
+                               &flags[threadid(), 0], &negative_distance[r, 0])
+        for r in prange(n_rows, schedule="dynamic", chunksize=64):
+            memset(&positive_out[r, 0], 0, n_cols)
+            memset(&negative_out[r, 0], 0, n_cols)
+            for dy in range(-radius, radius + 1):
+                source = r + dy
+                if source < 0 or source >= n_rows:
+                    continue
+                reach = half_widths[dy if dy >= 0 else -dy]
+                if positive:
+                    _or_within(&positive_out[r, 0], &positive_distance[source, 0], reach, n_cols)
+                if negative:
+                    _or_within(&negative_out[r, 0], &negative_distance[source, 0], reach, n_cols)
+            _either(&positive_out[r, 0], &negative_out[r, 0], n_cols, &either_out[r, 0])
 
 
 def label_pixels(const int[:, ::1] labels, Py_ssize_t n_labels):

@@ -133,10 +133,11 @@ def _grown_detections(significance, threshold, radius, polarity):
         raise ValueError(f"grow radius {radius} pixels: at most 254")
     half_widths = np.array([math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1)],
                            np.uint8)
+    distances = [np.empty(significance.shape, np.uint8) for _ in range(2)]
     positive, negative, either = (np.empty(significance.shape, bool) for _ in range(3))
     _measure.grow_detections(significance, threshold, half_widths,
                              polarity in ("positive", "both"), polarity in ("negative", "both"),
-                             positive.view(np.uint8), negative.view(np.uint8),
+                             *distances, positive.view(np.uint8), negative.view(np.uint8),
                              either.view(np.uint8))
     return positive, negative, either.view(np.uint8)
 
