@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from _measure_data import PSF_SIGMA, add_point, make_task, match, noise_exposure
+from diffim.measure.stamps import psf_models
 
 SIZE = 256
 
@@ -51,6 +52,34 @@ def test_forced_photometry_on_science_and_template():
         assert (np.abs(error) < 4 * rows[f"{prefix}_PsfFlux_instFluxErr"]).all()
     assert (np.abs(rows["base_PsfFlux_instFlux"] - 2000.0)
             < 4 * rows["base_PsfFlux_instFluxErr"]).all()
+
+
+def test_forced_photometry_draws_each_distinct_psf_once(monkeypatch):
+    from diffim.measure import measurement
+    from diffim.psf import GaussianPsf
+
+    difference = noise_exposure(SIZE, seed=30)
+    add_point(difference, 100.0, 120.0, 3000.0)
+    science = noise_exposure(SIZE, seed=31)
+    template = noise_exposure(SIZE, seed=32, sigma=2.5)
+    drawn = []
+    monkeypatch.setattr(measurement, "psf_models",
+                        lambda psf, x, y: drawn.append(psf) or psf_models(psf, x, y))
+    # The science PSF equals the difference's, another object: no stamps drawn for it.
+    assert science.psf == difference.psf and science.psf is not difference.psf
+    make_task().run(science, template, difference)
+    assert drawn == [template.psf]
+    # The template PSF equals the science one: drawn once, measured the same as one object.
+    drawn.clear()
+    science.psf = GaussianPsf(2.5)
+    equal = make_task().run(science, template, difference).diaSources
+    assert drawn == [science.psf]
+    science.psf = template.psf
+    same = make_task().run(science, template, difference).diaSources
+    for prefix in ("ip_diffim_forced", "ip_diffim_forced_template"):
+        for column in (f"{prefix}_PsfFlux_instFlux", f"{prefix}_PsfFlux_instFluxErr"):
+            assert np.array_equal(equal[column], same[column])
+    assert equal["ip_diffim_forced_PsfFlux_instFlux"].notna().all()
 
 
 def test_forced_measurement_switch():
@@ -150,3 +179,16 @@ def test_sky_sources_reproducible_from_seed(sky_run):
     sky, other_sky = result.diaSources["sky_source"], other["sky_source"]
     assert not np.array_equal(result.diaSources.loc[sky, ["slot_Centroid_x", "slot_Centroid_y"]].to_numpy(),
                               other.loc[other_sky, ["slot_Centroid_x", "slot_Centroid_y"]].to_numpy())
+
+
+def test_unmasked_pixels_are_those_without_the_planes():
+    from diffim.measure.flags import unmasked
+
+    exposure = noise_exposure(16, seed=40)
+    bad = np.zeros(exposure.shape, bool)
+    bad[3:5, 7] = True
+    exposure.mask.set("BAD", bad)
+    exposure.mask.set("SAT", np.eye(16, dtype=bool))
+    usable = unmasked(exposure, ["BAD", "SAT", "NOT_A_PLANE"])
+    np.testing.assert_array_equal(usable, ~bad & ~np.eye(16, dtype=bool))
+    assert unmasked(exposure, ["NOT_A_PLANE"]).all()

@@ -61,9 +61,13 @@ def _psf_on(psf, x, y, box):
     """The PSF centred at ``(x, y)`` drawn on ``box`` (zero outside its stamp)."""
     image, psf_box = psf.computeImage(x, y)
     out = np.zeros(box.shape)
-    overlap = box.intersection(psf_box)
-    if not overlap.is_empty():
-        out[overlap.slices_in(box)] = image[overlap.slices_in(psf_box)]
+    # The overlap in integers: a fit draws thousands of PSFs, and `Box` objects
+    # (validated on creation) cost as much as the drawing.
+    x0, y0 = max(box.x0, psf_box.x0), max(box.y0, psf_box.y0)
+    x1, y1 = min(box.x_end, psf_box.x_end), min(box.y_end, psf_box.y_end)
+    if x0 < x1 and y0 < y1:
+        out[y0 - box.y0:y1 - box.y0, x0 - box.x0:x1 - box.x0] = \
+            image[y0 - psf_box.y0:y1 - psf_box.y0, x0 - psf_box.x0:x1 - psf_box.x0]
     return out
 
 
@@ -118,7 +122,10 @@ def fit_dipole(image, variance, usable, bbox, psf, footprint_box, pos_start, neg
 
     def design(positions):
         xp, yp, xn, yn = positions
-        return np.stack([weighted_psf(xp, yp), -weighted_psf(xn, yn)], axis=1)
+        matrix = np.empty((weighted_data.size, 2))
+        matrix[:, 0] = weighted_psf(xp, yp)
+        np.negative(weighted_psf(xn, yn), out=matrix[:, 1])
+        return matrix
 
     start = np.array([*pos_start, *neg_start], float)
     lower = np.array([box.x0, box.y0, box.x0, box.y0], float) - 0.5

@@ -17,11 +17,12 @@ pass over the full image per footprint.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._core._measure import significance as _significance
+from .._core import _labels, _measure
 
 __all__ = ["Footprints", "detect_footprints", "significance_image"]
 
@@ -116,42 +117,38 @@ def significance_image(image, variance, good, sigma):
     kernel_power = float((kernel ** 2).sum() ** 2)
     image = np.ascontiguousarray(image, dtype=np.float32)
     variance = np.ascontiguousarray(variance, dtype=np.float32)
-    work = np.empty_like(image)
     out = np.empty_like(image)
-    _significance(image, variance, np.ascontiguousarray(good, dtype=np.uint8), kernel,
-                  kernel_power, work, out)
+    good = np.ascontiguousarray(good, dtype=bool).view(np.uint8)
+    _measure.significance(image, variance, good, kernel, kernel_power, out)
     return out
 
 
-def _grow(detected, radius):
-    """``detected`` dilated by a disc of ``radius`` pixels.
+def _grown_detections(significance, threshold, radius, polarity):
+    """Positive and negative detections grown by a disc of ``radius`` pixels, and their union.
 
-    Detections cover a small fraction of an image, so the dilation shifts
-    the detected pixel coordinates by each disc offset instead of sweeping a
-    structuring element over every pixel.
+    A polarity not asked for is all False. The union is a uint8 view, for labelling.
     """
-    if radius <= 0:
-        return detected.copy()
-    rows, cols = np.nonzero(detected)
-    offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)
-               if dx * dx + dy * dy <= radius * radius]
-    grown = np.zeros_like(detected)
-    n_rows, n_cols = detected.shape
-    for dy, dx in offsets:
-        r, c = rows + dy, cols + dx
-        keep = (r >= 0) & (r < n_rows) & (c >= 0) & (c < n_cols)
-        grown[r[keep], c[keep]] = True
-    return grown
+    radius = max(int(radius), 0)
+    if radius > 254:
+        raise ValueError(f"grow radius {radius} pixels: at most 254")
+    half_widths = np.array([math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1)],
+                           np.uint8)
+    distances = [np.empty(significance.shape, np.uint8) for _ in range(2)]
+    positive, negative, either = (np.empty(significance.shape, bool) for _ in range(3))
+    _measure.grow_detections(significance, threshold, half_widths,
+                             polarity in ("positive", "both"), polarity in ("negative", "both"),
+                             *distances, positive.view(np.uint8), negative.view(np.uint8),
+                             either.view(np.uint8))
+    return positive, negative, either.view(np.uint8)
 
 
-def _pixel_lists(labels, count):
-    """Flat pixel indices sorted by label, and the label offsets."""
-    flat = labels.ravel()
-    pixels = np.flatnonzero(flat)
-    order = np.argsort(flat[pixels], kind="stable")
-    pixels = pixels[order]
-    starts = np.searchsorted(flat[pixels], np.arange(1, count + 2))
-    return pixels, starts
+def _labelled_pixels(detected):
+    """Connected parts (4-connected) of a uint8 image: count, flat pixel indices sorted by
+    label (raster order within a part), and the label offsets."""
+    labels = np.empty(detected.shape, np.int32)
+    count = _labels.label_4(detected, labels)
+    pixels, starts = _measure.label_pixels(labels, count)
+    return count, pixels, starts
 
 
 def _extreme_peaks(significance, pixels, starts, sign, threshold):
@@ -201,24 +198,16 @@ def detect_footprints(image, variance, good, sigma, threshold=5.0, polarity="bot
     -------
     footprints : `Footprints`
     """
-    from scipy import ndimage  # see significance_image
-
     significance = significance_image(image, variance, good, sigma)
-    empty = np.zeros(image.shape, bool)
-    positive = (_grow(significance >= threshold, grow) if polarity in ("positive", "both")
-                else empty)
-    negative = (_grow(significance <= -threshold, grow) if polarity in ("negative", "both")
-                else empty)
+    positive, negative, either = _grown_detections(significance, threshold, grow, polarity)
     if merge:
-        labels, count = ndimage.label(positive | negative)
-        pixels, starts = _pixel_lists(labels, count)
+        count, pixels, starts = _labelled_pixels(either)
         pos_peak, pos_value = _extreme_peaks(significance, pixels, starts, 1.0, threshold)
         neg_peak, neg_value = _extreme_peaks(significance, pixels, starts, -1.0, threshold)
     else:
         parts = []
         for sign, detected in ((1.0, positive), (-1.0, negative & ~positive)):
-            labels, count = ndimage.label(detected)
-            pixels, starts = _pixel_lists(labels, count)
+            count, pixels, starts = _labelled_pixels(detected.view(np.uint8))
             peak, value = _extreme_peaks(significance, pixels, starts, sign, threshold)
             parts.append((count, pixels, starts, peak, value))
         (n_pos, pix_pos, st_pos, pk_pos, v_pos), (n_neg, pix_neg, st_neg, pk_neg, v_neg) = parts

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .flags import pixel_flags, plane_mask
+from .flags import pixel_flags, unmasked
 from .photometry import aperture_flux, psf_flux
 from .schema import CENTROID_X, CENTROID_Y
 from .shape import second_moments
@@ -68,8 +68,8 @@ def forced_photometry(difference, science, matched_template, catalog, difference
 
     As the stack's ``forcedMeasurement``: ``ip_diffim_forced_PsfFlux_*`` on
     the science (direct) image, ``ip_diffim_forced_template_PsfFlux_*`` on
-    the matched template. Each image is measured with its own PSF; the
-    difference's models are reused where that is the same PSF object.
+    the matched template. Each image is measured with its own PSF; its models
+    are drawn once per distinct PSF (``==``), the difference's included.
 
     Parameters
     ----------
@@ -86,15 +86,22 @@ def forced_photometry(difference, science, matched_template, catalog, difference
         Mask planes left out of the photometry.
     """
     x, y = catalog[CENTROID_X].copy(), catalog[CENTROID_Y].copy()
+    # The PSFs drawn so far and their stamps: a subtraction gives the science
+    # image and the matched template one PSF, and equal PSFs draw equal stamps.
+    drawn = [(difference.psf, difference_models)]
     for prefix, image in (("ip_diffim_forced", science),
                           ("ip_diffim_forced_template", matched_template)):
         if image is None:
             catalog[f"{prefix}_PsfFlux_instFlux"] = catalog[f"{prefix}_PsfFlux_instFluxErr"] = np.nan
             continue
         models = difference_models
-        if image.psf is not None and image.psf is not difference.psf:
-            models = psf_models(image.psf, x, y)
-        usable = ~plane_mask(image, exclude_planes)
+        if image.psf is not None:
+            models = next((stamps for psf, stamps in drawn if psf is image.psf or psf == image.psf),
+                          None)
+            if models is None:
+                models = psf_models(image.psf, x, y)
+                drawn.append((image.psf, models))
+        usable = unmasked(image, exclude_planes)
         flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, models, x, y)
         catalog[f"{prefix}_PsfFlux_instFlux"] = flux
         catalog[f"{prefix}_PsfFlux_instFluxErr"] = flux_err

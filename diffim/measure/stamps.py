@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core import _measure_stamps
+
 __all__ = ["gather", "psf_models"]
+
+_GATHERED = {np.dtype(np.float32): np.float32, np.dtype(np.uint32): np.uint32,
+             np.dtype(bool): np.uint8}
+"""The dtypes `gather` takes, and the view its kernel sees them as."""
 
 
 def gather(array, ix, iy, half, fill=0.0):
@@ -17,7 +23,7 @@ def gather(array, ix, iy, half, fill=0.0):
     Parameters
     ----------
     array : `numpy.ndarray`
-        2-D array indexed ``[y, x]``.
+        2-D array indexed ``[y, x]``: float32, uint32 (a mask) or bool.
     ix, iy : `numpy.ndarray` of `int`
         Centre pixels in array coordinates (may lie anywhere).
     half : `int`
@@ -31,13 +37,24 @@ def gather(array, ix, iy, half, fill=0.0):
         ``(n, 2 half + 1, 2 half + 1)`` of ``array.dtype``.
     inside : `numpy.ndarray` of `bool`
         Same shape: True where the stamp pixel lies inside ``array``.
+
+    Raises
+    ------
+    TypeError
+        For an array of another dtype.
     """
+    if array.dtype not in _GATHERED:
+        raise TypeError(f"gather: stamps of {array.dtype} arrays are not supported")
+    ix = np.ascontiguousarray(ix, dtype=np.intp).reshape(-1)
+    iy = np.ascontiguousarray(iy, dtype=np.intp).reshape(-1)
     offsets = np.arange(-half, half + 1)
-    rows = np.asarray(iy)[:, None, None] + offsets[None, :, None]
-    cols = np.asarray(ix)[:, None, None] + offsets[None, None, :]
-    inside = (rows >= 0) & (rows < array.shape[0]) & (cols >= 0) & (cols < array.shape[1])
-    stamps = array[np.clip(rows, 0, array.shape[0] - 1), np.clip(cols, 0, array.shape[1] - 1)]
-    stamps = np.where(inside, stamps, np.asarray(fill, array.dtype))
+    rows, cols = iy[:, None] + offsets, ix[:, None] + offsets
+    inside = (((rows >= 0) & (rows < array.shape[0]))[:, :, None]
+              & ((cols >= 0) & (cols < array.shape[1]))[:, None, :])
+    stamps = np.empty(inside.shape, array.dtype)
+    view = _GATHERED[array.dtype]
+    _measure_stamps.gather_stamps(array.view(view), ix, iy, half,
+                                  np.asarray(fill, array.dtype).view(view)[()], stamps.view(view))
     return stamps, inside
 
 

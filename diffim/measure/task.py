@@ -22,7 +22,7 @@ from ..task import Struct, Task, single_threaded_blas
 from .catalog import add_sky_coordinates, detection_catalog
 from .detection import SourceDetectionTask
 from .dipole import fit_footprint_dipoles
-from .flags import footprint_mask_bits, plane_mask
+from .flags import footprint_mask_bits, unmasked
 from .measurement import forced_photometry, measure_sources
 from .quality import check_subtraction, kernel_source_ratios
 from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS, as_dataframe
@@ -200,7 +200,7 @@ class DetectAndMeasureTask(Task):
         exposure = difference.copy()
         exposure.mask.clear([p for p in ("DETECTED", "DETECTED_NEGATIVE")
                              if p in exposure.mask.planes])
-        detect_good = ~plane_mask(exposure, self.config.detection.excludeMaskPlanes)
+        detect_good = unmasked(exposure, self.config.detection.excludeMaskPlanes)
         if self.config.doSubtractBackground:
             background = estimate_background(exposure.image, detect_good, cell=128, samples=32)
             exposure.image -= background
@@ -215,7 +215,7 @@ class DetectAndMeasureTask(Task):
         self._check_subtraction(science, exposure, detect_good, kernelSources)
 
         catalog = detection_catalog(exposure, footprints)
-        measure_usable = ~plane_mask(exposure, self.config.measurementExcludeMaskPlanes)
+        measure_usable = unmasked(exposure, self.config.measurementExcludeMaskPlanes)
         dipoles = 0
         if self.config.doDipoleFitting:
             with single_threaded_blas():  # least-squares fits: same bits on any thread count
@@ -265,8 +265,9 @@ class DetectAndMeasureTask(Task):
 
     def _check_subtraction(self, science, exposure, usable, kernel_sources):
         """Record the bad-subtraction metrics; raise when configured and beyond thresholds."""
-        detected = exposure.mask.get(["DETECTED", "DETECTED_NEGATIVE"]) & usable
-        fraction = float(detected.sum() / max(int(usable.sum()), 1))
+        detected = exposure.mask.get(["DETECTED", "DETECTED_NEGATIVE"])
+        np.logical_and(detected, usable, out=detected)
+        fraction = float(np.count_nonzero(detected) / max(np.count_nonzero(usable), 1))
         self.metadata["detectedPixelFraction"] = fraction
         ratios = kernel_source_ratios(science, exposure, kernel_sources,
                                       self.config.detection.excludeMaskPlanes)
