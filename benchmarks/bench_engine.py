@@ -24,9 +24,9 @@ medians over the rounds of
   pools' threads were ready to run but waited for a core (the kernel's
   ``schedstat``): the machine's other jobs and the campaign's own processes
   taking the cores, not the engine waiting for work or for a lock (that is
-  ``worker_off_cpu_seconds_per_data_id``: the workers' time over the span,
-  workers x seconds, less both; it holds the start-up, idle workers, lock
-  waits, reads and writes);
+  ``worker_off_cpu_seconds_per_data_id``: each worker process's time over the
+  span less its CPU and its wait for a core; it holds the start-up, idle
+  workers, lock waits, reads and writes);
 - ``start_up_seconds``: from the end of the ingest to the first app in a Parsl
   worker (the workers' logs; 0 on the local engine): the part of the engine's
   overhead paid once per campaign, not per data ID;
@@ -139,21 +139,27 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
     rounds, marks = [], {}
 
     def progress(line):
-        # CPU seconds so far: this process's (all its threads) and the Parsl workers' (alive
-        # until the engine stops, so read at each scenario's end).
-        cpu = (time.process_time(), *_worker_seconds(tmp_path))
-        marks["ingested" if line.startswith("ingested") else "last"] = time.time(), cpu
+        # CPU seconds so far: this process's (all its threads) and the Parsl pools' processes'
+        # (alive until the engine stops, so read at each scenario's end).
+        seconds = (time.process_time(), _pool_seconds(tmp_path))
+        marks["ingested" if line.startswith("ingested") else "last"] = time.time(), seconds
 
     def run():
         done = run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
                             engine=engine, workers=workers, progress=progress)
-        (start, begun), (end, ended) = marks["ingested"], marks["last"]
-        main, worker_cpu, run_queue = (b - a for a, b in zip(begun, ended))
-        first_app = _first_app_time(tmp_path / "work" / "run" / "parsl")
+        (start, (main_start, pools_start)), (end, (main_end, pools_end)) = (
+            marks["ingested"], marks["last"])
+        parsl_dir = tmp_path / "work" / "run" / "parsl"
+        # Per process over the span (0 before a process started): CPU, waiting for a core.
+        spent = {pid: [now - pools_start.get(pid, (0.0, 0.0))[kind] for kind, now in
+                       enumerate(seconds)] for pid, seconds in pools_end.items()}
+        worker_cpu = sum(cpu for cpu, _ in spent.values())
+        run_queue = sum(waited for _, waited in spent.values())
         # Off a core: the workers' time over the span neither on a core nor waiting for one.
-        off_cpu = (workers * (end - start) - worker_cpu - run_queue) if engine == "parsl" else 0.0
-        rounds.append((end - start, main, worker_cpu, 0.0 if first_app is None else
-                       first_app - start, run_queue, off_cpu))
+        off_cpu = sum(end - start - sum(spent[pid]) for pid in _worker_pids(parsl_dir) & set(spent))
+        first_app = _first_app_time(parsl_dir)
+        rounds.append((end - start, main_end - main_start, worker_cpu,
+                       0.0 if first_app is None else first_app - start, run_queue, off_cpu))
         return done
 
     load_before = os.getloadavg()[0]
@@ -187,10 +193,17 @@ def _first_app_time(parsl_dir):
     return min(starts, default=None)
 
 
-def _worker_seconds(directory):
-    """User + system CPU seconds so far of the Parsl worker pools started under ``directory``
-    and of their processes (fork server and workers; none on the local engine), and the seconds
-    their live threads were ready to run but waited for a core."""
+def _worker_pids(parsl_dir):
+    """Process ids of the Parsl workers whose logs are under ``parsl_dir`` (none without
+    Parsl)."""
+    return {int(line.split()[3]) for log in parsl_dir.rglob("worker_*.log") for line in log.open()
+            if "]  Worker " in line and line.rstrip().endswith(" started")}
+
+
+def _pool_seconds(directory):
+    """Process id -> (user + system CPU seconds, seconds its live threads were ready to run but
+    waited for a core) so far, of the Parsl worker pools started under ``directory`` and of
+    their processes (fork server and workers; none on the local engine)."""
     stats, commands = {}, {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -209,9 +222,8 @@ def _worker_seconds(directory):
         children = {pid for pid, (parent, _) in stats.items() if parent in members} - members
         members |= children
         grown = bool(children)
-    members &= set(stats)
-    return (sum(stats[pid][1] for pid in members) / os.sysconf("SC_CLK_TCK"),
-            sum(map(_run_queue_seconds, members)))
+    tick = os.sysconf("SC_CLK_TCK")
+    return {pid: (stats[pid][1] / tick, _run_queue_seconds(pid)) for pid in members & set(stats)}
 
 
 def _run_queue_seconds(pid):
