@@ -5,7 +5,12 @@ of 512 x 512 px detectors) and two scenarios (the gen2 monolith against the
 gen3 monolith, and against the split gen3 pipeline): 16 data IDs through
 both middlewares, compared and recorded. Each round is one whole
 ``run_campaign`` (engine start, ingest, scenarios, audit), three rounds per
-engine; the field is simulated once beforehand. ``extra_info`` holds the
+engine; the field is simulated once beforehand. Each Parsl worker is one
+core: its OpenMP and BLAS pools run one thread (`validation.campaign.engine.parsl_config`;
+``tests/test_validation_engines.py`` asks a worker), so one worker never takes
+both cores and two can gain up to 2x; the local engine runs in this process,
+its OpenMP loops on one thread at this size
+(`validation.campaign.run.openmp_threads_for`). ``extra_info`` holds the
 medians over the rounds of
 
 - ``scenario_seconds``: from the end of the ingest to the last scenario
@@ -15,6 +20,13 @@ medians over the rounds of
   time of this process (graph building, reading back, comparing, recording:
   the serial part) and of the Parsl worker pools over the same span (their
   start and imports, while the field is ingested, are not in it);
+- ``worker_run_queue_seconds_per_data_id``: over the same span, how long the
+  pools' threads were ready to run but waited for a core (the kernel's
+  ``schedstat``): the machine's other jobs and the campaign's own processes
+  taking the cores, not the engine waiting for work or for a lock (that is
+  ``worker_off_cpu_seconds_per_data_id``: each worker process's time over the
+  span less its CPU and its wait for a core; it holds the start-up, idle
+  workers, lock waits, reads and writes);
 - ``start_up_seconds``: from the end of the ingest to the first app in a Parsl
   worker (the workers' logs; 0 on the local engine): the part of the engine's
   overhead paid once per campaign, not per data ID;
@@ -25,13 +37,16 @@ When the module is done one line compares them, e.g.
 ``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1 (...; 1.95x once the
 workers are ready); parsl x1 +0.31 s per data ID over local x1 (workers ready 3.5 s
 after the ingest with 1, 3.4 s with 2; then +0.09 s per data ID); CPU per data ID:
-main 0.4 s, workers 3.1 s (x2: 3.3 s; 2 workers on free cores: at most 1.79x); load
+main 0.4 s, workers 3.1 s (x2: 3.3 s; 2 workers on free cores: at most 1.79x); workers
+per data ID waiting for a core 0.2 s, off a core 0.3 s (x2: 0.9 s, 0.5 s); load
 0.9-2.3; this machine now: two copies of a worker's work at once 1.90x one``: the
 speed-up of two Parsl workers over one (over the whole scenario phase, and after the
 workers' start-up, which a campaign of any size pays once), the engine's overhead per
 data ID (Parsl with one worker against the same work in this process; the workers'
-start-up apart), and the bound the serial part puts on the speed-up whatever else runs
-on the machine. Last, the machine's own ceiling (`test_machine_ceiling`): two
+start-up apart), the bound the serial part puts on the speed-up whatever else runs
+on the machine, and where the workers' wall time went besides their CPU: waiting for a
+core is the machine's share (a second worker on a loaded machine mostly waits there),
+off a core the engine's. Last, the machine's own ceiling (`test_machine_ceiling`): two
 single-core processes of a worker's kind of work at once against one, measured right
 after the engines (this machine's two virtual cores gave 1.1x-2.0x from one sitting to
 the next, and no engine can do better than the machine).
@@ -102,7 +117,11 @@ def comparison_line(request):
                 f"{two['start_up_seconds']:.1f} s with 2; then {per_app:+.2f} s per data ID); "
                 f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (x2: "
                 f"{two['worker_cpu_seconds_per_data_id']:.2f} s; 2 workers on free cores: at "
-                f"most {(main + workers) / (main + workers / 2):.2f}x); load "
+                f"most {(main + workers) / (main + workers / 2):.2f}x); workers per data ID "
+                f"waiting for a core {one['worker_run_queue_seconds_per_data_id']:.2f} s, off a "
+                f"core {one['worker_off_cpu_seconds_per_data_id']:.2f} s (x2: "
+                f"{two['worker_run_queue_seconds_per_data_id']:.2f} s, "
+                f"{two['worker_off_cpu_seconds_per_data_id']:.2f} s); load "
                 f"{min(r['load_average'][0] for r in runs):.1f}-"
                 f"{max(r['load_average'][1] for r in runs):.1f}")
         if "machine" in RESULTS:
@@ -120,30 +139,41 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
     rounds, marks = [], {}
 
     def progress(line):
-        # CPU seconds so far: this process's (all its threads) and the Parsl workers' (alive
-        # until the engine stops, so read at each scenario's end).
-        cpu = (time.process_time(), _worker_cpu_seconds(tmp_path))
-        marks["ingested" if line.startswith("ingested") else "last"] = time.time(), cpu
+        # CPU seconds so far: this process's (all its threads) and the Parsl pools' processes'
+        # (alive until the engine stops, so read at each scenario's end).
+        seconds = (time.process_time(), _pool_seconds(tmp_path))
+        marks["ingested" if line.startswith("ingested") else "last"] = time.time(), seconds
 
     def run():
         done = run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
                             engine=engine, workers=workers, progress=progress)
-        (start, (main_start, workers_start)), (end, (main_end, workers_end)) = (
+        (start, (main_start, pools_start)), (end, (main_end, pools_end)) = (
             marks["ingested"], marks["last"])
-        first_app = _first_app_time(tmp_path / "work" / "run" / "parsl")
-        rounds.append((end - start, main_end - main_start, workers_end - workers_start,
-                       0.0 if first_app is None else first_app - start))
+        parsl_dir = tmp_path / "work" / "run" / "parsl"
+        # Per process over the span (0 before a process started): CPU, waiting for a core.
+        spent = {pid: [now - pools_start.get(pid, (0.0, 0.0))[kind] for kind, now in
+                       enumerate(seconds)] for pid, seconds in pools_end.items()}
+        worker_cpu = sum(cpu for cpu, _ in spent.values())
+        run_queue = sum(waited for _, waited in spent.values())
+        # Off a core: the workers' time over the span neither on a core nor waiting for one.
+        off_cpu = sum(end - start - sum(spent[pid]) for pid in _worker_pids(parsl_dir) & set(spent))
+        first_app = _first_app_time(parsl_dir)
+        rounds.append((end - start, main_end - main_start, worker_cpu,
+                       0.0 if first_app is None else first_app - start, run_queue, off_cpu))
         return done
 
     load_before = os.getloadavg()[0]
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    seconds, main, worker_cpu, start_up = (statistics.median(values) for values in zip(*rounds))
+    seconds, main, worker_cpu, start_up, run_queue, off_cpu = (
+        statistics.median(values) for values in zip(*rounds))
     info = {"scenario_seconds": round(seconds, 2),
             "scenario_seconds_rounds": [round(values[0], 2) for values in rounds],
             "start_up_seconds": round(start_up, 2),
             "data_ids_per_second": round(SCENARIOS * DATA_IDS / seconds, 4),
             "main_cpu_seconds_per_data_id": round(main / SCENARIOS / DATA_IDS, 3),
             "worker_cpu_seconds_per_data_id": round(worker_cpu / SCENARIOS / DATA_IDS, 3),
+            "worker_run_queue_seconds_per_data_id": round(run_queue / SCENARIOS / DATA_IDS, 3),
+            "worker_off_cpu_seconds_per_data_id": round(off_cpu / SCENARIOS / DATA_IDS, 3),
             "load_average": (load_before, os.getloadavg()[0])}
     benchmark.extra_info.update(info)
     RESULTS[engine, workers] = info
@@ -163,8 +193,16 @@ def _first_app_time(parsl_dir):
     return min(starts, default=None)
 
 
-def _worker_cpu_seconds(directory):
-    """User + system CPU seconds of the Parsl worker pools started under ``directory`` and of
+def _worker_pids(parsl_dir):
+    """Process ids of the Parsl workers whose logs are under ``parsl_dir`` (none without
+    Parsl)."""
+    return {int(line.split()[3]) for log in parsl_dir.rglob("worker_*.log") for line in log.open()
+            if "]  Worker " in line and line.rstrip().endswith(" started")}
+
+
+def _pool_seconds(directory):
+    """Process id -> (user + system CPU seconds, seconds its live threads were ready to run but
+    waited for a core) so far, of the Parsl worker pools started under ``directory`` and of
     their processes (fork server and workers; none on the local engine)."""
     stats, commands = {}, {}
     for entry in Path("/proc").iterdir():
@@ -184,7 +222,19 @@ def _worker_cpu_seconds(directory):
         children = {pid for pid, (parent, _) in stats.items() if parent in members} - members
         members |= children
         grown = bool(children)
-    return sum(stats[pid][1] for pid in members if pid in stats) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return {pid: (stats[pid][1] / tick, _run_queue_seconds(pid)) for pid in members & set(stats)}
+
+
+def _run_queue_seconds(pid):
+    """Seconds the live threads of process ``pid`` were ready to run but waited for a core."""
+    waited = 0
+    for thread in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            waited += int((thread / "schedstat").read_text().split()[1])
+        except OSError:
+            continue
+    return waited / 1e9
 
 
 def test_machine_ceiling(benchmark):

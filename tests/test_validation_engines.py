@@ -238,11 +238,14 @@ def test_parsl_workers_run_this_interpreter_and_are_unloaded_after(tmp_path):
         interpreter = parsl.python_app(eval)(
             "__import__('sys').executable, __import__('os').environ['OMP_NUM_THREADS'], "
             "sorted(set(__import__('sys').modules) & {'compat.gen2.parsl_runner', "
-            "'compat.gen3.parsl_executor', 'compat.gen3.tasks', 'lsst.daf.butler'})")
-        # Forked from the server that imported what the apps run: ready at its first app.
+            "'compat.gen3.parsl_executor', 'compat.gen3.tasks', 'lsst.daf.butler'}), "
+            "sorted({(pool['internal_api'], pool['num_threads']) for pool in "
+            "__import__('threadpoolctl').threadpool_info()})")
+        # Forked from the server that imported what the apps run: ready at its first app. One
+        # core per worker: its OpenMP and BLAS pools have one thread (two workers can gain 2x).
         assert interpreter.result() == (sys.executable, "1", [
             "compat.gen2.parsl_runner", "compat.gen3.parsl_executor", "compat.gen3.tasks",
-            "lsst.daf.butler"])
+            "lsst.daf.butler"], [("openblas", 1), ("openmp", 1)])
     with pytest.raises(NoDataFlowKernelError):
         parsl.dfk()
     with start_engine("local", 3, tmp_path) as engine:
