@@ -121,3 +121,11 @@ def checksum_cards(cards, datasum, comment):
 def hdu_sums_to_minus_zero(header_bytes, datasum):
     """Whether a header (its bytes in the file) and a data unit of sum ``datasum`` pass CHECKSUM."""
     return fold(_byte_sum(header_bytes) + datasum) == _MINUS_ZERO
+
+
+def hdu_sums_match(header, header_bytes, datasum):
+    """Whether an HDU's DATASUM and CHECKSUM, where its ``header`` has them, match its bytes
+    (``header_bytes``: the header as the file holds it; ``datasum``: its data unit's sum)."""
+    if "DATASUM" in header and int(header["DATASUM"]) != datasum:
+        return False
+    return "CHECKSUM" not in header or hdu_sums_to_minus_zero(header_bytes, datasum)

@@ -32,7 +32,7 @@ from ..psf.persistence import EXTNAME as PSF_EXTNAME, psf_from_hdu, psf_table
 from .atomic import write_atomically
 from .checksum import (
     checksum_cards,
-    hdu_sums_to_minus_zero,
+    hdu_sums_match,
     plane_datasum,
     read_plane,
     table_datasum,
@@ -288,10 +288,7 @@ def _check_sums(name, header, header_bytes, datasum, path):
 
     ``header_bytes`` is the header as the file holds it (what astropy verifies too).
     """
-    intact = "DATASUM" not in header or int(header["DATASUM"]) == datasum
-    if intact and "CHECKSUM" in header:
-        intact = hdu_sums_to_minus_zero(header_bytes, datasum)
-    if not intact:
+    if not hdu_sums_match(header, header_bytes, datasum):
         raise FitsFormatError(f"{path}: checksum mismatch in HDU {name}: file is corrupt")
 
 

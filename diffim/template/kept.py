@@ -24,7 +24,7 @@ import threading
 from ..io.header import wcs_cards
 from ..io.wcs_cards import CardWcs
 
-__all__ = ["kept_template", "template_key", "templates_kept"]
+__all__ = ["keep_templates", "kept_template", "template_key", "templates_kept"]
 
 _KEPT = collections.OrderedDict()
 """Content digest -> built template, least recently used first."""
@@ -42,14 +42,16 @@ def templates_kept(max_bytes):
     Their planes are kept up to ``max_bytes``, the least recently used dropped
     first; the budget is back as it was after the block (``0``, none, by default).
     """
-    previous = _set_budget(max_bytes)
+    previous = keep_templates(max_bytes)
     try:
         yield
     finally:
-        _set_budget(previous)
+        keep_templates(previous)
 
 
-def _set_budget(max_bytes):
+def keep_templates(max_bytes):
+    """Keep built templates in this process from now on, their planes up to ``max_bytes``
+    (0: none); returns the budget before."""
     with _LOCK:
         previous, _budget["bytes"] = _budget["bytes"], int(max_bytes)
         _evict()

@@ -14,12 +14,11 @@ a worker runs many data IDs on the same inputs (``bench_engine``'s campaign
 on one Parsl worker, load 8-10: the worker's CPU 20.4 -> 19.8 s, two runs each;
 py-spy had put a fifth of its samples in template builds).
 """
-import contextlib
 import importlib
 
 from diffim.cli.main import keep_freed_memory
 from diffim.io.read_cache import keep_read_exposures
-from diffim.template.kept import templates_kept
+from diffim.template.kept import keep_templates
 
 from .engine import KEPT_EXPOSURE_BYTES, KEPT_TEMPLATE_BYTES
 
@@ -31,6 +30,4 @@ for _module in MODULES:
     importlib.import_module(_module)
 keep_freed_memory()
 keep_read_exposures(KEPT_EXPOSURE_BYTES)
-_KEPT_FOR_GOOD = contextlib.ExitStack()
-"""Never closed: the server's forks keep the template budget entered here until they exit."""
-_KEPT_FOR_GOOD.enter_context(templates_kept(KEPT_TEMPLATE_BYTES))
+keep_templates(KEPT_TEMPLATE_BYTES)
