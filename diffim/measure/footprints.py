@@ -105,15 +105,7 @@ def significance_image(image, variance, good, sigma):
         out = np.zeros(image.shape, np.float32)
         out[usable] = image[usable] / np.sqrt(variance[usable])
         return out
-    # scipy.ndimage is imported where it is used: the subtraction imports this
-    # module (through the detection config) without detecting anything.
-    from scipy import ndimage
-
-    radius = int(4.0 * sigma + 0.5)
-    delta = np.zeros(2 * radius + 1)
-    delta[radius] = 1.0
-    kernel = ndimage.gaussian_filter1d(delta, sigma, mode="constant", truncate=4.0)
-    kernel /= kernel.sum()
+    kernel = _gaussian_taps(sigma)
     kernel_power = float((kernel ** 2).sum() ** 2)
     image = np.ascontiguousarray(image, dtype=np.float32)
     variance = np.ascontiguousarray(variance, dtype=np.float32)
@@ -121,6 +113,17 @@ def significance_image(image, variance, good, sigma):
     good = np.ascontiguousarray(good, dtype=bool).view(np.uint8)
     _measure.significance(image, variance, good, kernel, kernel_power, out)
     return out
+
+
+def _gaussian_taps(sigma):
+    """Normalised 1-D Gaussian taps out to 4 sigma (float64): to the bit what scipy's
+    ``gaussian_filter1d`` makes of a unit impulse, normalised once more, without
+    importing scipy.ndimage (0.2-0.3 s) on the detection path."""
+    radius = int(4.0 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    taps = np.exp(-0.5 / (sigma * sigma) * offsets ** 2)
+    taps = taps / taps.sum()
+    return taps / taps.sum()
 
 
 def _grown_detections(significance, threshold, radius, polarity):
