@@ -4,8 +4,8 @@ Default AL config (27 bases, spatial order 2, kernel 21-35 px), the full task:
 source selection, kernel fit, convolution with variance and mask, difference,
 variance scaling, and with or without decorrelation. ``test_subtract`` detects
 the kernel sources on the science image; ``test_subtract_task_path`` gives the
-science ``src`` catalogue, as both middlewares run the task (the target
-target: at most 0.8 s at 4k on 2 cores, with decorrelation). Peak memory is
+science ``src`` catalogue, as both middlewares run the task
+(target: at most 0.8 s at 4k on 2 cores, with decorrelation). Peak memory is
 measured in a child process that reads a 4k pair from FITS and subtracts it
 (ru_maxrss), reported in ``extra_info``.
 """
