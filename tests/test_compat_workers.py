@@ -110,3 +110,12 @@ def test_without_a_timeout_a_failed_call_is_raised_and_its_successors_do_not_run
     with pytest.raises(ValueError, match="not a number"):
         run_in_pool(calls, {"after it": {"fails"}}, 2, worker_context([]))
     assert time.monotonic() - started < 60
+
+
+def test_the_results_of_calls_that_succeeded_are_handed_over_when_another_fails():
+    calls = {"first": (abs, -3), "fails": (int, "not a number"), "third": (abs, -5)}
+    results = []
+    with pytest.raises(ValueError, match="not a number"):
+        run_in_pool(calls, {"third": {"first"}}, 1, worker_context([]), on_result=results.append)
+    # One process: "fails" ends the pool's submissions; "first" ran before it, "third" never.
+    assert results == [3]

@@ -4,6 +4,7 @@ In-process runs (`compat.gen3.runner.run_pipeline`) share one repository;
 ``pipetask`` and ``butler`` run as users type them in a few tests only.
 """
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,32 @@ def test_butler_command_lists_the_outputs(repo, split):
     assert types == {"deepDiff_templateExp", "deepDiff_differenceTempExp", "deepDiff_matchedExp",
                      "deepDiff_psfMatchKernel", "deepDiff_psfMatchSources", "deepDiff_diaSrc",
                      "deepDiff_differenceExp"}
+
+
+def test_a_failed_quantum_leaves_the_outputs_of_those_before_it_registered(files, tmp_path):
+    # The quanta run without the registry; what they wrote is registered afterwards, also
+    # when a later one failed. The run stops at the failure: detector 0's template is made,
+    # detector 1's fails on its calexp (its log, which says so, is registered), nothing is
+    # subtracted.
+    root = tmp_path / "repo"
+    ingest_field_files(root, files)
+    broken = {**SCIENCE, "detector": 1}
+    path = Butler.from_config(str(root), collections=[INPUT_RUN]).getURI("calexp", broken)
+    Path(path.ospath).write_bytes(b"SIMPLE  = T")
+    with pytest.raises(Exception, match="calexp_SimCam_r_r_sim_10_D01.*does not match"):
+        run_pipeline(root, "coadd_template", [INPUT_RUN], "SimCam/broken",
+                     f"instrument='{INSTRUMENT}' AND visit={SCIENCE_VISIT}",
+                     config={"subtractImages": MONOLITH_KERNEL})
+    butler = Butler.from_config(str(root), collections=["SimCam/broken"])
+    made = {name: [ref.dataId["detector"] for ref in butler.query_datasets(name, explain=False)]
+            for name in ("getTemplate_metadata", "deepDiff_templateExp", "getTemplate_log",
+                         "subtractImages_metadata")}
+    assert made == {"getTemplate_metadata": [0], "deepDiff_templateExp": [0],
+                    "getTemplate_log": [0, 1], "subtractImages_metadata": []}
+    template = butler.get("deepDiff_templateExp", SCIENCE)
+    assert np.isfinite(template.image).mean() > 0.5
+    log = butler.get("getTemplate_log", broken)
+    assert any("does not match size" in record.message for record in log)
 
 
 def test_runner_extend_run_skips_what_exists(repo, split):

@@ -109,11 +109,12 @@ def database_rows(url):
 
 def output_digests(run_dir):
     """SHA-256 of every difference-imaging output of both middlewares, by path (gen3's RUN
-    timestamps taken out); task metadata, which holds timings, left out."""
+    timestamps taken out); task metadata, which holds timings, and gen3's task logs, which
+    name the quanta run before in the same process, left out."""
     digests = {}
     for path in run_dir.rglob("*"):
         name = str(path.relative_to(run_dir))
-        if path.is_file() and "Diff" in name and "metadata" not in name:
+        if path.is_file() and "Diff" in name and not re.search(r"_(metadata|log)\b", name):
             digests[_RUN_STAMP.sub("RUN", name)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 

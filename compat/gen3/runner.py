@@ -3,11 +3,13 @@
 One process serves every data ID: the middleware and our tasks are imported
 once, the quantum graph is built once, and each quantum runs through the
 same ``SingleQuantumExecutor`` that ``pipetask run`` uses, so outputs are
-bit-identical to the command's. With ``jobs > 1`` the quanta run in a pool
+bit-identical to the command's. The quanta run on quantum-backed butlers,
+as ``pipetask run-qbb`` runs them, and their outputs are registered in bulk
+once they have run (`compat.gen3.quantum_butler`): the registry is written
+by this process alone. With ``jobs > 1`` the quanta run in a pool
 of that many processes, as with ``pipetask run -j``; unlike the
 middleware's multiprocess executor, which starts a spawned interpreter per
-quantum and sends it the executor (whose butler is opened again) and the
-task's config (executed again), the pool's workers are forked from a server
+quantum and sends it the executor and the task's config (executed again), the pool's workers are forked from a server
 that imported the middleware and the tasks once (`compat.worker_server`),
 run many quanta each, and unpickle the executor and the graph's task nodes
 once per run (`compat.pickled`).
@@ -33,9 +35,10 @@ from ..pickled import Pickled
 from ..worker_server import worker_context
 from .errors import Gen3Error
 from .pipelines import pipeline_path
+from .quantum_butler import QuantumButlerFactory, register_outputs
 from .quantum_pool import run_in_pool
 
-__all__ = ["WORKER_MODULES", "execute_quantum", "load_pipeline", "run_pipeline"]
+__all__ = ["WORKER_MODULES", "execute_quantum", "failed_outputs", "load_pipeline", "run_pipeline"]
 
 # Installed from PyPI, the stack has no EUPS: the middleware records package versions
 # from Python's metadata and says "Unable to import eups" on every run, which a user
@@ -153,21 +156,29 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     with ErrorLines() as errors:
         predicted = builder.finish(output=output, metadata={
             "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
-            "data_query": where}, attach_datastore_records=False).assemble()
+            "data_query": where}).assemble()
     if errors.lines and not predicted.quantum_only_xgraph.nodes:
         raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: {errors.lines[0]}")
-    return _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl, timeout)
+    return _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, parsl,
+                    timeout)
 
 
-def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl, timeout):
-    """Write the init outputs, then run every quantum in order.
+def _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, parsl, timeout):
+    """Write the init outputs, run every quantum in order, register what they wrote.
 
-    This is `SimplePipelineExecutor.run`, except that an extended run
-    compares the configs and package versions already in the RUN (refusing
-    different ones) instead of refusing any, as ``pipetask --extend-run`` does,
-    and that a new RUN's package versions are looked up again only when
-    modules were imported since the last run (`_packages`), and the quanta of a
-    new RUN are executed without looking for outputs already there.
+    This is `SimplePipelineExecutor.run`, except that:
+
+    - the quanta run on quantum-backed butlers, without the registry, and
+      their outputs are registered in bulk once they have run (as
+      ``pipetask run-qbb`` then ``butler transfer-from-graph``:
+      `compat.gen3.quantum_butler`), also those of the quanta that succeeded
+      when another failed;
+    - an extended run compares the configs and package versions already in
+      the RUN (refusing different ones) instead of refusing any, as
+      ``pipetask --extend-run`` does;
+    - a new RUN's package versions are looked up again only when modules were
+      imported since the last run (`_packages`), and its quanta are executed
+      without looking for outputs already there.
     """
     if register_dataset_types:
         predicted.pipeline_graph.register_dataset_types(butler)
@@ -178,41 +189,55 @@ def _execute(predicted, butler, register_dataset_types, extend_run, jobs, parsl,
     else:  # a new RUN: the dataset is not there yet (put refuses it if it is)
         (packages_ref,) = predicted.get_init_outputs("").values()
         butler.put(_packages(frozenset(sys.modules)), packages_ref)
-    # A new RUN holds no outputs: the executor does not look for them (one registry
-    # transaction less per quantum, as ``pipetask run-qbb --no-existing-outputs``).
-    executor = SingleQuantumExecutor(butler=butler, task_factory=TaskFactory(),
+    factory = QuantumButlerFactory(
+        str(repo),
+        predicted.pipeline_graph.universe,
+        {node.name: node.dataset_type for node in predicted.pipeline_graph.dataset_types.values()})
+    # A new RUN holds no outputs: the executor does not look for them (as
+    # ``pipetask run-qbb --no-existing-outputs``).
+    executor = SingleQuantumExecutor(limited_butler_factory=factory, task_factory=TaskFactory(),
                                      assume_no_existing_outputs=not extend_run,
                                      raise_on_partial_outputs=True)
-    if parsl or jobs > 1:
-        # As pipetask does: workers must not share the parent's connections.
-        butler.registry.resetConnectionPool()
-    if parsl:
-        from .parsl_executor import execute_on_parsl  # Parsl only when asked for
+    shared = Pickled((executor, factory))
+    executed = []
+    try:
+        if parsl:
+            from .parsl_executor import execute_on_parsl  # Parsl only when asked for
 
-        return execute_on_parsl(predicted, executor)
-    predicted.build_execution_quanta()
-    if jobs > 1:
-        return _execute_in_pool(predicted, executor, jobs, timeout)
-    nodes = predicted.quantum_only_xgraph.nodes
-    return [executor.execute(nodes[quantum_id]["pipeline_node"], nodes[quantum_id]["quantum"],
-                             quantum_id)[0]
-            for quantum_id in predicted]
+            execute_on_parsl(predicted, shared, executed.append)
+        else:
+            predicted.build_execution_quanta()
+            if jobs > 1:
+                _execute_in_pool(predicted, shared, jobs, timeout, executed.append)
+            else:
+                nodes = predicted.quantum_only_xgraph.nodes
+                tasks = dict(predicted.pipeline_graph.tasks)
+                for quantum_id in predicted:
+                    node = nodes[quantum_id]
+                    executed.append(_execute_quantum(executor, factory, tasks,
+                                                     node["pipeline_node"].label,
+                                                     node["quantum"], quantum_id))
+    except Exception as error:
+        if (outputs := failed_outputs(error)) is not None:
+            executed.append(outputs)
+        raise
+    finally:
+        register_outputs(butler, executed)
+    return [quantum for quantum, _ in executed]
 
 
-def _execute_in_pool(predicted, executor, jobs, timeout):
+def _execute_in_pool(predicted, shared, jobs, timeout, on_result):
     """Every quantum of ``predicted`` in a pool of ``jobs`` processes, each once the quanta it
-    depends on are done (`compat.gen3.quantum_pool`); the executed quanta in the graph's order.
+    depends on are done (`compat.gen3.quantum_pool`); ``on_result`` gets what each returns.
 
     The pool's processes are forked from the server of `compat.worker_server`,
     which imports the modules asked for by the first caller in the process
     only: a campaign's engine starts it with the shipped tasks' modules, a
     pipeline of other tasks has its workers import them at their first quantum.
     """
-    if not predicted:
-        return []
     nodes = predicted.quantum_only_xgraph.nodes
-    shared = (Pickled(executor), Pickled(dict(predicted.pipeline_graph.tasks)))
-    calls = {quantum_id: (execute_quantum, *shared, nodes[quantum_id]["pipeline_node"].label,
+    tasks = Pickled(dict(predicted.pipeline_graph.tasks))
+    calls = {quantum_id: (execute_quantum, shared, tasks, nodes[quantum_id]["pipeline_node"].label,
                           nodes[quantum_id]["quantum"], quantum_id)
              for quantum_id in predicted}
     predecessors = {quantum_id: set(predicted.quantum_only_xgraph.predecessors(quantum_id))
@@ -220,8 +245,9 @@ def _execute_in_pool(predicted, executor, jobs, timeout):
     # Forked from a server, not from here: a fork of a process that has used OpenMP can hang.
     context = worker_context({*WORKER_MODULES, *(node.task_class.__module__ for node in
                                                  predicted.pipeline_graph.tasks.values())})
-    return run_in_pool(calls, predecessors, jobs, context, initializer=keep_freed_memory,
-                       timeout=timeout, describe=lambda quantum_id: _describe(nodes[quantum_id]))
+    run_in_pool(calls, predecessors, jobs, context, initializer=keep_freed_memory,
+                timeout=timeout, describe=lambda quantum_id: _describe(nodes[quantum_id]),
+                on_result=on_result)
 
 
 def _describe(node):
@@ -229,14 +255,44 @@ def _describe(node):
     return f"quantum {node['pipeline_node'].label} {node['quantum'].dataId}"
 
 
-def execute_quantum(executor, tasks, label, quantum, quantum_id, *upstream):
+def execute_quantum(shared, tasks, label, quantum, quantum_id, *upstream):
     """One quantum of task ``label`` in a worker process; ``upstream`` are its predecessors'
     results (only waited for, by Parsl).
 
-    ``executor`` is a `compat.pickled.Pickled` `SingleQuantumExecutor` and ``tasks`` one of
-    the graph's task nodes by label: each unpickled once per worker.
+    ``shared`` is a `compat.pickled.Pickled` of the `SingleQuantumExecutor` and its
+    `compat.gen3.quantum_butler.QuantumButlerFactory`, ``tasks`` one of the graph's task nodes
+    by label: each unpickled once per worker.
+
+    Returns
+    -------
+    executed : `tuple`
+        The `lsst.daf.butler.Quantum` run and the
+        `lsst.daf.butler.QuantumProvenanceData` of its outputs.
     """
-    return executor.load().execute(tasks.load()[label], quantum, quantum_id)[0]
+    executor, factory = shared.load()
+    return _execute_quantum(executor, factory, tasks.load(), label, quantum, quantum_id)
+
+
+def _execute_quantum(executor, factory, tasks, label, quantum, quantum_id):
+    """`execute_quantum` on loaded objects: the quantum and what it wrote.
+
+    A quantum that fails may have written some outputs (its log at least, which says why):
+    they go with its error (`failed_outputs`), to be registered as well, as ``pipetask run``
+    registers them.
+    """
+    try:
+        executed = executor.execute(tasks[label], quantum, quantum_id)[0]
+    except Exception as error:
+        error.quantum_outputs = (quantum, factory.last_outputs())
+        raise
+    return executed, factory.last_outputs()
+
+
+def failed_outputs(error):
+    """``(quantum, provenance)`` of what a failed quantum wrote, taken from its ``error``;
+    `None` when the error is not a quantum's (or was taken already)."""
+    outputs = error.__dict__.pop("quantum_outputs", None)
+    return outputs if outputs is not None and outputs[1] is not None else None
 
 
 @functools.lru_cache(maxsize=1)
