@@ -17,9 +17,11 @@ for each other; with quantum-backed butlers only the graph's process writes.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from contextlib import contextmanager
+from pathlib import Path
 
 from lsst.daf.butler import QuantumBackedButler, QuantumProvenanceData
 from lsst.daf.butler.datastore.record_data import DatastoreRecordData
@@ -33,13 +35,11 @@ class QuantumButlerFactory:
     """Makes each quantum's butler for `SingleQuantumExecutor` (``limited_butler_factory``) and
     keeps what the last one wrote; one quantum at a time per process.
 
-    The first quantum's butler is made as ``pipetask run-qbb`` makes each one
-    (`lsst.daf.butler.QuantumBackedButler.initialize`: the repository's
+    The butlers of a process share one datastore per repository
+    (`_SharedDatastore`): making one per quantum, as ``pipetask run-qbb``
+    does (`lsst.daf.butler.QuantumBackedButler.initialize`: the repository's
     configuration read, its storage classes added, a datastore on an in-memory
-    database of its records). The next quanta in this process share that
-    datastore, which gets the records of their inputs it does not hold yet:
-    making it again took 0.09 CPU s per quantum, more than a small quantum's
-    task.
+    database of its records) took 0.09 CPU s, more than a small quantum's task.
 
     Parameters
     ----------
@@ -53,55 +53,69 @@ class QuantumButlerFactory:
 
     def __init__(self, root, universe, dataset_types):
         self.root, self.universe, self.dataset_types = root, universe, dataset_types
-        self._first = None
-        self._known = set()
-        """IDs of the datasets whose records the shared datastore holds."""
         self._last = None
 
     def __getstate__(self):
-        # Each process that unpickles the factory makes its own datastore.
-        return {**self.__dict__, "_first": None, "_known": set(), "_last": None}
+        return {**self.__dict__, "_last": None}
 
     def __call__(self, quantum):
         """A new `lsst.daf.butler.QuantumBackedButler` for ``quantum``."""
         self._last = None
-        if self._first is None:
-            self._last = self._first = _RecordingButler.initialize(
-                config=self.root, quantum=quantum, dimensions=self.universe,
-                dataset_types=self.dataset_types)
-            self._known.update(_record_ids(quantum.datastore_records))
-            return self._last
-        new = {name: DatastoreRecordData({dataset_id: records for dataset_id, records
-                                          in data.records.items() if dataset_id not in self._known})
-               for name, data in quantum.datastore_records.items()}
-        self._first.shared_datastore.import_records(new)
-        self._known.update(_record_ids(new))
-        self._last = _RecordingButler(
-            _predicted_inputs(quantum), _ids(quantum.outputs.values()), self.universe,
-            self._first.shared_datastore, self._first.storageClasses,
-            dataset_types=self.dataset_types)
+        made = (Path(self.root) / "butler.yaml").stat()
+        shared = _shared_datastore(self.root, (made.st_ino, made.st_mtime_ns), self.universe)
+        self._last = shared.butler_for(quantum, self.universe, self.dataset_types)
         return self._last
 
     def last_outputs(self):
         """`lsst.daf.butler.QuantumProvenanceData` of the last quantum's butler, once the
         executor has closed it: the outputs it wrote and their datastore records; `None`
         when making that butler failed."""
-        if self._last is None:
-            return None
-        provenance = self._last.provenance
-        self._known.update(provenance.actual_outputs)
-        return provenance
+        return None if self._last is None else self._last.provenance
+
+
+@functools.lru_cache(maxsize=2)
+def _shared_datastore(root, made, universe):
+    """The `_SharedDatastore` of the repository at ``root`` in this process (``made``: its
+    ``butler.yaml``'s inode and time, new when the repository is made again)."""
+    return _SharedDatastore(root, universe)
+
+
+class _SharedDatastore:
+    """A repository's datastore without its registry, on an in-memory database of records,
+    for the quantum-backed butlers of one process, one after the other."""
+
+    def __init__(self, root, universe):
+        self._holder = _RecordingButler.from_predicted(
+            config=root, predicted_inputs=(), predicted_outputs=(), dimensions=universe,
+            datastore_records={})
+        self._held = set()
+        """IDs of the datasets whose records the datastore holds."""
+
+    def butler_for(self, quantum, universe, dataset_types):
+        """A quantum-backed butler for ``quantum`` on this datastore, which gets the records
+        of the quantum's inputs it does not hold yet."""
+        datastore = self._holder.shared_datastore
+        new = {name: DatastoreRecordData({dataset_id: records for dataset_id, records
+                                          in data.records.items() if dataset_id not in self._held})
+               for name, data in quantum.datastore_records.items()}
+        datastore.import_records(new)
+        self._held.update(_record_ids(new))
+        butler = _RecordingButler(_predicted_inputs(quantum), _ids(quantum.outputs.values()),
+                                  universe, datastore, self._holder.storageClasses,
+                                  dataset_types=dataset_types)
+        butler.held = self._held
+        return butler
 
 
 class _RecordingButler(QuantumBackedButler):
     """A quantum-backed butler that keeps its provenance when the executor closes it.
 
-    Closing the first butler of a factory would drop the in-memory database
-    of the datastore the next ones share: it stays open while the factory
-    lives.
+    Its datastore is shared (`_SharedDatastore`) and stays open: closing adds
+    the outputs written to the IDs the datastore holds records of (``held``).
     """
 
     provenance = None
+    held = None
 
     @property
     def shared_datastore(self):
@@ -111,6 +125,7 @@ class _RecordingButler(QuantumBackedButler):
     def close(self):
         with _quiet_unchecked_inputs():
             self.provenance = self.extract_provenance_data()
+        self.held.update(self.provenance.actual_outputs)
 
 
 def _ids(ref_lists):
