@@ -1,10 +1,12 @@
-"""Whole-plane checks and updates in one pass, without image-sized temporaries.
+"""Whole-plane checks and updates in one pass, without image-sized temporaries, and
+stamps gathered around many sources.
 
-Private module; its callers (`diffim.subtract`, `diffim.psfmatch`) check the
-arguments. numpy spells each of these as a chain of full-size boolean and
-float temporaries (``np.isfinite``, ``np.where``, ``~``, ``&``); at 4k every
-one is 16-64 MB that the kernel must hand out and zero. The loops are
-memory-bound and parallel over rows.
+Private module; its callers (`diffim.subtract`, `diffim.psfmatch`,
+`diffim.sources`, `diffim.measure.stamps`) check the arguments. numpy spells
+each plane's pass as a chain of full-size boolean and float temporaries
+(``np.isfinite``, ``np.where``, ``~``, ``&``); at 4k every one is 16-64 MB
+that the kernel must hand out and zero. The loops are memory-bound and
+parallel over rows.
 """
 cimport cython
 from cython.parallel cimport prange
@@ -181,6 +183,33 @@ def stamp_pixels(const float[:, ::1] image, const float[:, ::1] variance,
                 else:
                     stamps[s, i, j] = image[r, c]
                     variances[s, i, j] = variance[r, c]
+
+
+ctypedef fused pixel_t:
+    unsigned char
+    unsigned int
+    float
+
+
+def gather_stamps(const pixel_t[:, :] array, const Py_ssize_t[::1] ix, const Py_ssize_t[::1] iy,
+                  Py_ssize_t half, pixel_t fill, pixel_t[:, :, ::1] out):
+    """``out[i]`` = the ``2 half + 1`` square of ``array`` centred on ``(iy[i], ix[i])``,
+    ``fill`` where it lies outside ``array`` (`diffim.measure.stamps.gather`'s loop;
+    `stamp_pixels` is its image-and-variance kind, with bad pixels and a background)."""
+    cdef Py_ssize_t n_rows = array.shape[0]
+    cdef Py_ssize_t n_cols = array.shape[1]
+    cdef Py_ssize_t size = 2 * half + 1
+    cdef Py_ssize_t i, a, b, row, col
+    with nogil:
+        for i in range(ix.shape[0]):
+            for a in range(size):
+                row = iy[i] + a - half
+                for b in range(size):
+                    col = ix[i] + b - half
+                    if 0 <= row < n_rows and 0 <= col < n_cols:
+                        out[i, a, b] = array[row, col]
+                    else:
+                        out[i, a, b] = fill
 
 
 def strided_good_values(const float[:, ::1] plane, const unsigned char[:, ::1] good,
