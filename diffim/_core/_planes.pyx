@@ -26,16 +26,20 @@ def all_finite(const float[:, :] plane):
     return bad == 0
 
 
-def count_unflagged_nonfinite(const float[:, :] plane, const unsigned int[:, :] mask,
-                              unsigned int bits):
-    """How many pixels of ``plane`` are not finite without any of ``bits`` set in ``mask``."""
-    cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
-    cdef Py_ssize_t unexplained = 0
+def count_unflagged_nonfinite(const float[:, :] image, const float[:, :] variance,
+                              const unsigned int[:, :] mask, unsigned int bits):
+    """``(image, variance)``: how many pixels of each plane are not finite without any
+    of ``bits`` set in ``mask`` (the mask read once for both)."""
+    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r, c
+    cdef Py_ssize_t in_image = 0, in_variance = 0
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
-            if not isfinite(plane[r, c]) and not (mask[r, c] & bits):
-                unexplained += 1
-    return unexplained
+            if isfinite(image[r, c]) and isfinite(variance[r, c]):
+                continue
+            if not (mask[r, c] & bits):
+                in_image += not isfinite(image[r, c])
+                in_variance += not isfinite(variance[r, c])
+    return in_image, in_variance
 
 
 def count_unusable(const float[:, :] image, const float[:, :] variance,
