@@ -53,8 +53,7 @@ def residual_summary(difference, excluded_planes):
         ``gradient`` (peak-to-peak of a plane through cell medians over the
         image, in sigma) and ``warnings`` (`list` of `str`).
     """
-    planes = [p for p in excluded_planes if p in difference.mask.planes]
-    good = ~difference.mask.get(planes) & (difference.variance > 0)
+    good = difference.mask.unmasked(excluded_planes) & (difference.variance > 0)
     height, width = good.shape
     rows = np.array_split(np.arange(height), _CELLS)
     cols = np.array_split(np.arange(width), _CELLS)
