@@ -163,6 +163,14 @@ class Mask:
             np.not_equal(self.array & bits, 0, out=out)
         return out
 
+    def unmasked(self, names):
+        """Boolean array: True where none of the planes ``names`` is set; planes the table
+        lacks are ignored. `get` inverted in place: one image-sized array, not two."""
+        if isinstance(names, str):
+            names = [names]
+        out = self.get([name for name in names if name in self.planes])
+        return np.logical_not(out, out=out)
+
     def set(self, name, where=None):
         """Set plane ``name`` (added if new) where ``where`` is True (everywhere if None)."""
         value = MASK_DTYPE(1 << self.planes.add(name))

@@ -1,9 +1,11 @@
-"""diffim._core._labels against scipy.ndimage's maximum_filter, label and find_objects."""
+"""The held-out sources' pixel operations against scipy.ndimage: the square dilation of
+booleans (diffim._core._al_convolve.dilate_mask) against maximum_filter, diffim._core._labels
+against label and find_objects."""
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from diffim._core import _labels
+from diffim._core import _al_convolve, _labels
 
 
 def _masks():
@@ -14,10 +16,10 @@ def _masks():
 
 
 @pytest.mark.parametrize("half", [0, 1, 3, 10, 80])
-def test_dilate_square_is_the_maximum_filter_of_its_square(half):
+def test_boolean_dilation_is_the_maximum_filter_of_its_square(half):
     for mask in _masks():
         out = np.empty_like(mask)
-        _labels.dilate_square(mask.view(np.uint8), half, out.view(np.uint8))
+        _al_convolve.dilate_mask(mask.view(np.uint8), out.view(np.uint8), 2 * half + 1)
         np.testing.assert_array_equal(out, ndimage.maximum_filter(mask, size=2 * half + 1))
 
 

@@ -78,3 +78,15 @@ def test_plane_moves_reencode_a_mask_in_another_table():
         assert np.array_equal(moved.get(name), Mask(array, source).get(name))
     assert not moved.get("NO_DATA").any()
     assert not (moved.array >> 6).any()  # bits no plane names are not carried
+
+
+def test_unmasked_pixels_are_those_without_the_planes():
+    mask = Mask.zeros((16, 16))
+    bad = np.zeros(mask.shape, bool)
+    bad[3:5, 7] = True
+    mask.set("BAD", bad)
+    mask.set("SAT", np.eye(16, dtype=bool))
+    usable = mask.unmasked(["BAD", "SAT", "NOT_A_PLANE"])
+    np.testing.assert_array_equal(usable, ~bad & ~np.eye(16, dtype=bool))
+    np.testing.assert_array_equal(mask.unmasked("BAD"), ~bad)
+    assert mask.unmasked(["NOT_A_PLANE"]).all() and mask.unmasked([]).all()

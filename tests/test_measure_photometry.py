@@ -179,16 +179,3 @@ def test_sky_sources_reproducible_from_seed(sky_run):
     sky, other_sky = result.diaSources["sky_source"], other["sky_source"]
     assert not np.array_equal(result.diaSources.loc[sky, ["slot_Centroid_x", "slot_Centroid_y"]].to_numpy(),
                               other.loc[other_sky, ["slot_Centroid_x", "slot_Centroid_y"]].to_numpy())
-
-
-def test_unmasked_pixels_are_those_without_the_planes():
-    from diffim.measure.flags import unmasked
-
-    exposure = noise_exposure(16, seed=40)
-    bad = np.zeros(exposure.shape, bool)
-    bad[3:5, 7] = True
-    exposure.mask.set("BAD", bad)
-    exposure.mask.set("SAT", np.eye(16, dtype=bool))
-    usable = unmasked(exposure, ["BAD", "SAT", "NOT_A_PLANE"])
-    np.testing.assert_array_equal(usable, ~bad & ~np.eye(16, dtype=bool))
-    assert unmasked(exposure, ["NOT_A_PLANE"]).all()

@@ -49,3 +49,11 @@ def test_footprint_ratios_are_each_sources_own_median_and_means():
         np.testing.assert_array_equal(ratios, expected)
         assert np.isfinite(ratios).sum() > 30
         assert np.isnan(ratios[-3:]).all()
+
+
+def test_footprint_ratios_of_sources_without_a_whole_window_are_nan():
+    shape = (40, 50)
+    exposures = [Exposure(np.ones(shape, np.float32), variance=np.ones(shape, np.float32))
+                 for _ in range(2)]
+    ratios = footprint_ratios(*exposures, [1.0, 48.0, 25.0], [1.0, 38.0, -9.0], 3.0, ["BAD"])
+    assert np.isnan(ratios).all() and len(ratios) == 3

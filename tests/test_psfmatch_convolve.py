@@ -4,7 +4,7 @@ import pytest
 from scipy.signal import convolve2d
 
 from _psfmatch_data import exposure, grid_positions, star_field
-from diffim._core import _al_convolve
+from diffim._core import _al_convolve, _planes
 from diffim.geom import Box
 from diffim.psfmatch import (PsfMatchInputError, SpatialFunction, SpatialKernel,
                              convolve_exposure, convolve_image, convolve_variance,
@@ -127,6 +127,23 @@ def test_no_data_pixels_do_not_make_nans():
     source.mask.clear("NO_DATA")
     with pytest.raises(PsfMatchInputError, match="image plane has 1 NaN"):
         convolve_exposure(source, random_kernel(0, shape))
+    source.mask.set("NO_DATA", np.isnan(source.image))
+    source.variance[5, 7] = source.variance[50, 2] = np.inf
+    with pytest.raises(PsfMatchInputError, match="variance plane has 2 NaN/inf"):
+        convolve_exposure(source, random_kernel(0, shape))
+
+
+def test_unflagged_nonfinite_pixels_are_counted_per_plane_in_one_pass():
+    image, variance = np.ones((2, 40, 30), np.float32)
+    mask = np.zeros(image.shape, np.uint32)
+    image[0, :3] = [np.nan, np.inf, -np.inf]
+    variance[0, 2:5] = np.nan  # (0, 2) is not finite in both planes
+    image[9, 9] = variance[9, 9] = variance[9, 10] = np.nan
+    mask[9, 9:11] = 0b100  # flagged: not counted
+    mask[0, 0] = 0b010  # another plane
+    assert _planes.count_unflagged_nonfinite(image, variance, mask, 0b100) == (3, 3)
+    assert _planes.count_unflagged_nonfinite(image, variance, mask, 0b110) == (2, 3)
+    assert _planes.count_unflagged_nonfinite(image, variance, mask, 0) == (4, 5)
 
 
 @pytest.fixture(scope="module")

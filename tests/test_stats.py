@@ -35,6 +35,17 @@ def test_row_medians_match_numpy_with_missing_values():
     assert np.allclose(row_medians(values), expected, equal_nan=True)
 
 
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+def test_row_medians_along_an_axis_are_numpy_nanmedian_to_the_bit_in_float32():
+    rng = np.random.default_rng(8)
+    stack = rng.normal(0.0, 1.0, (6, 30, 40)).astype(np.float32)
+    stack[rng.random(stack.shape) < 0.4] = np.nan
+    stack[:, 3, 4] = np.nan
+    medians = row_medians(stack, axis=0)
+    assert medians.dtype == np.float32 and np.isnan(medians[3, 4])
+    np.testing.assert_array_equal(medians, np.nanmedian(stack, axis=0))
+
+
 def test_clipped_row_medians_agree_with_clipped_stats():
     rng = np.random.default_rng(4)
     values = rng.normal(5.0, 1.0, (20, 400))

@@ -514,10 +514,16 @@ def convolve_spatial(const float[:, ::1] image, const unsigned int[:, ::1] mask,
         free(row_weights)
 
 
-def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ssize_t ksize):
+ctypedef fused mask_t:
+    unsigned char
+    unsigned int
+
+
+def dilate_mask(const mask_t[:, ::1] mask, mask_t[:, ::1] out, Py_ssize_t ksize):
     """``out[y, x]`` = OR of ``mask`` over the ``ksize`` x ``ksize`` box centred on
     ``(y, x)``; pixels beyond the edges count as 0 (no padded copy is made).
-    ``out`` must not overlap ``mask``.
+    ``out`` must not overlap ``mask``. Both are uint32 mask planes, or uint8
+    views of boolean arrays (whose OR is their maximum filter).
 
     Rows first, into ``out``, then its columns in place. A row with few set
     pixels ORs each into its output window (``ksize`` operations per set
@@ -537,18 +543,18 @@ def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ss
     cdef Py_ssize_t n_strips = (width + strip - 1) // strip
     cdef Py_ssize_t r, n, col0, cols
     cdef Py_ssize_t scratch = max(width, height) + 2 * ksize
-    cdef unsigned int* prefix = NULL
-    cdef unsigned int* suffix = NULL
+    cdef mask_t* prefix = NULL
+    cdef mask_t* suffix = NULL
     with nogil, parallel():
-        prefix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
-        suffix = <unsigned int*> malloc(scratch * sizeof(unsigned int))
+        prefix = <mask_t*> malloc(scratch * sizeof(mask_t))
+        suffix = <mask_t*> malloc(scratch * sizeof(mask_t))
         for r in prange(height, schedule="static"):
             _dilate_row(&mask[r, 0], &out[r, 0], width, ksize, prefix, suffix)
         free(prefix)
         free(suffix)
     with nogil, parallel():
-        prefix = <unsigned int*> malloc(scratch * strip * sizeof(unsigned int))
-        suffix = <unsigned int*> malloc(scratch * strip * sizeof(unsigned int))
+        prefix = <mask_t*> malloc(scratch * strip * sizeof(mask_t))
+        suffix = <mask_t*> malloc(scratch * strip * sizeof(mask_t))
         for n in prange(n_strips, schedule="static"):
             col0 = n * strip
             cols = min(strip, width - col0)
@@ -559,16 +565,17 @@ def dilate_mask(const unsigned int[:, ::1] mask, unsigned int[:, ::1] out, Py_ss
         free(suffix)
 
 
-cdef void _dilate_row(const unsigned int* line, unsigned int* out, Py_ssize_t width,
-                      Py_ssize_t ksize, unsigned int* prefix, unsigned int* suffix) noexcept nogil:
+cdef void _dilate_row(const mask_t* line, mask_t* out, Py_ssize_t width,
+                      Py_ssize_t ksize, mask_t* prefix, mask_t* suffix) noexcept nogil:
     """One row of `dilate_mask` (``prefix`` and ``suffix`` hold ``width + 2 ksize``)."""
     cdef Py_ssize_t half = ksize // 2
     cdef Py_ssize_t c, p, lo, hi, set_pixels = 0
-    cdef unsigned int value
+    cdef mask_t value
     for c in range(width):
         set_pixels += line[c] != 0
     if set_pixels * ksize < 3 * width:
-        memset(out, 0, width * sizeof(unsigned int))
+        for c in range(width):
+            out[c] = 0
         for c in range(width):
             value = line[c]
             if value != 0:
@@ -580,9 +587,9 @@ cdef void _dilate_row(const unsigned int* line, unsigned int* out, Py_ssize_t wi
     _van_herk(line, 1, out, 1, width, 1, ksize, prefix, suffix)
 
 
-cdef void _van_herk(const unsigned int* line, Py_ssize_t line_step, unsigned int* out,
+cdef void _van_herk(const mask_t* line, Py_ssize_t line_step, mask_t* out,
                     Py_ssize_t out_step, Py_ssize_t length, Py_ssize_t lanes, Py_ssize_t ksize,
-                    unsigned int* prefix, unsigned int* suffix) noexcept nogil:
+                    mask_t* prefix, mask_t* suffix) noexcept nogil:
     """Box OR of ``lanes`` adjacent lines of ``length`` samples (sample ``i`` of lane
     ``l`` at ``line[i * line_step + l]``), zero-extended by ``ksize // 2`` at both ends.
 
@@ -592,8 +599,8 @@ cdef void _van_herk(const unsigned int* line, Py_ssize_t line_step, unsigned int
     cdef Py_ssize_t half = ksize // 2
     cdef Py_ssize_t extended = length + 2 * half
     cdef Py_ssize_t start, stop, p, l, i
-    cdef unsigned int* previous
-    cdef unsigned int* current
+    cdef mask_t* previous
+    cdef mask_t* current
     start = 0
     while start < extended:
         stop = min(start + ksize, extended)
@@ -602,9 +609,9 @@ cdef void _van_herk(const unsigned int* line, Py_ssize_t line_step, unsigned int
             i = p - half
             if i < 0 or i >= length:
                 if p == start:
-                    memset(current, 0, lanes * sizeof(unsigned int))
+                    memset(current, 0, lanes * sizeof(mask_t))
                 else:
-                    memcpy(current, current - lanes, lanes * sizeof(unsigned int))
+                    memcpy(current, current - lanes, lanes * sizeof(mask_t))
             elif p == start:
                 for l in range(lanes):
                     current[l] = line[i * line_step + l]
@@ -617,9 +624,9 @@ cdef void _van_herk(const unsigned int* line, Py_ssize_t line_step, unsigned int
             i = p - half
             if i < 0 or i >= length:
                 if p == stop - 1:
-                    memset(current, 0, lanes * sizeof(unsigned int))
+                    memset(current, 0, lanes * sizeof(mask_t))
                 else:
-                    memcpy(current, current + lanes, lanes * sizeof(unsigned int))
+                    memcpy(current, current + lanes, lanes * sizeof(mask_t))
             elif p == stop - 1:
                 for l in range(lanes):
                     current[l] = line[i * line_step + l]

@@ -1,73 +1,12 @@
-"""Square dilation, connected parts and their boxes of boolean images.
+"""Connected parts of boolean images and their boxes.
 
 Private module; `diffim.psfmatch.held_out` calls it. It gives what
-``scipy.ndimage``'s ``maximum_filter`` (of a square), ``label`` (4-connected,
-its default structure) and ``find_objects`` give, to the same arrays, without
-``scipy.ndimage``'s import (0.2 CPU s) or its dilation of a whole 4k image by a
-kernel-sized square (0.3 CPU s): here a running count per row, then per column.
+``scipy.ndimage``'s ``label`` (4-connected, its default structure) and
+``find_objects`` give, to the same arrays, without ``scipy.ndimage``'s import
+(0.2 CPU s).
 """
 from libc.stdlib cimport free, malloc, realloc
 import numpy as np
-
-
-def dilate_square(const unsigned char[:, ::1] mask, Py_ssize_t half, unsigned char[:, ::1] out):
-    """``out`` = any ``mask`` pixel within ``half`` pixels in x and in y (clipped at the edges).
-
-    ``mask`` and ``out`` are uint8 views of boolean arrays of one shape; ``out``
-    must not be ``mask``.
-    """
-    cdef Py_ssize_t n_rows = mask.shape[0]
-    cdef Py_ssize_t n_cols = mask.shape[1]
-    cdef Py_ssize_t r, c, count
-    cdef int* column_counts = <int*> malloc(max(n_cols, 1) * sizeof(int))
-    # A ring of the row pass's last half + 1 rows, since ``out`` is overwritten.
-    cdef unsigned char* ring = <unsigned char*> malloc((half + 1) * max(n_cols, 1))
-    try:
-        if column_counts == NULL or ring == NULL:
-            raise MemoryError()
-        with nogil:
-            # Along rows into ``out``: the count of set pixels in [c - half, c + half].
-            for r in range(n_rows):
-                count = 0
-                for c in range(min(half, n_cols)):
-                    count = count + mask[r, c]
-                for c in range(n_cols):
-                    if c + half < n_cols:
-                        count = count + mask[r, c + half]
-                    if c - half - 1 >= 0:
-                        count = count - mask[r, c - half - 1]
-                    out[r, c] = count > 0
-            # Along columns, in place: row r - half - 1 of the row pass is gone from
-            # ``out`` when it leaves the window, so it is kept in the counts only.
-            for c in range(n_cols):
-                column_counts[c] = 0
-            for r in range(min(half, n_rows)):
-                for c in range(n_cols):
-                    column_counts[c] = column_counts[c] + out[r, c]
-            _dilate_columns(out, half, column_counts, ring, n_rows, n_cols)
-    finally:
-        free(column_counts)
-        free(ring)
-
-
-cdef void _dilate_columns(unsigned char[:, ::1] out, Py_ssize_t half, int* column_counts,
-                          unsigned char* ring, Py_ssize_t n_rows, Py_ssize_t n_cols) noexcept nogil:
-    cdef Py_ssize_t ring_rows = half + 1
-    cdef Py_ssize_t r, c, slot
-    cdef unsigned char* leaving
-    for r in range(n_rows):
-        slot = r % ring_rows
-        if r - half - 1 >= 0:
-            # Row r - half - 1 of the row pass is in the slot row r - half - 1 used.
-            leaving = ring + ((r - half - 1) % ring_rows) * n_cols
-            for c in range(n_cols):
-                column_counts[c] = column_counts[c] - leaving[c]
-        if r + half < n_rows:
-            for c in range(n_cols):
-                column_counts[c] = column_counts[c] + out[r + half, c]
-        for c in range(n_cols):
-            ring[slot * n_cols + c] = out[r, c]
-            out[r, c] = column_counts[c] > 0
 
 
 cdef inline Py_ssize_t _root(int* parent, Py_ssize_t label) noexcept nogil:

@@ -1,10 +1,12 @@
-"""Whole-plane checks and updates in one pass, without image-sized temporaries.
+"""Whole-plane checks and updates in one pass, without image-sized temporaries, and
+stamps gathered around many sources.
 
-Private module; its callers (`diffim.subtract`, `diffim.psfmatch`) check the
-arguments. numpy spells each of these as a chain of full-size boolean and
-float temporaries (``np.isfinite``, ``np.where``, ``~``, ``&``); at 4k every
-one is 16-64 MB that the kernel must hand out and zero. The loops are
-memory-bound and parallel over rows.
+Private module; its callers (`diffim.subtract`, `diffim.psfmatch`,
+`diffim.sources`, `diffim.measure.stamps`) check the arguments. numpy spells
+each plane's pass as a chain of full-size boolean and float temporaries
+(``np.isfinite``, ``np.where``, ``~``, ``&``); at 4k every one is 16-64 MB
+that the kernel must hand out and zero. The loops are memory-bound and
+parallel over rows.
 """
 cimport cython
 from cython.parallel cimport prange
@@ -24,16 +26,20 @@ def all_finite(const float[:, :] plane):
     return bad == 0
 
 
-def count_unflagged_nonfinite(const float[:, :] plane, const unsigned int[:, :] mask,
-                              unsigned int bits):
-    """How many pixels of ``plane`` are not finite without any of ``bits`` set in ``mask``."""
-    cdef Py_ssize_t n_rows = plane.shape[0], n_cols = plane.shape[1], r, c
-    cdef Py_ssize_t unexplained = 0
+def count_unflagged_nonfinite(const float[:, :] image, const float[:, :] variance,
+                              const unsigned int[:, :] mask, unsigned int bits):
+    """``(image, variance)``: how many pixels of each plane are not finite without any
+    of ``bits`` set in ``mask`` (the mask read once for both)."""
+    cdef Py_ssize_t n_rows = image.shape[0], n_cols = image.shape[1], r, c
+    cdef Py_ssize_t in_image = 0, in_variance = 0
     for r in prange(n_rows, nogil=True, schedule="static"):
         for c in range(n_cols):
-            if not isfinite(plane[r, c]) and not (mask[r, c] & bits):
-                unexplained += 1
-    return unexplained
+            if isfinite(image[r, c]) and isfinite(variance[r, c]):
+                continue
+            if not (mask[r, c] & bits):
+                in_image += not isfinite(image[r, c])
+                in_variance += not isfinite(variance[r, c])
+    return in_image, in_variance
 
 
 def count_unusable(const float[:, :] image, const float[:, :] variance,
@@ -181,6 +187,33 @@ def stamp_pixels(const float[:, ::1] image, const float[:, ::1] variance,
                 else:
                     stamps[s, i, j] = image[r, c]
                     variances[s, i, j] = variance[r, c]
+
+
+ctypedef fused pixel_t:
+    unsigned char
+    unsigned int
+    float
+
+
+def gather_stamps(const pixel_t[:, :] array, const Py_ssize_t[::1] ix, const Py_ssize_t[::1] iy,
+                  Py_ssize_t half, pixel_t fill, pixel_t[:, :, ::1] out):
+    """``out[i]`` = the ``2 half + 1`` square of ``array`` centred on ``(iy[i], ix[i])``,
+    ``fill`` where it lies outside ``array`` (`diffim.measure.stamps.gather`'s loop;
+    `stamp_pixels` is its image-and-variance kind, with bad pixels and a background)."""
+    cdef Py_ssize_t n_rows = array.shape[0]
+    cdef Py_ssize_t n_cols = array.shape[1]
+    cdef Py_ssize_t size = 2 * half + 1
+    cdef Py_ssize_t i, a, b, row, col
+    with nogil:
+        for i in range(ix.shape[0]):
+            for a in range(size):
+                row = iy[i] + a - half
+                for b in range(size):
+                    col = ix[i] + b - half
+                    if 0 <= row < n_rows and 0 <= col < n_cols:
+                        out[i, a, b] = array[row, col]
+                    else:
+                        out[i, a, b] = fill
 
 
 def strided_good_values(const float[:, ::1] plane, const unsigned char[:, ::1] good,

@@ -15,10 +15,9 @@ import os
 import numpy as np
 
 from .._core import _coadd
+from ..image.stats import MAD_TO_SIGMA, row_medians
 
 __all__ = ["CombinedPlanes", "combine_mean", "combine_clipped_mean"]
-
-_MAD_TO_SIGMA = 1.4826
 
 
 class CombinedPlanes:
@@ -93,16 +92,6 @@ def combine_mean(images, variances, usable, weights, threads=None):
     return _finish(sum_image, sum_variance, weight_sum, usable, np.zeros(shape, bool), threads)
 
 
-def _masked_median(stack, count):
-    """Median along axis 0 of ``stack`` whose invalid entries are NaN; ``count`` valid per pixel."""
-    ordered = np.sort(stack, axis=0)  # NaN sorts last
-    low = np.clip((count - 1) // 2, 0, None)[None]
-    high = np.clip(count // 2, 0, None)[None]
-    median = 0.5 * (np.take_along_axis(ordered, low, 0)[0]
-                    + np.take_along_axis(ordered, high, 0)[0])
-    return np.where(count > 0, median, np.nan)
-
-
 def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, clip_iter=2,
                          threads=None):
     """Weighted mean after rejecting per-pixel outliers (the ``MEANCLIP`` statistic).
@@ -143,9 +132,8 @@ def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, cli
                                for variance, good in zip(variances, usable)])
     good_stack = np.stack([np.asarray(good, bool) for good in usable])
     weight_column = np.asarray(weights, np.float64)[:, None, None]
-    count = good_stack.sum(axis=0)
-    centre = _masked_median(stack, count)
-    spread = _MAD_TO_SIGMA * _masked_median(np.abs(stack - centre[None]), count)
+    centre = row_medians(stack, axis=0)
+    spread = MAD_TO_SIGMA * row_medians(np.abs(stack - centre[None]), axis=0)
     scatter = np.sqrt(variance_stack + np.nan_to_num(spread, nan=0.0)[None] ** 2)
     keep = good_stack
     for _ in range(max(1, int(clip_iter))):

@@ -76,15 +76,18 @@ def cell_clipped_medians(values, usable, rows, cols, min_usable, n_sigma=3.0, it
     return medians, used
 
 
-def row_medians(values):
-    """Median of each row of a 2-D array, ignoring NaNs (NaN for an all-NaN row)."""
-    ordered = np.sort(values, axis=1)  # NaNs sort last
-    count = np.sum(~np.isnan(values), axis=1)
-    rows = np.arange(len(values))
-    low = ordered[rows, np.maximum(count - 1, 0) // 2]
-    high = ordered[rows, np.maximum(count, 1) // 2 - (count == 0)]
-    medians = 0.5 * (low + high)
-    medians[count == 0] = np.nan
+def row_medians(values, axis=-1):
+    """Median of each row of an array (its slices along ``axis``), ignoring NaNs.
+
+    Each is numpy's median of the row's other values, to the bit and in the
+    input's dtype; NaN for a row of NaNs only.
+    """
+    ordered = np.sort(values, axis=axis)  # NaNs sort last
+    count = np.expand_dims(np.sum(~np.isnan(values), axis=axis), axis)
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis)
+    high = np.take_along_axis(ordered, count // 2, axis)
+    medians = np.squeeze(0.5 * (low + high), axis)
+    medians[np.squeeze(count, axis) == 0] = np.nan
     return medians
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .schema import PIXEL_FLAG_PREFIX, PIXEL_FLAGS, TEMPLATE_PIXEL_FLAGS
 from .stamps import gather
 
-__all__ = ["BORDER_BIT", "footprint_mask_bits", "pixel_flags", "plane_mask", "unmasked"]
+__all__ = ["BORDER_BIT", "footprint_mask_bits", "pixel_flags", "plane_mask"]
 
 
 def pixel_flags(mask, bbox, footprint_bits, x, y):
@@ -95,22 +95,3 @@ def plane_mask(exposure, planes):
     """
     known = [p for p in planes if p in exposure.mask.planes]
     return exposure.mask.get(known) if known else np.zeros(exposure.shape, bool)
-
-
-def unmasked(exposure, planes):
-    """Pixels of ``exposure`` with none of the mask ``planes``: ``~plane_mask``, inverted in
-    place (one image-sized array, not two).
-
-    Parameters
-    ----------
-    exposure : `diffim.Exposure`
-    planes : iterable of `str`
-        Mask plane names (planes the mask lacks are ignored).
-
-    Returns
-    -------
-    usable : `numpy.ndarray` [`bool`]
-        Image-shaped.
-    """
-    usable = plane_mask(exposure, planes)
-    return np.logical_not(usable, out=usable)

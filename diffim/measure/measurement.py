@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .flags import pixel_flags, unmasked
+from .flags import pixel_flags
 from .photometry import aperture_flux, psf_flux
 from .schema import CENTROID_X, CENTROID_Y
 from .shape import second_moments
@@ -101,7 +101,7 @@ def forced_photometry(difference, science, matched_template, catalog, difference
             if models is None:
                 models = psf_models(image.psf, x, y)
                 drawn.append((image.psf, models))
-        usable = unmasked(image, exclude_planes)
+        usable = image.mask.unmasked(exclude_planes)
         flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, models, x, y)
         catalog[f"{prefix}_PsfFlux_instFlux"] = flux
         catalog[f"{prefix}_PsfFlux_instFluxErr"] = flux_err

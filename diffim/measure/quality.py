@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import DiffimError
 from ..image.pixel_medians import abs_median, z_statistics
+from ..image.stats import row_medians
 from ..table import column_names
 
 __all__ = ["BadSubtractionError", "check_subtraction", "footprint_ratios",
@@ -52,8 +53,7 @@ def residual_summary(difference, excluded_planes):
         ``gradient`` (peak-to-peak of a plane through cell medians over the
         image, in sigma) and ``warnings`` (`list` of `str`).
     """
-    planes = [p for p in excluded_planes if p in difference.mask.planes]
-    good = ~difference.mask.get(planes) & (difference.variance > 0)
+    good = difference.mask.unmasked(excluded_planes) & (difference.variance > 0)
     height, width = good.shape
     rows = np.array_split(np.arange(height), _CELLS)
     cols = np.array_split(np.arange(width), _CELLS)
@@ -147,26 +147,16 @@ def footprint_ratios(science, difference, x, y, radius, excluded_planes):
     residuals = sliding_window_view(difference.image, size)[corners]
     inner, outer = disc & usable, annulus & usable
     found = inner.any(axis=(1, 2)) & outer.any(axis=(1, 2))
-    skies = _medians(images[found], outer[found])
+    annuli = np.where(outer[found], images[found], np.nan)
+    skies = row_medians(annuli.reshape(len(annuli), size[0] * size[1]))
+    # numpy's median of an annulus with an unflagged NaN is NaN.
+    skies[(np.isnan(images[found]) & outer[found]).any(axis=(1, 2))] = np.nan
     for i, image, residual, inner_i, sky in zip(whole[found], images[found], residuals[found],
                                                  inner[found], skies):
         science_level = np.abs(image[inner_i] - sky).mean()
         if science_level > 0:
             ratios[i] = abs(np.abs(residual[inner_i].astype(float)).mean() - noise) / science_level
     return ratios
-
-
-def _medians(stamps, where):
-    """Per stamp, ``numpy.median(stamp[where])`` (each ``where`` has a pixel): the middle
-    one or two of its sorted values, as numpy takes them."""
-    values = np.where(where, stamps, np.inf).reshape(len(stamps), -1)
-    values.sort(axis=1)
-    counts = where.reshape(len(stamps), -1).sum(axis=1)
-    rows = np.arange(len(stamps))
-    low, high = values[rows, (counts - 1) // 2], values[rows, counts // 2]
-    medians = np.where(counts % 2 == 1, low, (low + high) / 2)
-    # numpy's median of values with a NaN (sorted last, with the padding) is NaN.
-    return np.where(np.isnan(values).any(axis=1), np.nan, medians)
 
 
 def kernel_source_ratios(science, difference, kernel_sources, excluded_planes):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core import _measure_stamps
+from .._core import _planes
 
 __all__ = ["gather", "psf_models"]
 
@@ -53,8 +53,8 @@ def gather(array, ix, iy, half, fill=0.0):
               & ((cols >= 0) & (cols < array.shape[1]))[:, None, :])
     stamps = np.empty(inside.shape, array.dtype)
     view = _GATHERED[array.dtype]
-    _measure_stamps.gather_stamps(array.view(view), ix, iy, half,
-                                  np.asarray(fill, array.dtype).view(view)[()], stamps.view(view))
+    _planes.gather_stamps(array.view(view), ix, iy, half,
+                          np.asarray(fill, array.dtype).view(view)[()], stamps.view(view))
     return stamps, inside
 
 

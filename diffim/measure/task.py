@@ -22,7 +22,7 @@ from ..task import Struct, Task, single_threaded_blas
 from .catalog import add_sky_coordinates, detection_catalog
 from .detection import SourceDetectionTask
 from .dipole import fit_footprint_dipoles
-from .flags import footprint_mask_bits, unmasked
+from .flags import footprint_mask_bits
 from .measurement import forced_photometry, measure_sources
 from .quality import check_subtraction, kernel_source_ratios
 from .schema import CENTROID_X, CENTROID_Y, COLUMNS, DIPOLE_COLUMNS, as_dataframe
@@ -200,7 +200,7 @@ class DetectAndMeasureTask(Task):
         exposure = difference.copy()
         exposure.mask.clear([p for p in ("DETECTED", "DETECTED_NEGATIVE")
                              if p in exposure.mask.planes])
-        detect_good = unmasked(exposure, self.config.detection.excludeMaskPlanes)
+        detect_good = exposure.mask.unmasked(self.config.detection.excludeMaskPlanes)
         if self.config.doSubtractBackground:
             background = estimate_background(exposure.image, detect_good, cell=128, samples=32)
             exposure.image -= background
@@ -215,7 +215,7 @@ class DetectAndMeasureTask(Task):
         self._check_subtraction(science, exposure, detect_good, kernelSources)
 
         catalog = detection_catalog(exposure, footprints)
-        measure_usable = unmasked(exposure, self.config.measurementExcludeMaskPlanes)
+        measure_usable = exposure.mask.unmasked(self.config.measurementExcludeMaskPlanes)
         dipoles = 0
         if self.config.doDipoleFitting:
             with single_threaded_blas():  # least-squares fits: same bits on any thread count

@@ -86,7 +86,7 @@ def check_usable(exposure, label, bad_mask_planes):
         Every pixel flagged, or a variance of zero or less on an unflagged one.
     """
     check_planes(exposure, label, bad_mask_planes)
-    usable = ~exposure.mask.get([p for p in bad_mask_planes if p in exposure.mask.planes])
+    usable = exposure.mask.unmasked(bad_mask_planes)
     if not usable.any():
         raise DiffimError(f"every {label} pixel is masked ({'/'.join(bad_mask_planes)})")
     if (exposure.variance[usable] <= 0).any():

@@ -128,12 +128,13 @@ def convolve_exposure(exposure, kernel, *, bad_mask_planes=("NO_DATA",)):
     """
     names = [name for name in bad_mask_planes if name in exposure.mask.planes]
     bad = (np.ascontiguousarray(exposure.mask.array), exposure.mask.bitmask(names))
-    for name in ("image", "variance"):
-        unexplained = _planes.count_unflagged_nonfinite(
-            np.asarray(getattr(exposure, name), dtype=np.float32), *bad)
-        if unexplained:
+    unexplained = _planes.count_unflagged_nonfinite(
+        np.asarray(exposure.image, dtype=np.float32),
+        np.asarray(exposure.variance, dtype=np.float32), *bad)
+    for name, count in zip(("image", "variance"), unexplained):
+        if count:
             raise PsfMatchInputError(
-                f"{name} plane has {unexplained} NaN/inf pixels not flagged as bad (e.g. "
+                f"{name} plane has {count} NaN/inf pixels not flagged as bad (e.g. "
                 "NO_DATA); cannot convolve")
 
     half = kernel.size // 2

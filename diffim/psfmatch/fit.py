@@ -310,11 +310,11 @@ def _spatial_fit(table, used, index, systems, basis, config, kernel_spatial,
     stamps = _UsedStamps.gather(table, used, index, systems, basis, config)
     kernel_spatial = _supported(kernel_spatial, stamps.x, stamps.y)
     factored = None
-    if stamps.matrix_rows is not None:
+    if stamps.matrices_in_place:
         factored = FactoredSpatialSystem(
             _layout(stamps, config, kernel_spatial, background_spatial),
             stamps.systems.matrix, stamps.systems.vector, stamps.x, stamps.y,
-            stamps.matrix_rows)
+            stamps.systems.rows)
     fit = _spatial_fit_of_order(stamps, basis, config, kernel_spatial, background_spatial,
                                 factored)
     while kernel_spatial.order > 0:
@@ -354,10 +354,11 @@ class _UsedStamps:
         ``usePcaForSpatialKernel``.
     extended : `numpy.ndarray` or `None`
         ``recombination`` acting on (basis, background) coefficient vectors.
-    matrix_rows : `numpy.ndarray` or `None`
-        Which of ``systems.matrix`` and ``systems.vector`` are the used candidates'
-        (a delta-function basis: its matrices, 1.6 MB a stamp for a 21 px kernel, are
-        read in place by `FactoredSpatialSystem`); None when they are gathered.
+    matrices_in_place : `bool`
+        True when ``systems.matrix`` and ``systems.vector`` are every stamp's and the
+        used candidates' are those at ``systems.rows`` (a delta-function basis: its
+        matrices, 1.6 MB a stamp for a 21 px kernel, are read in place by
+        `FactoredSpatialSystem`); False when they are the used candidates' own, gathered.
     """
 
     x: np.ndarray
@@ -366,7 +367,7 @@ class _UsedStamps:
     fit_basis: KernelBasis
     recombination: np.ndarray = None
     extended: np.ndarray = None
-    matrix_rows: np.ndarray = None
+    matrices_in_place: bool = False
 
     @classmethod
     def gather(cls, table, used, index, systems, basis, config):
@@ -375,7 +376,7 @@ class _UsedStamps:
         x, y = table["x"][used], table["y"][used]
         if basis.name == "delta-function" and not config.usePcaForSpatialKernel:
             return cls(x, y, dataclasses.replace(systems, rows=stamp_index), basis,
-                       matrix_rows=stamp_index)
+                       matrices_in_place=True)
         matrix, vector = systems.matrix[stamp_index], systems.vector[stamp_index]
         fit_basis, recombination, extended = basis, None, None
         if config.usePcaForSpatialKernel:

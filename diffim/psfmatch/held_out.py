@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core import _labels
+from .._core import _al_convolve, _labels
 from ..image.stats import robust_median_sigma
 from .convolve import convolve_image
 
@@ -94,8 +94,8 @@ def bright_held_out_sources(convolved, reference, bad_mask_planes, fit_boxes, ma
     excluded = bad
     if bad.any():
         excluded = np.empty_like(bad)
-        _labels.dilate_square(np.ascontiguousarray(bad).view(np.uint8), margin,
-                              excluded.view(np.uint8))
+        _al_convolve.dilate_mask(np.ascontiguousarray(bad).view(np.uint8),
+                                 excluded.view(np.uint8), 2 * margin + 1)
     excluded[:margin] = excluded[-margin:] = True
     excluded[:, :margin] = excluded[:, -margin:] = True
     x0, y0 = convolved.xy0

@@ -89,7 +89,7 @@ def fit_psf_model_kernel(convolved, reference, config, bad_mask_planes):
     excluded = (*bad_mask_planes, "EDGE")
     usable = np.ones(bbox.shape, bool)
     for exposure in (matched, reference):
-        usable &= ~exposure.mask.get([p for p in excluded if p in exposure.mask.planes])
+        usable &= exposure.mask.unmasked(excluded)
     target_sky, model_sky, keep = _backgrounds(matched.image, matched.variance, reference.image,
                                                usable, config.fitForBackground)
     scale, scale_source, n_objects = _calibration_ratio(convolved, reference), "calibration", 0

@@ -12,7 +12,6 @@ spatial terms at its centre.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -58,6 +57,8 @@ class StampSystems:
         ``(n, S, S)`` template stamps when ``columns`` is None: column ``k`` is
         the window ``template[:, A:A + F, B:B + F]``, ``A * K + B = K^2 - 1 - k``
         (``K`` the kernel size, ``F = S - K + 1``).
+    kernel_size : `int`, optional
+        ``K``: the basis images' size (needed with ``template``).
     """
 
     columns: np.ndarray
@@ -67,6 +68,7 @@ class StampSystems:
     vector: np.ndarray
     rows: np.ndarray = None
     template: np.ndarray = None
+    kernel_size: int = None
 
 
 def build_stamp_systems(basis, template, science, variance, fit_background,
@@ -85,18 +87,55 @@ def build_stamp_systems(basis, template, science, variance, fit_background,
         (``constantVarianceWeighting``) instead of ``1 / variance``.
     regularization : `numpy.ndarray`, optional
         ``lambda * H`` added to the kernel block of ``M`` (delta-function basis).
+
+    Notes
+    -----
+    A delta-function basis with one weight per stamp makes no columns: they are
+    shifted windows of the template stamp, so the normal matrix is made of the
+    stamp's windowed autocorrelations
+    (`diffim._core._al_solve.delta_function_normal_equations`), and the columns,
+    ``K^2`` stamp-sized copies (~5 MB a stamp for a 25 px kernel), are never
+    made. Same matrices to rounding: 1.3e-14 of an element, 2.6e-15 of a stamp's
+    largest on 54 simulated 43 px stamps of a 21 px kernel.
     """
     n_stamps, size, _ = template.shape
     half = basis.half_width
-    fit = size - 2 * half
     n_basis = len(basis)
-    if basis.name == "delta-function" and constant_weighting:
-        systems = _delta_function_systems(template, science, variance, half, fit_background)
-        if regularization is not None:
-            systems.matrix[:, :n_basis, :n_basis] += regularization
-        return systems
-    columns = np.empty((n_stamps, n_basis + int(fit_background), fit * fit))
+    n_columns = n_basis + int(fit_background)
     template = np.ascontiguousarray(template)
+    inner = (slice(None), slice(half, size - half), slice(half, size - half))
+    target = np.ascontiguousarray(science[inner].reshape(n_stamps, -1))
+    fit_variance = variance[inner].reshape(n_stamps, -1)
+    inverse_sigma = 1.0 / np.sqrt(fit_variance)
+    matrix = np.empty((n_stamps, n_columns, n_columns))
+    vector = np.empty((n_stamps, n_columns))
+    if basis.name == "delta-function" and constant_weighting:
+        _al_solve.delta_function_normal_equations(
+            template, target, 1.0 / np.median(fit_variance, axis=1), basis.size,
+            fit_background, matrix, vector)
+        systems = StampSystems(None, target, inverse_sigma, matrix, vector, template=template,
+                               kernel_size=basis.size)
+    else:
+        columns = _columns(basis, template, fit_background, size - 2 * half)
+        if constant_weighting:
+            weights = np.repeat(1.0 / np.median(fit_variance, axis=1)[:, None],
+                                fit_variance.shape[1], axis=1)
+        else:
+            weights = inverse_sigma**2
+        _al_solve.normal_equations(columns, np.ascontiguousarray(weights), target, matrix, vector)
+        systems = StampSystems(columns, target, inverse_sigma, matrix, vector,
+                               kernel_size=basis.size)
+    if regularization is not None:
+        matrix[:, :n_basis, :n_basis] += regularization
+    return systems
+
+
+def _columns(basis, template, fit_background, fit):
+    """``(n, n_basis [+ 1], fit * fit)``: each basis convolved with the ``(n, S, S)`` template
+    stamps over the fit region (``fit`` px a side), then a column of ones for the background."""
+    n_stamps = template.shape[0]
+    n_basis = len(basis)
+    columns = np.empty((n_stamps, n_basis + int(fit_background), fit * fit))
     vectors = (np.ascontiguousarray(basis.x_vectors), np.ascontiguousarray(basis.y_vectors),
                np.ascontiguousarray(basis.pairs, dtype=np.intp))
     # A block of stamps at a time: the pair images of all of them would be as
@@ -109,50 +148,9 @@ def build_stamp_systems(basis, template, science, variance, fit_background,
         # Written in place: no temporary as large as the columns.
         np.matmul(basis.transform, block.reshape(stop - start, len(basis.pairs), -1),
                   out=columns[start:stop, :n_basis])
-    del pair_images
     if fit_background:
         columns[:, n_basis] = 1.0
-    inner = (slice(None), slice(half, size - half), slice(half, size - half))
-    target = np.ascontiguousarray(science[inner].reshape(n_stamps, -1))
-    fit_variance = variance[inner].reshape(n_stamps, -1)
-    inverse_sigma = 1.0 / np.sqrt(fit_variance)
-    if constant_weighting:
-        weights = np.repeat(1.0 / np.median(fit_variance, axis=1)[:, None], fit * fit, axis=1)
-    else:
-        weights = inverse_sigma**2
-    n_columns = columns.shape[1]
-    matrix = np.empty((n_stamps, n_columns, n_columns))
-    vector = np.empty((n_stamps, n_columns))
-    _al_solve.normal_equations(columns, np.ascontiguousarray(weights), target, matrix, vector)
-    if regularization is not None:
-        matrix[:, :n_basis, :n_basis] += regularization
-    return StampSystems(columns, target, inverse_sigma, matrix, vector)
-
-
-def _delta_function_systems(template, science, variance, half, fit_background):
-    """`build_stamp_systems` of a delta-function basis with one weight per stamp.
-
-    Its columns are shifted windows of the template stamp, so the normal
-    matrix is made of the stamp's windowed autocorrelations
-    (`diffim._core._al_solve.delta_function_normal_equations`); the columns,
-    ``K^2`` stamp-sized copies (~5 MB a stamp for a 25 px kernel), are never
-    made. Same matrices to rounding: 1.3e-14 of an element, 2.6e-15 of a stamp's
-    largest on 54 simulated 43 px stamps of a 21 px kernel.
-    """
-    n_stamps, size, _ = template.shape
-    kernel_size = 2 * half + 1
-    inner = (slice(None), slice(half, size - half), slice(half, size - half))
-    template = np.ascontiguousarray(template)
-    target = np.ascontiguousarray(science[inner].reshape(n_stamps, -1))
-    fit_variance = variance[inner].reshape(n_stamps, -1)
-    weights = 1.0 / np.median(fit_variance, axis=1)
-    n_columns = kernel_size**2 + int(fit_background)
-    matrix = np.empty((n_stamps, n_columns, n_columns))
-    vector = np.empty((n_stamps, n_columns))
-    _al_solve.delta_function_normal_equations(template, target, weights, kernel_size,
-                                              fit_background, matrix, vector)
-    return StampSystems(None, target, 1.0 / np.sqrt(fit_variance), matrix, vector,
-                        template=template)
+    return columns
 
 
 def solve_systems(matrix, vector):
@@ -189,10 +187,9 @@ def residual_statistics(systems, coefficients):
             else np.ascontiguousarray(systems.rows, dtype=np.intp))
     out = np.empty((coefficients.shape[0], 3))
     if systems.columns is None:
-        kernel_size = systems.template.shape[1] - math.isqrt(systems.target.shape[1]) + 1
         _al_solve.delta_function_residual_statistics(systems.template, coefficients,
                                                      systems.target, systems.inverse_sigma,
-                                                     rows, kernel_size, out)
+                                                     rows, systems.kernel_size, out)
     else:
         _al_solve.residual_statistics(systems.columns, coefficients, systems.target,
                                       systems.inverse_sigma, rows, out)

@@ -306,8 +306,7 @@ class AlardLuptonSubtractTask(Task):
         mask = self._difference_mask(science_mask, template_mask, matched.mask,
                                      None if planes is None else planes.mask.array)
         if self.config.doDecorrelation:
-            usable = mask.get([p for p in self.config.badMaskPlanes if p in mask.planes])
-            np.logical_not(usable, out=usable)
+            usable = mask.unmasked(self.config.badMaskPlanes)
             levels = (mean_variance(other.variance, usable),
                       mean_variance(convolved.variance, usable))
             del usable

@@ -261,10 +261,7 @@ class ZogyTask(Task):
             bad |= exposure.mask.get(planes)
         image[bad] = 0.0
         variance[bad] = 0.0
-        ignore = [p for p in self.config.ignoreMaskPlanes if p in exposure.mask.planes]
-        good = ~bad & (variance > 0)
-        if ignore:
-            good &= ~exposure.mask.get(ignore)
+        good = ~bad & (variance > 0) & exposure.mask.unmasked(self.config.ignoreMaskPlanes)
         if not good.any():
             raise DiffimError(f"no usable {label} pixel for ZOGY's statistics (every pixel is "
                               "masked or has zero variance)")
