@@ -24,10 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from astropy.io import fits
 from threadpoolctl import threadpool_limits
 
 from diffim.io.read_cache import read_exposures_kept
+from diffim.io.simple_fits import read_header
 from diffim.template.kept import templates_kept
 
 from ..audit import audit_paths
@@ -172,10 +172,18 @@ def openmp_threads_for(files):
     integer counts and checksums (the default campaign's files and rows are the
     same bytes). Only this process is limited: Parsl's workers run with
     ``OMP_NUM_THREADS=1`` already, the local pools' workers keep two threads.
-    The size is read from the first calexp's image header, not its planes.
+    The size is read from the first calexp's image header, not its planes
+    (without astropy: an exposure file's primary header has no data, the image's
+    header follows it).
     """
-    header = fits.getheader(files.calexps[min(files.calexps)], extname="IMAGE")
-    if header["NAXIS1"] * header["NAXIS2"] >= ONE_THREAD_PIXELS:
+    path = files.calexps[min(files.calexps)]
+    with open(path, "rb") as stream:
+        primary = read_header(stream)
+        image = read_header(stream) if primary is not None and primary.get("NAXIS") == 0 else None
+    if image is None or image.get("EXTNAME") != "IMAGE":
+        raise ValidationError(f"{path}: not an exposure file (no IMAGE header after a primary "
+                              "header without data)")
+    if image["NAXIS1"] * image["NAXIS2"] >= ONE_THREAD_PIXELS:
         yield
         return
     with threadpool_limits(limits=1, user_api="openmp"):
