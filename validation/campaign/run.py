@@ -17,7 +17,6 @@ import importlib.metadata
 import itertools
 import os
 import platform
-import shutil
 import subprocess
 import time
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from .engine import KEPT_EXPOSURE_BYTES, KEPT_TEMPLATE_BYTES, start_engine
 from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
 from .progress import CampaignProgress
+from .run_dir import fresh_run_dir
 from .schedule import scenario_results
 
 __all__ = ["KEPT_EXPOSURE_BYTES", "KEPT_TEMPLATE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun",
@@ -136,11 +136,10 @@ def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_
         data_ids = campaign_data_ids(campaign, files)
         progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
                  f"{len(files.coadds)} coadd patches ({time.monotonic() - started:.0f} s)")
-        run_dir = workdir / "run"
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        # Started before the ingest, so that Parsl's workers start while it runs.
-        with openmp_threads_for(files), start_engine(*engine_workers, run_dir) as engine:
+        # The engine started before the ingest, so that Parsl's workers start while it
+        # runs; the previous run's files are deleted meanwhile.
+        with fresh_run_dir(workdir) as run_dir, openmp_threads_for(files), \
+                start_engine(*engine_workers, run_dir) as engine:
             backends = (Gen2Backend(run_dir / "gen2"),
                         Gen3Backend(run_dir / "gen3", registry_db))
             for backend in backends:
