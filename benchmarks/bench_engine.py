@@ -156,8 +156,8 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
         worker_cpu = sum(cpu for cpu, _ in spent.values())
         run_queue = sum(waited for _, waited in spent.values())
         # Off a core: the workers' time over the span neither on a core nor waiting for one.
-        off_cpu = sum(end - start - sum(spent[pid]) for pid in _worker_pids(parsl_dir) & set(spent))
-        first_app = _first_app_time(parsl_dir)
+        first_app, worker_pids = _worker_logs(parsl_dir)
+        off_cpu = sum(end - start - sum(spent[pid]) for pid in worker_pids & set(spent))
         rounds.append((end - start, main_end - main_start, worker_cpu,
                        0.0 if first_app is None else first_app - start, run_queue, off_cpu))
         return done
@@ -184,20 +184,19 @@ def _after_start_up(info):
     return info["scenario_seconds"] - info["start_up_seconds"]
 
 
-def _first_app_time(parsl_dir):
-    """When the first app started in a Parsl worker (seconds since the epoch, from the workers'
-    logs under ``parsl_dir``); `None` without Parsl."""
-    starts = [datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
-              for log in parsl_dir.rglob("worker_*.log") for line in log.open()
-              if "Received executor task" in line]
-    return min(starts, default=None)
-
-
-def _worker_pids(parsl_dir):
-    """Process ids of the Parsl workers whose logs are under ``parsl_dir`` (none without
-    Parsl)."""
-    return {int(line.split()[3]) for log in parsl_dir.rglob("worker_*.log") for line in log.open()
-            if "]  Worker " in line and line.rstrip().endswith(" started")}
+def _worker_logs(parsl_dir):
+    """When the first app started in a Parsl worker (seconds since the epoch; `None` without
+    Parsl) and the workers' process ids, from their logs under ``parsl_dir``, read once."""
+    starts, pids = [], set()
+    for log in parsl_dir.rglob("worker_*.log"):
+        with log.open() as lines:
+            for line in lines:
+                if "Received executor task" in line:
+                    starts.append(datetime.datetime.strptime(line[:23],
+                                                             "%Y-%m-%d %H:%M:%S.%f").timestamp())
+                elif "]  Worker " in line and line.rstrip().endswith(" started"):
+                    pids.add(int(line.split()[3]))
+    return min(starts, default=None), pids
 
 
 def _pool_seconds(directory):

@@ -6,12 +6,14 @@ from the PSFs: template sigma 1.5 px, science 2.5 px), ~16 candidates per
 Run: ``pytest benchmarks/bench_psfmatch.py --benchmark-only`` (set
 OMP_NUM_THREADS to the cores to use).
 """
+import math
+
 import numpy as np
 import pytest
 
 from diffim import Exposure
 from diffim.psfmatch import convolve_exposure, fit_psf_matching_kernel
-from diffim.psfmatch.basis import FWHM_PER_SIGMA, alard_lupton_widths
+from diffim.psfmatch.basis import FWHM_PER_SIGMA
 
 TEMPLATE_SIGMA, SCIENCE_SIGMA = 1.5, 2.5
 
@@ -75,12 +77,7 @@ def test_parts_4k(benchmark, part):
     from diffim.psf import GaussianPsf
     from diffim.psfmatch import convolve_image, convolve_variance
     from diffim.psfmatch.convolve import _al_convolve
-    from diffim.psfmatch.make_kernel import (
-        MakeKernelConfig,
-        MakeKernelTask,
-        trial_sources,
-        to_psf_match_config,
-    )
+    from diffim.psfmatch.make_kernel import MakeKernelConfig, MakeKernelTask
     from diffim.psfmatch.match_check import measure_kernel_match
 
     template, science, positions, fluxes = _pair(4096)
@@ -113,13 +110,35 @@ def test_parts_4k(benchmark, part):
         config.kernel["AL"].doChooseBasis = choose
         calls[name] = (lambda task: lambda: task.run(template, science, sources))(
             MakeKernelTask(config=config))
-    # The delta-function fit as `diffim subtract` tries it where the Gaussians miss the
-    # held-out sources (this pair's do not, so it is called here directly), on
-    # the kernel sources `trial_sources` keeps.
-    trial = to_psf_match_config(MakeKernelConfig().kernel["DF"])
-    trial_size = alard_lupton_widths(TEMPLATE_SIGMA * FWHM_PER_SIGMA,
-                                     SCIENCE_SIGMA * FWHM_PER_SIGMA, trial, 4096)[1]
-    calls["delta_function_trial"] = lambda: fit_psf_matching_kernel(
-        template, science, trial_sources(sources, trial_size), trial)
     template.psf, science.psf = GaussianPsf(TEMPLATE_SIGMA), GaussianPsf(SCIENCE_SIGMA)
+    if part == "delta_function_trial":
+        arguments = _delta_function_trial(template, science, sources)
+        calls[part] = lambda: fit_psf_matching_kernel(*arguments)
     benchmark.pedantic(calls[part], rounds=5, warmup_rounds=1)
+
+
+class _Trial(Exception):
+    """Stops `MakeKernelTask` at its delta-function fit; ``args[0]`` are that fit's arguments."""
+
+
+def _delta_function_trial(template, science, sources):
+    """The arguments of the delta-function fit that `MakeKernelTask` (``doChooseBasis``, as
+    `diffim subtract` runs it) tries where the Gaussians miss the held-out sources: this
+    pair's do not, so the task runs here with their excess over the noise taken as
+    infinite, up to that fit."""
+    from unittest import mock
+
+    from diffim.psfmatch import make_kernel
+
+    def fit(*arguments):
+        if arguments[-1].kernelBasisSet == "delta-function":
+            raise _Trial(arguments)
+        return fit_psf_matching_kernel(*arguments)
+
+    config = make_kernel.MakeKernelConfig()
+    config.kernel["AL"].doChooseBasis = True
+    with mock.patch.object(make_kernel, "excess_over_noise", return_value=math.inf), \
+            mock.patch.object(make_kernel, "fit_psf_matching_kernel", fit), \
+            pytest.raises(_Trial) as trial:
+        make_kernel.MakeKernelTask(config=config).run(template, science, sources)
+    return trial.value.args[0]

@@ -6,6 +6,7 @@ from astropy.io import fits
 
 from compat.gen2 import storage
 from compat.gen2.errors import Gen2Error
+from diffim.io.hdu_reader import read_table_columns
 
 _COLUMNS = {"id": np.array([3, -2, 2**40], np.int64), "flux": np.array([1.5, np.nan, -0.0]),
             "x": np.array([0.25, 1e30, -7], np.float32), "n": np.array([1, -5, 7], np.int32),
@@ -30,14 +31,14 @@ def test_catalogue_reads_as_astropy_reads_it(tmp_path, rows):
     for name in frame.columns:
         assert read[name].to_numpy().tobytes() == frame[name].to_numpy().tobytes()
     # Rows without astropy; an empty table (no data unit) through it.
-    assert (storage._table_columns(path) is None) == (rows == 0)
+    assert (read_table_columns(path, "CATALOG") is None) == (rows == 0)
 
 
 def test_scaled_columns_are_left_to_astropy(tmp_path):
     frame = pd.DataFrame({"small": np.arange(4, dtype=np.uint16)})
     path = tmp_path / "cat.fits"
     storage.write("FitsCatalog", "pandas.DataFrame", frame, path)
-    assert storage._table_columns(path) is None
+    assert read_table_columns(path, "CATALOG") is None
     pd.testing.assert_frame_equal(storage.read("FitsCatalog", "pandas.DataFrame", path), frame)
 
 

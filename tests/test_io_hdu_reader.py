@@ -1,4 +1,5 @@
-"""`diffim.io.hdu_reader`: our exposure files read back without astropy, the same as astropy reads them."""
+"""`diffim.io.hdu_reader`: our exposure files and binary tables read back without astropy, the same
+as astropy reads them."""
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -6,8 +7,11 @@ from conftest import random_exposure, sip_wcs
 
 from diffim import FitsFormatError
 from diffim.io import exposure_fits
+from diffim.io.checksum import checksum_cards, table_datasum
 from diffim.io.exposure_fits import read_exposure, write_exposure
-from diffim.io.hdu_reader import read_hdus
+from diffim.io.fits_cards import header_bytes
+from diffim.io.hdu_reader import read_hdus, read_table_columns
+from diffim.io.hdu_writer import catalog_table_hdu, primary_cards, write_hdus
 from diffim.io.simple_fits import read_header
 from diffim.psf import GaussianPsf
 
@@ -77,3 +81,62 @@ def test_a_changed_header_card_fails_the_checksum(tmp_path, written):
     assert raw_hdus(corrupt) is not None
     with pytest.raises(FitsFormatError, match="corrupt.fits: checksum mismatch in HDU PRIMARY"):
         read_exposure(corrupt)
+
+
+TABLE = {"id": np.array([3, -2, 2**40], np.int64), "flux": np.array([1.5, np.nan, -0.0]),
+         "x": np.array([0.25, 1e30, -7], np.float32), "n": np.array([1, -5, 7], np.int32),
+         "short": np.array([-3, 0, 300], np.int16), "flag": np.array([True, False, True])}
+
+
+def write_table(path, columns, extname="CATALOG", before=()):
+    """A primary HDU, the ``before`` tables' HDUs, then ``columns`` as the table ``extname``."""
+    hdus = [(header_bytes(checksum_cards(primary_cards(), 0, "sums")), None)]
+    for name, table in [*before, (extname, columns)]:
+        cards, data = catalog_table_hdu(table, name)
+        hdus.append((header_bytes(checksum_cards(cards, table_datasum(data), "sums")), data))
+    write_hdus(path, hdus)
+
+
+def test_table_columns_are_astropys(tmp_path):
+    path = tmp_path / "table.fits"
+    write_table(path, TABLE, before=[("OTHER", {"a": np.arange(2.0)})])
+    columns = read_table_columns(path, "CATALOG")
+    with fits.open(path, checksum=True) as hdus:
+        data = hdus["CATALOG"].data
+        assert list(columns) == data.columns.names
+        for name, values in columns.items():
+            assert values.dtype.isnative
+            theirs = np.asarray(data[name])
+            assert values.dtype == theirs.dtype.newbyteorder("=")
+            assert values.tobytes() == theirs.astype(values.dtype).tobytes()
+    assert all(columns[name].tobytes() == TABLE[name].tobytes() for name in TABLE)
+
+
+def test_tables_of_other_layouts_are_left_to_astropy(tmp_path):
+    path = tmp_path / "table.fits"
+    write_table(path, TABLE, extname="OTHER")
+    assert read_table_columns(path, "CATALOG") is None
+    write_table(path, TABLE, before=[("CATALOG", TABLE)])
+    assert read_table_columns(path, "CATALOG") is None
+    write_table(path, {name: values[:0] for name, values in TABLE.items()})
+    assert read_table_columns(path, "CATALOG") is None
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(
+        [fits.Column("small", "I", bzero=32768, array=np.arange(3, dtype=np.uint16)),
+         fits.Column("cell", "2D", array=np.zeros((3, 2)))], name="CATALOG")]).writeto(
+        path, overwrite=True)
+    assert read_table_columns(path, "CATALOG") is None
+
+
+@pytest.mark.parametrize("where", ["rows", "padding", "table header"])
+def test_a_changed_table_byte_fails_the_checksum(tmp_path, where):
+    path = tmp_path / "table.fits"
+    write_table(path, TABLE)
+    data = bytearray(path.read_bytes())
+    rows_end = 2 * 2880 + len(catalog_table_hdu(TABLE, "CATALOG")[1])
+    offset = {"rows": rows_end - 5, "padding": rows_end + 3,
+              "table header": data.index(b"'id", 2880) + 1}[where]
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(FitsFormatError,
+                       match=f"^{path}: checksum mismatch in HDU CATALOG: file is corrupt$"):
+        read_table_columns(path, "CATALOG")

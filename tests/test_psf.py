@@ -1,4 +1,5 @@
 """Tests of the PSF models in `diffim.psf` against known answers."""
+import base64
 import math
 import pickle
 
@@ -580,8 +581,8 @@ def test_interpolated_psf_fits_its_width_once_per_position(monkeypatch):
                                      Box(0, 0, 101, 101), 2, 2)
     before = pickle.dumps(psf)
     fitted = []
-    fit = PixelModelPsf.computeFwhm
-    monkeypatch.setattr(PixelModelPsf, "computeFwhm",
+    fit = PixelModelPsf._fitted_fwhm
+    monkeypatch.setattr(PixelModelPsf, "_fitted_fwhm",
                         lambda self, x, y: fitted.append((x, y)) or fit(self, x, y))
     widths = [psf.computeFwhm(50, 50), psf.computeFwhm(50.0, 50.0), psf.computeFwhm(0, 100)]
     assert fitted == [(50.0, 50.0), (0.0, 100.0)]
@@ -589,3 +590,53 @@ def test_interpolated_psf_fits_its_width_once_per_position(monkeypatch):
                                                          psf.y_nodes), 50, 50)
     assert widths[2] != widths[0]
     assert pickle.dumps(psf) == before
+
+
+def test_pixel_psf_fits_its_width_once_for_every_position(monkeypatch):
+    psf = PixelPsf(MoffatPsf(3.0, beta=2.5).computeKernelImage(0, 0))
+    before = pickle.dumps(psf)
+    fitted = []
+    fit = PixelModelPsf._fitted_fwhm
+    monkeypatch.setattr(PixelModelPsf, "_fitted_fwhm",
+                        lambda self, x, y: fitted.append((x, y)) or fit(self, x, y))
+    widths = {psf.computeFwhm(50, 50), psf.computeFwhm(0, 100), psf.computeFwhm(-3.5, 7)}
+    assert fitted == [(50.0, 50.0)]
+    assert widths == {fit(PixelPsf(psf.kernel_image), 0, 0)}
+    assert widths.pop() == pytest.approx(3.0, rel=1e-3)
+    assert pickle.dumps(psf) == before
+    with pytest.raises(PsfError, match="PSF position must be finite"):
+        psf.computeFwhm(math.nan, 0)
+
+
+LEAD_PIXEL_PSF_KERNEL = np.outer([1.0, 4.0, 6.0, 4.0, 1.0], [1.0, 4.0, 6.0, 4.0, 1.0])
+LEAD_PIXEL_PSF_FWHM = 2.4290671365427148
+LEAD_PIXEL_PSF_PICKLES = {
+    # pickle.dumps(PixelPsf(LEAD_PIXEL_PSF_KERNEL), protocol=4) at 7d9ea06, before and after
+    # computeFwhm: a PixelPsf then kept its width as ``_fwhm``, None until fitted.
+    "unfitted": (
+        "gASVnAEAAAAAAACMEGRpZmZpbS5wc2YucGl4ZWyUjAhQaXhlbFBzZpSTlCmBlH2UKIwMa2VybmVsX2ltYWdllIwW"
+        "bnVtcHkuX2NvcmUubXVsdGlhcnJheZSMDF9yZWNvbnN0cnVjdJSTlIwFbnVtcHmUjAduZGFycmF5lJOUSwCFlEMB"
+        "YpSHlFKUKEsBSwVLBYaUaAmMBWR0eXBllJOUjAJmOJSJiIeUUpQoSwOMATyUTk5OSv////9K/////0sAdJRiiUPI"
+        "AAAAAAAA8D8AAAAAAAAQQAAAAAAAABhAAAAAAAAAEEAAAAAAAADwPwAAAAAAABBAAAAAAAAAMEAAAAAAAAA4QAAA"
+        "AAAAADBAAAAAAAAAEEAAAAAAAAAYQAAAAAAAADhAAAAAAAAAQkAAAAAAAAA4QAAAAAAAABhAAAAAAAAAEEAAAAAA"
+        "AAAwQAAAAAAAADhAAAAAAAAAMEAAAAAAAAAQQAAAAAAAAPA/AAAAAAAAEEAAAAAAAAAYQAAAAAAAABBAAAAAAAAA"
+        "8D+UdJRijARzaXpllEsFjAVfZndobZROdWIu"),
+    "fitted": (
+        "gASVpAEAAAAAAACMEGRpZmZpbS5wc2YucGl4ZWyUjAhQaXhlbFBzZpSTlCmBlH2UKIwMa2VybmVsX2ltYWdllIwW"
+        "bnVtcHkuX2NvcmUubXVsdGlhcnJheZSMDF9yZWNvbnN0cnVjdJSTlIwFbnVtcHmUjAduZGFycmF5lJOUSwCFlEMB"
+        "YpSHlFKUKEsBSwVLBYaUaAmMBWR0eXBllJOUjAJmOJSJiIeUUpQoSwOMATyUTk5OSv////9K/////0sAdJRiiUPI"
+        "AAAAAAAA8D8AAAAAAAAQQAAAAAAAABhAAAAAAAAAEEAAAAAAAADwPwAAAAAAABBAAAAAAAAAMEAAAAAAAAA4QAAA"
+        "AAAAADBAAAAAAAAAEEAAAAAAAAAYQAAAAAAAADhAAAAAAAAAQkAAAAAAAAA4QAAAAAAAABhAAAAAAAAAEEAAAAAA"
+        "AAAwQAAAAAAAADhAAAAAAAAAMEAAAAAAAAAQQAAAAAAAAPA/AAAAAAAAEEAAAAAAAAAYQAAAAAAAABBAAAAAAAAA"
+        "8D+UdJRijARzaXpllEsFjAVfZndobZRHQANuusA56iR1Yi4="),
+}
+
+
+@pytest.mark.parametrize("state", sorted(LEAD_PIXEL_PSF_PICKLES))
+def test_a_pixel_psf_pickled_with_its_own_width_cache_loads(state):
+    old = pickle.loads(base64.b64decode(LEAD_PIXEL_PSF_PICKLES[state]))
+    new = PixelPsf(LEAD_PIXEL_PSF_KERNEL)
+    assert old == new
+    assert pickle.dumps(old) == pickle.dumps(new)
+    assert old.computeFwhm(12.0, -3.0) == new.computeFwhm(0, 0) == LEAD_PIXEL_PSF_FWHM
+    assert pickle.dumps(old) == pickle.dumps(new)

@@ -6,6 +6,7 @@ import sqlite3
 import numpy as np
 import pytest
 from _campaigns import scenario, write_campaign
+from astropy.io import fits
 from lsst.daf.butler import Butler
 from threadpoolctl import threadpool_info
 
@@ -18,6 +19,7 @@ from validation.campaign.gen3_backend import Gen3Backend, Gen3Outputs
 from validation.campaign.run import openmp_threads_for, workdir_lock
 from validation.cli import main
 from validation.db import ResultsDB
+from validation.errors import ValidationError
 from validation.model import Verdict
 
 SCENARIOS = [
@@ -251,3 +253,13 @@ def test_a_small_field_runs_on_one_openmp_thread(side, threads_inside, tmp_path)
     with openmp_threads_for(_Field(side, tmp_path)):
         assert _openmp_threads() == (threads_inside or outside)
     assert _openmp_threads() == outside
+
+
+def test_a_calexp_that_is_no_exposure_file_is_a_one_line_error(tmp_path):
+    field = _Field(384, tmp_path)
+    fits.PrimaryHDU(np.zeros((384, 384), np.float32)).writeto(field.calexps[10, 0], overwrite=True)
+    message = (f"^{field.calexps[10, 0]}: not an exposure file \\(no IMAGE header after a "
+               "primary header without data\\)$")
+    with pytest.raises(ValidationError, match=message):
+        with openmp_threads_for(field):
+            pass

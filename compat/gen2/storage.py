@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +20,15 @@ import yaml
 from astropy.io import fits
 from astropy.table import Table
 
-from diffim.errors import DiffimError
+from diffim.errors import DiffimError, FitsFormatError
 from diffim.geom import Box
 from diffim.io.atomic import write_atomically, write_fits, write_parquet, write_text
-from diffim.io.checksum import checksum_cards, hdu_sums_match, table_datasum
+from diffim.io.checksum import checksum_cards, table_datasum
 from diffim.io.exposure_fits import read_exposure, write_exposure
-from diffim.io.fits_cards import BLOCK, header_bytes
-from diffim.io.hdu_reader import read_hdus
+from diffim.io.fits_cards import header_bytes
+from diffim.io.hdu_reader import read_table_columns
 from diffim.io.hdu_writer import catalog_table_hdu, primary_cards, write_hdus
 from diffim.io.header import open_fits
-from diffim.io.simple_fits import read_header as read_fits_header
 
 from .errors import Gen2Error
 
@@ -39,9 +37,6 @@ __all__ = ["import_type", "read", "read_bbox", "read_header", "read_length", "re
 
 _CHECKSUM_COMMENT = "gen2 catalog checksum"
 _CATALOG_HDU = "CATALOG"
-_TABLE_DTYPES = {"L": "S1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
-"""Binary-table column forms `diffim.io.hdu_writer.catalog_table_hdu` writes, as stored."""
-_COLUMN_SCALING = ("TSCAL", "TZERO", "TNULL", "TDIM")
 
 
 def import_type(name):
@@ -189,7 +184,10 @@ def _column(series):
 
 
 def _read_fits_catalog(path):
-    columns = _table_columns(path)
+    try:
+        columns = read_table_columns(path, _CATALOG_HDU)
+    except FitsFormatError:
+        raise _corrupt(path) from None
     if columns is not None:
         return pd.DataFrame(columns)
     with open_fits(path) as hdus:  # another writer's table
@@ -204,59 +202,6 @@ def _read_fits_catalog(path):
 
 def _corrupt(path):
     return Gen2Error(f"{path}: checksum mismatch: catalogue file is corrupt")
-
-
-def _table_columns(path):
-    """The columns of a catalogue file as `_write_fits_catalog` writes it without astropy,
-    read without astropy (its column machinery was half of a campaign's catalogue reads).
-
-    Returns
-    -------
-    columns : `dict` [`str`, `numpy.ndarray`] or `None`
-        Name -> native-order values (``L`` columns as bool, as astropy
-        gives them); `None` for a file of another layout (no rows, scaled
-        or array columns, other forms), for astropy to read.
-
-    Raises
-    ------
-    Gen2Error
-        A DATASUM or CHECKSUM does not match the file's bytes.
-    """
-    with open(path, "rb") as stream:
-        primary = read_fits_header(stream)
-        hdus = None if primary is None else read_hdus(stream, primary)
-        if not hdus or hdus[-1].name != _CATALOG_HDU or not isinstance(hdus[-1].data, bytes):
-            return None
-        # CHECKSUM covers the padding after the rows too (`read_hdus` skips it).
-        padding = -len(hdus[-1].data) % BLOCK
-        stream.seek(-padding, os.SEEK_END)
-        padded_with_zeros = not stream.read(padding).strip(b"\0")
-    header = hdus[-1].header
-    if [hdu.name for hdu in hdus].count(_CATALOG_HDU) != 1:
-        return None
-    fields = header.get("TFIELDS")
-    if type(fields) is not int:
-        return None
-    names, forms = [], []
-    for index in range(1, fields + 1):
-        form, name = header.get(f"TFORM{index}"), header.get(f"TTYPE{index}")
-        if form not in _TABLE_DTYPES or not isinstance(name, str) or any(
-                f"{key}{index}" in header for key in _COLUMN_SCALING):
-            return None
-        names.append(name)
-        forms.append(form)
-    if len(set(names)) != len(names):
-        return None
-    layout = np.dtype({"names": names, "formats": [_TABLE_DTYPES[form] for form in forms]})
-    if layout.itemsize != header["NAXIS1"]:
-        return None
-    if not padded_with_zeros:
-        raise _corrupt(path)
-    if not all(hdu_sums_match(hdu.header, hdu.header.raw, hdu.datasum) for hdu in hdus):
-        raise _corrupt(path)
-    rows = np.frombuffer(hdus[-1].data, layout)
-    return {name: rows[name] == b"T" if form == "L" else _native(rows[name])
-            for name, form in zip(names, forms)}
 
 
 def _native(values):

@@ -11,6 +11,10 @@ plane straight into the array it is returned in, swapped to native order
 and summed in one pass (`diffim.io.checksum.read_plane`). Any other file
 (another layout, a short file, scaled or blanked data, a heap) gives `None`
 and is left to astropy, which says what is wrong with it.
+
+`read_table_columns` decodes a binary table of scalar columns as
+`diffim.io.hdu_writer.catalog_table_hdu` writes it (gen2's FITS catalogues:
+astropy's column machinery was half of a campaign's catalogue reads).
 """
 from __future__ import annotations
 
@@ -19,14 +23,19 @@ import os
 
 import numpy as np
 
-from .checksum import read_plane, table_datasum
+from ..errors import FitsFormatError
+from .checksum import hdu_sums_match, read_plane, table_datasum
 from .fits_cards import BLOCK, CARD
+from .hdu_writer import TABLE_FORMS, stored_column_dtype
 from .simple_fits import SIMPLE_CARD, SimpleHeader, read_header
 
-__all__ = ["RawHdu", "read_hdus"]
+__all__ = ["RawHdu", "read_hdus", "read_table_columns"]
 
 _UINT32_OFFSET = np.uint32(0x80000000)
 _SCALING = ("BSCALE", "BZERO", "BLANK")
+_STORED_DTYPES = {form: stored_column_dtype(dtype) for dtype, form in TABLE_FORMS.items()}
+"""``TFORMn`` -> the stored dtype, for the columns `hdu_writer.catalog_table_hdu` writes."""
+_COLUMN_SCALING = ("TSCAL", "TZERO", "TNULL", "TDIM")
 
 
 @dataclasses.dataclass
@@ -125,3 +134,66 @@ def _read_plane(stream, header, shape, bitpix):
         return native.view(np.float32), datasum
     native ^= _UINT32_OFFSET  # the stored int32 is the value less 2^31
     return native, datasum
+
+
+def read_table_columns(path, extname):
+    """The columns of a file whose last HDU is the binary table ``extname``, as
+    `diffim.io.hdu_writer.catalog_table_hdu` writes it, or None.
+
+    Parameters
+    ----------
+    path : `str` or `pathlib.Path`
+    extname : `str`
+        The table's ``EXTNAME``; no other HDU of the file may have it.
+
+    Returns
+    -------
+    columns : `dict` [`str`, `numpy.ndarray`] or `None`
+        Name -> native-order values (``L`` columns as bool, as astropy gives
+        them); `None` for a file of another layout (no rows, scaled or array
+        columns, other forms), for astropy to read.
+
+    Raises
+    ------
+    diffim.errors.FitsFormatError
+        A DATASUM or CHECKSUM does not match the file's bytes.
+    """
+    with open(path, "rb") as stream:
+        primary = read_header(stream)
+        hdus = None if primary is None else read_hdus(stream, primary)
+        if not hdus or hdus[-1].name != extname or not isinstance(hdus[-1].data, bytes):
+            return None
+        # CHECKSUM covers the padding after the rows too (`read_hdus` skips it).
+        padding = -len(hdus[-1].data) % BLOCK
+        stream.seek(-padding, os.SEEK_END)
+        padded_with_zeros = not stream.read(padding).strip(b"\0")
+    if [hdu.name for hdu in hdus].count(extname) != 1:
+        return None
+    forms = _column_forms(hdus[-1].header)
+    if forms is None:
+        return None
+    if not padded_with_zeros or not all(hdu_sums_match(hdu.header, hdu.header.raw, hdu.datasum)
+                                        for hdu in hdus):
+        raise FitsFormatError(f"{path}: checksum mismatch in HDU {extname}: file is corrupt")
+    rows = np.frombuffer(hdus[-1].data, np.dtype({
+        "names": list(forms), "formats": [_STORED_DTYPES[form] for form in forms.values()]}))
+    return {name: rows[name] == b"T" if form == "L"
+            else rows[name].astype(rows[name].dtype.newbyteorder("="))
+            for name, form in forms.items()}
+
+
+def _column_forms(header):
+    """Name -> ``TFORMn`` of a table's columns, or None unless each is a scalar of
+    `_STORED_DTYPES` without scaling, their names are distinct and they fill ``NAXIS1``."""
+    fields = header.get("TFIELDS")
+    if type(fields) is not int:
+        return None
+    forms = {}
+    for index in range(1, fields + 1):
+        form, name = header.get(f"TFORM{index}"), header.get(f"TTYPE{index}")
+        if form not in _STORED_DTYPES or not isinstance(name, str) or name in forms or any(
+                f"{key}{index}" in header for key in _COLUMN_SCALING):
+            return None
+        forms[name] = form
+    row_bytes = sum(_STORED_DTYPES[form].itemsize for form in forms.values())
+    return forms if row_bytes == header["NAXIS1"] else None

@@ -16,16 +16,23 @@ import numpy as np
 from ..psf.persistence import EXTNAME as PSF_EXTNAME
 from .fits_cards import BLOCK, card
 
-__all__ = ["catalog_table_hdu", "image_cards", "primary_cards", "psf_table_hdu", "write_hdus"]
+__all__ = ["TABLE_FORMS", "catalog_table_hdu", "image_cards", "primary_cards", "psf_table_hdu",
+           "stored_column_dtype", "write_hdus"]
 
 _ROWS = 256
 """Rows converted at once (4 MB of a 4k float32 plane)."""
 
 _UINT32_OFFSET = np.uint32(0x80000000)
 _BITPIX = {np.dtype(np.float32): -32, np.dtype(np.uint32): 32}
-_TABLE_FORMS = {np.dtype(np.bool_): "L", np.dtype(np.int16): "I", np.dtype(np.int32): "J",
-                np.dtype(np.int64): "K", np.dtype(np.float32): "E", np.dtype(np.float64): "D"}
+TABLE_FORMS = {np.dtype(np.bool_): "L", np.dtype(np.int16): "I", np.dtype(np.int32): "J",
+               np.dtype(np.int64): "K", np.dtype(np.float32): "E", np.dtype(np.float64): "D"}
 """Binary-table column format of each numpy type written without scaling cards."""
+
+
+def stored_column_dtype(dtype):
+    """How a table column of ``dtype`` (a `TABLE_FORMS` key) is stored: big-endian, logical
+    values as the bytes ``T`` and ``F``."""
+    return np.dtype("S1") if dtype == np.bool_ else dtype.newbyteorder(">")
 
 
 def primary_cards():
@@ -96,15 +103,15 @@ def catalog_table_hdu(columns, extname):
     rows = len(next(iter(columns.values()))) if columns else 0
     fields = []
     for name, values in columns.items():
-        if values.dtype not in _TABLE_FORMS:
+        if values.dtype not in TABLE_FORMS:
             raise TypeError(f"no binary-table writer for column {name!r} of {values.dtype}")
-        fields.append((name, values.dtype.newbyteorder(">") if values.dtype != np.bool_ else "S1"))
+        fields.append((name, stored_column_dtype(values.dtype)))
     table = np.empty(rows, dtype=np.dtype({"names": list(columns), "formats": [
         dtype for _, dtype in fields]}))
     for name, values in columns.items():
         table[name] = np.where(values, b"T", b"F") if values.dtype == np.bool_ else values
     cards = _table_cards(table.dtype.itemsize, rows,
-                         [(name, _TABLE_FORMS[values.dtype]) for name, values in columns.items()])
+                         [(name, TABLE_FORMS[values.dtype]) for name, values in columns.items()])
     cards.append(card("EXTNAME", extname, "extension name"))
     return cards, table.tobytes()
 

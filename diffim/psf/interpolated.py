@@ -56,6 +56,7 @@ class InterpolatedPsf(PixelModelPsf):
     """
 
     def __init__(self, kernel_images, x_nodes, y_nodes):
+        super().__init__()
         try:
             images = np.array(kernel_images, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -73,7 +74,6 @@ class InterpolatedPsf(PixelModelPsf):
         self.kernel_images = images
         self.size = images.shape[2]
         self._unit_images = images / images.sum(axis=(2, 3), keepdims=True)
-        self._fwhms = {}
 
     @classmethod
     def from_model(cls, model_at, bbox, n_x, n_y):
@@ -120,19 +120,6 @@ class InterpolatedPsf(PixelModelPsf):
                 if weight_x * weight_y != 0.0:
                     image += weight_x * weight_y * self._unit_images[j, i]
         return image / image.sum()
-
-    def computeFwhm(self, x, y):
-        """`PixelModelPsf.computeFwhm`, fitted once per position: the images never change,
-        and one subtraction asks for a PSF's width at its centre up to four times (kernel
-        fit, match check, quality, dipoles: a Moffat fit of about 8 ms each)."""
-        position = check_position(x, y)
-        if position not in self._fwhms:
-            self._fwhms[position] = super().computeFwhm(*position)
-        return self._fwhms[position]
-
-    def __getstate__(self):
-        # The widths are not state: a pickle (a template's key) is the same before and after.
-        return {**self.__dict__, "_fwhms": {}}
 
     def __eq__(self, other):
         if type(other) is not type(self):

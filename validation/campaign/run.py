@@ -17,17 +17,16 @@ import importlib.metadata
 import itertools
 import os
 import platform
-import shutil
 import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from astropy.io import fits
 from threadpoolctl import threadpool_limits
 
 from diffim.io.read_cache import read_exposures_kept
+from diffim.io.simple_fits import read_header
 from diffim.template.kept import templates_kept
 
 from ..audit import audit_paths
@@ -39,6 +38,7 @@ from .engine import KEPT_EXPOSURE_BYTES, KEPT_TEMPLATE_BYTES, start_engine
 from .gen2_backend import Gen2Backend
 from .gen3_backend import Gen3Backend
 from .progress import CampaignProgress
+from .run_dir import fresh_run_dir
 from .schedule import scenario_results
 
 __all__ = ["KEPT_EXPOSURE_BYTES", "KEPT_TEMPLATE_BYTES", "ONE_THREAD_PIXELS", "CampaignRun",
@@ -136,11 +136,10 @@ def _run_campaign(campaign, workdir, db_url, engine_workers, progress, registry_
         data_ids = campaign_data_ids(campaign, files)
         progress(f"field: {len(files.visits)} visits x {len(files.detectors)} detectors, "
                  f"{len(files.coadds)} coadd patches ({time.monotonic() - started:.0f} s)")
-        run_dir = workdir / "run"
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        # Started before the ingest, so that Parsl's workers start while it runs.
-        with openmp_threads_for(files), start_engine(*engine_workers, run_dir) as engine:
+        # The engine started before the ingest, so that Parsl's workers start while it
+        # runs; the previous run's files are deleted meanwhile.
+        with fresh_run_dir(workdir) as run_dir, openmp_threads_for(files), \
+                start_engine(*engine_workers, run_dir) as engine:
             backends = (Gen2Backend(run_dir / "gen2"),
                         Gen3Backend(run_dir / "gen3", registry_db))
             for backend in backends:
@@ -172,10 +171,18 @@ def openmp_threads_for(files):
     integer counts and checksums (the default campaign's files and rows are the
     same bytes). Only this process is limited: Parsl's workers run with
     ``OMP_NUM_THREADS=1`` already, the local pools' workers keep two threads.
-    The size is read from the first calexp's image header, not its planes.
+    The size is read from the first calexp's image header, not its planes
+    (without astropy: an exposure file's primary header has no data, the image's
+    header follows it).
     """
-    header = fits.getheader(files.calexps[min(files.calexps)], extname="IMAGE")
-    if header["NAXIS1"] * header["NAXIS2"] >= ONE_THREAD_PIXELS:
+    path = files.calexps[min(files.calexps)]
+    with open(path, "rb") as stream:
+        primary = read_header(stream)
+        image = read_header(stream) if primary is not None and primary.get("NAXIS") == 0 else None
+    if image is None or image.get("EXTNAME") != "IMAGE":
+        raise ValidationError(f"{path}: not an exposure file (no IMAGE header after a primary "
+                              "header without data)")
+    if image["NAXIS1"] * image["NAXIS2"] >= ONE_THREAD_PIXELS:
         yield
         return
     with threadpool_limits(limits=1, user_api="openmp"):
