@@ -1,6 +1,6 @@
 """ZOGY at LSST-detector size (4k x 4k): D and S_corr, the whole task, peak memory.
 
-``test_zogy_difference_and_score`` times what the issue's target counts: the
+``test_zogy_difference_and_score`` times what the ZOGY speed target counts: the
 proper difference D, the score S and their variance planes (so S_corr =
 S / sqrt(var S)) from two float32 images, their variance planes and PSF
 stamps (`diffim.zogy.proper.proper_images` with the filters of

@@ -78,7 +78,7 @@ def test_check_names_the_numbers_and_the_deconvolution():
 
 @pytest.fixture(scope="module")
 def sky_pair():
-    """The issue's pair with sky at 512 px: science PSF 5 px, template 3.5 px, flux ratio 0.9."""
+    """The real-images pair with sky at 512 px: science PSF 5 px, template 3.5 px, flux ratio 0.9."""
     from test_subtract_sky import simulate_sky_pair
 
     return simulate_sky_pair(512, seed=1)

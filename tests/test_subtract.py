@@ -106,7 +106,7 @@ def test_kernel_sum_bias_with_moffat_wings_is_bounded(decorrelated):
     task, _ = decorrelated
     # Moffat (beta 4.765) PSFs: -0.22 +- 0.05 % over seeds 1-6, because a basis of
     # Gaussians cannot carry the power-law wings of a Moffat-to-Moffat kernel
-    # (-0.17 % even without noise); see the closing note.
+    # (-0.17 % even without noise).
     assert -4e-3 < task.metadata["kernelSum"] / FLUX_RATIO - 1 < 1e-3
 
 

@@ -22,7 +22,7 @@ EXCLUDED = ["NO_DATA", "EDGE", "SAT", "BAD", "SAT_TEMPLATE"]
 
 
 def simulate_sky_pair(size, seed=16):
-    """The issue's pair: 30 transients, sky 1200 and 1000 with gradients, transparency 0.9."""
+    """The sky-left-in pair of the real-images work: 30 transients, sky 1200 and 1000 with gradients, transparency 0.9."""
     config = PairConfig(size=size, seed=seed, n_transients=30, transient_flux_min=3000.0,
                         flux_ratio=FLUX_RATIO, science_sky=1200.0, template_sky=1000.0,
                         science_sky_gradient=(0.05, -0.03), template_sky_gradient=(0.02, 0.02))
@@ -110,7 +110,7 @@ def test_transients_are_found_with_few_false_detections(sky_pair, al_result):
 
 
 def test_a_2048_pair_finds_its_transients_and_little_else():
-    # The issue's pair at full size (seed 16: one transient of the 30 falls outside
+    # That pair at full size (seed 16: one transient of the 30 falls outside
     # the science image). Before the brightest unsaturated stars became kernel sources
     # and detections on saturated centres were dropped, there were 15 other detections
     # (5 on saturated cores, 8 wing residuals of stars of 5e5-9e5 counts, S/N above the
