@@ -6,10 +6,11 @@ same ``SingleQuantumExecutor`` that ``pipetask run`` uses, so outputs are
 bit-identical to the command's. The quanta run on quantum-backed butlers,
 as ``pipetask run-qbb`` runs them, and their outputs are registered in bulk
 once they have run (`compat.gen3.quantum_butler`): the registry is written
-by this process alone. With ``jobs > 1`` the quanta run in a pool
-of that many processes, as with ``pipetask run -j``; unlike the
-middleware's multiprocess executor, which starts a spawned interpreter per
-quantum and sends it the executor and the task's config (executed again), the pool's workers are forked from a server
+by this process alone. With ``jobs > 1`` the quanta run in a pool of that
+many processes, as with ``pipetask run -j``; unlike the middleware's
+multiprocess executor, which starts a spawned interpreter per quantum and
+sends it the executor and the task's config (executed again), the pool's
+workers are forked from a server
 that imported the middleware and the tasks once (`compat.worker_server`),
 run many quanta each, and unpickle the executor and the graph's task nodes
 once per run (`compat.pickled`).
@@ -38,7 +39,8 @@ from .pipelines import pipeline_path
 from .quantum_butler import QuantumButlerFactory, register_outputs
 from .quantum_pool import run_in_pool
 
-__all__ = ["WORKER_MODULES", "execute_quantum", "failed_outputs", "load_pipeline", "run_pipeline"]
+__all__ = ["WORKER_MODULES", "execute_quantum", "failed_outputs", "load_pipeline",
+           "run_pipeline"]
 
 # Installed from PyPI, the stack has no EUPS: the middleware records package versions
 # from Python's metadata and says "Unable to import eups" on every run, which a user
@@ -129,7 +131,8 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     Returns
     -------
     quanta : `list` [`lsst.daf.butler.Quantum`]
-        The quanta executed.
+        The quanta executed: in the graph's order, in the order they ended with
+        ``jobs > 1``.
 
     Raises
     ------
@@ -235,10 +238,13 @@ def _execute_in_pool(predicted, shared, jobs, timeout, on_result):
     only: a campaign's engine starts it with the shipped tasks' modules, a
     pipeline of other tasks has its workers import them at their first quantum.
     """
+    if not predicted:
+        return
     nodes = predicted.quantum_only_xgraph.nodes
     tasks = Pickled(dict(predicted.pipeline_graph.tasks))
-    calls = {quantum_id: (execute_quantum, shared, tasks, nodes[quantum_id]["pipeline_node"].label,
-                          nodes[quantum_id]["quantum"], quantum_id)
+    calls = {quantum_id: (execute_quantum, shared, tasks,
+                          nodes[quantum_id]["pipeline_node"].label, nodes[quantum_id]["quantum"],
+                          quantum_id)
              for quantum_id in predicted}
     predecessors = {quantum_id: set(predicted.quantum_only_xgraph.predecessors(quantum_id))
                     for quantum_id in predicted}
