@@ -20,7 +20,8 @@ from .artifacts import (DIFF_OF_DIFF, MATCHED, read_cutouts, read_difference_ima
                         read_matched_differences, read_matched_positions)
 from .evidence import comparison_evidence, scenario_tolerances
 from .outcome import comparison_reason, data_id_label, outcome_of
-from .plots import DIFFERENCE, column_figure, cutout_figure, difference_image_figure, svg_markup
+from .plots import (DIFFERENCE, column_figure, cutout_figure, difference_image_figure, show_column,
+                    svg_markup)
 
 __all__ = ["PLOTS_SHOWN", "Plot", "ScenarioFigures", "scenario_figures"]
 
@@ -80,9 +81,10 @@ def scenario_figures(scenario):
     ranked.sort(key=lambda item: item[:2])
     figures = ScenarioFigures(plots=[], problems=[])
     ordered = []
+    drawing = _ColumnDrawing()
     for order, (_, _, label, comparison, evidence) in enumerate(ranked):
         try:
-            plots = _plots(comparison, evidence, label)
+            plots = _plots(comparison, evidence, label, drawing)
         except ValidationError as error:
             figures.problems.append(str(error))
             continue
@@ -93,12 +95,27 @@ def scenario_figures(scenario):
     return figures
 
 
-def _plots(comparison, evidence, label):
+class _ColumnDrawing:
+    """The column plots of a scenario, drawn on one figure: its axes and ticks are made once."""
+
+    def __init__(self):
+        self._figure = None
+
+    def svg(self, *column):
+        """The markup of `column_figure` (``*column``)."""
+        if self._figure is None:
+            self._figure = column_figure(*column)
+        else:
+            show_column(self._figure, *column)
+        return svg_markup(self._figure)
+
+
+def _plots(comparison, evidence, label, drawing):
     """The plots of one comparison; the data ID goes in the title, where long ones can wrap."""
     title = f"{label} {comparison.product}"
     if DIFF_OF_DIFF in comparison.artifacts:
         return _image_plots(comparison, title)
-    return _column_plots(comparison, evidence, title)
+    return _column_plots(comparison, evidence, title, drawing)
 
 
 def _image_plots(comparison, title):
@@ -121,7 +138,7 @@ def _image_plots(comparison, title):
     return plots
 
 
-def _column_plots(comparison, evidence, title):
+def _column_plots(comparison, evidence, title, drawing):
     path = comparison.artifacts[MATCHED]
     table = read_matched_differences(path)
     positions, position_label = read_matched_positions(path)
@@ -132,10 +149,10 @@ def _column_plots(comparison, evidence, title):
         if column.get("unit") not in _PLOTTED_UNITS or column.get("limit") is None \
                 or row.name not in table:
             continue
-        figure = column_figure(table[row.name].to_numpy(), positions, row.name, column["unit"],
-                               column["limit"], position_label)
+        svg = drawing.svg(table[row.name].to_numpy(), positions, row.name, column["unit"],
+                          column["limit"], position_label)
         plots.append(Plot(title, f"{row.name}: a point per matched source, the band is the "
-                                 f"tolerance ±{row.limit} {row.unit}", svg_markup(figure)))
+                                 f"tolerance ±{row.limit} {row.unit}", svg))
     if not plots:
         judged = "no judged column differs" if evidence.columns else "no column differs"
         plots.append(Plot(title, f"matched catalogue: {judged} over {len(table):,} matched "
