@@ -25,7 +25,7 @@ from validation.report.artifacts import read_cutouts
 from validation.report.figures import PLOTS_SHOWN
 from validation.report.junit import class_name, render_junit
 from validation.report.plots import (column_figure, cutout_figure, difference_image_figure,
-                                     show_column, svg_markup, trend_figure)
+                                     show_column, show_cutouts, svg_markup, trend_figure)
 from validation.report.style import MIN_CONTRAST, MUTED, OUTCOME_COLOURS, contrast_ratio
 
 EDGE_REASON = "template patch set differs at the detector edge"
@@ -461,6 +461,25 @@ def test_column_shown_on_a_drawn_figure_draws_as_a_new_figure():
         show_column(reused, *second)
         assert len(reused.axes[0].collections) == 2 and len(reused.axes[0].patches) == 1
         assert _without_label_ids(svg_markup(reused)) == _without_label_ids(svg_markup(column_figure(*second)))
+
+
+def test_cutouts_shown_on_a_drawn_figure_draw_as_a_new_figure():
+    rng = np.random.default_rng(3)
+    first = (rng.normal(100.0, 5.0, (21, 21)), rng.normal(100.0, 5.0, (21, 21)), (500, 40))
+    side_a = rng.normal(1e4, 50.0, (15, 11))
+    side_b = side_a.copy()
+    side_b[7, 5] += 3.0
+    side_b[0, 0] = np.nan
+    second = (side_a, side_b, (2000, 3000))
+    with matplotlib.rc_context({"svg.hashsalt": "fixed"}):
+        for first_mark, second_mark in (((510, 50), (2005, 3007)), (None, (2005, 3007)), ((510, 50), None)):
+            reused = cutout_figure(*first, mark=first_mark)
+            svg_markup(reused)
+            show_cutouts(reused, *second, mark=second_mark)
+            assert _without_label_ids(svg_markup(reused)) == \
+                _without_label_ids(svg_markup(cutout_figure(*second, mark=second_mark)))
+            assert all((axes.get_xlim(), axes.get_ylim()) == ((2000, 2011), (3000, 3015))
+                       for axes in reused.axes if axes.images)
 
 
 def _without_label_ids(svg):
