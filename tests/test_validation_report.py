@@ -5,6 +5,7 @@ import json
 import re
 import xml.etree.ElementTree as ElementTree
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +25,7 @@ from validation.report.artifacts import read_cutouts
 from validation.report.figures import PLOTS_SHOWN
 from validation.report.junit import class_name, render_junit
 from validation.report.plots import (column_figure, cutout_figure, difference_image_figure,
-                                     svg_markup, trend_figure)
+                                     show_column, show_cutouts, svg_markup, trend_figure)
 from validation.report.style import MIN_CONTRAST, MUTED, OUTCOME_COLOURS, contrast_ratio
 
 EDGE_REASON = "template patch set differs at the detector edge"
@@ -447,6 +448,42 @@ def test_column_figure_has_a_point_per_source_and_the_tolerance_band():
     assert axes.get_title() == "psfFlux\n2 of 5 beyond ±0.5, 1 NaN"
     assert (axes.get_xlabel(), axes.get_ylabel()) == ("source x on the detector (pixel)",
                                                       "gen2 − gen3 (σ of the flux errors)")
+
+
+def test_column_shown_on_a_drawn_figure_draws_as_a_new_figure():
+    # another column, range, unit, limit and position label; NaN at the first column's widest x
+    first = (np.array([0.3, -2.0, 0.1]), np.array([5.0, 900.0, 40.0]), "psfFlux", "sigma", 0.5, "x (pixel)")
+    second = (np.array([np.nan, 1e-6, -3e-6, 2e-6]), np.array([5.0, 300.0, 40.0, 120.0]), "coord_ra",
+              "arcsec", 1e-6, "source right ascension (degree)")
+    with matplotlib.rc_context({"svg.hashsalt": "fixed"}):  # clip and marker ids from content alone
+        reused = column_figure(*first)
+        svg_markup(reused)
+        show_column(reused, *second)
+        assert len(reused.axes[0].collections) == 2 and len(reused.axes[0].patches) == 1
+        assert _without_label_ids(svg_markup(reused)) == _without_label_ids(svg_markup(column_figure(*second)))
+
+
+def test_cutouts_shown_on_a_drawn_figure_draw_as_a_new_figure():
+    rng = np.random.default_rng(3)
+    first = (rng.normal(100.0, 5.0, (21, 21)), rng.normal(100.0, 5.0, (21, 21)), (500, 40))
+    side_a = rng.normal(1e4, 50.0, (15, 11))
+    side_b = side_a.copy()
+    side_b[7, 5] += 3.0
+    side_b[0, 0] = np.nan
+    second = (side_a, side_b, (2000, 3000))
+    with matplotlib.rc_context({"svg.hashsalt": "fixed"}):
+        for first_mark, second_mark in (((510, 50), (2005, 3007)), (None, (2005, 3007)), ((510, 50), None)):
+            reused = cutout_figure(*first, mark=first_mark)
+            svg_markup(reused)
+            show_cutouts(reused, *second, mark=second_mark)
+            assert _without_label_ids(svg_markup(reused)) == \
+                _without_label_ids(svg_markup(cutout_figure(*second, mark=second_mark)))
+            assert all((axes.get_xlim(), axes.get_ylim()) == ((2000, 2011), (3000, 3015))
+                       for axes in reused.axes if axes.images)
+
+
+def _without_label_ids(svg):
+    return re.sub(r'id="f\d+-', 'id="f-', svg)
 
 
 def test_svg_markup_keeps_text_and_marks_axis_labels():

@@ -9,7 +9,10 @@ gets one plot per judged column that differs (a point per matched source,
 the tolerance as a band), columns beyond their limits first. Every plot is
 made: the report shows the first few and folds the rest. An artifact that
 cannot be read becomes a note in the report rather than stopping it: the
-report is most needed exactly when a run went wrong.
+report is most needed exactly when a run went wrong. The column plots of a
+scenario are drawn on one figure, and so are its cut-outs, each plot shown
+on it in place of the one before: making a figure's axes and ticks cost
+most of a plot.
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ from .artifacts import (DIFF_OF_DIFF, MATCHED, read_cutouts, read_difference_ima
                         read_matched_differences, read_matched_positions)
 from .evidence import comparison_evidence, scenario_tolerances
 from .outcome import comparison_reason, data_id_label, outcome_of
-from .plots import DIFFERENCE, column_figure, cutout_figure, difference_image_figure, svg_markup
+from .plots import (DIFFERENCE, column_figure, cutout_figure, difference_image_figure, show_column,
+                    show_cutouts, svg_markup)
 
 __all__ = ["PLOTS_SHOWN", "Plot", "ScenarioFigures", "scenario_figures"]
 
@@ -80,9 +84,11 @@ def scenario_figures(scenario):
     ranked.sort(key=lambda item: item[:2])
     figures = ScenarioFigures(plots=[], problems=[])
     ordered = []
+    drawings = _Drawings(columns=_Redrawn(column_figure, show_column),
+                         cutouts=_Redrawn(cutout_figure, show_cutouts))
     for order, (_, _, label, comparison, evidence) in enumerate(ranked):
         try:
-            plots = _plots(comparison, evidence, label)
+            plots = _plots(comparison, evidence, label, drawings)
         except ValidationError as error:
             figures.problems.append(str(error))
             continue
@@ -93,15 +99,42 @@ def scenario_figures(scenario):
     return figures
 
 
-def _plots(comparison, evidence, label):
+class _Redrawn:
+    """Plots of one kind drawn on one figure, made by ``make`` once, then shown anew by ``show``.
+
+    The figure's axes and their ticks are made once (`plots.show_column`,
+    `plots.show_cutouts`), not once per plot.
+    """
+
+    def __init__(self, make, show):
+        self._make, self._show, self._figure = make, show, None
+
+    def svg(self, *args, **kwargs):
+        """The markup of ``make(*args, **kwargs)``."""
+        if self._figure is None:
+            self._figure = self._make(*args, **kwargs)
+        else:
+            self._show(self._figure, *args, **kwargs)
+        return svg_markup(self._figure)
+
+
+@dataclass
+class _Drawings:
+    """A scenario's figures redrawn for each plot: column plots and cut-outs."""
+
+    columns: _Redrawn
+    cutouts: _Redrawn
+
+
+def _plots(comparison, evidence, label, drawings):
     """The plots of one comparison; the data ID goes in the title, where long ones can wrap."""
     title = f"{label} {comparison.product}"
     if DIFF_OF_DIFF in comparison.artifacts:
-        return _image_plots(comparison, title)
-    return _column_plots(comparison, evidence, title)
+        return _image_plots(comparison, title, drawings.cutouts)
+    return _column_plots(comparison, evidence, title, drawings.columns)
 
 
-def _image_plots(comparison, title):
+def _image_plots(comparison, title, cutout_drawing):
     """The whole difference image, then gen2, gen3 and their difference around its largest value."""
     path = comparison.artifacts[DIFF_OF_DIFF]
     pixels, xy0 = read_difference_image(path)
@@ -117,11 +150,11 @@ def _image_plots(comparison, title):
     if cutouts is not None and where:
         plots.append(Plot(title, f"gen2, gen3 and {DIFFERENCE} around the largest difference in σ "
                                  f"(x = {where[0]}, y = {where[1]}, circled)",
-                          svg_markup(cutout_figure(*cutouts, mark=where))))
+                          cutout_drawing.svg(*cutouts, mark=where)))
     return plots
 
 
-def _column_plots(comparison, evidence, title):
+def _column_plots(comparison, evidence, title, column_drawing):
     path = comparison.artifacts[MATCHED]
     table = read_matched_differences(path)
     positions, position_label = read_matched_positions(path)
@@ -132,10 +165,10 @@ def _column_plots(comparison, evidence, title):
         if column.get("unit") not in _PLOTTED_UNITS or column.get("limit") is None \
                 or row.name not in table:
             continue
-        figure = column_figure(table[row.name].to_numpy(), positions, row.name, column["unit"],
-                               column["limit"], position_label)
+        svg = column_drawing.svg(table[row.name].to_numpy(), positions, row.name, column["unit"],
+                          column["limit"], position_label)
         plots.append(Plot(title, f"{row.name}: a point per matched source, the band is the "
-                                 f"tolerance ±{row.limit} {row.unit}", svg_markup(figure)))
+                                 f"tolerance ±{row.limit} {row.unit}", svg))
     if not plots:
         judged = "no judged column differs" if evidence.columns else "no column differs"
         plots.append(Plot(title, f"matched catalogue: {judged} over {len(table):,} matched "

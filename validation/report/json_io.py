@@ -16,28 +16,39 @@ from diffim.io.atomic import write_text
 
 from ..errors import ValidationError
 from ..model import AuditRecord, Comparison, DataIdResult, RunInfo, RunReport, ScenarioResult, Verdict
+from .json_text import indented_json
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "read_results_json", "run_report_from_json",
            "run_report_to_json", "write_results_json"]
 
 FORMAT = "diffim-validate-run"
 FORMAT_VERSION = 1
+_LEAVES = frozenset((str, float, int, bool, type(None)))
 
 
 def run_report_to_json(report):
     """A `RunReport` as a JSON-ready `dict` (verdicts as their string values)."""
     document = {"format": FORMAT, "version": FORMAT_VERSION}
-    document.update(_plain(dataclasses.asdict(report)))
+    document.update(_plain(report))
     return document
 
 
 def _plain(value):
+    """Records as dicts of their fields, verdicts as their values; new containers, leaves as they are.
+
+    What ``dataclasses.asdict`` makes of them, without its deep copy of every
+    leaf (most of the time of a results file).
+    """
+    if type(value) in _LEAVES:
+        return value
     if isinstance(value, Verdict):
         return value.value
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
     return value
 
 
@@ -118,7 +129,7 @@ def write_results_json(report, path, audit_summary=None):
     document = run_report_to_json(report)
     if audit_summary is not None:
         document["audit_summary"] = audit_summary
-    return write_text(path, json.dumps(document, indent=1) + "\n")
+    return write_text(path, indented_json(document) + "\n")
 
 
 def read_results_json(path):
