@@ -16,7 +16,6 @@ from diffim.io.atomic import write_text
 
 from ..errors import ValidationError
 from ..model import AuditRecord, Comparison, DataIdResult, RunInfo, RunReport, ScenarioResult, Verdict
-from .json_text import indented_json
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "read_results_json", "run_report_from_json",
            "run_report_to_json", "write_results_json"]
@@ -129,7 +128,7 @@ def write_results_json(report, path, audit_summary=None):
     document = run_report_to_json(report)
     if audit_summary is not None:
         document["audit_summary"] = audit_summary
-    return write_text(path, indented_json(document) + "\n")
+    return write_text(path, json.dumps(document, indent=1) + "\n")
 
 
 def read_results_json(path):
