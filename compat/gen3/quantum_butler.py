@@ -161,7 +161,7 @@ def _quiet_unchecked_inputs():
 
 
 def register_outputs(butler, executed):
-    """Register what the executed quanta wrote, in bulk.
+    """Register what the executed quanta wrote, in bulk, in one transaction.
 
     Parameters
     ----------
@@ -173,4 +173,7 @@ def register_outputs(butler, executed):
     """
     if executed:
         quanta, provenance = zip(*executed)
-        QuantumProvenanceData.collect_and_transfer(butler, quanta, provenance)
+        # One transaction: the datasets of a graph are registered whole or not at all, with
+        # one commit instead of one per dataset type.
+        with butler.transaction():
+            QuantumProvenanceData.collect_and_transfer(butler, quanta, provenance)
