@@ -114,8 +114,20 @@ def test_without_a_timeout_a_failed_call_is_raised_and_its_successors_do_not_run
 
 def test_the_results_of_calls_that_succeeded_are_handed_over_when_another_fails():
     calls = {"first": (abs, -3), "fails": (int, "not a number"), "third": (abs, -5)}
-    results = []
+    results, errors = [], []
     with pytest.raises(ValueError, match="not a number"):
-        run_in_pool(calls, {"third": {"first"}}, 1, worker_context([]), on_result=results.append)
+        run_in_pool(calls, {"third": {"first"}}, 1, worker_context([]), on_result=results.append,
+                    on_error=errors.append)
     # One process: "fails" ends the pool's submissions; "first" ran before it, "third" never.
     assert results == [3]
+    assert [str(error) for error in errors] == ["invalid literal for int() with base 10: "
+                                                "'not a number'"]
+
+
+def test_a_call_running_beside_a_failed_one_ends_and_is_handed_over():
+    calls = {"slow": (time.sleep, 1.0), "fails": (int, "x"), "never": (abs, -1)}
+    results, errors = [], []
+    with pytest.raises(ValueError):
+        run_in_pool(calls, {"never": {"fails"}}, 2, worker_context([]), on_result=results.append,
+                    on_error=errors.append)
+    assert results == [None] and len(errors) == 1

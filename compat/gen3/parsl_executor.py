@@ -17,13 +17,14 @@ from __future__ import annotations
 import parsl
 
 from ..pickled import Pickled
-from .runner import execute_quantum, failed_outputs
+from .runner import execute_quantum
 
 __all__ = ["execute_on_parsl"]
 
 
-def execute_on_parsl(predicted, shared, on_result):
-    """Run every quantum of ``predicted`` as a Parsl app; wait for all of them.
+def execute_on_parsl(predicted, shared, on_result, on_error):
+    """Run every quantum of ``predicted`` as a Parsl app; wait for all of them, handing over
+    what each returned or raised.
 
     Parameters
     ----------
@@ -33,8 +34,10 @@ def execute_on_parsl(predicted, shared, on_result):
         The `SingleQuantumExecutor` and its quantum-backed butlers' factory,
         run in the workers (`compat.gen3.runner.execute_quantum`).
     on_result : callable
-        Called with what each quantum wrote (`compat.gen3.runner.execute_quantum`),
-        failed ones included, in the graph's order.
+        Called with what each quantum that ran returned
+        (`compat.gen3.runner.execute_quantum`), in the graph's order.
+    on_error : callable
+        Called with the error of each quantum that failed, in the graph's order.
 
     Raises
     ------
@@ -56,9 +59,10 @@ def execute_on_parsl(predicted, shared, on_result):
     # task's own, not Parsl's report that an app's dependency failed.
     errors = [future.exception() for future in futures.values()]
     for future, error in zip(futures.values(), errors):
-        outputs = future.result() if error is None else failed_outputs(error)
-        if outputs is not None:
-            on_result(outputs)
+        if error is None:
+            on_result(future.result())
+        else:
+            on_error(error)
     first = next((error for error in errors if error is not None), None)
     if first is not None:
         raise first

@@ -20,7 +20,7 @@ __all__ = ["run_in_pool"]
 
 
 def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=None,
-                describe=str, on_result=None):
+                describe=str, on_result=None, on_error=None):
     """Each call once its predecessors are done; their results in the order of ``calls``.
 
     Parameters
@@ -42,6 +42,8 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
         Key -> how the timeout's message names the call.
     on_result : callable, optional
         Called with each call's result as it succeeds (also when another fails).
+    on_error : callable, optional
+        Called with each call's error as it fails, before the first is raised.
 
     Returns
     -------
@@ -86,8 +88,11 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
             for future in ended:
                 finished.add(running.pop(future))
                 failed = failed or future.exception() is not None
-                if on_result is not None and future.exception() is None:
-                    on_result(future.result())
+                if future.exception() is None:
+                    if on_result is not None:
+                        on_result(future.result())
+                elif on_error is not None:
+                    on_error(future.exception())
     errors = [futures[key].exception() for key in calls if key in futures]
     first = next((error for error in errors if error is not None), None)
     if first is not None:

@@ -39,8 +39,7 @@ from .pipelines import pipeline_path
 from .quantum_butler import QuantumButlerFactory, register_outputs
 from .quantum_pool import run_in_pool
 
-__all__ = ["WORKER_MODULES", "execute_quantum", "failed_outputs", "load_pipeline",
-           "run_pipeline"]
+__all__ = ["WORKER_MODULES", "execute_quantum", "load_pipeline", "run_pipeline"]
 
 # Installed from PyPI, the stack has no EUPS: the middleware records package versions
 # from Python's metadata and says "Unable to import eups" on every run, which a user
@@ -201,37 +200,64 @@ def _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, 
     executor = SingleQuantumExecutor(limited_butler_factory=factory, task_factory=TaskFactory(),
                                      assume_no_existing_outputs=not extend_run,
                                      raise_on_partial_outputs=True)
-    shared = Pickled((executor, factory))
     executed = []
+    keep = _Executed(executed)
     try:
         if parsl:
             from .parsl_executor import execute_on_parsl  # Parsl only when asked for
 
-            execute_on_parsl(predicted, shared, executed.append)
+            execute_on_parsl(predicted, Pickled((executor, factory)), keep.result, keep.error)
         else:
             predicted.build_execution_quanta()
             if jobs > 1:
-                _execute_in_pool(predicted, shared, jobs, timeout, executed.append)
+                _execute_in_pool(predicted, Pickled((executor, factory)), jobs, timeout, keep)
             else:
                 nodes = predicted.quantum_only_xgraph.nodes
                 tasks = dict(predicted.pipeline_graph.tasks)
                 for quantum_id in predicted:
                     node = nodes[quantum_id]
-                    executed.append(_execute_quantum(executor, factory, tasks,
-                                                     node["pipeline_node"].label,
-                                                     node["quantum"], quantum_id))
-    except Exception as error:
-        if (outputs := failed_outputs(error)) is not None:
-            executed.append(outputs)
+                    keep.result(_execute_quantum(executor, factory, tasks,
+                                                 node["pipeline_node"].label, node["quantum"],
+                                                 quantum_id))
+    except BaseException as error:
+        keep.error(error)
+        try:
+            register_outputs(butler, executed)
+        except Exception as failure:  # the quantum's error is the one to see
+            error.add_note(f"the outputs of the quanta that ran were not registered: {failure}")
         raise
-    finally:
-        register_outputs(butler, executed)
+    register_outputs(butler, executed)
     return [quantum for quantum, _ in executed]
 
 
-def _execute_in_pool(predicted, shared, jobs, timeout, on_result):
+class _Executed:
+    """Collects what the quanta of a graph wrote: ``(quantum, provenance)`` of each that ran
+    (`execute_quantum`), and of each that failed after writing something (`_failed_outputs`).
+
+    Parameters
+    ----------
+    executed : `list`
+        Where they are appended.
+    """
+
+    def __init__(self, executed):
+        self._executed = executed
+
+    def result(self, outputs):
+        """Keep what a quantum that ran returned."""
+        self._executed.append(outputs)
+
+    def error(self, error):
+        """Keep what the quantum that raised ``error`` wrote, if it was a quantum's error
+        (taken from it: kept once)."""
+        outputs = _failed_outputs(error)
+        if outputs is not None:
+            self._executed.append(outputs)
+
+
+def _execute_in_pool(predicted, shared, jobs, timeout, keep):
     """Every quantum of ``predicted`` in a pool of ``jobs`` processes, each once the quanta it
-    depends on are done (`compat.gen3.quantum_pool`); ``on_result`` gets what each returns.
+    depends on are done (`compat.gen3.quantum_pool`); ``keep`` (`_Executed`) gets what each wrote.
 
     The pool's processes are forked from the server of `compat.worker_server`,
     which imports the modules asked for by the first caller in the process
@@ -253,7 +279,7 @@ def _execute_in_pool(predicted, shared, jobs, timeout, on_result):
                                                  predicted.pipeline_graph.tasks.values())})
     run_in_pool(calls, predecessors, jobs, context, initializer=keep_freed_memory,
                 timeout=timeout, describe=lambda quantum_id: _describe(nodes[quantum_id]),
-                on_result=on_result)
+                on_result=keep.result, on_error=keep.error)
 
 
 def _describe(node):
@@ -283,8 +309,9 @@ def _execute_quantum(executor, factory, tasks, label, quantum, quantum_id):
     """`execute_quantum` on loaded objects: the quantum and what it wrote.
 
     A quantum that fails may have written some outputs (its log at least, which says why):
-    they go with its error (`failed_outputs`), to be registered as well, as ``pipetask run``
-    registers them.
+    they go with its error (`_failed_outputs`), to be registered as well, as ``pipetask run``
+    registers them. They ride on the task's own exception, as an attribute (pickled with
+    it from a worker), so that the caller still sees the task's error type.
     """
     try:
         executed = executor.execute(tasks[label], quantum, quantum_id)[0]
@@ -294,10 +321,10 @@ def _execute_quantum(executor, factory, tasks, label, quantum, quantum_id):
     return executed, factory.last_outputs()
 
 
-def failed_outputs(error):
+def _failed_outputs(error):
     """``(quantum, provenance)`` of what a failed quantum wrote, taken from its ``error``;
     `None` when the error is not a quantum's (or was taken already)."""
-    outputs = error.__dict__.pop("quantum_outputs", None)
+    outputs = getattr(error, "__dict__", {}).pop("quantum_outputs", None)
     return outputs if outputs is not None and outputs[1] is not None else None
 
 
