@@ -107,7 +107,7 @@ def _shared_datastore(root, config_stamp, thread, universe):
 
 class _SharedDatastore:
     """A repository's datastore without its registry, on an in-memory database of records,
-    for the quantum-backed butlers of one process, one after the other."""
+    for the quantum-backed butlers of one thread, one after the other."""
 
     def __init__(self, root, universe):
         self._holder = _RecordingButler.from_predicted(

@@ -200,8 +200,7 @@ def _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, 
     executor = SingleQuantumExecutor(limited_butler_factory=factory, task_factory=TaskFactory(),
                                      assume_no_existing_outputs=not extend_run,
                                      raise_on_partial_outputs=True)
-    executed = []
-    keep = _Executed(executed)
+    keep = _Executed()
     try:
         if parsl:
             from .parsl_executor import execute_on_parsl  # Parsl only when asked for
@@ -222,37 +221,32 @@ def _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, 
     except BaseException as error:
         keep.error(error)
         try:
-            register_outputs(butler, executed)
+            register_outputs(butler, keep.executed)
         except Exception as failure:  # the quantum's error is the one to see
             error.add_note(f"the outputs of the quanta that ran were not registered: {failure}")
         raise
-    register_outputs(butler, executed)
-    return [quantum for quantum, _ in executed]
+    register_outputs(butler, keep.executed)
+    return [quantum for quantum, _ in keep.executed]
 
 
 class _Executed:
-    """Collects what the quanta of a graph wrote: ``(quantum, provenance)`` of each that ran
-    (`execute_quantum`), and of each that failed after writing something (`_failed_outputs`).
+    """Collects what the quanta of a graph wrote (``executed``): ``(quantum, provenance)`` of
+    each that ran (`execute_quantum`), and of each that failed after writing something
+    (`_failed_outputs`)."""
 
-    Parameters
-    ----------
-    executed : `list`
-        Where they are appended.
-    """
-
-    def __init__(self, executed):
-        self._executed = executed
+    def __init__(self):
+        self.executed = []
 
     def result(self, outputs):
         """Keep what a quantum that ran returned."""
-        self._executed.append(outputs)
+        self.executed.append(outputs)
 
     def error(self, error):
         """Keep what the quantum that raised ``error`` wrote, if it was a quantum's error
         (taken from it: kept once)."""
         outputs = _failed_outputs(error)
         if outputs is not None:
-            self._executed.append(outputs)
+            self.executed.append(outputs)
 
 
 def _execute_in_pool(predicted, shared, jobs, timeout, keep):

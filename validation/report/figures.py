@@ -84,11 +84,10 @@ def scenario_figures(scenario):
     ranked.sort(key=lambda item: item[:2])
     figures = ScenarioFigures(plots=[], problems=[])
     ordered = []
-    drawings = _Drawings(columns=_Redrawn(column_figure, show_column),
-                         cutouts=_Redrawn(cutout_figure, show_cutouts))
+    columns, cutouts = _Redrawn(column_figure, show_column), _Redrawn(cutout_figure, show_cutouts)
     for order, (_, _, label, comparison, evidence) in enumerate(ranked):
         try:
-            plots = _plots(comparison, evidence, label, drawings)
+            plots = _plots(comparison, evidence, label, columns, cutouts)
         except ValidationError as error:
             figures.problems.append(str(error))
             continue
@@ -118,20 +117,12 @@ class _Redrawn:
         return svg_markup(self._figure)
 
 
-@dataclass
-class _Drawings:
-    """A scenario's figures redrawn for each plot: column plots and cut-outs."""
-
-    columns: _Redrawn
-    cutouts: _Redrawn
-
-
-def _plots(comparison, evidence, label, drawings):
+def _plots(comparison, evidence, label, columns, cutouts):
     """The plots of one comparison; the data ID goes in the title, where long ones can wrap."""
     title = f"{label} {comparison.product}"
     if DIFF_OF_DIFF in comparison.artifacts:
-        return _image_plots(comparison, title, drawings.cutouts)
-    return _column_plots(comparison, evidence, title, drawings.columns)
+        return _image_plots(comparison, title, cutouts)
+    return _column_plots(comparison, evidence, title, columns)
 
 
 def _image_plots(comparison, title, cutout_drawing):
@@ -166,7 +157,7 @@ def _column_plots(comparison, evidence, title, column_drawing):
                 or row.name not in table:
             continue
         svg = column_drawing.svg(table[row.name].to_numpy(), positions, row.name, column["unit"],
-                          column["limit"], position_label)
+                                 column["limit"], position_label)
         plots.append(Plot(title, f"{row.name}: a point per matched source, the band is the "
                                  f"tolerance ±{row.limit} {row.unit}", svg))
     if not plots:
