@@ -1,12 +1,27 @@
 """Coadd templates kept per process: the same bytes as a new build, a new build for any changed input."""
 import numpy as np
 import pytest
+from lsst.pex.config import Field
 
 from diffim.sim import PairConfig, simulate_pair
 from diffim.sky.skymap import simulated_skymap
 from diffim.template import GetCoaddAsTemplateTask
 from diffim.template.kept import template_key, templates_kept
 from diffim.warp.warper import WarpError, warp_exposure
+
+FIELDS = GetCoaddAsTemplateTask.ConfigClass._fields
+
+
+class WrappedConfig(GetCoaddAsTemplateTask.ConfigClass):
+    """A middleware's subclass of the config: a field of its own, which the build does not read."""
+
+    note = Field(dtype=str, default="middleware", doc="Read by the middleware alone.")
+
+
+class ReadsNote(GetCoaddAsTemplateTask):
+    """A task declaring the subclass: its build may read the extra field."""
+
+    ConfigClass = WrappedConfig
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +83,7 @@ def assert_same_template(a, b):
 
 def test_off_by_default_every_run_builds(field, builds):
     science, skymap, coadds = field
-    assert template_key(GetCoaddAsTemplateTask().config, coadds, skymap, science.bbox,
+    assert template_key(GetCoaddAsTemplateTask().config, FIELDS, coadds, skymap, science.bbox,
                         science.wcs) is None
     run(GetCoaddAsTemplateTask(), science, skymap, coadds)
     run(GetCoaddAsTemplateTask(), science, skymap, coadds)
@@ -91,7 +106,7 @@ def test_kept_template_is_the_same_bytes_as_a_new_build(field, builds):
     assert again.patches == fresh.patches
     assert task.metadata == fresh_task.metadata
     # The block restored the budget: nothing is kept any more.
-    assert template_key(task.config, coadds, skymap, science.bbox, science.wcs) is None
+    assert template_key(task.config, FIELDS, coadds, skymap, science.bbox, science.wcs) is None
 
 
 def test_changed_pixel_or_config_field_is_built_again(field, builds):
@@ -140,10 +155,28 @@ def test_a_patch_psf_that_does_not_pickle_is_built_every_time(field, builds):
     odd[key].psf.unpicklable = lambda: None  # a copy shares the PSF: only this test's
     try:
         with templates_kept(2**26):
-            assert template_key(GetCoaddAsTemplateTask().config, odd, skymap, science.bbox,
+            assert template_key(GetCoaddAsTemplateTask().config, FIELDS, odd, skymap, science.bbox,
                                 science.wcs) is None
             run(GetCoaddAsTemplateTask(), science, skymap, odd)
             run(GetCoaddAsTemplateTask(), science, skymap, odd)
         assert builds["builds"] == 2
     finally:
         del odd[key].psf.unpicklable
+
+
+def test_a_subclass_config_of_the_same_values_finds_the_kept_template(field, builds):
+    science, skymap, coadds = field
+    wrapped = WrappedConfig()
+    wrapped.note = "gen3"
+    with templates_kept(2**26):
+        plain = run(GetCoaddAsTemplateTask(), science, skymap, coadds).exposure
+        again = run(GetCoaddAsTemplateTask(config=wrapped), science, skymap, coadds).exposure
+        assert builds["builds"] == 1
+        # A task that declares the subclass keys on its field too.
+        run(ReadsNote(config=wrapped), science, skymap, coadds)
+        assert builds["builds"] == 2
+        other = WrappedConfig()
+        other.note = "other"
+        run(ReadsNote(config=other), science, skymap, coadds)
+        assert builds["builds"] == 3
+    assert_same_template(again, plain)
