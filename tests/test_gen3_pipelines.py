@@ -3,11 +3,13 @@
 In-process runs (`compat.gen3.runner.run_pipeline`) share one repository;
 ``pipetask`` and ``butler`` run as users type them in a few tests only.
 """
+import contextlib
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import parsl
 import pytest
 from _gen3_data import (
     SCIENCE_VISIT,
@@ -38,6 +40,7 @@ from diffim.image_difference import (
 )
 from diffim.sim.field_files import write_field_files
 from diffim.sky.refcat import ReferenceCatalogLoader
+from validation.campaign.engine import parsl_config
 
 DETECTOR = 0
 WHERE = f"instrument='{INSTRUMENT}' AND visit={SCIENCE_VISIT} AND detector={DETECTOR}"
@@ -163,23 +166,28 @@ def test_butler_command_lists_the_outputs(repo, split):
                      "deepDiff_differenceExp"}
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("jobs, parsl_workers", [(1, 0), (2, 0), (1, 2)],
+                         ids=["one-process", "two-processes", "parsl"])
 def test_a_failed_quantum_leaves_the_outputs_of_those_before_it_registered(files, tmp_path,
-                                                                           jobs):
+                                                                           jobs, parsl_workers):
     # The quanta run without the registry; what they wrote is registered afterwards, also
     # when another one failed. The run stops at the failure: detector 0's template is made
-    # (before it, or beside it in a second process), detector 1's fails on its calexp (its
-    # log, which says so, is registered: from the worker with its error), nothing of
-    # detector 1 is subtracted.
+    # (before it, or beside it in a second process or Parsl worker), detector 1's fails on
+    # its calexp (its log, which says so, is registered: from the worker with its error),
+    # nothing of detector 1 is subtracted.
     root = tmp_path / "repo"
     ingest_field_files(root, files)
     broken = {**SCIENCE, "detector": 1}
     path = Butler.from_config(str(root), collections=[INPUT_RUN]).getURI("calexp", broken)
     Path(path.ospath).write_bytes(b"SIMPLE  = T")
-    with pytest.raises(FileIntegrityError, match="calexp_SimCam_r_r_sim_10_D01.*does not match"):
+    engine = (parsl.load(parsl_config(parsl_workers, tmp_path / "parsl")) if parsl_workers
+              else contextlib.nullcontext())
+    with engine, pytest.raises(FileIntegrityError,
+                               match="calexp_SimCam_r_r_sim_10_D01.*does not match"):
         run_pipeline(root, "coadd_template", [INPUT_RUN], "SimCam/broken",
                      f"instrument='{INSTRUMENT}' AND visit={SCIENCE_VISIT}",
-                     config={"subtractImages": MONOLITH_KERNEL}, jobs=jobs)
+                     config={"subtractImages": MONOLITH_KERNEL}, jobs=jobs,
+                     parsl=bool(parsl_workers))
     butler = Butler.from_config(str(root), collections=["SimCam/broken"])
     made = {name: [ref.dataId["detector"] for ref in butler.query_datasets(name, explain=False)]
             for name in ("getTemplate_metadata", "deepDiff_templateExp", "getTemplate_log",
@@ -187,7 +195,7 @@ def test_a_failed_quantum_leaves_the_outputs_of_those_before_it_registered(files
     assert made["getTemplate_metadata"] == made["deepDiff_templateExp"] == [0]
     assert made["getTemplate_log"] == [0, 1]
     # In two processes detector 0's subtraction may start before detector 1 has failed.
-    assert set(made["subtractImages_metadata"]) <= ({0} if jobs > 1 else set())
+    assert set(made["subtractImages_metadata"]) <= ({0} if jobs > 1 or parsl_workers else set())
     template = butler.get("deepDiff_templateExp", SCIENCE)
     assert np.isfinite(template.image).mean() > 0.5
     log = butler.get("getTemplate_log", broken)
