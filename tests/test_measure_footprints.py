@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from diffim._core import _runs
 from diffim.measure.footprints import detect_footprints, significance_image
 
 SHAPE = (203, 157)
@@ -151,3 +152,43 @@ def test_detections_across_row_bands():
                                       ndimage.binary_dilation(significance >= 5.0, disc(grow)))
         np.testing.assert_array_equal(
             significance, reference_significance(image, variance, good, 1.0))
+
+
+def test_parts_found_through_runs_are_scipy_labels():
+    """Runs that join only further down (a U, a comb), touch only diagonally (no join),
+    span whole rows, and stretches of empty bytes longer and shorter than a word."""
+    detected = np.zeros((23, 37), np.uint8)
+    detected[2:9, 3] = detected[2:9, 9] = detected[8, 3:10] = 1  # a U: one part, two roots
+    detected[1, 12:30] = 1
+    detected[2:6, 12:30:3] = 1  # a comb hanging from a row
+    detected[10, :] = 1  # a whole row
+    detected[12, 0] = detected[13, 1] = detected[14, 2] = 1  # diagonal: three parts
+    detected[16:23:2, 5:36:2] = 1  # a checkerboard of lone pixels
+    detected[0, 36] = 2  # any non-zero byte is set
+    count, pixels, starts = _runs.label_runs(detected)
+    expected = reference_pixel_lists(detected != 0)
+    assert count == expected[0] == 1 + 1 + 1 + 3 + 4 * 16 + 1
+    np.testing.assert_array_equal(pixels, expected[1])
+    np.testing.assert_array_equal(starts, expected[2])
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (1, 1), (40, 1), (1, 40)])
+def test_parts_of_empty_and_thin_images(shape):
+    rng = np.random.default_rng(3)
+    detected = (rng.random(shape) < 0.5).astype(np.uint8)
+    count, pixels, starts = _runs.label_runs(detected)
+    expected = reference_pixel_lists(detected != 0)
+    assert count == expected[0]
+    np.testing.assert_array_equal(pixels, expected[1])
+    np.testing.assert_array_equal(starts, expected[2])
+
+
+def test_parts_of_random_images_are_scipy_labels():
+    rng = np.random.default_rng(4)
+    for fill in (0.05, 0.4, 0.6):
+        detected = (rng.random((300, 257)) < fill).astype(np.uint8)
+        count, pixels, starts = _runs.label_runs(detected)
+        expected = reference_pixel_lists(detected != 0)
+        assert count == expected[0] > 0
+        np.testing.assert_array_equal(pixels, expected[1])
+        np.testing.assert_array_equal(starts, expected[2])

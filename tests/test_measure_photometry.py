@@ -54,6 +54,26 @@ def test_forced_photometry_on_science_and_template():
             < 4 * rows["base_PsfFlux_instFluxErr"]).all()
 
 
+def test_forced_photometry_leaves_out_excluded_template_pixels():
+    """A template whose source core is NO_DATA and set to 1e6: the forced flux is that of
+    the pixels around it, within its errors; without the plane, the core dominates it."""
+    difference = noise_exposure(SIZE, seed=25)
+    template = noise_exposure(SIZE, seed=26)
+    add_point(difference, 100.0, 120.0, 2000.0)
+    add_point(template, 100.0, 120.0, 5000.0)
+    template.image[119:122, 99:102] = np.float32(1e6)
+    core = np.zeros(template.shape, bool)
+    core[119:122, 99:102] = True
+    plain = make_task().run(template, template, difference).diaSources
+    template.mask.set("NO_DATA", core)
+    masked = make_task().run(template, template, difference).diaSources
+    assert len(plain) == len(masked) == 1
+    assert plain["ip_diffim_forced_template_PsfFlux_instFlux"][0] > 1e5
+    flux = masked["ip_diffim_forced_template_PsfFlux_instFlux"][0]
+    error = masked["ip_diffim_forced_template_PsfFlux_instFluxErr"][0]
+    assert abs(flux - 5000.0) < 4 * error
+
+
 def test_forced_photometry_draws_each_distinct_psf_once(monkeypatch):
     from diffim.measure import measurement
     from diffim.psf import GaussianPsf

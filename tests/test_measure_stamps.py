@@ -3,7 +3,8 @@ outside the image."""
 import numpy as np
 import pytest
 
-from diffim.measure.stamps import gather
+from diffim.mask import Mask
+from diffim.measure.stamps import gather, unmasked_stamps, usable_stamps
 
 SHAPE = (37, 53)
 
@@ -51,3 +52,20 @@ def test_no_sources_give_no_stamps():
 def test_other_dtypes_are_an_error():
     with pytest.raises(TypeError, match="float64"):
         gather(np.zeros(SHAPE), np.array([1]), np.array([1]), 1)
+
+
+def test_unmasked_stamps_are_the_gathered_unmasked_pixels():
+    """From the mask's stamps, what gathering ``Mask.unmasked`` gives: False outside the
+    image, planes the table lacks ignored."""
+    rng = np.random.default_rng(4)
+    mask = Mask(rng.integers(0, 1 << 6, SHAPE).astype(np.uint32))
+    planes = ["BAD", "EDGE", "NOT_A_PLANE"]
+    ix = np.array([10, 0, 52, -2, 60, 25])
+    iy = np.array([10, 0, 36, 18, 18, -3])
+    for half in (0, 2, 5):
+        expected, _ = gather(mask.unmasked(planes), ix, iy, half, fill=False)
+        stamps = unmasked_stamps(mask, planes)(ix, iy, half)
+        np.testing.assert_array_equal(stamps, expected)
+        np.testing.assert_array_equal(usable_stamps(mask.unmasked(planes), ix, iy, half),
+                                      expected)
+    assert 0 < np.count_nonzero(stamps) < stamps.size

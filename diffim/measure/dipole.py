@@ -57,8 +57,9 @@ class DipoleFit:
         return math.atan2(self.pos_y - self.neg_y, self.pos_x - self.neg_x)
 
 
-def _psf_on(psf, x, y, box):
-    """The PSF centred at ``(x, y)`` drawn on ``box`` (zero outside its stamp)."""
+def _weighted_psf_on(psf, x, y, box, weights):
+    """The PSF centred at ``(x, y)`` drawn on ``box`` times ``weights`` (box-shaped), zero
+    outside its stamp; flat."""
     image, psf_box = psf.computeImage(x, y)
     out = np.zeros(box.shape)
     # The overlap in integers: a fit draws thousands of PSFs, and `Box` objects
@@ -66,9 +67,10 @@ def _psf_on(psf, x, y, box):
     x0, y0 = max(box.x0, psf_box.x0), max(box.y0, psf_box.y0)
     x1, y1 = min(box.x_end, psf_box.x_end), min(box.y_end, psf_box.y_end)
     if x0 < x1 and y0 < y1:
-        out[y0 - box.y0:y1 - box.y0, x0 - box.x0:x1 - box.x0] = \
-            image[y0 - psf_box.y0:y1 - psf_box.y0, x0 - psf_box.x0:x1 - psf_box.x0]
-    return out
+        inside = np.s_[y0 - box.y0:y1 - box.y0, x0 - box.x0:x1 - box.x0]
+        np.multiply(image[y0 - psf_box.y0:y1 - psf_box.y0, x0 - psf_box.x0:x1 - psf_box.x0],
+                    weights[inside], out=out[inside])
+    return out.reshape(-1)
 
 
 def fit_dipole(image, variance, usable, bbox, psf, footprint_box, pos_start, neg_start, pad):
@@ -117,7 +119,7 @@ def fit_dipole(image, variance, usable, bbox, psf, footprint_box, pos_start, neg
         # PSF is the one already drawn (a third of the PSFs a fit draws).
         key = (float(x), float(y))
         if key not in weighted_psfs:
-            weighted_psfs[key] = (_psf_on(psf, x, y, box) * inverse_sigma).ravel()
+            weighted_psfs[key] = _weighted_psf_on(psf, x, y, box, inverse_sigma)
         return weighted_psfs[key]
 
     def design(positions):
@@ -205,13 +207,14 @@ def classify_dipoles(pos_flux, pos_flux_err, neg_flux, neg_flux_err, min_sn, max
     return significant & balanced
 
 
-def footprint_boxes(footprints, bbox, shape):
-    """Parent-coordinate `Box` of every footprint."""
+def footprint_boxes(footprints, bbox, shape, which=None):
+    """Parent-coordinate `Box` of every footprint, or of the footprints indexed by ``which``."""
     rows, cols = np.divmod(footprints.pixels, shape[1])
-    y_min = footprints.reduce(rows, np.minimum)
-    y_max = footprints.reduce(rows, np.maximum)
-    x_min = footprints.reduce(cols, np.minimum)
-    x_max = footprints.reduce(cols, np.maximum)
+    chosen = slice(None) if which is None else which
+    y_min = footprints.reduce(rows, np.minimum)[chosen]
+    y_max = footprints.reduce(rows, np.maximum)[chosen]
+    x_min = footprints.reduce(cols, np.minimum)[chosen]
+    x_max = footprints.reduce(cols, np.maximum)[chosen]
     return [Box.from_corners(int(x0) + bbox.x0, int(y0) + bbox.y0, int(x1) + bbox.x0,
                              int(y1) + bbox.y0)
             for x0, y0, x1, y1 in zip(x_min, y_min, x_max, y_max)]
@@ -253,7 +256,7 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
         rows, cols = np.divmod(peaks[both], exposure.shape[1])
         x, y = peak_centroids(footprints.significance, cols, rows, np.full(len(both), sign))
         starts[name] = (x + exposure.bbox.x0, y + exposure.bbox.y0)
-    boxes = footprint_boxes(footprints, exposure.bbox, exposure.shape)
+    boxes = footprint_boxes(footprints, exposure.bbox, exposure.shape, both)
     # One FWHM per image, at its centre: the width of a PSF model varies little
     # over an image, and measuring it is a Moffat fit (0.09 s on a 4k
     # difference's interpolated PSF), once per dipole before.
@@ -262,7 +265,7 @@ def fit_footprint_dipoles(exposure, usable, footprints, catalog, min_sn, max_flu
     values = {key: catalog[columns[key]].copy() for key in (*_FIT_KEYS, "flag")}
     for k, index in enumerate(both):
         fit = fit_dipole(exposure.image, exposure.variance, usable, exposure.bbox, exposure.psf,
-                         boxes[index], (starts["pos"][0][k], starts["pos"][1][k]),
+                         boxes[k], (starts["pos"][0][k], starts["pos"][1][k]),
                          (starts["neg"][0][k], starts["neg"][1][k]), pad)
         if fit is None:
             values["flag"][index] = True

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._core import _labels, _measure
+from .._core import _measure, _runs
 
 __all__ = ["Footprints", "detect_footprints", "significance_image"]
 
@@ -148,10 +148,7 @@ def _grown_detections(significance, threshold, radius, polarity):
 def _labelled_pixels(detected):
     """Connected parts (4-connected) of a uint8 image: count, flat pixel indices sorted by
     label (raster order within a part), and the label offsets."""
-    labels = np.empty(detected.shape, np.int32)
-    count = _labels.label_4(detected, labels)
-    pixels, starts = _measure.label_pixels(labels, count)
-    return count, pixels, starts
+    return _runs.label_runs(np.ascontiguousarray(detected))
 
 
 def _extreme_peaks(significance, pixels, starts, sign, threshold):

@@ -16,7 +16,7 @@ from .flags import pixel_flags
 from .photometry import aperture_flux, psf_flux
 from .schema import CENTROID_X, CENTROID_Y
 from .shape import second_moments
-from .stamps import psf_models
+from .stamps import psf_models, unmasked_stamps
 
 __all__ = ["forced_photometry", "measure_sources"]
 
@@ -101,7 +101,7 @@ def forced_photometry(difference, science, matched_template, catalog, difference
             if models is None:
                 models = psf_models(image.psf, x, y)
                 drawn.append((image.psf, models))
-        usable = image.mask.unmasked(exclude_planes)
+        usable = unmasked_stamps(image.mask, exclude_planes)
         flux, flux_err = psf_flux(image.image, image.variance, usable, image.bbox, models, x, y)
         catalog[f"{prefix}_PsfFlux_instFlux"] = flux
         catalog[f"{prefix}_PsfFlux_instFluxErr"] = flux_err

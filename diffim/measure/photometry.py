@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stamps import gather
+from .stamps import gather, usable_stamps
 
 __all__ = ["aperture_flux", "psf_amplitude", "psf_flux"]
 
@@ -59,8 +59,9 @@ def psf_flux(image, variance, usable, bbox, models, x, y):
     ----------
     image, variance : `numpy.ndarray`
         The image and its variance.
-    usable : `numpy.ndarray` of `bool`
-        Pixels that may be used (others are left out of the fit).
+    usable : `numpy.ndarray` of `bool` or callable
+        Pixels that may be used (others are left out of the fit), or the
+        function giving their stamps (`diffim.measure.stamps.usable_stamps`).
     bbox : `diffim.Box`
         Where the arrays lie in parent coordinates.
     models : `numpy.ndarray`
@@ -84,7 +85,7 @@ def psf_flux(image, variance, usable, bbox, models, x, y):
         iy = np.rint(y[part]).astype(int) - bbox.y0
         data, inside = gather(image, ix, iy, half)
         var, _ = gather(variance, ix, iy, half)
-        ok, _ = gather(usable, ix, iy, half, fill=False)
+        ok = usable_stamps(usable, ix, iy, half)
         flux[part], flux_err[part] = psf_amplitude(data, var, models[part], ok & inside)
     return flux, flux_err
 

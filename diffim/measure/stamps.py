@@ -10,7 +10,7 @@ import numpy as np
 
 from .._core import _planes
 
-__all__ = ["gather", "psf_models"]
+__all__ = ["gather", "psf_models", "unmasked_stamps", "usable_stamps"]
 
 _GATHERED = {np.dtype(np.float32): np.float32, np.dtype(np.uint32): np.uint32,
              np.dtype(bool): np.uint8}
@@ -56,6 +56,48 @@ def gather(array, ix, iy, half, fill=0.0):
     _planes.gather_stamps(array.view(view), ix, iy, half,
                           np.asarray(fill, array.dtype).view(view)[()], stamps.view(view))
     return stamps, inside
+
+
+def usable_stamps(usable, ix, iy, half):
+    """Stamps of the usable pixels around array pixels ``(ix, iy)``, False outside the array.
+
+    Parameters
+    ----------
+    usable : `numpy.ndarray` [`bool`] or callable
+        The usable pixels, or a function of ``(ix, iy, half)`` that returns
+        their stamps (`unmasked_stamps`: no image-sized array for a few
+        thousand stamps).
+    ix, iy : `numpy.ndarray` of `int`
+    half : `int`
+        As `gather`'s.
+    """
+    if callable(usable):
+        return usable(ix, iy, half)
+    return gather(usable, ix, iy, half, fill=False)[0]
+
+
+def unmasked_stamps(mask, planes):
+    """The `usable_stamps` function of the pixels of ``mask`` with none of ``planes``.
+
+    Parameters
+    ----------
+    mask : `diffim.Mask`
+    planes : iterable of `str`
+        Planes the mask's table lacks are ignored, as `diffim.Mask.unmasked` does.
+
+    Returns
+    -------
+    stamps : callable
+        ``stamps(ix, iy, half)``: what ``gather(mask.unmasked(planes), ix, iy,
+        half, fill=False)[0]`` gives, from stamps of the mask alone.
+    """
+    bits = mask.array.dtype.type(mask.bitmask([name for name in planes if name in mask.planes]))
+
+    def stamps(ix, iy, half):
+        values, inside = gather(mask.array, ix, iy, half)
+        return ((values & bits) == 0) & inside
+
+    return stamps
 
 
 def psf_models(psf, x, y):

@@ -16,10 +16,12 @@ import lsst.pex.config as pexConfig
 import numpy as np
 
 from ..errors import DiffimError
+from ..exposure import Exposure
 from ..image.background import estimate_background
 from ..psfmatch.candidates import check_usable
 from ..task import Struct, Task, single_threaded_blas
 from .catalog import add_sky_coordinates, detection_catalog
+from .detection_planes import clear_detections, mark_detections
 from .detection import SourceDetectionTask
 from .dipole import fit_footprint_dipoles
 from .flags import footprint_mask_bits
@@ -198,49 +200,50 @@ class DetectAndMeasureTask(Task):
         """
         self._check_inputs(science, matchedTemplate, difference, score)
         exposure = difference.copy()
-        exposure.mask.clear([p for p in ("DETECTED", "DETECTED_NEGATIVE")
-                             if p in exposure.mask.planes])
-        detect_good = exposure.mask.unmasked(self.config.detection.excludeMaskPlanes)
+        detect_good = clear_detections(exposure.mask, self.config.detection.excludeMaskPlanes)
+        measured = exposure
         if self.config.doSubtractBackground:
             background = estimate_background(exposure.image, detect_good, cell=128, samples=32)
-            exposure.image -= background
             self.metadata["backgroundMean"] = float(background.mean())
+            # Measured on the background-subtracted pixels, made in the background's
+            # array; the returned exposure keeps the difference's.
+            measured = Exposure(np.subtract(difference.image, background, out=background),
+                                exposure.variance, exposure.mask, xy0=exposure.xy0,
+                                psf=exposure.psf, wcs=exposure.wcs)
         centre = exposure.bbox.center
         psf_sigma = float(exposure.psf.computeSigma(*centre))
-        detect_on = exposure if score is None else score
+        detect_on = measured if score is None else score
         footprints = self.detection.run(detect_on, detect_good, psf_sigma,
                                         grow=self.config.growFootprint, merge=self.config.doMerge)
-        exposure.mask.set("DETECTED", footprints.positive_mask)
-        exposure.mask.set("DETECTED_NEGATIVE", footprints.negative_mask)
-        self._check_subtraction(science, exposure, detect_good, kernelSources)
+        fraction, measure_usable = mark_detections(
+            exposure.mask, footprints.positive_mask, footprints.negative_mask, detect_good,
+            self.config.measurementExcludeMaskPlanes)
+        self._check_subtraction(science, measured, fraction, kernelSources)
 
-        catalog = detection_catalog(exposure, footprints)
-        measure_usable = exposure.mask.unmasked(self.config.measurementExcludeMaskPlanes)
+        catalog = detection_catalog(measured, footprints)
         dipoles = 0
         if self.config.doDipoleFitting:
             with single_threaded_blas():  # least-squares fits: same bits on any thread count
-                dipoles = fit_footprint_dipoles(exposure, measure_usable, footprints, catalog,
+                dipoles = fit_footprint_dipoles(measured, measure_usable, footprints, catalog,
                                                 self.config.dipoleFit.minSn,
                                                 self.config.dipoleFit.maxFluxRatio)
         if self.config.doSkySources:
-            catalog = append_sky_sources(exposure, catalog, self.config.skySources)
+            catalog = append_sky_sources(measured, catalog, self.config.skySources)
         models = None
         if self.config.doMeasurement or self.config.doForcedMeasurement:
-            models = psf_models(exposure.psf, catalog[CENTROID_X].copy(),
+            models = psf_models(measured.psf, catalog[CENTROID_X].copy(),
                                 catalog[CENTROID_Y].copy())
         if self.config.doMeasurement:
             bits = np.zeros(len(catalog), np.uint64)
-            bits[:footprints.count] = footprint_mask_bits(exposure.mask, footprints, exposure.shape)
-            measure_sources(exposure, measure_usable, catalog, bits, psf_sigma, models,
+            bits[:footprints.count] = footprint_mask_bits(measured.mask, footprints, measured.shape)
+            measure_sources(measured, measure_usable, catalog, bits, psf_sigma, models,
                             self.config.apertureRadius)
         if self.config.doForcedMeasurement:
-            forced_photometry(exposure, science, matchedTemplate, catalog, models,
+            forced_photometry(measured, science, matchedTemplate, catalog, models,
                               self.config.measurementExcludeMaskPlanes)
-        add_sky_coordinates(exposure.wcs if exposure.wcs is not None else science.wcs, catalog)
+        add_sky_coordinates(measured.wcs if measured.wcs is not None else science.wcs, catalog)
         catalog = self._remove_bad(catalog)
-        catalog = self._remove_saturated_centres(exposure, catalog)
-        if self.config.doSubtractBackground:
-            exposure.image[...] = difference.image
+        catalog = self._remove_saturated_centres(measured, catalog)
         self.metadata.update(
             nDiaSources=int((~catalog["sky_source"]).sum()),
             nPositive=int((~catalog["is_negative"] & ~catalog["sky_source"]).sum()),
@@ -263,11 +266,8 @@ class DetectAndMeasureTask(Task):
                               "need one")
         check_usable(difference, "difference", _UNUSABLE_PLANES)
 
-    def _check_subtraction(self, science, exposure, usable, kernel_sources):
+    def _check_subtraction(self, science, exposure, fraction, kernel_sources):
         """Record the bad-subtraction metrics; raise when configured and beyond thresholds."""
-        detected = exposure.mask.get(["DETECTED", "DETECTED_NEGATIVE"])
-        np.logical_and(detected, usable, out=detected)
-        fraction = float(np.count_nonzero(detected) / max(np.count_nonzero(usable), 1))
         self.metadata["detectedPixelFraction"] = fraction
         ratios = kernel_source_ratios(science, exposure, kernel_sources,
                                       self.config.detection.excludeMaskPlanes)
