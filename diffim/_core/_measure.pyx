@@ -12,7 +12,6 @@ and converts the arguments.
   the result does not depend on the thread count.
 - `grow_detections`: pixels beyond a threshold, dilated by a disc, for both
   polarities at once.
-- `label_pixels`: the pixels of each label, grouped by label in raster order.
 """
 cimport openmp
 from cython.parallel cimport prange, threadid
@@ -250,33 +249,3 @@ def grow_detections(const float[:, ::1] significance, float threshold,
                     _or_within(&negative_out[r, 0], &negative_distance[source, 0], reach, n_cols)
             _either(&positive_out[r, 0], &negative_out[r, 0], n_cols, &either_out[r, 0])
 
-
-def label_pixels(const int[:, ::1] labels, Py_ssize_t n_labels):
-    """Flat indices of the pixels of labels ``1..n_labels``, grouped by label, each in
-    raster order, and the ``n_labels + 1`` offsets of the groups (both int64)."""
-    offsets_np = np.zeros(n_labels + 1, np.int64)
-    cdef long long[::1] offsets = offsets_np
-    cdef Py_ssize_t n_rows = labels.shape[0]
-    cdef Py_ssize_t n_cols = labels.shape[1]
-    cdef Py_ssize_t r, c, label
-    with nogil:
-        # Counts of each label at offsets[label], then their running sum: label
-        # L's pixels go to offsets[L - 1] onwards.
-        for r in range(n_rows):
-            for c in range(n_cols):
-                label = labels[r, c]
-                if 0 < label <= n_labels:
-                    offsets[label] = offsets[label] + 1
-        for label in range(1, n_labels + 1):
-            offsets[label] = offsets[label] + offsets[label - 1]
-    pixels_np = np.empty(offsets_np[n_labels], np.int64)
-    cdef long long[::1] pixels = pixels_np
-    cdef long long[::1] cursor = offsets_np[:n_labels].copy()
-    with nogil:
-        for r in range(n_rows):
-            for c in range(n_cols):
-                label = labels[r, c]
-                if 0 < label <= n_labels:
-                    pixels[cursor[label - 1]] = r * n_cols + c
-                    cursor[label - 1] = cursor[label - 1] + 1
-    return pixels_np, offsets_np
