@@ -59,3 +59,19 @@ def test_a_strided_mask_is_an_error():
     mask = Mask(np.zeros((SHAPE[0], 2 * SHAPE[1]), np.uint32)[:, ::2])
     with pytest.raises(ValueError, match="mask array must be C-contiguous"):
         clear_detections(mask, ["BAD"])
+
+
+@pytest.mark.parametrize("which, image", [
+    (0, np.zeros((4, 4), bool)),                 # smaller than the mask: read past its end
+    (1, np.full(SHAPE, 256, np.int64)),          # not bool: its bytes read as flags
+    (2, np.zeros(SHAPE[::-1], bool)),
+], ids=["positive-shape", "negative-dtype", "counted-shape"])
+def test_detections_of_another_shape_or_type_are_a_one_line_error(which, image):
+    mask = planted_mask()
+    images = [np.zeros(SHAPE, bool) for _ in range(3)]
+    images[which] = image
+    name = ("positive", "negative", "counted")[which]
+    with pytest.raises(ValueError, match=f"^mark_detections: {name} must be a bool array of the "
+                                         r"mask's shape \(37, 131\), not "):
+        mark_detections(mask, *images, ["BAD"])
+    np.testing.assert_array_equal(mask.array, planted_mask().array)  # nothing written

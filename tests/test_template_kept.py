@@ -9,19 +9,22 @@ from diffim.template import GetCoaddAsTemplateTask
 from diffim.template.kept import template_key, templates_kept
 from diffim.warp.warper import WarpError, warp_exposure
 
-FIELDS = GetCoaddAsTemplateTask.ConfigClass._fields
+
+class ScaledConfig(GetCoaddAsTemplateTask.ConfigClass):
+    """A field of a subclass's own, which its build reads."""
+
+    scale = Field(dtype=float, default=1.0, doc="Multiplies the template.")
 
 
-class WrappedConfig(GetCoaddAsTemplateTask.ConfigClass):
-    """A middleware's subclass of the config: a field of its own, which the build does not read."""
+class ScaledTask(GetCoaddAsTemplateTask):
+    """Builds otherwise: its config's ``scale`` times the template, twice it with the base
+    config (its declared config class stays the base one, as after
+    ``retarget(ScaledTask, ConfigClass=ScaledConfig)``)."""
 
-    note = Field(dtype=str, default="middleware", doc="Read by the middleware alone.")
-
-
-class ReadsNote(GetCoaddAsTemplateTask):
-    """A task declaring the subclass: its build may read the extra field."""
-
-    ConfigClass = WrappedConfig
+    def _build(self, *args):
+        built = super()._build(*args)
+        built.exposure.image *= getattr(self.config, "scale", 2.0)
+        return built
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +86,7 @@ def assert_same_template(a, b):
 
 def test_off_by_default_every_run_builds(field, builds):
     science, skymap, coadds = field
-    assert template_key(GetCoaddAsTemplateTask().config, FIELDS, coadds, skymap, science.bbox,
+    assert template_key(GetCoaddAsTemplateTask, GetCoaddAsTemplateTask().config, coadds, skymap, science.bbox,
                         science.wcs) is None
     run(GetCoaddAsTemplateTask(), science, skymap, coadds)
     run(GetCoaddAsTemplateTask(), science, skymap, coadds)
@@ -106,7 +109,7 @@ def test_kept_template_is_the_same_bytes_as_a_new_build(field, builds):
     assert again.patches == fresh.patches
     assert task.metadata == fresh_task.metadata
     # The block restored the budget: nothing is kept any more.
-    assert template_key(task.config, FIELDS, coadds, skymap, science.bbox, science.wcs) is None
+    assert template_key(GetCoaddAsTemplateTask, task.config, coadds, skymap, science.bbox, science.wcs) is None
 
 
 def test_changed_pixel_or_config_field_is_built_again(field, builds):
@@ -155,7 +158,7 @@ def test_a_patch_psf_that_does_not_pickle_is_built_every_time(field, builds):
     odd[key].psf.unpicklable = lambda: None  # a copy shares the PSF: only this test's
     try:
         with templates_kept(2**26):
-            assert template_key(GetCoaddAsTemplateTask().config, FIELDS, odd, skymap, science.bbox,
+            assert template_key(GetCoaddAsTemplateTask, GetCoaddAsTemplateTask().config, odd, skymap, science.bbox,
                                 science.wcs) is None
             run(GetCoaddAsTemplateTask(), science, skymap, odd)
             run(GetCoaddAsTemplateTask(), science, skymap, odd)
@@ -164,19 +167,21 @@ def test_a_patch_psf_that_does_not_pickle_is_built_every_time(field, builds):
         del odd[key].psf.unpicklable
 
 
-def test_a_subclass_config_of_the_same_values_finds_the_kept_template(field, builds):
+def test_a_subclass_config_field_or_a_subclass_task_is_built_again(field, builds):
+    # A retargeted task's config has fields its declared config class lacks; a subclass task
+    # may build otherwise from the same config: neither may take another's template.
     science, skymap, coadds = field
-    wrapped = WrappedConfig()
-    wrapped.note = "gen3"
+    scaled = {}
     with templates_kept(2**26):
-        plain = run(GetCoaddAsTemplateTask(), science, skymap, coadds).exposure
-        again = run(GetCoaddAsTemplateTask(config=wrapped), science, skymap, coadds).exposure
-        assert builds["builds"] == 1
-        # A task that declares the subclass keys on its field too.
-        run(ReadsNote(config=wrapped), science, skymap, coadds)
-        assert builds["builds"] == 2
-        other = WrappedConfig()
-        other.note = "other"
-        run(ReadsNote(config=other), science, skymap, coadds)
-        assert builds["builds"] == 3
-    assert_same_template(again, plain)
+        base = run(GetCoaddAsTemplateTask(), science, skymap, coadds).exposure
+        for scale in (1.0, 2.0, 3.0):
+            config = ScaledConfig()
+            config.scale = scale
+            scaled[scale] = run(ScaledTask(config=config), science, skymap, coadds).exposure
+        assert builds["builds"] == 4
+        doubled = run(ScaledTask(), science, skymap, coadds).exposure
+        assert builds["builds"] == 5
+    assert np.array_equal(doubled.image, 2 * base.image, equal_nan=True)
+    assert scaled[1.0].image.tobytes() == base.image.tobytes()
+    assert np.array_equal(scaled[2.0].image, 2 * base.image, equal_nan=True)
+    assert np.array_equal(scaled[3.0].image, 3 * base.image, equal_nan=True)

@@ -3,9 +3,9 @@
 Private module; call it through `diffim.measure.footprints`, which checks
 and converts the arguments.
 
-A detection image is mostly empty. `label_runs` reads it once, finding the
-runs of set pixels of each row (eight bytes at a time over the empty
-stretches, rows shared among threads); joins every run to the runs it
+A detection image is mostly empty. `label_runs` reads each row twice, to
+count its runs of set pixels and then to store them (eight bytes at a time
+over the empty stretches, rows shared among threads); joins every run to the runs it
 touches in the row above (union-find over runs, not pixels); and writes
 each part's pixels from its runs. No image-sized label plane is made or
 read back. Parts are numbered in the order of their first pixel in

@@ -63,9 +63,9 @@ def mark_detections(mask, positive, negative, counted, excluded_planes):
         DETECTED is set where ``positive``, DETECTED_NEGATIVE where
         ``negative`` (each added to the table if new, in that order).
     positive, negative : `numpy.ndarray` [`bool`]
-        The grown detections.
+        The grown detections, of the mask's shape.
     counted : `numpy.ndarray` [`bool`]
-        The pixels the detected fraction counts.
+        The pixels the detected fraction counts, of the mask's shape.
     excluded_planes : iterable of `str`
         Planes the returned pixels are free of (the table's, once the
         detection planes are in it).
@@ -78,9 +78,15 @@ def mark_detections(mask, positive, negative, counted, excluded_planes):
     unmasked : `numpy.ndarray` [`bool`]
         ``mask.unmasked(excluded_planes)`` once the planes are set.
     """
+    images = {"positive": positive, "negative": negative, "counted": counted}
+    for name, image in images.items():
+        # The pass reads them unchecked, as bytes, over the mask's shape.
+        if image.dtype != bool or image.shape != mask.shape:
+            raise ValueError(f"mark_detections: {name} must be a bool array of the mask's shape "
+                             f"{mask.shape}, not {image.dtype} {image.shape}")
     bits = [mask.planes.add(name) for name in DETECTION_PLANES]
     unmasked = np.empty(mask.shape, bool)
-    views = [np.ascontiguousarray(array).view(np.uint8) for array in (positive, negative, counted)]
+    views = [np.ascontiguousarray(image).view(np.uint8) for image in images.values()]
     detected, total = _detection_planes.mark_detections(
         _rows(mask), 1 << bits[0], 1 << bits[1], *views, _known_bits(mask, excluded_planes),
         unmasked.view(np.uint8))

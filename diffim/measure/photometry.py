@@ -60,8 +60,10 @@ def psf_flux(image, variance, usable, bbox, models, x, y):
     image, variance : `numpy.ndarray`
         The image and its variance.
     usable : `numpy.ndarray` of `bool` or callable
-        Pixels that may be used (others are left out of the fit), or the
-        function giving their stamps (`diffim.measure.stamps.usable_stamps`).
+        Pixels that may be used (others are left out of the fit), or a
+        function of ``(ix, iy, half)`` giving their stamps, as
+        `diffim.measure.stamps.unmasked_stamps` makes (read through
+        `diffim.measure.stamps.usable_stamps`).
     bbox : `diffim.Box`
         Where the arrays lie in parent coordinates.
     models : `numpy.ndarray`

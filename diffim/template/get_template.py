@@ -121,8 +121,7 @@ class GetCoaddAsTemplateTask(Task):
         overlaps = [(tract, [(tract.tract_id, patch.sequential_index) for patch in patches])
                     for tract, patches in self.overlapping_patches(skymap, bbox, wcs)]
         read = {key: coadds[key] for _, keys in overlaps for key in keys if key in coadds}
-        built = kept_template(template_key(self.config, self.ConfigClass._fields, read, skymap,
-                                           bbox, wcs),
+        built = kept_template(template_key(type(self), self.config, read, skymap, bbox, wcs),
                               lambda: self._build(overlaps, read, bbox, wcs))
         for tract_id in built.unreached:
             # Patches found through the grown border may not reach the box itself.

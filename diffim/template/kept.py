@@ -6,8 +6,8 @@ patches onto the same science detectors again (the default campaign built
 its 4 templates about 120 times, 18 % of its CPU time). Within
 `templates_kept`, `kept_template` keeps what
 `GetCoaddAsTemplateTask` builds under a digest of everything the build reads
-(`template_key`): every field of the task's config class, the skymap, the
-science box and WCS, and every patch it reads (its key, box, planes' bytes, mask
+(`template_key`): the task's class and whole config, the skymap, the science
+box and WCS, and every patch it reads (its key, box, planes' bytes, mask
 planes, PSF, calibration, visit info and metadata). A later build from the
 same content is a copy of the kept template (the same bytes as a new build);
 any changed input is another key. Off by default: a command that builds one
@@ -58,7 +58,7 @@ def keep_templates(max_bytes):
     return previous
 
 
-def template_key(config, fields, coadds, skymap, bbox, wcs):
+def template_key(builder, config, coadds, skymap, bbox, wcs):
     """Digest of what `GetCoaddAsTemplateTask` builds a template from, or None when nothing
     is kept.
 
@@ -68,15 +68,15 @@ def template_key(config, fields, coadds, skymap, bbox, wcs):
 
     Parameters
     ----------
+    builder : `type`
+        The task's class: a subclass of `GetCoaddAsTemplateTask` may build
+        otherwise from the same config.
     config : `diffim.template.GetCoaddAsTemplateConfig`
-        Its ``fields`` are part of the key.
-    fields : iterable [`str`]
-        The fields the build reads: those of the config class the task
-        declares. A middleware's subclass of it adds fields of its own
-        (gen3's connections and log saving) that the build does not read: a
-        gen2 and a gen3 task with the same values build the same template
-        (bench_engine's campaign on one worker built its 8 templates 16
-        times, 8 with the subclass's fields out of the key).
+        Every field of the instance is part of the key, those of a subclass
+        too (a retargeted task's config, or gen3's with its connections):
+        the key cannot know which fields a build leaves unread, so gen2's and
+        gen3's template tasks, whose configs differ by gen3's fields, keep a
+        template each.
     coadds : `dict` [`tuple` [`int`, `int`], `diffim.Exposure`]
         The patches the build reads: those given that overlap the box.
     skymap, bbox, wcs
@@ -93,8 +93,8 @@ def template_key(config, fields, coadds, skymap, bbox, wcs):
                                             for name in _LOOKUP_TABLES):
         return None
     digest = hashlib.sha256()  # SHA-NI: twice blake2b's speed here
-    values = config.toDict()
-    for text in (repr({name: values[name] for name in sorted(fields)}), skymap.to_json(), repr(bbox),
+    for text in (f"{builder.__module__}.{builder.__qualname__}", repr(config.toDict()),
+                 skymap.to_json(), repr(bbox),
                  "\n".join(wcs_cards(wcs, (0, 0)))):
         digest.update(text.encode())
         digest.update(b"\0")
