@@ -165,15 +165,14 @@ def solve_systems(matrix, vector):
         and the eigen pseudo-inverse (eigenvalues below 1e-12 of the largest
         dropped) was used instead.
     """
-    n_systems = matrix.shape[0]
+    matrix, vector = np.ascontiguousarray(matrix, float), np.ascontiguousarray(vector, float)
     solution = np.full(vector.shape, np.nan)
-    used_pseudo_inverse = np.zeros(n_systems, dtype=bool)
-    for n in range(n_systems):
-        try:
-            solution[n] = _lu_solve(matrix[n], vector[n])
-        except SingularSystemError:
-            used_pseudo_inverse[n] = True
-            solution[n] = _pseudo_inverse_solve(matrix[n], vector[n])
+    solved = np.zeros(matrix.shape[0], dtype=np.uint8)
+    if matrix.shape[0]:
+        _al_solve.lu_solve_systems(matrix, vector, _MIN_RCOND, solution, solved)
+    used_pseudo_inverse = solved == 0
+    for n in np.flatnonzero(used_pseudo_inverse):
+        solution[n] = _pseudo_inverse_solve(matrix[n], vector[n])
     return solution, used_pseudo_inverse
 
 
