@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core import _planes
 from ..errors import DiffimError
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 
@@ -60,14 +61,16 @@ def check_planes(exposure, label, bad_mask_planes):
     stamp touching them is used.
     """
     planes = [name for name in bad_mask_planes if name in exposure.mask.planes]
-    flagged = exposure.mask.get(planes) if planes else np.zeros(exposure.shape, bool)
-    for plane_name in ("image", "variance"):
-        plane = getattr(exposure, plane_name)
-        bad = ~np.isfinite(plane) & ~flagged
-        if bad.any():
+    # One counting pass over both planes and the mask; the pixels are located
+    # only to report them.
+    counts = _planes.count_unflagged_nonfinite(exposure.image, exposure.variance,
+                                               exposure.mask.array, exposure.mask.bitmask(planes))
+    for plane_name, count in zip(("image", "variance"), counts):
+        if count:
+            bad = ~np.isfinite(getattr(exposure, plane_name)) & exposure.mask.unmasked(planes)
             y, x = np.argwhere(bad)[0]
             raise PsfMatchInputError(
-                f"{label} {plane_name} plane has {int(bad.sum())} NaN/inf pixels not flagged "
+                f"{label} {plane_name} plane has {count} NaN/inf pixels not flagged "
                 f"{'/'.join(planes) or 'bad'} (first at x={x + exposure.xy0[0]}, "
                 f"y={y + exposure.xy0[1]})")
 
