@@ -140,8 +140,12 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
          *(np.full(n, np.nan if kind is float else False, dtype=kind) for _, kind in FIT_COLUMNS)],
         names=["id", "x", "y", "flux", "cell_x", "cell_y", "status", "reason",
                *(name for name, _ in FIT_COLUMNS)])
-    masks = [(exposure.mask, [name for name in config.badMaskPlanes if name in exposure.mask.planes])
-             for exposure in (template, science)]
+    # Each image's mask with its bad planes' bits, looked up once for all candidates.
+    masks = []
+    for exposure in (template, science):
+        planes = [(name, exposure.mask.bitmask(name)) for name in config.badMaskPlanes
+                  if name in exposure.mask.planes]
+        masks.append((exposure.mask.array, planes, exposure.mask.bitmask([p for p, _ in planes])))
 
     keep, stamps = [], ([], [], [])
     reasons = table["reason"]
@@ -152,10 +156,10 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
             continue
         window = (slice(y0, y0 + size), slice(x0, x0 + size))
         hit = set()
-        for mask, planes in masks:
-            if planes:
-                bits = int(np.bitwise_or.reduce(mask.array[window], axis=None))
-                hit.update(name for name in planes if bits & mask.bitmask(name))
+        for mask, planes, all_bits in masks:
+            if all_bits:
+                bits = int(np.bitwise_or.reduce(mask[window], axis=None))
+                hit.update(name for name, bit in planes if bits & bit)
         if hit:
             reasons[row] = "mask " + "|".join(sorted(hit))
             continue
