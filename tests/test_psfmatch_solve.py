@@ -4,6 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from diffim._core import _al_solve
 from diffim.psfmatch.basis import make_delta_function_basis
 from diffim.psfmatch.solve import (
     StampSystems,
@@ -92,3 +93,36 @@ def test_delta_function_systems_from_autocorrelations_equal_the_column_products(
                                  rows=rows)
     assert np.array_equal(residual_statistics(subset, coefficients[rows]),
                           residual_statistics(fast, coefficients)[rows])
+
+
+@pytest.mark.parametrize("n_pixels", [1, 3, 4, 6, 9])
+def test_normal_equations_sum_the_pixels_in_order(n_pixels):
+    """Pixels taken four at a time (and the rest) give the bits of a sum pixel by pixel."""
+    rng = np.random.default_rng(n_pixels)
+    columns = rng.normal(size=(5, 6, n_pixels))
+    weights, target = rng.random((5, n_pixels)), rng.normal(size=(5, n_pixels))
+    matrix, vector = np.empty((5, 6, 6)), np.empty((5, 6))
+    _al_solve.normal_equations(columns, weights, target, matrix, vector)
+    expected_matrix, expected_vector = np.zeros((5, 6, 6)), np.zeros((5, 6))
+    for pixel in range(n_pixels):
+        weighted = columns[:, :, pixel] * weights[:, pixel, None]
+        expected_matrix = expected_matrix + weighted[:, :, None] * columns[:, None, :, pixel]
+        expected_vector = expected_vector + weighted * target[:, pixel, None]
+    lower = np.tril_indices(6)
+    assert np.array_equal(matrix[:, lower[0], lower[1]],
+                          expected_matrix[:, lower[0], lower[1]])
+    assert np.array_equal(matrix, matrix.transpose(0, 2, 1))
+    assert np.array_equal(vector, expected_vector)
+
+
+def test_singular_and_non_finite_systems_fall_back_to_the_pseudo_inverse():
+    """A regular system is solved by LU; a singular one gets the pseudo-inverse's
+    minimum-norm solution; a non-finite one gets NaN; both are flagged."""
+    regular = np.array([[4.0, 1.0], [1.0, 3.0]])
+    matrix = np.stack([regular, np.diag([2.0, 0.0]), np.array([[np.nan, 0.0], [0.0, 1.0]])])
+    vector = np.array([[1.0, 2.0], [4.0, 0.0], [1.0, 1.0]])
+    solution, pseudo = solve_systems(matrix, vector)
+    assert pseudo.tolist() == [False, True, True]
+    assert solution[0] == pytest.approx(np.linalg.solve(regular, vector[0]), rel=1e-14)
+    assert solution[1] == pytest.approx([2.0, 0.0], abs=1e-15)
+    assert np.isnan(solution[2]).all()

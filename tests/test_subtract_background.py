@@ -62,3 +62,19 @@ def test_large_images_are_read_every_other_row_and_column(monkeypatch):
                                           (4096 * 4096, 2), (8192 * 8192, 4)])
 def test_sampling_step(pixels, step):
     assert background_module._sampling_step(pixels) == step
+
+
+def test_background_added_in_place_is_the_background_image_added():
+    """``add_to`` gives the bits of ``plane + image(bbox)``, and the image is the spatial
+    function to float32 precision (a zero coefficient included)."""
+    spatial = SpatialFunction("chebyshev1", 2, BBOX)
+    background = SpatialBackground(spatial, np.array([3.0, 0.5, 0.0, -1.25, 2.0, 0.75]))
+    box = Box(BBOX.x0 + 7, BBOX.y0 + 3, 100, 60)
+    image = background.image(box)
+    y, x = np.mgrid[box.y0:box.y_end, box.x0:box.x_end]
+    assert image.dtype == np.float32
+    assert image == pytest.approx(background(x.astype(float), y.astype(float)), abs=1e-5)
+    plane = np.random.default_rng(2).normal(size=box.shape).astype(np.float32)
+    expected = plane + image
+    background.add_to(plane, box)
+    assert np.array_equal(plane, expected)

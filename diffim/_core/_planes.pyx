@@ -9,7 +9,8 @@ that the kernel must hand out and zero. The loops are memory-bound and
 parallel over rows.
 """
 cimport cython
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
 from libc.math cimport INFINITY, fabs, isfinite
 
 import numpy as np
@@ -62,15 +63,33 @@ def count_unusable(const float[:, :] image, const float[:, :] variance,
     return already, no_data, bad
 
 
-def add_outer(float[:, ::1] out, float coefficient, const double[::1] y_values,
-              const double[::1] x_values):
-    """``out += coefficient * float32(outer(y_values, x_values))`` (numpy's rounding order)."""
-    cdef Py_ssize_t n_rows = out.shape[0], n_cols = out.shape[1], r, c
-    cdef double y
-    for r in prange(n_rows, nogil=True, schedule="static"):
-        y = y_values[r]
-        for c in range(n_cols):
-            out[r, c] = out[r, c] + coefficient * <float> (y * x_values[c])
+def add_outer_sum(float[:, ::1] out, const float[::1] coefficients,
+                  const double[:, ::1] y_values, const double[:, ::1] x_values, bint accumulate):
+    """``S = sum_t coefficients[t] * float32(outer(y_values[t], x_values[t]))``, summed in
+    float32 from 0 in ``t`` order (numpy's rounding order), into ``out`` (``out += S``
+    when ``accumulate``): a row of ``S`` at a time, no image-sized temporary."""
+    cdef Py_ssize_t n_rows = out.shape[0], n_cols = out.shape[1], n_terms = coefficients.shape[0]
+    cdef Py_ssize_t r, c, t
+    cdef float* row = NULL
+    if y_values.shape[0] != n_terms or x_values.shape[0] != n_terms:
+        raise ValueError("one row of y and x values per coefficient")
+    if y_values.shape[1] != n_rows or x_values.shape[1] != n_cols:
+        raise ValueError("y and x values do not match the plane's shape")
+    with nogil, parallel():
+        row = <float*> malloc(max(n_cols, 1) * sizeof(float))
+        for r in prange(n_rows, schedule="static"):
+            for c in range(n_cols):
+                row[c] = 0.0
+            for t in range(n_terms):
+                for c in range(n_cols):
+                    row[c] = row[c] + coefficients[t] * <float> (y_values[t, r] * x_values[t, c])
+            if accumulate:
+                for c in range(n_cols):
+                    out[r, c] = out[r, c] + row[c]
+            else:
+                for c in range(n_cols):
+                    out[r, c] = row[c]
+        free(row)
 
 
 def flag_plain_image(float[:, :] image, unsigned int[:, :] mask, unsigned int no_data_bit,

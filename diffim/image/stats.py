@@ -118,13 +118,22 @@ def clipped_mean_std(values, n_sigma=3.0, n_iterations=5):
     mean and sample standard deviation, as afw's ``MEANCLIP``/``STDEVCLIP``.
     """
     values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = values[finite]
     if values.size == 0:
         return np.nan, np.nan
     quartiles = np.percentile(values, [25.0, 75.0])
     centre, spread = np.median(values), 0.741 * (quartiles[1] - quartiles[0])
+    # One distance buffer and one mask for every iteration (a million values from
+    # a 4k variance plane: 8 + 1 MB that would otherwise be made and zeroed each time).
+    distance, within = np.empty_like(values), np.empty(values.shape, dtype=bool)
     for _ in range(n_iterations):
-        kept = values[np.abs(values - centre) <= n_sigma * spread] if spread > 0 else values
+        if spread > 0:
+            np.abs(np.subtract(values, centre, out=distance), out=distance)
+            kept = values[np.less_equal(distance, n_sigma * spread, out=within)]
+        else:
+            kept = values
         if kept.size < 2:
             break
         new_centre, new_spread = kept.mean(), kept.std(ddof=1)

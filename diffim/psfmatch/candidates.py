@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core import _planes
 from ..errors import DiffimError
 from .errors import NoKernelCandidatesError, PsfMatchInputError
 
@@ -60,14 +61,16 @@ def check_planes(exposure, label, bad_mask_planes):
     stamp touching them is used.
     """
     planes = [name for name in bad_mask_planes if name in exposure.mask.planes]
-    flagged = exposure.mask.get(planes) if planes else np.zeros(exposure.shape, bool)
-    for plane_name in ("image", "variance"):
-        plane = getattr(exposure, plane_name)
-        bad = ~np.isfinite(plane) & ~flagged
-        if bad.any():
+    # One counting pass over both planes and the mask; the pixels are located
+    # only to report them.
+    counts = _planes.count_unflagged_nonfinite(exposure.image, exposure.variance,
+                                               exposure.mask.array, exposure.mask.bitmask(planes))
+    for plane_name, count in zip(("image", "variance"), counts):
+        if count:
+            bad = ~np.isfinite(getattr(exposure, plane_name)) & exposure.mask.unmasked(planes)
             y, x = np.argwhere(bad)[0]
             raise PsfMatchInputError(
-                f"{label} {plane_name} plane has {int(bad.sum())} NaN/inf pixels not flagged "
+                f"{label} {plane_name} plane has {count} NaN/inf pixels not flagged "
                 f"{'/'.join(planes) or 'bad'} (first at x={x + exposure.xy0[0]}, "
                 f"y={y + exposure.xy0[1]})")
 
@@ -137,8 +140,12 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
          *(np.full(n, np.nan if kind is float else False, dtype=kind) for _, kind in FIT_COLUMNS)],
         names=["id", "x", "y", "flux", "cell_x", "cell_y", "status", "reason",
                *(name for name, _ in FIT_COLUMNS)])
-    masks = [(exposure.mask, [name for name in config.badMaskPlanes if name in exposure.mask.planes])
-             for exposure in (template, science)]
+    # Each image's mask with its bad planes' bits, looked up once for all candidates.
+    masks = []
+    for exposure in (template, science):
+        planes = [(name, exposure.mask.bitmask(name)) for name in config.badMaskPlanes
+                  if name in exposure.mask.planes]
+        masks.append((exposure.mask.array, planes, exposure.mask.bitmask([p for p, _ in planes])))
 
     keep, stamps = [], ([], [], [])
     reasons = table["reason"]
@@ -149,10 +156,10 @@ def cut_stamps(template, science, positions, fluxes, kernel_size, config, half_w
             continue
         window = (slice(y0, y0 + size), slice(x0, x0 + size))
         hit = set()
-        for mask, planes in masks:
-            if planes:
-                bits = int(np.bitwise_or.reduce(mask.array[window], axis=None))
-                hit.update(name for name in planes if bits & mask.bitmask(name))
+        for mask, planes, all_bits in masks:
+            if all_bits:
+                bits = int(np.bitwise_or.reduce(mask[window], axis=None))
+                hit.update(name for name, bit in planes if bits & bit)
         if hit:
             reasons[row] = "mask " + "|".join(sorted(hit))
             continue

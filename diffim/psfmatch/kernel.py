@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._core._planes import add_outer
+from .._core._planes import add_outer_sum
 from ..errors import FitsFormatError
 from ..geom import Box
 from .basis import KernelBasis
@@ -159,16 +159,24 @@ class SpatialBackground:
 
     def image(self, bbox):
         """The background over a `Box`, as a float32 array of its shape."""
+        out = np.empty(bbox.shape, dtype=np.float32)
+        self._sum_into(out, bbox, accumulate=False)
+        return out
+
+    def add_to(self, plane, bbox):
+        """Add the background over a `Box` to ``plane`` (float32, C-contiguous, of its shape)
+        in place: ``plane += self.image(bbox)``, the same bits without the background plane."""
+        self._sum_into(plane, bbox, accumulate=True)
+
+    def _sum_into(self, out, bbox, accumulate):
         x_offset, x_scale, y_offset, y_scale = self.spatial.scaling
         x_values = self.spatial.one_dimensional((np.arange(bbox.x0, bbox.x_end) - x_offset)
                                                 * x_scale)
         y_values = self.spatial.one_dimensional((np.arange(bbox.y0, bbox.y_end) - y_offset)
                                                 * y_scale)
-        out = np.zeros(bbox.shape, dtype=np.float32)
-        for coefficient, (x_power, y_power) in zip(self.coefficients, self.spatial.powers):
-            if coefficient != 0.0:
-                # out += float32(coefficient) * float32(outer(y, x)), without the
-                # image-sized float64 and float32 temporaries.
-                add_outer(out, np.float32(coefficient), np.ascontiguousarray(y_values[y_power]),
-                          np.ascontiguousarray(x_values[x_power]))
-        return out
+        # Terms with a zero coefficient add nothing: skipped.
+        terms = [index for index, coefficient in enumerate(self.coefficients) if coefficient != 0]
+        powers = self.spatial.powers[terms]
+        add_outer_sum(out, np.asarray(self.coefficients[terms], dtype=np.float32),
+                      np.ascontiguousarray(y_values[powers[:, 1]]),
+                      np.ascontiguousarray(x_values[powers[:, 0]]), accumulate)

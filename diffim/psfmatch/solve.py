@@ -12,11 +12,9 @@ spatial terms at its centre.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from .._core import _al_convolve, _al_solve
 from .errors import SingularSystemError
@@ -165,16 +163,22 @@ def solve_systems(matrix, vector):
         and the eigen pseudo-inverse (eigenvalues below 1e-12 of the largest
         dropped) was used instead.
     """
-    n_systems = matrix.shape[0]
-    solution = np.full(vector.shape, np.nan)
-    used_pseudo_inverse = np.zeros(n_systems, dtype=bool)
-    for n in range(n_systems):
-        try:
-            solution[n] = _lu_solve(matrix[n], vector[n])
-        except SingularSystemError:
-            used_pseudo_inverse[n] = True
-            solution[n] = _pseudo_inverse_solve(matrix[n], vector[n])
+    solution, used_pseudo_inverse = _lu_solve_systems(matrix, vector)
+    for n in np.flatnonzero(used_pseudo_inverse):
+        solution[n] = _pseudo_inverse_solve(matrix[n], vector[n])
     return solution, used_pseudo_inverse
+
+
+def _lu_solve_systems(matrix, vector):
+    """``(solution, failed)``: each system solved by LU of its equilibrated form
+    (`_equilibrated`), NaN and True where it is not finite or a pivot vanishes
+    (below `_MIN_RCOND` of the largest)."""
+    matrix, vector = np.ascontiguousarray(matrix, float), np.ascontiguousarray(vector, float)
+    solution = np.full(vector.shape, np.nan)
+    solved = np.zeros(matrix.shape[0], dtype=np.uint8)
+    if matrix.shape[0]:
+        _al_solve.lu_solve_systems(matrix, vector, _MIN_RCOND, solution, solved)
+    return solution, solved == 0
 
 
 def residual_statistics(systems, coefficients):
@@ -220,20 +224,17 @@ def _equilibration_scale(matrix):
 
 
 def _lu_solve(matrix, vector):
-    if not np.isfinite(matrix).all() or not np.isfinite(vector).all():
-        raise SingularSystemError("non-finite normal equations")
-    matrix, vector, scale = _equilibrated(matrix, vector)
-    try:
-        with warnings.catch_warnings():
-            # A zero pivot is detected below and answered with the pseudo-inverse.
-            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-            lu, pivots = scipy.linalg.lu_factor(matrix, check_finite=False)
-    except (ValueError, np.linalg.LinAlgError) as error:
-        raise SingularSystemError(str(error)) from None
-    diagonal = np.abs(np.diag(lu))
-    if diagonal.min() <= _MIN_RCOND * diagonal.max():
-        raise SingularSystemError("LU pivot vanishes")
-    return scale * scipy.linalg.lu_solve((lu, pivots), vector, check_finite=False)
+    """The LU solution of one system, as `solve_systems` finds it.
+
+    Raises
+    ------
+    SingularSystemError
+        If the system is not finite or a pivot of its LU vanishes.
+    """
+    solution, used_pseudo_inverse = _lu_solve_systems(matrix[None], vector[None])
+    if used_pseudo_inverse[0]:
+        raise SingularSystemError("non-finite normal equations or a vanishing LU pivot")
+    return solution[0]
 
 
 def _pseudo_inverse_solve(matrix, vector):

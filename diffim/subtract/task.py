@@ -295,7 +295,7 @@ class AlardLuptonSubtractTask(Task):
                     (reference, self.config.badMaskPlanes))]
             background = refine_background(background, reference.image, matched.image,
                                            unusable, bbox)
-            matched.image += background.image(bbox)
+            background.add_to(matched.image, bbox)
         if scale != 1.0:  # x * 1.0 is x: a pass over two planes saved
             matched.image *= scale
             matched.variance *= scale ** 2
