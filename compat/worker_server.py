@@ -11,13 +11,21 @@ safe: its server is a new interpreter (fork and exec) that only imports and
 never runs an OpenMP kernel, and the workers are forks of it. It is started
 once per process with the modules the workers need, and serves every pool
 after: each worker then starts with them imported, in milliseconds.
+
+A pool is started per command (`worker_pool`), unless the process keeps one
+(`kept_pool`: a campaign on the local engine): its workers then serve every
+command of every middleware, and what they read, build and open once
+(exposures kept, coadd templates, butlers) serves the next commands too, as
+on a Parsl worker.
 """
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
-__all__ = ["worker_context"]
+__all__ = ["kept_pool", "terminate", "worker_context", "worker_pool"]
 
 _PRELOAD = set()
 """Every module asked for so far: what the server imports when it starts (again)."""
@@ -45,3 +53,85 @@ def worker_context(preload):
     context.set_forkserver_preload(sorted(_PRELOAD))
     multiprocessing.forkserver.ensure_running()
     return context
+
+
+_KEPT = None
+"""``(jobs, pool)`` while a `kept_pool` block runs."""
+
+
+@contextmanager
+def kept_pool(jobs, context):
+    """Keep one pool of ``jobs`` processes from ``context`` for the block: `worker_pool` of
+    ``jobs`` processes is this pool, in every thread.
+
+    Its callers submit calls beside each other's, each waiting for its own. The
+    pool's processes are terminated when the block raises (a stopped campaign
+    does not wait for its running calls), else shut down once their calls end.
+
+    Parameters
+    ----------
+    jobs : `int`
+    context : `multiprocessing.context.BaseContext`
+        Where the processes come from (`worker_context`).
+
+    Yields
+    ------
+    pool : `concurrent.futures.ProcessPoolExecutor`
+    """
+    global _KEPT
+    with _own_pool(ProcessPoolExecutor(jobs, mp_context=context)) as pool:
+        _KEPT = (jobs, pool)
+        try:
+            yield pool
+        finally:
+            _KEPT = None
+
+
+@contextmanager
+def worker_pool(jobs, context, initializer=None):
+    """A pool of ``jobs`` processes for the block: the `kept_pool` if it has ``jobs`` processes,
+    else one from ``context`` started for the block.
+
+    The caller cancels its queued calls when it stops early (``Executor.map``
+    does): the kept pool serves others too. A pool started for the block is
+    terminated when the block raises (its running calls killed, as
+    `multiprocessing.pool.Pool` does), else shut down once its calls end.
+
+    Parameters
+    ----------
+    jobs : `int`
+    context : `multiprocessing.context.BaseContext`
+        Where a pool started for the block gets its processes (`worker_context`).
+    initializer : callable, optional
+        Run in each process of a pool started for the block when it starts
+        (the kept pool's processes start with what the server imported).
+
+    Yields
+    ------
+    pool : `concurrent.futures.ProcessPoolExecutor`
+    """
+    if _KEPT is not None and _KEPT[0] == jobs:
+        yield _KEPT[1]
+        return
+    with _own_pool(ProcessPoolExecutor(jobs, mp_context=context,
+                                       initializer=initializer)) as pool:
+        yield pool
+
+
+@contextmanager
+def _own_pool(pool):
+    """``pool`` for the block: terminated if the block raises, else shut down after it."""
+    try:
+        yield pool
+    except BaseException:
+        terminate(pool)
+        raise
+    pool.shutdown()
+
+
+def terminate(pool):
+    """Stop ``pool`` at once: nothing queued starts, and its processes are terminated."""
+    processes = list(pool._processes.values())  # the executor has no public kill
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()

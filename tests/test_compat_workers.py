@@ -1,8 +1,9 @@
 """What the middlewares' workers share with the command's process: an argument pickled once
 (`compat.pickled`), the ERROR lines of one command among two running at once
-(`compat.error_log`), the server their local pools fork from (`compat.worker_server`),
-and gen3's pool of quanta (`compat.gen3.quantum_pool`)."""
+(`compat.error_log`), the server their local pools fork from and the pool a process keeps
+(`compat.worker_server`), and gen3's pool of quanta (`compat.gen3.quantum_pool`)."""
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from lsst.pipe.base.mp_graph_executor import MPTimeoutError
 from compat.error_log import ErrorLines
 from compat.gen3.quantum_pool import run_in_pool
 from compat.pickled import Pickled
-from compat.worker_server import worker_context
+from compat.worker_server import kept_pool, worker_context, worker_pool
 
 
 def test_a_pickled_value_is_unpickled_once_per_process():
@@ -131,3 +132,28 @@ def test_a_call_running_beside_a_failed_one_ends_and_is_handed_over():
         run_in_pool(calls, {"never": {"fails"}}, 2, worker_context([]), on_result=results.append,
                     on_error=errors.append)
     assert results == [None] and len(errors) == 1
+
+
+def test_a_kept_pool_serves_every_caller_with_its_size_and_survives_a_failed_call():
+    context = worker_context([])
+    with kept_pool(2, context) as kept:
+        with worker_pool(2, context) as pool:
+            assert pool is kept
+            pids = set(pool.map(_pid, range(4)))
+        with pytest.raises(ValueError, match="not a number"):
+            with worker_pool(2, context) as pool:
+                list(pool.map(int, ["1", "not a number", "3"]))
+        # gen3's quanta without a timeout run there too.
+        pids |= set(run_in_pool({index: (_pid, index) for index in range(4)}, {}, 2, context))
+        with worker_pool(2, context) as pool:
+            pids |= set(pool.map(_pid, range(4)))
+        with worker_pool(1, context) as pool:  # another size: a pool of its own
+            own = pool.submit(_pid, 0).result()
+        assert pool is not kept
+    assert len(pids) <= 2 and own not in pids  # the same two processes served every block
+    with worker_pool(2, context) as pool:  # the block is over: no pool kept
+        assert pool is not kept
+
+
+def _pid(_):
+    return os.getpid()

@@ -35,7 +35,9 @@ from validation.db.schema import (audits, comparisons, data_id_results, features
 from validation.errors import ValidationError
 
 # A split pipeline (three tasks, so Parsl apps waiting on others), a scenario built on another
-# one's outputs, and a gen2 data reference that fails (template visit 4 has no calexp).
+# one's outputs (its lanes wait for that one, not for the scenario before), and a scenario whose
+# gen2 data references and gen3 graph fail (template visit 4 has no calexp), run beside the
+# scenario before it.
 SCENARIOS = [
     scenario("coadd_template", config={"doWriteMatchedExp": True},
              products=["differenceExp", "diaSrc", "matchedExp"]),
@@ -132,6 +134,11 @@ def test_every_engine_gives_the_expected_verdicts(campaigns):
         assert errors["no_such_template"].startswith(
             "gen2: wrote no outputs (Failed on dataId={'ccd': 0, 'filter': 'r_sim', 'visit': 10}: "
             "NoResults: No locations for get: datasetType:calexp")
+        # Its gen3 graph fails while it is built, beside split_coadd's quanta on two workers.
+        assert errors["no_such_template"].endswith(
+            "; gen3: Gen3Error: pipeline image_difference: nothing to run for "
+            "\"instrument='SimCam' AND visit IN (10, 11) AND detector IN (0)\": templatePairs: "
+            "template visit(s) [4] of science visit 11 are not visits of SimCam in this repository")
 
 
 @pytest.mark.parametrize("engine, workers", [("local", 2), ("parsl", 1), ("parsl", 2)])

@@ -7,7 +7,8 @@ and ``task.runDataRef(dataRef, **kwargs)``. A failure is logged in one line
 with its data ID and counted (or raised, with ``--doraise``), and the
 task's metadata is written for every data reference, failed or not.
 With ``-j N`` the targets run in a pool of N processes, forked from a
-server that imported the task's module once (`compat.worker_server`), with
+server that imported the task's module once (`compat.worker_server`: the
+process's kept pool of N if it has one, else one for the command), with
 the runner (and the command's config) unpickled once per worker
 (`compat.pickled`); results come back in target order, each with the log
 records its task emitted, logged again here (`compat.gen2.worker_logs`). ``--profile FILE`` runs the targets under cProfile (in
@@ -24,7 +25,7 @@ from diffim.cli.main import keep_freed_memory
 from diffim.task import Struct
 
 from ..pickled import Pickled
-from ..worker_server import worker_context
+from ..worker_server import worker_context, worker_pool
 from .config_overrides import first_line
 from .errors import format_data_id
 from .log_format import data_id_label
@@ -102,8 +103,8 @@ class TaskRunner:
         # Forked from a server, not from here: a fork of a process that has used OpenMP can
         # hang. Each worker reuses its freed image-sized blocks, as the diffim command does.
         context = worker_context([self.TaskClass.__module__, __name__])
-        with context.Pool(self.numProcesses, initializer=keep_freed_memory) as pool:
-            outcomes = pool.map_async(run, targetList, chunksize=1).get(self.timeout)
+        with worker_pool(self.numProcesses, context, initializer=keep_freed_memory) as pool:
+            outcomes = list(pool.map(run, targetList, timeout=self.timeout))
         return [log_again(target, outcome) for target, outcome in zip(targetList, outcomes)]
 
     def precall(self, parsedCmd):

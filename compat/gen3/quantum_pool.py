@@ -7,7 +7,9 @@ timeout killed (its worker process terminated) with the middleware's
 ``MPTimeoutError``. A call's clock starts when it starts in its process, not
 when it is submitted: a pool's first calls wait for their processes to start
 (the fork server importing the tasks, seconds on a busy machine), and that
-wait is not the quantum's.
+wait is not the quantum's. Without a timeout the calls run in the process's
+kept pool if it has ``jobs`` processes (`compat.worker_server.worker_pool`);
+with one, in a pool of their own, which the timeout may kill.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from lsst.pipe.base.mp_graph_executor import MPTimeoutError
+
+from ..worker_server import terminate, worker_pool
 
 __all__ = ["run_in_pool"]
 
@@ -35,7 +39,7 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
     context : `multiprocessing.context.BaseContext`
         Where the pool's processes come from.
     initializer : callable, optional
-        Run in each process when it starts.
+        Run in each process of a pool started for these calls when it starts.
     timeout : `float`, optional
         Seconds a call may run; none when omitted (the middleware's ``--timeout``).
     describe : callable, optional
@@ -61,9 +65,8 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
         return []
     waiting = {key: set(predecessors.get(key, ())) for key in calls}
     futures, running, starts, finished, failed = {}, {}, {}, set(), False
-    started = context.SimpleQueue()
-    with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=context,
-                             initializer=_start_process, initargs=(started, initializer)) as pool:
+    started = None if timeout is None else context.SimpleQueue()
+    with _pool(jobs, context, initializer, started) as pool:
         while True:
             ready = [] if failed else [key for key, before in waiting.items()
                                        if before <= finished][:jobs - len(running)]
@@ -77,12 +80,12 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
                             timeout=None if timeout is None else _left(running, starts, timeout))
             # Drained at every turn: at most ``jobs`` calls start between two turns, so the
             # pipe never fills and no worker waits on it.
-            while not started.empty():
+            while started is not None and not started.empty():
                 key, start = started.get()
                 starts[key] = start
             overdue = [] if ended else _overdue(running, starts, timeout)
             if overdue:
-                _terminate(pool)
+                terminate(pool)
                 raise MPTimeoutError(f"Timeout ({timeout} sec) for {describe(overdue[0])}: "
                                      "its process is killed")
             for future in ended:
@@ -100,8 +103,17 @@ def run_in_pool(calls, predecessors, jobs, context, initializer=None, timeout=No
     return [futures[key].result() for key in calls]
 
 
+def _pool(jobs, context, initializer, started):
+    """The pool of the calls: `compat.worker_server.worker_pool` without a ``started`` queue,
+    else a pool of their own whose processes send their calls' starts to it."""
+    if started is None:
+        return worker_pool(jobs, context, initializer)
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_process,
+                               initargs=(started, initializer))
+
+
 _STARTED = None
-"""In a pool's process: the queue its calls' starts go to (`_start_process`)."""
+"""In a pool's process: the queue its calls' starts go to (`_start_process`), if any."""
 
 
 def _start_process(started, initializer):
@@ -113,8 +125,10 @@ def _start_process(started, initializer):
 
 
 def _run_call(key, function, *arguments):
-    """``function(*arguments)``, its start (the machine's monotonic clock) sent first."""
-    _STARTED.put((key, time.monotonic()))
+    """``function(*arguments)``, its start (the machine's monotonic clock) sent first if the
+    process has a queue of starts."""
+    if _STARTED is not None:
+        _STARTED.put((key, time.monotonic()))
     return function(*arguments)
 
 
@@ -129,11 +143,3 @@ def _overdue(running, starts, timeout):
     """The keys of the ``running`` calls that started more than ``timeout`` seconds ago."""
     now = time.monotonic()
     return [key for key in running.values() if key in starts and now - starts[key] >= timeout]
-
-
-def _terminate(pool):
-    """Stop ``pool``: nothing queued starts, and its processes are terminated."""
-    processes = list(pool._processes.values())  # the executor has no public kill
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()

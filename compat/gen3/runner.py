@@ -17,6 +17,7 @@ once per run (`compat.pickled`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
@@ -88,7 +89,7 @@ def load_pipeline(pipeline, config=None, config_files=None):
 
 def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_files=None,
                  register_dataset_types=True, extend_run=False, jobs=1, parsl=False,
-                 butler=None, timeout=None):
+                 butler=None, timeout=None, building=None):
     """Build the quantum graph of a pipeline and execute it here.
 
     Parameters
@@ -126,6 +127,12 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
         With ``jobs > 1``, the seconds a quantum may run before its process
         is killed and the run fails with the middleware's ``MPTimeoutError``
         (``pipetask run --timeout``); no limit when omitted.
+    building : context manager, optional
+        Held from the output collections' making to the init outputs written
+        (the registry writes that make collections, dataset types and their
+        tables), not while the quanta run: pipelines run on one repository
+        from several threads (each on its own clones of ``butler``) then build
+        their graphs one at a time, beside another's quanta and registration.
 
     Returns
     -------
@@ -144,43 +151,37 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
     problem = path_name_problem(output, "output collection name")
     if problem:
         raise Gen3Error(problem)
-    loaded = load_pipeline(pipeline, config, config_files)
-    if extend_run:
-        butler, skip_existing_in = _extended_butler(str(repo), output), [output]
-    elif butler is None:
-        butler, skip_existing_in = SimplePipelineExecutor.prep_butler(
-            str(repo), inputs=list(inputs), output=output), []
-    else:
-        butler, skip_existing_in = _output_butler(butler, inputs, output), []
-    graph = loaded.to_graph()
-    builder = AllDimensionsQuantumGraphBuilder(graph, butler, where=where, output_run=butler.run,
-                                               skip_existing_in=skip_existing_in)
-    with ErrorLines() as errors:
-        predicted = builder.finish(output=output, metadata={
-            "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
-            "data_query": where}).assemble()
-    if errors.lines and not predicted.quantum_only_xgraph.nodes:
-        raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: {errors.lines[0]}")
-    return _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, parsl,
-                    timeout)
+    graph = load_pipeline(pipeline, config, config_files).to_graph()
+    with building or contextlib.nullcontext():
+        if extend_run:
+            butler, skip_existing_in = _extended_butler(str(repo), output), [output]
+        elif butler is None:
+            butler, skip_existing_in = SimplePipelineExecutor.prep_butler(
+                str(repo), inputs=list(inputs), output=output), []
+        else:
+            butler, skip_existing_in = _output_butler(butler, inputs, output), []
+        builder = AllDimensionsQuantumGraphBuilder(graph, butler, where=where,
+                                                   output_run=butler.run,
+                                                   skip_existing_in=skip_existing_in)
+        with ErrorLines() as errors:
+            predicted = builder.finish(output=output, metadata={
+                "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
+                "data_query": where}).assemble()
+        if errors.lines and not predicted.quantum_only_xgraph.nodes:
+            raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: "
+                            f"{errors.lines[0]}")
+        _write_init_outputs(predicted, butler, register_dataset_types, extend_run)
+    return _execute(repo, predicted, butler, extend_run, jobs, parsl, timeout)
 
 
-def _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, parsl, timeout):
-    """Write the init outputs, run every quantum in order, register what they wrote.
+def _write_init_outputs(predicted, butler, register_dataset_types, extend_run):
+    """The graph's dataset types (if asked), configs, init outputs and package versions.
 
-    This is `SimplePipelineExecutor.run`, except that:
-
-    - the quanta run on quantum-backed butlers, without the registry, and
-      their outputs are registered in bulk once they have run (as
-      ``pipetask run-qbb`` then ``butler transfer-from-graph``:
-      `compat.gen3.quantum_butler`), also those of the quanta that succeeded
-      when another failed;
-    - an extended run compares the configs and package versions already in
-      the RUN (refusing different ones) instead of refusing any, as
-      ``pipetask --extend-run`` does;
-    - a new RUN's package versions are looked up again only when modules were
-      imported since the last run (`_packages`), and its quanta are executed
-      without looking for outputs already there.
+    As `SimplePipelineExecutor.run` writes them, except that an extended run
+    compares the configs and package versions already in the RUN (refusing
+    different ones) instead of refusing any, as ``pipetask --extend-run``
+    does, and that a new RUN's package versions are looked up again only when
+    modules were imported since the last run (`_packages`).
     """
     if register_dataset_types:
         predicted.pipeline_graph.register_dataset_types(butler)
@@ -191,6 +192,21 @@ def _execute(repo, predicted, butler, register_dataset_types, extend_run, jobs, 
     else:  # a new RUN: the dataset is not there yet (put refuses it if it is)
         (packages_ref,) = predicted.get_init_outputs("").values()
         butler.put(_packages(frozenset(sys.modules)), packages_ref)
+
+
+def _execute(repo, predicted, butler, extend_run, jobs, parsl, timeout):
+    """Run every quantum in order, register what they wrote (the init outputs are written).
+
+    This is `SimplePipelineExecutor.run`, except that:
+
+    - the quanta run on quantum-backed butlers, without the registry, and
+      their outputs are registered in bulk once they have run (as
+      ``pipetask run-qbb`` then ``butler transfer-from-graph``:
+      `compat.gen3.quantum_butler`), also those of the quanta that succeeded
+      when another failed;
+    - a new RUN's quanta are executed without looking for outputs already
+      there.
+    """
     factory = QuantumButlerFactory(
         str(repo),
         predicted.pipeline_graph.universe,
@@ -334,13 +350,19 @@ def _packages(modules):
 
 
 def _output_butler(butler, inputs, output):
-    """``SimplePipelineExecutor.prep_butler`` on a clone of ``butler``: a new timestamped RUN
-    and the CHAINED ``output`` of it and ``inputs``, the defaults of the butler returned."""
+    """``SimplePipelineExecutor.prep_butler`` on clones of ``butler``: a new timestamped RUN
+    and the CHAINED ``output`` of it and ``inputs``, the defaults of the butler returned.
+
+    ``butler`` itself is only cloned (a clone has its own database session and copies of
+    the caches), so that threads may each make a run from it. The clone returned is made
+    once the chain exists, so that its defaults are inferred from the chain.
+    """
     run = f"{output}/{Instrument.makeCollectionTimestamp()}"
-    butler.registry.registerCollection(run, CollectionType.RUN)
-    butler.registry.registerCollection(output, CollectionType.CHAINED)
-    butler.registry.setCollectionChain(output, [run, *inputs])
-    return butler.clone(collections=[output], run=run)
+    writer = butler.clone()
+    writer.registry.registerCollection(run, CollectionType.RUN)
+    writer.registry.registerCollection(output, CollectionType.CHAINED)
+    writer.registry.setCollectionChain(output, [run, *inputs])
+    return writer.clone(collections=[output], run=run)
 
 
 def _extended_butler(root, output):

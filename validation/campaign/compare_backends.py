@@ -1,21 +1,20 @@
 """Compare what gen2 and gen3 wrote for each data ID of a scenario.
 
 Each data ID is read back from both repositories and compared where the
-engine runs data IDs: here on the ``local`` engine with one worker, in a
-pool of its workers with more (forked from the local engine's server,
-`compat.worker_server`), in a Parsl worker on the ``parsl`` one (an app per
-data ID, returning its `DataIdResult`), so that reading and comparing are
-not a serial share of the campaign process. The result is the same wherever
+engine runs data IDs: here on the ``local`` engine with one worker, in the
+pool of its workers with more (`compat.worker_server.kept_pool`), in a
+Parsl worker on the ``parsl`` one (an app per data ID, returning its
+`DataIdResult`), so that reading and comparing are not a serial share of
+the campaign process. The result is the same wherever
 it is computed.
 """
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from compat.pickled import Pickled
-from compat.worker_server import worker_context
+from compat.worker_server import worker_context, worker_pool
 from diffim.cli.main import keep_freed_memory
 
 from ..compare import compare_catalogs, compare_exposures
@@ -43,7 +42,7 @@ def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir, engine):
         As for `compare_data_id`.
     engine : `validation.campaign.engine.Engine`
         On ``parsl``, each data ID is an app on its workers; on ``local``
-        with more than one worker, a task of a pool of that many processes.
+        with more than one worker, a call in a pool of that many processes.
 
     Returns
     -------
@@ -51,20 +50,16 @@ def compare_backends(scenario, data_ids, gen2, gen3, artifact_dir, engine):
     """
     if not data_ids:
         return []
-    if engine.workers == 1 and not engine.parsl:
+    if engine.in_process:
         return [compare_data_id(scenario, data_id, gen2, gen3, artifact_dir)
                 for data_id in data_ids]
     # Unpickled once per worker: its butlers are then opened once per worker, not per data ID.
     shared = Pickled((scenario, gen2, gen3, artifact_dir))
     if not engine.parsl:
-        with ProcessPoolExecutor(min(engine.workers, len(data_ids)),
-                                 mp_context=worker_context([__name__]),
-                                 initializer=keep_freed_memory) as pool:
-            try:
-                return list(pool.map(_compare_in_worker, itertools.repeat(shared), data_ids))
-            except BaseException:  # a failed data ID or Ctrl-C: the queued ones do not start
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        # A failed data ID or Ctrl-C: map cancels the queued ones.
+        with worker_pool(engine.workers, worker_context([__name__]),
+                         initializer=keep_freed_memory) as pool:
+            return list(pool.map(_compare_in_worker, itertools.repeat(shared), data_ids))
     import parsl  # only on its engine
 
     app = parsl.python_app(_compare_in_worker)

@@ -3,9 +3,12 @@
 - ``local``: this process; with N > 1 workers, gen2's own ``-j N`` pool and
   gen3's multiprocess executor (``pipetask run -j N``), as on one machine
   before workflow engines; each data ID's comparison in a pool of N
-  processes too. Their workers are forked from one server
-  (`compat.worker_server`), started here with what all of them run, so
-  that it imports while the field is ingested.
+  processes too. These pools are one pool of N processes kept for the
+  campaign (`compat.worker_server.kept_pool`), forked from one server
+  started here with what all of them run, so that it imports while the
+  field is ingested: the workers keep what they read and build from one
+  command to the next, and the scenarios run without a barrier
+  (`validation.campaign.schedule`), as on Parsl.
 - ``parsl``: N Parsl workers on this machine (a ``HighThroughputExecutor``
   with a ``LocalProvider``): gen2's data references
   (`compat.gen2.parsl_runner`) and gen3's quanta
@@ -86,6 +89,11 @@ class Engine:
         return self.name == "parsl"
 
     @property
+    def in_process(self):
+        """Whether data IDs run in the campaign's process (the local engine's one worker)."""
+        return self.workers == 1 and not self.parsl
+
+    @property
     def jobs(self):
         """Processes of the middlewares' own pools (gen2 ``-j``, ``pipetask -j``)."""
         return 1 if self.parsl else self.workers
@@ -117,9 +125,8 @@ def start_engine(name, workers, run_dir):
     if workers < 1:
         raise ValidationError(f"workers must be >= 1, got {workers}")
     if name == "local":
-        if workers > 1:
-            _start_local_worker_server()
-        yield Engine(name, workers)
+        with _local_pool(workers):
+            yield Engine(name, workers)
         return
     import parsl
 
@@ -128,12 +135,18 @@ def start_engine(name, workers, run_dir):
         yield Engine(name, workers)
 
 
-def _start_local_worker_server():
-    """Start the server the middlewares' pools fork their workers from (`compat.worker_server`),
-    importing what the workers of both run."""
-    from compat.worker_server import worker_context
+@contextmanager
+def _local_pool(workers):
+    """With more than one worker, the pool of ``workers`` processes the middlewares' pools and
+    the comparisons share for the block (`compat.worker_server.kept_pool`), forked from a
+    server that imports what the workers of both run."""
+    if workers == 1:
+        yield
+        return
+    from compat.worker_server import kept_pool, worker_context
 
-    worker_context([_WORKER_PRELOAD])
+    with kept_pool(workers, worker_context([_WORKER_PRELOAD])):
+        yield
 
 
 def parsl_config(workers, run_dir):

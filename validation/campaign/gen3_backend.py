@@ -20,6 +20,7 @@ import contextlib
 import functools
 import hashlib
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,10 @@ class Gen3Backend:
         self.root = Path(directory) / "repo"
         self.registry_db = registry_db
         self.butler = None
-        """A writeable butler on the repository, once ingested: each run's butler is a clone."""
+        """A writeable butler on the repository, once ingested: each run's butlers are clones."""
+        self._building = threading.Lock()
+        """Held while a run builds its graph (`compat.gen3.runner.run_pipeline`'s
+        ``building``): the campaign's lanes run two scenarios at once."""
 
     def ingest(self, files):
         """Make the repository from `diffim.sim.field_files.FieldFiles`.
@@ -101,7 +105,9 @@ class Gen3Backend:
 
         The quanta run as Parsl apps on the ``parsl`` engine; on the
         ``local`` one with more than one worker, in that many worker
-        processes (``pipetask run -j``).
+        processes (``pipetask run -j``). Two threads may run scenarios at
+        once: their graphs are built one at a time, each beside the other's
+        quanta and registration.
 
         Parameters
         ----------
@@ -149,7 +155,7 @@ class Gen3Backend:
             inputs.insert(0, f"validation/{scenario.builds_on}")
         run_pipeline(self.root, scenario.gen3_pipeline, inputs, output, where, config=config,
                      config_files=config_files, jobs=engine.jobs, parsl=engine.parsl,
-                     butler=self.butler)
+                     butler=self.butler, building=self._building)
         return {detector: output for detector in detectors}
 
     def _one_calexp_coadd(self, scenario, visits, detector, engine):
@@ -157,13 +163,14 @@ class Gen3Backend:
         coadds = f"validation/{scenario.name}/coadd-d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#makeTemplate", [INPUT_RUN],
                      coadds, f"instrument='{INSTRUMENT}' AND visit={scenario.template_visit} "
-                             f"AND detector={detector}", parsl=engine.parsl, butler=self.butler)
+                             f"AND detector={detector}", parsl=engine.parsl, butler=self.butler,
+                     building=self._building)
         output = f"validation/{scenario.name}/d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#difference",
                      [coadds, INPUT_RUN], output,
                      f"instrument='{INSTRUMENT}' AND visit IN ({_ids(visits)}) "
                      f"AND detector={detector}", config=scenario.gen3_config, jobs=engine.jobs,
-                     parsl=engine.parsl, butler=self.butler)
+                     parsl=engine.parsl, butler=self.butler, building=self._building)
         return output
 
 

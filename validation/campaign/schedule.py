@@ -3,26 +3,35 @@
 A scenario is both backends' runs (`Gen2Backend.run`, `Gen3Backend.run`)
 followed by the comparison of every data ID (`compare_backends`).
 
-- ``local`` engine: one scenario after the other, everything in this process.
-- ``parsl`` engine: each backend runs the scenarios in order in a thread of
-  its own (a lane), and a scenario's comparisons are submitted as soon as
-  both its backends are done. The workers then never wait at a scenario's
-  tail for its last data IDs, its comparisons and the next scenario's graph:
-  the apps of the next scenarios are already queued. A scenario built on
-  another one (``builds_on``) still finds its outputs, since each backend
-  runs them in the campaign's order, and the results come back in that order
-  too (the same rows, verdicts and files on every engine).
+- One worker of the ``local`` engine: one scenario after the other,
+  everything in this process.
+- Otherwise (Parsl's workers, or the local engine's pool of workers) each
+  backend runs the scenarios in a lane of threads of its own (`_Lane`), and a
+  scenario's comparisons are submitted as soon as both its backends are done.
+  A lane runs the next scenario while the previous one's data IDs run
+  (``LOOKAHEAD``): the command parsed, the quantum graph built and its data
+  IDs submitted while the workers still have the previous scenario's, so the
+  workers never wait at a scenario's tail for its last data IDs, its
+  comparisons, its outputs' registration and the next scenario's graph. A
+  scenario built on another one (``builds_on``) starts once that one is done
+  in the lane, so it finds its outputs; the results come back in the
+  campaign's order (the same rows, verdicts and files on every engine).
 """
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 
 from ..model import ScenarioResult
 from .compare_backends import compare_backends
 from .overrides import write_override_file
 
-__all__ = ["scenario_results"]
+__all__ = ["LOOKAHEAD", "scenario_results"]
+
+LOOKAHEAD = 1
+"""Scenarios a lane runs beside its oldest unfinished one. One is enough to keep the workers
+fed (the next graph is built while the previous one's quanta run); more would only queue
+more data IDs behind the same workers and hold more graphs in this process."""
 
 
 def scenario_results(scenarios, data_ids, backends, run_dir, engine):
@@ -34,7 +43,7 @@ def scenario_results(scenarios, data_ids, backends, run_dir, engine):
     data_ids : `list` [`dict`]
     backends : `tuple`
         `Gen2Backend` and `Gen3Backend`, ingested; their outputs are compared
-        in this order.
+        in this order. Their ``run`` may be called from two threads at once.
     run_dir : `pathlib.Path`
         Holds the override files (``overrides/``) and the comparison
         artifacts (``artifacts/``).
@@ -48,12 +57,13 @@ def scenario_results(scenarios, data_ids, backends, run_dir, engine):
     """
     runs = [(scenario, data_ids, write_override_file(scenario, run_dir / "overrides"), engine)
             for scenario in scenarios]
-    if not engine.parsl:
+    if engine.in_process:
         for run in runs:
             outputs = [backend.run(*run) for backend in backends]
             yield _scenario_result(run[0], data_ids, outputs, run_dir, engine)
         return
-    lanes = [_Lane(backend.run, runs, f"campaign-{backend.name}") for backend in backends]
+    after = _builds_on(scenarios)
+    lanes = [_Lane(backend.run, runs, after, f"campaign-{backend.name}") for backend in backends]
     try:
         for index, run in enumerate(runs):
             outputs = [lane.result(index) for lane in lanes]
@@ -61,6 +71,13 @@ def scenario_results(scenarios, data_ids, backends, run_dir, engine):
     finally:
         for lane in lanes:
             lane.stop()
+
+
+def _builds_on(scenarios):
+    """The index of the scenario each of ``scenarios`` builds on (``builds_on``), or `None`
+    (a loaded campaign defines a scenario before those built on it)."""
+    indices = {scenario.name: index for index, scenario in enumerate(scenarios)}
+    return [indices[scenario.builds_on] if scenario.builds_on else None for scenario in scenarios]
 
 
 def _scenario_result(scenario, data_ids, outputs, run_dir, engine):
@@ -73,34 +90,47 @@ def _scenario_result(scenario, data_ids, outputs, run_dir, engine):
 
 
 class _Lane(threading.Thread):
-    """``function(*arguments)`` for each of ``calls``, one after the other, in a daemon thread
-    (a stopped campaign does not wait for it), started at once.
+    """``function(*arguments)`` for each of ``calls``, started in order, each in a daemon thread
+    (a stopped campaign does not wait for them), up to ``LOOKAHEAD + 1`` at once.
 
-    After a call raises, the later ones are not made (their results are cancelled).
+    Call ``i`` starts once call ``i - 1`` has started, fewer than ``LOOKAHEAD + 1`` calls run,
+    and call ``after[i]`` (if not `None`) is done. After a call raises, no later one starts
+    (their results are cancelled); those already running finish.
     """
 
-    def __init__(self, function, calls, name):
+    def __init__(self, function, calls, after, name):
         super().__init__(name=name, daemon=True)
-        self._function, self._calls = function, calls
+        self._function, self._calls, self._after = function, calls, after
         self._results = [Future() for _ in calls]
+        self._running = threading.BoundedSemaphore(LOOKAHEAD + 1)
         self._stopped = threading.Event()
         self.start()
 
     def run(self):
-        for arguments, result in zip(self._calls, self._results):
+        for index, (arguments, result) in enumerate(zip(self._calls, self._results)):
+            self._running.acquire()
+            if self._after[index] is not None:
+                wait([self._results[self._after[index]]])
             if self._stopped.is_set():
+                self._running.release()
                 result.cancel()
                 continue
-            try:
-                result.set_result(self._function(*arguments))
-            except BaseException as error:  # handed to the campaign's thread, which raises it
-                result.set_exception(error)
-                self._stopped.set()
+            threading.Thread(target=self._call, args=(arguments, result), daemon=True,
+                             name=f"{self.name}-{index}").start()
+
+    def _call(self, arguments, result):
+        try:
+            result.set_result(self._function(*arguments))
+        except BaseException as error:  # handed to the campaign's thread, which raises it
+            self._stopped.set()
+            result.set_exception(error)
+        finally:
+            self._running.release()
 
     def result(self, index):
         """What call ``index`` returned, once it has; what it raised is raised here."""
         return self._results[index].result()
 
     def stop(self):
-        """Make no call after the one running now."""
+        """Start no call after those running now."""
         self._stopped.set()
