@@ -20,8 +20,10 @@ on a Parsl worker.
 """
 from __future__ import annotations
 
+import contextvars
 import multiprocessing
 import multiprocessing.forkserver
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
@@ -55,18 +57,62 @@ def worker_context(preload):
     return context
 
 
-_KEPT = None
-"""``(jobs, pool)`` while a `kept_pool` block runs."""
+class _Kept:
+    """The pool a `kept_pool` block keeps, replaced when one of its processes died."""
+
+    def __init__(self, jobs, context):
+        self.jobs, self.context = jobs, context
+        self.pool = ProcessPoolExecutor(jobs, mp_context=context)
+        self.ended = False
+        self._lock = threading.Lock()
+
+    def serving(self):
+        """The pool, a new one if a process of the last one died (killed, out of memory):
+        an executor whose process died fails every call after, and the campaign's later
+        commands would all fail with it.
+
+        Raises
+        ------
+        RuntimeError
+            The block has ended: a thread it started (a campaign's lane, still
+            running after the campaign stopped) gets no pool.
+        """
+        with self._lock:
+            if self.ended:
+                raise RuntimeError("the campaign's worker pool is stopped: no new command")
+            if self.pool._broken:  # the executor has no public test
+                terminate(self.pool)
+                self.pool = ProcessPoolExecutor(self.jobs, mp_context=self.context)
+            return self.pool
+
+    def end(self, terminated):
+        """Serve no more; stop the pool at once if ``terminated``, else once its calls end."""
+        with self._lock:
+            self.ended = True
+        if terminated:
+            terminate(self.pool)
+        else:
+            self.pool.shutdown()
+
+
+_KEPT = contextvars.ContextVar("kept_pool", default=None)
+"""The `_Kept` pool of the `kept_pool` block this code runs in: in the block's thread, and in
+threads that run in a copy of its context (`contextvars.copy_context`: a campaign's lanes)."""
 
 
 @contextmanager
 def kept_pool(jobs, context):
     """Keep one pool of ``jobs`` processes from ``context`` for the block: `worker_pool` of
-    ``jobs`` processes is this pool, in every thread.
+    ``jobs`` processes is this pool, in the block's thread and in the threads that run in a
+    copy of its context (a campaign's lanes).
 
     Its callers submit calls beside each other's, each waiting for its own. The
     pool's processes are terminated when the block raises (a stopped campaign
     does not wait for its running calls), else shut down once their calls end.
+    A pool one of whose processes died is replaced at the next `worker_pool`.
+    Once the block has ended, `worker_pool` in a thread still running in its
+    context raises instead of starting a pool (a stopped campaign's lane
+    starts no command).
 
     Parameters
     ----------
@@ -77,14 +123,18 @@ def kept_pool(jobs, context):
     Yields
     ------
     pool : `concurrent.futures.ProcessPoolExecutor`
+        The pool as the block starts.
     """
-    global _KEPT
-    with _own_pool(ProcessPoolExecutor(jobs, mp_context=context)) as pool:
-        _KEPT = (jobs, pool)
-        try:
-            yield pool
-        finally:
-            _KEPT = None
+    kept = _Kept(jobs, context)
+    token = _KEPT.set(kept)
+    try:
+        yield kept.pool
+    except BaseException:
+        kept.end(terminated=True)
+        raise
+    finally:
+        _KEPT.reset(token)
+    kept.end(terminated=False)
 
 
 @contextmanager
@@ -110,8 +160,9 @@ def worker_pool(jobs, context, initializer=None):
     ------
     pool : `concurrent.futures.ProcessPoolExecutor`
     """
-    if _KEPT is not None and _KEPT[0] == jobs:
-        yield _KEPT[1]
+    kept = _KEPT.get()
+    if kept is not None and kept.jobs == jobs:
+        yield kept.serving()
         return
     with _own_pool(ProcessPoolExecutor(jobs, mp_context=context,
                                        initializer=initializer)) as pool:

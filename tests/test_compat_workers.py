@@ -2,12 +2,15 @@
 (`compat.pickled`), the ERROR lines of one command among two running at once
 (`compat.error_log`), the server their local pools fork from and the pool a process keeps
 (`compat.worker_server`), and gen3's pool of quanta (`compat.gen3.quantum_pool`)."""
+import contextvars
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 from lsst.pipe.base.mp_graph_executor import MPTimeoutError
@@ -153,6 +156,46 @@ def test_a_kept_pool_serves_every_caller_with_its_size_and_survives_a_failed_cal
     assert len(pids) <= 2 and own not in pids  # the same two processes served every block
     with worker_pool(2, context) as pool:  # the block is over: no pool kept
         assert pool is not kept
+
+
+
+def test_a_kept_pool_whose_process_died_is_replaced_for_the_next_callers():
+    # A worker killed (out of memory, a crash) breaks its executor: every later call would fail.
+    context = worker_context([])
+    with kept_pool(2, context):
+        with worker_pool(2, context) as pool:
+            victim = pool.submit(_pid, 0).result()
+            os.kill(victim, signal.SIGKILL)
+            with pytest.raises(BrokenProcessPool):
+                pool.submit(time.sleep, 5).result()
+        with worker_pool(2, context) as fresh:
+            assert fresh is not pool
+            assert victim not in set(fresh.map(_pid, range(4)))
+
+
+
+def test_a_thread_of_an_ended_kept_block_gets_no_pool():
+    # A stopped campaign's lane still running (building a graph) must not start a new pool.
+    context = worker_context([])
+    with pytest.raises(KeyboardInterrupt):
+        with kept_pool(2, context):
+            lane_context = contextvars.copy_context()
+            raise KeyboardInterrupt
+    errors = []
+
+    def later_command():
+        try:
+            with worker_pool(2, context):
+                pass
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=lane_context.run, args=(later_command,))
+    thread.start()
+    thread.join()
+    assert errors == ["the campaign's worker pool is stopped: no new command"]
+    with worker_pool(2, context) as pool:  # outside the block's context: a pool of its own
+        assert pool.submit(_pid, 0).result() != os.getpid()
 
 
 def _pid(_):

@@ -5,6 +5,7 @@ In-process runs (`compat.gen3.runner.run_pipeline`) share one repository;
 """
 import contextlib
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -380,3 +381,30 @@ def test_bps_submit_with_parsl_equals_in_process(repo, split, tmp_path):
     with pytest.raises(Gen3Error, match="unknown BPS site 'moon'"):
         write_submit_file(tmp_path / "x.yaml", repo, "coadd_template", [INPUT_RUN], "o", WHERE,
                           site="moon")
+
+
+def test_quanta_run_in_a_thread_after_another_thread_of_the_same_id(files, tmp_path):
+    # A campaign's lanes are threads, and a later thread may get an ended one's id: the
+    # quantum-backed butlers' in-memory records are per thread object (an id-keyed cache
+    # handed the later thread a database whose tables its own connection lacks).
+    root = tmp_path / "repo"
+    ingest_field_files(root, files)
+    where = f"instrument='{INSTRUMENT}' AND visit={TEMPLATE_VISIT} AND detector=0"
+    runs = []
+
+    def make_template(number):
+        try:
+            run_pipeline(root, "one_calexp_coadd#makeTemplate", [INPUT_RUN], f"threads/{number}",
+                         where)
+            runs.append((threading.get_ident(), None))
+        except Exception as error:  # handed to the test's thread
+            runs.append((threading.get_ident(), error))
+
+    for number in range(6):
+        thread = threading.Thread(target=make_template, args=(number,))
+        thread.start()
+        thread.join()
+        if len({ident for ident, _ in runs}) < len(runs):
+            break
+    assert len({ident for ident, _ in runs}) < len(runs), "no thread id was reused"
+    assert [error for _, error in runs] == [None] * len(runs)

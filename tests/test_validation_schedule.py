@@ -51,7 +51,7 @@ def test_the_next_call_starts_while_the_one_before_runs():
     assert running.result(0) == "result 0"
 
 
-def test_no_more_than_the_lookahead_run_beside_the_oldest():
+def test_no_more_than_one_plus_the_lookahead_run_at_once():
     count = LOOKAHEAD + 2
     calls = Calls(count)
     running = lane(calls, [(index,) for index in range(count)])

@@ -18,7 +18,6 @@ for each other; with quantum-backed butlers only the graph's process writes.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import threading
@@ -79,8 +78,7 @@ class QuantumButlerFactory:
         """
         self._local.last = None
         stamp = (Path(self.root) / "butler.yaml").stat()
-        shared = _shared_datastore(self.root, (stamp.st_ino, stamp.st_mtime_ns),
-                                   threading.get_ident(), self.universe)
+        shared = _shared_datastore(self.root, (stamp.st_ino, stamp.st_mtime_ns), self.universe)
         self._local.last = shared.butler_for(quantum, self.universe, self.dataset_types)
         return self._local.last
 
@@ -92,17 +90,31 @@ class QuantumButlerFactory:
         return None if last is None else last.provenance
 
 
-@functools.lru_cache(maxsize=4)
-def _shared_datastore(root, config_stamp, thread, universe):
+_THREAD_DATASTORES = threading.local()
+"""Each thread's `_SharedDatastore`s (``datastores``: a dict), gone with the thread."""
+_DATASTORES_PER_THREAD = 4
+
+
+def _shared_datastore(root, config_stamp, universe):
     """The `_SharedDatastore` of the repository at ``root`` (a directory) in this thread.
 
     ``config_stamp`` is its ``butler.yaml``'s inode and time (another when the
-    repository is made again). A campaign's process or worker runs quanta on one
-    repository, in one thread; four leave room for a repository made again and a
-    few threads. A datastore dropped from the cache goes with its in-memory
-    records (nothing else refers to them).
+    repository is made again). Its records live in an in-memory SQLite
+    database, which SQLAlchemy gives each thread anew: it is kept per thread
+    object, not per thread id (ids are reused by later threads, which would
+    find a datastore whose tables their connection does not have). A thread
+    runs quanta on one repository; four leave room for a repository made
+    again; the oldest is dropped first, with its records.
     """
-    return _SharedDatastore(root, universe)
+    kept = getattr(_THREAD_DATASTORES, "datastores", None)
+    if kept is None:
+        kept = _THREAD_DATASTORES.datastores = {}
+    key = (root, config_stamp, universe)
+    if key not in kept:
+        if len(kept) == _DATASTORES_PER_THREAD:
+            del kept[next(iter(kept))]
+        kept[key] = _SharedDatastore(root, universe)
+    return kept[key]
 
 
 class _SharedDatastore:

@@ -163,8 +163,8 @@ class Gen3Backend:
         coadds = f"validation/{scenario.name}/coadd-d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#makeTemplate", [INPUT_RUN],
                      coadds, f"instrument='{INSTRUMENT}' AND visit={scenario.template_visit} "
-                             f"AND detector={detector}", parsl=engine.parsl, butler=self.butler,
-                     building=self._building)
+                             f"AND detector={detector}", jobs=engine.jobs, parsl=engine.parsl,
+                     butler=self.butler, building=self._building)
         output = f"validation/{scenario.name}/d{detector}"
         run_pipeline(self.root, "one_calexp_coadd#difference",
                      [coadds, INPUT_RUN], output,

@@ -3,8 +3,8 @@
 Order of work: field files (cached), the engine started (`engine`), a fresh
 gen2 repo and a fresh gen3 repo ingested from the field files, then per
 scenario: write its gen2 override file, run gen2's ``imageDifference.py`` and
-gen3's pipeline (their data IDs where the engine puts them; with more than
-one worker without a barrier between scenarios: `schedule`), read back and compare per data ID
+gen3's pipeline (their data IDs where the engine puts them; on Parsl, or on
+more than one local worker, without a barrier between scenarios: `schedule`), read back and compare per data ID
 (there too), record the scenario in the database in one transaction (a
 scenario is either stored whole or not at all) and print a progress line. The campaign's own override files and gen3
 pipelines are then audited, and the run is closed.

@@ -19,6 +19,7 @@ followed by the comparison of every data ID (`compare_backends`).
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import Future, wait
 
@@ -29,9 +30,11 @@ from .overrides import write_override_file
 __all__ = ["LOOKAHEAD", "scenario_results"]
 
 LOOKAHEAD = 1
-"""Scenarios a lane runs beside its oldest unfinished one. One is enough to keep the workers
-fed (the next graph is built while the previous one's quanta run); more would only queue
-more data IDs behind the same workers and hold more graphs in this process."""
+"""Scenarios a lane runs at once beyond one (a limit on the calls running, not on how far
+ahead of the oldest unfinished one they are: calls that end early free their place). One is
+enough to keep the workers fed (the next graph is built while the previous one's quanta
+run); more would only queue more data IDs behind the same workers and hold more graphs in
+this process."""
 
 
 def scenario_results(scenarios, data_ids, backends, run_dir, engine):
@@ -104,6 +107,9 @@ class _Lane(threading.Thread):
         self._results = [Future() for _ in calls]
         self._running = threading.BoundedSemaphore(LOOKAHEAD + 1)
         self._stopped = threading.Event()
+        # The campaign's context (its engine's kept pool: `compat.worker_server.kept_pool`),
+        # which each call runs in a copy of.
+        self._context = contextvars.copy_context()
         self.start()
 
     def run(self):
@@ -115,7 +121,8 @@ class _Lane(threading.Thread):
                 self._running.release()
                 result.cancel()
                 continue
-            threading.Thread(target=self._call, args=(arguments, result), daemon=True,
+            threading.Thread(target=self._context.copy().run,
+                             args=(self._call, arguments, result), daemon=True,
                              name=f"{self.name}-{index}").start()
 
     def _call(self, arguments, result):
