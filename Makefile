@@ -19,9 +19,11 @@ BASELINE ?= reports/baseline.json
 
 # pip runs with -qq: errors only. Machines whose pip.conf lists extra package indexes without
 # every package (this project's CI) otherwise print a warning per package it looked up there.
+# The first line installs what building the core needs (scipy: the kernel fit's solves cimport
+# its LAPACK, scipy.linalg.cython_lapack), the second the package built without isolation.
 $(DEPS_STAMP): $(CONSTRAINTS) setup.cfg pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq -c $(CONSTRAINTS) pip setuptools wheel cython numpy
+	$(PY) -m pip install -qq -c $(CONSTRAINTS) pip setuptools wheel cython numpy scipy
 	$(PY) -m pip install -qq -c $(CONSTRAINTS) --no-build-isolation -e '.[test,gen3]'
 	touch $@
 
