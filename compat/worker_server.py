@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextvars
 import multiprocessing
 import multiprocessing.forkserver
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
@@ -62,7 +64,7 @@ class _Kept:
 
     def __init__(self, jobs, context):
         self.jobs, self.context = jobs, context
-        self.pool = ProcessPoolExecutor(jobs, mp_context=context)
+        self.pool = self._new_pool()
         self.ended = False
         self._lock = threading.Lock()
 
@@ -82,8 +84,14 @@ class _Kept:
                 raise RuntimeError("the campaign's worker pool is stopped: no new command")
             if self.pool._broken:  # the executor has no public test
                 terminate(self.pool)
-                self.pool = ProcessPoolExecutor(self.jobs, mp_context=self.context)
+                self.pool = self._new_pool()
             return self.pool
+
+    def _new_pool(self):
+        # Its processes outlive a command: each ends itself once this process is gone
+        # (killed with SIGKILL, crashed), instead of waiting for calls forever.
+        return ProcessPoolExecutor(self.jobs, mp_context=self.context,
+                                   initializer=_exit_without, initargs=(os.getpid(),))
 
     def end(self, terminated):
         """Serve no more; stop the pool at once if ``terminated``, else once its calls end."""
@@ -178,6 +186,25 @@ def _own_pool(pool):
         terminate(pool)
         raise
     pool.shutdown()
+
+
+_OWNER_CHECK_SECONDS = 2
+"""How often a kept pool's process looks whether the process that kept it is still there."""
+
+
+def _exit_without(owner):
+    """In a kept pool's process: end it once process ``owner`` is gone (a thread that looks
+    every `_OWNER_CHECK_SECONDS`; the pool's own processes never learn it otherwise: they
+    are the fork server's children and wait on their call queue)."""
+    def watch():
+        while True:
+            time.sleep(_OWNER_CHECK_SECONDS)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="kept-pool-owner", daemon=True).start()
 
 
 def terminate(pool):

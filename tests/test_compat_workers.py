@@ -198,5 +198,47 @@ def test_a_thread_of_an_ended_kept_block_gets_no_pool():
         assert pool.submit(_pid, 0).result() != os.getpid()
 
 
+
+_KEPT_THEN_KILLED = """
+import os, sys, time
+from compat.worker_server import kept_pool, worker_context, worker_pool
+
+def pid(_):
+    time.sleep(0.2)
+    return os.getpid()
+
+if __name__ == "__main__":
+    context = worker_context([])
+    with kept_pool(2, context):
+        with worker_pool(2, context) as pool:
+            print(" ".join(str(p) for p in sorted(set(pool.map(pid, range(8))))), flush=True)
+        time.sleep(600)
+"""
+
+
+def test_a_kept_pool_ends_with_the_process_that_kept_it(tmp_path):
+    # A campaign killed with SIGKILL cannot stop its pool: the pool's processes end by themselves.
+    script = tmp_path / "kept.py"
+    script.write_text(_KEPT_THEN_KILLED)
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in owner.stdout.readline().split()]
+    assert workers and owner.pid not in workers
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid):
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def _pid(_):
     return os.getpid()
