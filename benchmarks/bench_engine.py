@@ -1,15 +1,27 @@
 """Campaign throughput on the engines: local with one worker, Parsl with one and two workers.
 
-A campaign of 8 data IDs (two science visits x a 2 x 2-detector SimCam field
-of 512 x 512 px detectors) and two scenarios (the gen2 monolith against the
-gen3 monolith, and against the split gen3 pipeline): 16 data IDs through
-both middlewares, compared and recorded. Each round is one whole
+A campaign of 8 data IDs (two science visits x a 2 x 2-detector SimCam field)
+and two scenarios (the gen2 monolith against the gen3 monolith, and against
+the split gen3 pipeline): 16 data IDs through both middlewares, compared and
+recorded, at two detector sizes (`SIZES`):
+
+- 512 x 512 px, on all three engines: a data ID is about a second of a
+  worker's CPU, so the engine's own cost per data ID shows (Parsl against
+  the local engine) and so do the costs paid once per campaign or per
+  worker (start-up, each worker's first calls);
+- 2048 x 2048 px, on Parsl with one and two workers: a data ID is about
+  seven CPU seconds, nearer a survey's 4k detectors (about four times
+  that again), where those fixed costs are spread over the work.
+
+Each round is one whole
 ``run_campaign`` (engine start, ingest, scenarios, audit), three rounds per
-engine; the field is simulated once beforehand. Each Parsl worker is one
-core: its OpenMP and BLAS pools run one thread (`validation.campaign.engine.parsl_config`;
+engine; each field is simulated once beforehand. Each Parsl worker is one
+core: its OpenMP and BLAS pools run one thread, and so do the compiled loops
+that take a thread count (warps, coadds, checksums:
+`diffim._core._threads.default_threads`; `validation.campaign.engine.parsl_config`;
 ``tests/test_validation_engines.py`` asks a worker), so one worker never takes
 both cores and two can gain up to 2x; the local engine runs in this process,
-its OpenMP loops on one thread at this size
+its OpenMP loops on one thread at the small size
 (`validation.campaign.run.openmp_threads_for`). ``extra_info`` holds the
 medians over the rounds of
 
@@ -33,13 +45,14 @@ medians over the rounds of
 - ``load_average``: the machine's 1-minute load average before and after
   (this machine's cores are shared: read the numbers beside it).
 
-When the module is done one line compares them, e.g.
-``engines (8 data IDs x 2 scenarios): parsl x2 1.82x parsl x1 (...; 1.95x once the
-workers are ready); parsl x1 +0.31 s per data ID over local x1 (workers ready 3.5 s
-after the ingest with 1, 3.4 s with 2; then +0.09 s per data ID); CPU per data ID:
+When the module is done one line per size compares them, e.g.
+``engines (8 data IDs x 2 scenarios, 512 px): parsl x2 1.82x parsl x1 (...; 1.95x once the
+workers are ready); workers ready 3.5 s after the ingest with 1, 3.4 s with 2; parsl x1
++0.31 s per data ID over local x1 (then +0.09 s per data ID); CPU per data ID:
 main 0.4 s, workers 3.1 s (x2: 3.3 s; 2 workers on free cores: at most 1.79x); workers
 per data ID waiting for a core 0.2 s, off a core 0.3 s (x2: 0.9 s, 0.5 s); load
-0.9-2.3; this machine now: two copies of a worker's work at once 1.90x one``: the
+0.9-2.3``, and a last line ``this machine now: two copies of a worker's work at once
+1.90x one``: the
 speed-up of two Parsl workers over one (over the whole scenario phase, and after the
 workers' start-up, which a campaign of any size pays once), the engine's overhead per
 data ID (Parsl with one worker against the same work in this process; the workers'
@@ -83,57 +96,82 @@ scenarios:
                        makeKernel.kernel.active.spatialBgOrder: 2}}
 """
 
+SIZES = {512: (("local", 1), ("parsl", 1), ("parsl", 2)), 2048: (("parsl", 1), ("parsl", 2))}
+"""Detector size (px) -> the engines and worker counts its campaign runs on."""
+
 RESULTS = {}
-"""(engine, workers) -> the run's ``extra_info``; ``"machine"`` -> `test_machine_ceiling`'s."""
+"""(size, engine, workers) -> the run's ``extra_info``; ``"machine"`` -> `test_machine_ceiling`'s."""
 
 
 @pytest.fixture(scope="module")
-def campaign(tmp_path_factory):
-    """The campaign file, its field simulated and written."""
-    root = tmp_path_factory.mktemp("engines")
-    field = prepare_dataset({"simulated_field": {"size": 512, "seed": 5, "detectors": [2, 2],
-                                                 "star_density": 400.0}}, root / "field")
-    path = root / "engines.yaml"
-    path.write_text(textwrap.dedent(CAMPAIGN.format(field=field.root)))
-    return load_campaign(path)
+def campaign_of_size(tmp_path_factory):
+    """A function of the detector size: the campaign file, its field simulated and written on
+    first use."""
+    root, made = tmp_path_factory.mktemp("engines"), {}
+
+    def campaign(size):
+        if size not in made:
+            field = prepare_dataset({"simulated_field": {"size": size, "seed": 5,
+                                                         "detectors": [2, 2],
+                                                         "star_density": 400.0}},
+                                    root / f"field{size}")
+            path = root / f"engines{size}.yaml"
+            path.write_text(textwrap.dedent(CAMPAIGN.format(field=field.root)))
+            made[size] = load_campaign(path)
+        return made[size]
+
+    return campaign
 
 
 @pytest.fixture(scope="module", autouse=True)
-def comparison_line(request):
-    """Print the speed-up and overhead line once the module's benchmarks are done."""
+def comparison_lines(request):
+    """Print one line per detector size comparing its engines, then the machine's ceiling, once
+    the module's benchmarks are done."""
     yield
-    if ("parsl", 1) in RESULTS and ("parsl", 2) in RESULTS and ("local", 1) in RESULTS:
-        one, two, local = RESULTS["parsl", 1], RESULTS["parsl", 2], RESULTS["local", 1]
-        overhead = (one["scenario_seconds"] - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
-        per_app = (_after_start_up(one) - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
-        main, workers = one["main_cpu_seconds_per_data_id"], one["worker_cpu_seconds_per_data_id"]
-        runs = [RESULTS[key] for key in (("local", 1), ("parsl", 1), ("parsl", 2))]
-        line = (f"engines ({DATA_IDS} data IDs x {SCENARIOS} scenarios): parsl x2 "
-                f"{one['scenario_seconds'] / two['scenario_seconds']:.2f}x parsl x1 "
-                f"({one['data_ids_per_second']:.3f} -> {two['data_ids_per_second']:.3f} "
-                f"data IDs/s; {_after_start_up(one) / _after_start_up(two):.2f}x once the "
-                f"workers are ready); parsl x1 {overhead:+.2f} s per data ID over local x1 "
-                f"(workers ready {one['start_up_seconds']:.1f} s after the ingest with 1, "
-                f"{two['start_up_seconds']:.1f} s with 2; then {per_app:+.2f} s per data ID); "
-                f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (x2: "
-                f"{two['worker_cpu_seconds_per_data_id']:.2f} s; 2 workers on free cores: at "
-                f"most {(main + workers) / (main + workers / 2):.2f}x); workers per data ID "
-                f"waiting for a core {one['worker_run_queue_seconds_per_data_id']:.2f} s, off a "
-                f"core {one['worker_off_cpu_seconds_per_data_id']:.2f} s (x2: "
-                f"{two['worker_run_queue_seconds_per_data_id']:.2f} s, "
-                f"{two['worker_off_cpu_seconds_per_data_id']:.2f} s); load "
-                f"{min(r['load_average'][0] for r in runs):.1f}-"
-                f"{max(r['load_average'][1] for r in runs):.1f}")
-        if "machine" in RESULTS:
-            line += (f"; this machine now: two copies of a worker's work at once "
+    lines = [_comparison(size) for size in SIZES
+             if (size, "parsl", 1) in RESULTS and (size, "parsl", 2) in RESULTS]
+    if "machine" in RESULTS:
+        lines.append(f"this machine now: two copies of a worker's work at once "
                      f"{RESULTS['machine']['two_copies_speedup']:.2f}x one")
-        plugins = request.config.pluginmanager
-        with plugins.getplugin("capturemanager").global_and_fixture_disabled():
+    plugins = request.config.pluginmanager
+    with plugins.getplugin("capturemanager").global_and_fixture_disabled():
+        for line in lines:
             plugins.getplugin("terminalreporter").write_line(line)
 
 
-@pytest.mark.parametrize("engine, workers", [("local", 1), ("parsl", 1), ("parsl", 2)])
-def test_campaign(benchmark, campaign, tmp_path, engine, workers):
+def _comparison(size):
+    """The line comparing Parsl's two workers with one at ``size`` px (and with the local
+    engine where it ran)."""
+    one, two = RESULTS[size, "parsl", 1], RESULTS[size, "parsl", 2]
+    main, workers = one["main_cpu_seconds_per_data_id"], one["worker_cpu_seconds_per_data_id"]
+    runs = [RESULTS[key] for key in RESULTS if key[0] == size]
+    line = (f"engines ({DATA_IDS} data IDs x {SCENARIOS} scenarios, {size} px): parsl x2 "
+            f"{one['scenario_seconds'] / two['scenario_seconds']:.2f}x parsl x1 "
+            f"({one['data_ids_per_second']:.3f} -> {two['data_ids_per_second']:.3f} "
+            f"data IDs/s; {_after_start_up(one) / _after_start_up(two):.2f}x once the "
+            f"workers are ready); workers ready {one['start_up_seconds']:.1f} s after the ingest "
+            f"with 1, {two['start_up_seconds']:.1f} s with 2; ")
+    if (size, "local", 1) in RESULTS:
+        local = RESULTS[size, "local", 1]
+        overhead = (one["scenario_seconds"] - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
+        per_app = (_after_start_up(one) - local["scenario_seconds"]) / (SCENARIOS * DATA_IDS)
+        line += (f"parsl x1 {overhead:+.2f} s per data ID over local x1 (then {per_app:+.2f} s "
+                 f"per data ID); ")
+    return line + (
+        f"CPU per data ID: main {main:.2f} s, workers {workers:.2f} s (x2: "
+        f"{two['worker_cpu_seconds_per_data_id']:.2f} s; 2 workers on free cores: at "
+        f"most {(main + workers) / (main + workers / 2):.2f}x); workers per data ID "
+        f"waiting for a core {one['worker_run_queue_seconds_per_data_id']:.2f} s, off a "
+        f"core {one['worker_off_cpu_seconds_per_data_id']:.2f} s (x2: "
+        f"{two['worker_run_queue_seconds_per_data_id']:.2f} s, "
+        f"{two['worker_off_cpu_seconds_per_data_id']:.2f} s); load "
+        f"{min(r['load_average'][0] for r in runs):.1f}-"
+        f"{max(r['load_average'][1] for r in runs):.1f}")
+
+
+@pytest.mark.parametrize("size, engine, workers",
+                         [(size, *run) for size, runs in SIZES.items() for run in runs])
+def test_campaign(benchmark, campaign_of_size, tmp_path, size, engine, workers):
     """Whole campaign runs; the scenario phase's throughput (median of the rounds) in
     ``extra_info``."""
     rounds, marks = [], {}
@@ -145,7 +183,7 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
         marks["ingested" if line.startswith("ingested") else "last"] = time.time(), seconds
 
     def run():
-        done = run_campaign(campaign, tmp_path / "work", str(tmp_path / "results.sqlite3"),
+        done = run_campaign(campaign_of_size(size), tmp_path / "work", str(tmp_path / "results.sqlite3"),
                             engine=engine, workers=workers, progress=progress)
         (start, (main_start, pools_start)), (end, (main_end, pools_end)) = (
             marks["ingested"], marks["last"])
@@ -176,7 +214,7 @@ def test_campaign(benchmark, campaign, tmp_path, engine, workers):
             "worker_off_cpu_seconds_per_data_id": round(off_cpu / SCENARIOS / DATA_IDS, 3),
             "load_average": (load_before, os.getloadavg()[0])}
     benchmark.extra_info.update(info)
-    RESULTS[engine, workers] = info
+    RESULTS[size, engine, workers] = info
 
 
 def _after_start_up(info):

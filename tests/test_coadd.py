@@ -315,3 +315,14 @@ def test_input_masks_are_reencoded_in_the_coadd_planes():
     assert not (translated.array & ~MASK_DTYPE(planes.bitmask(list(source)))).any()
     same = Mask(array, planes)
     assert _translated_mask(same, planes) is array
+
+
+def test_one_thread_gives_the_bits_of_two(calexps, skymap, deep):
+    # A Parsl worker warps and combines on one thread (its OpenMP default), the campaign's
+    # process on two: the threads share whole rows, so the coadds are the same bits.
+    alone = MakeCoaddTask(threads=1).run(calexps, skymap, 0, [FULL_PATCH, EDGE_PATCH])
+    assert alone.coadds.keys() == deep.coadds.keys()
+    for key, coadd in deep.coadds.items():
+        assert np.array_equal(alone.coadds[key].image, coadd.image, equal_nan=True)
+        assert np.array_equal(alone.coadds[key].variance, coadd.variance, equal_nan=True)
+        assert np.array_equal(alone.coadds[key].mask.array, coadd.mask.array)

@@ -3,6 +3,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from diffim._core._threads import default_threads
+from diffim.coadd import combine
+from diffim.io import checksum
+from diffim.warp import warper
+
 # What libgomp itself took: omp_display_env(verbose) prints its settings on stderr. Its
 # OMP_WAIT_POLICY line says PASSIVE when unset too; the spin count tells them apart
 # (300000 by default, 0 when passive, the maximum when active).
@@ -64,3 +72,27 @@ def test_the_command_backs_arrays_with_small_pages():
             "from diffim.cli.main import keep_freed_memory; keep_freed_memory()\n"
             "print(*before, *thp())")
     assert _run(code).stdout.split() == ["1", "0"]
+
+
+def _callers_defaults():
+    large_plane = np.zeros(checksum._PARALLEL_WORDS, np.uint32)
+    return {warper._resolve_threads(None), combine._threads(None), checksum._threads(large_plane)}
+
+
+def test_without_a_limit_every_usable_cpu():
+    assert default_threads() == len(os.sched_getaffinity(0))
+    assert _callers_defaults() == {len(os.sched_getaffinity(0))}
+
+
+def test_a_threadpoolctl_limit_is_kept_by_the_warp_the_coadd_and_the_checksums():
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert default_threads() == 1
+        assert _callers_defaults() == {1}
+    assert default_threads() == len(os.sched_getaffinity(0))
+
+
+def test_omp_num_threads_is_kept():
+    # A Parsl worker is started with OMP_NUM_THREADS=1: its warps used every CPU before.
+    code = ("from diffim.warp.warper import _resolve_threads; "
+            "from diffim.coadd.combine import _threads; print(_resolve_threads(None), _threads(None))")
+    assert _run(code, OMP_NUM_THREADS="1").stdout.split() == ["1", "1"]

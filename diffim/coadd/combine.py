@@ -10,11 +10,11 @@ PSF assumes.
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from .._core import _coadd
+from .._core._threads import default_threads
 from ..image.stats import MAD_TO_SIGMA, row_medians
 
 __all__ = ["CombinedPlanes", "combine_mean", "combine_clipped_mean"]
@@ -50,7 +50,7 @@ def _finish(sum_image, sum_variance, weight_sum, used, clipped, threads):
 
 
 def _threads(threads):
-    return max(1, len(os.sched_getaffinity(0))) if threads is None else int(threads)
+    return default_threads() if threads is None else int(threads)
 
 
 def combine_mean(images, variances, usable, weights, threads=None):
@@ -66,7 +66,8 @@ def combine_mean(images, variances, usable, weights, threads=None):
     weights : sequence of `float`
         One positive weight per input.
     threads : `int`, optional
-        OpenMP threads of the compiled loop; all CPUs when omitted.
+        OpenMP threads of the compiled loop; the OpenMP default when omitted
+        (`diffim._core._threads.default_threads`).
 
     Returns
     -------
@@ -106,7 +107,8 @@ def combine_clipped_mean(images, variances, usable, weights, clip_sigma=3.0, cli
         Times the centre is re-estimated from the kept inputs and the
         rejection repeated (>= 1).
     threads : `int`, optional
-        OpenMP threads of the final normalisation; all CPUs when omitted.
+        OpenMP threads of the final normalisation; the OpenMP default when omitted
+        (`diffim._core._threads.default_threads`).
 
     Returns
     -------

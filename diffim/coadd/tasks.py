@@ -93,7 +93,7 @@ class MakeCoaddTask(Task):
     ----------
     config : `MakeCoaddConfig`, optional
     threads : `int`, optional
-        OpenMP threads of the warps; all CPUs when omitted.
+        OpenMP threads of the warps; the OpenMP default when omitted.
     **kwargs
         ``name``, ``parentTask`` as for `diffim.task.Task`.
 

@@ -11,11 +11,11 @@ The cards written are the same bytes as astropy's ``add_checksum``
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from .._core import _checksum
+from .._core._threads import default_threads
 from .fits_cards import card, header_bytes
 
 __all__ = ["checksum_cards", "fold", "hdu_sums_to_minus_zero", "plane_datasum",
@@ -45,8 +45,9 @@ def _byte_sum(data):
 
 
 def _threads(words):
-    """OpenMP threads for summing a plane of ``words``: all CPUs for a large plane, else one."""
-    return max(1, len(os.sched_getaffinity(0))) if words.size >= _PARALLEL_WORDS else 1
+    """OpenMP threads for summing a plane of ``words``: the OpenMP default for a large plane,
+    else one."""
+    return default_threads() if words.size >= _PARALLEL_WORDS else 1
 
 
 def plane_datasum(plane):

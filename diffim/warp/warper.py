@@ -10,13 +10,13 @@ dependency, so the kernel is our own.
 """
 from __future__ import annotations
 
-import os
 import re
 
 import lsst.pex.config as pexConfig
 import numpy as np
 
 from .._core import _warp
+from .._core._threads import default_threads
 from ..errors import DiffimError
 from ..exposure import Exposure
 from ..geom import Box
@@ -71,7 +71,7 @@ def kernel_half_width(name):
 
 def _resolve_threads(threads):
     if threads is None:
-        return max(1, len(os.sched_getaffinity(0)))
+        return default_threads()
     if int(threads) != threads or threads < 1:
         raise WarpError(f"threads must be a positive integer, got {threads!r}")
     return int(threads)
@@ -108,7 +108,8 @@ def warp_exposure(exposure, target_wcs, target_bbox, *, kernel="lanczos3",
     psf_grid : `int`
         Nodes per axis of the warped PSF (`diffim.psf.InterpolatedPsf`).
     threads : `int`, optional
-        OpenMP threads; all available CPUs when omitted.
+        OpenMP threads; the OpenMP default when omitted
+        (`diffim._core._threads.default_threads`).
 
     Returns
     -------
@@ -281,7 +282,8 @@ class Warper:
     ----------
     config : `WarperConfig`, optional
     threads : `int`, optional
-        OpenMP threads; all available CPUs when omitted.
+        OpenMP threads; the OpenMP default when omitted
+        (`diffim._core._threads.default_threads`).
     """
 
     ConfigClass = WarperConfig
