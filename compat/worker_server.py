@@ -97,10 +97,7 @@ class _Kept:
         """Serve no more; stop the pool at once if ``terminated``, else once its calls end."""
         with self._lock:
             self.ended = True
-        if terminated:
-            terminate(self.pool)
-        else:
-            self.pool.shutdown()
+        _stop(self.pool, terminated)
 
 
 _KEPT = contextvars.ContextVar("kept_pool", default=None)
@@ -127,22 +124,14 @@ def kept_pool(jobs, context):
     jobs : `int`
     context : `multiprocessing.context.BaseContext`
         Where the processes come from (`worker_context`).
-
-    Yields
-    ------
-    pool : `concurrent.futures.ProcessPoolExecutor`
-        The pool as the block starts.
     """
     kept = _Kept(jobs, context)
     token = _KEPT.set(kept)
     try:
-        yield kept.pool
-    except BaseException:
-        kept.end(terminated=True)
-        raise
+        with _stopped_after(kept.end):
+            yield
     finally:
         _KEPT.reset(token)
-    kept.end(terminated=False)
 
 
 @contextmanager
@@ -172,20 +161,28 @@ def worker_pool(jobs, context, initializer=None):
     if kept is not None and kept.jobs == jobs:
         yield kept.serving()
         return
-    with _own_pool(ProcessPoolExecutor(jobs, mp_context=context,
-                                       initializer=initializer)) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer)
+    with _stopped_after(lambda terminated: _stop(pool, terminated)):
         yield pool
 
 
 @contextmanager
-def _own_pool(pool):
-    """``pool`` for the block: terminated if the block raises, else shut down after it."""
+def _stopped_after(stop):
+    """Run the block, then ``stop(terminated)``: ``terminated`` is whether the block raised."""
     try:
-        yield pool
+        yield
     except BaseException:
-        terminate(pool)
+        stop(True)
         raise
-    pool.shutdown()
+    stop(False)
+
+
+def _stop(pool, terminated):
+    """Stop ``pool``: at once if ``terminated`` (`terminate`), else once its calls end."""
+    if terminated:
+        terminate(pool)
+    else:
+        pool.shutdown()
 
 
 _OWNER_CHECK_SECONDS = 2

@@ -139,16 +139,16 @@ def test_a_call_running_beside_a_failed_one_ends_and_is_handed_over():
 
 def test_a_kept_pool_serves_every_caller_with_its_size_and_survives_a_failed_call():
     context = worker_context([])
-    with kept_pool(2, context) as kept:
-        with worker_pool(2, context) as pool:
-            assert pool is kept
-            pids = set(pool.map(_pid, range(4)))
+    with kept_pool(2, context):
+        with worker_pool(2, context) as kept:
+            pids = set(kept.map(_pid, range(4)))
         with pytest.raises(ValueError, match="not a number"):
             with worker_pool(2, context) as pool:
                 list(pool.map(int, ["1", "not a number", "3"]))
         # gen3's quanta without a timeout run there too.
         pids |= set(run_in_pool({index: (_pid, index) for index in range(4)}, {}, 2, context))
         with worker_pool(2, context) as pool:
+            assert pool is kept
             pids |= set(pool.map(_pid, range(4)))
         with worker_pool(1, context) as pool:  # another size: a pool of its own
             own = pool.submit(_pid, 0).result()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from pathlib import Path
 
 import lsst.pex.config as pexConfig
@@ -22,6 +23,12 @@ from ..errors import DiffimError
 from .stack_imports import ObservatoryPackageError, stack_modules
 
 __all__ = ["OverrideFileConfig", "OverrideFileError", "run_override_file"]
+
+_LOADING = threading.RLock()
+"""Held while a file runs: pex_config's `RecordingImporter` records every import of the process
+and `stack_modules` puts its stand-ins into ``sys.modules``, so two threads loading files at once
+(a campaign's gen2 and gen3 lanes) would record each other's imports and see each other's
+stand-ins. Re-entrant: a file may load another (``config.load(FILE)``)."""
 
 
 class OverrideFileError(DiffimError):
@@ -75,7 +82,7 @@ def run_override_file(config, source, filename, root="config", extra_locals=None
         raise OverrideFileError([f"{filename}:{error.lineno}: syntax error: {error.msg}"]) from None
     namespace = {"__file__": filename, **(extra_locals or {}), root: config}
     problems, unbound = [], {}
-    with stack_modules(stack_table or {}) as finder, RecordingImporter() as importer:
+    with _LOADING, stack_modules(stack_table or {}) as finder, RecordingImporter() as importer:
         lines = source.splitlines()
         for statement in tree.body:
             code = compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec")
