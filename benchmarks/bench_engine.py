@@ -100,7 +100,8 @@ SIZES = {512: (("local", 1), ("parsl", 1), ("parsl", 2)), 2048: (("parsl", 1), (
 """Detector size (px) -> the engines and worker counts its campaign runs on."""
 
 RESULTS = {}
-"""(size, engine, workers) -> the run's ``extra_info``; ``"machine"`` -> `test_machine_ceiling`'s."""
+"""(size, engine, workers) -> the run's ``extra_info``; ``"machine"`` -> that of
+`test_machine_ceiling`."""
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +184,8 @@ def test_campaign(benchmark, campaign_of_size, tmp_path, size, engine, workers):
         marks["ingested" if line.startswith("ingested") else "last"] = time.time(), seconds
 
     def run():
-        done = run_campaign(campaign_of_size(size), tmp_path / "work", str(tmp_path / "results.sqlite3"),
+        done = run_campaign(campaign_of_size(size), tmp_path / "work",
+                            str(tmp_path / "results.sqlite3"),
                             engine=engine, workers=workers, progress=progress)
         (start, (main_start, pools_start)), (end, (main_end, pools_end)) = (
             marks["ingested"], marks["last"])

@@ -29,7 +29,7 @@ _OPENBLAS_THREAD_TIMEOUT = (
 
 def _run(code, **environment):
     env = {key: value for key, value in os.environ.items()
-           if key not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+           if key not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "OMP_NUM_THREADS")}
     env.update(environment)
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True)
@@ -74,25 +74,28 @@ def test_the_command_backs_arrays_with_small_pages():
     assert _run(code).stdout.split() == ["1", "0"]
 
 
-def _callers_defaults():
+_CALLERS_DEFAULTS = (
+    "import numpy as np; from diffim.warp.warper import _resolve_threads; "
+    "from diffim.coadd.combine import _threads; from diffim.io import checksum; "
+    "print(_resolve_threads(None), _threads(None), "
+    "checksum._threads(np.zeros(checksum._PARALLEL_WORDS, np.uint32)))")
+
+
+def test_the_warp_the_coadd_and_the_checksums_take_every_usable_cpu_by_default():
+    cpus = str(len(os.sched_getaffinity(0)))
+    assert _run(_CALLERS_DEFAULTS).stdout.split() == [cpus] * 3
+
+
+def test_they_keep_omp_num_threads():
+    # A Parsl worker is started with OMP_NUM_THREADS=1: its warps used every CPU before.
+    assert _run(_CALLERS_DEFAULTS, OMP_NUM_THREADS="1").stdout.split() == ["1"] * 3
+
+
+def test_they_keep_a_threadpoolctl_limit_in_its_thread():
+    outside = default_threads()
     large_plane = np.zeros(checksum._PARALLEL_WORDS, np.uint32)
-    return {warper._resolve_threads(None), combine._threads(None), checksum._threads(large_plane)}
-
-
-def test_without_a_limit_every_usable_cpu():
-    assert default_threads() == len(os.sched_getaffinity(0))
-    assert _callers_defaults() == {len(os.sched_getaffinity(0))}
-
-
-def test_a_threadpoolctl_limit_is_kept_by_the_warp_the_coadd_and_the_checksums():
     with threadpool_limits(limits=1, user_api="openmp"):
         assert default_threads() == 1
-        assert _callers_defaults() == {1}
-    assert default_threads() == len(os.sched_getaffinity(0))
-
-
-def test_omp_num_threads_is_kept():
-    # A Parsl worker is started with OMP_NUM_THREADS=1: its warps used every CPU before.
-    code = ("from diffim.warp.warper import _resolve_threads; "
-            "from diffim.coadd.combine import _threads; print(_resolve_threads(None), _threads(None))")
-    assert _run(code, OMP_NUM_THREADS="1").stdout.split() == ["1", "1"]
+        assert {warper._resolve_threads(None), combine._threads(None),
+                checksum._threads(large_plane)} == {1}
+    assert default_threads() == outside

@@ -11,10 +11,11 @@ def default_threads():
     """Threads an OpenMP team started in this thread gets by default.
 
     That is the runtime's own choice: ``OMP_NUM_THREADS``, or a limit set
-    since (``omp_set_num_threads``, which `threadpoolctl.threadpool_limits`
-    calls), else one per CPU this process may run on. A process that was
-    given one core this way (a Parsl worker, the campaign's process on a
-    small field) keeps to it.
+    since in this thread (``omp_set_num_threads``, which
+    `threadpoolctl.threadpool_limits` calls; a thread started later gets
+    the process's default, not the limit), else one per CPU this process
+    may run on. A process given one core this way (a Parsl worker) and the
+    campaign's main thread on a small field keep to it.
 
     Returns
     -------

@@ -10,7 +10,6 @@ PSF assumes.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from .._core import _coadd

@@ -12,12 +12,13 @@ configure a camera this project does not have.
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
+import sys
 import threading
 from pathlib import Path
 
 import lsst.pex.config as pexConfig
-from lsst.pex.config.config import RecordingImporter
 
 from ..errors import DiffimError
 from .stack_imports import ObservatoryPackageError, stack_modules
@@ -25,10 +26,11 @@ from .stack_imports import ObservatoryPackageError, stack_modules
 __all__ = ["OverrideFileConfig", "OverrideFileError", "run_override_file"]
 
 _LOADING = threading.RLock()
-"""Held while a file runs: pex_config's `RecordingImporter` records every import of the process
-and `stack_modules` puts its stand-ins into ``sys.modules``, so two threads loading files at once
-(a campaign's gen2 and gen3 lanes) would record each other's imports and see each other's
-stand-ins. Re-entrant: a file may load another (``config.load(FILE)``)."""
+"""Held while a file runs: `stack_modules` puts its stand-ins into ``sys.modules``, where every
+thread sees them, so two threads loading files at once (a campaign's gen2 and gen3 lanes, whose
+tables differ) would import each other's. Re-entrant: a file may load another
+(``config.load(FILE)``). A module whose import loads a file, imported by a file in another
+thread, would wait on it (none here does)."""
 
 
 class OverrideFileError(DiffimError):
@@ -82,7 +84,7 @@ def run_override_file(config, source, filename, root="config", extra_locals=None
         raise OverrideFileError([f"{filename}:{error.lineno}: syntax error: {error.msg}"]) from None
     namespace = {"__file__": filename, **(extra_locals or {}), root: config}
     problems, unbound = [], {}
-    with _LOADING, stack_modules(stack_table or {}) as finder, RecordingImporter() as importer:
+    with _LOADING, stack_modules(stack_table or {}) as finder, _thread_imports() as imported:
         lines = source.splitlines()
         for statement in tree.body:
             code = compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec")
@@ -107,7 +109,35 @@ def run_override_file(config, source, filename, root="config", extra_locals=None
         made = set(finder.made)
     if problems:
         raise OverrideFileError(problems)
-    return {name for name in importer.getModules() if name not in made}
+    return imported - made
+
+
+@contextlib.contextmanager
+def _thread_imports():
+    """The set of modules this thread imports for the first time inside the block.
+
+    pex_config's `RecordingImporter` records every thread's: a lazy import
+    in another lane while a file ran was saved with the file's config.
+    """
+    recorder = _ThreadImports()
+    sys.meta_path.insert(0, recorder)
+    try:
+        yield recorder.modules
+    finally:
+        sys.meta_path.remove(recorder)
+
+
+class _ThreadImports:
+    """First on ``sys.meta_path``: notes what one thread imports, finds nothing itself."""
+
+    def __init__(self):
+        self.thread = threading.get_ident()
+        self.modules = set()
+
+    def find_spec(self, fullname, path=None, target=None):
+        if threading.get_ident() == self.thread:
+            self.modules.add(fullname)
+        return None
 
 
 def _observatory_package(error):

@@ -11,7 +11,6 @@ The cards written are the same bytes as astropy's ``add_checksum``
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from .._core import _checksum
