@@ -5,6 +5,7 @@ from conftest import random_exposure, sip_wcs
 
 from diffim import FitsFormatError
 from diffim.io.exposure_fits import read_exposure, write_exposure
+from diffim.io.parsed_kept import ParsedKept
 from diffim.psf import GaussianPsf, PixelPsf
 
 
@@ -120,3 +121,47 @@ def test_same_exposure_gives_the_same_bytes(tmp_path):
     time.sleep(1.1)  # astropy's default checksum comment carries the time to the second
     write_exposure(exposure, tmp_path / "b.fits")
     assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()
+
+
+def test_a_wcs_read_again_is_parsed_once_and_each_read_has_its_own(tmp_path, monkeypatch):
+    import astropy.wcs
+
+    from diffim.io import header
+
+    parsed = []
+
+    class CountingWcs(astropy.wcs.WCS):
+        def __init__(self, *args, **kwargs):
+            if args:  # a copy is made without a header
+                parsed.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(astropy.wcs, "WCS", CountingWcs)
+    monkeypatch.setattr(header, "_KEPT_WCS", ParsedKept(4, copied=True), raising=False)
+    wcs = sip_wcs(crpix=(1030.5, 2030.25))
+    # Other pixels, so other checksums: the same WCS cards otherwise.
+    for name, seed in (("a.fits", 1), ("b.fits", 2)):
+        write_exposure(random_exposure(xy0=(1000, 2000), wcs=wcs, seed=seed), tmp_path / name)
+    first, second = (read_exposure(tmp_path / name).wcs for name in ("a.fits", "b.fits"))
+    assert len(parsed) == 1
+    assert first is not second
+    assert_same_wcs(wcs, second, random_exposure(xy0=(1000, 2000)).bbox)
+    first.wcs.crval = [10.0, 20.0]
+    third = read_exposure(tmp_path / "a.fits").wcs
+    assert third.to_header(relax=True) == second.to_header(relax=True) != first.to_header(relax=True)
+    # Another origin is another WCS, parsed anew.
+    write_exposure(random_exposure(xy0=(900, 2000), wcs=wcs, seed=3), tmp_path / "c.fits")
+    moved = read_exposure(tmp_path / "c.fits")
+    assert len(parsed) == 2
+    assert_same_wcs(wcs, moved.wcs, moved.bbox)
+
+
+def test_files_of_one_psf_share_it(tmp_path):
+    psf = PixelPsf(GaussianPsf(1.7, 2.3, 0.2).computeKernelImage(0, 0))
+    for name, seed in (("a.fits", 1), ("b.fits", 2)):
+        write_exposure(random_exposure(psf=psf, seed=seed), tmp_path / name)
+    write_exposure(random_exposure(psf=GaussianPsf(1.9), seed=3), tmp_path / "c.fits")
+    first, second, other = (read_exposure(tmp_path / name) for name in ("a.fits", "b.fits",
+                                                                          "c.fits"))
+    assert first.psf is second.psf and first.psf == psf
+    assert other.psf == GaussianPsf(1.9)

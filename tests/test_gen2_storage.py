@@ -53,3 +53,32 @@ def test_a_changed_byte_is_a_corrupt_catalogue(tmp_path, where):
     path.write_bytes(bytes(data))
     with pytest.raises(Gen2Error, match=f"^{path}: checksum mismatch: catalogue file is corrupt$"):
         storage.read("FitsCatalog", "pandas.DataFrame", path)
+
+
+def test_columns_of_interleaved_dtypes_keep_their_order_and_values(tmp_path):
+    # Columns of one dtype are read together: interleaved, in two pandas blocks of one dtype
+    # (a column added later), and with a column of pandas' own dtype among them.
+    frame = pd.DataFrame({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([True, False, True]),
+                          "c": np.array([7, 8, 9], np.int32)})
+    frame["d"] = np.array([4.0, -5.0, 6.5])
+    frame.insert(1, "e", pd.array([1, 2, 3], dtype="Int64"))
+    path = tmp_path / "cat.fits"
+    storage.write("FitsCatalog", "pandas.DataFrame", frame, path)
+    read = _astropys_read(path)
+    assert list(read.columns) == ["a", "e", "b", "c", "d"]
+    for name, expected in [("a", [1.0, 2.0, 3.0]), ("e", [1, 2, 3]), ("b", [True, False, True]),
+                           ("c", [7, 8, 9]), ("d", [4.0, -5.0, 6.5])]:
+        np.testing.assert_array_equal(read[name].to_numpy(), expected)
+    assert read["c"].dtype == np.int32 and read["d"].dtype == np.float64
+
+
+def test_an_object_column_is_refused_by_name(tmp_path):
+    frame = pd.DataFrame({"x": [1.0, 2.0], "name": ["a", "b"], "other": [object(), 1]})
+    with pytest.raises(Gen2Error, match=r"^catalogue column 'name' is not numeric or boolean$"):
+        storage.write("FitsCatalog", "pandas.DataFrame", frame, tmp_path / "cat.fits")
+
+
+def test_duplicate_column_names_are_refused(tmp_path):
+    frame = pd.DataFrame(np.zeros((2, 3)), columns=["x", "y", "x"])
+    with pytest.raises(Gen2Error, match=r"^catalogue columns \['x'\] appear more than once$"):
+        storage.write("FitsCatalog", "pandas.DataFrame", frame, tmp_path / "cat.fits")

@@ -640,3 +640,33 @@ def test_a_pixel_psf_pickled_with_its_own_width_cache_loads(state):
     assert pickle.dumps(old) == pickle.dumps(new)
     assert old.computeFwhm(12.0, -3.0) == new.computeFwhm(0, 0) == LEAD_PIXEL_PSF_FWHM
     assert pickle.dumps(old) == pickle.dumps(new)
+
+
+def test_a_varying_psf_renders_each_position_once_and_hands_out_copies(monkeypatch):
+    bbox = Box(0, 0, 200, 150)
+    psf = VaryingPsf(MoffatPsf, {"fwhm": [[3.0, 0.2], [0.4, 0.0]], "beta": [[3.5]]}, bbox)
+    pickled = pickle.dumps(psf)
+    made = []
+    at = VaryingPsf.at
+
+    def counting_at(self, x, y):
+        made.append((x, y))
+        return at(self, x, y)
+
+    monkeypatch.setattr(VaryingPsf, "at", counting_at)
+    kernel = psf.computeKernelImage(np.float64(40.0), 30)
+    np.testing.assert_array_equal(kernel, at(psf, 40.0, 30.0).computeKernelImage(40.0, 30.0))
+    kernel[:] = 0.0
+    again = psf.computeKernelImage(40.0, 30.0)
+    assert made == [(40.0, 30.0)] and again.sum() == pytest.approx(1.0)
+    image, box = psf.computeImage(120.3, 99.6)
+    expected_image, expected_box = at(psf, 120.3, 99.6).computeImage(120.3, 99.6)
+    np.testing.assert_array_equal(image, expected_image)
+    assert box == expected_box
+    image[:] = 0.0
+    assert np.array_equal(psf.computeImage(120.3, 99.6)[0], expected_image)
+    assert made == [(40.0, 30.0), (120.3, 99.6)]
+    # What is kept is no part of the PSF: its pickle (a template's key) is the same.
+    assert pickle.dumps(psf) == pickled
+    with pytest.raises(PsfError, match="finite"):
+        psf.computeKernelImage(np.nan, 3.0)

@@ -161,7 +161,7 @@ def _write_fits_catalog(catalog, path):
     common types are written without astropy (`diffim.io.hdu_writer`), others
     (which astropy writes with scaling cards) through it.
     """
-    columns = {name: _column(catalog[name]) for name in catalog.columns}
+    columns = _columns(catalog)
     try:
         cards, data = catalog_table_hdu(columns, _CATALOG_HDU)
     except TypeError:
@@ -176,11 +176,27 @@ def _write_fits_catalog(catalog, path):
     write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
 
 
-def _column(series):
-    values = series.to_numpy()
-    if values.dtype == object:
-        raise Gen2Error(f"catalogue column {series.name!r} is not numeric or boolean")
-    return values
+def _columns(catalog):
+    """``{name: values}`` of every column of ``catalog``, in its order.
+
+    The columns of each NumPy dtype come from one 2-D read of them all: a
+    `pandas.Series` per column (``catalog[name]``) was 1.6 % of the default
+    campaign's samples, for catalogues of about a hundred columns.
+    """
+    if not catalog.columns.is_unique:
+        duplicates = sorted(set(catalog.columns[catalog.columns.duplicated()]))
+        raise Gen2Error(f"catalogue columns {duplicates} appear more than once")
+    found = {}
+    for dtype in dict.fromkeys(catalog.dtypes):
+        names = catalog.columns[catalog.dtypes == dtype]
+        if isinstance(dtype, np.dtype) and dtype != object:
+            found.update(zip(names, catalog[names].to_numpy().T))
+        else:  # pandas' own dtypes (nullable integers, strings) column by column
+            found.update((name, catalog[name].to_numpy()) for name in names)
+    for name in catalog.columns:
+        if found[name].dtype == object:
+            raise Gen2Error(f"catalogue column {name!r} is not numeric or boolean")
+    return {name: found[name] for name in catalog.columns}
 
 
 def _read_fits_catalog(path):

@@ -40,6 +40,7 @@ from .checksum import (
 from .fits_cards import card, header_bytes
 from .hdu_writer import image_cards, primary_cards, psf_table_hdu, write_hdus
 from .hdu_reader import read_hdus
+from .parsed_kept import ParsedKept
 from .simple_fits import read_header, simple_image_after
 from .header import (
     open_fits,
@@ -58,6 +59,9 @@ _MAX_ORIGIN = 2**31 - 1  # pixel coordinates of any sky survey fit in 32 bits
 _PLANE_PREFIX = "MP_"
 _PLANE_HDUS = ("IMAGE", "MASK", "VARIANCE")
 _CHECKSUM_COMMENT = "diffim exposure checksum"
+_KEPT_PSFS = ParsedKept(256, copied=False)
+"""PSFs parsed from their HDU's bytes (header and table, checked against its checksums first),
+shared by the exposures read: a PSF is not changed (as `diffim.Exposure.copy` shares it)."""
 
 
 def write_exposure(exposure, path, header_cards=None):
@@ -211,11 +215,16 @@ def _exposure_from_raw_hdus(hdus, path):
             mask_planes[keyword.strip()[len(_PLANE_PREFIX):]] = int(value.split("/")[0])
     psf = None
     if len(hdus) == 5:
-        from astropy.io import fits
-
-        psf = psf_from_hdu(fits.BinTableHDU.fromstring(hdus[4].header.raw + hdus[4].data))
+        raw = hdus[4].header.raw + hdus[4].data
+        psf = _KEPT_PSFS.get(raw, lambda: _psf_from_bytes(raw))
     planes = {name: hdu.data for name, hdu in zip(_PLANE_HDUS, hdus[1:4])}
     return _exposure(hdus[0].header, planes, mask_planes, psf, hdus[1].header, path)
+
+
+def _psf_from_bytes(raw):
+    from astropy.io import fits
+
+    return psf_from_hdu(fits.BinTableHDU.fromstring(raw))
 
 
 def _exposure_from_hdulist(hdus, path):

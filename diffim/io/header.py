@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import DiffimError, FitsFormatError
 from ..exposure import VisitInfo
+from .parsed_kept import ParsedKept
 from .wcs_cards import CardWcs
 
 __all__ = ["open_fits", "read_visit_info", "wcs_from_header", "visit_info_cards", "wcs_cards"]
@@ -18,6 +19,10 @@ __all__ = ["open_fits", "read_visit_info", "wcs_from_header", "visit_info_cards"
 _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError)
 """What astropy raises on unreadable data: bad bytes, short reads, shapes that do
 not fit the header, missing extensions."""
+
+_KEPT_WCS = ParsedKept(256, copied=True)
+"""The WCS parsed from a header's cards but its checksums (every file's differ) and ``xy0``."""
+_CHECKSUM_KEYWORDS = (b"CHECKSUM", b"DATASUM ")
 
 _VISIT_CARDS = (
     ("exposure_time", "EXPTIME", "exposure time [s]"),
@@ -104,10 +109,27 @@ def wcs_from_header(header, xy0, path):
     ``header`` is an `astropy.io.fits.Header` or a
     `diffim.io.simple_fits.SimpleHeader` (whose ``copy`` is the astropy
     header of the same cards). Distortions astropy understands (SIP, TPV)
-    are kept.
+    are kept. The WCS of a `SimpleHeader`'s cards is parsed once per process
+    (`_KEPT_WCS`); each call returns a WCS of its own.
     """
     if "CTYPE1" not in header:
         return None
+    return _KEPT_WCS.get(_wcs_key(header, xy0), lambda: _parsed_wcs(header, xy0, path))
+
+
+def _wcs_key(header, xy0):
+    """What `wcs_from_header` keeps a WCS under: the raw cards of a
+    `diffim.io.simple_fits.SimpleHeader` but its checksums (every file's differ), and
+    ``xy0``; None for an astropy header (not kept)."""
+    raw = getattr(header, "raw", None)
+    if raw is None:
+        return None
+    cards = b"".join(raw[start:start + 80] for start in range(0, len(raw), 80)
+                     if not raw.startswith(_CHECKSUM_KEYWORDS, start))
+    return cards, tuple(xy0)
+
+
+def _parsed_wcs(header, xy0, path):
     # Imported here: astropy.wcs (and astropy.coordinates with it) costs as
     # much as astropy.io.fits, and images without a WCS never need it.
     from astropy.wcs import WCS

@@ -13,6 +13,8 @@ __all__ = ["VaryingPsf"]
 
 _SIZE_GRID = 17
 """Points per axis where the stamp size (and validity) is checked at construction."""
+_KEPT_IMAGES = 1024
+"""Images a `VaryingPsf` keeps, by kind and position (all dropped when full)."""
 
 
 class VaryingPsf(Psf):
@@ -126,10 +128,30 @@ class VaryingPsf(Psf):
         return self._make(x, y, self.size)
 
     def computeKernelImage(self, x, y):
-        return self.at(x, y).computeKernelImage(x, y)
+        x, y = check_position(x, y)
+        return self._kept(("kernel", x, y), lambda: self.at(x, y).computeKernelImage(x, y)).copy()
 
     def computeImage(self, x, y):
-        return self.at(x, y).computeImage(x, y)
+        x, y = check_position(x, y)
+        image, box = self._kept(("image", x, y), lambda: self.at(x, y).computeImage(x, y))
+        return image.copy(), box
+
+    def _kept(self, key, render):
+        """``render()``, kept under ``key``: a campaign renders one calexp's PSF at the same
+        grid nodes and sources in every scenario (2-3 % of the default campaign's samples)."""
+        kept = self.__dict__.setdefault("_images", {})
+        found = kept.get(key)
+        if found is None:
+            found = render()
+            if len(kept) >= _KEPT_IMAGES:
+                kept.clear()
+            kept[key] = found
+        return found
+
+    def __getstate__(self):
+        # The kept images are not part of the PSF: pickles (a template's key) and copies
+        # are the same with or without them.
+        return {name: value for name, value in self.__dict__.items() if name != "_images"}
 
     def computeShape(self, x, y):
         return self.at(x, y).computeShape(x, y)

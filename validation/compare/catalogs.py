@@ -133,10 +133,12 @@ def _compare_columns(a, b, match, tolerances):
 
 def _schema_differences(a, b):
     """Columns only on one side, and shared columns whose dtypes differ."""
-    return {"only_in_a": [name for name in a.columns if name not in b.columns],
-            "only_in_b": [name for name in b.columns if name not in a.columns],
-            "dtypes": {name: [str(a[name].dtype), str(b[name].dtype)] for name in a.columns
-                       if name in b.columns and a[name].dtype != b[name].dtype}}
+    # The dtypes by name, not a Series per column (``a[name]``: 1 % of the default campaign).
+    dtypes_a, dtypes_b = dict(zip(a.columns, a.dtypes)), dict(zip(b.columns, b.dtypes))
+    return {"only_in_a": [name for name in a.columns if name not in dtypes_b],
+            "only_in_b": [name for name in b.columns if name not in dtypes_a],
+            "dtypes": {name: [str(dtype), str(dtypes_b[name])] for name, dtype in dtypes_a.items()
+                       if name in dtypes_b and dtype != dtypes_b[name]}}
 
 
 def _same_rows(a, b):

@@ -15,6 +15,7 @@ import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
 from diffim import coadd
+from diffim.config.fresh import defaults_copied
 
 from .base import COADD_DIMENSIONS, DEFAULT_TEMPLATES, VISIT_DETECTOR, calexp_connection
 from .wrapper import DiffimPipelineTask
@@ -35,6 +36,7 @@ class MakeCalexpCoaddConnections(pipeBase.PipelineTaskConnections, dimensions=VI
         storageClass="DiffimExposure", name="{fakesType}{coaddName}Coadd", multiple=True)
 
 
+@defaults_copied
 class MakeCalexpCoaddConfig(pipeBase.PipelineTaskConfig, coadd.MakeCalexpCoaddConfig,
                             pipelineConnections=MakeCalexpCoaddConnections):
     """`diffim.coadd.MakeCalexpCoaddConfig` with the connections above."""

@@ -19,6 +19,7 @@ import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
+from diffim.config.fresh import defaults_copied
 from diffim.measure import task as measure
 
 from .base import (DEFAULT_TEMPLATES, VISIT_DETECTOR, TemplateVisitKeyConfig, calexp_connection,
@@ -57,6 +58,7 @@ class DetectAndMeasureConnections(pipeBase.PipelineTaskConnections, dimensions=V
         key_by_template_visit(self, config, ("matchedTemplate", "difference", *self.outputs))
 
 
+@defaults_copied
 class DetectAndMeasureConfig(pipeBase.PipelineTaskConfig, TemplateVisitKeyConfig,
                              measure.DetectAndMeasureConfig,
                              pipelineConnections=DetectAndMeasureConnections):

@@ -22,6 +22,7 @@ import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
 from diffim import get_template
+from diffim.config.fresh import defaults_copied
 
 from .base import (
     COADD_DIMENSIONS,
@@ -63,6 +64,7 @@ class GetTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=VISIT_
     template = _template_output()
 
 
+@defaults_copied
 class GetTemplateConfig(pipeBase.PipelineTaskConfig, get_template.GetCoaddAsTemplateConfig,
                         pipelineConnections=GetTemplateConnections):
     """`diffim.template.get_template.GetCoaddAsTemplateConfig` with the connections above."""
@@ -133,6 +135,7 @@ class GetCalexpTemplateConnections(pipeBase.PipelineTaskConnections, dimensions=
         return super().adjustQuantum(inputs, outputs, label, data_id)
 
 
+@defaults_copied
 class GetCalexpTemplateConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
                               get_template.GetCalexpAsTemplateConfig,
                               pipelineConnections=GetCalexpTemplateConnections):

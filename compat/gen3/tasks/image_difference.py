@@ -28,6 +28,7 @@ import lsst.pipe.base as pipeBase
 from lsst.pipe.base import connectionTypes
 
 from diffim import image_difference
+from diffim.config.fresh import defaults_copied
 from diffim.image_difference.data_flow import UNUSED
 
 from .base import (
@@ -149,6 +150,7 @@ class ImageDifferenceConnections(pipeBase.PipelineTaskConnections, dimensions=VI
         return super().adjustQuantum(inputs, outputs, label, data_id)
 
 
+@defaults_copied
 class ImageDifferenceConfig(pipeBase.PipelineTaskConfig, TemplatePairingConfig,
                             image_difference.ImageDifferenceConfig,
                             pipelineConnections=ImageDifferenceConnections):

@@ -24,6 +24,7 @@ import pandas as pd
 from lsst.pipe.base import connectionTypes
 
 from diffim import subtract
+from diffim.config.fresh import defaults_copied
 
 from .base import (DEFAULT_TEMPLATES, VISIT_DETECTOR, TemplateVisitKeyConfig, calexp_connection,
                    key_by_template_visit, source_connection)
@@ -67,6 +68,7 @@ class AlardLuptonSubtractConnections(pipeBase.PipelineTaskConnections,
         key_by_template_visit(self, config, ("template", *self.outputs))
 
 
+@defaults_copied
 class AlardLuptonSubtractConfig(pipeBase.PipelineTaskConfig, TemplateVisitKeyConfig,
                                 subtract.AlardLuptonSubtractConfig,
                                 pipelineConnections=AlardLuptonSubtractConnections):
