@@ -137,7 +137,7 @@ def test_a_wcs_read_again_is_parsed_once_and_each_read_has_its_own(tmp_path, mon
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(astropy.wcs, "WCS", CountingWcs)
-    monkeypatch.setattr(header, "_KEPT_WCS", ParsedKept(4, copied=True), raising=False)
+    monkeypatch.setattr(header, "_KEPT_WCS", ParsedKept(1 << 20, copied=True), raising=False)
     wcs = sip_wcs(crpix=(1030.5, 2030.25))
     # Other pixels, so other checksums: the same WCS cards otherwise.
     for name, seed in (("a.fits", 1), ("b.fits", 2)):

@@ -59,3 +59,18 @@ def test_a_failed_parse_is_not_kept():
         kept.get(b"a", failing)
     assert kept.get(b"a", counting.parse(1)) == {"value": 1}
     assert counting.calls == [1]
+
+
+def test_the_budget_is_the_sources_bytes():
+    kept, counting = ParsedKept(10, copied=False), _Counting()
+    kept.get(b"a" * 6, counting.parse("a"))
+    kept.get(b"b" * 4, counting.parse("b"))  # 10 bytes: both kept
+    kept.get(b"a" * 6, counting.parse("a again"))
+    kept.get(b"c" * 3, counting.parse("c"))  # 13 bytes: b, the least recent, dropped
+    kept.get(b"a" * 6, counting.parse("a third"))
+    kept.get(b"b" * 4, counting.parse("b again"))
+    assert counting.calls == ["a", "b", "c", "b again"]
+    kept.get(b"d" * 11, counting.parse("d"))  # larger than the budget: parsed, not kept
+    kept.get(b"d" * 11, counting.parse("d again"))
+    kept.get(b"b" * 4, counting.parse("b third"))  # and the others stay
+    assert counting.calls[-2:] == ["d", "d again"]

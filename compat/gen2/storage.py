@@ -161,7 +161,7 @@ def _write_fits_catalog(catalog, path):
     common types are written without astropy (`diffim.io.hdu_writer`), others
     (which astropy writes with scaling cards) through it.
     """
-    columns = _columns(catalog)
+    columns = _columns(catalog, path)
     try:
         cards, data = catalog_table_hdu(columns, _CATALOG_HDU)
     except TypeError:
@@ -176,26 +176,28 @@ def _write_fits_catalog(catalog, path):
     write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
 
 
-def _columns(catalog):
-    """``{name: values}`` of every column of ``catalog``, in its order.
+def _columns(catalog, path):
+    """``{name: values}`` of every column of ``catalog`` (to be written to ``path``), in its
+    order.
 
-    The columns of each NumPy dtype come from one 2-D read of them all: a
-    `pandas.Series` per column (``catalog[name]``) was 1.6 % of the default
-    campaign's samples, for catalogues of about a hundred columns.
+    The columns of each native-endian NumPy dtype come from one 2-D read of
+    them all: a `pandas.Series` per column (``catalog[name]``) was 1.6 % of
+    the default campaign's samples, for catalogues of about a hundred columns.
+    pandas' 2-D read refuses other byte orders; those are read column by column.
     """
     if not catalog.columns.is_unique:
         duplicates = sorted(set(catalog.columns[catalog.columns.duplicated()]))
-        raise Gen2Error(f"catalogue columns {duplicates} appear more than once")
+        raise Gen2Error(f"{path}: catalogue columns {duplicates} appear more than once")
     found = {}
     for dtype in dict.fromkeys(catalog.dtypes):
         names = catalog.columns[catalog.dtypes == dtype]
-        if isinstance(dtype, np.dtype) and dtype != object:
+        if isinstance(dtype, np.dtype) and dtype != object and dtype.isnative:
             found.update(zip(names, catalog[names].to_numpy().T))
-        else:  # pandas' own dtypes (nullable integers, strings) column by column
+        else:  # pandas' own dtypes (nullable integers, strings), other byte orders
             found.update((name, catalog[name].to_numpy()) for name in names)
     for name in catalog.columns:
         if found[name].dtype == object:
-            raise Gen2Error(f"catalogue column {name!r} is not numeric or boolean")
+            raise Gen2Error(f"{path}: catalogue column {name!r} is not numeric or boolean")
     return {name: found[name] for name in catalog.columns}
 
 

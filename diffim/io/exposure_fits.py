@@ -59,9 +59,10 @@ _MAX_ORIGIN = 2**31 - 1  # pixel coordinates of any sky survey fit in 32 bits
 _PLANE_PREFIX = "MP_"
 _PLANE_HDUS = ("IMAGE", "MASK", "VARIANCE")
 _CHECKSUM_COMMENT = "diffim exposure checksum"
-_KEPT_PSFS = ParsedKept(256, copied=False)
+_KEPT_PSFS = ParsedKept(16 << 20, copied=False)
 """PSFs parsed from their HDU's bytes (header and table, checked against its checksums first),
-shared by the exposures read: a PSF is not changed (as `diffim.Exposure.copy` shares it)."""
+shared by the exposures read: a PSF is not changed (as `diffim.Exposure.copy` shares it).
+Up to 16 MiB of HDUs (a campaign's 384 px PSF tables are up to 1.1 MB), about 64 MiB parsed."""
 
 
 def write_exposure(exposure, path, header_cards=None):

@@ -20,8 +20,9 @@ _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError)
 """What astropy raises on unreadable data: bad bytes, short reads, shapes that do
 not fit the header, missing extensions."""
 
-_KEPT_WCS = ParsedKept(256, copied=True)
-"""The WCS parsed from a header's cards but its checksums (every file's differ) and ``xy0``."""
+_KEPT_WCS = ParsedKept(1 << 20, copied=True)
+"""The WCS parsed from a header's cards but its checksums (every file's differ) and ``xy0``: up
+to 1 MiB of cards (a few hundred headers)."""
 _CHECKSUM_KEYWORDS = (b"CHECKSUM", b"DATASUM ")
 
 _VISIT_CARDS = (
@@ -126,7 +127,7 @@ def _wcs_key(header, xy0):
         return None
     cards = b"".join(raw[start:start + 80] for start in range(0, len(raw), 80)
                      if not raw.startswith(_CHECKSUM_KEYWORDS, start))
-    return cards, tuple(xy0)
+    return cards + repr(tuple(int(value) for value in xy0)).encode()
 
 
 def _parsed_wcs(header, xy0, path):
