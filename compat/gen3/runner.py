@@ -146,7 +146,7 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
         ``output`` is not a plain collection name (`compat.names`: it names
         a datastore directory), ``extend_run`` on an output collection that
         does not exist, or a graph left empty by errors its tasks logged
-        while it was built (the first is the message).
+        while it was built (the least of them, in sort order, is the message).
     """
     problem = path_name_problem(output, "output collection name")
     if problem:
@@ -168,8 +168,10 @@ def run_pipeline(repo, pipeline, inputs, output, where, config=None, config_file
                 "skip_existing_in": skip_existing_in, "skip_existing": bool(skip_existing_in),
                 "data_query": where}).assemble()
         if errors.lines and not predicted.quantum_only_xgraph.nodes:
+            # The least line, not the first: the builder visits data IDs in an order that
+            # follows string hashes, new in each process, and a campaign records the message.
             raise Gen3Error(f"pipeline {pipeline}: nothing to run for {where!r}: "
-                            f"{errors.lines[0]}")
+                            f"{min(errors.lines)}")
         _write_init_outputs(predicted, butler, register_dataset_types, extend_run)
     return _execute(repo, predicted, butler, extend_run, jobs, parsl, timeout)
 
